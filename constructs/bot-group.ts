@@ -1,0 +1,283 @@
+/**
+ * A bot group: a pool of Windows bots in one Flexible scale set that the runtime scales between
+ * zero and `maxBots`. The scale set is declared with no instances; the runtime owns the count.
+ */
+import { OrchestratedVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set';
+import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
+import { VirtualMachineScaleSetStandbyPool } from '@cdktf/provider-azurerm/lib/virtual-machine-scale-set-standby-pool';
+import { Password } from '@cdktf/provider-random/lib/password';
+import { bootstrapCommand } from './agent-bootstrap';
+import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
+import { Construct, Fn, IConstruct, Token } from './cdktf';
+import { ManifestGroup, ManifestImage } from './fleet-manifest';
+import { Geography } from './geography';
+import { names } from './naming';
+import { ResourcePlacement } from './placement';
+import { IPolicySubject, PolicyFacts } from './policy';
+import { resolveScaling, ScalingSettings } from './scaling';
+import { Tags } from './tags';
+
+/** A flow that runs may start: the command the agent runs, with the run's inputs as JSON. */
+export interface FlowDefinition {
+  /** The command line run on the bot. The run's inputs arrive as JSON in `HOSTED_BOTS_INPUTS`. */
+  readonly command: string;
+  /** A run that takes longer ends `failed` with `run_timeout`. 1 to 1440. @default 180 (3 hours) */
+  readonly timeoutMinutes?: number;
+  /** @default no description */
+  readonly description?: string;
+}
+
+export const DEFAULT_FLOW_TIMEOUT_MINUTES = 180;
+
+/** Who may use a group, by principal (a static token's name or an Entra object ID). */
+export interface GroupAccess {
+  /** May start runs and see them. @default nobody but co-owners and environment admins */
+  readonly users?: readonly string[];
+  /** May also cancel, re-prioritise, move runs to the top, and pause or resume the group. @default nobody */
+  readonly coOwners?: readonly string[];
+}
+
+export interface HostedBotGroupProps {
+  /** Group name: lowercase letters, digits and hyphens. It names the scale set and appears in API paths. */
+  readonly name: string;
+  /** @default no description */
+  readonly description?: string;
+  /** The most bots of this group at once, 1 to 50. */
+  readonly maxBots: number;
+  /** Bots reserved for this group out of the environment's capacity. @default 0 */
+  readonly committedBots?: number;
+  /** @default BotImageSource.windowsDesktop() */
+  readonly image?: BotImageSource;
+  /** @default 'Standard_D2s_v5' */
+  readonly vmSize?: string;
+  /** Local admin account. Only local accounts are supported. */
+  readonly adminUsername: string;
+  /** Local admin password, ideally a sensitive Terraform variable (then checked by Azure at deploy). */
+  readonly adminPassword: string;
+  /** The flows runs may start, by name. @default no flows: the group accepts no runs */
+  readonly flows?: Readonly<Record<string, FlowDefinition>>;
+  /** @default nobody but environment admins */
+  readonly access?: GroupAccess;
+  /** Overrides of the environment's scaling settings. @default the environment's settings */
+  readonly scaling?: Partial<ScalingSettings>;
+  /** Windows computer-name prefix, 1-9 characters. @default the first 9 letters, digits or hyphens of the name */
+  readonly computerNamePrefix?: string;
+  /**
+   * Windows licence type of the bots. Windows 11 on Azure needs `Windows_Client` (multitenant
+   * hosting rights); set `None` for images that carry their own licence.
+   * @default 'Windows_Client'
+   */
+  readonly licenseType?: 'Windows_Client' | 'None';
+  /** @default the stack's tags only */
+  readonly tags?: Tags;
+}
+
+/** What a group needs from its environment. `BotEnvironment` provides it. */
+export interface IBotGroupHost extends IConstruct {
+  readonly name: string;
+  readonly geography: Geography;
+  readonly region: string;
+  readonly placement: ResourcePlacement;
+  /** The resource group's name as a plain string, for the manifest. */
+  readonly resourceGroupName: string;
+  readonly subscriptionId: string;
+  readonly subnetId: string;
+  readonly networkSecurityGroupId: string;
+  readonly runtimeUrl: string;
+  readonly scalingOverrides: Partial<ScalingSettings>;
+}
+
+export class HostedBotGroup extends Construct implements IPolicySubject {
+  readonly name: string;
+  readonly description: string;
+  readonly maxBots: number;
+  readonly committedBots: number;
+  readonly image: BotImageSource;
+  readonly vmSize: string;
+  readonly scaleSetName: string;
+  readonly computerNamePrefix: string;
+  readonly scaling: ScalingSettings;
+  readonly scaleSet: OrchestratedVirtualMachineScaleSet;
+  readonly identity: UserAssignedIdentity;
+  /** The group's bot token, generated at apply time; it only ever reaches the VMs' protected settings. */
+  readonly botToken: Password;
+  readonly standbyPool?: VirtualMachineScaleSetStandbyPool;
+
+  private readonly host: IBotGroupHost;
+  private readonly props: HostedBotGroupProps;
+
+  constructor(host: IBotGroupHost, id: string, props: HostedBotGroupProps) {
+    super(host, id);
+    this.host = host;
+    this.props = props;
+    this.name = props.name;
+    this.description = props.description ?? '';
+    this.maxBots = props.maxBots;
+    this.committedBots = props.committedBots ?? 0;
+    this.image = props.image ?? BotImageSource.windowsDesktop();
+    this.vmSize = props.vmSize ?? 'Standard_D2s_v5';
+    this.scaleSetName = names.scaleSet(host.name, props.name);
+    this.computerNamePrefix = props.computerNamePrefix ?? names.computerNamePrefix(props.name);
+    this.scaling = resolveScaling(host.scalingOverrides, props.scaling);
+    const { resourceGroupName, location } = host.placement;
+    const tags = props.tags ? { ...props.tags } : undefined;
+
+    this.identity = new UserAssignedIdentity(this, 'identity', {
+      name: names.botIdentity(host.name, props.name),
+      resourceGroupName,
+      location,
+      tags,
+    });
+
+    this.botToken = new Password(this, 'bot-token', { length: 48, special: false });
+
+    const command = bootstrapCommand({
+      runtimeUrl: host.runtimeUrl,
+      group: props.name,
+      botToken: this.botToken.result,
+      adminUsername: props.adminUsername,
+      adminPassword: props.adminPassword,
+    });
+
+    this.scaleSet = new OrchestratedVirtualMachineScaleSet(this, 'scale-set', {
+      name: this.scaleSetName,
+      resourceGroupName,
+      location,
+      platformFaultDomainCount: 1,
+      skuName: this.vmSize,
+      instances: 0,
+      lifecycle: { ignoreChanges: ['instances'] },
+      licenseType: props.licenseType ?? 'Windows_Client',
+      osProfile: {
+        windowsConfiguration: {
+          adminUsername: props.adminUsername,
+          adminPassword: props.adminPassword,
+          computerNamePrefix: this.computerNamePrefix,
+          provisionVmAgent: true,
+          enableAutomaticUpdates: true,
+        },
+      },
+      ...imageArguments(this.image),
+      osDisk: { caching: 'ReadWrite', storageAccountType: 'StandardSSD_LRS' },
+      networkInterface: [
+        {
+          name: 'nic-bot',
+          primary: true,
+          networkSecurityGroupId: host.networkSecurityGroupId,
+          ipConfiguration: [{ name: 'ipconfig-bot', primary: true, subnetId: host.subnetId }],
+        },
+      ],
+      identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
+      bootDiagnostics: {},
+      extension: [
+        {
+          name: 'hosted-bots-bootstrap',
+          publisher: 'Microsoft.Compute',
+          type: 'CustomScriptExtension',
+          typeHandlerVersion: '1.10',
+          autoUpgradeMinorVersionEnabled: true,
+          protectedSettings: Fn.jsonencode({ commandToExecute: command }),
+        },
+      ],
+      tags,
+    });
+
+    const pool = this.scaling.standbyPool;
+    if (pool) {
+      this.standbyPool = new VirtualMachineScaleSetStandbyPool(this, 'standby-pool', {
+        name: names.standbyPool(host.name, props.name),
+        resourceGroupName,
+        location,
+        attachedVirtualMachineScaleSetId: this.scaleSet.id,
+        virtualMachineState: pool.vmState ?? 'Deallocated',
+        elasticityProfile: { maxReadyCapacity: pool.maxReadyCapacity, minReadyCapacity: pool.minReadyCapacity ?? 0 },
+        tags,
+      });
+    }
+  }
+
+  /** The scale set's resource ID, for role assignments scoped to this group. */
+  get scaleSetId(): string {
+    return this.scaleSet.id;
+  }
+
+  /** This group's entry in the fleet manifest. */
+  manifestEntry(): ManifestGroup {
+    const flows = Object.fromEntries(
+      Object.entries(this.props.flows ?? {}).map(([name, flow]) => [
+        name,
+        {
+          command: flow.command,
+          timeoutMinutes: flow.timeoutMinutes ?? DEFAULT_FLOW_TIMEOUT_MINUTES,
+          ...(flow.description ? { description: flow.description } : {}),
+        },
+      ]),
+    );
+    return {
+      name: this.name,
+      description: this.description,
+      maxBots: this.maxBots,
+      committedBots: this.committedBots,
+      vmss: {
+        subscriptionId: this.host.subscriptionId,
+        resourceGroup: this.host.resourceGroupName,
+        name: this.scaleSetName,
+      },
+      vmSize: this.vmSize,
+      computerNamePrefix: this.computerNamePrefix,
+      image: manifestImage(this.image),
+      flows,
+      access: { users: [...(this.props.access?.users ?? [])], coOwners: [...(this.props.access?.coOwners ?? [])] },
+      scaling: this.scaling,
+      botTokenSha256: Fn.sha256(this.botToken.result),
+    };
+  }
+
+  policyFacts(): PolicyFacts {
+    const props = this.props;
+    const image = this.image;
+    return {
+      kind: 'group',
+      name: this.name,
+      scaleSetName: this.scaleSetName,
+      computerNamePrefix: this.computerNamePrefix,
+      computerNamePrefixDerived: props.computerNamePrefix === undefined,
+      adminUsername: props.adminUsername,
+      adminUsernameIsToken: Token.isUnresolved(props.adminUsername),
+      adminPassword: props.adminPassword,
+      adminPasswordIsToken: Token.isUnresolved(props.adminPassword),
+      maxBots: this.maxBots,
+      committedBots: this.committedBots,
+      flows: Object.entries(props.flows ?? {}).map(([name, f]) => ({
+        name,
+        command: f.command,
+        timeoutMinutes: f.timeoutMinutes ?? DEFAULT_FLOW_TIMEOUT_MINUTES,
+      })),
+      scaling: { ...props.scaling },
+      replica:
+        image instanceof GalleryImageSource
+          ? {
+              version: image.version.label,
+              replicaRegions: image.version.regions,
+              replicaGeographies: image.version.geographies,
+              groupRegion: this.host.region,
+            }
+          : undefined,
+    };
+  }
+}
+
+function imageArguments(image: BotImageSource) {
+  if (image instanceof GalleryImageSource) return { sourceImageId: image.version.id };
+  if (image instanceof MarketplaceImageSource) return { sourceImageReference: image.image };
+  throw new Error(`unknown image source kind ${image.kind}`);
+}
+
+function manifestImage(image: BotImageSource): ManifestImage {
+  if (image instanceof GalleryImageSource) {
+    const v = image.version;
+    return { kind: 'gallery', gallery: v.image.gallery.name, image: v.image.name, version: v.version, id: v.id };
+  }
+  if (image instanceof MarketplaceImageSource) return { kind: 'marketplace', ...image.image };
+  throw new Error(`unknown image source kind ${image.kind}`);
+}

@@ -1,0 +1,107 @@
+/**
+ * The rule pack: one Aspect that walks the construct tree, runs the rules of `azure-rules.ts` that
+ * apply to each construct, and reports every finding through Annotations. Error annotations make
+ * `cdktf synth` fail; warnings are printed and synth goes on.
+ */
+import * as rules from './azure-rules';
+import { Annotations, IAspect, IConstruct } from './cdktf';
+
+export type PolicyFacts =
+  | { readonly kind: 'gallery'; readonly name: string }
+  | { readonly kind: 'image'; readonly name: string }
+  | ({ readonly kind: 'imageVersion'; readonly version: string } & rules.VersionReplicationFacts)
+  | ({ readonly kind: 'environment'; readonly name: string; readonly scaling: Readonly<Record<string, unknown>> } & rules.EnvironmentCapacityFacts)
+  | {
+      readonly kind: 'group';
+      readonly name: string;
+      readonly scaleSetName: string;
+      readonly computerNamePrefix: string;
+      readonly computerNamePrefixDerived: boolean;
+      readonly adminUsername: string;
+      readonly adminUsernameIsToken: boolean;
+      readonly adminPassword: string;
+      readonly adminPasswordIsToken: boolean;
+      readonly maxBots: number;
+      readonly committedBots: number;
+      readonly flows: readonly rules.FlowFacts[];
+      readonly scaling: Readonly<Record<string, unknown>>;
+      /** Present when the group uses a gallery image version. */
+      readonly replica?: rules.ReplicaFacts;
+    };
+
+/** A construct that the rule pack checks. */
+export interface IPolicySubject {
+  policyFacts(): PolicyFacts;
+}
+
+function isPolicySubject(node: IConstruct): node is IConstruct & IPolicySubject {
+  return typeof (node as Partial<IPolicySubject>).policyFacts === 'function';
+}
+
+type FactsOf<K extends PolicyFacts['kind']> = Extract<PolicyFacts, { kind: K }>;
+
+/** Which rules apply to which kind of construct. */
+const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsOf<K>) => rules.Finding[]> } = {
+  gallery: [rules.galleryName],
+  image: [rules.imageDefinitionName],
+  imageVersion: [rules.imageVersion, rules.versionReplication],
+  environment: [
+    rules.environmentName,
+    rules.botCapacity,
+    rules.groupCount,
+    rules.committedCapacity,
+    (f) => rules.scalingSettings({ scaling: f.scaling, prefix: 'scaling.' }),
+  ],
+  group: [
+    rules.groupName,
+    (f) => rules.scaleSetName({ name: f.scaleSetName }),
+    (f) => rules.computerNamePrefix({ prefix: f.computerNamePrefix, derived: f.computerNamePrefixDerived }),
+    (f) => rules.adminUsername({ username: f.adminUsername, isToken: f.adminUsernameIsToken }),
+    (f) => rules.adminPassword({ password: f.adminPassword, isToken: f.adminPasswordIsToken }),
+    rules.groupSize,
+    rules.flowCatalogue,
+    (f) => rules.scalingSettings({ scaling: f.scaling, maxBots: f.maxBots, prefix: 'scaling.' }),
+    (f) => (f.replica ? rules.imageReplica(f.replica) : []),
+  ],
+};
+
+/** Runs every rule that applies to the facts. Pure: the Aspect and the tests share it. */
+export function evaluate(facts: PolicyFacts): rules.Finding[] {
+  const applicable = RULES[facts.kind] as ReadonlyArray<(f: PolicyFacts) => rules.Finding[]>;
+  return applicable.flatMap((rule) => rule(facts));
+}
+
+/** The message a user sees: where, which field, which value, and the rule. */
+export function formatFinding(path: string, finding: rules.Finding): string {
+  return `${path}: ${finding.field} ${finding.value} ${finding.rule}`;
+}
+
+/** The Aspect that applies the rule pack. `HostedBotsStack` and `BotImagesStack` add it. */
+export class AzureRulesAspect implements IAspect {
+  visit(node: IConstruct): void {
+    if (!isPolicySubject(node)) return;
+    for (const finding of evaluate(node.policyFacts())) {
+      const message = formatFinding(node.node.path, finding);
+      if (finding.severity === 'error') Annotations.of(node).addError(message);
+      else Annotations.of(node).addWarning(message);
+    }
+  }
+}
+
+export interface PolicyAnnotation {
+  readonly path: string;
+  readonly level: 'error' | 'warning';
+  readonly message: string;
+}
+
+/** The rule-pack annotations found under a construct, after the Aspect has run. */
+export function annotationsOf(scope: IConstruct): PolicyAnnotation[] {
+  const found: PolicyAnnotation[] = [];
+  for (const node of scope.node.findAll()) {
+    for (const entry of node.node.metadata) {
+      const level = entry.type === '@cdktf/error' ? 'error' : entry.type === '@cdktf/warn' ? 'warning' : undefined;
+      if (level) found.push({ path: node.node.path, level, message: String(entry.data) });
+    }
+  }
+  return found;
+}

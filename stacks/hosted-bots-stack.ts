@@ -1,0 +1,106 @@
+/**
+ * One bot environment in one geography: the provider, a resource group, the network, the roles,
+ * the bot groups, and the fleet manifest the runtime reads.
+ */
+import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
+import { BotEnvironment, BotEnvironmentProps } from '../constructs/bot-environment';
+import { BotRuntimeProps, runtimeAppName, runtimeUrlOf } from '../constructs/bot-runtime';
+import { Aspects, AzurermBackend, AzurermBackendConfig, Construct, resolveTokens, TerraformStack } from '../constructs/cdktf';
+import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
+import { FleetManifest, FleetManifestFile } from '../constructs/fleet-manifest';
+import { assertGeography, Geography, resolveRegion } from '../constructs/geography';
+import { names } from '../constructs/naming';
+import { IPlacementProvider, ResourcePlacement } from '../constructs/placement';
+import { AzureRulesAspect } from '../constructs/policy';
+import { Tags, TagsAspect } from '../constructs/tags';
+
+/** A remote state backend; `key` defaults to `<stack id>.tfstate`. */
+export type BotStackBackend = Omit<AzurermBackendConfig, 'key'> & { readonly key?: string };
+
+export interface HostedBotsStackProps {
+  /** The geography; it picks the default region. UAE, Korea and sovereign clouds are not supported. */
+  readonly geography: Geography;
+  /** A region of the same geography. @default the geography's region, see regionFor() */
+  readonly region?: string;
+  readonly environment: BotEnvironmentProps;
+  /** @default an App Service named after the environment, region and stack */
+  readonly runtime?: BotRuntimeProps;
+  /** @default local state in the working directory */
+  readonly backend?: BotStackBackend;
+  /** Tags for every taggable resource of the stack. @default only the hosted-bots tags */
+  readonly tags?: Tags;
+}
+
+export class HostedBotsStack extends TerraformStack implements IPlacementProvider {
+  readonly geography: Geography;
+  readonly region: string;
+  readonly resourceGroup: ResourceGroup;
+  readonly placement: ResourcePlacement;
+  readonly environment: BotEnvironment;
+  /** The HTTPS address of this stack's runtime, which bots and users call. */
+  readonly runtimeUrl: string;
+  private promotion?: readonly string[];
+
+  constructor(scope: Construct, id: string, props: HostedBotsStackProps) {
+    super(scope, id);
+    // Rule findings point at constructs by path; a stack trace into the Aspect would only add noise.
+    this.node.setContext(DISABLE_STACK_TRACES, true);
+    this.geography = assertGeography(props.geography, `${id}: geography`);
+    this.region = resolveRegion(this.geography, props.region, `${id}: region`);
+    const envName = props.environment.name;
+
+    if (props.backend) new AzurermBackend(this, { ...props.backend, key: props.backend.key ?? `${id}.tfstate` });
+    new AzurermProvider(this, 'azurerm', { features: [{}] });
+    new RandomProvider(this, 'random');
+    const client = new DataAzurermClientConfig(this, 'client');
+
+    const resourceGroupName = names.resourceGroup(envName, this.region);
+    this.resourceGroup = new ResourceGroup(this, 'resource-group', {
+      name: resourceGroupName,
+      location: this.region,
+    });
+    this.placement = { resourceGroupName: this.resourceGroup.name, location: this.region };
+    this.runtimeUrl = runtimeUrlOf(runtimeAppName(props.runtime, envName, this.region, this.node.path));
+
+    this.environment = new BotEnvironment(this, 'environment', props.environment, {
+      stackName: id,
+      geography: this.geography,
+      region: this.region,
+      placement: this.placement,
+      resourceGroupName,
+      resourceGroupId: this.resourceGroup.id,
+      subscriptionId: client.subscriptionId,
+      runtimeUrl: this.runtimeUrl,
+    });
+
+    new FleetManifestFile(this, 'fleet-manifest', () => this.fleetManifest);
+    Aspects.of(this).add(new AzureRulesAspect());
+    Aspects.of(this).add(
+      new TagsAspect({
+        'hosted-bots-environment': envName,
+        'hosted-bots-stack': id,
+        'managed-by': 'hosted-rpa-bots',
+        ...props.tags,
+      }),
+    );
+  }
+
+  /** The fleet manifest, with Terraform tokens for values known only at apply time. */
+  get fleetManifest(): FleetManifest {
+    const manifest = this.environment.manifest();
+    return this.promotion ? { ...manifest, promotion: { order: this.promotion } } : manifest;
+  }
+
+  /** The fleet manifest with tokens rendered as Terraform expressions, as written to fleet.json. */
+  resolvedFleetManifest(): FleetManifest {
+    return resolveTokens(this, this.fleetManifest);
+  }
+
+  /** @internal set by declarePromotionOrder() */
+  _setPromotionOrder(order: readonly string[]): void {
+    this.promotion = order;
+  }
+}

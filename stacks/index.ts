@@ -1,0 +1,3 @@
+export * from './hosted-bots-stack';
+export * from './bot-images-stack';
+export * from './promotion';

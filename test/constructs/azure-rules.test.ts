@@ -1,0 +1,161 @@
+/** Each pure rule: one passing and one failing case, with the field, the value and the rule. */
+import * as rules from '../../constructs/azure-rules';
+
+const only = (findings: rules.Finding[]) => {
+  expect(findings).toHaveLength(1);
+  return findings[0];
+};
+
+describe('azure rules', () => {
+  test('gallery name: letters, digits, periods and underscores only', () => {
+    expect(rules.galleryName({ name: 'bot_images.v2' })).toEqual([]);
+    expect(only(rules.galleryName({ name: 'bot-images' }))).toMatchObject({ severity: 'error', field: 'name', value: '"bot-images"' });
+    expect(rules.galleryName({ name: 'a'.repeat(81) })).toHaveLength(1);
+    expect(rules.galleryName({ name: '_images' })).toHaveLength(1);
+  });
+
+  test('image definition name: hyphens allowed, must start and end with a letter or digit', () => {
+    expect(rules.imageDefinitionName({ name: 'windows-rpa_1.0' })).toEqual([]);
+    expect(only(rules.imageDefinitionName({ name: 'windows-' }))).toMatchObject({ field: 'name', value: '"windows-"' });
+  });
+
+  test.each(['1.0', '1.0.0.0', 'v1.0.0', '1.0.2147483648', '-1.0.0', '1.0.x'])('version %s is refused', (version) => {
+    expect(only(rules.imageVersion({ version }))).toMatchObject({ field: 'version', value: JSON.stringify(version) });
+  });
+
+  test('version parts up to int32 max are accepted', () => {
+    expect(rules.imageVersion({ version: '2147483647.0.1' })).toEqual([]);
+  });
+
+  test('scale set name: at most 64 characters', () => {
+    expect(rules.scaleSetName({ name: 'vmss-demo-finance' })).toEqual([]);
+    expect(only(rules.scaleSetName({ name: 'v'.repeat(65) }))).toMatchObject({ field: 'scaleSetName' });
+    expect(rules.scaleSetName({ name: 'vmss-demo-' })).toHaveLength(1);
+  });
+
+  test('computer-name prefix: 1-9 characters, not all digits', () => {
+    expect(rules.computerNamePrefix({ prefix: 'finance', derived: true })).toEqual([]);
+    expect(only(rules.computerNamePrefix({ prefix: '12345', derived: false }))).toMatchObject({ field: 'computerNamePrefix', value: '"12345"' });
+    expect(rules.computerNamePrefix({ prefix: 'abcdefghij', derived: false })).toHaveLength(1);
+    expect(rules.computerNamePrefix({ prefix: '', derived: false })).toHaveLength(1);
+    expect(rules.computerNamePrefix({ prefix: 'fin_bot', derived: false })).toHaveLength(1);
+  });
+
+  test('a derived prefix that fails tells the user to set computerNamePrefix', () => {
+    expect(only(rules.computerNamePrefix({ prefix: '', derived: true })).rule).toMatch(/set computerNamePrefix on the group/);
+  });
+
+  test.each(['admin', 'Administrator', 'root', 'guest', 'user', 'support_388945a0'])('username %s is reserved', (username) => {
+    expect(only(rules.adminUsername({ username, isToken: false })).rule).toMatch(/reserved by Azure/);
+  });
+
+  test('username: at most 20 characters, no trailing period, no forbidden characters', () => {
+    expect(rules.adminUsername({ username: 'botadmin', isToken: false })).toEqual([]);
+    expect(only(rules.adminUsername({ username: 'b'.repeat(21), isToken: false })).rule).toMatch(/1-20 characters/);
+    expect(only(rules.adminUsername({ username: 'bot.', isToken: false })).rule).toMatch(/must not end with a period/);
+    expect(only(rules.adminUsername({ username: 'bot@corp', isToken: false })).rule).toMatch(/must not contain/);
+  });
+
+  test('password: 12-123 characters and 3 of 4 classes', () => {
+    expect(rules.adminPassword({ password: 'Str0ng!Bot-Passw0rd', isToken: false })).toEqual([]);
+    expect(only(rules.adminPassword({ password: 'Sh0rt!', isToken: false })).rule).toMatch(/12-123 characters/);
+    expect(only(rules.adminPassword({ password: 'onlylowercaseletters', isToken: false })).rule).toMatch(/3 of/);
+    expect(only(rules.adminPassword({ password: 'A1!' + 'a'.repeat(121), isToken: false })).rule).toMatch(/12-123 characters/);
+  });
+
+  test('password: banned passwords are refused', () => {
+    const findings = rules.adminPassword({ password: 'P@ssword123', isToken: false });
+    expect(findings.map((f) => f.rule)).toEqual(expect.arrayContaining([expect.stringMatching(/banned passwords/)]));
+  });
+
+  test('password: the value is masked, never shown', () => {
+    const finding = only(rules.adminPassword({ password: 'secretsecretsecret', isToken: false }));
+    expect(finding.value).toBe('(hidden, 18 characters)');
+    expect(JSON.stringify(finding)).not.toContain('secretsecretsecret');
+  });
+
+  test('password given as a Terraform token is a warning, not an error', () => {
+    expect(only(rules.adminPassword({ password: '${TfToken[TOKEN.1]}', isToken: true }))).toMatchObject({ severity: 'warning', field: 'adminPassword' });
+  });
+
+  test('group size: maxBots 1..50, committedBots 0..maxBots', () => {
+    expect(rules.groupSize({ maxBots: 50, committedBots: 50 })).toEqual([]);
+    expect(only(rules.groupSize({ maxBots: 0, committedBots: 0 }))).toMatchObject({ field: 'maxBots', value: '0' });
+    expect(only(rules.groupSize({ maxBots: 51, committedBots: 0 }))).toMatchObject({ field: 'maxBots', value: '51' });
+    expect(only(rules.groupSize({ maxBots: 2.5, committedBots: 0 }))).toMatchObject({ field: 'maxBots' });
+    expect(only(rules.groupSize({ maxBots: 3, committedBots: 4 }))).toMatchObject({ field: 'committedBots', value: '4' });
+    expect(only(rules.groupSize({ maxBots: 3, committedBots: -1 }))).toMatchObject({ field: 'committedBots' });
+  });
+
+  const env = (overrides: Partial<rules.EnvironmentCapacityFacts> = {}): rules.EnvironmentCapacityFacts => ({
+    botCapacity: 4,
+    plan: 'standard',
+    groups: [{ name: 'a', committedBots: 2 }, { name: 'b', committedBots: 2 }],
+    ...overrides,
+  });
+
+  test('committed bots: the sum fits in the capacity', () => {
+    expect(rules.committedCapacity(env())).toEqual([]);
+    expect(only(rules.committedCapacity(env({ botCapacity: 3 })))).toMatchObject({ field: 'committedBots', value: '4 (a=2, b=2)' });
+  });
+
+  test('committed bots: the trial plan allows only 2', () => {
+    expect(only(rules.committedCapacity(env({ plan: 'trial', botCapacity: 10 }))).rule).toMatch(/\(2, trial plan\)/);
+  });
+
+  test('group count: at most 10', () => {
+    const groups = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `g${i}`, committedBots: 0 }));
+    expect(rules.groupCount(env({ groups: groups(10) }))).toEqual([]);
+    expect(only(rules.groupCount(env({ groups: groups(11) })))).toMatchObject({ field: 'groups', value: '11' });
+  });
+
+  test('bot capacity: positive whole number; trial above 2 warns', () => {
+    expect(rules.botCapacity(env())).toEqual([]);
+    expect(only(rules.botCapacity(env({ botCapacity: 0 })))).toMatchObject({ severity: 'error', field: 'botCapacity' });
+    expect(only(rules.botCapacity(env({ plan: 'trial', botCapacity: 5 })))).toMatchObject({ severity: 'warning', field: 'botCapacity', value: '5' });
+    expect(rules.botCapacity(env({ plan: 'trial', botCapacity: 2 }))).toEqual([]);
+  });
+
+  test('effective capacity: trial caps at 2', () => {
+    expect(rules.effectiveCapacity(10, 'trial')).toBe(2);
+    expect(rules.effectiveCapacity(1, 'trial')).toBe(1);
+    expect(rules.effectiveCapacity(10, 'standard')).toBe(10);
+  });
+
+  test('image replica: the group region must have a replica', () => {
+    const facts = { version: 'botimages/windows-rpa@1.0.0', replicaRegions: ['northeurope'], replicaGeographies: ['Europe' as const], groupRegion: 'northeurope' };
+    expect(rules.imageReplica(facts)).toEqual([]);
+    const finding = only(rules.imageReplica({ ...facts, groupRegion: 'westus' }));
+    expect(finding).toMatchObject({ field: 'image', value: '"botimages/windows-rpa@1.0.0"' });
+    expect(finding.rule).toMatch(/no replica in region westus \(replicated to: northeurope\)/);
+  });
+
+  test('version replication: at least one geography, including the gallery region', () => {
+    expect(rules.versionReplication({ galleryRegion: 'northeurope', targetRegions: ['northeurope', 'westus'], geographies: ['Europe', 'US'] })).toEqual([]);
+    expect(only(rules.versionReplication({ galleryRegion: 'northeurope', targetRegions: [], geographies: [] }))).toMatchObject({ field: 'geographies' });
+    expect(only(rules.versionReplication({ galleryRegion: 'westeurope', targetRegions: ['northeurope'], geographies: ['Europe'] })).rule).toMatch(/must include the gallery's region westeurope/);
+  });
+
+  test('group and environment names: lowercase, digits and hyphens', () => {
+    expect(rules.groupName({ name: 'finance-eu' })).toEqual([]);
+    expect(only(rules.groupName({ name: 'Finance' }))).toMatchObject({ field: 'name', value: '"Finance"' });
+    expect(rules.groupName({ name: 'a'.repeat(41) })).toHaveLength(1);
+    expect(rules.environmentName({ name: 'demo' })).toEqual([]);
+    expect(only(rules.environmentName({ name: 'demo_env' }))).toMatchObject({ field: 'name' });
+  });
+
+  test('flows: names, commands and time-outs up to 24 hours', () => {
+    expect(rules.flowCatalogue({ flows: [{ name: 'invoice-entry', command: 'x', timeoutMinutes: 1440 }] })).toEqual([]);
+    expect(only(rules.flowCatalogue({ flows: [{ name: 'a', command: 'x', timeoutMinutes: 1441 }] }))).toMatchObject({ field: 'flows.a.timeoutMinutes', value: '1441' });
+    expect(only(rules.flowCatalogue({ flows: [{ name: 'a', command: '  ', timeoutMinutes: 5 }] }))).toMatchObject({ field: 'flows.a.command' });
+    expect(only(rules.flowCatalogue({ flows: [{ name: 'bad name', command: 'x', timeoutMinutes: 5 }] }))).toMatchObject({ field: 'flows.bad name' });
+  });
+
+  test('scaling settings: bounds and whole counts', () => {
+    expect(rules.scalingSettings({ scaling: { idleMinutes: 0, standbyBots: 1 }, maxBots: 2, prefix: 'scaling.' })).toEqual([]);
+    expect(only(rules.scalingSettings({ scaling: { maxAttempts: 0 }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.maxAttempts', value: '0' });
+    expect(only(rules.scalingSettings({ scaling: { standbyBots: 1.5 }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.standbyBots' });
+    expect(only(rules.scalingSettings({ scaling: { standbyBots: 3 }, maxBots: 2, prefix: 'scaling.' })).rule).toMatch(/at most the group's maxBots \(2\)/);
+    expect(only(rules.scalingSettings({ scaling: { idleMinutes: Number.NaN }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.idleMinutes' });
+  });
+});

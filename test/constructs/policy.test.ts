@@ -1,0 +1,242 @@
+/**
+ * The rule pack through the construct tree: for every rule, a stack that breaks it gets an error
+ * (or warning) annotation naming the construct path, the field and the value, and a stack that
+ * keeps it gets none.
+ */
+import { Testing } from 'cdktf';
+import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation } from '../../index';
+import { fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth } from '../helpers/fleet';
+
+interface Case {
+  readonly rule: string;
+  /** Builds the stack to synthesize; `bad` breaks the rule. */
+  readonly build: (bad: boolean) => import('cdktf').TerraformStack;
+  readonly level?: 'error' | 'warning';
+  readonly path: string;
+  readonly field: string;
+  readonly value: string;
+}
+
+function imagesStack(opts: { gallery?: string; image?: string; version?: string; geographies?: ('Europe' | 'US')[] } = {}) {
+  const app = Testing.app();
+  const images = new BotImagesStack(app, 'images', { location: 'northeurope', gallery: { name: opts.gallery ?? 'botimages' } });
+  const image = images.gallery.addImage('windows', { name: opts.image ?? 'windows-rpa', publisher: 'contoso', offer: 'rpa', sku: 'win11' });
+  const version = image.addVersion(opts.version ?? '1.0.0', {
+    source: { managedImageId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa' },
+    geographies: opts.geographies ?? ['Europe'],
+  });
+  return { app, images, version };
+}
+
+function replicaCase(bad: boolean) {
+  const { app, version } = imagesStack({ geographies: ['Europe'] });
+  const stack = new HostedBotsStack(app, 'bots', { geography: bad ? 'US' : 'Europe', environment: { name: 'rpa', botCapacity: 2 } });
+  stack.environment.addGroup('finance', groupProps({ image: BotImageSource.fromVersion(version) }));
+  return stack;
+}
+
+const CASES: Case[] = [
+  {
+    rule: 'gallery name',
+    build: (bad) => imagesStack({ gallery: bad ? 'bot-images' : 'botimages' }).images,
+    path: 'images/gallery',
+    field: 'name',
+    value: '"bot-images"',
+  },
+  {
+    rule: 'image definition name',
+    build: (bad) => imagesStack({ image: bad ? 'windows rpa' : 'windows-rpa' }).images,
+    path: 'images/gallery/windows',
+    field: 'name',
+    value: '"windows rpa"',
+  },
+  {
+    rule: 'image version format',
+    build: (bad) => imagesStack({ version: bad ? '1.0.4294967296' : '1.0.0' }).images,
+    path: 'images/gallery/windows/v1.0.4294967296',
+    field: 'version',
+    value: '"1.0.4294967296"',
+  },
+  {
+    rule: 'image version replicated to the gallery region',
+    build: (bad) => imagesStack({ geographies: bad ? ['US'] : ['Europe', 'US'] }).images,
+    path: 'images/gallery/windows/v1.0.0',
+    field: 'geographies',
+    value: '[US]',
+  },
+  {
+    rule: 'scale set name',
+    build: (bad) => fleetStack({ environment: { name: 'e'.repeat(24) }, groups: [{ name: bad ? 'g'.repeat(40) : 'finance' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'scaleSetName',
+    value: `"vmss-${'e'.repeat(24)}-${'g'.repeat(40)}"`,
+  },
+  {
+    rule: 'group name',
+    build: (bad) => fleetStack({ groups: [{ name: bad ? 'Finance_EU' : 'finance-eu' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'name',
+    value: '"Finance_EU"',
+  },
+  {
+    rule: 'environment name',
+    build: (bad) => fleetStack({ environment: { name: bad ? 'Demo' : 'demo' } }),
+    path: 'fleet/environment',
+    field: 'name',
+    value: '"Demo"',
+  },
+  {
+    rule: 'computer-name prefix',
+    build: (bad) => fleetStack({ groups: [{ computerNamePrefix: bad ? '20261126' : 'fin2026' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'computerNamePrefix',
+    value: '"20261126"',
+  },
+  {
+    rule: 'admin username reserved',
+    build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'Administrator' : 'botadmin' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'adminUsername',
+    value: '"Administrator"',
+  },
+  {
+    rule: 'admin username length',
+    build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'rpa-bot-administrator' : 'rpa-bot-admin' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'adminUsername',
+    value: '"rpa-bot-administrator"',
+  },
+  {
+    rule: 'admin username trailing period',
+    build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'botadmin.' : 'bot.admin' }] }),
+    path: 'fleet/environment/group-0',
+    field: 'adminUsername',
+    value: '"botadmin."',
+  },
+  {
+    rule: 'admin password complexity',
+    build: (bad) => fleetStack({ groups: [{ adminPassword: bad ? 'alllowercasepassword' : GOOD_PASSWORD }] }),
+    path: 'fleet/environment/group-0',
+    field: 'adminPassword',
+    value: '(hidden, 20 characters)',
+  },
+  {
+    rule: 'admin password length',
+    build: (bad) => fleetStack({ groups: [{ adminPassword: bad ? 'Sh0rt!pw' : GOOD_PASSWORD }] }),
+    path: 'fleet/environment/group-0',
+    field: 'adminPassword',
+    value: '(hidden, 8 characters)',
+  },
+  {
+    rule: 'maxBots range',
+    build: (bad) => fleetStack({ environment: { botCapacity: 60 }, groups: [{ maxBots: bad ? 51 : 50 }] }),
+    path: 'fleet/environment/group-0',
+    field: 'maxBots',
+    value: '51',
+  },
+  {
+    rule: 'committedBots at most maxBots',
+    build: (bad) => fleetStack({ groups: [{ maxBots: 2, committedBots: bad ? 3 : 2 }] }),
+    path: 'fleet/environment/group-0',
+    field: 'committedBots',
+    value: '3',
+  },
+  {
+    rule: 'committed bots within capacity',
+    build: (bad) =>
+      fleetStack({
+        environment: { botCapacity: 4 },
+        groups: [
+          { name: 'finance', committedBots: 2 },
+          { name: 'sales', committedBots: bad ? 3 : 2 },
+        ],
+      }),
+    path: 'fleet/environment',
+    field: 'committedBots',
+    value: '5 (finance=2, sales=3)',
+  },
+  {
+    rule: 'at most 10 groups',
+    build: (bad) =>
+      fleetStack({ environment: { botCapacity: 20 }, groups: Array.from({ length: bad ? 11 : 10 }, (_, i) => ({ name: `group-${i}`, maxBots: 1 })) }),
+    path: 'fleet/environment',
+    field: 'groups',
+    value: '11',
+  },
+  {
+    rule: 'trial plan caps capacity (warning)',
+    level: 'warning',
+    build: (bad) => fleetStack({ environment: { plan: 'trial', botCapacity: bad ? 5 : 2 }, groups: [{ maxBots: 2 }] }),
+    path: 'fleet/environment',
+    field: 'botCapacity',
+    value: '5',
+  },
+  {
+    rule: 'flow time-out at most 24 hours',
+    build: (bad) => fleetStack({ groups: [{ flows: { nightly: { command: 'run.cmd', timeoutMinutes: bad ? 1500 : 1440 } } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'flows.nightly.timeoutMinutes',
+    value: '1500',
+  },
+  {
+    rule: 'scaling settings',
+    build: (bad) => fleetStack({ environment: { scaling: { maxAttempts: bad ? 0 : 2 } } }),
+    path: 'fleet/environment',
+    field: 'scaling.maxAttempts',
+    value: '0',
+  },
+  {
+    rule: 'image version replicated to the group region',
+    build: replicaCase,
+    path: 'bots/environment/finance',
+    field: 'image',
+    value: '"botimages/windows-rpa@1.0.0"',
+  },
+];
+
+describe('rule pack through constructs', () => {
+  describe.each(CASES)('$rule', (c) => {
+    const level = c.level ?? 'error';
+    const matching = (annotations: PolicyAnnotation[]) => annotations.filter((a) => a.level === level && a.message.includes(` ${c.field} `));
+
+    test('breaking it reports the path, the field and the value', () => {
+      const found = matching(synth(c.build(true)).annotations);
+      expect(found).not.toHaveLength(0);
+      const message = found[0].message;
+      expect(found[0].path).toBe(c.path);
+      expect(message.startsWith(`${c.path}: `)).toBe(true);
+      expect(message).toContain(`${c.path}: ${c.field} ${c.value} `);
+    });
+
+    test('keeping it reports nothing', () => {
+      expect(synth(c.build(false)).annotations.filter((a) => a.level === level)).toEqual([]);
+    });
+  });
+
+  test('the replica message names the version and the missing region', () => {
+    const message = synth(replicaCase(true)).annotations.find((a) => a.level === 'error')?.message;
+    expect(message).toMatch(/botimages\/windows-rpa@1\.0\.0" has no replica in region westus \(replicated to: northeurope\)/);
+  });
+
+  test('a sensitive-variable password warns and synth goes on', () => {
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('finance', groupProps({ adminPassword: sensitiveVariable(stack, 'admin_password') }));
+    const result = synth(stack);
+    expect(result.annotations).toEqual([
+      expect.objectContaining({ level: 'warning', path: 'fleet/environment/finance', message: expect.stringMatching(/adminPassword \(sensitive Terraform value\) is only known at apply time/) }),
+    ]);
+    expect(() => Testing.fullSynth(stack)).not.toThrow();
+  });
+
+  test('an error annotation makes a full synth throw', () => {
+    const stack = fleetStack({ groups: [{ adminUsername: 'admin' }] });
+    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment\/group-0: adminUsername "admin" is reserved by Azure/);
+  });
+
+  test('a literal password never reaches an error message', () => {
+    const stack = fleetStack({ groups: [{ adminPassword: 'nocapitalsordigits' }] });
+    const messages = synth(stack).annotations.map((a) => a.message).join('\n');
+    expect(messages).toContain('adminPassword (hidden, 18 characters)');
+    expect(messages).not.toContain('nocapitalsordigits');
+  });
+});

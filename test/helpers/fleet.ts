@@ -1,0 +1,76 @@
+/** Builders for small stacks used across the construct tests. */
+import { Testing, TerraformVariable } from 'cdktf';
+import {
+  annotationsOf,
+  BotEnvironmentProps,
+  Geography,
+  HostedBotGroupProps,
+  HostedBotsStack,
+  PolicyAnnotation,
+} from '../../index';
+
+export const GOOD_PASSWORD = 'Str0ng!Bot-Passw0rd';
+
+export function groupProps(overrides: Partial<HostedBotGroupProps> = {}): HostedBotGroupProps {
+  return {
+    name: 'finance',
+    maxBots: 3,
+    adminUsername: 'botadmin',
+    adminPassword: GOOD_PASSWORD,
+    flows: { 'invoice-entry': { command: 'run-invoice.cmd', timeoutMinutes: 30 } },
+    ...overrides,
+  };
+}
+
+export interface FleetOptions {
+  readonly id?: string;
+  readonly geography?: Geography;
+  readonly region?: string;
+  readonly environment?: Partial<BotEnvironmentProps>;
+  readonly groups?: ReadonlyArray<Partial<HostedBotGroupProps>>;
+}
+
+/** A stack with one environment and the given groups (one default group when none are given). */
+export function fleetStack(options: FleetOptions = {}): HostedBotsStack {
+  const app = Testing.app();
+  const stack = new HostedBotsStack(app, options.id ?? 'fleet', {
+    geography: options.geography ?? 'Europe',
+    region: options.region,
+    environment: { name: 'demo', botCapacity: 4, ...options.environment },
+  });
+  for (const [i, g] of (options.groups ?? [{}]).entries()) {
+    const props = groupProps(g);
+    stack.environment.addGroup(`group-${i}`, props);
+  }
+  return stack;
+}
+
+/** A sensitive Terraform variable's value, as a user would pass a password. */
+export function sensitiveVariable(stack: HostedBotsStack, name: string): string {
+  return new TerraformVariable(stack, name, { type: 'string', sensitive: true }).stringValue;
+}
+
+export interface SynthResult {
+  readonly json: Record<string, any>;
+  readonly text: string;
+  readonly annotations: PolicyAnnotation[];
+}
+
+/** Synthesizes a stack (running its Aspects) and returns the Terraform JSON and the rule findings. */
+export function synth(stack: HostedBotsStack | import('cdktf').TerraformStack): SynthResult {
+  const text = Testing.synth(stack);
+  return { json: JSON.parse(text), text, annotations: annotationsOf(stack) };
+}
+
+/** The resources of one type, keyed by their logical ID. */
+export function resources(json: Record<string, any>, type: string): Record<string, any>[] {
+  return Object.values(json.resource?.[type] ?? {});
+}
+
+export function errors(result: SynthResult): string[] {
+  return result.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+}
+
+export function warnings(result: SynthResult): string[] {
+  return result.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+}
