@@ -1,0 +1,98 @@
+import { BotImageSource } from '../../index';
+import { fleetStack, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
+
+const scaleSets = (json: Record<string, any>) => resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
+
+describe('HostedBotGroup', () => {
+  test('declares a Flexible scale set with no instances and ignores changes to the count', () => {
+    const [vmss] = scaleSets(synth(fleetStack()).json);
+    expect(vmss).toMatchObject({
+      name: 'vmss-demo-finance',
+      platform_fault_domain_count: 1,
+      instances: 0,
+      lifecycle: { ignore_changes: ['instances'] },
+    });
+  });
+
+  test('has a Windows os_profile with the local admin account and a derived computer-name prefix', () => {
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('billing', groupProps({ name: 'accounts-payable', adminPassword: sensitiveVariable(stack, 'pw') }));
+    const [vmss] = scaleSets(synth(stack).json);
+    expect(vmss.os_profile.windows_configuration).toMatchObject({
+      admin_username: 'botadmin',
+      admin_password: '${var.pw}',
+      computer_name_prefix: 'accounts-',
+    });
+    expect(vmss.os_profile.linux_configuration).toBeUndefined();
+  });
+
+  test('boots the Windows 11 desktop marketplace image by default', () => {
+    const [vmss] = scaleSets(synth(fleetStack()).json);
+    expect(vmss.source_image_reference).toEqual({
+      publisher: 'MicrosoftWindowsDesktop',
+      offer: 'windows-11',
+      sku: 'win11-24h2-pro',
+      version: 'latest',
+    });
+    expect(vmss.source_image_id).toBeUndefined();
+  });
+
+  test('a custom marketplace image can be named', () => {
+    const [vmss] = scaleSets(synth(fleetStack({ groups: [{ image: BotImageSource.windowsDesktop({ sku: 'win11-23h2-ent' }) }] })).json);
+    expect(vmss.source_image_reference.sku).toBe('win11-23h2-ent');
+  });
+
+  test('runs under its own user-assigned identity', () => {
+    const { json } = synth(fleetStack());
+    const [vmss] = scaleSets(json);
+    const [identity] = resources(json, 'azurerm_user_assigned_identity');
+    expect(identity.name).toBe('id-demo-finance-bots');
+    expect(vmss.identity).toEqual({ type: 'UserAssigned', identity_ids: [expect.stringMatching(/^\$\{azurerm_user_assigned_identity\..+\.id\}$/)] });
+  });
+
+  test('has no public IP: no public IP resource and no public IP configuration on the NIC', () => {
+    const { json, text } = synth(fleetStack());
+    expect(text).not.toContain('azurerm_public_ip');
+    const [vmss] = scaleSets(json);
+    for (const nic of vmss.network_interface) {
+      for (const ip of nic.ip_configuration) expect(ip.public_ip_address).toBeUndefined();
+      expect(nic.network_security_group_id).toMatch(/azurerm_network_security_group/);
+    }
+  });
+
+  test('the bootstrap extension carries the bot token in protected settings only', () => {
+    const [vmss] = scaleSets(synth(fleetStack()).json);
+    const [extension] = vmss.extension;
+    expect(extension).toMatchObject({ publisher: 'Microsoft.Compute', type: 'CustomScriptExtension', type_handler_version: '1.10' });
+    expect(extension.settings).toBeUndefined();
+    expect(extension.protected_settings).toMatch(/commandToExecute/);
+    expect(extension.protected_settings).toMatch(/random_password\.[^.]+bot-token[^.]+\.result/);
+  });
+
+  test('the token and the password never appear outside protected settings and the os profile', () => {
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('finance', groupProps({ adminPassword: sensitiveVariable(stack, 'pw') }));
+    const { json } = synth(stack);
+    const [vmss] = scaleSets(json);
+    const { extension, os_profile: _profile, ...rest } = vmss;
+    expect(JSON.stringify(rest)).not.toMatch(/random_password|var\.pw/);
+    expect(json.output ?? {}).toEqual({});
+  });
+
+  test('a standby pool is declared only when scaling.standbyPool is set', () => {
+    expect(resources(synth(fleetStack()).json, 'azurerm_virtual_machine_scale_set_standby_pool')).toEqual([]);
+    const stack = fleetStack({ groups: [{ scaling: { standbyPool: { maxReadyCapacity: 2 } } }] });
+    const [pool] = resources(synth(stack).json, 'azurerm_virtual_machine_scale_set_standby_pool');
+    expect(pool).toMatchObject({
+      name: 'sbp-demo-finance',
+      virtual_machine_state: 'Deallocated',
+      elasticity_profile: { max_ready_capacity: 2, min_ready_capacity: 0 },
+      attached_virtual_machine_scale_set_id: expect.stringMatching(/azurerm_orchestrated_virtual_machine_scale_set/),
+    });
+  });
+
+  test('group settings override environment scaling settings', () => {
+    const stack = fleetStack({ environment: { scaling: { idleMinutes: 20, maxAttempts: 5 } }, groups: [{ scaling: { idleMinutes: 5 } }] });
+    expect(stack.environment.groups[0].scaling).toMatchObject({ idleMinutes: 5, maxAttempts: 5, queueTimeoutHours: 6 });
+  });
+});

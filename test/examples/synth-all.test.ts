@@ -1,0 +1,80 @@
+/**
+ * `npm run synth` end to end: the compiled examples through the real `cdktf synth` CLI. It
+ * compiles first, so it tests the sources in this checkout, not a stale build.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..');
+
+describe('npm run synth', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-all-'));
+  let output = '';
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
+    output = execFileSync(process.execPath, ['dist/examples/synth-all.js', '--out', out], { cwd: root, encoding: 'utf8' });
+  }, 180_000);
+
+  test.each([
+    ['single-geo', 'demo'],
+    ['multi-geo', 'bots-europe'],
+    ['multi-geo', 'bots-us'],
+  ])('writes cdk.tf.json and fleet.json for %s stack %s', (example, stack) => {
+    const dir = path.join(out, example, 'stacks', stack);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')).resource).toBeDefined();
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'fleet.json'), 'utf8')).stack).toBe(stack);
+  });
+
+  test('writes cdk.tf.json for the images stack', () => {
+    expect(fs.existsSync(path.join(out, 'multi-geo', 'stacks', 'bot-images', 'cdk.tf.json'))).toBe(true);
+  });
+
+  test('prints the password warnings and a summary per example', () => {
+    expect(output).toMatch(/WARN \[demo\/environment\/finance\]: .*adminPassword \(sensitive Terraform value\)/);
+    expect(output).toMatch(/synth single-geo: 1 stack\(s\)/);
+    expect(output).toMatch(/synth multi-geo: 3 stack\(s\)/);
+  });
+
+  test('an unknown example is refused with the list of examples', () => {
+    expect(() => execFileSync(process.execPath, ['dist/examples/synth-all.js', '--only', 'nope'], { cwd: root, stdio: 'pipe' })).toThrow(
+      /--only "nope" is not an example; choose one of single-geo, multi-geo/,
+    );
+  });
+});
+
+describe('cdktf synth of an app that breaks a rule', () => {
+  test('exits non-zero, prints the finding, and writes no fleet.json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-app-'));
+    const appFile = path.join(dir, 'main.js');
+    fs.writeFileSync(
+      appFile,
+      `const { App } = require(${JSON.stringify(path.join(root, 'node_modules', 'cdktf'))});
+const { HostedBotsStack } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+const app = new App();
+const stack = new HostedBotsStack(app, 'bad', { geography: 'Europe', environment: { name: 'bad', botCapacity: 2 } });
+stack.environment.addGroup('g', { name: 'finance', maxBots: 60, adminUsername: 'botadmin', adminPassword: 'Str0ng!Bot-Passw0rd' });
+app.synth();
+`,
+    );
+    let status = 0;
+    let output = '';
+    try {
+      execFileSync(process.execPath, [require.resolve('cdktf-cli/bundle/bin/cdktf'), 'synth', '--app', `node "${appFile}"`, '--output', path.join(dir, 'out')], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: 'pipe',
+        env: { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1' },
+      });
+    } catch (err) {
+      const e = err as { status: number; stdout: string; stderr: string };
+      status = e.status;
+      output = `${e.stdout}${e.stderr}`;
+    }
+    expect(status).not.toBe(0);
+    expect(output).toContain('ERROR [bad/environment/g]: bad/environment/g: maxBots 60 must be a whole number from 1 to 50');
+    expect(fs.existsSync(path.join(dir, 'out', 'stacks', 'bad', 'fleet.json'))).toBe(false);
+  }, 120_000);
+});

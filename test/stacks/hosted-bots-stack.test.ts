@@ -1,0 +1,44 @@
+import { Testing } from 'cdktf';
+import { HostedBotsStack } from '../../index';
+import { fleetStack, resources, synth } from '../helpers/fleet';
+
+describe('HostedBotsStack', () => {
+  test('has the azurerm provider and a resource group in the geography region', () => {
+    const { json } = synth(fleetStack({ geography: 'Japan' }));
+    expect(json.provider.azurerm).toEqual([{ features: [{}] }]);
+    expect(resources(json, 'azurerm_resource_group')).toEqual([expect.objectContaining({ name: 'rg-hostedbots-demo-japaneast', location: 'japaneast' })]);
+  });
+
+  test('accepts a region override of the same geography', () => {
+    const stack = fleetStack({ geography: 'US', region: 'eastus' });
+    expect(stack.region).toBe('eastus');
+    expect(resources(synth(stack).json, 'azurerm_orchestrated_virtual_machine_scale_set')[0].location).toBe('eastus');
+  });
+
+  test('refuses a region from another geography', () => {
+    expect(() => fleetStack({ id: 'bots-uk', geography: 'UK', region: 'westeurope' })).toThrow(
+      'bots-uk: region "westeurope" does not belong to geography UK: choose one of ukwest, uksouth.',
+    );
+  });
+
+  test('refuses UAE, naming the supported geographies', () => {
+    expect(() => new HostedBotsStack(Testing.app(), 'bots-uae', { geography: 'UAE' as never, environment: { name: 'x', botCapacity: 1 } })).toThrow(
+      /bots-uae: geography "UAE" is not supported: the UAE geography is not supported by hosted RPA bots\. Supported geographies: US, Europe, .*Norway\./,
+    );
+  });
+
+  test('configures an azurerm remote backend with a per-stack key', () => {
+    const app = Testing.app();
+    const stack = new HostedBotsStack(app, 'bots-eu', {
+      geography: 'Europe',
+      environment: { name: 'demo', botCapacity: 1 },
+      backend: { resourceGroupName: 'tfstate', storageAccountName: 'tfstatebots', containerName: 'state' },
+    });
+    expect(synth(stack).json.terraform.backend.azurerm).toMatchObject({ key: 'bots-eu.tfstate', container_name: 'state' });
+  });
+
+  test('bots call the runtime at a stable App Service address', () => {
+    const stack = fleetStack();
+    expect(stack.runtimeUrl).toMatch(/^https:\/\/hostedbots-demo-northeurope-[0-9a-f]{6}\.azurewebsites\.net$/);
+  });
+});
