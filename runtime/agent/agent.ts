@@ -1,0 +1,223 @@
+/**
+ * The bot agent: runs on each bot VM (and, under arm-sim, in process for each simulated VM).
+ * It registers, long-polls for a claim, runs the flow's declared command with the run's inputs
+ * as JSON, sends heartbeats, and reports the exit code and at most 64 KiB of output. When the
+ * runtime says the bot is gone (410), it stops.
+ */
+
+export const MAX_OUTPUT_BYTES = 64 * 1024;
+
+export interface FlowTask {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly flow: string;
+  readonly command: string;
+  readonly inputs: Record<string, unknown>;
+  readonly timeoutMinutes: number;
+}
+
+export interface FlowResult {
+  readonly exitCode: number;
+  readonly output: string;
+}
+
+/** Runs one flow. It must stop promptly when `signal` aborts (cancel, time-out). */
+export interface FlowExecutor {
+  run(task: FlowTask, signal: AbortSignal): Promise<FlowResult>;
+}
+
+export interface BotAgentOptions {
+  /** The runtime's base URL, e.g. https://hostedbots-demo.azurewebsites.net */
+  readonly url: string;
+  readonly token: string;
+  readonly group: string;
+  readonly vmName: string;
+  readonly executor: FlowExecutor;
+  /** @default 30 */
+  readonly claimWaitSeconds?: number;
+  /** First retry delay after a network error; doubles up to 30 s. @default 500 */
+  readonly retryDelayMs?: number;
+  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Keeps the last `max` bytes of a flow's output, marking the cut. */
+export function capOutput(text: string, max = MAX_OUTPUT_BYTES): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  const marker = `[first ${bytes.length - max} bytes cut]\n`;
+  return marker + bytes.subarray(bytes.length - max + Buffer.byteLength(marker)).toString('utf8');
+}
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}: ${body.slice(0, 300)}`);
+  }
+}
+
+export class BotAgent {
+  private readonly options: BotAgentOptions;
+  private readonly stopper = new AbortController();
+  private botIdValue?: string;
+  private heartbeatMs = 30_000;
+  private loop?: Promise<void>;
+  private stoppedReason?: string;
+
+  constructor(options: BotAgentOptions) {
+    this.options = options;
+  }
+
+  get botId(): string | undefined {
+    return this.botIdValue;
+  }
+
+  /** Why the agent stopped, once it has. */
+  get stopped(): string | undefined {
+    return this.stoppedReason;
+  }
+
+  /** Starts the agent loop; resolves when the agent stops. */
+  start(): Promise<void> {
+    this.loop ??= this.run().finally(() => {
+      this.stoppedReason ??= 'stopped';
+    });
+    return this.loop;
+  }
+
+  /** Stops the agent: a running flow is aborted and its run is left to the runtime's loss detection. */
+  async stop(reason = 'stopped'): Promise<void> {
+    this.stoppedReason ??= reason;
+    this.stopper.abort();
+    await this.loop?.catch(() => undefined);
+  }
+
+  private log(event: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.(event, { group: this.options.group, vmName: this.options.vmName, botId: this.botIdValue, ...fields });
+  }
+
+  private async call(path: string, body: unknown): Promise<{ status: number; json?: any }> {
+    const response = await fetch(`${this.options.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token}` },
+      body: JSON.stringify(body),
+      signal: this.stopper.signal,
+    });
+    const text = await response.text();
+    if (response.status >= 400) throw new HttpStatusError(response.status, text);
+    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  }
+
+  /** Retries network errors and 5xx with back-off; 4xx errors are returned to the caller. */
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let delay = this.options.retryDelayMs ?? 500;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.stopper.signal.aborted) throw err;
+        if (err instanceof HttpStatusError && err.status < 500 && err.status !== 429) throw err;
+        this.log('agent.retry', { what, error: (err as Error).message, delayMs: delay });
+        await sleep(delay, this.stopper.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  private async register(): Promise<void> {
+    const { json } = await this.retrying('register', () => this.call('/v1/agent/register', { vmName: this.options.vmName }));
+    this.botIdValue = json.botId;
+    this.heartbeatMs = Math.max(100, Number(json.heartbeatSeconds ?? 30) * 1000);
+    this.log('agent.registered');
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.register();
+      while (!this.stopper.signal.aborted) {
+        let claimed;
+        try {
+          claimed = await this.retrying('claim', () =>
+            this.call('/v1/agent/claim', { botId: this.botIdValue, waitSeconds: this.options.claimWaitSeconds ?? 30 }),
+          );
+        } catch (err) {
+          if (err instanceof HttpStatusError && err.status === 410) {
+            this.stoppedReason = 'the runtime retired this bot';
+            this.log('agent.retired');
+            return;
+          }
+          throw err;
+        }
+        if (claimed.status === 204 || !claimed.json?.run) continue;
+        await this.execute(claimed.json.run as FlowTask);
+      }
+    } catch (err) {
+      if (!this.stopper.signal.aborted) {
+        this.stoppedReason = `failed: ${(err as Error).message}`;
+        this.log('agent.failed', { error: (err as Error).message });
+      }
+    }
+  }
+
+  private async execute(task: FlowTask): Promise<void> {
+    const flowAbort = new AbortController();
+    const onStop = () => flowAbort.abort();
+    this.stopper.signal.addEventListener('abort', onStop, { once: true });
+    let cancelled = false;
+    const beat = setInterval(() => {
+      this.call(`/v1/agent/runs/${task.runId}/heartbeat`, { botId: this.botIdValue, attempt: task.attempt })
+        .then(({ json }) => {
+          if (json?.cancel && !flowAbort.signal.aborted) {
+            cancelled = true;
+            flowAbort.abort();
+          }
+        })
+        .catch((err) => {
+          if (err instanceof HttpStatusError && err.status === 409) {
+            cancelled = true;
+            flowAbort.abort();
+          }
+        });
+    }, this.heartbeatMs);
+    this.log('agent.run_started', { runId: task.runId, flow: task.flow });
+    let result: FlowResult;
+    try {
+      result = await this.options.executor.run(task, flowAbort.signal);
+    } catch (err) {
+      result = { exitCode: -1, output: `the flow could not run: ${(err as Error).message}` };
+    } finally {
+      clearInterval(beat);
+      this.stopper.signal.removeEventListener('abort', onStop);
+    }
+    if (this.stopper.signal.aborted) return;
+    const status = cancelled ? 'cancelled' : result.exitCode === 0 ? 'succeeded' : 'failed';
+    try {
+      await this.retrying('complete', () =>
+        this.call(`/v1/agent/runs/${task.runId}/complete`, {
+          botId: this.botIdValue,
+          attempt: task.attempt,
+          status,
+          exitCode: result.exitCode,
+          output: capOutput(result.output),
+        }),
+      );
+    } catch (err) {
+      // 409: the run moved on without this bot (time-out, loss); nothing more to report.
+      if (!(err instanceof HttpStatusError && err.status === 409)) throw err;
+    }
+    this.log('agent.run_finished', { runId: task.runId, status, exitCode: result.exitCode });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,428 @@
+/**
+ * The runtime's HTTP API, version 1 (DESIGN.md §6). Every body is JSON; errors are
+ * `{ error: { code, message } }`; every route but /healthz needs a bearer token; every input is
+ * validated with zod before anything changes.
+ */
+import express, { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+import type { FleetManifest, ManifestGroup } from '../config/manifest';
+import { badRequest, forbidden, notFound, RuntimeError, unauthorized } from '../errors';
+import { MAX_CLAIM_WAIT_MS, RunQueue } from '../queue/queue';
+import type { Scaler } from '../scaler/loop';
+import { imageKeyOf } from '../scaler/loop';
+import type { Bot, Run, Store } from '../store/types';
+import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
+import { MAX_OUTPUT_BYTES } from '../agent/agent';
+import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
+import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, waitReasons } from './views';
+
+export interface ApiOptions {
+  readonly manifest: FleetManifest;
+  readonly store: Store;
+  readonly queue: RunQueue;
+  readonly scaler: Scaler;
+  readonly auth: Authenticator;
+  readonly now?: () => number;
+  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  /** Boot time assumed for "about N minutes" until bots of the group have booted. @default 10 minutes */
+  readonly expectedBootMs?: number;
+}
+
+/** Request body limit for user routes; the agent's completion carries up to 64 KiB of output. */
+export const BODY_LIMIT = '128kb';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+function zodMessage(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const field = i.path.length ? i.path.join('.') : 'body';
+      return `${field}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw badRequest('invalid_request', zodMessage(result.error));
+  return result.data;
+}
+
+const priority = z.enum(PRIORITIES as [string, ...string[]], { message: `must be one of ${PRIORITIES.join(', ')}` });
+
+const enqueueBody = z
+  .object({
+    flow: z.string({ message: 'is required, the name of a flow in the group catalogue' }).min(1).max(64),
+    inputs: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }).optional(),
+    priority: priority.optional(),
+  })
+  .strict();
+
+const priorityBody = z.object({ priority }).strict();
+const registerBody = z.object({ vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name') }).strict();
+const botId = z.string().regex(/^bot_[0-9a-f]{16}$/, 'must be a bot ID');
+const claimBody = z.object({ botId, waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
+const heartbeatBody = z.object({ botId, attempt: z.number().int().min(1) }).strict();
+const completeBody = z
+  .object({
+    botId,
+    attempt: z.number().int().min(1),
+    status: z.enum(['succeeded', 'failed', 'cancelled']),
+    exitCode: z.number().int().optional(),
+    output: z.string().max(MAX_OUTPUT_BYTES).optional(),
+    error: z.union([z.string().max(2000), z.object({ code: z.string().max(100).optional(), message: z.string().max(2000).optional() }).strict()]).optional(),
+  })
+  .strict();
+const runId = z.string().regex(/^run_[0-9a-f]{16}$/, 'must be a run ID');
+const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 printable ASCII characters');
+
+export function createApi(options: ApiOptions): express.Express {
+  const { manifest, store, queue, scaler, auth } = options;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? (() => undefined);
+  const expectedBootMs = options.expectedBootMs ?? 10 * 60_000;
+  const groups = new Map(manifest.groups.map((g) => [g.name, g]));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
+
+  const wrap =
+    (fn: (req: Request, res: Response) => Promise<unknown>) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      fn(req, res).catch(next);
+    };
+
+  const authenticate = (req: Request, _res: Response, next: NextFunction) => {
+    const principal = auth.authenticate(req.headers.authorization);
+    if (!principal) return next(unauthorized(req.headers.authorization ? 'the bearer token is not valid' : undefined));
+    req.principal = principal;
+    next();
+  };
+
+  const user = (req: Request) => {
+    const p = req.principal!;
+    if (p.kind !== 'user') throw forbidden('bot tokens may only call /v1/agent routes');
+    return p;
+  };
+
+  /** The group and the caller's access; groups the caller may not see do not exist for them. */
+  const groupFor = (req: Request): { group: ManifestGroup; access: Access } => {
+    const principal = user(req);
+    const name = String(req.params.group);
+    const group = groups.get(name);
+    const access = group && manifest.environment.enabled ? accessTo(principal, group) : undefined;
+    if (!group || !access) throw notFound('group_not_found', `group "${name}" does not exist or you have no access to it`);
+    return { group, access };
+  };
+
+  /** A run the caller may act on: its owner, a co-owner of its group, or an admin. */
+  const runFor = async (req: Request, need: 'owner' | 'co-owner'): Promise<{ run: Run; access: Access }> => {
+    const principal = user(req);
+    const id = parse(runId, req.params.id);
+    const run = await store.getRun(id);
+    const group = run && groups.get(run.group);
+    const access = group ? accessTo(principal, group) : undefined;
+    const owner = run?.createdBy === principal.id;
+    if (!run || !access || (!owner && !canManage(access))) throw notFound('run_not_found', `run ${id} does not exist or you have no access to it`);
+    if (need === 'co-owner' && !canManage(access)) throw forbidden(`only co-owners of group ${run.group} may do this`);
+    return { run, access };
+  };
+
+  const bot = async (req: Request, id: string): Promise<{ group: ManifestGroup; bot: Bot | undefined }> => {
+    const principal = req.principal!;
+    if (principal.kind !== 'bot') throw forbidden('only bot tokens may call /v1/agent routes');
+    const group = groups.get(principal.group)!;
+    const found = await store.getBot(id);
+    if (found && found.group !== group.name) throw forbidden(`bot ${id} belongs to another group`);
+    return { group, bot: found };
+  };
+
+  app.get(
+    '/healthz',
+    wrap(async (_req, res) => {
+      try {
+        await store.groups();
+        res.json({ status: 'ok', store: store.kind, leader: scaler.isLeader });
+      } catch {
+        res.status(503).json({ status: 'unavailable', store: store.kind, leader: scaler.isLeader });
+      }
+    }),
+  );
+
+  app.use('/v1', authenticate);
+
+  app.get(
+    '/v1/environment',
+    wrap(async (req, res) => {
+      user(req);
+      const bots = await store.bots();
+      const env = manifest.environment;
+      res.json({
+        name: env.name,
+        geography: env.geography,
+        region: env.region,
+        enabled: env.enabled,
+        plan: env.plan,
+        botCapacity: env.botCapacity,
+        botsInUse: bots.length,
+        bots: botCounts(bots),
+      });
+    }),
+  );
+
+  app.get(
+    '/v1/groups',
+    wrap(async (req, res) => {
+      const principal = user(req);
+      if (!manifest.environment.enabled) {
+        res.json({ groups: [] });
+        return;
+      }
+      const [states, counts, bots] = await Promise.all([store.groups(), store.queueCounts(), store.bots()]);
+      const visible = manifest.groups
+        .map((g) => ({ g, access: accessTo(principal, g) }))
+        .filter((x): x is { g: ManifestGroup; access: Access } => x.access !== undefined)
+        .map(({ g, access }) =>
+          groupSummary(
+            g,
+            states.find((s) => s.name === g.name),
+            bots.filter((b) => b.group === g.name),
+            counts.find((c) => c.group === g.name) ?? { queued: 0, running: 0 },
+            access,
+          ),
+        );
+      res.json({ groups: visible });
+    }),
+  );
+
+  app.get(
+    '/v1/groups/:group',
+    wrap(async (req, res) => {
+      const { group, access } = groupFor(req);
+      const t = now();
+      const [states, counts, bots, queued, recent, errors] = await Promise.all([
+        store.groups(),
+        store.queueCounts(),
+        store.bots(group.name),
+        store.queue(group.name),
+        store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: 20 }),
+        store.provisioningErrors(group.name, 20),
+      ]);
+      const reasons = waitReasons(scaler.lastPlan?.groups[group.name], bots, t, expectedBootMs);
+      res.json({
+        ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
+        flows: Object.keys(group.flows),
+        bots: bots.map((b) => botView(b, t)),
+        botCounts: botCounts(bots),
+        queue: queued.map((r, i) => ({ position: i + 1, ...runView(r, t), waitingBecause: reasons })),
+        waitingBecause: reasons,
+        recentRuns: recent.map((r) => runView(r, t)),
+        provisioningErrors: errors.map(provisioningErrorView),
+      });
+    }),
+  );
+
+  app.post(
+    '/v1/groups/:group/runs',
+    wrap(async (req, res) => {
+      const { group } = groupFor(req);
+      const principal = user(req);
+      const body = parse(enqueueBody, req.body);
+      const key = req.headers['idempotency-key'];
+      const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key);
+      const { run, created } = await queue.enqueue({
+        group: group.name,
+        flow: body.flow,
+        inputs: body.inputs,
+        priority: body.priority as Run['priority'] | undefined,
+        createdBy: principal.id,
+        idempotencyKey: idempotency,
+      });
+      if (!created) res.setHeader('Idempotent-Replayed', 'true');
+      log('run.enqueued', { runId: run.id, group: group.name, flow: run.flow, replayed: !created });
+      res.status(202).json(runView(run, now()));
+    }),
+  );
+
+  const listQuery = z
+    .object({
+      state: z
+        .string()
+        .transform((s) => s.split(','))
+        .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]], { message: `must be among ${RUN_STATES.join(', ')}` })))
+        .optional(),
+      limit: z.coerce.number().int().min(1).max(200).optional(),
+      before: runId.optional(),
+    })
+    .strict();
+
+  app.get(
+    '/v1/groups/:group/runs',
+    wrap(async (req, res) => {
+      const { group, access } = groupFor(req);
+      const principal = user(req);
+      const query = parse(listQuery, req.query);
+      const limit = query.limit ?? 50;
+      const runs = await store.runs({ group: group.name, states: query.state, limit: limit + 1, before: query.before });
+      const page = runs.slice(0, limit);
+      const visible = canManage(access) ? page : page.filter((r) => r.createdBy === principal.id);
+      res.json({ runs: visible.map((r) => runView(r, now())), next: runs.length > limit ? page[page.length - 1].id : null });
+    }),
+  );
+
+  app.get(
+    '/v1/runs/:id',
+    wrap(async (req, res) => {
+      const { run } = await runFor(req, 'owner');
+      res.json(runView(run, now()));
+    }),
+  );
+
+  app.post(
+    '/v1/runs/:id/cancel',
+    wrap(async (req, res) => {
+      const { run } = await runFor(req, 'owner');
+      const result = await queue.cancel(run.id);
+      if (result.kind === 'not_found') throw notFound('run_not_found', `run ${run.id} does not exist`);
+      if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
+      log('run.cancel', { runId: run.id, group: run.group, result: result.kind });
+      res.status(result.kind === 'cancelled' ? 200 : 202).json(runView(result.run, now()));
+    }),
+  );
+
+  app.patch(
+    '/v1/runs/:id',
+    wrap(async (req, res) => {
+      const { run } = await runFor(req, 'owner');
+      const body = parse(priorityBody, req.body);
+      if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
+      const updated = await queue.setPriority(run.id, body.priority as Run['priority']);
+      res.json(runView(updated!, now()));
+    }),
+  );
+
+  app.post(
+    '/v1/runs/:id/move-to-top',
+    wrap(async (req, res) => {
+      const { run } = await runFor(req, 'co-owner');
+      if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
+      const updated = await queue.moveToTop(run.id);
+      res.json(runView(updated!, now()));
+    }),
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/v1/groups/:group/${action}`,
+      wrap(async (req, res) => {
+        const { group, access } = groupFor(req);
+        if (!canManage(access)) throw forbidden(`only co-owners of group ${group.name} may ${action} it`);
+        const state = action === 'pause' ? await queue.pause(group.name) : await queue.resume(group.name);
+        log(`group.${action}`, { group: group.name, by: user(req).id });
+        res.json({ name: group.name, state: groupStatus(state) });
+      }),
+    );
+  }
+
+  app.post(
+    '/v1/agent/register',
+    wrap(async (req, res) => {
+      const principal = req.principal!;
+      if (principal.kind !== 'bot') throw forbidden('only bot tokens may call /v1/agent routes');
+      const body = parse(registerBody, req.body);
+      const group = groups.get(principal.group)!;
+      const result = await store.register(group.name, body.vmName, imageKeyOf(group), { maxBots: group.maxBots, capacity: manifest.environment.botCapacity }, now());
+      if (result.kind !== 'registered') throw new RuntimeError(409, 'registration_refused', result.reason ?? 'refused');
+      log('bot.registered', { botId: result.bot!.id, group: group.name, vmName: body.vmName });
+      queue.notifier.notify(group.name);
+      scaler.trigger();
+      res.status(201).json({ botId: result.bot!.id, group: group.name, heartbeatSeconds: group.scaling.heartbeatSeconds, claimWaitSeconds: MAX_CLAIM_WAIT_MS / 1000 });
+    }),
+  );
+
+  app.post(
+    '/v1/agent/claim',
+    wrap(async (req, res) => {
+      const body = parse(claimBody, req.body);
+      const { group } = await bot(req, body.botId);
+      const aborted = new AbortController();
+      res.on('close', () => aborted.abort());
+      const result = await queue.claim(body.botId, group.name, (body.waitSeconds ?? MAX_CLAIM_WAIT_MS / 1000) * 1000, aborted.signal);
+      if (result.kind === 'gone') throw new RuntimeError(410, 'bot_gone', `bot ${body.botId} is ${result.state}; its agent should stop`);
+      if (result.kind === 'none') {
+        res.status(204).end();
+        return;
+      }
+      const run = result.run;
+      const flow = group.flows[run.flow];
+      log('run.claimed', { runId: run.id, botId: body.botId, group: group.name, attempt: run.attempts });
+      res.json({
+        run: { runId: run.id, attempt: run.attempts, flow: run.flow, command: flow?.command ?? '', inputs: run.inputs, timeoutMinutes: run.timeoutMinutes },
+      });
+    }),
+  );
+
+  app.post(
+    '/v1/agent/runs/:id/heartbeat',
+    wrap(async (req, res) => {
+      const id = parse(runId, req.params.id);
+      const body = parse(heartbeatBody, req.body);
+      await bot(req, body.botId);
+      const result = await queue.heartbeat(body.botId, id, body.attempt);
+      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is not running on bot ${body.botId}; stop it`);
+      res.json({ cancel: result.cancel });
+    }),
+  );
+
+  app.post(
+    '/v1/agent/runs/:id/complete',
+    wrap(async (req, res) => {
+      const id = parse(runId, req.params.id);
+      const body = parse(completeBody, req.body);
+      await bot(req, body.botId);
+      const error = typeof body.error === 'string' ? { message: body.error } : body.error;
+      const result = await queue.complete({
+        botId: body.botId,
+        runId: id,
+        attempt: body.attempt,
+        status: body.status,
+        exitCode: body.exitCode,
+        output: body.output,
+        errorCode: error?.code,
+        errorMessage: error?.message,
+      });
+      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is no longer running on bot ${body.botId}; the report is ignored`);
+      log('run.completed', { runId: id, botId: body.botId, state: result.run.state, duplicate: result.kind === 'duplicate' });
+      res.json({ run: runView(result.run, now()), duplicate: result.kind === 'duplicate' });
+    }),
+  );
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(notFound('route_not_found', `no route ${req.method} ${req.path}`));
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    const e = err as { type?: string; status?: number; message?: string };
+    if (err instanceof RuntimeError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
+    } else if (e?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'body_too_large', message: `the request body is larger than ${BODY_LIMIT}` } });
+    } else if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
+    } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: { code: 'bad_request', message: 'the request could not be read' } });
+    } else {
+      log('api.error', { method: req.method, path: req.path, error: e?.message });
+      res.status(500).json({ error: { code: 'internal', message: 'the runtime failed to handle this request; it is logged' } });
+    }
+  });
+
+  return app;
+}
+

@@ -1,0 +1,131 @@
+/**
+ * What the API returns: runs, groups and bots as clients see them, and "why it waits" in words.
+ */
+import type { ManifestGroup } from '../config/manifest';
+import type { GroupPlan, WaitReason } from '../scaler/plan';
+import type { Bot, GroupState, ProvisioningError, Run } from '../store/types';
+import type { Access } from './auth';
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function runView(run: Run, now: number) {
+  const waitEnd = run.startedAt ?? run.finishedAt ?? now;
+  return {
+    id: run.id,
+    group: run.group,
+    flow: run.flow,
+    state: run.state,
+    priority: run.priority,
+    attempts: run.attempts,
+    createdBy: run.createdBy,
+    inputs: run.inputs,
+    enqueuedAt: iso(run.enqueuedAt),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    movedToTop: run.movedToTopAt !== undefined,
+    cancelRequested: run.cancelRequested,
+    waitMs: Math.max(0, waitEnd - run.enqueuedAt),
+    runMs: run.startedAt === undefined ? null : Math.max(0, (run.finishedAt ?? now) - run.startedAt),
+    bot: run.botId ? { id: run.botId, vmName: run.vmName ?? null } : null,
+    result:
+      run.finishedAt === undefined
+        ? null
+        : { exitCode: run.exitCode ?? null, output: run.output ?? null, errorCode: run.errorCode ?? null, errorMessage: run.errorMessage ?? null },
+  };
+}
+
+export function botView(bot: Bot, now: number) {
+  return {
+    id: bot.id,
+    vmName: bot.vmName ?? null,
+    state: bot.state,
+    ageMs: now - bot.createdAt,
+    inStateMs: now - bot.stateChangedAt,
+    currentRunId: bot.currentRunId ?? null,
+    runsCompleted: bot.runsCompleted,
+    failureReason: bot.failureReason ?? null,
+  };
+}
+
+export type GroupStatusName = 'active' | 'paused' | 'expired';
+
+export function groupStatus(state: GroupState | undefined): GroupStatusName {
+  if (state?.expired) return 'expired';
+  if (state?.paused) return 'paused';
+  return 'active';
+}
+
+export function botCounts(bots: readonly Bot[]) {
+  const counts = { provisioning: 0, idle: 0, busy: 0, failed: 0, deleting: 0 };
+  for (const b of bots) if (b.state in counts) counts[b.state as keyof typeof counts] += 1;
+  return counts;
+}
+
+export function groupSummary(
+  group: ManifestGroup,
+  state: GroupState | undefined,
+  bots: readonly Bot[],
+  counts: { queued: number; running: number },
+  access: Access,
+) {
+  return {
+    name: group.name,
+    description: group.description,
+    maxBots: group.maxBots,
+    committedBots: group.committedBots,
+    bots: botCounts(bots),
+    running: counts.running,
+    queued: counts.queued,
+    access,
+    state: groupStatus(state),
+  };
+}
+
+/** The typical boot time seen in this group, for "about N minutes". */
+export function typicalBootMs(bots: readonly Bot[], fallbackMs: number): number {
+  const boots = bots.filter((b) => b.registeredAt !== undefined).map((b) => b.registeredAt! - b.createdAt);
+  if (boots.length === 0) return fallbackMs;
+  boots.sort((a, b) => a - b);
+  return boots[Math.floor(boots.length / 2)];
+}
+
+function duration(ms: number): string {
+  if (ms < 90_000) return `${Math.max(1, Math.round(ms / 1000))} seconds`;
+  return `${Math.round(ms / 60_000)} minutes`;
+}
+
+/** "Why it waits", in words. */
+export function describeWait(reason: WaitReason, context: { bootMs: number; provisioningSinceMs?: number; now: number }): string {
+  switch (reason.code) {
+    case 'provisioning': {
+      const left = Math.max(context.bootMs - (context.provisioningSinceMs ?? 0), 0);
+      return `${reason.bots} bot${reason.bots === 1 ? '' : 's'} provisioning, about ${duration(left || context.bootMs)}`;
+    }
+    case 'group_at_max_bots':
+      return `group at maxBots (${reason.maxBots})`;
+    case 'capacity_in_use':
+      return `environment capacity (${reason.capacity} bots) in use by other groups`;
+    case 'fair_share':
+      return `group at its fair share of the capacity (${reason.share} bots) while other groups wait`;
+    case 'group_paused':
+      return 'group paused';
+    case 'group_expired':
+      return 'group expired; a co-owner can revive it with resume';
+    case 'environment_disabled':
+      return 'environment disabled';
+    case 'backoff':
+      return `provisioning errors: retrying in ${duration(reason.until - context.now)}`;
+  }
+}
+
+export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number): string[] {
+  if (!plan) return [];
+  const provisioning = bots.filter((b) => b.state === 'provisioning');
+  const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
+  const context = { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+  return plan.waiting.map((r) => describeWait(r, context));
+}
+
+export function provisioningErrorView(e: ProvisioningError) {
+  return { at: iso(e.at), operation: e.operation, code: e.code, message: e.message };
+}

@@ -1,0 +1,166 @@
+/**
+ * The run lifecycle: enqueue, claim, heartbeat, complete, cancel, re-prioritise, move to top,
+ * pause and resume. The rules live here; the store makes each step atomic.
+ */
+import { conflict, notFound, unprocessable } from '../errors';
+import type { FleetManifest, ManifestGroup } from '../config/manifest';
+import { newId } from '../store/ids';
+import type { ClaimResult, CompleteInput, Priority, Run, Store } from '../store/types';
+import type { QueueNotifier } from './notifier';
+
+/** The most an agent may wait in one claim. */
+export const MAX_CLAIM_WAIT_MS = 30_000;
+/** Inputs are passed to flows as JSON; keep them small. */
+export const MAX_INPUTS_BYTES = 32 * 1024;
+
+export interface EnqueueRequest {
+  readonly group: string;
+  readonly flow: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly priority?: Priority;
+  readonly createdBy: string;
+  readonly idempotencyKey?: string;
+}
+
+export interface RunQueueOptions {
+  readonly store: Store;
+  readonly manifest: FleetManifest;
+  readonly notifier: QueueNotifier;
+  readonly now?: () => number;
+  /** Called when a group's demand changed (enqueue, claim, completion), to re-plan. */
+  readonly onChange?: (group: string) => void;
+}
+
+export class RunQueue {
+  readonly store: Store;
+  readonly manifest: FleetManifest;
+  readonly notifier: QueueNotifier;
+  private readonly now: () => number;
+  private readonly onChange: (group: string) => void;
+  private readonly groupsByName: Map<string, ManifestGroup>;
+
+  constructor(options: RunQueueOptions) {
+    this.store = options.store;
+    this.manifest = options.manifest;
+    this.notifier = options.notifier;
+    this.now = options.now ?? Date.now;
+    this.onChange = options.onChange ?? (() => undefined);
+    this.groupsByName = new Map(options.manifest.groups.map((g) => [g.name, g]));
+  }
+
+  /** The declared group, or a 404 that names the groups that exist. */
+  group(name: string): ManifestGroup {
+    const group = this.groupsByName.get(name);
+    if (!group) throw notFound('group_not_found', `group "${name}" does not exist in environment ${this.manifest.environment.name}`);
+    return group;
+  }
+
+  async enqueue(request: EnqueueRequest): Promise<{ run: Run; created: boolean }> {
+    const group = this.group(request.group);
+    const env = this.manifest.environment;
+    if (!env.enabled) {
+      throw conflict('environment_disabled', `environment ${env.name} is disabled (enabled: false in its stack); runs are refused until it is enabled and deployed again`);
+    }
+    const flow = group.flows[request.flow];
+    if (!flow) {
+      const declared = Object.keys(group.flows);
+      throw unprocessable(
+        'unknown_flow',
+        `flow: "${request.flow}" is not in group ${group.name}'s flow catalogue; declared flows: ${declared.length ? declared.join(', ') : 'none'}`,
+      );
+    }
+    const inputs = request.inputs ?? {};
+    const size = Buffer.byteLength(JSON.stringify(inputs));
+    if (size > MAX_INPUTS_BYTES) throw unprocessable('inputs_too_large', `inputs: ${size} bytes of JSON, more than the limit of ${MAX_INPUTS_BYTES}`);
+
+    const result = await this.store.enqueue({
+      id: newId('run'),
+      group: group.name,
+      flow: request.flow,
+      inputs,
+      priority: request.priority ?? 'normal',
+      createdBy: request.createdBy,
+      idempotencyKey: request.idempotencyKey,
+      timeoutMinutes: flow.timeoutMinutes,
+      now: this.now(),
+    });
+    if (result.kind === 'refused') {
+      if (result.reason === 'group_expired') {
+        throw conflict(
+          'group_expired',
+          `group ${group.name} expired after ${group.scaling.inactiveDays} days without runs and takes no runs; a co-owner can revive it with POST /v1/groups/${group.name}/resume`,
+        );
+      }
+      throw notFound('group_not_found', `group "${group.name}" is not active in this runtime`);
+    }
+    if (result.kind === 'created') {
+      this.notifier.notify(group.name);
+      this.onChange(group.name);
+    }
+    return { run: result.run, created: result.kind === 'created' };
+  }
+
+  /**
+   * A bot's claim: returns a run at once if one is waiting, otherwise waits up to `waitMs` for
+   * one. Only an idle bot of the group gets a run, never while the group is paused.
+   */
+  async claim(botId: string, group: string, waitMs: number, signal?: AbortSignal): Promise<ClaimResult> {
+    const deadline = this.now() + Math.min(Math.max(waitMs, 0), MAX_CLAIM_WAIT_MS);
+    for (;;) {
+      const version = this.notifier.version(group);
+      const result = await this.store.claim({ botId, group, now: this.now(), enabled: this.manifest.environment.enabled });
+      if (result.kind !== 'none') {
+        if (result.kind === 'claimed') this.onChange(group);
+        return result;
+      }
+      const left = deadline - this.now();
+      if (left <= 0 || signal?.aborted) return result;
+      await this.notifier.waitForChange(group, version, left, signal);
+    }
+  }
+
+  heartbeat(botId: string, runId: string, attempt: number) {
+    return this.store.heartbeat(botId, runId, attempt, this.now());
+  }
+
+  async complete(input: Omit<CompleteInput, 'now'>) {
+    const result = await this.store.complete({ ...input, now: this.now() });
+    const bot = await this.store.getBot(input.botId);
+    if (bot) {
+      // The bot is free again: it may take the next run, and the scaler may rebalance.
+      this.notifier.notify(bot.group);
+      this.onChange(bot.group);
+    }
+    return result;
+  }
+
+  async cancel(runId: string) {
+    const result = await this.store.cancel(runId, this.now());
+    if (result.kind === 'cancelled') this.onChange(result.run.group);
+    return result;
+  }
+
+  setPriority(runId: string, priority: Priority) {
+    return this.store.setPriority(runId, priority);
+  }
+
+  moveToTop(runId: string) {
+    return this.store.moveToTop(runId, this.now());
+  }
+
+  async pause(group: string) {
+    this.group(group);
+    const state = await this.store.setPaused(group, true);
+    this.onChange(group);
+    return state;
+  }
+
+  /** Resumes a paused group, and revives an expired one. */
+  async resume(group: string) {
+    this.group(group);
+    const state = await this.store.revive(group, this.now());
+    this.notifier.notify(group);
+    this.onChange(group);
+    return state;
+  }
+}

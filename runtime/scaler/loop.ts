@@ -1,0 +1,436 @@
+/**
+ * The imperative shell around plan(): the leader holds a lease, sweeps time-outs, snapshots the
+ * store, calls plan(), and carries out the actions.
+ *
+ * Store changes happen inside the cycle, before any ARM call: bots to create are inserted as
+ * `provisioning` (re-checking the caps in the same transaction), and bots to delete move from
+ * idle to `deleting` in one step, so a claim can never take them. ARM calls then run in one
+ * queue per group (never two at once on a scale set), outside the cycle, so a slow scale-out in
+ * one group never holds up the others.
+ */
+import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
+import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
+import type { QueueNotifier } from '../queue/notifier';
+import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
+import { GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
+
+export const SCALER_LEASE = 'scaler';
+
+export interface ScalerOptions {
+  readonly store: Store;
+  readonly driver: ComputeDriver;
+  readonly manifest: FleetManifest;
+  readonly notifier: QueueNotifier;
+  /** Identifies this replica in the lease. */
+  readonly holder: string;
+  /** @default 15000 */
+  readonly tickMs?: number;
+  /** @default 3 × tickMs, at least 5 s */
+  readonly leaseTtlMs?: number;
+  /** First back-off after an ARM error; it doubles up to backoffMaxMs. @default 30000 */
+  readonly backoffBaseMs?: number;
+  /** @default 900000 (15 minutes) */
+  readonly backoffMaxMs?: number;
+  /** How long a claim may wait; an idle bot silent for longer than twice this (plus heartbeats) is lost. @default 30000 */
+  readonly claimWaitMs?: number;
+  readonly now?: () => number;
+  readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+}
+
+const MINUTE = 60_000;
+
+/** A stable key for the image a group's bots should run. */
+export function imageKeyOf(group: ManifestGroup): string {
+  const image = group.image;
+  return image.kind === 'gallery' ? `gallery:${image.id}` : `marketplace:${image.publisher}/${image.offer}/${image.sku}/${image.version}`;
+}
+
+export function planScaling(scaling: ScalingSettings): PlanScaling {
+  return {
+    idleMinutes: scaling.idleMinutes,
+    standbyBots: scaling.standbyBots,
+    coldAfterHours: scaling.coldAfterHours,
+    bootTimeoutMinutes: scaling.bootTimeoutMinutes,
+    recycleAfterRuns: scaling.recycleAfterRuns,
+  };
+}
+
+export class Scaler {
+  private readonly store: Store;
+  private readonly driver: ComputeDriver;
+  private readonly manifest: FleetManifest;
+  private readonly notifier: QueueNotifier;
+  private readonly holder: string;
+  private readonly tickMs: number;
+  private readonly leaseTtlMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly claimWaitMs: number;
+  private readonly now: () => number;
+  private readonly log: (event: string, fields?: Record<string, unknown>) => void;
+  private readonly groups: Map<string, ManifestGroup>;
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly deletesInFlight = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private cycling?: Promise<void>;
+  private again = false;
+  private reconcileDue = true;
+  private stopped = false;
+  private leader = false;
+  private latest?: Plan;
+
+  constructor(options: ScalerOptions) {
+    this.store = options.store;
+    this.driver = options.driver;
+    this.manifest = options.manifest;
+    this.notifier = options.notifier;
+    this.holder = options.holder;
+    this.tickMs = options.tickMs ?? 15_000;
+    this.leaseTtlMs = options.leaseTtlMs ?? Math.max(5_000, 3 * this.tickMs);
+    this.backoffBaseMs = options.backoffBaseMs ?? 30_000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 15 * MINUTE;
+    this.claimWaitMs = options.claimWaitMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+    this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
+  }
+
+  /** True while this replica holds the scaler lease. */
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** The latest plan, for "why it waits". */
+  get lastPlan(): Plan | undefined {
+    return this.latest;
+  }
+
+  async start(): Promise<void> {
+    await this.store.syncGroups(
+      this.manifest.groups.map((g) => ({ name: g.name, vmss: g.vmss })),
+      this.now(),
+    );
+    const removed = (await this.store.groups()).filter((g) => !g.declared).map((g) => g.name);
+    if (removed.length) {
+      const cancelled = await this.store.cancelRemovedGroupRuns(removed, this.now());
+      this.log('scaler.groups_removed', { groups: removed, cancelledRuns: cancelled.length });
+    }
+    this.timer = setInterval(() => {
+      this.reconcileDue = true;
+      this.trigger();
+    }, this.tickMs);
+    this.timer.unref?.();
+    await this.cycle();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.cycling;
+    await Promise.allSettled([...this.chains.values()]);
+    if (this.leader) await this.store.releaseLease(SCALER_LEASE, this.holder).catch(() => undefined);
+    this.leader = false;
+  }
+
+  /** Runs a cycle soon; cycles never overlap, and triggers during one coalesce into one more. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.cycling) {
+      this.again = true;
+      return;
+    }
+    void this.cycle();
+  }
+
+  /** One cycle. Resolves when its store changes are done; ARM calls continue in the group queues. */
+  cycle(): Promise<void> {
+    if (this.cycling) {
+      this.again = true;
+      return this.cycling;
+    }
+    this.cycling = this.runCycle()
+      .catch((err) => this.log('scaler.cycle_failed', { error: (err as Error).message }))
+      .finally(() => {
+        this.cycling = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          void this.cycle();
+        }
+      });
+    return this.cycling;
+  }
+
+  /** Waits until every queued ARM call has finished (for tests and shutdown). */
+  async settle(): Promise<void> {
+    while (this.chains.size > 0 || this.cycling) {
+      await Promise.allSettled([...this.chains.values()]);
+      await this.cycling;
+    }
+  }
+
+  private async runCycle(): Promise<void> {
+    if (this.stopped) return;
+    const now = this.now();
+    this.leader = await this.store.acquireLease(SCALER_LEASE, this.holder, this.leaseTtlMs, now);
+    if (!this.leader) return;
+
+    const groupStates = await this.store.groups();
+    if (this.reconcileDue) {
+      this.reconcileDue = false;
+      for (const state of groupStates) {
+        const vmss = this.scaleSetOf(state);
+        if (vmss) this.enqueueArm(state.name, () => this.reconcile(state.name, vmss));
+      }
+    }
+
+    const swept = await this.store.sweep(this.sweepGroups(), now);
+    for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
+    if (swept.lostBots.length || swept.requeued.length || swept.timedOut.length || swept.expiredGroups.length) {
+      this.log('scaler.sweep', {
+        expired: swept.expired.length,
+        timedOut: swept.timedOut.length,
+        requeued: swept.requeued.length,
+        failedLost: swept.failedLost.length,
+        lostBots: swept.lostBots,
+        expiredGroups: swept.expiredGroups,
+      });
+    }
+
+    const snapshot = await this.snapshot(await this.store.groups());
+    const decided = plan(snapshot.plan, { groups: snapshot.settings }, now);
+    this.latest = decided;
+    await this.store.setClaimLimits(Object.fromEntries(Object.entries(decided.groups).map(([g, p]) => [g, p.claimLimit])));
+
+    for (const action of decided.actions) {
+      if (action.kind === 'fail') {
+        const failed = await this.store.markFailed(action.botIds, 'boot_timeout', now);
+        for (const bot of failed) {
+          const minutes = this.groups.get(action.group)?.scaling.bootTimeoutMinutes;
+          await this.store.recordProvisioningError({
+            group: action.group,
+            at: now,
+            operation: 'boot',
+            code: 'BootTimeout',
+            message: `bot ${bot.id}${bot.vmName ? ` (VM ${bot.vmName})` : ''} did not register within ${minutes} minutes; it is deleted`,
+          });
+        }
+        if (failed.length) this.again = true;
+      } else if (action.kind === 'delete') {
+        await this.scaleIn(action.group, action.botIds, action.from, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now);
+      } else {
+        await this.scaleOut(action.group, action.count, now);
+      }
+    }
+  }
+
+  private scaleSetOf(state: GroupState): ScaleSetRef | undefined {
+    return this.groups.get(state.name)?.vmss ?? state.vmss;
+  }
+
+  private capsOf(group: string): Caps {
+    return { maxBots: this.groups.get(group)?.maxBots ?? 0, capacity: this.manifest.environment.botCapacity };
+  }
+
+  private sweepGroups(): SweepGroup[] {
+    return this.manifest.groups.map((g) => ({
+      name: g.name,
+      queueTimeoutMs: g.scaling.queueTimeoutHours * 60 * MINUTE,
+      heartbeatTimeoutMs: 3 * g.scaling.heartbeatSeconds * 1000,
+      idleSilenceMs: 2 * this.claimWaitMs + 3 * g.scaling.heartbeatSeconds * 1000,
+      maxAttempts: g.scaling.maxAttempts,
+      inactiveMs: g.scaling.inactiveDays * 24 * 60 * MINUTE,
+      committedBots: g.committedBots,
+    }));
+  }
+
+  private async snapshot(states: GroupState[]): Promise<{ plan: PlanSnapshot; settings: Record<string, PlanScaling> }> {
+    const counts = new Map((await this.store.queueCounts()).map((c) => [c.group, c]));
+    const bots = await this.store.bots();
+    const settings: Record<string, PlanScaling> = {};
+    const groups = states.map((s) => {
+      const declared = this.groups.get(s.name);
+      const status: GroupStatus = !declared || !s.declared ? 'removed' : s.expired ? 'expired' : s.paused ? 'paused' : 'active';
+      settings[s.name] = planScaling(declared?.scaling ?? this.manifest.environment.scaling);
+      return {
+        name: s.name,
+        maxBots: declared?.maxBots ?? 0,
+        committedBots: declared?.committedBots ?? 0,
+        status,
+        queued: counts.get(s.name)?.queued ?? 0,
+        running: counts.get(s.name)?.running ?? 0,
+        lastActivityAt: s.lastActivityAt,
+        backoffUntil: s.backoffUntil,
+        imageKey: declared ? imageKeyOf(declared) : '',
+      };
+    });
+    return {
+      plan: {
+        capacity: this.manifest.environment.botCapacity,
+        enabled: this.manifest.environment.enabled,
+        groups,
+        bots: bots.map((b) => ({ id: b.id, group: b.group, state: b.state, createdAt: b.createdAt, stateChangedAt: b.stateChangedAt, imageKey: b.imageKey, runsCompleted: b.runsCompleted })),
+      },
+      settings,
+    };
+  }
+
+  /** ARM calls of one group run one after another. */
+  private enqueueArm(group: string, op: () => Promise<void>): void {
+    const previous = this.chains.get(group) ?? Promise.resolve();
+    const next = previous
+      .then(op)
+      .catch((err) => this.log('scaler.arm_failed', { group, error: (err as Error).message }))
+      .finally(() => {
+        if (this.chains.get(group) === next) this.chains.delete(group);
+        this.trigger();
+      });
+    this.chains.set(group, next);
+  }
+
+  private async scaleOut(group: string, count: number, now: number): Promise<void> {
+    const manifestGroup = this.groups.get(group);
+    if (!manifestGroup) return;
+    const created = await this.store.createBots(group, count, imageKeyOf(manifestGroup), this.capsOf(group), now);
+    if (created.length === 0) return;
+    this.log('scaler.scale_out', { group, bots: created.map((b) => b.id) });
+    const vmss = manifestGroup.vmss;
+    const createdIds = new Set(created.map((b) => b.id));
+    this.enqueueArm(group, async () => {
+      const capacity = await this.capacityOf(group);
+      try {
+        await this.driver.setCapacity(vmss, capacity);
+        await this.store.setBackoff(group, undefined, 0);
+      } catch (err) {
+        await this.recordArmError(group, 'setCapacity', err);
+      }
+      await this.reconcile(group, vmss);
+      // Bots created for this scale-out that got no VM will never boot.
+      const orphans = (await this.store.bots(group)).filter((b) => createdIds.has(b.id) && b.state === 'provisioning' && !b.vmName);
+      if (orphans.length && (await this.backingOff(group))) {
+        const failed = await this.store.markFailed(orphans.map((b) => b.id), 'scale-out failed', this.now());
+        await this.store.markDeleted(failed.map((b) => b.id), this.now(), this.maxAttempts());
+      }
+    });
+  }
+
+  private async scaleIn(group: string, botIds: readonly string[], from: readonly BotState[], idleBefore: number | undefined, now: number): Promise<void> {
+    const moved = await this.store.markDeleting(botIds, from, now, idleBefore);
+    if (moved.length === 0) return;
+    this.log('scaler.scale_in', { group, bots: moved.map((b) => b.id) });
+    const withoutVm = moved.filter((b) => !b.vmName);
+    if (withoutVm.length) await this.store.markDeleted(withoutVm.map((b) => b.id), now, this.maxAttempts());
+    const withVm = moved.filter((b) => b.vmName);
+    if (withVm.length === 0) return;
+    const state = (await this.store.groups()).find((g) => g.name === group);
+    const vmss = state && this.scaleSetOf(state);
+    if (!vmss) return;
+    this.enqueueArm(group, () => this.deleteVms(group, vmss, withVm));
+  }
+
+  private async deleteVms(group: string, vmss: ScaleSetRef, bots: readonly Bot[]): Promise<void> {
+    const names = bots.map((b) => b.vmName!).filter((n) => !this.deletesInFlight.has(n));
+    if (names.length === 0) return;
+    names.forEach((n) => this.deletesInFlight.add(n));
+    try {
+      await this.driver.deleteInstances(vmss, names);
+      await this.store.markDeleted(bots.filter((b) => names.includes(b.vmName!)).map((b) => b.id), this.now(), this.maxAttempts());
+    } catch (err) {
+      // The bots stay `deleting`; the next reconcile deletes what still exists.
+      await this.recordArmError(group, 'deleteInstances', err);
+    } finally {
+      names.forEach((n) => this.deletesInFlight.delete(n));
+    }
+  }
+
+  /** The capacity to ask ARM for: every VM we keep, plus the bots still waiting for one. */
+  private async capacityOf(group: string): Promise<number> {
+    const bots = await this.store.bots(group);
+    return bots.filter((b) => b.vmName !== undefined || b.state === 'provisioning').length;
+  }
+
+  private maxAttempts(): Record<string, number> {
+    return Object.fromEntries(this.manifest.groups.map((g) => [g.name, g.scaling.maxAttempts]));
+  }
+
+  /**
+   * Brings the store in line with ARM: VMs nobody knows are bound to waiting bots, adopted, or
+   * deleted; bots whose VM is gone end (their runs go back to the queue); deletions that did not
+   * finish are sent again; scale-outs lost in a crash are sent again.
+   */
+  private async reconcile(group: string, vmss: ScaleSetRef): Promise<void> {
+    let vms;
+    try {
+      vms = await this.driver.listInstances(vmss);
+    } catch (err) {
+      await this.recordArmError(group, 'listInstances', err);
+      return;
+    }
+    const now = this.now();
+    const manifestGroup = this.groups.get(group);
+    const present = new Set(vms.map((vm) => vm.name));
+    let bots = await this.store.bots(group);
+    const known = new Set(bots.map((b) => b.vmName).filter(Boolean));
+
+    const unknown = vms.filter((vm) => !known.has(vm.name) && vm.provisioningState !== 'Deleting').map((vm) => vm.name);
+    if (unknown.length) {
+      const caps = manifestGroup ? this.capsOf(group) : { maxBots: 0, capacity: 0 };
+      const { bound, unplaced } = await this.store.bindVms(group, unknown, manifestGroup ? imageKeyOf(manifestGroup) : '', caps, now);
+      if (bound.length) this.log('scaler.bound', { group, vms: bound.map((b) => b.vmName) });
+      if (unplaced.length) {
+        this.log('scaler.unplaced_vms', { group, vms: unplaced });
+        try {
+          await this.driver.deleteInstances(vmss, unplaced);
+        } catch (err) {
+          await this.recordArmError(group, 'deleteInstances', err);
+        }
+      }
+    }
+
+    const vanished = bots.filter((b) => b.vmName && !present.has(b.vmName));
+    if (vanished.length) {
+      await this.store.markDeleted(vanished.map((b) => b.id), now, this.maxAttempts());
+      this.notifier.notify(group);
+      this.log('scaler.vms_gone', { group, bots: vanished.map((b) => b.id) });
+    }
+
+    const failedVms = new Set(vms.filter((vm) => vm.provisioningState === 'Failed').map((vm) => vm.name));
+    bots = await this.store.bots(group);
+    const broken = bots.filter((b) => b.state === 'provisioning' && b.vmName && failedVms.has(b.vmName));
+    if (broken.length) await this.store.markFailed(broken.map((b) => b.id), 'VM provisioning failed', now);
+
+    const stuck = bots.filter((b) => b.state === 'deleting' && b.vmName && present.has(b.vmName));
+    if (stuck.length) await this.deleteVms(group, vmss, stuck);
+
+    if (manifestGroup && !(await this.backingOff(group))) {
+      const wanted = await this.capacityOf(group);
+      const existing = vms.filter((vm) => vm.provisioningState !== 'Deleting').length;
+      if (wanted > existing) {
+        try {
+          await this.driver.setCapacity(vmss, wanted);
+          const after = await this.driver.listInstances(vmss);
+          const fresh = after.filter((vm) => !present.has(vm.name)).map((vm) => vm.name);
+          if (fresh.length) await this.store.bindVms(group, fresh, imageKeyOf(manifestGroup), this.capsOf(group), this.now());
+        } catch (err) {
+          await this.recordArmError(group, 'setCapacity', err);
+        }
+      }
+    }
+  }
+
+  private async backingOff(group: string): Promise<boolean> {
+    const until = (await this.store.groups()).find((g) => g.name === group)?.backoffUntil;
+    return until !== undefined && until > this.now();
+  }
+
+  private async recordArmError(group: string, operation: string, err: unknown): Promise<void> {
+    const now = this.now();
+    const code = err instanceof ComputeError ? err.code : 'InternalError';
+    const message = err instanceof Error ? err.message : String(err);
+    await this.store.recordProvisioningError({ group, at: now, operation, code, message });
+    const state = (await this.store.groups()).find((g) => g.name === group);
+    const level = (state?.backoffLevel ?? 0) + 1;
+    const wait = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (level - 1));
+    await this.store.setBackoff(group, now + wait, level);
+    this.log('scaler.arm_error', { group, operation, code, message, backoffMs: wait });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * One runtime: the queue, the scaler and the HTTP API over one store and one compute driver.
+ * The CLI, the demo and the tests all build it here.
+ */
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { randomBytes } from 'crypto';
+import type { FleetManifest } from './config/manifest';
+import type { ComputeDriver } from './azure/compute';
+import { Authenticator, StaticToken } from './api/auth';
+import { createApi } from './api/routes';
+import { QueueNotifier } from './queue/notifier';
+import { RunQueue } from './queue/queue';
+import { Scaler } from './scaler/loop';
+import type { Store } from './store/types';
+import { Log, silentLog } from './log';
+
+export interface RuntimeOptions {
+  readonly manifest: FleetManifest;
+  readonly store: Store;
+  readonly driver: ComputeDriver;
+  readonly tokens: readonly StaticToken[];
+  /** This replica's name in the scaler lease. @default a random one */
+  readonly holder?: string;
+  /** @default 15000 */
+  readonly tickMs?: number;
+  readonly leaseTtlMs?: number;
+  /** @default 30000 */
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Boot time assumed for "about N minutes" before any bot has booted. @default 10 minutes */
+  readonly expectedBootMs?: number;
+  readonly log?: Log;
+  readonly now?: () => number;
+}
+
+export interface Runtime {
+  readonly queue: RunQueue;
+  readonly scaler: Scaler;
+  readonly store: Store;
+  readonly server?: http.Server;
+  /** Starts the scaler and listens; resolves with the base URL. */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops listening and scaling; the store stays open (the caller owns it). */
+  close(): Promise<void>;
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const log = options.log ?? silentLog;
+  const notifier = new QueueNotifier();
+  let scaler: Scaler | undefined;
+  const queue = new RunQueue({
+    store: options.store,
+    manifest: options.manifest,
+    notifier,
+    now: options.now,
+    onChange: () => scaler?.trigger(),
+  });
+  scaler = new Scaler({
+    store: options.store,
+    driver: options.driver,
+    manifest: options.manifest,
+    notifier,
+    holder: options.holder ?? `runtime-${randomBytes(4).toString('hex')}`,
+    tickMs: options.tickMs,
+    leaseTtlMs: options.leaseTtlMs,
+    backoffBaseMs: options.backoffBaseMs,
+    backoffMaxMs: options.backoffMaxMs,
+    now: options.now,
+    log,
+  });
+  const app = createApi({
+    manifest: options.manifest,
+    store: options.store,
+    queue,
+    scaler,
+    auth: new Authenticator(options.manifest, options.tokens),
+    now: options.now,
+    log,
+    expectedBootMs: options.expectedBootMs,
+  });
+  let server: http.Server | undefined;
+  const sockets = new Set<import('net').Socket>();
+
+  return {
+    queue,
+    scaler,
+    store: options.store,
+    get server() {
+      return server;
+    },
+    async listen(port, host) {
+      server = http.createServer(app);
+      // Long-polls last up to 30 s; keep connections from agents alive across them.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = 60_000;
+      server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => resolve());
+      });
+      const address = server.address() as AddressInfo;
+      await scaler!.start();
+      log('runtime.listening', { host, port: address.port, store: options.store.kind });
+      return `http://${host}:${address.port}`;
+    },
+    async close() {
+      await scaler!.stop();
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      }
+    },
+  };
+}

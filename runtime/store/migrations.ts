@@ -1,0 +1,92 @@
+/**
+ * Versioned schema migrations. A migration is applied once, in order, inside a transaction, and
+ * recorded in `schema_migrations`. Never edit a released migration; add the next one.
+ *
+ * The SQL is written for SQLite and PostgreSQL alike: BIGINT for millisecond times, TEXT for IDs,
+ * DOUBLE PRECISION for minutes; each store adapts the few differences (see `dialect`).
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: (dialect: 'sqlite' | 'postgres') => string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, bots, groups, provisioning errors, leases',
+    sql: (dialect) => `
+CREATE TABLE groups (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  expired INTEGER NOT NULL DEFAULT 0,
+  declared INTEGER NOT NULL DEFAULT 1,
+  vmss TEXT,
+  last_activity_at BIGINT NOT NULL,
+  backoff_until BIGINT,
+  backoff_level INTEGER NOT NULL DEFAULT 0,
+  claim_limit INTEGER
+);
+CREATE TABLE runs (
+  seq ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  id TEXT NOT NULL UNIQUE,
+  grp TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL,
+  idempotency_key TEXT,
+  timeout_minutes DOUBLE PRECISION NOT NULL,
+  enqueued_at BIGINT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  moved_to_top_at BIGINT,
+  last_heartbeat_at BIGINT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  bot_id TEXT,
+  vm_name TEXT,
+  exit_code INTEGER,
+  output TEXT,
+  error_code TEXT,
+  error_message TEXT
+);
+CREATE UNIQUE INDEX runs_idempotency ON runs (grp, created_by, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX runs_queued ON runs (grp, priority, seq) WHERE state = 'queued';
+CREATE INDEX runs_running ON runs (bot_id) WHERE state = 'running';
+CREATE INDEX runs_group_seq ON runs (grp, seq);
+CREATE TABLE bots (
+  id TEXT PRIMARY KEY,
+  grp TEXT NOT NULL,
+  vm_name TEXT,
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  registered_at BIGINT,
+  state_changed_at BIGINT NOT NULL,
+  last_seen_at BIGINT,
+  current_run_id TEXT,
+  runs_completed INTEGER NOT NULL DEFAULT 0,
+  image_key TEXT NOT NULL,
+  failure_reason TEXT
+);
+CREATE UNIQUE INDEX bots_vm_name ON bots (vm_name) WHERE vm_name IS NOT NULL AND state <> 'deleted';
+CREATE INDEX bots_live ON bots (grp, state) WHERE state <> 'deleted';
+CREATE TABLE provisioning_errors (
+  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  grp TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  operation TEXT NOT NULL,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX provisioning_errors_grp ON provisioning_errors (grp, id);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,662 @@
+/**
+ * The embedded store: SQLite through better-sqlite3 12.x, in WAL mode. Each state change runs in
+ * one `BEGIN IMMEDIATE` transaction, so concurrent writers (a second process on the same file)
+ * wait for the lock instead of failing half-way. With WAL and synchronous=NORMAL a killed
+ * process loses no committed transaction.
+ */
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations';
+import {
+  Bot,
+  BotState,
+  CancelResult,
+  Caps,
+  ClaimInput,
+  ClaimResult,
+  CompleteInput,
+  DeclaredGroup,
+  CompleteResult,
+  EnqueueInput,
+  EnqueueResult,
+  GroupState,
+  HeartbeatResult,
+  LIVE_BOT_STATES,
+  Priority,
+  ProvisioningError,
+  QueueCounts,
+  RegisterResult,
+  Run,
+  RunQuery,
+  Store,
+  SweepGroup,
+  SweepResult,
+} from './types';
+import { newId } from './ids';
+
+type Row = Record<string, any>;
+
+const LIVE = LIVE_BOT_STATES.map((s) => `'${s}'`).join(', ');
+const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
+
+function opt<T>(value: T | null | undefined): T | undefined {
+  return value === null ? undefined : value;
+}
+
+export function rowToRun(r: Row): Run {
+  return {
+    id: r.id,
+    group: r.grp,
+    flow: r.flow,
+    inputs: JSON.parse(r.inputs),
+    priority: r.priority,
+    state: r.state,
+    attempts: Number(r.attempts),
+    createdBy: r.created_by,
+    idempotencyKey: opt(r.idempotency_key),
+    timeoutMinutes: Number(r.timeout_minutes),
+    enqueuedAt: Number(r.enqueued_at),
+    queuedAt: Number(r.queued_at),
+    startedAt: r.started_at == null ? undefined : Number(r.started_at),
+    finishedAt: r.finished_at == null ? undefined : Number(r.finished_at),
+    movedToTopAt: r.moved_to_top_at == null ? undefined : Number(r.moved_to_top_at),
+    lastHeartbeatAt: r.last_heartbeat_at == null ? undefined : Number(r.last_heartbeat_at),
+    cancelRequested: Boolean(Number(r.cancel_requested)),
+    botId: opt(r.bot_id),
+    vmName: opt(r.vm_name),
+    exitCode: r.exit_code == null ? undefined : Number(r.exit_code),
+    output: opt(r.output),
+    errorCode: opt(r.error_code),
+    errorMessage: opt(r.error_message),
+  };
+}
+
+export function rowToBot(r: Row): Bot {
+  return {
+    id: r.id,
+    group: r.grp,
+    vmName: opt(r.vm_name),
+    state: r.state,
+    createdAt: Number(r.created_at),
+    registeredAt: r.registered_at == null ? undefined : Number(r.registered_at),
+    stateChangedAt: Number(r.state_changed_at),
+    lastSeenAt: r.last_seen_at == null ? undefined : Number(r.last_seen_at),
+    currentRunId: opt(r.current_run_id),
+    runsCompleted: Number(r.runs_completed),
+    imageKey: r.image_key,
+    failureReason: opt(r.failure_reason),
+  };
+}
+
+export function rowToGroup(r: Row): GroupState {
+  return {
+    name: r.name,
+    paused: Boolean(Number(r.paused)),
+    expired: Boolean(Number(r.expired)),
+    declared: Boolean(Number(r.declared)),
+    lastActivityAt: Number(r.last_activity_at),
+    backoffUntil: r.backoff_until == null ? undefined : Number(r.backoff_until),
+    backoffLevel: Number(r.backoff_level),
+    claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
+    vmss: r.vmss ? JSON.parse(r.vmss) : undefined,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. */
+  readonly file: string;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly stmt: Record<string, Database.Statement>;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.stmt = {
+      runById: p('SELECT * FROM runs WHERE id = ?'),
+      botById: p('SELECT * FROM bots WHERE id = ?'),
+      groupByName: p('SELECT * FROM groups WHERE name = ?'),
+      nextQueued: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT 1`),
+      busyCount: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state = 'busy'`),
+      startRun: p(`UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = @now, last_heartbeat_at = @now,
+                   bot_id = @botId, vm_name = @vmName WHERE id = @id AND state = 'queued'`),
+      occupyBot: p(`UPDATE bots SET state = 'busy', current_run_id = @runId, state_changed_at = @now, last_seen_at = @now
+                    WHERE id = @id AND state = 'idle'`),
+      touchBot: p('UPDATE bots SET last_seen_at = ? WHERE id = ?'),
+      activity: p('UPDATE groups SET last_activity_at = MAX(last_activity_at, ?) WHERE name = ?'),
+      releaseBot: p(`UPDATE bots SET state = 'idle', current_run_id = NULL, state_changed_at = @now, last_seen_at = @now,
+                     runs_completed = runs_completed + @counted WHERE id = @id AND state = 'busy'`),
+      requeue: p(`UPDATE runs SET state = 'queued', queued_at = @now, bot_id = NULL, vm_name = NULL, started_at = NULL,
+                  last_heartbeat_at = NULL WHERE id = @id AND state = 'running'`),
+      finishRun: p(`UPDATE runs SET state = @state, finished_at = @now, exit_code = @exitCode, output = @output,
+                    error_code = @errorCode, error_message = @errorMessage WHERE id = @id`),
+      liveInGroup: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state IN (${LIVE})`),
+      liveAll: p(`SELECT COUNT(*) AS n FROM bots WHERE state IN (${LIVE})`),
+      insertBot: p(`INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
+                    VALUES (@id, @grp, @vmName, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
+      botByVm: p(`SELECT * FROM bots WHERE vm_name = ? AND state <> 'deleted'`),
+      unboundProvisioning: p(`SELECT * FROM bots WHERE grp = ? AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id LIMIT 1`),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as Row).version as number));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql('sqlite'));
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }).immediate();
+    }
+  }
+
+  /** Runs `fn` in one BEGIN IMMEDIATE transaction. */
+  private tx<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(this.db.transaction(fn).immediate());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private read<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private run(id: string): Run | undefined {
+    const r = this.stmt.runById.get(id) as Row | undefined;
+    return r ? rowToRun(r) : undefined;
+  }
+
+  private bot(id: string): Bot | undefined {
+    const r = this.stmt.botById.get(id) as Row | undefined;
+    return r ? rowToBot(r) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('UPDATE groups SET declared = 0').run();
+      const upsert = this.db.prepare(
+        'INSERT INTO groups (name, last_activity_at, declared, vmss) VALUES (?, ?, 1, ?) ON CONFLICT (name) DO UPDATE SET declared = 1, vmss = excluded.vmss',
+      );
+      for (const g of declared) upsert.run(g.name, now, JSON.stringify(g.vmss));
+    });
+  }
+
+  groups(): Promise<GroupState[]> {
+    return this.read(() => (this.db.prepare('SELECT * FROM groups ORDER BY name').all() as Row[]).map(rowToGroup));
+  }
+
+  setPaused(group: string, paused: boolean): Promise<GroupState | undefined> {
+    return this.tx(() => {
+      this.db.prepare('UPDATE groups SET paused = ? WHERE name = ?').run(paused ? 1 : 0, group);
+      const r = this.stmt.groupByName.get(group) as Row | undefined;
+      return r ? rowToGroup(r) : undefined;
+    });
+  }
+
+  revive(group: string, now: number): Promise<GroupState | undefined> {
+    return this.tx(() => {
+      this.db.prepare('UPDATE groups SET expired = 0, paused = 0, last_activity_at = ? WHERE name = ?').run(now, group);
+      const r = this.stmt.groupByName.get(group) as Row | undefined;
+      return r ? rowToGroup(r) : undefined;
+    });
+  }
+
+  setBackoff(group: string, until: number | undefined, level: number): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('UPDATE groups SET backoff_until = ?, backoff_level = ? WHERE name = ?').run(until ?? null, level, group);
+    });
+  }
+
+  setClaimLimits(limits: Readonly<Record<string, number | undefined>>): Promise<void> {
+    return this.tx(() => {
+      const update = this.db.prepare('UPDATE groups SET claim_limit = ? WHERE name = ?');
+      for (const [group, limit] of Object.entries(limits)) update.run(limit ?? null, group);
+    });
+  }
+
+  recordProvisioningError(error: ProvisioningError): Promise<void> {
+    return this.tx(() => {
+      this.db
+        .prepare('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES (?, ?, ?, ?, ?)')
+        .run(error.group, error.at, error.operation, error.code, error.message);
+    });
+  }
+
+  provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM provisioning_errors WHERE grp = ? ORDER BY id DESC LIMIT ?').all(group, limit) as Row[]).map((r) => ({
+        group: r.grp,
+        at: Number(r.at),
+        operation: r.operation,
+        code: r.code,
+        message: r.message,
+      })),
+    );
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+    return this.tx((): EnqueueResult => {
+      const g = this.stmt.groupByName.get(input.group) as Row | undefined;
+      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      if (input.idempotencyKey !== undefined) {
+        const existing = this.db
+          .prepare('SELECT * FROM runs WHERE grp = ? AND created_by = ? AND idempotency_key = ?')
+          .get(input.group, input.createdBy, input.idempotencyKey) as Row | undefined;
+        if (existing) return { kind: 'existing', run: rowToRun(existing) };
+      }
+      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
+           VALUES (@id, @grp, @flow, @inputs, @priority, 'queued', @createdBy, @key, @timeout, @now, @now)`,
+        )
+        .run({
+          id: input.id,
+          grp: input.group,
+          flow: input.flow,
+          inputs: JSON.stringify(input.inputs ?? {}),
+          priority: input.priority,
+          createdBy: input.createdBy,
+          key: input.idempotencyKey ?? null,
+          timeout: input.timeoutMinutes,
+          now: input.now,
+        });
+      this.stmt.activity.run(input.now, input.group);
+      return { kind: 'created', run: this.run(input.id)! };
+    });
+  }
+
+  claim(input: ClaimInput): Promise<ClaimResult> {
+    return this.tx((): ClaimResult => {
+      const bot = this.bot(input.botId);
+      if (!bot || bot.group !== input.group) return { kind: 'gone', state: 'unknown' };
+      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      this.stmt.touchBot.run(input.now, bot.id);
+      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
+      const g = this.stmt.groupByName.get(input.group) as Row | undefined;
+      if (!g || Number(g.paused) || Number(g.expired) || !Number(g.declared)) return { kind: 'none' };
+      if (g.claim_limit != null && Number((this.stmt.busyCount.get(input.group) as Row).n) >= Number(g.claim_limit)) return { kind: 'none' };
+      const next = this.stmt.nextQueued.get(input.group) as Row | undefined;
+      if (!next) return { kind: 'none' };
+      this.stmt.startRun.run({ id: next.id, now: input.now, botId: bot.id, vmName: bot.vmName ?? null });
+      this.stmt.occupyBot.run({ id: bot.id, runId: next.id, now: input.now });
+      this.stmt.activity.run(input.now, input.group);
+      return { kind: 'claimed', run: this.run(next.id)! };
+    });
+  }
+
+  heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult> {
+    return this.tx((): HeartbeatResult => {
+      const run = this.run(runId);
+      const bot = this.bot(botId);
+      if (!run || !bot) return { kind: 'stale' };
+      this.stmt.touchBot.run(now, botId);
+      if (run.state === 'running' && run.botId === botId && run.attempts === attempt) {
+        this.db.prepare('UPDATE runs SET last_heartbeat_at = ? WHERE id = ?').run(now, runId);
+        return { kind: 'ok', cancel: run.cancelRequested };
+      }
+      // The run ended without the bot (time-out, cancel): tell the agent to stop it.
+      if (bot.currentRunId === runId) return { kind: 'ok', cancel: true };
+      return { kind: 'stale' };
+    });
+  }
+
+  complete(input: CompleteInput): Promise<CompleteResult> {
+    return this.tx((): CompleteResult => {
+      const run = this.run(input.runId);
+      const bot = this.bot(input.botId);
+      if (!run) return { kind: 'stale' };
+      const mine = run.botId === input.botId && run.attempts === input.attempt;
+      if (run.state === 'running' && mine) {
+        const state = run.cancelRequested ? 'cancelled' : input.status;
+        this.stmt.finishRun.run({
+          id: run.id,
+          state,
+          now: input.now,
+          exitCode: input.exitCode ?? null,
+          output: input.output ?? null,
+          errorCode: input.errorCode ?? (state === 'failed' ? 'exit_code' : state === 'cancelled' ? 'cancelled' : null),
+          errorMessage: input.errorMessage ?? null,
+        });
+        this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
+        return { kind: 'completed', run: this.run(run.id)! };
+      }
+      if (bot && bot.state === 'busy' && bot.currentRunId === run.id) {
+        // The run ended while the bot was still on it (time-out, loss): free the bot, ignore the report.
+        this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
+        return { kind: 'stale', run };
+      }
+      if (mine && run.finishedAt !== undefined) return { kind: 'duplicate', run };
+      return { kind: 'stale', run };
+    });
+  }
+
+  cancel(runId: string, now: number): Promise<CancelResult> {
+    return this.tx((): CancelResult => {
+      const run = this.run(runId);
+      if (!run) return { kind: 'not_found' };
+      if (run.state === 'queued') {
+        this.stmt.finishRun.run({ id: runId, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'cancelled', errorMessage: null });
+        return { kind: 'cancelled', run: this.run(runId)! };
+      }
+      if (run.state === 'running') {
+        this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(runId);
+        return { kind: 'cancel_requested', run: this.run(runId)! };
+      }
+      return { kind: 'final', run };
+    });
+  }
+
+  setPriority(runId: string, priority: Priority): Promise<Run | undefined> {
+    return this.tx(() => {
+      this.db.prepare(`UPDATE runs SET priority = ? WHERE id = ? AND state = 'queued'`).run(priority, runId);
+      return this.run(runId);
+    });
+  }
+
+  moveToTop(runId: string, now: number): Promise<Run | undefined> {
+    return this.tx(() => {
+      // Strictly later than any earlier move, even within the same millisecond.
+      const last = this.db.prepare(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued'`).get() as Row;
+      const at = Math.max(now, Number(last.t ?? 0) + 1);
+      this.db.prepare(`UPDATE runs SET moved_to_top_at = ? WHERE id = ? AND state = 'queued'`).run(at, runId);
+      return this.run(runId);
+    });
+  }
+
+  getRun(runId: string): Promise<Run | undefined> {
+    return this.read(() => this.run(runId));
+  }
+
+  queue(group: string): Promise<Run[]> {
+    return this.read(() =>
+      (this.db.prepare(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER}`).all(group) as Row[]).map(rowToRun),
+    );
+  }
+
+  runs(query: RunQuery): Promise<Run[]> {
+    return this.read(() => {
+      const where = ['grp = @grp'];
+      const params: Row = { grp: query.group, limit: query.limit };
+      if (query.states && query.states.length > 0) {
+        where.push(`state IN (${query.states.map((_, i) => `@s${i}`).join(', ')})`);
+        query.states.forEach((s, i) => (params[`s${i}`] = s));
+      }
+      if (query.before) {
+        where.push('seq < (SELECT seq FROM runs WHERE id = @before)');
+        params.before = query.before;
+      }
+      return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRun);
+    });
+  }
+
+  queueCounts(): Promise<QueueCounts[]> {
+    return this.read(() =>
+      (
+        this.db
+          .prepare(
+            `SELECT grp, SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued, SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running
+             FROM runs WHERE state IN ('queued', 'running') GROUP BY grp`,
+          )
+          .all() as Row[]
+      ).map((r) => ({ group: r.grp, queued: Number(r.queued), running: Number(r.running) })),
+    );
+  }
+
+  /** Re-queues a running run whose bot is gone, or fails it once it used its attempts. */
+  private returnRun(run: Run, now: number, maxAttempts: number, out: { requeued: Run[]; failed: Run[] }): void {
+    if (run.state !== 'running') return;
+    if (run.cancelRequested) {
+      this.stmt.finishRun.run({ id: run.id, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'cancelled', errorMessage: 'the bot was lost while the run was being cancelled' });
+      out.failed.push(this.run(run.id)!);
+    } else if (run.attempts >= maxAttempts) {
+      this.stmt.finishRun.run({
+        id: run.id,
+        state: 'failed',
+        now,
+        exitCode: null,
+        output: null,
+        errorCode: 'bot_lost',
+        errorMessage: `the bot was lost ${run.attempts} time(s); maxAttempts is ${maxAttempts}`,
+      });
+      out.failed.push(this.run(run.id)!);
+    } else {
+      this.stmt.requeue.run({ id: run.id, now });
+      out.requeued.push(this.run(run.id)!);
+    }
+  }
+
+  sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult> {
+    return this.tx((): SweepResult => {
+      const result = { expired: [] as Run[], timedOut: [] as Run[], requeued: [] as Run[], failedLost: [] as Run[], lostBots: [] as string[], expiredGroups: [] as string[] };
+      for (const g of groups) {
+        const stale = this.db
+          .prepare(`SELECT id FROM runs WHERE grp = ? AND state = 'queued' AND queued_at < ?`)
+          .all(g.name, now - g.queueTimeoutMs) as Row[];
+        for (const r of stale) {
+          this.stmt.finishRun.run({ id: r.id, state: 'expired', now, exitCode: null, output: null, errorCode: 'queue_timeout', errorMessage: `waited longer than ${Math.round(g.queueTimeoutMs / 60000)} minutes` });
+          result.expired.push(this.run(r.id)!);
+        }
+        const running = (this.db.prepare(`SELECT * FROM runs WHERE grp = ? AND state = 'running'`).all(g.name) as Row[]).map(rowToRun);
+        for (const run of running) {
+          if (run.startedAt !== undefined && now - run.startedAt > run.timeoutMinutes * 60000) {
+            this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(run.id);
+            this.stmt.finishRun.run({ id: run.id, state: 'failed', now, exitCode: null, output: null, errorCode: 'run_timeout', errorMessage: `ran longer than the flow's time-out of ${run.timeoutMinutes} minutes` });
+            result.timedOut.push(this.run(run.id)!);
+          }
+        }
+        const silent = (this.db
+          .prepare(
+            `SELECT * FROM bots WHERE grp = @grp AND COALESCE(last_seen_at, state_changed_at) < CASE state WHEN 'busy' THEN @busy ELSE @idle END
+             AND state IN ('busy', 'idle')`,
+          )
+          .all({ grp: g.name, busy: now - g.heartbeatTimeoutMs, idle: now - g.idleSilenceMs }) as Row[]).map(rowToBot);
+        for (const bot of silent) {
+          this.db.prepare(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = ? WHERE id = ?`).run(now, bot.id);
+          result.lostBots.push(bot.id);
+          const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
+          if (run && run.botId === bot.id) this.returnRun(run, now, g.maxAttempts, { requeued: result.requeued, failed: result.failedLost });
+        }
+        if (g.committedBots === 0) {
+          const row = this.stmt.groupByName.get(g.name) as Row | undefined;
+          const active = this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE grp = ? AND state IN ('queued', 'running')`).get(g.name) as Row;
+          if (row && !Number(row.expired) && Number(active.n) === 0 && Number(row.last_activity_at) < now - g.inactiveMs) {
+            this.db.prepare('UPDATE groups SET expired = 1 WHERE name = ?').run(g.name);
+            result.expiredGroups.push(g.name);
+          }
+        }
+      }
+      return result;
+    });
+  }
+
+  cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]> {
+    return this.tx(() => {
+      const cancelled: Run[] = [];
+      for (const group of groups) {
+        const queued = this.db.prepare(`SELECT id FROM runs WHERE grp = ? AND state = 'queued'`).all(group) as Row[];
+        for (const r of queued) {
+          this.stmt.finishRun.run({ id: r.id, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'group_removed', errorMessage: `group ${group} was removed from the fleet` });
+          cancelled.push(this.run(r.id)!);
+        }
+      }
+      return cancelled;
+    });
+  }
+
+  // ------------------------------------------------------------------ bots
+
+  bots(group?: string): Promise<Bot[]> {
+    return this.read(() => {
+      const rows = group
+        ? this.db.prepare(`SELECT * FROM bots WHERE grp = ? AND state <> 'deleted' ORDER BY created_at, id`).all(group)
+        : this.db.prepare(`SELECT * FROM bots WHERE state <> 'deleted' ORDER BY created_at, id`).all();
+      return (rows as Row[]).map(rowToBot);
+    });
+  }
+
+  getBot(botId: string): Promise<Bot | undefined> {
+    return this.read(() => this.bot(botId));
+  }
+
+  private room(group: string, caps: Caps): number {
+    const inGroup = Number((this.stmt.liveInGroup.get(group) as Row).n);
+    const all = Number((this.stmt.liveAll.get() as Row).n);
+    return Math.max(0, Math.min(caps.maxBots - inGroup, caps.capacity - all));
+  }
+
+  private insertBot(group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Bot {
+    const id = newId('bot');
+    const registered = state === 'idle' ? now : null;
+    this.stmt.insertBot.run({ id, grp: group, vmName, state, now, imageKey, registeredAt: registered, lastSeenAt: registered });
+    return this.bot(id)!;
+  }
+
+  createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]> {
+    return this.tx(() => {
+      const n = Math.min(count, this.room(group, caps));
+      return Array.from({ length: n }, () => this.insertBot(group, null, 'provisioning', imageKey, now));
+    });
+  }
+
+  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
+    return this.tx(() => {
+      const bound: Bot[] = [];
+      const unplaced: string[] = [];
+      for (const vmName of vmNames) {
+        if (this.stmt.botByVm.get(vmName)) continue;
+        const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
+        if (free) {
+          this.db.prepare('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
+          bound.push(this.bot(free.id)!);
+        } else if (this.room(group, caps) > 0) {
+          bound.push(this.insertBot(group, vmName, 'provisioning', imageKey, now));
+        } else {
+          unplaced.push(vmName);
+        }
+      }
+      return { bound, unplaced };
+    });
+  }
+
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult> {
+    return this.tx((): RegisterResult => {
+      let row = this.stmt.botByVm.get(vmName) as Row | undefined;
+      if (!row) {
+        const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
+        if (free) {
+          this.db.prepare('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
+          row = this.stmt.botById.get(free.id) as Row;
+        } else if (this.room(group, caps) > 0) {
+          return { kind: 'registered', bot: this.insertBot(group, vmName, 'idle', imageKey, now) };
+        } else {
+          return { kind: 'refused', reason: `group ${group} is at its bot limit; this VM will be deleted` };
+        }
+      }
+      const bot = rowToBot(row);
+      if (bot.group !== group) return { kind: 'refused', reason: `VM ${vmName} belongs to group ${bot.group}` };
+      if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', reason: `bot ${bot.id} is ${bot.state}` };
+      if (bot.state === 'provisioning') {
+        this.db
+          .prepare(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ? WHERE id = ?`)
+          .run(now, now, now, bot.id);
+      } else {
+        this.stmt.touchBot.run(now, bot.id);
+      }
+      return { kind: 'registered', bot: this.bot(bot.id)! };
+    });
+  }
+
+  touchBot(botId: string, now: number): Promise<void> {
+    return this.tx(() => {
+      this.stmt.touchBot.run(now, botId);
+    });
+  }
+
+  markDeleting(botIds: readonly string[], from: readonly BotState[], now: number, idleBefore?: number): Promise<Bot[]> {
+    return this.tx(() => {
+      const moved: Bot[] = [];
+      const states = from.map((s) => `'${s}'`).join(', ');
+      const update = this.db.prepare(
+        `UPDATE bots SET state = 'deleting', state_changed_at = @now WHERE id = @id AND state IN (${states})
+         AND (@idleBefore IS NULL OR state <> 'idle' OR state_changed_at <= @idleBefore)`,
+      );
+      for (const id of botIds) {
+        if (update.run({ id, now, idleBefore: idleBefore ?? null }).changes === 1) moved.push(this.bot(id)!);
+      }
+      return moved;
+    });
+  }
+
+  markFailed(botIds: readonly string[], reason: string, now: number): Promise<Bot[]> {
+    return this.tx(() => {
+      const failed: Bot[] = [];
+      const update = this.db.prepare(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ? AND state = 'provisioning'`);
+      for (const id of botIds) if (update.run(reason, now, id).changes === 1) failed.push(this.bot(id)!);
+      return failed;
+    });
+  }
+
+  markDeleted(botIds: readonly string[], now: number, maxAttemptsByGroup: Readonly<Record<string, number>>): Promise<void> {
+    return this.tx(() => {
+      for (const id of botIds) {
+        const bot = this.bot(id);
+        if (!bot || bot.state === 'deleted') continue;
+        const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
+        if (run && run.botId === bot.id) this.returnRun(run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: [] });
+        this.db.prepare(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ leadership
+
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.tx(() => {
+      this.db
+        .prepare(
+          `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE leases.holder = excluded.holder OR leases.expires_at < @now`,
+        )
+        .run({ name, holder, expires: now + ttlMs, now });
+      const row = this.db.prepare('SELECT holder FROM leases WHERE name = ?').get(name) as Row;
+      return row.holder === holder;
+    });
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+    });
+  }
+
+  leaseHolder(name: string, now: number): Promise<string | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?').get(name) as Row | undefined;
+      return row && Number(row.expires_at) >= now ? row.holder : undefined;
+    });
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The runtime's durable state and the one interface both stores (SQLite, PostgreSQL) implement.
+ * Every method that changes state is one transaction, so a crash at any point leaves either the
+ * whole change or none of it.
+ */
+
+export type Priority = 'high' | 'normal';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal'];
+
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired'];
+export const FINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
+
+export interface Run {
+  readonly id: string;
+  readonly group: string;
+  readonly flow: string;
+  readonly inputs: unknown;
+  readonly priority: Priority;
+  readonly state: RunState;
+  /** How many times a bot has started the run. */
+  readonly attempts: number;
+  readonly createdBy: string;
+  readonly idempotencyKey?: string;
+  readonly timeoutMinutes: number;
+  readonly enqueuedAt: number;
+  /** When the run last went (back) into the queue. */
+  readonly queuedAt: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly movedToTopAt?: number;
+  readonly lastHeartbeatAt?: number;
+  readonly cancelRequested: boolean;
+  readonly botId?: string;
+  readonly vmName?: string;
+  readonly exitCode?: number;
+  readonly output?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
+export type BotState = 'provisioning' | 'idle' | 'busy' | 'failed' | 'deleting' | 'deleted';
+/** Every state but `deleted` counts against maxBots and the capacity. */
+export const LIVE_BOT_STATES: readonly BotState[] = ['provisioning', 'idle', 'busy', 'failed', 'deleting'];
+
+export interface Bot {
+  readonly id: string;
+  readonly group: string;
+  readonly vmName?: string;
+  readonly state: BotState;
+  readonly createdAt: number;
+  readonly registeredAt?: number;
+  readonly stateChangedAt: number;
+  readonly lastSeenAt?: number;
+  readonly currentRunId?: string;
+  readonly runsCompleted: number;
+  /** Which image the bot was created from; bots on an old image are replaced. */
+  readonly imageKey: string;
+  readonly failureReason?: string;
+}
+
+export interface GroupState {
+  readonly name: string;
+  readonly paused: boolean;
+  readonly expired: boolean;
+  /** The last time a run of the group was enqueued or started, or when the group was first seen. */
+  readonly lastActivityAt: number;
+  readonly backoffUntil?: number;
+  readonly backoffLevel: number;
+  /** Busy bots the group may have while capacity is contended; unset when it is not. */
+  readonly claimLimit?: number;
+  /** False once the group is gone from the manifest. */
+  readonly declared: boolean;
+  /** The group's scale set, remembered so bots of a removed group can still be deleted. */
+  readonly vmss?: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
+}
+
+export interface DeclaredGroup {
+  readonly name: string;
+  readonly vmss: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
+}
+
+export interface ProvisioningError {
+  readonly group: string;
+  readonly at: number;
+  readonly operation: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface EnqueueInput {
+  readonly id: string;
+  readonly group: string;
+  readonly flow: string;
+  readonly inputs: unknown;
+  readonly priority: Priority;
+  readonly createdBy: string;
+  readonly idempotencyKey?: string;
+  readonly timeoutMinutes: number;
+  readonly now: number;
+}
+
+export type EnqueueResult =
+  | { readonly kind: 'created'; readonly run: Run }
+  | { readonly kind: 'existing'; readonly run: Run }
+  | { readonly kind: 'refused'; readonly reason: 'group_expired' | 'group_unknown' };
+
+export interface ClaimInput {
+  readonly botId: string;
+  readonly group: string;
+  readonly now: number;
+  /** False while the environment is disabled: no run starts. */
+  readonly enabled: boolean;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'claimed'; readonly run: Run }
+  | { readonly kind: 'none' }
+  /** The bot is being deleted or is gone: its agent should stop. */
+  | { readonly kind: 'gone'; readonly state: BotState | 'unknown' };
+
+export interface CompleteInput {
+  readonly botId: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly status: 'succeeded' | 'failed' | 'cancelled';
+  readonly exitCode?: number;
+  readonly output?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly now: number;
+}
+
+export type CompleteResult =
+  | { readonly kind: 'completed'; readonly run: Run }
+  /** The same completion was already recorded: a retry. */
+  | { readonly kind: 'duplicate'; readonly run: Run }
+  /** The run has moved on (timed out, re-queued, cancelled); the report is ignored. */
+  | { readonly kind: 'stale'; readonly run?: Run };
+
+export type HeartbeatResult = { readonly kind: 'ok'; readonly cancel: boolean } | { readonly kind: 'stale' };
+
+export type CancelResult =
+  | { readonly kind: 'cancelled'; readonly run: Run }
+  | { readonly kind: 'cancel_requested'; readonly run: Run }
+  | { readonly kind: 'final'; readonly run: Run }
+  | { readonly kind: 'not_found' };
+
+export interface RunQuery {
+  readonly group: string;
+  readonly states?: readonly RunState[];
+  readonly limit: number;
+  /** Runs enqueued before this run (by enqueue order), for paging. */
+  readonly before?: string;
+}
+
+/** Per-group settings the sweep needs. */
+export interface SweepGroup {
+  readonly name: string;
+  readonly queueTimeoutMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** An idle bot whose agent has not polled for this long is lost too. */
+  readonly idleSilenceMs: number;
+  readonly maxAttempts: number;
+  readonly inactiveMs: number;
+  /** Groups with committed bots never become inactive. */
+  readonly committedBots: number;
+}
+
+export interface SweepResult {
+  readonly expired: Run[];
+  readonly timedOut: Run[];
+  readonly requeued: Run[];
+  readonly failedLost: Run[];
+  readonly lostBots: string[];
+  readonly expiredGroups: string[];
+}
+
+export interface RegisterResult {
+  readonly kind: 'registered' | 'refused';
+  readonly bot?: Bot;
+  readonly reason?: string;
+}
+
+export interface Caps {
+  readonly maxBots: number;
+  readonly capacity: number;
+}
+
+export interface QueueCounts {
+  readonly group: string;
+  readonly queued: number;
+  readonly running: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+
+  // groups
+  /** Records the groups the manifest declares; others stay, marked undeclared. */
+  syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void>;
+  groups(): Promise<GroupState[]>;
+  setPaused(group: string, paused: boolean): Promise<GroupState | undefined>;
+  revive(group: string, now: number): Promise<GroupState | undefined>;
+  setBackoff(group: string, until: number | undefined, level: number): Promise<void>;
+  setClaimLimits(limits: Readonly<Record<string, number | undefined>>): Promise<void>;
+  recordProvisioningError(error: ProvisioningError): Promise<void>;
+  provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]>;
+
+  // runs
+  enqueue(input: EnqueueInput): Promise<EnqueueResult>;
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult>;
+  complete(input: CompleteInput): Promise<CompleteResult>;
+  cancel(runId: string, now: number): Promise<CancelResult>;
+  setPriority(runId: string, priority: Priority): Promise<Run | undefined>;
+  moveToTop(runId: string, now: number): Promise<Run | undefined>;
+  getRun(runId: string): Promise<Run | undefined>;
+  queue(group: string): Promise<Run[]>;
+  runs(query: RunQuery): Promise<Run[]>;
+  queueCounts(): Promise<QueueCounts[]>;
+  /** Time-outs, lost bots and inactive groups, in one transaction. */
+  sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
+  /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */
+  cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]>;
+
+  // bots
+  bots(group?: string): Promise<Bot[]>;
+  getBot(botId: string): Promise<Bot | undefined>;
+  /** Inserts up to `count` provisioning bots, never beyond the caps counted inside the transaction. */
+  createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]>;
+  /** Binds VMs that ARM reports to provisioning bots without one, or adopts them within the caps. */
+  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }>;
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult>;
+  touchBot(botId: string, now: number): Promise<void>;
+  /**
+   * The only way a bot is scaled in: moves the listed bots to `deleting` in one step, each only if
+   * it is still in one of `from` (and, when given, idle since before `idleBefore`). Returns the
+   * bots that moved; only those may be deleted in ARM.
+   */
+  markDeleting(botIds: readonly string[], from: readonly BotState[], now: number, idleBefore?: number): Promise<Bot[]>;
+  markFailed(botIds: readonly string[], reason: string, now: number): Promise<Bot[]>;
+  /** ARM confirmed the VMs are gone (or never existed): the bots end, their runs are re-queued. */
+  markDeleted(botIds: readonly string[], now: number, maxAttemptsByGroup: Readonly<Record<string, number>>): Promise<void>;
+
+  // leadership
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  leaseHolder(name: string, now: number): Promise<string | undefined>;
+}

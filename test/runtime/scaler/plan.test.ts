@@ -1,0 +1,181 @@
+import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+
+const NOW = 10 * 24 * 3600_000;
+const MIN = 60_000;
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30 };
+
+function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
+  return { name, maxBots: 5, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };
+}
+
+let seq = 0;
+function bots(groupName: string, state: PlanBot['state'], count: number, overrides: Partial<PlanBot> = {}): PlanBot[] {
+  return Array.from({ length: count }, () => ({
+    id: `${groupName}-${state}-${seq++}`,
+    group: groupName,
+    state,
+    createdAt: NOW - MIN,
+    stateChangedAt: NOW - MIN,
+    imageKey: 'img',
+    runsCompleted: 0,
+    ...overrides,
+  }));
+}
+
+function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling: Partial<PlanScaling> = {}) {
+  const full: PlanSnapshot = { capacity: 10, enabled: true, bots: [], ...snapshot };
+  const settings = { groups: Object.fromEntries(full.groups.map((g) => [g.name, { ...SCALING, ...scaling }])) };
+  return plan(full, settings, NOW);
+}
+
+const creates = (p: ReturnType<typeof plan>) => Object.fromEntries(p.actions.filter((a) => a.kind === 'create').map((a) => [a.group, (a as { count: number }).count]));
+const deletes = (p: ReturnType<typeof plan>, reason?: string) =>
+  p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: string[] }).botIds);
+
+describe('plan()', () => {
+  test('2 idle bots and 5 runs arriving in a group of maxBots 5: 3 bots are created', () => {
+    const p = run({ groups: [group('g', { queued: 5 })], bots: bots('g', 'idle', 2) });
+    expect(creates(p)).toEqual({ g: 3 });
+    expect(deletes(p)).toEqual([]);
+  });
+
+  test('runs already started count as demand', () => {
+    const p = run({ groups: [group('g', { queued: 3, running: 2 })], bots: bots('g', 'busy', 2) });
+    expect(creates(p)).toEqual({ g: 3 });
+  });
+
+  test('never beyond maxBots, counting provisioning bots', () => {
+    const p = run({ groups: [group('g', { maxBots: 3, queued: 9 })], bots: bots('g', 'provisioning', 3) });
+    expect(creates(p)).toEqual({});
+    expect(p.groups.g.waiting).toEqual([{ code: 'provisioning', bots: 3 }, { code: 'group_at_max_bots', maxBots: 3 }]);
+  });
+
+  test('bots being deleted still count against the capacity', () => {
+    const p = run({ capacity: 4, groups: [group('a', { queued: 4 }), group('b')], bots: bots('b', 'deleting', 3) });
+    expect(creates(p)).toEqual({ a: 1 });
+  });
+
+  test('failed bots count against maxBots until deleted', () => {
+    const p = run({ groups: [group('g', { maxBots: 2, queued: 2 })], bots: bots('g', 'failed', 1) });
+    expect(creates(p)).toEqual({ g: 1 });
+    expect(deletes(p, 'failed')).toHaveLength(1);
+  });
+
+  test('two groups with long queues share the capacity fairly', () => {
+    const p = run({ capacity: 4, groups: [group('a', { queued: 20 }), group('b', { queued: 20 })] });
+    expect(creates(p)).toEqual({ a: 2, b: 2 });
+    expect(p.capacityBound).toBe(true);
+  });
+
+  test('committed bots come first, the rest is shared', () => {
+    const p = run({ capacity: 6, groups: [group('a', { committedBots: 3, maxBots: 10, queued: 20 }), group('b', { maxBots: 10, queued: 20 })] });
+    // 3 committed to a; the 3 shared bots split as fairly as whole bots allow, the odd one to b.
+    expect(p.groups.a.entitlement).toBe(4);
+    expect(p.groups.b.entitlement).toBe(2);
+    expect(creates(p)).toEqual({ a: 4, b: 2 });
+  });
+
+  test('a committed group gets its committed bots even when another group holds the rest', () => {
+    const p = run({ capacity: 4, groups: [group('a', { committedBots: 2, queued: 5 }), group('b', { queued: 5 })], bots: bots('b', 'busy', 2) });
+    expect(creates(p)).toEqual({ a: 2 });
+  });
+
+  test('fair shares are capped by maxBots and the rest goes to others', () => {
+    const p = run({ capacity: 8, groups: [group('a', { maxBots: 2, queued: 10 }), group('b', { maxBots: 10, queued: 10 })] });
+    expect(creates(p)).toEqual({ a: 2, b: 6 });
+  });
+
+  test('the sum of created and live bots never exceeds the capacity', () => {
+    const p = run({ capacity: 5, groups: [group('a', { queued: 9 }), group('b', { queued: 9 }), group('c', { queued: 9 })], bots: bots('c', 'busy', 2) });
+    const total = Object.values(creates(p)).reduce((s, n) => s + n, 0);
+    expect(total + 2).toBeLessThanOrEqual(5);
+  });
+
+  test('an idle bot is deleted after idleMinutes, a busy one never', () => {
+    const old = bots('g', 'idle', 1, { stateChangedAt: NOW - 11 * MIN });
+    const fresh = bots('g', 'idle', 1, { stateChangedAt: NOW - 2 * MIN });
+    const busy = bots('g', 'busy', 1, { stateChangedAt: NOW - 600 * MIN });
+    const p = run({ groups: [group('g', { running: 1 })], bots: [...old, ...fresh, ...busy] });
+    expect(deletes(p, 'idle')).toEqual([old[0].id]);
+    expect(p.actions.find((a) => a.kind === 'delete')).toMatchObject({ from: ['idle'] });
+  });
+
+  test('a bot that misses its boot time-out is marked failed', () => {
+    const late = bots('g', 'provisioning', 1, { createdAt: NOW - 31 * MIN });
+    const p = run({ groups: [group('g', { queued: 1 })], bots: late });
+    expect(p.actions).toContainEqual({ kind: 'fail', group: 'g', botIds: [late[0].id], reason: 'boot_timeout' });
+    expect(creates(p)).toEqual({ g: 1 });
+  });
+
+  test('standby bots are kept warm while the group is in use, and go when it is cold', () => {
+    const idle = bots('g', 'idle', 1, { stateChangedAt: NOW - 60 * MIN });
+    expect(deletes(run({ groups: [group('g', { lastActivityAt: NOW - 60 * MIN })], bots: idle }, { standbyBots: 1 }))).toEqual([]);
+    expect(creates(run({ groups: [group('g', { lastActivityAt: NOW - 60 * MIN })] }, { standbyBots: 1 }))).toEqual({ g: 1 });
+    expect(deletes(run({ groups: [group('g', { lastActivityAt: NOW - 9 * 60 * MIN })], bots: idle }, { standbyBots: 1 }))).toEqual([idle[0].id]);
+  });
+
+  test('while capacity is contended, an over-share group gets a claim limit and its idle bots go at once', () => {
+    const aBusy = bots('a', 'busy', 3);
+    const aIdle = bots('a', 'idle', 1, { stateChangedAt: NOW - 1000 });
+    const p = run({ capacity: 4, groups: [group('a', { queued: 5, running: 3 }), group('b', { queued: 4 })], bots: [...aBusy, ...aIdle] });
+    expect(p.groups.a.claimLimit).toBe(2);
+    expect(deletes(p, 'rebalance')).toEqual([aIdle[0].id]);
+    expect(creates(p)).toEqual({});
+    expect(p.groups.b.waiting).toEqual([{ code: 'capacity_in_use', capacity: 4 }]);
+  });
+
+  test('without contention there is no claim limit', () => {
+    expect(run({ groups: [group('a', { queued: 1 })] }).groups.a.claimLimit).toBeUndefined();
+  });
+
+  test('a disabled environment keeps busy bots, deletes idle ones and creates none', () => {
+    const p = run({ enabled: false, groups: [group('g', { queued: 3, running: 1 })], bots: [...bots('g', 'busy', 1), ...bots('g', 'idle', 2)] });
+    expect(deletes(p, 'disabled')).toHaveLength(2);
+    expect(creates(p)).toEqual({});
+    expect(p.groups.g.waiting).toEqual([{ code: 'environment_disabled' }]);
+  });
+
+  test('a paused group starts nothing new and says so', () => {
+    const p = run({ groups: [group('g', { status: 'paused', queued: 3 })] });
+    expect(creates(p)).toEqual({});
+    expect(p.groups.g.waiting).toEqual([{ code: 'group_paused' }]);
+  });
+
+  test('a removed or expired group releases its idle bots', () => {
+    expect(deletes(run({ groups: [group('g', { status: 'removed' })], bots: bots('g', 'idle', 2) }), 'removed')).toHaveLength(2);
+    expect(deletes(run({ groups: [group('g', { status: 'expired' })], bots: bots('g', 'idle', 1) }), 'expired')).toHaveLength(1);
+  });
+
+  test('a group backing off after ARM errors creates nothing until the back-off ends', () => {
+    const p = run({ groups: [group('g', { queued: 2, backoffUntil: NOW + 5000 })] });
+    expect(creates(p)).toEqual({});
+    expect(p.groups.g.waiting).toEqual([{ code: 'backoff', until: NOW + 5000 }]);
+  });
+
+  test('idle bots on an old image are replaced, busy ones finish first', () => {
+    const p = run({ groups: [group('g', { running: 1, imageKey: 'img-v2' })], bots: [...bots('g', 'idle', 1), ...bots('g', 'busy', 1)] });
+    expect(deletes(p, 'outdated')).toHaveLength(1);
+  });
+
+  test('bots past recycleAfterRuns are replaced when idle', () => {
+    const p = run({ groups: [group('g')], bots: bots('g', 'idle', 1, { runsCompleted: 5 }) }, { recycleAfterRuns: 5 });
+    expect(deletes(p, 'recycle')).toHaveLength(1);
+  });
+
+  test('is pure: the same input gives the same plan', () => {
+    const snapshot: PlanSnapshot = { capacity: 4, enabled: true, groups: [group('a', { queued: 3 }), group('b', { queued: 3 })], bots: bots('a', 'idle', 1) };
+    const settings = { groups: { a: SCALING, b: SCALING } };
+    expect(plan(snapshot, settings, NOW)).toEqual(plan(snapshot, settings, NOW));
+  });
+});
+
+describe('fairShares()', () => {
+  test('splits evenly and gives leftovers to the smaller holders', () => {
+    expect(fairShares(5, [{ name: 'a', want: 10 }, { name: 'b', want: 10 }])).toEqual({ a: 3, b: 2 });
+    expect(fairShares(1, [{ name: 'a', want: 10, base: 3 }, { name: 'b', want: 10 }])).toEqual({ a: 0, b: 1 });
+  });
+
+  test('a small demand is met in full and the rest goes to the others', () => {
+    expect(fairShares(10, [{ name: 'a', want: 1 }, { name: 'b', want: 20 }, { name: 'c', want: 20 }])).toEqual({ a: 1, b: 5, c: 4 });
+  });
+});

@@ -1,0 +1,383 @@
+/**
+ * The Store contract. Every store implementation runs this same suite.
+ */
+import type { Store } from '../../../runtime/store/types';
+import { newId } from '../../../runtime/store/ids';
+
+export type StoreFactory = () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup?: () => Promise<void> }>;
+
+const T0 = 1_700_000_000_000;
+const CAPS = { maxBots: 5, capacity: 10 };
+const VMSS = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'vmss' };
+
+export function storeSuite(name: string, factory: StoreFactory): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+    let env: Awaited<ReturnType<StoreFactory>>;
+
+    beforeEach(async () => {
+      env = await factory();
+      store = env.store;
+      await store.syncGroups([{ name: 'finance', vmss: VMSS }, { name: 'sales', vmss: VMSS }], T0);
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await env.cleanup?.();
+    });
+
+    const enqueue = (overrides: Partial<Parameters<Store['enqueue']>[0]> = {}) =>
+      store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: { n: 1 }, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: T0, ...overrides });
+
+    async function idleBot(group = 'finance', vm = `vm-${Math.random().toString(16).slice(2, 10)}`) {
+      const result = await store.register(group, vm, 'img', CAPS, T0);
+      expect(result.kind).toBe('registered');
+      return result.bot!;
+    }
+
+    async function claimed(botId: string, group = 'finance', now = T0) {
+      const result = await store.claim({ botId, group, now, enabled: true });
+      if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
+      return result.run;
+    }
+
+    describe('migrations', () => {
+      test('reopening an existing store keeps its data and applies nothing twice', async () => {
+        if (!env.reopen) return;
+        const { run } = (await enqueue()) as { run: { id: string } };
+        await store.close();
+        store = await env.reopen();
+        expect((await store.getRun(run.id))?.state).toBe('queued');
+      });
+    });
+
+    describe('enqueue', () => {
+      test('creates a queued run', async () => {
+        const result = await enqueue();
+        expect(result).toMatchObject({ kind: 'created', run: { state: 'queued', group: 'finance', inputs: { n: 1 }, attempts: 0 } });
+      });
+
+      test('the same idempotency key from the same caller returns the same run', async () => {
+        const first = await enqueue({ idempotencyKey: 'k1' });
+        const second = await enqueue({ idempotencyKey: 'k1', flow: 'other' });
+        expect(second.kind).toBe('existing');
+        expect((second as { run: { id: string } }).run.id).toBe((first as { run: { id: string } }).run.id);
+        expect((await store.queue('finance')).length).toBe(1);
+      });
+
+      test('the same key from another caller is another run', async () => {
+        await enqueue({ idempotencyKey: 'k1' });
+        expect((await enqueue({ idempotencyKey: 'k1', createdBy: 'bo' })).kind).toBe('created');
+      });
+
+      test('an unknown group is refused and nothing is stored', async () => {
+        expect(await enqueue({ group: 'nope' })).toEqual({ kind: 'refused', reason: 'group_unknown' });
+        expect(await store.queueCounts()).toEqual([]);
+      });
+    });
+
+    describe('claim', () => {
+      test('move-to-top first, then high priority, then FIFO', async () => {
+        const ids: string[] = [];
+        for (const [i, priority] of (['normal', 'high', 'normal', 'high'] as const).entries()) {
+          const r = await enqueue({ priority, now: T0 + i });
+          ids.push((r as { run: { id: string } }).run.id);
+        }
+        await store.moveToTop(ids[2], T0 + 10);
+        expect((await store.queue('finance')).map((r) => r.id)).toEqual([ids[2], ids[1], ids[3], ids[0]]);
+        const bot = await idleBot();
+        expect((await claimed(bot.id)).id).toBe(ids[2]);
+      });
+
+      test('the latest move to the top goes first', async () => {
+        const a = (await enqueue()) as { run: { id: string } };
+        const b = (await enqueue()) as { run: { id: string } };
+        await store.moveToTop(a.run.id, T0 + 1);
+        await store.moveToTop(b.run.id, T0 + 1);
+        expect((await store.queue('finance')).map((r) => r.id)).toEqual([b.run.id, a.run.id]);
+      });
+
+      test('starts the run on the bot and makes the bot busy', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id, 'finance', T0 + 5);
+        expect(run).toMatchObject({ state: 'running', attempts: 1, botId: bot.id, startedAt: T0 + 5 });
+        expect((await store.getBot(bot.id))?.state).toBe('busy');
+      });
+
+      test('a busy bot gets nothing more', async () => {
+        await enqueue();
+        await enqueue();
+        const bot = await idleBot();
+        await claimed(bot.id);
+        expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('none');
+      });
+
+      test('a bot of another group cannot take the run', async () => {
+        await enqueue();
+        const bot = await idleBot('sales');
+        expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('gone');
+        expect((await store.claim({ botId: bot.id, group: 'sales', now: T0, enabled: true })).kind).toBe('none');
+      });
+
+      test('nothing starts while the group is paused, or the environment disabled', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        await store.setPaused('finance', true);
+        expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('none');
+        await store.setPaused('finance', false);
+        expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: false })).kind).toBe('none');
+        expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('claimed');
+      });
+
+      test('a claim limit caps the busy bots of a group', async () => {
+        await enqueue();
+        await enqueue();
+        const [a, b] = [await idleBot(), await idleBot()];
+        await store.setClaimLimits({ finance: 1 });
+        await claimed(a.id);
+        expect((await store.claim({ botId: b.id, group: 'finance', now: T0, enabled: true })).kind).toBe('none');
+        await store.setClaimLimits({ finance: undefined });
+        expect((await store.claim({ botId: b.id, group: 'finance', now: T0, enabled: true })).kind).toBe('claimed');
+      });
+
+      test('a bot being deleted is told it is gone and takes nothing', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        expect(await store.markDeleting([bot.id], ['idle'], T0)).toHaveLength(1);
+        expect(await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).toEqual({ kind: 'gone', state: 'deleting' });
+        expect((await store.queue('finance')).length).toBe(1);
+      });
+    });
+
+    describe('scale-in race', () => {
+      test('markDeleting only takes idle bots: a bot that just claimed stays', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        await claimed(bot.id);
+        expect(await store.markDeleting([bot.id], ['idle'], T0)).toEqual([]);
+        expect((await store.getBot(bot.id))?.state).toBe('busy');
+      });
+
+      test('markDeleting honours the idle cut-off, re-checked in the transaction', async () => {
+        const bot = await idleBot();
+        expect(await store.markDeleting([bot.id], ['idle'], T0 + 1000, T0 - 1)).toEqual([]);
+        expect(await store.markDeleting([bot.id], ['idle'], T0 + 1000, T0)).toHaveLength(1);
+      });
+
+      test('concurrent claims and scale-ins never give a run to a deleting bot', async () => {
+        for (let i = 0; i < 20; i++) await enqueue({ now: T0 + i });
+        const bots = [];
+        for (let i = 0; i < 5; i++) bots.push(await idleBot());
+        const outcomes = await Promise.all(
+          bots.flatMap((b) => [store.claim({ botId: b.id, group: 'finance', now: T0 + 100, enabled: true }), store.markDeleting([b.id], ['idle'], T0 + 100)]),
+        );
+        for (const b of bots) {
+          const bot = (await store.getBot(b.id))!;
+          if (bot.state === 'busy') expect((await store.getRun(bot.currentRunId!))?.botId).toBe(b.id);
+          else expect(bot.state).toBe('deleting');
+        }
+        const running = (await store.queueCounts()).find((c) => c.group === 'finance')!.running;
+        expect(running).toBe((await store.bots('finance')).filter((b) => b.state === 'busy').length);
+        expect(outcomes).toHaveLength(10);
+      });
+    });
+
+    describe('complete', () => {
+      test('records the result and frees the bot', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        const done = await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'succeeded', exitCode: 0, output: 'ok', now: T0 + 50 });
+        expect(done).toMatchObject({ kind: 'completed', run: { state: 'succeeded', exitCode: 0, output: 'ok', finishedAt: T0 + 50 } });
+        expect(await store.getBot(bot.id)).toMatchObject({ state: 'idle', runsCompleted: 1 });
+      });
+
+      test('a retried completion is a duplicate and changes nothing', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'failed', exitCode: 2, now: T0 + 50 });
+        const again = await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'succeeded', exitCode: 0, now: T0 + 60 });
+        expect(again).toMatchObject({ kind: 'duplicate', run: { state: 'failed', exitCode: 2, errorCode: 'exit_code' } });
+      });
+
+      test('a report from an old attempt is stale', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        expect((await store.complete({ botId: bot.id, runId: run.id, attempt: 7, status: 'succeeded', now: T0 })).kind).toBe('stale');
+        expect((await store.getRun(run.id))?.state).toBe('running');
+      });
+    });
+
+    describe('cancel', () => {
+      test('a queued run is cancelled at once', async () => {
+        const { run } = (await enqueue()) as { run: { id: string } };
+        expect(await store.cancel(run.id, T0 + 1)).toMatchObject({ kind: 'cancelled', run: { state: 'cancelled' } });
+      });
+
+      test('a running run is asked to stop; the heartbeat tells the agent; it ends cancelled', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        expect((await store.cancel(run.id, T0 + 1)).kind).toBe('cancel_requested');
+        expect(await store.heartbeat(bot.id, run.id, 1, T0 + 2)).toEqual({ kind: 'ok', cancel: true });
+        const done = await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'cancelled', exitCode: 130, now: T0 + 3 });
+        expect(done).toMatchObject({ kind: 'completed', run: { state: 'cancelled' } });
+      });
+
+      test('a finished run cannot be cancelled', async () => {
+        const { run } = (await enqueue()) as { run: { id: string } };
+        await store.cancel(run.id, T0);
+        expect((await store.cancel(run.id, T0)).kind).toBe('final');
+      });
+    });
+
+    describe('sweep', () => {
+      const settings = { name: 'finance', queueTimeoutMs: 1000, heartbeatTimeoutMs: 300, idleSilenceMs: 5000, maxAttempts: 2, inactiveMs: 10_000, committedBots: 0 };
+
+      test('a run waiting longer than the queue time-out expires', async () => {
+        const { run } = (await enqueue()) as { run: { id: string } };
+        expect((await store.sweep([settings], T0 + 999)).expired).toEqual([]);
+        const result = await store.sweep([settings], T0 + 1001);
+        expect(result.expired.map((r) => r.id)).toEqual([run.id]);
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'expired', errorCode: 'queue_timeout' });
+      });
+
+      test('a run longer than its flow time-out fails with run_timeout', async () => {
+        await enqueue({ timeoutMinutes: 0.001 });
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        await store.heartbeat(bot.id, run.id, 1, T0 + 70);
+        const result = await store.sweep([settings], T0 + 100);
+        expect(result.timedOut.map((r) => r.id)).toEqual([run.id]);
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'failed', errorCode: 'run_timeout' });
+        // The agent learns it from the heartbeat, and its late report frees the bot.
+        expect(await store.heartbeat(bot.id, run.id, 1, T0 + 110)).toEqual({ kind: 'ok', cancel: true });
+        expect((await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'cancelled', now: T0 + 120 })).kind).toBe('stale');
+        expect((await store.getBot(bot.id))?.state).toBe('idle');
+      });
+
+      test('a bot whose heartbeat stops is lost: its run is queued again with one more attempt', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        const result = await store.sweep([settings], T0 + 301);
+        expect(result.lostBots).toEqual([bot.id]);
+        expect(result.requeued.map((r) => r.id)).toEqual([run.id]);
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'queued', attempts: 1 });
+        expect((await store.getBot(bot.id))?.state).toBe('failed');
+      });
+
+      test('after maxAttempts a lost run fails with bot_lost', async () => {
+        await enqueue();
+        const a = await idleBot();
+        const run = await claimed(a.id);
+        await store.sweep([settings], T0 + 301);
+        const b = await idleBot();
+        await claimed(b.id, 'finance', T0 + 400);
+        const result = await store.sweep([settings], T0 + 800);
+        expect(result.failedLost.map((r) => r.id)).toEqual([run.id]);
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'failed', attempts: 2, errorCode: 'bot_lost' });
+      });
+
+      test('a group with no runs for inactiveDays expires, and can be revived', async () => {
+        const result = await store.sweep([settings], T0 + 10_001);
+        expect(result.expiredGroups).toEqual(['finance']);
+        expect(await enqueue()).toEqual({ kind: 'refused', reason: 'group_expired' });
+        await store.revive('finance', T0 + 20_000);
+        expect((await enqueue()).kind).toBe('created');
+      });
+
+      test('a group with committed bots never expires', async () => {
+        expect((await store.sweep([{ ...settings, committedBots: 1 }], T0 + 10_001)).expiredGroups).toEqual([]);
+      });
+    });
+
+    describe('bots', () => {
+      test('createBots never goes beyond maxBots or the capacity, counting every live bot', async () => {
+        expect(await store.createBots('finance', 4, 'img', { maxBots: 3, capacity: 10 }, T0)).toHaveLength(3);
+        expect(await store.createBots('finance', 4, 'img', { maxBots: 3, capacity: 10 }, T0)).toHaveLength(0);
+        expect(await store.createBots('sales', 9, 'img', { maxBots: 9, capacity: 5 }, T0)).toHaveLength(2);
+      });
+
+      test('bots being deleted still count until ARM confirms', async () => {
+        const [bot] = await store.createBots('finance', 1, 'img', { maxBots: 1, capacity: 10 }, T0);
+        await store.markFailed([bot.id], 'test', T0);
+        await store.markDeleting([bot.id], ['failed'], T0);
+        expect(await store.createBots('finance', 1, 'img', { maxBots: 1, capacity: 10 }, T0)).toHaveLength(0);
+        await store.markDeleted([bot.id], T0, {});
+        expect(await store.createBots('finance', 1, 'img', { maxBots: 1, capacity: 10 }, T0)).toHaveLength(1);
+      });
+
+      test('VMs bind to waiting bots first, are adopted within the caps, and the rest are left over', async () => {
+        await store.createBots('finance', 1, 'img', { maxBots: 2, capacity: 10 }, T0);
+        const result = await store.bindVms('finance', ['vm-a', 'vm-b', 'vm-c'], 'img', { maxBots: 2, capacity: 10 }, T0);
+        expect(result.bound.map((b) => b.vmName)).toEqual(['vm-a', 'vm-b']);
+        expect(result.unplaced).toEqual(['vm-c']);
+        expect((await store.bots('finance')).every((b) => b.state === 'provisioning')).toBe(true);
+      });
+
+      test('registering moves a provisioning bot to idle; again is harmless', async () => {
+        await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0);
+        const first = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 5);
+        expect(first.bot).toMatchObject({ state: 'idle', registeredAt: T0 + 5, vmName: 'vm-a' });
+        const again = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 6);
+        expect(again.bot?.id).toBe(first.bot?.id);
+      });
+
+      test('registration is refused for a failed bot, another group, or beyond the caps', async () => {
+        const [bot] = await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0).then((r) => r.bound);
+        await store.markFailed([bot.id], 'boot_timeout', T0);
+        expect((await store.register('finance', 'vm-a', 'img', CAPS, T0)).kind).toBe('refused');
+        await store.register('sales', 'vm-s', 'img', CAPS, T0);
+        expect((await store.register('finance', 'vm-s', 'img', CAPS, T0)).kind).toBe('refused');
+        expect((await store.register('finance', 'vm-z', 'img', { maxBots: 1, capacity: 10 }, T0)).kind).toBe('refused');
+      });
+
+      test('a bot whose VM is gone ends, and its run goes back to the queue', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        await store.markDeleted([bot.id], T0 + 10, { finance: 3 });
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'queued', attempts: 1 });
+        expect(await store.getBot(bot.id)).toMatchObject({ state: 'deleted' });
+      });
+    });
+
+    describe('groups', () => {
+      test('groups missing from the manifest are kept, undeclared, and their queued runs can be cancelled', async () => {
+        const { run } = (await enqueue({ group: 'sales' })) as { run: { id: string } };
+        await store.syncGroups([{ name: 'finance', vmss: VMSS }], T0);
+        expect((await store.groups()).find((g) => g.name === 'sales')).toMatchObject({ declared: false, vmss: VMSS });
+        const cancelled = await store.cancelRemovedGroupRuns(['sales'], T0 + 1);
+        expect(cancelled.map((r) => r.id)).toEqual([run.id]);
+        expect(await store.getRun(run.id)).toMatchObject({ state: 'cancelled', errorCode: 'group_removed' });
+      });
+
+      test('provisioning errors are kept per group, newest first', async () => {
+        await store.recordProvisioningError({ group: 'finance', at: T0, operation: 'setCapacity', code: 'QuotaExceeded', message: 'quota' });
+        await store.recordProvisioningError({ group: 'finance', at: T0 + 1, operation: 'setCapacity', code: 'AllocationFailed', message: 'no room' });
+        expect((await store.provisioningErrors('finance', 10)).map((e) => e.code)).toEqual(['AllocationFailed', 'QuotaExceeded']);
+        expect(await store.provisioningErrors('sales', 10)).toEqual([]);
+      });
+    });
+
+    describe('lease', () => {
+      test('one holder at a time, until the lease expires', async () => {
+        expect(await store.acquireLease('scaler', 'a', 1000, T0)).toBe(true);
+        expect(await store.acquireLease('scaler', 'b', 1000, T0 + 500)).toBe(false);
+        expect(await store.acquireLease('scaler', 'a', 1000, T0 + 900)).toBe(true);
+        expect(await store.acquireLease('scaler', 'b', 1000, T0 + 1901)).toBe(true);
+        expect(await store.leaseHolder('scaler', T0 + 1901)).toBe('b');
+      });
+
+      test('a released lease can be taken at once', async () => {
+        await store.acquireLease('scaler', 'a', 1000, T0);
+        await store.releaseLease('scaler', 'a');
+        expect(await store.acquireLease('scaler', 'b', 1000, T0 + 1)).toBe(true);
+      });
+    });
+  });
+}
