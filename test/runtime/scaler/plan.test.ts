@@ -30,7 +30,7 @@ function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling:
 
 const creates = (p: ReturnType<typeof plan>) => Object.fromEntries(p.actions.filter((a) => a.kind === 'create').map((a) => [a.group, (a as { count: number }).count]));
 const deletes = (p: ReturnType<typeof plan>, reason?: string) =>
-  p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: string[] }).botIds);
+  p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: readonly string[] }).botIds);
 
 describe('plan()', () => {
   test('2 idle bots and 5 runs arriving in a group of maxBots 5: 3 bots are created', () => {

@@ -1,0 +1,14 @@
+/** arm-sim: the local imitation of Azure Resource Manager used by tests, the demo and benchmarks. */
+export { ArmSim } from './arm-sim';
+export type {
+  ArmSimOptions,
+  CloudError,
+  SimAgentHandle,
+  SimCallName,
+  SimFault,
+  SimProvisioningState,
+  SimStats,
+  SimVm,
+} from './arm-sim';
+export { generateSimCertificate, sharedSimCertificate } from './certificate';
+export type { SimCertificate } from './certificate';

@@ -1,0 +1,175 @@
+/**
+ * A whole fleet on this machine: arm-sim plays Azure, the runtime runs with the real Azure driver
+ * and SDK pointed at it, and every simulated VM runs the real bot agent in process. The demo,
+ * the end-to-end tests and the benchmarks all start fleets here, from a manifest a real synth
+ * wrote. Only the cloud is imitated.
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { BotAgent } from '../agent/agent';
+import { SimulatedExecutor } from '../agent/simulated-executor';
+import { ArmSim, SimVm } from '../arm-sim';
+import { createAzureDriver } from '../azure/azure-driver';
+import type { ComputeCallObserver } from '../azure/compute';
+import { FleetManifest, localizeManifest, parseManifest, ScalingSettings, sha256Hex } from '../config/manifest';
+import { Log, silentLog } from '../log';
+import { createRuntime, Runtime } from '../server';
+import { SqliteStore } from '../store/sqlite';
+import type { Store } from '../store/types';
+
+/** The subscription local manifests use in place of the one Terraform would fill in. */
+export const LOCAL_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+/** arm-sim accepts any bearer token; the SDK's bearer policy still sends one. */
+export function localArmCredential(token = 'arm-sim-local-token'): TokenCredential {
+  return {
+    getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }),
+  };
+}
+
+export function randomToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export interface LocalManifestOptions {
+  /** Overrides of every group's scaling settings (and the environment's), e.g. short idle times. */
+  readonly scaling?: Partial<ScalingSettings>;
+  /** Bot tokens by group. @default random ones */
+  readonly botTokens?: Readonly<Record<string, string>>;
+  /** Replaces environment fields, e.g. `{ enabled: false }` or a smaller capacity. */
+  readonly environment?: Partial<FleetManifest['environment']>;
+  /** Replaces group fields by group name, e.g. `{ finance: { maxBots: 5 } }`. */
+  readonly groups?: Readonly<Record<string, Partial<FleetManifest['groups'][number]>>>;
+}
+
+/**
+ * Turns a synthesized fleet.json into one this machine can run: the apply-time values filled
+ * in, and optional overrides for quick local scaling. Returns the manifest and the bot tokens.
+ */
+export function localManifest(raw: unknown, options: LocalManifestOptions = {}): { manifest: FleetManifest; botTokens: Record<string, string> } {
+  const groups = ((raw as { groups?: Array<{ name: string }> }).groups ?? []).map((g) => g.name);
+  const botTokens: Record<string, string> = { ...Object.fromEntries(groups.map((g) => [g, randomToken()])), ...options.botTokens };
+  const local = localizeManifest(raw, { subscriptionId: LOCAL_SUBSCRIPTION, botTokens }) as Record<string, any>;
+  if (options.environment) local.environment = { ...local.environment, ...options.environment };
+  if (options.scaling) local.environment.scaling = { ...local.environment.scaling, ...options.scaling };
+  local.groups = local.groups.map((g: Record<string, any>) => ({
+    ...g,
+    ...(options.groups?.[g.name] ?? {}),
+    scaling: { ...g.scaling, ...(options.scaling ?? {}), ...(options.groups?.[g.name]?.scaling ?? {}) },
+  }));
+  return { manifest: parseManifest(local, { source: 'local manifest' }), botTokens };
+}
+
+export interface LocalFleetOptions {
+  readonly manifest: FleetManifest;
+  readonly botTokens: Readonly<Record<string, string>>;
+  /** Static user tokens: principal → secret. */
+  readonly userTokens: Readonly<Record<string, string>>;
+  readonly bootSeconds: number;
+  readonly deleteSeconds?: number;
+  readonly operationSeconds?: number;
+  /** The runtime's port. @default 0 (any free port) */
+  readonly port?: number;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
+  /** The SQLite file. @default a new file in a temp folder, removed on stop */
+  readonly storeFile?: string;
+  /** Another store, e.g. PostgreSQL. */
+  readonly store?: Store;
+  /** @default 1000 */
+  readonly tickMs?: number;
+  /** @default 2000 */
+  readonly backoffBaseMs?: number;
+  /** How long agents long-poll. @default 5 */
+  readonly claimWaitSeconds?: number;
+  readonly log?: Log;
+  readonly observer?: ComputeCallObserver;
+}
+
+export class LocalFleet {
+  readonly agents = new Map<string, BotAgent>();
+  url = '';
+
+  private constructor(
+    readonly sim: ArmSim,
+    readonly runtime: Runtime,
+    readonly store: Store,
+    readonly manifest: FleetManifest,
+    private readonly cleanupDir?: string,
+  ) {}
+
+  static async start(options: LocalFleetOptions): Promise<LocalFleet> {
+    const log = options.log ?? silentLog;
+    let fleet: LocalFleet | undefined;
+    const sim = new ArmSim({
+      bootSeconds: options.bootSeconds,
+      deleteSeconds: options.deleteSeconds,
+      operationSeconds: options.operationSeconds,
+      onBoot: (vm: SimVm) => fleet?.bootAgent(vm, options),
+    });
+    for (const g of options.manifest.groups) sim.addScaleSet(g.vmss, { location: options.manifest.environment.region, vmSize: g.vmSize });
+    const { url: armUrl, ca } = await sim.start();
+
+    let cleanupDir: string | undefined;
+    let store = options.store;
+    if (!store) {
+      let file = options.storeFile;
+      if (!file) {
+        cleanupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-'));
+        file = path.join(cleanupDir, 'runtime.db');
+      }
+      store = new SqliteStore({ file });
+    }
+    const driver = createAzureDriver({
+      credential: localArmCredential(),
+      endpoint: armUrl,
+      ca,
+      pollIntervalMs: 50,
+      retry: { maxRetries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 500 },
+      observer: options.observer,
+    });
+    const runtime = createRuntime({
+      manifest: options.manifest,
+      store,
+      driver,
+      tokens: Object.entries(options.userTokens).map(([principal, secret]) => ({ principal, sha256: sha256Hex(secret) })),
+      tickMs: options.tickMs ?? 1000,
+      backoffBaseMs: options.backoffBaseMs ?? 2000,
+      backoffMaxMs: 30_000,
+      expectedBootMs: options.bootSeconds * 1000,
+      log,
+    });
+    fleet = new LocalFleet(sim, runtime, store, options.manifest, cleanupDir);
+    fleet.url = await runtime.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    return fleet;
+  }
+
+  private bootAgent(vm: SimVm, options: LocalFleetOptions) {
+    const group = this.manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
+    if (!group) return undefined;
+    const agent = new BotAgent({
+      url: this.url,
+      token: options.botTokens[group.name],
+      group: group.name,
+      vmName: vm.name,
+      executor: new SimulatedExecutor(vm.name),
+      claimWaitSeconds: options.claimWaitSeconds ?? 5,
+      retryDelayMs: 200,
+      log: options.log,
+    });
+    this.agents.set(vm.name, agent);
+    void agent.start();
+    return { stop: () => agent.stop('VM deleted') };
+  }
+
+  async stop(): Promise<void> {
+    await this.runtime.close();
+    await this.sim.stop();
+    await Promise.all([...this.agents.values()].map((a) => a.stop()));
+    await this.store.close();
+    if (this.cleanupDir) fs.rmSync(this.cleanupDir, { recursive: true, force: true });
+  }
+}

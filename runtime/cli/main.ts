@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+/**
+ * The `hosted-bots` command.
+ */
+import * as fs from 'fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BotAgent } from '../agent/agent';
+import { ShellExecutor } from '../agent/shell-executor';
+import { SimulatedExecutor } from '../agent/simulated-executor';
+import { ArmSim } from '../arm-sim';
+import { createAzureDriver, managedIdentityCredential } from '../azure/azure-driver';
+import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
+import { jsonLog } from '../log';
+import { createRuntime } from '../server';
+import { SqliteStore } from '../store/sqlite';
+import { StaticToken } from '../api/auth';
+import { runDemo } from './demo';
+import { localArmCredential, LOCAL_SUBSCRIPTION } from './local-fleet';
+
+function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+function readJson(file: string, what: string): any {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${what} ${file} cannot be read as JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Static tokens: a JSON file of [{ principal, sha256 }], or HOSTED_BOTS_TOKENS with the same JSON. */
+function staticTokens(file?: string): StaticToken[] {
+  const raw = file ? readJson(file, 'tokens file') : process.env.HOSTED_BOTS_TOKENS ? JSON.parse(process.env.HOSTED_BOTS_TOKENS) : [];
+  if (!Array.isArray(raw) || raw.some((t) => typeof t?.principal !== 'string' || !/^[0-9a-f]{64}$/i.test(String(t?.sha256)))) {
+    throw new Error('tokens must be a JSON array of { "principal": string, "sha256": 64 hex characters }');
+  }
+  return raw;
+}
+
+/** A synthesized manifest made runnable here: `--local-values` holds { subscriptionId?, botTokens }. */
+function manifestFrom(file: string, localValues?: string) {
+  if (!localValues) return loadManifest(file);
+  const values = readJson(localValues, 'local values file');
+  const raw = readJson(file, 'fleet manifest');
+  return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('hosted-bots')
+    .description('Run fleets of unattended RPA bots on Azure, declared as code.')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('demo')
+    .description('Run the examples/single-geo fleet on this machine: arm-sim plays Azure, bots scale out, run and scale back in.')
+    .addOption(new Option('--port <port>', 'port of the runtime API on 127.0.0.1').default(8080).argParser(number('--port', 0, 65535)))
+    .addOption(new Option('--boot-seconds <s>', 'how long a simulated bot takes to boot (Azure takes minutes)').default(4).argParser(number('--boot-seconds', 0, 600)))
+    .addOption(new Option('--idle-seconds <s>', 'how long a bot may sit idle before it is deleted').default(15).argParser(number('--idle-seconds', 0, 86400)))
+    .option('--no-sample-runs', 'do not submit the burst of sample runs')
+    .addOption(new Option('--duration <s>', 'stop after this many seconds (0: run until Ctrl-C)').default(0).argParser(number('--duration', 0)))
+    .option('--exit-when-idle', 'stop once the sample runs are done and every bot is gone')
+    .option('--verbose', 'print the runtime log (JSON lines) to stderr')
+    .action(async (opts) => {
+      await runDemo({
+        port: opts.port,
+        bootSeconds: opts.bootSeconds,
+        idleSeconds: opts.idleSeconds,
+        sampleRuns: opts.sampleRuns,
+        duration: opts.duration,
+        exitWhenIdle: Boolean(opts.exitWhenIdle),
+        verbose: Boolean(opts.verbose),
+      });
+    });
+
+  program
+    .command('runtime')
+    .description('Serve the runtime API and scale the fleet of a manifest.')
+    .requiredOption('--manifest <file>', 'the fleet.json of the stack (HOSTED_BOTS_MANIFEST_FILE)', process.env.HOSTED_BOTS_MANIFEST_FILE)
+    .option('--store <file>', 'SQLite file of the runtime state', process.env.HOSTED_BOTS_STORE ?? 'hosted-bots.db')
+    .addOption(new Option('--port <port>', 'port to listen on').default(Number(process.env.PORT ?? 8080)).argParser(number('--port', 0, 65535)))
+    .option('--host <host>', 'address to listen on', process.env.HOSTED_BOTS_HOST ?? '0.0.0.0')
+    .option('--tokens-file <file>', 'static API tokens: a JSON array of { principal, sha256 } (or HOSTED_BOTS_TOKENS)')
+    .option('--arm-endpoint <url>', 'ARM endpoint; set it with --arm-ca to use a local arm-sim')
+    .option('--arm-ca <file>', 'PEM certificate to trust for the ARM endpoint')
+    .option('--local-values <file>', 'fill a synthesized manifest for a local run: JSON { subscriptionId?, botTokens: { group: token } }')
+    .addOption(new Option('--tick-seconds <s>', 'scaler tick').default(15).argParser(number('--tick-seconds', 0.05, 3600)))
+    .addOption(new Option('--backoff-seconds <s>', 'first back-off after an ARM error').default(30).argParser(number('--backoff-seconds', 0.05, 3600)))
+    .option('--holder <name>', 'this replica\'s name in the scaler lease')
+    .action(async (opts) => {
+      const manifest = manifestFrom(opts.manifest, opts.localValues);
+      const log = jsonLog(process.stderr, { component: 'runtime' });
+      const local = opts.armEndpoint !== undefined && opts.armCa !== undefined;
+      const clientId = process.env.AZURE_CLIENT_ID;
+      if (!local && !clientId) throw new Error('set AZURE_CLIENT_ID to the runtime identity\'s client ID, or --arm-endpoint and --arm-ca for a local arm-sim');
+      const driver = createAzureDriver({
+        credential: local ? localArmCredential() : managedIdentityCredential(clientId!),
+        endpoint: opts.armEndpoint,
+        ca: opts.armCa ? fs.readFileSync(opts.armCa) : undefined,
+        pollIntervalMs: local ? 100 : undefined,
+      });
+      const store = new SqliteStore({ file: opts.store });
+      const runtime = createRuntime({
+        manifest,
+        store,
+        driver,
+        tokens: staticTokens(opts.tokensFile),
+        holder: opts.holder,
+        tickMs: opts.tickSeconds * 1000,
+        backoffBaseMs: opts.backoffSeconds * 1000,
+        log,
+      });
+      const url = await runtime.listen(opts.port, opts.host);
+      process.stdout.write(`${JSON.stringify({ event: 'listening', url })}\n`);
+      const stop = async () => {
+        await runtime.close();
+        await store.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('arm-sim')
+    .description('Serve a local imitation of the ARM calls the runtime makes; its VMs run the real agent against --runtime-url.')
+    .requiredOption('--manifest <file>', 'the fleet.json whose scale sets to serve')
+    .requiredOption('--local-values <file>', 'JSON { subscriptionId?, botTokens: { group: token } } (the agents\' tokens)')
+    .requiredOption('--runtime-url <url>', 'where the simulated bots\' agents call the runtime')
+    .requiredOption('--ca-out <file>', 'write the self-signed certificate here, for the runtime\'s --arm-ca')
+    .addOption(new Option('--port <port>', 'port on 127.0.0.1').default(0).argParser(number('--port', 0, 65535)))
+    .addOption(new Option('--boot-seconds <s>', 'how long a VM takes to boot').default(4).argParser(number('--boot-seconds', 0, 3600)))
+    .addOption(new Option('--claim-wait-seconds <s>', 'how long agents long-poll').default(30).argParser(number('--claim-wait-seconds', 0, 30)))
+    .action(async (opts) => {
+      const values = readJson(opts.localValues, 'local values file');
+      const manifest = manifestFrom(opts.manifest, opts.localValues);
+      const log = jsonLog(process.stderr, { component: 'arm-sim' });
+      const sim = new ArmSim({
+        bootSeconds: opts.bootSeconds,
+        port: opts.port,
+        onBoot: (vm) => {
+          const group = manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
+          if (!group) return undefined;
+          const agent = new BotAgent({
+            url: opts.runtimeUrl,
+            token: values.botTokens[group.name],
+            group: group.name,
+            vmName: vm.name,
+            executor: new SimulatedExecutor(vm.name),
+            claimWaitSeconds: opts.claimWaitSeconds,
+            log,
+          });
+          void agent.start();
+          return { stop: () => agent.stop('VM deleted') };
+        },
+      });
+      for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region, vmSize: g.vmSize });
+      const { url, ca } = await sim.start();
+      fs.writeFileSync(opts.caOut, ca);
+      process.stdout.write(`${JSON.stringify({ event: 'listening', url, ca: opts.caOut })}\n`);
+      const stop = async () => {
+        await sim.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('agent')
+    .description('Run the bot agent: register with the runtime, claim runs, run their flows, report results.')
+    .requiredOption('--url <url>', 'the runtime URL')
+    .requiredOption('--group <group>', 'the bot group this VM belongs to')
+    .option('--token-file <file>', 'file holding the group\'s bot token')
+    .option('--token <token>', 'the group\'s bot token (prefer --token-file)')
+    .requiredOption('--vm-name <name>', 'this VM\'s name in its scale set')
+    .option('--simulate', 'simulate flows (inputs.simulateSeconds, inputs.exitCode) instead of running their commands')
+    .action(async (opts) => {
+      const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
+      if (!token) throw new Error('give the bot token with --token-file or --token');
+      const agent = new BotAgent({
+        url: opts.url.replace(/\/$/, ''),
+        token,
+        group: opts.group,
+        vmName: opts.vmName,
+        executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),
+        log: jsonLog(process.stderr, { component: 'agent' }),
+      });
+      process.once('SIGINT', () => void agent.stop());
+      process.once('SIGTERM', () => void agent.stop());
+      await agent.start();
+      process.stderr.write(`agent stopped: ${agent.stopped}\n`);
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof ManifestError) process.stderr.write(`error: ${err.message}\n`);
+    else process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main();

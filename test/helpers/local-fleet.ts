@@ -1,0 +1,98 @@
+/** End-to-end helpers: a fleet from the single-geo example's real synth, and an HTTP client. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'cdktf';
+import { buildSingleGeo } from '../../examples/single-geo/main';
+import { LocalFleet, LocalFleetOptions, localManifest, LocalManifestOptions, randomToken } from '../../runtime/cli/local-fleet';
+
+let cached: unknown;
+
+/** The single-geo example's fleet.json, written by a real synth (once per test file). */
+export function synthesizedFleetJson(): unknown {
+  if (!cached) {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-synth-'));
+    const app = new App({ outdir, stackTraces: false });
+    buildSingleGeo(app);
+    app.synth();
+    cached = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'demo', 'fleet.json'), 'utf8'));
+  }
+  return cached;
+}
+
+export const USERS = {
+  admin: 'ops-admin',
+  financeClerk: 'finance-clerk',
+  financeLead: 'finance-lead',
+  salesRep: 'sales-rep',
+} as const;
+
+export interface TestFleet {
+  readonly fleet: LocalFleet;
+  readonly tokens: Record<string, string>;
+  readonly botTokens: Record<string, string>;
+  /** Calls the API as a principal (default the environment admin). */
+  api(method: string, route: string, body?: unknown, as?: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestFleet(
+  manifestOptions: LocalManifestOptions = {},
+  fleetOptions: Partial<Omit<LocalFleetOptions, 'manifest' | 'botTokens' | 'userTokens'>> = {},
+): Promise<TestFleet> {
+  const { manifest, botTokens } = localManifest(synthesizedFleetJson(), {
+    ...manifestOptions,
+    scaling: { heartbeatSeconds: 0.5, idleMinutes: 0.05, bootTimeoutMinutes: 0.5, ...manifestOptions.scaling },
+  });
+  const tokens = Object.fromEntries(Object.values(USERS).map((u) => [u, randomToken()]));
+  const fleet = await LocalFleet.start({
+    manifest,
+    botTokens,
+    userTokens: tokens,
+    bootSeconds: 0.3,
+    deleteSeconds: 0.1,
+    operationSeconds: 0.1,
+    tickMs: 200,
+    backoffBaseMs: 500,
+    claimWaitSeconds: 2,
+    ...fleetOptions,
+  });
+  return {
+    fleet,
+    tokens,
+    botTokens,
+    async api(method, route, body, as = USERS.admin, headers = {}) {
+      const response = await fetch(`${fleet.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${tokens[as] ?? as}`, 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: any = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    stop: () => fleet.stop(),
+  };
+}
+
+/** Polls until `check` returns a truthy value, or fails with `what` after `ms`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000, every = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as T;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
