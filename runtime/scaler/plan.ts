@@ -206,11 +206,14 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     let stillIdle = idle.filter((b) => !deleting.has(b.id));
     let stillServing = serving - outdated.length - worn.length;
 
-    // Above its share: idle bots go now, so capacity moves as bots finish.
+    // Above its share: idle bots that cannot take a run within the group's claim limit go now,
+    // so capacity moves to other groups as bots finish. Idle bots about to claim are kept.
     const excess = stillServing - entitlement[g.name];
     if (excess > 0) {
       const reason: DeleteReason = !snapshot.enabled ? 'disabled' : g.status === 'removed' ? 'removed' : g.status === 'expired' ? 'expired' : 'rebalance';
-      const goNow = capacityBound || reason !== 'rebalance' ? stillIdle.slice(0, excess) : [];
+      const claimable = reason === 'rebalance' && g.status === 'active' ? Math.min(g.queued, Math.max(0, entitlement[g.name] - d.busy)) : 0;
+      const surplus = Math.min(excess, Math.max(0, stillIdle.length - claimable));
+      const goNow = capacityBound || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
       remove(g.name, goNow, reason);
       stillIdle = stillIdle.filter((b) => !deleting.has(b.id));
       stillServing -= goNow.length;

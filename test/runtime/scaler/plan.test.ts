@@ -179,3 +179,18 @@ describe('fairShares()', () => {
     expect(fairShares(10, [{ name: 'a', want: 1 }, { name: 'b', want: 20 }, { name: 'c', want: 20 }])).toEqual({ a: 1, b: 5, c: 4 });
   });
 });
+
+describe('plan() rebalancing', () => {
+  test('an over-share group keeps idle bots that can still take its queued runs within its claim limit', () => {
+    // finance got 3 bots before sales asked; its share is now 2, but none of its bots is busy yet.
+    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 6 }), group('sales', { maxBots: 2, queued: 3 })], bots: [...bots('finance', 'idle', 1), ...bots('finance', 'provisioning', 2), ...bots('sales', 'provisioning', 1)] });
+    expect(p.groups.finance.entitlement).toBe(2);
+    expect(deletes(p)).toEqual([]);
+  });
+
+  test('once its share is busy, its next idle bot goes to make room', () => {
+    const idle = bots('finance', 'idle', 1);
+    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 4, running: 2 }), group('sales', { maxBots: 2, queued: 3 })], bots: [...bots('finance', 'busy', 2), ...idle, ...bots('sales', 'busy', 1)] });
+    expect(deletes(p, 'rebalance')).toEqual([idle[0].id]);
+  });
+});
