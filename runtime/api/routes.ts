@@ -37,18 +37,19 @@ declare module 'express-serve-static-core' {
   }
 }
 
-function zodMessage(error: z.ZodError): string {
+function zodMessage(error: z.ZodError, field: string): string {
   return error.issues
     .map((i) => {
-      const field = i.path.length ? i.path.join('.') : 'body';
-      return `${field}: ${i.message}`;
+      if (i.code === 'unrecognized_keys') return `${i.keys.join(', ')}: unknown field${i.keys.length > 1 ? 's' : ''}`;
+      return `${i.path.length ? i.path.join('.') : field}: ${i.message}`;
     })
     .join('; ');
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+/** Validates a body (or a header or path parameter, named by `field`); 400 names every bad field. */
+function parse<T extends z.ZodType>(schema: T, value: unknown, field = 'body'): z.infer<T> {
   const result = schema.safeParse(value ?? {});
-  if (!result.success) throw badRequest('invalid_request', zodMessage(result.error));
+  if (!result.success) throw badRequest('invalid_request', zodMessage(result.error, field));
   return result.data;
 }
 
@@ -77,8 +78,8 @@ const completeBody = z
     error: z.union([z.string().max(2000), z.object({ code: z.string().max(100).optional(), message: z.string().max(2000).optional() }).strict()]).optional(),
   })
   .strict();
-const runId = z.string().regex(/^run_[0-9a-f]{16}$/, 'must be a run ID');
-const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be 1-200 printable ASCII characters');
+const runId = z.string().regex(/^run_[0-9a-f]{16}$/, 'must be a run ID (run_ and 16 hex digits)');
+const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
 
 export function createApi(options: ApiOptions): express.Express {
   const { manifest, store, queue, scaler, auth } = options;
@@ -114,8 +115,12 @@ export function createApi(options: ApiOptions): express.Express {
   const groupFor = (req: Request): { group: ManifestGroup; access: Access } => {
     const principal = user(req);
     const name = String(req.params.group);
+    const env = manifest.environment;
+    if (!env.enabled) {
+      throw new RuntimeError(409, 'environment_disabled', `environment ${env.name} is disabled (enabled: false in its stack): groups are hidden and runs are refused until it is enabled and deployed again`);
+    }
     const group = groups.get(name);
-    const access = group && manifest.environment.enabled ? accessTo(principal, group) : undefined;
+    const access = group ? accessTo(principal, group) : undefined;
     if (!group || !access) throw notFound('group_not_found', `group "${name}" does not exist or you have no access to it`);
     return { group, access };
   };
@@ -123,7 +128,7 @@ export function createApi(options: ApiOptions): express.Express {
   /** A run the caller may act on: its owner, a co-owner of its group, or an admin. */
   const runFor = async (req: Request, need: 'owner' | 'co-owner'): Promise<{ run: Run; access: Access }> => {
     const principal = user(req);
-    const id = parse(runId, req.params.id);
+    const id = parse(runId, req.params.id, 'id');
     const run = await store.getRun(id);
     const group = run && groups.get(run.group);
     const access = group ? accessTo(principal, group) : undefined;
@@ -234,7 +239,7 @@ export function createApi(options: ApiOptions): express.Express {
       const principal = user(req);
       const body = parse(enqueueBody, req.body);
       const key = req.headers['idempotency-key'];
-      const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key);
+      const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key, 'Idempotency-Key');
       const { run, created } = await queue.enqueue({
         group: group.name,
         flow: body.flow,
@@ -370,7 +375,7 @@ export function createApi(options: ApiOptions): express.Express {
   app.post(
     '/v1/agent/runs/:id/heartbeat',
     wrap(async (req, res) => {
-      const id = parse(runId, req.params.id);
+      const id = parse(runId, req.params.id, 'id');
       const body = parse(heartbeatBody, req.body);
       await bot(req, body.botId);
       const result = await queue.heartbeat(body.botId, id, body.attempt);
@@ -382,7 +387,7 @@ export function createApi(options: ApiOptions): express.Express {
   app.post(
     '/v1/agent/runs/:id/complete',
     wrap(async (req, res) => {
-      const id = parse(runId, req.params.id);
+      const id = parse(runId, req.params.id, 'id');
       const body = parse(completeBody, req.body);
       await bot(req, body.botId);
       const error = typeof body.error === 'string' ? { message: body.error } : body.error;

@@ -95,11 +95,24 @@ export class LocalFleet {
 
   private constructor(
     readonly sim: ArmSim,
-    readonly runtime: Runtime,
+    public runtime: Runtime,
     readonly store: Store,
-    readonly manifest: FleetManifest,
+    public manifest: FleetManifest,
+    private readonly makeRuntime: (manifest: FleetManifest) => Runtime,
     private readonly cleanupDir?: string,
   ) {}
+
+  /**
+   * Restarts the runtime with another manifest on the same store, port and arm-sim, as a deploy
+   * of changed code would. Agents keep running and reconnect.
+   */
+  async restartRuntime(manifest: FleetManifest): Promise<void> {
+    await this.runtime.close();
+    this.manifest = manifest;
+    this.runtime = this.makeRuntime(manifest);
+    const port = Number(new URL(this.url).port);
+    this.url = await this.runtime.listen(port, new URL(this.url).hostname);
+  }
 
   static async start(options: LocalFleetOptions): Promise<LocalFleet> {
     const log = options.log ?? silentLog;
@@ -131,19 +144,20 @@ export class LocalFleet {
       retry: { maxRetries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 500 },
       observer: options.observer,
     });
-    const runtime = createRuntime({
-      manifest: options.manifest,
-      store,
-      driver,
-      tokens: Object.entries(options.userTokens).map(([principal, secret]) => ({ principal, sha256: sha256Hex(secret) })),
-      tickMs: options.tickMs ?? 1000,
-      backoffBaseMs: options.backoffBaseMs ?? 2000,
-      backoffMaxMs: 30_000,
-      expectedBootMs: options.bootSeconds * 1000,
-      log,
-    });
-    fleet = new LocalFleet(sim, runtime, store, options.manifest, cleanupDir);
-    fleet.url = await runtime.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    const makeRuntime = (manifest: FleetManifest) =>
+      createRuntime({
+        manifest,
+        store: store!,
+        driver,
+        tokens: Object.entries(options.userTokens).map(([principal, secret]) => ({ principal, sha256: sha256Hex(secret) })),
+        tickMs: options.tickMs ?? 1000,
+        backoffBaseMs: options.backoffBaseMs ?? 2000,
+        backoffMaxMs: 30_000,
+        expectedBootMs: options.bootSeconds * 1000,
+        log,
+      });
+    fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);
+    fleet.url = await fleet.runtime.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     return fleet;
   }
 
