@@ -62,10 +62,16 @@ export async function startTestFleet(
     tokens,
     botTokens,
     async api(method, route, body, as = USERS.admin, headers = {}) {
-      const response = await fetch(`${fleet.url}${route}`, {
-        method,
-        headers: { authorization: `Bearer ${tokens[as] ?? as}`, 'content-type': 'application/json', ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      const send = () =>
+        fetch(`${fleet.url}${route}`, {
+          method,
+          headers: { authorization: `Bearer ${tokens[as] ?? as}`, 'content-type': 'application/json', ...headers },
+          body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        });
+      // After a runtime restart, a pooled keep-alive connection may already be closed: send again.
+      const response = await send().catch((err: Error & { cause?: { code?: string; name?: string } }) => {
+        if (err.cause?.name === 'SocketError' || err.cause?.code === 'ECONNRESET') return send();
+        throw err;
       });
       const text = await response.text();
       let parsed: any = text;
