@@ -5,7 +5,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-const BENCHMARKS = ['synth'];
+const BENCHMARKS = ['synth', 'runtime'];
 
 for (const name of BENCHMARKS) {
   const script = path.join(__dirname, `${name}.js`);

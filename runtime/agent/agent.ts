@@ -5,6 +5,8 @@
  * runtime says the bot is gone (410), it stops.
  */
 
+import { HttpClient } from './http-client';
+
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 
 export interface FlowTask {
@@ -59,6 +61,7 @@ class HttpStatusError extends Error {
 
 export class BotAgent {
   private readonly options: BotAgentOptions;
+  private readonly http: HttpClient;
   private readonly stopper = new AbortController();
   private botIdValue?: string;
   private heartbeatMs = 30_000;
@@ -67,6 +70,7 @@ export class BotAgent {
 
   constructor(options: BotAgentOptions) {
     this.options = options;
+    this.http = new HttpClient(options.url);
   }
 
   get botId(): string | undefined {
@@ -82,6 +86,7 @@ export class BotAgent {
   start(): Promise<void> {
     this.loop ??= this.run().finally(() => {
       this.stoppedReason ??= 'stopped';
+      this.http.close();
     });
     return this.loop;
   }
@@ -98,15 +103,9 @@ export class BotAgent {
   }
 
   private async call(path: string, body: unknown): Promise<{ status: number; json?: any }> {
-    const response = await fetch(`${this.options.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token}` },
-      body: JSON.stringify(body),
-      signal: this.stopper.signal,
-    });
-    const text = await response.text();
-    if (response.status >= 400) throw new HttpStatusError(response.status, text);
-    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+    const response = await this.http.request('POST', path, body, { authorization: `Bearer ${this.options.token}` }, this.stopper.signal);
+    if (response.status >= 400) throw new HttpStatusError(response.status, response.text);
+    return { status: response.status, json: response.text ? JSON.parse(response.text) : undefined };
   }
 
   /** Retries network errors and 5xx with back-off; 4xx errors are returned to the caller. */

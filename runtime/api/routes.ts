@@ -28,6 +28,9 @@ export interface ApiOptions {
   readonly expectedBootMs?: number;
 }
 
+/** The group view lists the first runs of the queue; `queued` has the full count. */
+export const QUEUE_VIEW_LIMIT = 100;
+
 /** Request body limit for user routes; the agent's completion carries up to 64 KiB of output. */
 export const BODY_LIMIT = '128kb';
 
@@ -65,7 +68,7 @@ const enqueueBody = z
 
 const priorityBody = z.object({ priority }).strict();
 const registerBody = z.object({ vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name') }).strict();
-const botId = z.string().regex(/^bot_[0-9a-f]{16}$/, 'must be a bot ID');
+const botId = z.string().regex(/^bot_[0-9a-f]{24}$/, 'must be a bot ID (bot_ and 24 hex digits)');
 const claimBody = z.object({ botId, waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
 const heartbeatBody = z.object({ botId, attempt: z.number().int().min(1) }).strict();
 const completeBody = z
@@ -78,7 +81,7 @@ const completeBody = z
     error: z.union([z.string().max(2000), z.object({ code: z.string().max(100).optional(), message: z.string().max(2000).optional() }).strict()]).optional(),
   })
   .strict();
-const runId = z.string().regex(/^run_[0-9a-f]{16}$/, 'must be a run ID (run_ and 16 hex digits)');
+const runId = z.string().regex(/^run_[0-9a-f]{24}$/, 'must be a run ID (run_ and 24 hex digits)');
 const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
 
 export function createApi(options: ApiOptions): express.Express {
@@ -214,7 +217,7 @@ export function createApi(options: ApiOptions): express.Express {
         store.groups(),
         store.queueCounts(),
         store.bots(group.name),
-        store.queue(group.name),
+        store.queue(group.name, QUEUE_VIEW_LIMIT),
         store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: 20 }),
         store.provisioningErrors(group.name, 20),
       ]);

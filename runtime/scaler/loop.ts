@@ -15,6 +15,10 @@ import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../stor
 import { GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
 
 export const SCALER_LEASE = 'scaler';
+/** Queue lengths beyond this change no scaling decision. */
+const DEMAND_CAP = 100;
+/** The shortest gap between two triggered cycles. */
+const MIN_GAP_MS = 20;
 
 export interface ScalerOptions {
   readonly store: Store;
@@ -75,6 +79,12 @@ export class Scaler {
   private cycling?: Promise<void>;
   private again = false;
   private reconcileDue = true;
+  /** The periodic work (lease, sweep, reconcile) runs on ticks, not on every trigger. */
+  private tickDue = true;
+  private leaseRenewedAt = 0;
+  private lastCycleAt = 0;
+  private delayed?: NodeJS.Timeout;
+  private writtenLimits = '';
   private stopped = false;
   private leader = false;
   private latest?: Plan;
@@ -117,6 +127,7 @@ export class Scaler {
     }
     this.timer = setInterval(() => {
       this.reconcileDue = true;
+      this.tickDue = true;
       this.trigger();
     }, this.tickMs);
     this.timer.unref?.();
@@ -126,6 +137,7 @@ export class Scaler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.delayed) clearTimeout(this.delayed);
     await this.cycling;
     await Promise.allSettled([...this.chains.values()]);
     if (this.leader) await this.store.releaseLease(SCALER_LEASE, this.holder).catch(() => undefined);
@@ -137,6 +149,15 @@ export class Scaler {
     if (this.stopped) return;
     if (this.cycling) {
       this.again = true;
+      return;
+    }
+    // Under load, triggers come with every enqueue and completion: plan at most every MIN_GAP_MS.
+    const wait = this.lastCycleAt + MIN_GAP_MS - Date.now();
+    if (wait > 0) {
+      this.delayed ??= setTimeout(() => {
+        this.delayed = undefined;
+        void this.cycle();
+      }, wait);
       return;
     }
     void this.cycle();
@@ -152,9 +173,10 @@ export class Scaler {
       .catch((err) => this.log('scaler.cycle_failed', { error: (err as Error).message }))
       .finally(() => {
         this.cycling = undefined;
+        this.lastCycleAt = Date.now();
         if (this.again && !this.stopped) {
           this.again = false;
-          void this.cycle();
+          this.trigger();
         }
       });
     return this.cycling;
@@ -171,35 +193,46 @@ export class Scaler {
   private async runCycle(): Promise<void> {
     if (this.stopped) return;
     const now = this.now();
-    this.leader = await this.store.acquireLease(SCALER_LEASE, this.holder, this.leaseTtlMs, now);
+    const tick = this.tickDue;
+    this.tickDue = false;
+    if (tick || now - this.leaseRenewedAt > this.leaseTtlMs / 3) {
+      this.leader = await this.store.acquireLease(SCALER_LEASE, this.holder, this.leaseTtlMs, now);
+      if (this.leader) this.leaseRenewedAt = now;
+    }
     if (!this.leader) return;
 
-    const groupStates = await this.store.groups();
     if (this.reconcileDue) {
       this.reconcileDue = false;
-      for (const state of groupStates) {
+      for (const state of await this.store.groups()) {
         const vmss = this.scaleSetOf(state);
         if (vmss) this.enqueueArm(state.name, () => this.reconcile(state.name, vmss));
       }
     }
 
-    const swept = await this.store.sweep(this.sweepGroups(), now);
-    for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
-    if (swept.lostBots.length || swept.requeued.length || swept.timedOut.length || swept.expiredGroups.length) {
-      this.log('scaler.sweep', {
-        expired: swept.expired.length,
-        timedOut: swept.timedOut.length,
-        requeued: swept.requeued.length,
-        failedLost: swept.failedLost.length,
-        lostBots: swept.lostBots,
-        expiredGroups: swept.expiredGroups,
-      });
+    if (tick) {
+      const swept = await this.store.sweep(this.sweepGroups(), now);
+      for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
+      if (swept.lostBots.length || swept.requeued.length || swept.timedOut.length || swept.expiredGroups.length) {
+        this.log('scaler.sweep', {
+          expired: swept.expired.length,
+          timedOut: swept.timedOut.length,
+          requeued: swept.requeued.length,
+          failedLost: swept.failedLost.length,
+          lostBots: swept.lostBots,
+          expiredGroups: swept.expiredGroups,
+        });
+      }
     }
 
     const snapshot = await this.snapshot(await this.store.groups());
     const decided = plan(snapshot.plan, { groups: snapshot.settings }, now);
     this.latest = decided;
-    await this.store.setClaimLimits(Object.fromEntries(Object.entries(decided.groups).map(([g, p]) => [g, p.claimLimit])));
+    const limits = Object.fromEntries(Object.entries(decided.groups).map(([g, p]) => [g, p.claimLimit]));
+    const written = JSON.stringify(limits);
+    if (tick || written !== this.writtenLimits) {
+      await this.store.setClaimLimits(limits);
+      this.writtenLimits = written;
+    }
 
     for (const action of decided.actions) {
       if (action.kind === 'fail') {
@@ -244,7 +277,8 @@ export class Scaler {
   }
 
   private async snapshot(states: GroupState[]): Promise<{ plan: PlanSnapshot; settings: Record<string, PlanScaling> }> {
-    const counts = new Map((await this.store.queueCounts()).map((c) => [c.group, c]));
+    // No group wants more bots than its maxBots (at most 50), so counting further is wasted.
+    const counts = new Map((await this.store.queueCounts(DEMAND_CAP)).map((c) => [c.group, c]));
     const bots = await this.store.bots();
     const settings: Record<string, PlanScaling> = {};
     const groups = states.map((s) => {

@@ -28,7 +28,7 @@ CREATE TABLE groups (
   claim_limit INTEGER
 );
 CREATE TABLE runs (
-  seq ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  seq ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGSERIAL PRIMARY KEY'},
   id TEXT NOT NULL UNIQUE,
   grp TEXT NOT NULL,
   flow TEXT NOT NULL,
@@ -55,7 +55,8 @@ CREATE TABLE runs (
 );
 CREATE UNIQUE INDEX runs_idempotency ON runs (grp, created_by, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX runs_queued ON runs (grp, priority, seq) WHERE state = 'queued';
-CREATE INDEX runs_running ON runs (bot_id) WHERE state = 'running';
+CREATE INDEX runs_on_top ON runs (grp, moved_to_top_at) WHERE state = 'queued' AND moved_to_top_at IS NOT NULL;
+CREATE INDEX runs_running ON runs (grp, bot_id) WHERE state = 'running';
 CREATE INDEX runs_group_seq ON runs (grp, seq);
 CREATE TABLE bots (
   id TEXT PRIMARY KEY,
@@ -74,7 +75,7 @@ CREATE TABLE bots (
 CREATE UNIQUE INDEX bots_vm_name ON bots (vm_name) WHERE vm_name IS NOT NULL AND state <> 'deleted';
 CREATE INDEX bots_live ON bots (grp, state) WHERE state <> 'deleted';
 CREATE TABLE provisioning_errors (
-  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGSERIAL PRIMARY KEY'},
   grp TEXT NOT NULL,
   at BIGINT NOT NULL,
   operation TEXT NOT NULL,

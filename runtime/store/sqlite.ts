@@ -20,7 +20,6 @@ import {
   EnqueueResult,
   GroupState,
   HeartbeatResult,
-  LIVE_BOT_STATES,
   Priority,
   ProvisioningError,
   QueueCounts,
@@ -35,7 +34,6 @@ import { newId } from './ids';
 
 type Row = Record<string, any>;
 
-const LIVE = LIVE_BOT_STATES.map((s) => `'${s}'`).join(', ');
 const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
 
 function opt<T>(value: T | null | undefined): T | undefined {
@@ -115,35 +113,57 @@ export class SqliteStore implements Store {
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // Checkpoint less often than the default 1,000 pages: each checkpoint syncs the disk, and
+    // every run takes a few transactions. The WAL stays around 40 MB at most.
+    this.db.pragma('wal_autocheckpoint = 10000');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    this.transaction = this.db.transaction((fn: () => unknown) => fn());
     const p = (sql: string) => this.db.prepare(sql);
     this.stmt = {
       runById: p('SELECT * FROM runs WHERE id = ?'),
       botById: p('SELECT * FROM bots WHERE id = ?'),
       groupByName: p('SELECT * FROM groups WHERE name = ?'),
-      nextQueued: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT 1`),
+      // Claim order in two index-backed steps: the latest move-to-top, else priority then FIFO.
+      nextOnTop: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' AND moved_to_top_at IS NOT NULL ORDER BY moved_to_top_at DESC LIMIT 1`),
+      nextQueued: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY priority ASC, seq ASC LIMIT 1`),
       busyCount: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state = 'busy'`),
       startRun: p(`UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = @now, last_heartbeat_at = @now,
                    bot_id = @botId, vm_name = @vmName WHERE id = @id AND state = 'queued'`),
       occupyBot: p(`UPDATE bots SET state = 'busy', current_run_id = @runId, state_changed_at = @now, last_seen_at = @now
                     WHERE id = @id AND state = 'idle'`),
       touchBot: p('UPDATE bots SET last_seen_at = ? WHERE id = ?'),
-      activity: p('UPDATE groups SET last_activity_at = MAX(last_activity_at, ?) WHERE name = ?'),
+      // Activity only matters at the scale of minutes (warm/cold, inactive groups): writing it at
+      // most once a minute keeps the groups page out of most transactions.
+      activity: p('UPDATE groups SET last_activity_at = @now WHERE name = @grp AND last_activity_at < @now - 60000'),
       releaseBot: p(`UPDATE bots SET state = 'idle', current_run_id = NULL, state_changed_at = @now, last_seen_at = @now,
                      runs_completed = runs_completed + @counted WHERE id = @id AND state = 'busy'`),
       requeue: p(`UPDATE runs SET state = 'queued', queued_at = @now, bot_id = NULL, vm_name = NULL, started_at = NULL,
                   last_heartbeat_at = NULL WHERE id = @id AND state = 'running'`),
       finishRun: p(`UPDATE runs SET state = @state, finished_at = @now, exit_code = @exitCode, output = @output,
                     error_code = @errorCode, error_message = @errorMessage WHERE id = @id`),
-      liveInGroup: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state IN (${LIVE})`),
-      liveAll: p(`SELECT COUNT(*) AS n FROM bots WHERE state IN (${LIVE})`),
+      liveInGroup: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state <> 'deleted'`),
+      liveAll: p(`SELECT COUNT(*) AS n FROM bots WHERE state <> 'deleted'`),
       insertBot: p(`INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
                     VALUES (@id, @grp, @vmName, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
       botByVm: p(`SELECT * FROM bots WHERE vm_name = ? AND state <> 'deleted'`),
       unboundProvisioning: p(`SELECT * FROM bots WHERE grp = ? AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id LIMIT 1`),
     };
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+  /** One transaction wrapper for every change; better-sqlite3 builds it once. */
+  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  /** A prepared statement, compiled once per SQL text. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   private migrate(): void {
@@ -161,7 +181,7 @@ export class SqliteStore implements Store {
   /** Runs `fn` in one BEGIN IMMEDIATE transaction. */
   private tx<T>(fn: () => T): Promise<T> {
     try {
-      return Promise.resolve(this.db.transaction(fn).immediate());
+      return Promise.resolve(this.transaction.immediate(fn) as T);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -193,8 +213,8 @@ export class SqliteStore implements Store {
 
   syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void> {
     return this.tx(() => {
-      this.db.prepare('UPDATE groups SET declared = 0').run();
-      const upsert = this.db.prepare(
+      this.sql('UPDATE groups SET declared = 0').run();
+      const upsert = this.sql(
         'INSERT INTO groups (name, last_activity_at, declared, vmss) VALUES (?, ?, 1, ?) ON CONFLICT (name) DO UPDATE SET declared = 1, vmss = excluded.vmss',
       );
       for (const g of declared) upsert.run(g.name, now, JSON.stringify(g.vmss));
@@ -202,12 +222,12 @@ export class SqliteStore implements Store {
   }
 
   groups(): Promise<GroupState[]> {
-    return this.read(() => (this.db.prepare('SELECT * FROM groups ORDER BY name').all() as Row[]).map(rowToGroup));
+    return this.read(() => (this.sql('SELECT * FROM groups ORDER BY name').all() as Row[]).map(rowToGroup));
   }
 
   setPaused(group: string, paused: boolean): Promise<GroupState | undefined> {
     return this.tx(() => {
-      this.db.prepare('UPDATE groups SET paused = ? WHERE name = ?').run(paused ? 1 : 0, group);
+      this.sql('UPDATE groups SET paused = ? WHERE name = ?').run(paused ? 1 : 0, group);
       const r = this.stmt.groupByName.get(group) as Row | undefined;
       return r ? rowToGroup(r) : undefined;
     });
@@ -215,7 +235,7 @@ export class SqliteStore implements Store {
 
   revive(group: string, now: number): Promise<GroupState | undefined> {
     return this.tx(() => {
-      this.db.prepare('UPDATE groups SET expired = 0, paused = 0, last_activity_at = ? WHERE name = ?').run(now, group);
+      this.sql('UPDATE groups SET expired = 0, paused = 0, last_activity_at = ? WHERE name = ?').run(now, group);
       const r = this.stmt.groupByName.get(group) as Row | undefined;
       return r ? rowToGroup(r) : undefined;
     });
@@ -223,28 +243,27 @@ export class SqliteStore implements Store {
 
   setBackoff(group: string, until: number | undefined, level: number): Promise<void> {
     return this.tx(() => {
-      this.db.prepare('UPDATE groups SET backoff_until = ?, backoff_level = ? WHERE name = ?').run(until ?? null, level, group);
+      this.sql('UPDATE groups SET backoff_until = ?, backoff_level = ? WHERE name = ?').run(until ?? null, level, group);
     });
   }
 
   setClaimLimits(limits: Readonly<Record<string, number | undefined>>): Promise<void> {
     return this.tx(() => {
-      const update = this.db.prepare('UPDATE groups SET claim_limit = ? WHERE name = ?');
+      const update = this.sql('UPDATE groups SET claim_limit = ? WHERE name = ?');
       for (const [group, limit] of Object.entries(limits)) update.run(limit ?? null, group);
     });
   }
 
   recordProvisioningError(error: ProvisioningError): Promise<void> {
     return this.tx(() => {
-      this.db
-        .prepare('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES (?, ?, ?, ?, ?)')
+      this.sql('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES (?, ?, ?, ?, ?)')
         .run(error.group, error.at, error.operation, error.code, error.message);
     });
   }
 
   provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]> {
     return this.read(() =>
-      (this.db.prepare('SELECT * FROM provisioning_errors WHERE grp = ? ORDER BY id DESC LIMIT ?').all(group, limit) as Row[]).map((r) => ({
+      (this.sql('SELECT * FROM provisioning_errors WHERE grp = ? ORDER BY id DESC LIMIT ?').all(group, limit) as Row[]).map((r) => ({
         group: r.grp,
         at: Number(r.at),
         operation: r.operation,
@@ -261,14 +280,12 @@ export class SqliteStore implements Store {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
       if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
       if (input.idempotencyKey !== undefined) {
-        const existing = this.db
-          .prepare('SELECT * FROM runs WHERE grp = ? AND created_by = ? AND idempotency_key = ?')
+        const existing = this.sql('SELECT * FROM runs WHERE grp = ? AND created_by = ? AND idempotency_key = ?')
           .get(input.group, input.createdBy, input.idempotencyKey) as Row | undefined;
         if (existing) return { kind: 'existing', run: rowToRun(existing) };
       }
       if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
            VALUES (@id, @grp, @flow, @inputs, @priority, 'queued', @createdBy, @key, @timeout, @now, @now)`,
         )
@@ -283,7 +300,7 @@ export class SqliteStore implements Store {
           timeout: input.timeoutMinutes,
           now: input.now,
         });
-      this.stmt.activity.run(input.now, input.group);
+      this.stmt.activity.run({ now: input.now, grp: input.group });
       return { kind: 'created', run: this.run(input.id)! };
     });
   }
@@ -298,11 +315,11 @@ export class SqliteStore implements Store {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
       if (!g || Number(g.paused) || Number(g.expired) || !Number(g.declared)) return { kind: 'none' };
       if (g.claim_limit != null && Number((this.stmt.busyCount.get(input.group) as Row).n) >= Number(g.claim_limit)) return { kind: 'none' };
-      const next = this.stmt.nextQueued.get(input.group) as Row | undefined;
+      const next = (this.stmt.nextOnTop.get(input.group) ?? this.stmt.nextQueued.get(input.group)) as Row | undefined;
       if (!next) return { kind: 'none' };
       this.stmt.startRun.run({ id: next.id, now: input.now, botId: bot.id, vmName: bot.vmName ?? null });
       this.stmt.occupyBot.run({ id: bot.id, runId: next.id, now: input.now });
-      this.stmt.activity.run(input.now, input.group);
+      this.stmt.activity.run({ now: input.now, grp: input.group });
       return { kind: 'claimed', run: this.run(next.id)! };
     });
   }
@@ -314,7 +331,7 @@ export class SqliteStore implements Store {
       if (!run || !bot) return { kind: 'stale' };
       this.stmt.touchBot.run(now, botId);
       if (run.state === 'running' && run.botId === botId && run.attempts === attempt) {
-        this.db.prepare('UPDATE runs SET last_heartbeat_at = ? WHERE id = ?').run(now, runId);
+        this.sql('UPDATE runs SET last_heartbeat_at = ? WHERE id = ?').run(now, runId);
         return { kind: 'ok', cancel: run.cancelRequested };
       }
       // The run ended without the bot (time-out, cancel): tell the agent to stop it.
@@ -362,7 +379,7 @@ export class SqliteStore implements Store {
         return { kind: 'cancelled', run: this.run(runId)! };
       }
       if (run.state === 'running') {
-        this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(runId);
+        this.sql('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(runId);
         return { kind: 'cancel_requested', run: this.run(runId)! };
       }
       return { kind: 'final', run };
@@ -371,7 +388,7 @@ export class SqliteStore implements Store {
 
   setPriority(runId: string, priority: Priority): Promise<Run | undefined> {
     return this.tx(() => {
-      this.db.prepare(`UPDATE runs SET priority = ? WHERE id = ? AND state = 'queued'`).run(priority, runId);
+      this.sql(`UPDATE runs SET priority = ? WHERE id = ? AND state = 'queued'`).run(priority, runId);
       return this.run(runId);
     });
   }
@@ -379,9 +396,9 @@ export class SqliteStore implements Store {
   moveToTop(runId: string, now: number): Promise<Run | undefined> {
     return this.tx(() => {
       // Strictly later than any earlier move, even within the same millisecond.
-      const last = this.db.prepare(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued'`).get() as Row;
+      const last = this.sql(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued'`).get() as Row;
       const at = Math.max(now, Number(last.t ?? 0) + 1);
-      this.db.prepare(`UPDATE runs SET moved_to_top_at = ? WHERE id = ? AND state = 'queued'`).run(at, runId);
+      this.sql(`UPDATE runs SET moved_to_top_at = ? WHERE id = ? AND state = 'queued'`).run(at, runId);
       return this.run(runId);
     });
   }
@@ -390,9 +407,9 @@ export class SqliteStore implements Store {
     return this.read(() => this.run(runId));
   }
 
-  queue(group: string): Promise<Run[]> {
+  queue(group: string, limit = -1): Promise<Run[]> {
     return this.read(() =>
-      (this.db.prepare(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER}`).all(group) as Row[]).map(rowToRun),
+      (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT ?`).all(group, limit) as Row[]).map(rowToRun),
     );
   }
 
@@ -408,21 +425,33 @@ export class SqliteStore implements Store {
         where.push('seq < (SELECT seq FROM runs WHERE id = @before)');
         params.before = query.before;
       }
-      return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRun);
+      return (this.sql(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRun);
     });
   }
 
-  queueCounts(): Promise<QueueCounts[]> {
-    return this.read(() =>
-      (
-        this.db
-          .prepare(
-            `SELECT grp, SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued, SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running
-             FROM runs WHERE state IN ('queued', 'running') GROUP BY grp`,
-          )
-          .all() as Row[]
-      ).map((r) => ({ group: r.grp, queued: Number(r.queued), running: Number(r.running) })),
-    );
+  queueCounts(cap?: number): Promise<QueueCounts[]> {
+    return this.read(() => {
+      if (cap === undefined) {
+        // Two queries, so that each uses its partial index (SQLite does not match `IN` to them).
+        const rows = [
+          ...(this.sql(`SELECT grp, 'queued' AS state, COUNT(*) AS n FROM runs WHERE state = 'queued' GROUP BY grp`).all() as Row[]),
+          ...(this.sql(`SELECT grp, 'running' AS state, COUNT(*) AS n FROM runs WHERE state = 'running' GROUP BY grp`).all() as Row[]),
+        ];
+        const counts = new Map<string, { group: string; queued: number; running: number }>();
+        for (const r of rows) {
+          const c = counts.get(r.grp) ?? { group: r.grp, queued: 0, running: 0 };
+          c[r.state as 'queued' | 'running'] = Number(r.n);
+          counts.set(r.grp, c);
+        }
+        return [...counts.values()];
+      }
+      // Counting at most `cap` per group keeps this O(groups × cap) however long the queues grow.
+      const groups = this.sql('SELECT name FROM groups').all() as Row[];
+      const capped = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs WHERE grp = ? AND state = ? LIMIT ?)`);
+      return groups
+        .map((g) => ({ group: g.name as string, queued: Number((capped.get(g.name, 'queued', cap) as Row).n), running: Number((capped.get(g.name, 'running', cap) as Row).n) }))
+        .filter((c) => c.queued > 0 || c.running > 0);
+    });
   }
 
   /** Re-queues a running run whose bot is gone, or fails it once it used its attempts. */
@@ -452,38 +481,38 @@ export class SqliteStore implements Store {
     return this.tx((): SweepResult => {
       const result = { expired: [] as Run[], timedOut: [] as Run[], requeued: [] as Run[], failedLost: [] as Run[], lostBots: [] as string[], expiredGroups: [] as string[] };
       for (const g of groups) {
-        const stale = this.db
-          .prepare(`SELECT id FROM runs WHERE grp = ? AND state = 'queued' AND queued_at < ?`)
+        const stale = this.sql(`SELECT id FROM runs WHERE grp = ? AND state = 'queued' AND queued_at < ?`)
           .all(g.name, now - g.queueTimeoutMs) as Row[];
         for (const r of stale) {
           this.stmt.finishRun.run({ id: r.id, state: 'expired', now, exitCode: null, output: null, errorCode: 'queue_timeout', errorMessage: `waited longer than ${Math.round(g.queueTimeoutMs / 60000)} minutes` });
           result.expired.push(this.run(r.id)!);
         }
-        const running = (this.db.prepare(`SELECT * FROM runs WHERE grp = ? AND state = 'running'`).all(g.name) as Row[]).map(rowToRun);
+        const running = (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'running'`).all(g.name) as Row[]).map(rowToRun);
         for (const run of running) {
           if (run.startedAt !== undefined && now - run.startedAt > run.timeoutMinutes * 60000) {
-            this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(run.id);
+            this.sql('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(run.id);
             this.stmt.finishRun.run({ id: run.id, state: 'failed', now, exitCode: null, output: null, errorCode: 'run_timeout', errorMessage: `ran longer than the flow's time-out of ${run.timeoutMinutes} minutes` });
             result.timedOut.push(this.run(run.id)!);
           }
         }
-        const silent = (this.db
-          .prepare(
+        const silent = (this.sql(
             `SELECT * FROM bots WHERE grp = @grp AND COALESCE(last_seen_at, state_changed_at) < CASE state WHEN 'busy' THEN @busy ELSE @idle END
              AND state IN ('busy', 'idle')`,
           )
           .all({ grp: g.name, busy: now - g.heartbeatTimeoutMs, idle: now - g.idleSilenceMs }) as Row[]).map(rowToBot);
         for (const bot of silent) {
-          this.db.prepare(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = ? WHERE id = ?`).run(now, bot.id);
+          this.sql(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = ? WHERE id = ?`).run(now, bot.id);
           result.lostBots.push(bot.id);
           const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
           if (run && run.botId === bot.id) this.returnRun(run, now, g.maxAttempts, { requeued: result.requeued, failed: result.failedLost });
         }
         if (g.committedBots === 0) {
           const row = this.stmt.groupByName.get(g.name) as Row | undefined;
-          const active = this.db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE grp = ? AND state IN ('queued', 'running')`).get(g.name) as Row;
-          if (row && !Number(row.expired) && Number(active.n) === 0 && Number(row.last_activity_at) < now - g.inactiveMs) {
-            this.db.prepare('UPDATE groups SET expired = 1 WHERE name = ?').run(g.name);
+          const active = this.sql(
+            `SELECT EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'running') AS busy`,
+          ).get({ g: g.name }) as Row;
+          if (row && !Number(row.expired) && !Number(active.busy) && Number(row.last_activity_at) < now - g.inactiveMs) {
+            this.sql('UPDATE groups SET expired = 1 WHERE name = ?').run(g.name);
             result.expiredGroups.push(g.name);
           }
         }
@@ -496,7 +525,7 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       const cancelled: Run[] = [];
       for (const group of groups) {
-        const queued = this.db.prepare(`SELECT id FROM runs WHERE grp = ? AND state = 'queued'`).all(group) as Row[];
+        const queued = this.sql(`SELECT id FROM runs WHERE grp = ? AND state = 'queued'`).all(group) as Row[];
         for (const r of queued) {
           this.stmt.finishRun.run({ id: r.id, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'group_removed', errorMessage: `group ${group} was removed from the fleet` });
           cancelled.push(this.run(r.id)!);
@@ -511,8 +540,8 @@ export class SqliteStore implements Store {
   bots(group?: string): Promise<Bot[]> {
     return this.read(() => {
       const rows = group
-        ? this.db.prepare(`SELECT * FROM bots WHERE grp = ? AND state <> 'deleted' ORDER BY created_at, id`).all(group)
-        : this.db.prepare(`SELECT * FROM bots WHERE state <> 'deleted' ORDER BY created_at, id`).all();
+        ? this.sql(`SELECT * FROM bots WHERE grp = ? AND state <> 'deleted' ORDER BY created_at, id`).all(group)
+        : this.sql(`SELECT * FROM bots WHERE state <> 'deleted' ORDER BY created_at, id`).all();
       return (rows as Row[]).map(rowToBot);
     });
   }
@@ -549,7 +578,7 @@ export class SqliteStore implements Store {
         if (this.stmt.botByVm.get(vmName)) continue;
         const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
         if (free) {
-          this.db.prepare('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
+          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
           bound.push(this.bot(free.id)!);
         } else if (this.room(group, caps) > 0) {
           bound.push(this.insertBot(group, vmName, 'provisioning', imageKey, now));
@@ -567,7 +596,7 @@ export class SqliteStore implements Store {
       if (!row) {
         const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
         if (free) {
-          this.db.prepare('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
+          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
           row = this.stmt.botById.get(free.id) as Row;
         } else if (this.room(group, caps) > 0) {
           return { kind: 'registered', bot: this.insertBot(group, vmName, 'idle', imageKey, now) };
@@ -579,8 +608,7 @@ export class SqliteStore implements Store {
       if (bot.group !== group) return { kind: 'refused', reason: `VM ${vmName} belongs to group ${bot.group}` };
       if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', reason: `bot ${bot.id} is ${bot.state}` };
       if (bot.state === 'provisioning') {
-        this.db
-          .prepare(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ? WHERE id = ?`)
+        this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ? WHERE id = ?`)
           .run(now, now, now, bot.id);
       } else {
         this.stmt.touchBot.run(now, bot.id);
@@ -599,7 +627,7 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       const moved: Bot[] = [];
       const states = from.map((s) => `'${s}'`).join(', ');
-      const update = this.db.prepare(
+      const update = this.sql(
         `UPDATE bots SET state = 'deleting', state_changed_at = @now WHERE id = @id AND state IN (${states})
          AND (@idleBefore IS NULL OR state <> 'idle' OR state_changed_at <= @idleBefore)`,
       );
@@ -613,7 +641,7 @@ export class SqliteStore implements Store {
   markFailed(botIds: readonly string[], reason: string, now: number): Promise<Bot[]> {
     return this.tx(() => {
       const failed: Bot[] = [];
-      const update = this.db.prepare(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ? AND state = 'provisioning'`);
+      const update = this.sql(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ? AND state = 'provisioning'`);
       for (const id of botIds) if (update.run(reason, now, id).changes === 1) failed.push(this.bot(id)!);
       return failed;
     });
@@ -626,7 +654,7 @@ export class SqliteStore implements Store {
         if (!bot || bot.state === 'deleted') continue;
         const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
         if (run && run.botId === bot.id) this.returnRun(run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: [] });
-        this.db.prepare(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
+        this.sql(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
       }
     });
   }
@@ -635,27 +663,26 @@ export class SqliteStore implements Store {
 
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
     return this.tx(() => {
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
            WHERE leases.holder = excluded.holder OR leases.expires_at < @now`,
         )
         .run({ name, holder, expires: now + ttlMs, now });
-      const row = this.db.prepare('SELECT holder FROM leases WHERE name = ?').get(name) as Row;
+      const row = this.sql('SELECT holder FROM leases WHERE name = ?').get(name) as Row;
       return row.holder === holder;
     });
   }
 
   releaseLease(name: string, holder: string): Promise<void> {
     return this.tx(() => {
-      this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+      this.sql('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
     });
   }
 
   leaseHolder(name: string, now: number): Promise<string | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?').get(name) as Row | undefined;
+      const row = this.sql('SELECT holder, expires_at FROM leases WHERE name = ?').get(name) as Row | undefined;
       return row && Number(row.expires_at) >= now ? row.holder : undefined;
     });
   }

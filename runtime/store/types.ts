@@ -217,9 +217,11 @@ export interface Store {
   setPriority(runId: string, priority: Priority): Promise<Run | undefined>;
   moveToTop(runId: string, now: number): Promise<Run | undefined>;
   getRun(runId: string): Promise<Run | undefined>;
-  queue(group: string): Promise<Run[]>;
+  /** The queued runs of a group in claim order, the first `limit` of them. */
+  queue(group: string, limit?: number): Promise<Run[]>;
   runs(query: RunQuery): Promise<Run[]>;
-  queueCounts(): Promise<QueueCounts[]>;
+  /** Queued and running runs per group; with `cap`, each count stops at `cap` (enough for scaling). */
+  queueCounts(cap?: number): Promise<QueueCounts[]>;
   /** Time-outs, lost bots and inactive groups, in one transaction. */
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
   /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */

@@ -1,0 +1,50 @@
+/** The hosted-bots command, run as a user runs it (the build is made by test/global-setup.ts). */
+import { execFile, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const cli = path.join(root, 'dist/runtime/cli/main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, AZURE_CLIENT_ID: '' } });
+
+describe('hosted-bots', () => {
+  test.each(['demo', 'runtime', 'arm-sim', 'agent'])('%s has help', (command) => {
+    const result = run(command, '--help');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`Usage: hosted-bots ${command} \\[options\\]`));
+  });
+
+  test('a bad number is refused naming the flag', () => {
+    const result = run('demo', '--boot-seconds', 'soon');
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/--boot-seconds must be a number from 0 to 600, got "soon"/);
+  });
+
+  test('runtime refuses a synthesized manifest with Terraform expressions, listing each one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    const { synthesizedFleetJson } = jest.requireActual('../../helpers/local-fleet');
+    fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(synthesizedFleetJson()));
+    const result = run('runtime', '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'x.db'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/error: fleet manifest .*fleet\.json is invalid:/);
+    expect(result.stderr).toMatch(/groups\.\[0\]\.botTokenSha256: still holds a Terraform expression/);
+    expect(result.stderr).toMatch(/groups\.\[1\]\.vmss\.subscriptionId: still holds a Terraform expression/);
+  });
+
+  test('demo: bots scale out, run every sample run, and scale back in to zero', async () => {
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [cli, 'demo', '--port', '0', '--boot-seconds', '0.5', '--idle-seconds', '1', '--exit-when-idle'], { timeout: 90_000, encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    expect(output).toMatch(/^API: {4}http:\/\/127\.0\.0\.1:\d+/m);
+    expect(output).toMatch(/^token: {2}\S+/m);
+    expect(output).toMatch(/submitted 9 sample runs/);
+    expect(output).toMatch(/^finance\s+[1-9]\d*\s/m);
+    expect(output).toMatch(/^finance\s+\d+\s+\d+\s+[1-9]\d*\s/m);
+    expect(output).toMatch(/^finance\s+0\s+0\s+0\s+0\s+0\s+0\s+6\s+active$/m);
+    expect(output).toMatch(/^sales\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
+    expect(output).toMatch(/every sample run is done and the fleet is back to zero bots\./);
+  }, 100_000);
+});

@@ -1,0 +1,67 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadManifest, localizeManifest, ManifestError, parseManifest, sha256Hex, unresolvedTokens } from '../../../runtime/config/manifest';
+import { synthesizedFleetJson } from '../../helpers/local-fleet';
+
+const local = () => localizeManifest(synthesizedFleetJson(), { subscriptionId: 'sub-1', botTokens: { finance: 'tf', sales: 'ts' } }) as Record<string, any>;
+
+describe('fleet manifest (runtime side)', () => {
+  test('a manifest from a real synth, with its apply-time values filled in, is valid', () => {
+    const manifest = parseManifest(local());
+    expect(manifest.groups.map((g) => g.name)).toEqual(['finance', 'sales']);
+    expect(manifest.groups[0].botTokenSha256).toBe(sha256Hex('tf'));
+    expect(manifest.groups[0].vmss.subscriptionId).toBe('sub-1');
+  });
+
+  test('a synthesized manifest still holding Terraform expressions is refused by a deployed runtime', () => {
+    expect(unresolvedTokens(synthesizedFleetJson())).toEqual([
+      'groups.[0].vmss.subscriptionId',
+      'groups.[0].botTokenSha256',
+      'groups.[1].vmss.subscriptionId',
+      'groups.[1].botTokenSha256',
+    ]);
+    expect(() => parseManifest(synthesizedFleetJson())).toThrow(/groups\.\[0\]\.vmss\.subscriptionId: still holds a Terraform expression/);
+  });
+
+  test('a bad manifest is refused with every problem listed', () => {
+    const bad = local();
+    bad.environment.botCapacity = 0;
+    bad.groups[0].maxBots = 51;
+    bad.groups[1].name = 'finance';
+    bad.groups[1].flows['lead-sync'].timeoutMinutes = 2000;
+    bad.groups[0].surprise = true;
+    let error: ManifestError | undefined;
+    try {
+      parseManifest(bad, { source: 'fleet.json' });
+    } catch (err) {
+      error = err as ManifestError;
+    }
+    expect(error).toBeInstanceOf(ManifestError);
+    expect(error!.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^environment\.botCapacity: /),
+        expect.stringMatching(/^groups\[0\]\.maxBots: /),
+        expect.stringMatching(/^groups\[0\]: .*surprise/),
+        expect.stringMatching(/^groups\[1\]\.flows\.lead-sync\.timeoutMinutes: /),
+      ]),
+    );
+    expect(error!.message).toMatch(/^fleet manifest fleet\.json is invalid:\n  - /);
+  });
+
+  test('cross-field rules: committed bots within maxBots and the capacity, unique group names', () => {
+    const bad = local();
+    bad.groups[0].committedBots = 4;
+    bad.groups[1].name = 'finance';
+    expect(() => parseManifest(bad)).toThrow(/groups\[0\]\.committedBots: 4 is more than the group's maxBots \(3\)/);
+    expect(() => parseManifest(bad)).toThrow(/groups\[1\]\.name: group name "finance" is used twice/);
+    expect(() => parseManifest(bad)).toThrow(/groups: committed bots add up to 4, more than the botCapacity \(4\)|committed/);
+  });
+
+  test('a missing or unreadable file is named in the error', () => {
+    expect(() => loadManifest('/nonexistent/fleet.json')).toThrow(/fleet manifest \/nonexistent\/fleet\.json is invalid:\n  - cannot be read/);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm-')), 'fleet.json');
+    fs.writeFileSync(file, '{ not json');
+    expect(() => loadManifest(file)).toThrow(/is not JSON/);
+  });
+});
