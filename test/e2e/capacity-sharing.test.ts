@@ -26,7 +26,7 @@ describe('sharing capacity', () => {
       }
     })();
 
-    const runs = [];
+    const runs: Array<{ body: { id: string } }> = [];
     for (let i = 0; i < 10; i++) {
       runs.push(await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.6 } }));
       runs.push(await t.api('POST', '/v1/groups/sales/runs', { flow: 'lead-sync', inputs: { simulateSeconds: 0.6 } }));
