@@ -11,9 +11,8 @@
  *
  *   npm run build && node dist/bench/runtime.js [--runs 3] [--cycles 4000] [--samples 400]
  */
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdktf';
@@ -21,26 +20,17 @@ import { BotAgent, FlowExecutor, FlowResult, FlowTask } from '../runtime/agent/a
 import { HttpClient } from '../runtime/agent/http-client';
 import { ArmSim } from '../runtime/arm-sim';
 import { localManifest, randomToken } from '../runtime/cli/local-fleet';
+import { freePort, startRuntimeProcess } from '../runtime/cli/processes';
+import { simBotBooter } from '../runtime/cli/sim-bots';
 import { sha256Hex } from '../runtime/config/manifest';
 import { buildSingleGeo } from '../examples/single-geo/main';
 import { machine, median, table, writeSection } from './report';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const BOTS = 8;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A flow that takes no time, and notes when each run reached its bot. */
@@ -84,33 +74,26 @@ async function main(): Promise<void> {
   const sim = new ArmSim({
     bootSeconds: 0.2,
     operationSeconds: 0.05,
-    onBoot: (vm) => {
-      const group = manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name)!;
-      const agent = new BotAgent({ url, token: botTokens[group.name], group: group.name, vmName: vm.name, executor: new InstantExecutor(claimedAt), claimWaitSeconds: 30 });
-      agents.push(agent);
-      void agent.start();
-      return { stop: () => agent.stop() };
-    },
+    onBoot: simBotBooter({
+      manifest,
+      botTokens,
+      runtimeUrl: url,
+      executor: () => new InstantExecutor(claimedAt),
+      onAgent: (_vm, agent) => agents.push(agent),
+    }),
   });
   for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
   const { url: armUrl, ca } = await sim.start();
   fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
 
-  const runtime: ChildProcess = spawn(
-    process.execPath,
+  const runtime = await startRuntimeProcess(
     [
-      ...(process.env.BENCH_RUNTIME_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
-      path.join(ROOT, 'dist/runtime/cli/main.js'), 'runtime',
       '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'runtime.db'),
       '--port', String(port), '--host', '127.0.0.1', '--tokens-file', path.join(dir, 'tokens.json'),
       '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '1',
     ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
+    { nodeOptions: (process.env.BENCH_RUNTIME_NODE_OPTIONS ?? '').split(' ').filter(Boolean) },
   );
-  await new Promise<void>((resolve, reject) => {
-    runtime.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('"listening"') && resolve());
-    runtime.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
-  });
 
   const client = new HttpClient(url);
   const enqueue = async (): Promise<string> => {

@@ -10,8 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { BotAgent } from '../agent/agent';
-import { SimulatedExecutor } from '../agent/simulated-executor';
-import { ArmSim, SimVm } from '../arm-sim';
+import { ArmSim } from '../arm-sim';
 import { createAzureDriver } from '../azure/azure-driver';
 import type { ComputeCallObserver } from '../azure/compute';
 import { FleetManifest, localizeManifest, parseManifest, ScalingSettings, sha256Hex } from '../config/manifest';
@@ -19,6 +18,7 @@ import { Log, silentLog } from '../log';
 import { createRuntime, Runtime } from '../server';
 import { SqliteStore } from '../store/sqlite';
 import type { Store } from '../store/types';
+import { simBotBooter } from './sim-bots';
 
 /** The subscription local manifests use in place of the one Terraform would fill in. */
 export const LOCAL_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -121,7 +121,15 @@ export class LocalFleet {
       bootSeconds: options.bootSeconds,
       deleteSeconds: options.deleteSeconds,
       operationSeconds: options.operationSeconds,
-      onBoot: (vm: SimVm) => fleet?.bootAgent(vm, options),
+      onBoot: simBotBooter({
+        manifest: options.manifest,
+        botTokens: options.botTokens,
+        runtimeUrl: () => fleet!.url,
+        claimWaitSeconds: options.claimWaitSeconds ?? 5,
+        retryDelayMs: 200,
+        log: options.log,
+        onAgent: (vm, agent) => fleet!.agents.set(vm.name, agent),
+      }),
     });
     for (const g of options.manifest.groups) sim.addScaleSet(g.vmss, { location: options.manifest.environment.region, vmSize: g.vmSize });
     const { url: armUrl, ca } = await sim.start();
@@ -159,24 +167,6 @@ export class LocalFleet {
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);
     fleet.url = await fleet.runtime.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     return fleet;
-  }
-
-  private bootAgent(vm: SimVm, options: LocalFleetOptions) {
-    const group = this.manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
-    if (!group) return undefined;
-    const agent = new BotAgent({
-      url: this.url,
-      token: options.botTokens[group.name],
-      group: group.name,
-      vmName: vm.name,
-      executor: new SimulatedExecutor(vm.name),
-      claimWaitSeconds: options.claimWaitSeconds ?? 5,
-      retryDelayMs: 200,
-      log: options.log,
-    });
-    this.agents.set(vm.name, agent);
-    void agent.start();
-    return { stop: () => agent.stop('VM deleted') };
   }
 
   async stop(): Promise<void> {

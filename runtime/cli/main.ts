@@ -16,6 +16,7 @@ import { SqliteStore } from '../store/sqlite';
 import { StaticToken } from '../api/auth';
 import { runDemo } from './demo';
 import { localArmCredential, LOCAL_SUBSCRIPTION } from './local-fleet';
+import { simBotBooter } from './sim-bots';
 
 function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -142,21 +143,7 @@ export function buildProgram(): Command {
       const sim = new ArmSim({
         bootSeconds: opts.bootSeconds,
         port: opts.port,
-        onBoot: (vm) => {
-          const group = manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
-          if (!group) return undefined;
-          const agent = new BotAgent({
-            url: opts.runtimeUrl,
-            token: values.botTokens[group.name],
-            group: group.name,
-            vmName: vm.name,
-            executor: new SimulatedExecutor(vm.name),
-            claimWaitSeconds: opts.claimWaitSeconds,
-            log,
-          });
-          void agent.start();
-          return { stop: () => agent.stop('VM deleted') };
-        },
+        onBoot: simBotBooter({ manifest, botTokens: values.botTokens, runtimeUrl: opts.runtimeUrl, claimWaitSeconds: opts.claimWaitSeconds, log }),
       });
       for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region, vmSize: g.vmSize });
       const { url, ca } = await sim.start();

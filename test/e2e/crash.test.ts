@@ -3,29 +3,19 @@
  * the same SQLite file. Every run ends exactly once, none lost, none completed twice, and the
  * bots are reconciled from arm-sim.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { BotAgent, FlowExecutor, FlowResult, FlowTask } from '../../runtime/agent/agent';
 import { SimulatedExecutor } from '../../runtime/agent/simulated-executor';
 import { ArmSim } from '../../runtime/arm-sim';
 import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
+import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
+import { simBotBooter } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
 
-const root = path.resolve(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Counts how many times each run was executed on a bot. */
 class CountingExecutor implements FlowExecutor {
@@ -68,46 +58,29 @@ describe('a runtime crash', () => {
       bootSeconds: 0.3,
       deleteSeconds: 0.1,
       operationSeconds: 0.1,
-      onBoot: (vm) => {
-        const group = manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name)!;
-        const agent = new BotAgent({
-          url: runtimeUrl,
-          token: botTokens[group.name],
-          group: group.name,
-          vmName: vm.name,
-          executor: new CountingExecutor(new SimulatedExecutor(vm.name), executions),
-          claimWaitSeconds: 2,
-          retryDelayMs: 100,
-        });
-        agents.push(agent);
-        void agent.start();
-        return { stop: () => agent.stop() };
-      },
+      onBoot: simBotBooter({
+        manifest,
+        botTokens,
+        runtimeUrl,
+        executor: (vm) => new CountingExecutor(new SimulatedExecutor(vm.name), executions),
+        claimWaitSeconds: 2,
+        retryDelayMs: 100,
+        onAgent: (_vm, agent) => agents.push(agent),
+      }),
     });
     for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
     const { url: armUrl, ca } = await sim.start();
     fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
 
-    const start = async () => {
-      const proc = spawn(
-        process.execPath,
-        [
-          path.join(root, 'dist/runtime/cli/main.js'), 'runtime',
-          '--manifest', path.join(dir, 'fleet.json'),
-          '--store', path.join(dir, 'runtime.db'),
-          '--port', String(port), '--host', '127.0.0.1',
-          '--tokens-file', path.join(dir, 'tokens.json'),
-          '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
-          '--tick-seconds', '0.2', '--backoff-seconds', '0.5',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      await new Promise<void>((resolve, reject) => {
-        proc.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('"listening"') && resolve());
-        proc.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
-      });
-      return proc;
-    };
+    const start = () =>
+      startRuntimeProcess([
+        '--manifest', path.join(dir, 'fleet.json'),
+        '--store', path.join(dir, 'runtime.db'),
+        '--port', String(port), '--host', '127.0.0.1',
+        '--tokens-file', path.join(dir, 'tokens.json'),
+        '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
+        '--tick-seconds', '0.2', '--backoff-seconds', '0.5',
+      ]);
     const api = async (method: string, route: string, body?: unknown, key?: string) => {
       const res = await fetch(`${runtimeUrl}${route}`, {
         method,

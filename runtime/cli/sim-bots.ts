@@ -1,0 +1,45 @@
+/**
+ * What runs on a simulated VM: the real bot agent, started when arm-sim boots the VM and stopped
+ * when it deletes it. The demo, `hosted-bots arm-sim`, the tests and the benchmarks share this.
+ */
+import { BotAgent, FlowExecutor } from '../agent/agent';
+import { SimulatedExecutor } from '../agent/simulated-executor';
+import type { SimAgentHandle, SimVm } from '../arm-sim';
+import type { FleetManifest } from '../config/manifest';
+import type { Log } from '../log';
+
+export interface SimBotOptions {
+  readonly manifest: FleetManifest;
+  readonly botTokens: Readonly<Record<string, string>>;
+  /** The runtime the agents call. A function, for a runtime whose URL is known only later. */
+  readonly runtimeUrl: string | (() => string);
+  /** @default a SimulatedExecutor per VM */
+  readonly executor?: (vm: SimVm) => FlowExecutor;
+  /** @default 30 */
+  readonly claimWaitSeconds?: number;
+  readonly retryDelayMs?: number;
+  readonly log?: Log;
+  /** Told about every agent started. */
+  readonly onAgent?: (vm: SimVm, agent: BotAgent) => void;
+}
+
+/** An `onBoot` for ArmSim that starts the group's bot agent on each VM. */
+export function simBotBooter(options: SimBotOptions): (vm: SimVm) => SimAgentHandle | undefined {
+  return (vm) => {
+    const group = options.manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
+    if (!group) return undefined;
+    const agent = new BotAgent({
+      url: typeof options.runtimeUrl === 'function' ? options.runtimeUrl() : options.runtimeUrl,
+      token: options.botTokens[group.name],
+      group: group.name,
+      vmName: vm.name,
+      executor: options.executor?.(vm) ?? new SimulatedExecutor(vm.name),
+      claimWaitSeconds: options.claimWaitSeconds,
+      retryDelayMs: options.retryDelayMs,
+      log: options.log,
+    });
+    options.onAgent?.(vm, agent);
+    void agent.start();
+    return { stop: () => agent.stop('VM deleted') };
+  };
+}
