@@ -209,6 +209,11 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** One process owns a SQLite file, and its own notifier already hears every change. */
+  onQueueChange(): () => void {
+    return () => undefined;
+  }
+
   // ------------------------------------------------------------------ groups
 
   syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void> {

@@ -196,6 +196,12 @@ export interface QueueCounts {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
+  /**
+   * Calls `listener` with a group's name when any replica changed that group's queue (a run
+   * enqueued, requeued, cancelled or finished, a group resumed). Returns the unsubscribe function.
+   * One process needs none of it: its own notifier already knows.
+   */
+  onQueueChange(listener: (group: string) => void): () => void;
 
   // groups
   /** Records the groups the manifest declares; others stay, marked undeclared. */
