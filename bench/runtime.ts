@@ -91,6 +91,8 @@ async function main(): Promise<void> {
       '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'runtime.db'),
       '--port', String(port), '--host', '127.0.0.1', '--tokens-file', path.join(dir, 'tokens.json'),
       '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '1',
+      // The benchmark's clients share one token; lift its rate limit out of the way.
+      '--rate-limit-user', '1000000', '--rate-limit-bot', '1000000',
     ],
     { nodeOptions: (process.env.BENCH_RUNTIME_NODE_OPTIONS ?? '').split(' ').filter(Boolean) },
   );

@@ -7,7 +7,8 @@ import { AddressInfo } from 'net';
 import { randomBytes } from 'crypto';
 import type { FleetManifest } from './config/manifest';
 import type { ComputeDriver } from './azure/compute';
-import { Authenticator, StaticToken } from './api/auth';
+import { Authenticator, EntraOptions, StaticToken } from './api/auth';
+import type { RateLimits } from './api/limits';
 import { createApi } from './api/routes';
 import { QueueNotifier } from './queue/notifier';
 import { RunQueue } from './queue/queue';
@@ -20,6 +21,10 @@ export interface RuntimeOptions {
   readonly store: Store;
   readonly driver: ComputeDriver;
   readonly tokens: readonly StaticToken[];
+  /** Accept Entra ID access tokens too. @default static and bot tokens only */
+  readonly entra?: EntraOptions;
+  /** @default see RateLimits */
+  readonly limits?: RateLimits;
   /** This replica's name in the scaler lease. @default a random one */
   readonly holder?: string;
   /** @default 15000 */
@@ -35,6 +40,8 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime {
+  /** The Express app, for tests that inspect its routes. */
+  readonly app: import('express').Express;
   readonly queue: RunQueue;
   readonly scaler: Scaler;
   readonly store: Store;
@@ -74,7 +81,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     store: options.store,
     queue,
     scaler,
-    auth: new Authenticator(options.manifest, options.tokens),
+    auth: new Authenticator(options.manifest, options.tokens, options.entra),
+    limits: options.limits,
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
@@ -83,6 +91,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const sockets = new Set<import('net').Socket>();
 
   return {
+    app,
     queue,
     scaler,
     store: options.store,
@@ -90,10 +99,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return server;
     },
     async listen(port, host) {
-      server = http.createServer(app);
-      // Long-polls last up to 30 s; keep connections from agents alive across them.
+      // Headers larger than 16 KiB are refused (431) before any handler runs.
+      server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+      // Long-polls last up to 30 s; keep connections from agents alive across them, but give a
+      // slow client 20 s to send its headers and 60 s for the whole request.
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
+      server.headersTimeout = 20_000;
       server.requestTimeout = 60_000;
       server.on('connection', (socket) => {
         sockets.add(socket);

@@ -1,12 +1,19 @@
 /**
- * Who is calling. Static tokens are stored as SHA-256 hashes and compared in constant time; a
- * bot token is scoped to one group (the manifest holds its hash). Group access comes from the
- * manifest's `users`/`coOwners`, and environment admins see everything.
+ * Who is calling.
+ * - Static tokens are stored as SHA-256 hashes and compared in constant time.
+ * - Entra ID access tokens (JWTs) are verified with `jose` against the tenant's issuer, the API's
+ *   audience and its JWKS, accepting RS256 only and a minute of clock skew. The principal is the
+ *   token's `oid`; its `roles` count as principals too, so access lists may name an app role.
+ * - A bot token is scoped to one group (the manifest holds its hash).
+ * Group access comes from the manifest's `users`/`coOwners`; environment `admins` see everything.
  */
 import { createHash, timingSafeEqual } from 'crypto';
+import { createRemoteJWKSet, jwtVerify, JWTVerifyGetKey } from 'jose';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 
-export type Principal = { readonly kind: 'user'; readonly id: string; readonly admin: boolean } | { readonly kind: 'bot'; readonly group: string };
+export type Principal =
+  | { readonly kind: 'user'; readonly id: string; readonly roles: readonly string[]; readonly admin: boolean; readonly via: 'token' | 'entra' }
+  | { readonly kind: 'bot'; readonly group: string };
 
 export type Access = 'admin' | 'co-owner' | 'user';
 
@@ -16,7 +23,21 @@ export interface StaticToken {
   readonly sha256: string;
 }
 
+export interface EntraOptions {
+  /** The directory (tenant) ID. */
+  readonly tenantId: string;
+  /** The runtime API's application ID URI or client ID, as tokens carry it in `aud`. */
+  readonly audience: string;
+  /** @default `https://login.microsoftonline.com/<tenant>/v2.0` */
+  readonly issuer?: string;
+  /** @default the tenant's published keys (`…/discovery/v2.0/keys`) */
+  readonly jwks?: JWTVerifyGetKey;
+  /** @default 60 */
+  readonly clockToleranceSeconds?: number;
+}
+
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 function fromHex(hex: string): Buffer {
   if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`a token hash must be 64 hex characters (SHA-256), got ${hex.length} characters`);
@@ -27,22 +48,56 @@ export class Authenticator {
   private readonly users: Array<{ principal: string; hash: Buffer }>;
   private readonly bots: Array<{ group: string; hash: Buffer }>;
   private readonly admins: ReadonlySet<string>;
+  private readonly entra?: { issuer: string; audience: string; jwks: JWTVerifyGetKey; tolerance: number };
 
-  constructor(manifest: FleetManifest, tokens: readonly StaticToken[]) {
+  constructor(manifest: FleetManifest, tokens: readonly StaticToken[], entra?: EntraOptions) {
     this.users = tokens.map((t) => ({ principal: t.principal, hash: fromHex(t.sha256) }));
     this.bots = manifest.groups.map((g) => ({ group: g.name, hash: fromHex(g.botTokenSha256) }));
     this.admins = new Set(manifest.environment.admins);
+    if (entra) {
+      this.entra = {
+        issuer: entra.issuer ?? `https://login.microsoftonline.com/${entra.tenantId}/v2.0`,
+        audience: entra.audience,
+        jwks: entra.jwks ?? createRemoteJWKSet(new URL(`https://login.microsoftonline.com/${entra.tenantId}/discovery/v2.0/keys`)),
+        tolerance: entra.clockToleranceSeconds ?? 60,
+      };
+    }
   }
 
-  /** The principal for an `Authorization` header value, or undefined. Every entry is compared. */
-  authenticate(header: string | undefined): Principal | undefined {
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
+  /** The principal for an `Authorization` header value, or undefined. */
+  async authenticate(header: string | undefined): Promise<Principal | undefined> {
+    const match = /^Bearer ([\x21-\x7e]{1,8192})$/.exec(header ?? '');
     if (!match) return undefined;
-    const hash = sha256(match[1]);
+    const token = match[1];
+    if (this.entra && JWT_SHAPE.test(token)) return this.verifyJwt(token);
+    if (token.length > 512) return undefined;
+    const hash = sha256(token);
+    // Compare with every entry, so the time taken does not tell which (or whether one) matched.
     let found: Principal | undefined;
-    for (const u of this.users) if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, admin: this.admins.has(u.principal) };
+    for (const u of this.users) {
+      if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, roles: [], admin: this.admins.has(u.principal), via: 'token' };
+    }
     for (const b of this.bots) if (timingSafeEqual(b.hash, hash) && !found) found = { kind: 'bot', group: b.group };
     return found;
+  }
+
+  private async verifyJwt(token: string): Promise<Principal | undefined> {
+    const entra = this.entra!;
+    try {
+      const { payload } = await jwtVerify(token, entra.jwks, {
+        issuer: entra.issuer,
+        audience: entra.audience,
+        algorithms: ['RS256'],
+        clockTolerance: entra.tolerance,
+        requiredClaims: ['exp', 'oid'],
+      });
+      const oid = String(payload.oid);
+      const roles = Array.isArray(payload.roles) ? payload.roles.map(String) : [];
+      const admin = this.admins.has(oid) || roles.some((r) => this.admins.has(r));
+      return { kind: 'user', id: oid, roles, admin, via: 'entra' };
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -50,8 +105,9 @@ export class Authenticator {
 export function accessTo(principal: Principal, group: ManifestGroup): Access | undefined {
   if (principal.kind !== 'user') return undefined;
   if (principal.admin) return 'admin';
-  if (group.access.coOwners.includes(principal.id)) return 'co-owner';
-  if (group.access.users.includes(principal.id)) return 'user';
+  const names = [principal.id, ...principal.roles];
+  if (names.some((n) => group.access.coOwners.includes(n))) return 'co-owner';
+  if (names.some((n) => group.access.users.includes(n))) return 'user';
   return undefined;
 }
 

@@ -14,6 +14,7 @@ import type { Bot, Run, Store } from '../store/types';
 import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
 import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
+import { MAX_URL_LENGTH, PollGate, RateLimiter, RateLimits, TooManyRequests } from './limits';
 import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, waitReasons } from './views';
 
 export interface ApiOptions {
@@ -26,7 +27,22 @@ export interface ApiOptions {
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
   /** Boot time assumed for "about N minutes" until bots of the group have booted. @default 10 minutes */
   readonly expectedBootMs?: number;
+  /** @default see RateLimits */
+  readonly limits?: RateLimits;
 }
+
+/**
+ * Who may call a route. Every route declares one; a test walks the router and fails for a route
+ * without it. `anyone` routes need no token; the others need a user or a bot token, and the
+ * handlers check the group or run access the policy names.
+ */
+export type AccessPolicy =
+  | 'anyone'
+  | 'any-user'
+  | 'group-user'
+  | 'group-co-owner'
+  | 'run-owner-or-co-owner'
+  | 'group-bot';
 
 /** The group view lists the first runs of the queue; `queued` has the full count. */
 export const QUEUE_VIEW_LIMIT = 100;
@@ -93,6 +109,10 @@ export function createApi(options: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (req.originalUrl.length > MAX_URL_LENGTH) return next(new RuntimeError(414, 'uri_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`));
+    next();
+  });
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
 
   const wrap =
@@ -101,12 +121,33 @@ export function createApi(options: ApiOptions): express.Express {
       fn(req, res).catch(next);
     };
 
-  const authenticate = (req: Request, _res: Response, next: NextFunction) => {
-    const principal = auth.authenticate(req.headers.authorization);
+  const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
+  const limiter = new RateLimiter(now);
+  const polls = new PollGate();
+
+  /** Authenticates, applies the rate limit of the token, and checks the caller's kind. */
+  const gate = (policy: AccessPolicy) => async (req: Request, _res: Response, next: NextFunction) => {
+    if (policy === 'anyone') return next();
+    const principal = await auth.authenticate(req.headers.authorization);
     if (!principal) return next(unauthorized(req.headers.authorization ? 'the bearer token is not valid' : undefined));
     req.principal = principal;
+    const wait =
+      principal.kind === 'bot'
+        ? limiter.take(`bot:${principal.group}`, limits.botPerSecond, limits.botBurst)
+        : limiter.take(`user:${principal.id}`, limits.userPerSecond, limits.userBurst);
+    if (wait > 0) return next(new TooManyRequests(`too many requests for this token; retry in ${wait} s`, wait));
+    if (policy === 'group-bot' && principal.kind !== 'bot') return next(forbidden('only bot tokens may call /v1/agent routes'));
+    if (policy !== 'group-bot' && principal.kind !== 'user') return next(forbidden('bot tokens may only call /v1/agent routes'));
     next();
   };
+
+  const declared = new Map<string, AccessPolicy>();
+  /** Registers a route with its access policy. */
+  const route = (method: 'get' | 'post' | 'patch', path: string, policy: AccessPolicy, handler: express.RequestHandler) => {
+    declared.set(`${method.toUpperCase()} ${path}`, policy);
+    app[method](path, gate(policy), handler);
+  };
+  (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = declared;
 
   const user = (req: Request) => {
     const p = req.principal!;
@@ -150,8 +191,7 @@ export function createApi(options: ApiOptions): express.Express {
     return { group, bot: found };
   };
 
-  app.get(
-    '/healthz',
+  route('get', '/healthz', 'anyone',
     wrap(async (_req, res) => {
       try {
         await store.groups();
@@ -162,10 +202,8 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.use('/v1', authenticate);
 
-  app.get(
-    '/v1/environment',
+  route('get', '/v1/environment', 'any-user',
     wrap(async (req, res) => {
       user(req);
       const bots = await store.bots();
@@ -183,8 +221,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.get(
-    '/v1/groups',
+  route('get', '/v1/groups', 'any-user',
     wrap(async (req, res) => {
       const principal = user(req);
       if (!manifest.environment.enabled) {
@@ -208,8 +245,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.get(
-    '/v1/groups/:group',
+  route('get', '/v1/groups/:group', 'group-user',
     wrap(async (req, res) => {
       const { group, access } = groupFor(req);
       const t = now();
@@ -235,8 +271,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.post(
-    '/v1/groups/:group/runs',
+  route('post', '/v1/groups/:group/runs', 'group-user',
     wrap(async (req, res) => {
       const { group } = groupFor(req);
       const principal = user(req);
@@ -269,8 +304,7 @@ export function createApi(options: ApiOptions): express.Express {
     })
     .strict();
 
-  app.get(
-    '/v1/groups/:group/runs',
+  route('get', '/v1/groups/:group/runs', 'group-user',
     wrap(async (req, res) => {
       const { group, access } = groupFor(req);
       const principal = user(req);
@@ -283,16 +317,14 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.get(
-    '/v1/runs/:id',
+  route('get', '/v1/runs/:id', 'run-owner-or-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'owner');
       res.json(runView(run, now()));
     }),
   );
 
-  app.post(
-    '/v1/runs/:id/cancel',
+  route('post', '/v1/runs/:id/cancel', 'run-owner-or-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'owner');
       const result = await queue.cancel(run.id);
@@ -303,8 +335,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.patch(
-    '/v1/runs/:id',
+  route('patch', '/v1/runs/:id', 'run-owner-or-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'owner');
       const body = parse(priorityBody, req.body);
@@ -314,8 +345,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.post(
-    '/v1/runs/:id/move-to-top',
+  route('post', '/v1/runs/:id/move-to-top', 'group-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'co-owner');
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
@@ -325,8 +355,7 @@ export function createApi(options: ApiOptions): express.Express {
   );
 
   for (const action of ['pause', 'resume'] as const) {
-    app.post(
-      `/v1/groups/:group/${action}`,
+    route('post', `/v1/groups/:group/${action}`, 'group-co-owner',
       wrap(async (req, res) => {
         const { group, access } = groupFor(req);
         if (!canManage(access)) throw forbidden(`only co-owners of group ${group.name} may ${action} it`);
@@ -337,8 +366,7 @@ export function createApi(options: ApiOptions): express.Express {
     );
   }
 
-  app.post(
-    '/v1/agent/register',
+  route('post', '/v1/agent/register', 'group-bot',
     wrap(async (req, res) => {
       const principal = req.principal!;
       if (principal.kind !== 'bot') throw forbidden('only bot tokens may call /v1/agent routes');
@@ -353,14 +381,21 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.post(
-    '/v1/agent/claim',
+  route('post', '/v1/agent/claim', 'group-bot',
     wrap(async (req, res) => {
       const body = parse(claimBody, req.body);
       const { group } = await bot(req, body.botId);
+      if (!polls.enter(body.botId, limits.claimsPerBot)) {
+        throw new TooManyRequests(`bot ${body.botId} already has ${limits.claimsPerBot} claims waiting; wait for one to answer`, 1);
+      }
       const aborted = new AbortController();
       res.on('close', () => aborted.abort());
-      const result = await queue.claim(body.botId, group.name, (body.waitSeconds ?? MAX_CLAIM_WAIT_MS / 1000) * 1000, aborted.signal);
+      let result;
+      try {
+        result = await queue.claim(body.botId, group.name, (body.waitSeconds ?? MAX_CLAIM_WAIT_MS / 1000) * 1000, aborted.signal);
+      } finally {
+        polls.leave(body.botId);
+      }
       if (result.kind === 'gone') throw new RuntimeError(410, 'bot_gone', `bot ${body.botId} is ${result.state}; its agent should stop`);
       if (result.kind === 'none') {
         res.status(204).end();
@@ -375,8 +410,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.post(
-    '/v1/agent/runs/:id/heartbeat',
+  route('post', '/v1/agent/runs/:id/heartbeat', 'group-bot',
     wrap(async (req, res) => {
       const id = parse(runId, req.params.id, 'id');
       const body = parse(heartbeatBody, req.body);
@@ -387,8 +421,7 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
-  app.post(
-    '/v1/agent/runs/:id/complete',
+  route('post', '/v1/agent/runs/:id/complete', 'group-bot',
     wrap(async (req, res) => {
       const id = parse(runId, req.params.id, 'id');
       const body = parse(completeBody, req.body);
@@ -418,6 +451,7 @@ export function createApi(options: ApiOptions): express.Express {
     if (res.headersSent) return;
     const e = err as { type?: string; status?: number; message?: string };
     if (err instanceof RuntimeError) {
+      if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
     } else if (e?.type === 'entity.too.large') {
       res.status(413).json({ error: { code: 'body_too_large', message: `the request body is larger than ${BODY_LIMIT}` } });

@@ -13,6 +13,8 @@ import { BotAgent } from '../agent/agent';
 import { ArmSim } from '../arm-sim';
 import { createAzureDriver } from '../azure/azure-driver';
 import type { ComputeCallObserver } from '../azure/compute';
+import type { EntraOptions } from '../api/auth';
+import type { RateLimits } from '../api/limits';
 import { FleetManifest, localizeManifest, parseManifest, ScalingSettings, sha256Hex } from '../config/manifest';
 import { Log, silentLog } from '../log';
 import { createRuntime, Runtime } from '../server';
@@ -87,6 +89,9 @@ export interface LocalFleetOptions {
   readonly claimWaitSeconds?: number;
   readonly log?: Log;
   readonly observer?: ComputeCallObserver;
+  /** Accept Entra ID tokens too. */
+  readonly entra?: EntraOptions;
+  readonly limits?: RateLimits;
 }
 
 export class LocalFleet {
@@ -162,6 +167,8 @@ export class LocalFleet {
         backoffBaseMs: options.backoffBaseMs ?? 2000,
         backoffMaxMs: 30_000,
         expectedBootMs: options.bootSeconds * 1000,
+        entra: options.entra,
+        limits: options.limits,
         log,
       });
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);

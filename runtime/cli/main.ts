@@ -43,6 +43,12 @@ function staticTokens(file?: string): StaticToken[] {
   return raw;
 }
 
+function entraOptions(tenantId?: string, audience?: string) {
+  if (!tenantId && !audience) return undefined;
+  if (!tenantId || !audience) throw new Error('Entra ID sign-in needs both --entra-tenant and --entra-audience');
+  return { tenantId, audience };
+}
+
 /** A synthesized manifest made runnable here: `--local-values` holds { subscriptionId?, botTokens }. */
 function manifestFrom(file: string, localValues?: string) {
   if (!localValues) return loadManifest(file);
@@ -92,6 +98,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--tick-seconds <s>', 'scaler tick').default(15).argParser(number('--tick-seconds', 0.05, 3600)))
     .addOption(new Option('--backoff-seconds <s>', 'first back-off after an ARM error').default(30).argParser(number('--backoff-seconds', 0.05, 3600)))
     .option('--holder <name>', 'this replica\'s name in the scaler lease')
+    .option('--entra-tenant <id>', 'accept Entra ID access tokens from this tenant (HOSTED_BOTS_ENTRA_TENANT)', process.env.HOSTED_BOTS_ENTRA_TENANT)
+    .option('--entra-audience <aud>', 'the audience those tokens must carry, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)', process.env.HOSTED_BOTS_ENTRA_AUDIENCE)
+    .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
+    .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
     .action(async (opts) => {
       const manifest = manifestFrom(opts.manifest, opts.localValues);
       const log = jsonLog(process.stderr, { component: 'runtime' });
@@ -110,6 +120,8 @@ export function buildProgram(): Command {
         store,
         driver,
         tokens: staticTokens(opts.tokensFile),
+        entra: entraOptions(opts.entraTenant, opts.entraAudience),
+        limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
         holder: opts.holder,
         tickMs: opts.tickSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,

@@ -1,0 +1,67 @@
+/**
+ * Limits against abuse: request rates per token, open long-polls per bot, and URL length.
+ */
+import { RuntimeError } from '../errors';
+
+export interface RateLimits {
+  /** Sustained requests per second for one user token. @default 50 */
+  readonly userPerSecond?: number;
+  /** Burst for one user token. @default 200 */
+  readonly userBurst?: number;
+  /** Sustained requests per second for one group's bot token (shared by its bots). @default 500 */
+  readonly botPerSecond?: number;
+  /** @default 1000 */
+  readonly botBurst?: number;
+  /** Long-polling claims one bot may hold open at once. @default 2 */
+  readonly claimsPerBot?: number;
+}
+
+export const MAX_URL_LENGTH = 2048;
+
+/** A token bucket per key; answers the seconds to wait when a request must be refused. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Takes one token for `key`; returns 0 when allowed, else the seconds until one is free. */
+  take(key: string, perSecond: number, burst: number): number {
+    const now = this.now();
+    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+  }
+}
+
+export class TooManyRequests extends RuntimeError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, 'too_many_requests', message);
+  }
+}
+
+/** Counts open long-polls per bot. */
+export class PollGate {
+  private readonly open = new Map<string, number>();
+
+  enter(botId: string, max: number): boolean {
+    const n = this.open.get(botId) ?? 0;
+    if (n >= max) return false;
+    this.open.set(botId, n + 1);
+    return true;
+  }
+
+  leave(botId: string): void {
+    const n = (this.open.get(botId) ?? 1) - 1;
+    if (n <= 0) this.open.delete(botId);
+    else this.open.set(botId, n);
+  }
+}
