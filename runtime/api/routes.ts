@@ -83,6 +83,8 @@ const enqueueBody = z
   .strict();
 
 const priorityBody = z.object({ priority }).strict();
+/** Actions take no body; a body with fields is a malformed request. */
+const emptyBody = z.object({}).strict();
 const registerBody = z.object({ vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name') }).strict();
 const botId = z.string().regex(/^bot_[0-9a-f]{24}$/, 'must be a bot ID (bot_ and 24 hex digits)');
 const claimBody = z.object({ botId, waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
@@ -109,6 +111,8 @@ export function createApi(options: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (req.originalUrl.length > MAX_URL_LENGTH) return next(new RuntimeError(414, 'uri_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`));
     next();
@@ -327,6 +331,7 @@ export function createApi(options: ApiOptions): express.Express {
   route('post', '/v1/runs/:id/cancel', 'run-owner-or-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'owner');
+      parse(emptyBody, req.body);
       const result = await queue.cancel(run.id);
       if (result.kind === 'not_found') throw notFound('run_not_found', `run ${run.id} does not exist`);
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
@@ -348,6 +353,7 @@ export function createApi(options: ApiOptions): express.Express {
   route('post', '/v1/runs/:id/move-to-top', 'group-co-owner',
     wrap(async (req, res) => {
       const { run } = await runFor(req, 'co-owner');
+      parse(emptyBody, req.body);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
       const updated = await queue.moveToTop(run.id);
       res.json(runView(updated!, now()));
@@ -359,6 +365,7 @@ export function createApi(options: ApiOptions): express.Express {
       wrap(async (req, res) => {
         const { group, access } = groupFor(req);
         if (!canManage(access)) throw forbidden(`only co-owners of group ${group.name} may ${action} it`);
+        parse(emptyBody, req.body);
         const state = action === 'pause' ? await queue.pause(group.name) : await queue.resume(group.name);
         log(`group.${action}`, { group: group.name, by: user(req).id });
         res.json({ name: group.name, state: groupStatus(state) });
