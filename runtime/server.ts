@@ -89,6 +89,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   });
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
+  // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
+  const unsubscribe = options.store.onQueueChange((group) => {
+    notifier.notify(group);
+    scaler?.trigger();
+  });
 
   return {
     app,
@@ -120,6 +125,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return `http://${host}:${address.port}`;
     },
     async close() {
+      unsubscribe();
       await scaler!.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -40,6 +40,8 @@ export interface BotAgentOptions {
   /** First retry delay after a network error; doubles up to 30 s. @default 500 */
   readonly retryDelayMs?: number;
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  /** Told how the runtime took each report: recorded, a repeat of one recorded, or ignored as stale. */
+  readonly onReport?: (runId: string, outcome: 'completed' | 'duplicate' | 'stale') => void;
 }
 
 /** Keeps the last `max` bytes of a flow's output, marking the cut. */
@@ -192,7 +194,7 @@ export class BotAgent {
     if (this.stopper.signal.aborted) return;
     const status = cancelled ? 'cancelled' : result.exitCode === 0 ? 'succeeded' : 'failed';
     try {
-      await this.retrying('complete', () =>
+      const reply = await this.retrying('complete', () =>
         this.call(`/v1/agent/runs/${task.runId}/complete`, {
           botId: this.botIdValue,
           attempt: task.attempt,
@@ -201,9 +203,11 @@ export class BotAgent {
           output: capOutput(result.output),
         }),
       );
+      this.options.onReport?.(task.runId, reply.json?.duplicate ? 'duplicate' : 'completed');
     } catch (err) {
       // 409: the run moved on without this bot (time-out, loss); nothing more to report.
       if (!(err instanceof HttpStatusError && err.status === 409)) throw err;
+      this.options.onReport?.(task.runId, 'stale');
     }
     this.log('agent.run_finished', { runId: task.runId, status, exitCode: result.exitCode });
   }

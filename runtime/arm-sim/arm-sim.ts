@@ -202,6 +202,9 @@ export class ArmSim {
   private readonly operations = new Map<string, OperationState>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly faults: PendingFault[] = [];
+  private failureRate?: { rate: number; random: () => number };
+  /** Calls failed by the failure rate, by operation. */
+  readonly randomFailures: Record<string, number> = {};
   private readonly silentQuota: Array<{ scaleSet?: string; remaining: number }> = [];
   private readonly pendingStops = new Set<Promise<void>>();
   private server?: Server;
@@ -314,6 +317,15 @@ export class ArmSim {
       throw new Error('ArmSim: listInstances is not a long-running operation; use throttle or server-error');
     }
     this.faults.push({ fault, remaining: times });
+  }
+
+  /**
+   * From now on, each ARM call fails with probability `rate` (0..1): a throttle, a 500, or, for
+   * scale-out and scale-in, a long-running operation ending Failed. For soak runs.
+   */
+  setFailureRate(rate: number, random: () => number = Math.random): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`ArmSim: failure rate must be from 0 to 1, got ${rate}`);
+    this.failureRate = { rate, random };
   }
 
   neverRegister(count: number, scaleSet?: string): void {
@@ -589,7 +601,7 @@ export class ArmSim {
         p.fault.operation === operation &&
         (p.fault.scaleSet === undefined || (scaleSetName !== undefined && sameName(p.fault.scaleSet, scaleSetName))),
     );
-    if (index < 0) return undefined;
+    if (index < 0) return this.randomFault(operation, scaleSetName);
     const pending = this.faults[index];
     pending.remaining -= 1;
     if (pending.remaining === 0) this.faults.splice(index, 1);
@@ -603,6 +615,17 @@ export class ArmSim {
     }
     if (fault.kind === 'server-error') throw new HttpFailure(500, cloudError(code, message));
     return { code, message };
+  }
+
+  private randomFault(operation: ComputeOperation, scaleSetName: string | undefined): CloudError['error'] | undefined {
+    const chance = this.failureRate;
+    if (!chance || chance.random() >= chance.rate) return undefined;
+    this.randomFailures[operation] = (this.randomFailures[operation] ?? 0) + 1;
+    const kinds: SimFault['kind'][] = operation === 'listInstances' ? ['throttle', 'server-error'] : ['throttle', 'server-error', 'operation-failed'];
+    const kind = kinds[Math.floor(chance.random() * kinds.length)];
+    const code = kind === 'operation-failed' ? ['AllocationFailed', 'QuotaExceeded', 'InternalExecutionError'][Math.floor(chance.random() * 3)] : DEFAULT_FAULT_CODES[kind];
+    this.faults.unshift({ fault: { operation, kind, code, scaleSet: scaleSetName, retryAfterSeconds: 0 }, remaining: 1 });
+    return this.takeFault(operation, scaleSetName);
   }
 
   private createVm(scaleSet: ScaleSetState): VmState {

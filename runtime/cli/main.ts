@@ -12,6 +12,7 @@ import { createAzureDriver, managedIdentityCredential } from '../azure/azure-dri
 import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
 import { jsonLog } from '../log';
 import { createRuntime } from '../server';
+import { PostgresStore } from '../store/postgres';
 import { SqliteStore } from '../store/sqlite';
 import { StaticToken } from '../api/auth';
 import { runDemo } from './demo';
@@ -88,7 +89,9 @@ export function buildProgram(): Command {
     .command('runtime')
     .description('Serve the runtime API and scale the fleet of a manifest.')
     .requiredOption('--manifest <file>', 'the fleet.json of the stack (HOSTED_BOTS_MANIFEST_FILE)', process.env.HOSTED_BOTS_MANIFEST_FILE)
-    .option('--store <file>', 'SQLite file of the runtime state', process.env.HOSTED_BOTS_STORE ?? 'hosted-bots.db')
+    .option('--store <file-or-url>', 'the runtime state: a SQLite file, or a postgresql:// URL for several replicas (HOSTED_BOTS_STORE)', process.env.HOSTED_BOTS_STORE ?? 'hosted-bots.db')
+    .option('--store-schema <name>', 'PostgreSQL schema of the state (HOSTED_BOTS_STORE_SCHEMA)', process.env.HOSTED_BOTS_STORE_SCHEMA ?? 'public')
+    .addOption(new Option('--lease-seconds <s>', 'how long the scaling replica\'s lease lasts without renewal').argParser(number('--lease-seconds', 1, 3600)))
     .addOption(new Option('--port <port>', 'port to listen on').default(Number(process.env.PORT ?? 8080)).argParser(number('--port', 0, 65535)))
     .option('--host <host>', 'address to listen on', process.env.HOSTED_BOTS_HOST ?? '0.0.0.0')
     .option('--tokens-file <file>', 'static API tokens: a JSON array of { principal, sha256 } (or HOSTED_BOTS_TOKENS)')
@@ -114,7 +117,9 @@ export function buildProgram(): Command {
         ca: opts.armCa ? fs.readFileSync(opts.armCa) : undefined,
         pollIntervalMs: local ? 100 : undefined,
       });
-      const store = new SqliteStore({ file: opts.store });
+      const store = /^postgres(ql)?:\/\//.test(opts.store)
+        ? await PostgresStore.open({ connectionString: opts.store, schema: opts.storeSchema, log })
+        : new SqliteStore({ file: opts.store });
       const runtime = createRuntime({
         manifest,
         store,
@@ -124,6 +129,7 @@ export function buildProgram(): Command {
         limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
         holder: opts.holder,
         tickMs: opts.tickSeconds * 1000,
+        leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
         log,
       });

@@ -21,6 +21,8 @@ export interface SimBotOptions {
   readonly log?: Log;
   /** Told about every agent started. */
   readonly onAgent?: (vm: SimVm, agent: BotAgent) => void;
+  /** Told how the runtime took each run report. */
+  readonly onReport?: (runId: string, outcome: 'completed' | 'duplicate' | 'stale') => void;
 }
 
 /** An `onBoot` for ArmSim that starts the group's bot agent on each VM. */
@@ -37,6 +39,7 @@ export function simBotBooter(options: SimBotOptions): (vm: SimVm) => SimAgentHan
       claimWaitSeconds: options.claimWaitSeconds,
       retryDelayMs: options.retryDelayMs,
       log: options.log,
+      onReport: options.onReport,
     });
     options.onAgent?.(vm, agent);
     void agent.start();

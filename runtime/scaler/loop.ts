@@ -369,8 +369,19 @@ export class Scaler {
       await this.driver.deleteInstances(vmss, names);
       await this.store.markDeleted(bots.filter((b) => names.includes(b.vmName!)).map((b) => b.id), this.now(), this.maxAttempts());
     } catch (err) {
-      // The bots stay `deleting`; the next reconcile deletes what still exists.
-      await this.recordArmError(group, 'deleteInstances', err);
+      if (err instanceof ComputeError && (err.statusCode === 404 || /NotFound/.test(err.code))) {
+        // Some VMs were already gone (e.g. deleted by a replica that led before us): not a fault.
+        // If the list fails too, the bots stay `deleting` and the next reconcile settles them.
+        const listed = await this.driver.listInstances(vmss).catch(() => undefined);
+        if (listed) {
+          const present = new Set(listed.map((vm) => vm.name));
+          const gone = bots.filter((b) => names.includes(b.vmName!) && !present.has(b.vmName!));
+          await this.store.markDeleted(gone.map((b) => b.id), this.now(), this.maxAttempts());
+        }
+      } else {
+        // The bots stay `deleting`; the next reconcile deletes what still exists.
+        await this.recordArmError(group, 'deleteInstances', err);
+      }
     } finally {
       names.forEach((n) => this.deletesInFlight.delete(n));
     }

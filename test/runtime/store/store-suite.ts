@@ -22,8 +22,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     afterEach(async () => {
-      await store.close();
-      await env.cleanup?.();
+      // When the factory failed, its own error is the one to see.
+      await store?.close();
+      await env?.cleanup?.();
     });
 
     const enqueue = (overrides: Partial<Parameters<Store['enqueue']>[0]> = {}) =>

@@ -1,0 +1,908 @@
+/**
+ * The store for several runtime replicas: PostgreSQL through `pg`. It keeps the SQLite store's
+ * semantics method for method; what SQLite gets from its one writer, this store gets from locks:
+ *
+ * - a bot row is locked (`FOR UPDATE`) by whatever changes it, so a claim and the idle → deleting
+ *   move never both succeed, and queued runs are picked with `FOR UPDATE SKIP LOCKED`, so two
+ *   claims never take one run nor wait for each other;
+ * - every step that adds a live bot (createBots, bindVms, register) takes one transaction-level
+ *   advisory lock, so the caps are counted by one replica at a time;
+ * - enqueue holds its group row `FOR KEY SHARE`; the steps that must not miss a run being enqueued
+ *   (expiring an idle group, cancelling a removed group's runs) lock the row `FOR UPDATE`;
+ * - rows are locked bot before run everywhere, and a transaction that still deadlocks is retried.
+ *
+ * Each change of a group's queue sends `pg_notify`, delivered on commit; one dedicated connection
+ * LISTENs and feeds `onQueueChange`.
+ */
+import { createHash } from 'crypto';
+import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
+import { MIGRATIONS } from './migrations';
+import { rowToBot, rowToGroup, rowToRun } from './rows';
+import {
+  Bot,
+  BotState,
+  CancelResult,
+  Caps,
+  ClaimInput,
+  ClaimResult,
+  CompleteInput,
+  CompleteResult,
+  DeclaredGroup,
+  EnqueueInput,
+  EnqueueResult,
+  GroupState,
+  HeartbeatResult,
+  Priority,
+  ProvisioningError,
+  QueueCounts,
+  RegisterResult,
+  Run,
+  RunQuery,
+  Store,
+  SweepGroup,
+  SweepResult,
+} from './types';
+import { newId } from './ids';
+import { Log, silentLog } from '../log';
+
+type Row = Record<string, any>;
+
+/** The NOTIFY channel; the payload is the group's name. */
+/** The NOTIFY channel of one schema, so environments sharing a database never wake each other. */
+export function queueChannel(schema: string): string {
+  return `hosted_bots_queue_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
+}
+
+const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
+/** deadlock_detected, serialization_failure: the transaction did nothing and can run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_TX_ATTEMPTS = 5;
+const LISTENER_BACKOFF_MS = { first: 250, max: 30_000 };
+
+/** BIGINT (millisecond times, counts) as numbers, for this pool only; they stay below 2^53. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pgTypes.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
+};
+
+export interface PostgresStoreOptions {
+  /** e.g. `postgresql://bots@db.internal:5432/bots`. */
+  readonly connectionString: string;
+  /**
+   * The schema that holds the tables; created if missing. Every pooled connection gets it as its
+   * search_path, so several environments (or tests) can share one database.
+   * @default 'public'
+   */
+  readonly schema?: string;
+  /** Connections in the pool; the LISTEN connection comes on top. @default 10 */
+  readonly poolSize?: number;
+  /** Where lost listener connections and broken idle connections are reported. @default silent */
+  readonly log?: Log;
+}
+
+/** One transaction: its queries, and the groups whose queue it changed. */
+interface Tx {
+  q(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
+  notify(group: string): void;
+}
+
+/** A 64-bit advisory lock key, per schema so environments sharing a database never contend. */
+function lockKey(schema: string, purpose: string): string {
+  return createHash('sha256').update(`hosted-bots:${schema}:${purpose}`).digest().readBigInt64BE(0).toString();
+}
+
+function first(result: QueryResult<Row>): Row | undefined {
+  return result.rows[0];
+}
+
+/** SQLite reads a negative LIMIT as no limit; PostgreSQL rejects it, and reads NULL that way. */
+function noLimitIfNegative(limit: number): number | null {
+  return limit < 0 ? null : limit;
+}
+
+const bySeq = (a: Row, b: Row) => Number(a.seq) - Number(b.seq);
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: Pool;
+  private readonly schema: string;
+  private readonly channel: string;
+  private readonly keys: { migrate: string; caps: string; moveToTop: string };
+  private readonly log: Log;
+
+  private readonly listeners = new Set<(group: string) => void>();
+  private listener?: Client;
+  private listenerUp = false;
+  private listenerStarted = false;
+  private listenerBackoffMs = 0;
+  private reconnectTimer?: NodeJS.Timeout;
+  private readyWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private closed = false;
+
+  private constructor(private readonly options: PostgresStoreOptions) {
+    this.schema = options.schema ?? 'public';
+    if (this.schema.length === 0) throw new Error('PostgresStore: schema must not be empty; leave it unset for "public"');
+    this.channel = queueChannel(this.schema);
+    this.log = options.log ?? silentLog;
+    this.keys = { migrate: lockKey(this.schema, 'migrate'), caps: lockKey(this.schema, 'caps'), moveToTop: lockKey(this.schema, 'move-to-top') };
+    const searchPath = `SET search_path TO ${escapeIdentifier(this.schema)}`;
+    this.pool = new Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      types: TYPES,
+      // Runs before the pool hands the connection out, so no query ever sees another schema.
+      onConnect: async (client: ClientBase) => {
+        await client.query(searchPath);
+      },
+    });
+    // An idle connection that breaks (server restart) is dropped by the pool; without a handler
+    // the error would end the process.
+    this.pool.on('error', (err) => this.log('store.pool_error', { error: err.message }));
+  }
+
+  /** Connects, creates the schema if needed and applies the pending migrations. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.tx(async (t) => {
+      // Replicas starting together queue here; the second finds everything applied.
+      await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [this.keys.migrate]);
+      if (!(await t.q('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])).rowCount) {
+        await t.q(`CREATE SCHEMA ${escapeIdentifier(this.schema)}`);
+      }
+      await t.q('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const applied = new Set((await t.q('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)));
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await t.q(m.sql('postgres'));
+        await t.q('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` in one transaction on one pooled connection, sends its notifications just before
+   * COMMIT (PostgreSQL delivers them only if it commits), and runs it again after a deadlock.
+   */
+  private async tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(fn);
+      if (outcome.ok) return outcome.value;
+      const code = (outcome.error as { code?: string } | undefined)?.code;
+      if (!code || !RETRYABLE.has(code) || attempt >= MAX_TX_ATTEMPTS) throw outcome.error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+
+  private async attempt<T>(fn: (t: Tx) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+    const client = await this.pool.connect();
+    const groups = new Set<string>();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await fn({ q: (text, values) => client.query<Row>(text, values), notify: (group) => groups.add(group) });
+      // Sent with COMMIT in one round trip; if a notify fails, the COMMIT after it does not run.
+      const notify = [...groups].map((g) => `SELECT pg_notify('${this.channel}', ${escapeLiteral(g)});`).join(' ');
+      await client.query(`${notify} COMMIT`);
+      return { ok: true, value };
+    } catch (error) {
+      // A connection that cannot even roll back is discarded rather than returned to the pool.
+      await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      return { ok: false, error };
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** One statement outside BEGIN … COMMIT: PostgreSQL runs it as its own transaction. */
+  private async query(text: string, values?: unknown[]): Promise<Row[]> {
+    return (await this.pool.query<Row>(text, values)).rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(new Error('the store was closed'));
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) await listener.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  // ------------------------------------------------------------------ notifications
+
+  onQueueChange(listener: (group: string) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.listenerStarted && !this.closed) {
+      this.listenerStarted = true;
+      this.connectListener(false);
+    }
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Resolves once the LISTEN connection is up (it opens on the first `onQueueChange`), so a
+   * caller can tell that notifications from other replicas will reach it from now on.
+   */
+  listening(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the store was closed'));
+    if (this.listenerUp) return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  private connectListener(reconnect: boolean): void {
+    if (this.closed) return;
+    const client = new Client({ connectionString: this.options.connectionString, application_name: `hosted-bots listener (${this.schema})`.slice(0, 63) });
+    this.listener = client;
+    let dropped = false;
+    const drop = (err: Error) => {
+      if (dropped) return;
+      dropped = true;
+      this.listenerUp = false;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      if (this.listener === client) this.listener = undefined;
+      if (this.closed) return;
+      this.listenerBackoffMs = Math.min(this.listenerBackoffMs ? this.listenerBackoffMs * 2 : LISTENER_BACKOFF_MS.first, LISTENER_BACKOFF_MS.max);
+      this.log('store.listener_lost', { error: err.message, retryInMs: this.listenerBackoffMs });
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined;
+        this.connectListener(true);
+      }, this.listenerBackoffMs);
+    };
+    client.on('error', drop);
+    client.on('end', () => drop(new Error('the LISTEN connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel === this.channel && message.payload) this.emit(message.payload);
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${this.channel}`))
+      .then(async () => {
+        if (dropped || this.closed) return;
+        this.listenerUp = true;
+        this.listenerBackoffMs = 0;
+        for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+        // Notifications sent while the connection was down are lost: wake every group once.
+        if (reconnect) {
+          await this.query('SELECT name FROM groups').then(
+            (rows) => rows.forEach((g) => this.emit(g.name)),
+            (err: Error) => this.log('store.listener_wake_failed', { error: err.message }),
+          );
+        }
+      }, drop);
+  }
+
+  private emit(group: string): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(group);
+      } catch (err) {
+        this.log('store.listener_failed', { group, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void> {
+    return this.tx(async (t) => {
+      await t.q('UPDATE groups SET declared = 0 WHERE declared = 1 AND NOT (name = ANY($1::text[]))', [declared.map((g) => g.name)]);
+      for (const g of declared) {
+        await t.q(
+          'INSERT INTO groups (name, last_activity_at, declared, vmss) VALUES ($1, $2, 1, $3) ON CONFLICT (name) DO UPDATE SET declared = 1, vmss = excluded.vmss',
+          [g.name, now, JSON.stringify(g.vmss)],
+        );
+      }
+    });
+  }
+
+  async groups(): Promise<GroupState[]> {
+    return (await this.query('SELECT * FROM groups ORDER BY name COLLATE "C"')).map(rowToGroup);
+  }
+
+  setPaused(group: string, paused: boolean): Promise<GroupState | undefined> {
+    return this.tx(async (t) => {
+      const r = first(await t.q('UPDATE groups SET paused = $1 WHERE name = $2 RETURNING *', [paused ? 1 : 0, group]));
+      if (r) t.notify(group);
+      return r ? rowToGroup(r) : undefined;
+    });
+  }
+
+  revive(group: string, now: number): Promise<GroupState | undefined> {
+    return this.tx(async (t) => {
+      const r = first(await t.q('UPDATE groups SET expired = 0, paused = 0, last_activity_at = $1 WHERE name = $2 RETURNING *', [now, group]));
+      if (r) t.notify(group);
+      return r ? rowToGroup(r) : undefined;
+    });
+  }
+
+  async setBackoff(group: string, until: number | undefined, level: number): Promise<void> {
+    await this.query('UPDATE groups SET backoff_until = $1, backoff_level = $2 WHERE name = $3', [until ?? null, level, group]);
+  }
+
+  setClaimLimits(limits: Readonly<Record<string, number | undefined>>): Promise<void> {
+    return this.tx(async (t) => {
+      for (const [group, limit] of Object.entries(limits)) {
+        // Only a limit that changed wakes waiting claims; the leader rewrites them every cycle.
+        const changed = await t.q('UPDATE groups SET claim_limit = $1::integer WHERE name = $2 AND claim_limit IS DISTINCT FROM $1::integer', [limit ?? null, group]);
+        if (changed.rowCount) t.notify(group);
+      }
+    });
+  }
+
+  async recordProvisioningError(error: ProvisioningError): Promise<void> {
+    await this.query('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES ($1, $2, $3, $4, $5)', [
+      error.group,
+      error.at,
+      error.operation,
+      error.code,
+      error.message,
+    ]);
+  }
+
+  async provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]> {
+    return (await this.query('SELECT * FROM provisioning_errors WHERE grp = $1 ORDER BY id DESC LIMIT $2', [group, noLimitIfNegative(limit)])).map((r) => ({
+      group: r.grp,
+      at: Number(r.at),
+      operation: r.operation,
+      code: r.code,
+      message: r.message,
+    }));
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+    return this.tx(async (t): Promise<EnqueueResult> => {
+      // KEY SHARE lets enqueues run side by side but holds off a sweep that would expire the group.
+      const g = first(await t.q('SELECT declared, expired FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
+      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      const existing = () =>
+        t.q('SELECT * FROM runs WHERE grp = $1 AND created_by = $2 AND idempotency_key = $3', [input.group, input.createdBy, input.idempotencyKey]).then(first);
+      if (input.idempotencyKey !== undefined) {
+        const found = await existing();
+        if (found) return { kind: 'existing', run: rowToRun(found) };
+      }
+      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      const inserted = first(
+        await t.q(
+          `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
+           VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $9)
+           ON CONFLICT (grp, created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+           RETURNING *`,
+          [input.id, input.group, input.flow, JSON.stringify(input.inputs ?? {}), input.priority, input.createdBy, input.idempotencyKey ?? null, input.timeoutMinutes, input.now],
+        ),
+      );
+      if (!inserted) {
+        // Another replica committed the same key between our look and our insert.
+        const found = await existing();
+        if (found) return { kind: 'existing', run: rowToRun(found) };
+        throw new Error(`enqueue of run ${input.id}: the idempotency key conflicted but no run holds it`);
+      }
+      await this.recordActivity(t, input.group, input.now);
+      t.notify(input.group);
+      return { kind: 'created', run: rowToRun(inserted) };
+    });
+  }
+
+  /** Activity only matters at the scale of minutes, so the group row is written once a minute at most. */
+  private async recordActivity(t: Tx, group: string, now: number): Promise<void> {
+    await t.q('UPDATE groups SET last_activity_at = $1 WHERE name = $2 AND last_activity_at < $1::bigint - 60000', [now, group]);
+  }
+
+  claim(input: ClaimInput): Promise<ClaimResult> {
+    return this.tx(async (t): Promise<ClaimResult> => {
+      // The bot row lock is what makes this and markDeleting mutually exclusive.
+      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
+      if (!b || b.grp !== input.group) return { kind: 'gone', state: 'unknown' };
+      const bot = rowToBot(b);
+      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [input.now, bot.id]);
+      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
+      const groupSql = 'SELECT paused, expired, declared, claim_limit FROM groups WHERE name = $1';
+      let g = first(await t.q(groupSql, [input.group]));
+      const open = (row: Row | undefined): row is Row => !!row && !Number(row.paused) && !Number(row.expired) && !!Number(row.declared);
+      if (!open(g)) return { kind: 'none' };
+      if (g.claim_limit != null) {
+        // Claims in a capped group take turns on its row, so two cannot both see room for one more.
+        g = first(await t.q(`${groupSql} FOR NO KEY UPDATE`, [input.group]));
+        if (!open(g)) return { kind: 'none' };
+        if (g.claim_limit != null) {
+          const busy = first(await t.q(`SELECT COUNT(*) AS n FROM bots WHERE grp = $1 AND state = 'busy'`, [input.group]))!;
+          if (Number(busy.n) >= Number(g.claim_limit)) return { kind: 'none' };
+        }
+      }
+      // Claim order in two index-backed steps: the latest move-to-top, else priority then FIFO.
+      // SKIP LOCKED: a run another replica is taking is passed over, never waited for.
+      const next =
+        first(
+          await t.q(
+            `SELECT id FROM runs WHERE grp = $1 AND state = 'queued' AND moved_to_top_at IS NOT NULL
+             ORDER BY moved_to_top_at DESC LIMIT 1 FOR UPDATE SKIP LOCKED`,
+            [input.group],
+          ),
+        ) ??
+        first(await t.q(`SELECT id FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY priority ASC, seq ASC LIMIT 1 FOR UPDATE SKIP LOCKED`, [input.group]));
+      if (!next) return { kind: 'none' };
+      const run = first(
+        await t.q(
+          `UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = $2, last_heartbeat_at = $2, bot_id = $3, vm_name = $4
+           WHERE id = $1 AND state = 'queued' RETURNING *`,
+          [next.id, input.now, bot.id, bot.vmName ?? null],
+        ),
+      )!;
+      await t.q(`UPDATE bots SET state = 'busy', current_run_id = $2, state_changed_at = $3, last_seen_at = $3 WHERE id = $1 AND state = 'idle'`, [
+        bot.id,
+        run.id,
+        input.now,
+      ]);
+      await this.recordActivity(t, input.group, input.now);
+      t.notify(input.group);
+      return { kind: 'claimed', run: rowToRun(run) };
+    });
+  }
+
+  heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult> {
+    return this.tx(async (t): Promise<HeartbeatResult> => {
+      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [botId]));
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
+      if (!r || !b) return { kind: 'stale' };
+      const run = rowToRun(r);
+      const bot = rowToBot(b);
+      await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [now, botId]);
+      if (run.state === 'running' && run.botId === botId && run.attempts === attempt) {
+        await t.q('UPDATE runs SET last_heartbeat_at = $1 WHERE id = $2', [now, runId]);
+        return { kind: 'ok', cancel: run.cancelRequested };
+      }
+      // The run ended without the bot (time-out, cancel): tell the agent to stop it.
+      if (bot.currentRunId === runId) return { kind: 'ok', cancel: true };
+      return { kind: 'stale' };
+    });
+  }
+
+  complete(input: CompleteInput): Promise<CompleteResult> {
+    return this.tx(async (t): Promise<CompleteResult> => {
+      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [input.runId]));
+      if (!r) return { kind: 'stale' };
+      const run = rowToRun(r);
+      const bot = b ? rowToBot(b) : undefined;
+      const mine = run.botId === input.botId && run.attempts === input.attempt;
+      if (run.state === 'running' && mine) {
+        const state = run.cancelRequested ? 'cancelled' : input.status;
+        const done = await this.finishRun(t, run.id, state, input.now, {
+          exitCode: input.exitCode,
+          output: input.output,
+          errorCode: input.errorCode ?? (state === 'failed' ? 'exit_code' : state === 'cancelled' ? 'cancelled' : undefined),
+          errorMessage: input.errorMessage,
+        });
+        await this.releaseBot(t, input.botId, input.now);
+        t.notify(run.group);
+        return { kind: 'completed', run: done };
+      }
+      if (bot && bot.state === 'busy' && bot.currentRunId === run.id) {
+        // The run ended while the bot was still on it (time-out, loss): free the bot, ignore the report.
+        await this.releaseBot(t, input.botId, input.now);
+        return { kind: 'stale', run };
+      }
+      if (mine && run.finishedAt !== undefined) return { kind: 'duplicate', run };
+      return { kind: 'stale', run };
+    });
+  }
+
+  private async releaseBot(t: Tx, botId: string, now: number): Promise<void> {
+    await t.q(
+      `UPDATE bots SET state = 'idle', current_run_id = NULL, state_changed_at = $2, last_seen_at = $2, runs_completed = runs_completed + 1
+       WHERE id = $1 AND state = 'busy'`,
+      [botId, now],
+    );
+  }
+
+  private async finishRun(
+    t: Tx,
+    runId: string,
+    state: Run['state'],
+    now: number,
+    fields: { exitCode?: number; output?: string; errorCode?: string; errorMessage?: string },
+  ): Promise<Run> {
+    const r = first(
+      await t.q('UPDATE runs SET state = $2, finished_at = $3, exit_code = $4, output = $5, error_code = $6, error_message = $7 WHERE id = $1 RETURNING *', [
+        runId,
+        state,
+        now,
+        fields.exitCode ?? null,
+        fields.output ?? null,
+        fields.errorCode ?? null,
+        fields.errorMessage ?? null,
+      ]),
+    );
+    return rowToRun(r!);
+  }
+
+  cancel(runId: string, now: number): Promise<CancelResult> {
+    return this.tx(async (t): Promise<CancelResult> => {
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
+      if (!r) return { kind: 'not_found' };
+      const run = rowToRun(r);
+      if (run.state === 'queued') {
+        const done = await this.finishRun(t, runId, 'cancelled', now, { errorCode: 'cancelled' });
+        t.notify(run.group);
+        return { kind: 'cancelled', run: done };
+      }
+      if (run.state === 'running') {
+        const asked = first(await t.q('UPDATE runs SET cancel_requested = 1 WHERE id = $1 RETURNING *', [runId]))!;
+        return { kind: 'cancel_requested', run: rowToRun(asked) };
+      }
+      return { kind: 'final', run };
+    });
+  }
+
+  setPriority(runId: string, priority: Priority): Promise<Run | undefined> {
+    return this.tx(async (t) => {
+      await t.q(`UPDATE runs SET priority = $1 WHERE id = $2 AND state = 'queued'`, [priority, runId]);
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]));
+      return r ? rowToRun(r) : undefined;
+    });
+  }
+
+  moveToTop(runId: string, now: number): Promise<Run | undefined> {
+    return this.tx(async (t) => {
+      // Moves take turns, so each is strictly later than any earlier one, even within a millisecond
+      // and across replicas.
+      await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [this.keys.moveToTop]);
+      const last = first(await t.q(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued' AND moved_to_top_at IS NOT NULL`))!;
+      const at = Math.max(now, Number(last.t ?? 0) + 1);
+      await t.q(`UPDATE runs SET moved_to_top_at = $1 WHERE id = $2 AND state = 'queued'`, [at, runId]);
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]));
+      return r ? rowToRun(r) : undefined;
+    });
+  }
+
+  async getRun(runId: string): Promise<Run | undefined> {
+    const [r] = await this.query('SELECT * FROM runs WHERE id = $1', [runId]);
+    return r ? rowToRun(r) : undefined;
+  }
+
+  async queue(group: string, limit = -1): Promise<Run[]> {
+    const rows = await this.query(`SELECT * FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT $2`, [group, noLimitIfNegative(limit)]);
+    return rows.map(rowToRun);
+  }
+
+  async runs(query: RunQuery): Promise<Run[]> {
+    const where = ['grp = $1'];
+    const values: unknown[] = [query.group];
+    if (query.states && query.states.length > 0) {
+      values.push([...query.states]);
+      where.push(`state = ANY($${values.length}::text[])`);
+    }
+    if (query.before) {
+      values.push(query.before);
+      where.push(`seq < (SELECT seq FROM runs WHERE id = $${values.length})`);
+    }
+    values.push(noLimitIfNegative(query.limit));
+    return (await this.query(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`, values)).map(rowToRun);
+  }
+
+  async queueCounts(cap?: number): Promise<QueueCounts[]> {
+    if (cap === undefined) {
+      // Queued groups first, then groups with only running runs: the SQLite store's order.
+      const rows = await this.query(
+        `SELECT grp, state, COUNT(*) AS n FROM runs WHERE state IN ('queued', 'running') GROUP BY grp, state ORDER BY state, grp COLLATE "C"`,
+      );
+      const counts = new Map<string, { group: string; queued: number; running: number }>();
+      for (const r of rows) {
+        const c = counts.get(r.grp) ?? { group: r.grp, queued: 0, running: 0 };
+        c[r.state as 'queued' | 'running'] = Number(r.n);
+        counts.set(r.grp, c);
+      }
+      return [...counts.values()];
+    }
+    // Counting at most `cap` per group keeps this O(groups × cap) however long the queues grow.
+    const rows = await this.query(
+      `SELECT g.name,
+         (SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE grp = g.name AND state = 'queued' LIMIT $1) AS q) AS queued,
+         (SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE grp = g.name AND state = 'running' LIMIT $1) AS r) AS running
+       FROM groups g ORDER BY g.name COLLATE "C"`,
+      [noLimitIfNegative(cap)],
+    );
+    return rows.map((r) => ({ group: r.name as string, queued: Number(r.queued), running: Number(r.running) })).filter((c) => c.queued > 0 || c.running > 0);
+  }
+
+  /** Re-queues a running run whose bot is gone, or fails it once it used its attempts. */
+  private async returnRun(t: Tx, run: Run, now: number, maxAttempts: number, out: { requeued: Run[]; failed: Run[] }): Promise<void> {
+    if (run.state !== 'running') return;
+    if (run.cancelRequested) {
+      out.failed.push(await this.finishRun(t, run.id, 'cancelled', now, { errorCode: 'cancelled', errorMessage: 'the bot was lost while the run was being cancelled' }));
+    } else if (run.attempts >= maxAttempts) {
+      out.failed.push(
+        await this.finishRun(t, run.id, 'failed', now, {
+          errorCode: 'bot_lost',
+          errorMessage: `the bot was lost ${run.attempts} time(s); maxAttempts is ${maxAttempts}`,
+        }),
+      );
+    } else {
+      const r = first(
+        await t.q(
+          `UPDATE runs SET state = 'queued', queued_at = $2, bot_id = NULL, vm_name = NULL, started_at = NULL, last_heartbeat_at = NULL
+           WHERE id = $1 AND state = 'running' RETURNING *`,
+          [run.id, now],
+        ),
+      )!;
+      out.requeued.push(rowToRun(r));
+    }
+    t.notify(run.group);
+  }
+
+  sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult> {
+    return this.tx(async (t): Promise<SweepResult> => {
+      const result = { expired: [] as Run[], timedOut: [] as Run[], requeued: [] as Run[], failedLost: [] as Run[], lostBots: [] as string[], expiredGroups: [] as string[] };
+      for (const g of groups) {
+        const expired = await t.q(
+          `UPDATE runs SET state = 'expired', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'queue_timeout', error_message = $3
+           WHERE grp = $1 AND state = 'queued' AND queued_at < $4 RETURNING *`,
+          [g.name, now, `waited longer than ${Math.round(g.queueTimeoutMs / 60000)} minutes`, now - g.queueTimeoutMs],
+        );
+        if (expired.rows.length > 0) t.notify(g.name);
+        result.expired.push(...expired.rows.sort(bySeq).map(rowToRun));
+
+        const running = (await t.q(`SELECT * FROM runs WHERE grp = $1 AND state = 'running' ORDER BY seq`, [g.name])).rows.map(rowToRun);
+        for (const run of running) {
+          if (run.startedAt === undefined || now - run.startedAt <= run.timeoutMinutes * 60000) continue;
+          // Bot before run, the order complete() locks them in; then re-check it is the same attempt.
+          if (run.botId) await t.q('SELECT 1 FROM bots WHERE id = $1 FOR UPDATE', [run.botId]);
+          const r = first(
+            await t.q(
+              `UPDATE runs SET cancel_requested = 1, state = 'failed', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'run_timeout', error_message = $3
+               WHERE id = $1 AND state = 'running' AND attempts = $4 RETURNING *`,
+              [run.id, now, `ran longer than the flow's time-out of ${run.timeoutMinutes} minutes`, run.attempts],
+            ),
+          );
+          if (!r) continue;
+          result.timedOut.push(rowToRun(r));
+          t.notify(g.name);
+        }
+
+        const silent = (
+          await t.q(
+            `SELECT * FROM bots WHERE grp = $1 AND state IN ('busy', 'idle')
+             AND COALESCE(last_seen_at, state_changed_at) < CASE state WHEN 'busy' THEN $2::bigint ELSE $3::bigint END
+             ORDER BY created_at, id COLLATE "C" FOR UPDATE`,
+            [g.name, now - g.heartbeatTimeoutMs, now - g.idleSilenceMs],
+          )
+        ).rows.map(rowToBot);
+        for (const bot of silent) {
+          await t.q(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = $1 WHERE id = $2`, [now, bot.id]);
+          result.lostBots.push(bot.id);
+          const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
+          const run = r ? rowToRun(r) : undefined;
+          if (run && run.botId === bot.id) await this.returnRun(t, run, now, g.maxAttempts, { requeued: result.requeued, failed: result.failedLost });
+        }
+
+        if (g.committedBots === 0 && (await this.inactive(t, g, now, false))) {
+          // Locked only now, to wait out an enqueue in flight; then look again.
+          if (await this.inactive(t, g, now, true)) {
+            await t.q('UPDATE groups SET expired = 1 WHERE name = $1', [g.name]);
+            result.expiredGroups.push(g.name);
+          }
+        }
+      }
+      return result;
+    });
+  }
+
+  /** Whether a group has had no runs for `inactiveMs` and is not expired yet. */
+  private async inactive(t: Tx, g: SweepGroup, now: number, lock: boolean): Promise<boolean> {
+    const row = first(await t.q(`SELECT expired, last_activity_at FROM groups WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [g.name]));
+    if (!row || Number(row.expired) || Number(row.last_activity_at) >= now - g.inactiveMs) return false;
+    const active = first(
+      await t.q(`SELECT EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS busy`, [g.name]),
+    )!;
+    return !active.busy;
+  }
+
+  cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]> {
+    return this.tx(async (t) => {
+      const cancelled: Run[] = [];
+      for (const group of groups) {
+        // Waits out an enqueue that saw the group still declared, so its run is cancelled too.
+        await t.q('SELECT 1 FROM groups WHERE name = $1 FOR UPDATE', [group]);
+        const rows = await t.q(
+          `UPDATE runs SET state = 'cancelled', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'group_removed', error_message = $3
+           WHERE grp = $1 AND state = 'queued' RETURNING *`,
+          [group, now, `group ${group} was removed from the fleet`],
+        );
+        if (rows.rows.length > 0) t.notify(group);
+        cancelled.push(...rows.rows.sort(bySeq).map(rowToRun));
+      }
+      return cancelled;
+    });
+  }
+
+  // ------------------------------------------------------------------ bots
+
+  async bots(group?: string): Promise<Bot[]> {
+    const rows = group
+      ? await this.query(`SELECT * FROM bots WHERE grp = $1 AND state <> 'deleted' ORDER BY created_at, id COLLATE "C"`, [group])
+      : await this.query(`SELECT * FROM bots WHERE state <> 'deleted' ORDER BY created_at, id COLLATE "C"`);
+    return rows.map(rowToBot);
+  }
+
+  async getBot(botId: string): Promise<Bot | undefined> {
+    const [r] = await this.query('SELECT * FROM bots WHERE id = $1', [botId]);
+    return r ? rowToBot(r) : undefined;
+  }
+
+  /**
+   * Every step that adds a live bot takes this lock first, so the live bots it counts cannot grow
+   * behind its back on another replica until it commits.
+   */
+  private async lockCaps(t: Tx): Promise<void> {
+    await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [this.keys.caps]);
+  }
+
+  private async room(t: Tx, group: string, caps: Caps): Promise<number> {
+    const r = first(await t.q(`SELECT COUNT(*) FILTER (WHERE grp = $1) AS in_group, COUNT(*) AS total FROM bots WHERE state <> 'deleted'`, [group]))!;
+    return Math.max(0, Math.min(caps.maxBots - Number(r.in_group), caps.capacity - Number(r.total)));
+  }
+
+  private async insertBot(t: Tx, group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Promise<Bot> {
+    const registered = state === 'idle' ? now : null;
+    const r = first(
+      await t.q(
+        `INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7) RETURNING *`,
+        [newId('bot'), group, vmName, state, now, imageKey, registered],
+      ),
+    );
+    return rowToBot(r!);
+  }
+
+  /** The oldest provisioning bot of the group still waiting for a VM, locked. */
+  private async unboundProvisioning(t: Tx, group: string): Promise<Row | undefined> {
+    return first(
+      await t.q(`SELECT * FROM bots WHERE grp = $1 AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id COLLATE "C" LIMIT 1 FOR UPDATE`, [group]),
+    );
+  }
+
+  createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]> {
+    return this.tx(async (t) => {
+      await this.lockCaps(t);
+      const n = Math.min(count, await this.room(t, group, caps));
+      const created: Bot[] = [];
+      for (let i = 0; i < n; i++) created.push(await this.insertBot(t, group, null, 'provisioning', imageKey, now));
+      return created;
+    });
+  }
+
+  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
+    return this.tx(async (t) => {
+      await this.lockCaps(t);
+      const bound: Bot[] = [];
+      const unplaced: string[] = [];
+      for (const vmName of vmNames) {
+        if ((await t.q(`SELECT 1 FROM bots WHERE vm_name = $1 AND state <> 'deleted'`, [vmName])).rowCount) continue;
+        const free = await this.unboundProvisioning(t, group);
+        if (free) {
+          bound.push(rowToBot(first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, free.id]))!));
+        } else if ((await this.room(t, group, caps)) > 0) {
+          bound.push(await this.insertBot(t, group, vmName, 'provisioning', imageKey, now));
+        } else {
+          unplaced.push(vmName);
+        }
+      }
+      return { bound, unplaced };
+    });
+  }
+
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult> {
+    return this.tx(async (t): Promise<RegisterResult> => {
+      await this.lockCaps(t);
+      // Locked, so a boot time-out (markFailed) cannot slip in between this look and the move to idle.
+      let row = first(await t.q(`SELECT * FROM bots WHERE vm_name = $1 AND state <> 'deleted' FOR UPDATE`, [vmName]));
+      if (!row) {
+        const free = await this.unboundProvisioning(t, group);
+        if (free) {
+          row = first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, free.id]))!;
+        } else if ((await this.room(t, group, caps)) > 0) {
+          return { kind: 'registered', bot: await this.insertBot(t, group, vmName, 'idle', imageKey, now) };
+        } else {
+          return { kind: 'refused', reason: `group ${group} is at its bot limit; this VM will be deleted` };
+        }
+      }
+      const bot = rowToBot(row);
+      if (bot.group !== group) return { kind: 'refused', reason: `VM ${vmName} belongs to group ${bot.group}` };
+      if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', reason: `bot ${bot.id} is ${bot.state}` };
+      const updated =
+        bot.state === 'provisioning'
+          ? await t.q(`UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1 WHERE id = $2 RETURNING *`, [now, bot.id])
+          : await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2 RETURNING *', [now, bot.id]);
+      return { kind: 'registered', bot: rowToBot(first(updated)!) };
+    });
+  }
+
+  async touchBot(botId: string, now: number): Promise<void> {
+    await this.query('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [now, botId]);
+  }
+
+  markDeleting(botIds: readonly string[], from: readonly BotState[], now: number, idleBefore?: number): Promise<Bot[]> {
+    return this.tx(async (t) => {
+      const moved: Bot[] = [];
+      for (const id of botIds) {
+        // A conditional UPDATE waits for a claim holding the row, then re-checks the state it left.
+        const r = first(
+          await t.q(
+            `UPDATE bots SET state = 'deleting', state_changed_at = $2 WHERE id = $1 AND state = ANY($3::text[])
+             AND ($4::bigint IS NULL OR state <> 'idle' OR state_changed_at <= $4::bigint) RETURNING *`,
+            [id, now, [...from], idleBefore ?? null],
+          ),
+        );
+        if (r) moved.push(rowToBot(r));
+      }
+      return moved;
+    });
+  }
+
+  markFailed(botIds: readonly string[], reason: string, now: number): Promise<Bot[]> {
+    return this.tx(async (t) => {
+      const failed: Bot[] = [];
+      for (const id of botIds) {
+        const r = first(
+          await t.q(`UPDATE bots SET state = 'failed', failure_reason = $1, state_changed_at = $2 WHERE id = $3 AND state = 'provisioning' RETURNING *`, [reason, now, id]),
+        );
+        if (r) failed.push(rowToBot(r));
+      }
+      return failed;
+    });
+  }
+
+  markDeleted(botIds: readonly string[], now: number, maxAttemptsByGroup: Readonly<Record<string, number>>): Promise<void> {
+    return this.tx(async (t) => {
+      for (const id of botIds) {
+        const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
+        if (!b || b.state === 'deleted') continue;
+        const bot = rowToBot(b);
+        const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
+        const run = r ? rowToRun(r) : undefined;
+        if (run && run.botId === bot.id) await this.returnRun(t, run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: [] });
+        await t.q(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = $1 WHERE id = $2`, [now, id]);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ leadership
+
+  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    // One statement: the conflicting row is locked and the condition checked on its latest version,
+    // so of two replicas racing for a free lease exactly one gets a row back.
+    const rows = await this.query(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.holder = excluded.holder OR leases.expires_at < $4
+       RETURNING holder`,
+      [name, holder, now + ttlMs, now],
+    );
+    return rows.length === 1 && rows[0].holder === holder;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  async leaseHolder(name: string, now: number): Promise<string | undefined> {
+    const [row] = await this.query('SELECT holder, expires_at FROM leases WHERE name = $1', [name]);
+    return row && Number(row.expires_at) >= now ? row.holder : undefined;
+  }
+}
