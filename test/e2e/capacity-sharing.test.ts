@@ -36,9 +36,10 @@ describe('sharing capacity', () => {
       async () => (await Promise.all(runs.map(async (r) => (await t.api('GET', `/v1/runs/${r.body.id}`)).body.state))).every((s) => s === 'succeeded'),
       40_000,
       100,
-    );
-    sampling = false;
-    await sampler;
+    ).finally(async () => {
+      sampling = false;
+      await sampler;
+    });
 
     // Never above the capacity: in the store at every sample, and in ARM at every instant.
     expect(Math.max(...samples.map((s) => s.finance + s.sales))).toBeLessThanOrEqual(4);

@@ -79,7 +79,7 @@ describe('a runtime crash', () => {
         '--port', String(port), '--host', '127.0.0.1',
         '--tokens-file', path.join(dir, 'tokens.json'),
         '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
-        '--tick-seconds', '0.2', '--backoff-seconds', '0.5',
+        '--tick-seconds', '0.2', '--backoff-seconds', '0.5', '--rate-limit-user', '100000',
       ]);
     const api = async (method: string, route: string, body?: unknown, key?: string) => {
       const res = await fetch(`${runtimeUrl}${route}`, {

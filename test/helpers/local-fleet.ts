@@ -55,6 +55,8 @@ export async function startTestFleet(
     tickMs: 200,
     backoffBaseMs: 500,
     claimWaitSeconds: 2,
+    // Tests poll the API far faster than a user would; the limits have their own tests.
+    limits: { userPerSecond: 100_000, userBurst: 100_000 },
     ...fleetOptions,
   });
   return {
