@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   /** @default 30000 */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /** Slow clients: the whole request, and its headers, must arrive within these. @default 60 s and 20 s */
+  readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
   /** Boot time assumed for "about N minutes" before any bot has booted. @default 10 minutes */
   readonly expectedBootMs?: number;
   readonly log?: Log;
@@ -104,13 +106,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return server;
     },
     async listen(port, host) {
-      // Headers larger than 16 KiB are refused (431) before any handler runs.
-      server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
-      // Long-polls last up to 30 s; keep connections from agents alive across them, but give a
-      // slow client 20 s to send its headers and 60 s for the whole request.
+      // Headers larger than 16 KiB are refused (431) before any handler runs. Time-outs are
+      // checked every second rather than Node's default 30 s, so a slow client is cut off on time.
+      const requestMs = options.timeouts?.requestMs ?? 60_000;
+      const headersMs = Math.min(options.timeouts?.headersMs ?? 20_000, requestMs);
+      server = http.createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.min(1000, headersMs) }, app);
+      // Long-polls last up to 30 s; keep connections from agents alive across them.
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 20_000;
-      server.requestTimeout = 60_000;
+      server.headersTimeout = headersMs;
+      server.requestTimeout = requestMs;
       server.on('connection', (socket) => {
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));

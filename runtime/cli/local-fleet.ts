@@ -92,6 +92,7 @@ export interface LocalFleetOptions {
   /** Accept Entra ID tokens too. */
   readonly entra?: EntraOptions;
   readonly limits?: RateLimits;
+  readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
 }
 
 export class LocalFleet {
@@ -169,6 +170,7 @@ export class LocalFleet {
         expectedBootMs: options.bootSeconds * 1000,
         entra: options.entra,
         limits: options.limits,
+        timeouts: options.timeouts,
         log,
       });
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);

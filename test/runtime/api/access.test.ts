@@ -186,6 +186,29 @@ describe('access', () => {
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
     });
 
+    test('a client too slow to send its headers, or its body, is cut off with 408', async () => {
+      const slow = await startTestFleet({}, { timeouts: { headersMs: 500, requestMs: 1000 } });
+      try {
+        const { port } = new URL(slow.fleet.url);
+        const answer = (first: string) =>
+          new Promise<{ text: string; ms: number }>((resolve) => {
+            const started = Date.now();
+            const socket = require('net').connect(Number(port), '127.0.0.1', () => socket.write(first));
+            let text = '';
+            socket.on('data', (c: Buffer) => (text += c.toString()));
+            socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+          });
+        const headers = await answer('GET /v1/groups HTTP/1.1\r\nHost: x\r\n');
+        expect(headers.text).toMatch(/^HTTP\/1\.1 408/);
+        expect(headers.ms).toBeLessThan(3000);
+        const body = await answer('POST /v1/groups/finance/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"flow":');
+        expect(body.text).toMatch(/^HTTP\/1\.1 408/);
+        expect(body.ms).toBeLessThan(4000);
+      } finally {
+        await slow.stop();
+      }
+    });
+
     test('a URL longer than 2,048 characters gets 414; headers over 16 KiB get 431', async () => {
       expect((await t.api('GET', `/v1/groups/${'x'.repeat(2100)}`)).status).toBe(414);
       expect((await t.api('GET', '/v1/groups', undefined, USERS.admin, { 'x-padding': 'y'.repeat(17 * 1024) })).status).toBe(431);
