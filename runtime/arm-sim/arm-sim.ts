@@ -21,6 +21,7 @@
  *   PATCH .../virtualMachineScaleSets/{name}          sku.capacity; 200 + Azure-AsyncOperation
  *   POST  .../virtualMachineScaleSets/{name}/delete   { instanceIds }; 202 + Azure-AsyncOperation + Location
  *   GET   .../virtualMachineScaleSets/{name}          the scale set (the poller's final GET after PATCH)
+ *   GET   .../virtualMachineScaleSets/{name}/virtualMachines  the scale set's VMs (what the driver lists), one page
  *   GET   .../resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines
  *         ?$filter='virtualMachineScaleSet/id' eq '{id}'&$expand=instanceView   paged by nextLink
  *   GET   /subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}
@@ -176,7 +177,7 @@ class HttpFailure extends Error {
 const SEGMENT = '([^/]+)';
 const PROVIDER = '/providers/microsoft\\.compute';
 const SCALE_SET_PATH = new RegExp(
-  `^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachinescalesets/${SEGMENT}(/delete)?$`,
+  `^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachinescalesets/${SEGMENT}(/delete|/virtualmachines)?$`,
   'i',
 );
 const VM_LIST_PATH = new RegExp(`^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachines$`, 'i');
@@ -408,8 +409,13 @@ export class ArmSim {
 
     const scaleSetMatch = SCALE_SET_PATH.exec(path);
     if (scaleSetMatch) {
-      const [, subscriptionId, resourceGroup, name, deleteSuffix] = scaleSetMatch;
+      const [, subscriptionId, resourceGroup, name, suffix] = scaleSetMatch;
       const scaleSet = this.findScaleSet(subscriptionId, resourceGroup, name);
+      if (suffix?.toLowerCase() === '/virtualmachines') {
+        if (method !== 'GET') throw methodNotAllowed(method, path);
+        return this.listScaleSetVms(scaleSet);
+      }
+      const deleteSuffix = suffix;
       if (deleteSuffix && method === 'POST') {
         return this.deleteInstances(scaleSet, parseJson(bodyText), apiVersion);
       }
@@ -561,6 +567,32 @@ export class ArmSim {
       body.nextLink = next.toString();
     }
     return { status: 200, body };
+  }
+
+  /**
+   * The scale set's own VM list (VirtualMachineScaleSetVMs_List), which a role on the scale set
+   * may read. For a Flexible scale set ARM answers the VM name and resource ID, no properties.
+   */
+  private listScaleSetVms(scaleSet: ScaleSetState): Answer {
+    this.calls.listInstances += 1;
+    this.takeFault('listInstances', scaleSet.ref.name);
+    // One page: a scale set holds at most 50 bots, and Microsoft's examples of this list show no
+    // nextLink (the SDK would follow one from real ARM all the same).
+    const vms = this.sortedVms().filter((vm) => vm.scaleSet === scaleSet);
+    return {
+      status: 200,
+      body: {
+        value: vms.map((vm) => ({
+          name: vm.name,
+          id: `${scaleSet.id}/virtualMachines/${vm.name}`,
+          type: 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines',
+          location: scaleSet.location,
+          instanceId: vm.name,
+          etag: '"1"',
+          virtualMachineResourceId: vm.id,
+        })),
+      },
+    };
   }
 
   private operationStatus(subscriptionId: string, operationId: string, url: URL): Answer {

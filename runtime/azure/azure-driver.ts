@@ -111,18 +111,18 @@ export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
 
     async listInstances(scaleSet) {
       return observed('listInstances', scaleSet, async () => {
+        // The scale set's own VM list: the runtime's identity holds roles on each scale set only,
+        // never on the resource group, and a resource-group VM list is authorized there.
         const vms: ScaleSetVm[] = [];
-        const pages = clientFor(scaleSet.subscriptionId).virtualMachines.list(scaleSet.resourceGroup, {
-          filter: `'virtualMachineScaleSet/id' eq '${scaleSetResourceId(scaleSet)}'`,
-          expand: 'instanceView',
-        });
+        const pages = clientFor(scaleSet.subscriptionId).virtualMachineScaleSetVMs.list(scaleSet.resourceGroup, scaleSet.name);
         for await (const vm of pages) {
-          if (!vm.name || !vm.id) continue;
+          if (!vm.name) continue;
           const powerState = vm.instanceView?.statuses?.find((s) => s.code?.startsWith('PowerState/'))?.code;
           vms.push({
             name: vm.name,
-            id: vm.id,
-            provisioningState: vm.provisioningState ?? 'Unknown',
+            id: vm.virtualMachineResourceId ?? vm.id ?? vm.name,
+            // A Flexible scale set lists names only; a VM listed is one that exists.
+            provisioningState: vm.provisioningState ?? 'Succeeded',
             ...(powerState ? { powerState } : {}),
             ...(vm.timeCreated ? { timeCreated: vm.timeCreated.toISOString() } : {}),
           });

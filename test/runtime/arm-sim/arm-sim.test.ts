@@ -209,10 +209,11 @@ describe('recorder', () => {
     expect(sim.stats.maxInstancesByScaleSet).toEqual({ 'vmss-finance': 3, 'vmss-sales': 3 });
   });
 
-  test('calls counts requests by operation, retries and pages included', async () => {
+  test('calls counts requests by operation, retries included', async () => {
     const { sim, driver } = await startSim({ scaleSets: [finance], pageSize: 1 });
     const compute = driver();
     sim.injectFault({ operation: 'setCapacity', kind: 'throttle', retryAfterSeconds: 0 });
+    sim.injectFault({ operation: 'listInstances', kind: 'server-error' });
     await compute.setCapacity(finance, 2);
     await compute.listInstances(finance);
 

@@ -137,6 +137,8 @@ const DRIVER_READS_VM_LIST = [
 ] as const;
 /** The SDK's paging follows it. */
 const SDK_READS_VM_LIST_PAGE = ['$.nextLink'] as const;
+/** What the driver reads of the scale set's own VM list (the call it makes). */
+const DRIVER_READS_SCALE_SET_VMS = ['$.value[].name'] as const;
 /** core-lro reads `status`, and `error.code`/`error.message` of a failed operation. */
 const POLLER_READS_STATUS = ['$.status'] as const;
 const POLLER_READS_FAILED_STATUS = ['$.status', '$.error.code', '$.error.message'] as const;
@@ -165,6 +167,7 @@ interface Captured {
   getScaleSet: RawAnswer[];
   deleteAccepted: RawAnswer;
   vmListPages: RawAnswer[];
+  scaleSetVmPages: RawAnswer[];
   statuses: RawAnswer[];
   failedStatus: RawAnswer;
   monitorDone: RawAnswer;
@@ -203,6 +206,7 @@ async function captureAnswers(sim: ArmSim, started: { url: string; ca: string })
   const vmListPages = [await call(vmListPath(finance))];
   const nextLink = (vmListPages[0].json as { nextLink?: string }).nextLink;
   if (nextLink) vmListPages.push(await call(nextLink));
+  const scaleSetVmPages = [await call(scaleSetPath(finance, '/virtualMachines'))];
 
   // The delete's Location once it is done.
   const monitor = String(deleteAccepted.headers.location);
@@ -248,7 +252,7 @@ async function captureAnswers(sim: ArmSim, started: { url: string; ca: string })
     'failed operation, by its Location': monitorFailed,
     'unknown operation': await call(patchStatus.replace(/operations\/[^?]+/, 'operations/00000000-0000-0000-0000-000000000000')),
   };
-  return { patch, getScaleSet, deleteAccepted, vmListPages, statuses, failedStatus, monitorDone, errors };
+  return { patch, getScaleSet, deleteAccepted, vmListPages, scaleSetVmPages, statuses, failedStatus, monitorDone, errors };
 }
 
 describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 2025-04-01)', () => {
@@ -274,6 +278,8 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
       'VirtualMachineScaleSet_DeleteInstances_MinimumSet_Gen.json',
       'VirtualMachine_List_MaximumSet_Gen.json',
       'VirtualMachine_List_MinimumSet_Gen.json',
+      'VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json',
+      'VirtualMachineScaleSetVM_List_MinimumSet_Gen.json',
     ]) {
       expect([file, example(file).parameters['api-version']]).toEqual([file, '2025-04-01']);
     }
@@ -305,6 +311,13 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
         ['VirtualMachine_List_MinimumSet_Gen.json', ['200']],
       );
       expect(invented(captured.vmListPages.map((a) => a.json), reference)).toEqual([]);
+    });
+
+    test('the scale set\'s VM list answers only fields of the Flexible VirtualMachineScaleSetVMs_List example', () => {
+      expect(captured.scaleSetVmPages.map((a) => a.status)).toEqual([200]);
+      expect((captured.scaleSetVmPages[0].json as { value: unknown[] }).value.length).toBeGreaterThanOrEqual(3);
+      const reference = bodies(['VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json', ['200']]);
+      expect(invented(captured.scaleSetVmPages.map((a) => a.json), reference)).toEqual([]);
     });
 
     test('the VM list covered VMs in every provisioning state', () => {
@@ -350,6 +363,12 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
     test('the VM list has name, id, provisioning state, creation time and instance view statuses', () => {
       expect(missing(captured.vmListPages.map((a) => a.json), DRIVER_READS_VM_LIST)).toEqual([]);
       expect(missing([captured.vmListPages[0].json], SDK_READS_VM_LIST_PAGE)).toEqual([]);
+    });
+
+    test('the scale set\'s VM list has the names the driver reads, as Microsoft\'s example does', () => {
+      expect(missing(captured.scaleSetVmPages.map((a) => a.json), DRIVER_READS_SCALE_SET_VMS)).toEqual([]);
+      const reference = bodies(['VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json', ['200']]);
+      expect(missing(reference, DRIVER_READS_SCALE_SET_VMS)).toEqual([]);
     });
 
     test('and Microsoft\'s VM list example has them too, so the driver reads nothing ARM lacks', () => {

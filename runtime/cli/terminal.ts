@@ -1,0 +1,77 @@
+/**
+ * What the deployer commands print: aligned tables, durations, and one progress line that is
+ * rewritten in place on a terminal and printed once per step in a CI log.
+ */
+
+/** Rows padded into columns two spaces apart; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '');
+}
+
+export interface Output {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/**
+ * A step's progress. On a terminal one line shows the step, its elapsed time and the tool's
+ * latest line; in a log (no TTY) only the start and the end are printed, so CI logs stay short.
+ */
+export class ProgressLine {
+  private latest = '';
+  private readonly started = Date.now();
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly out: Output,
+    private readonly label: string,
+  ) {
+    if (out.isTTY) {
+      this.timer = setInterval(() => this.draw(), 1000);
+      this.timer.unref();
+      this.draw();
+    } else {
+      out.write(`${label} ...\n`);
+    }
+  }
+
+  get elapsedMs(): number {
+    return Date.now() - this.started;
+  }
+
+  update(line: string): void {
+    const text = line.trim();
+    if (!text) return;
+    this.latest = text;
+    if (this.out.isTTY) this.draw();
+  }
+
+  /** Ends the step with its final line. */
+  done(line: string): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.out.isTTY) this.out.write('\r\x1b[2K');
+    this.out.write(`${line}\n`);
+  }
+
+  private draw(): void {
+    const width = Math.max(20, (this.out.columns ?? 100) - 1);
+    const text = `${this.label} ${formatDuration(this.elapsedMs)}${this.latest ? `  ${this.latest}` : ''}`;
+    this.out.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+  }
+}
