@@ -264,9 +264,10 @@ const SCALING_MINIMUMS: Readonly<Record<string, number>> = {
   maxAttempts: 1,
   queueTimeoutHours: 0.01,
   inactiveDays: 1,
+  recycleAfterRuns: 1,
 };
 
-const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts']);
+const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts', 'recycleAfterRuns']);
 
 /** Scaling settings are finite, within their lower bounds, and counts are whole; standby fits in maxBots. */
 export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {

@@ -146,6 +146,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   private readonly site: EnvironmentSite;
   private readonly admins: readonly string[];
   private readonly groupList: HostedBotGroup[] = [];
+  private readonly groupListeners: Array<(group: HostedBotGroup) => void> = [];
 
   constructor(scope: Construct, id: string, props: BotEnvironmentProps, site: EnvironmentSite) {
     super(scope, id);
@@ -235,7 +236,14 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   addGroup(id: string, props: HostedBotGroupProps): HostedBotGroup {
     const group = new HostedBotGroup(this, id, props);
     this.groupList.push(group);
+    for (const listener of this.groupListeners) listener(group);
     return group;
+  }
+
+  /** Calls `listener` for every group, those added so far and those added later. */
+  onGroupAdded(listener: (group: HostedBotGroup) => void): void {
+    this.groupListeners.push(listener);
+    for (const group of this.groupList) listener(group);
   }
 
   /** The groups, in declaration order. */

@@ -96,6 +96,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
   readonly vmSize: string;
   readonly scaleSetName: string;
   readonly computerNamePrefix: string;
+  /** The local admin password as given: a sensitive Terraform value, or a literal. */
+  readonly adminPassword: string;
   readonly scaling: ScalingSettings;
   readonly scaleSet: OrchestratedVirtualMachineScaleSet;
   readonly identity: UserAssignedIdentity;
@@ -118,6 +120,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
     this.vmSize = props.vmSize ?? 'Standard_D2s_v5';
     this.scaleSetName = names.scaleSet(host.name, props.name);
     this.computerNamePrefix = props.computerNamePrefix ?? names.computerNamePrefix(props.name);
+    this.adminPassword = props.adminPassword;
     this.scaling = resolveScaling(host.scalingOverrides, props.scaling);
     const { resourceGroupName, location } = host.placement;
     const tags = props.tags ? { ...props.tags } : undefined;

@@ -27,6 +27,8 @@ export const names = {
   /** Derives a Windows computer-name prefix from a group name: its first 9 letters, digits or hyphens. */
   computerNamePrefix: (group: string): string =>
     group.replace(/[^A-Za-z0-9-]/g, '').slice(0, COMPUTER_NAME_PREFIX_MAX),
+  /** Six hex characters that tell apart global names (App Service, Key Vault, PostgreSQL). */
+  shortHash,
 };
 
 function shortHash(value: string): string {

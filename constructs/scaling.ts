@@ -33,6 +33,8 @@ export interface ScalingSettings {
   readonly queueTimeoutHours: number;
   /** A group without committed bots that ran nothing this long becomes `expired`. @default 28 */
   readonly inactiveDays: number;
+  /** Replace a bot after it has run this many flows (a fresh desktop). @default never */
+  readonly recycleAfterRuns?: number;
   /** An Azure standby pool for the group's scale set. @default no standby pool */
   readonly standbyPool?: StandbyPoolSettings;
 }

@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   /** @default 30000 */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /** The agent bundle bots download from GET /v1/agent/bundle. @default none (404) */
+  readonly agentBundle?: string;
   /** Slow clients: the whole request, and its headers, must arrive within these. @default 60 s and 20 s */
   readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
   /** Boot time assumed for "about N minutes" before any bot has booted. @default 10 minutes */
@@ -85,6 +87,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     scaler,
     auth: new Authenticator(options.manifest, options.tokens, options.entra),
     limits: options.limits,
+    agentBundle: options.agentBundle,
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,

@@ -7,8 +7,8 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { BotEnvironment, BotEnvironmentProps } from '../constructs/bot-environment';
-import { BotRuntimeProps, runtimeAppName, runtimeUrlOf } from '../constructs/bot-runtime';
-import { Aspects, AzurermBackend, AzurermBackendConfig, Construct, resolveTokens, TerraformStack } from '../constructs/cdktf';
+import { BotRuntime, BotRuntimeProps, runtimeAppName, runtimeUrlOf } from '../constructs/bot-runtime';
+import { Aspects, AzurermBackend, AzurermBackendConfig, Construct, resolveTokens, TerraformOutput, TerraformStack } from '../constructs/cdktf';
 import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
 import { FleetManifest, FleetManifestFile } from '../constructs/fleet-manifest';
 import { assertGeography, Geography, resolveRegion } from '../constructs/geography';
@@ -42,6 +42,7 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
   readonly environment: BotEnvironment;
   /** The HTTPS address of this stack's runtime, which bots and users call. */
   readonly runtimeUrl: string;
+  readonly runtime: BotRuntime;
   private promotion?: readonly string[];
 
   constructor(scope: Construct, id: string, props: HostedBotsStackProps) {
@@ -63,7 +64,8 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       location: this.region,
     });
     this.placement = { resourceGroupName: this.resourceGroup.name, location: this.region };
-    this.runtimeUrl = runtimeUrlOf(runtimeAppName(props.runtime, envName, this.region, this.node.path));
+    const appName = runtimeAppName(props.runtime, envName, this.region, this.node.path);
+    this.runtimeUrl = runtimeUrlOf(appName);
 
     this.environment = new BotEnvironment(this, 'environment', props.environment, {
       stackName: id,
@@ -74,6 +76,22 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       resourceGroupId: this.resourceGroup.id,
       subscriptionId: client.subscriptionId,
       runtimeUrl: this.runtimeUrl,
+    });
+
+    this.runtime = new BotRuntime(this, 'runtime', props.runtime ?? {}, {
+      environment: this.environment,
+      appName,
+      tenantId: client.tenantId,
+      deployerObjectId: client.objectId,
+      resourceGroupId: this.resourceGroup.id,
+      manifest: () => this.fleetManifest,
+    });
+    new TerraformOutput(this, 'runtime_url', { value: this.runtime.url, description: 'The runtime API and dashboard.' });
+    new TerraformOutput(this, 'runtime_principal_id', { value: this.runtime.identity.principalId, description: "The runtime identity's object ID." });
+    new TerraformOutput(this, 'key_vault_name', { value: this.runtime.keyVault.name, description: 'Holds the runtime admin token, bot tokens and admin passwords.' });
+    new TerraformOutput(this, 'admin_token_secret', {
+      value: this.runtime.adminTokenSecret.name,
+      description: 'az keyvault secret show --vault-name <key_vault_name> --name <admin_token_secret> --query value -o tsv',
     });
 
     new FleetManifestFile(this, 'fleet-manifest', () => this.fleetManifest);

@@ -16,10 +16,19 @@ export interface MultiGeoApp {
   readonly us: HostedBotsStack;
 }
 
+/**
+ * Pipelines sign in to the runtimes with Entra ID: set the tenant and the API's audience, and
+ * put the pipeline's object ID among the admins (comma-separated), when synthesizing.
+ */
+const entraTenant = process.env.HOSTED_BOTS_ENTRA_TENANT;
+const entraAudience = process.env.HOSTED_BOTS_ENTRA_AUDIENCE ?? 'api://hosted-bots';
+const extraAdmins = (process.env.HOSTED_BOTS_ADMINS ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+
 function environmentStack(scope: Construct, id: string, geography: Geography, version: BotImageVersion): HostedBotsStack {
   const stack = new HostedBotsStack(scope, id, {
     geography,
-    environment: { name: 'rpa', botCapacity: 10, admins: ['ops-admin'] },
+    environment: { name: 'rpa', botCapacity: 10, admins: ['ops-admin', ...extraAdmins] },
+    runtime: entraTenant ? { entra: { tenantId: entraTenant, audience: entraAudience } } : undefined,
   });
   const adminPassword = new TerraformVariable(stack, 'bot_admin_password', { type: 'string', sensitive: true });
   stack.environment.addGroup('finance', {

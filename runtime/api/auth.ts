@@ -21,6 +21,8 @@ export type Access = 'admin' | 'co-owner' | 'user';
 export interface StaticToken {
   readonly principal: string;
   readonly sha256: string;
+  /** An environment admin whatever the manifest's `admins` say. @default false */
+  readonly admin?: boolean;
 }
 
 export interface EntraOptions {
@@ -45,13 +47,13 @@ function fromHex(hex: string): Buffer {
 }
 
 export class Authenticator {
-  private readonly users: Array<{ principal: string; hash: Buffer }>;
+  private readonly users: Array<{ principal: string; hash: Buffer; admin: boolean }>;
   private readonly bots: Array<{ group: string; hash: Buffer }>;
   private readonly admins: ReadonlySet<string>;
   private readonly entra?: { issuer: string; audience: string; jwks: JWTVerifyGetKey; tolerance: number };
 
   constructor(manifest: FleetManifest, tokens: readonly StaticToken[], entra?: EntraOptions) {
-    this.users = tokens.map((t) => ({ principal: t.principal, hash: fromHex(t.sha256) }));
+    this.users = tokens.map((t) => ({ principal: t.principal, hash: fromHex(t.sha256), admin: t.admin ?? false }));
     this.bots = manifest.groups.map((g) => ({ group: g.name, hash: fromHex(g.botTokenSha256) }));
     this.admins = new Set(manifest.environment.admins);
     if (entra) {
@@ -75,7 +77,7 @@ export class Authenticator {
     // Compare with every entry, so the time taken does not tell which (or whether one) matched.
     let found: Principal | undefined;
     for (const u of this.users) {
-      if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, roles: [], admin: this.admins.has(u.principal), via: 'token' };
+      if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, roles: [], admin: u.admin || this.admins.has(u.principal), via: 'token' };
     }
     for (const b of this.bots) if (timingSafeEqual(b.hash, hash) && !found) found = { kind: 'bot', group: b.group };
     return found;

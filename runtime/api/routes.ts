@@ -3,6 +3,8 @@
  * `{ error: { code, message } }`; every route but /healthz needs a bearer token; every input is
  * validated with zod before anything changes.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import express, { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
@@ -29,6 +31,8 @@ export interface ApiOptions {
   readonly expectedBootMs?: number;
   /** @default see RateLimits */
   readonly limits?: RateLimits;
+  /** The agent bundle served to bots. @default none */
+  readonly agentBundle?: string;
 }
 
 /**
@@ -147,9 +151,9 @@ export function createApi(options: ApiOptions): express.Express {
 
   const declared = new Map<string, AccessPolicy>();
   /** Registers a route with its access policy. */
-  const route = (method: 'get' | 'post' | 'patch', path: string, policy: AccessPolicy, handler: express.RequestHandler) => {
-    declared.set(`${method.toUpperCase()} ${path}`, policy);
-    app[method](path, gate(policy), handler);
+  const route = (method: 'get' | 'post' | 'patch', routePath: string, policy: AccessPolicy, handler: express.RequestHandler) => {
+    declared.set(`${method.toUpperCase()} ${routePath}`, policy);
+    app[method](routePath, gate(policy), handler);
   };
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = declared;
 
@@ -372,6 +376,16 @@ export function createApi(options: ApiOptions): express.Express {
       }),
     );
   }
+
+  route('get', '/v1/agent/bundle', 'group-bot',
+    wrap(async (_req, res) => {
+      const file = options.agentBundle;
+      if (!file || !fs.existsSync(file)) throw notFound('bundle_not_found', 'this runtime carries no agent bundle; run the deployed package, which has agent.js beside main.js');
+      res.setHeader('content-type', 'application/javascript');
+      res.setHeader('cache-control', 'no-store');
+      res.sendFile(path.resolve(file));
+    }),
+  );
 
   route('post', '/v1/agent/register', 'group-bot',
     wrap(async (req, res) => {

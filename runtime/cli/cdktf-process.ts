@@ -132,10 +132,6 @@ function cdktfEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1' };
 }
 
-export function succeeded(result: CdktfResult): boolean {
-  return result.code === 0;
-}
-
 export function exitDescription(result: CdktfResult): string {
   return result.signal ? `was stopped by ${result.signal}` : `exited with code ${result.code}`;
 }

@@ -95,7 +95,9 @@ export class CdktfSteps {
   }
 
   private async run(args: string[], label: string): Promise<{ result: CdktfResult; progress: ProgressLine }> {
-    const progress = new ProgressLine(this.out, label);
+    // Streamed lines and a line redrawn in place do not mix: --verbose prints plain lines.
+    const out = this.settings.verbose ? { write: (text: string) => this.out.write(text), isTTY: false } : this.out;
+    const progress = new ProgressLine(out, label);
     const result = await runCdktf(args, {
       cdktf: this.cdktf,
       progress,

@@ -18,7 +18,6 @@ import type { RateLimits } from '../api/limits';
 import { FleetManifest, localizeManifest, parseManifest, ScalingSettings, sha256Hex } from '../config/manifest';
 import { Log, silentLog } from '../log';
 import { createRuntime, Runtime } from '../server';
-import { SqliteStore } from '../store/sqlite';
 import type { Store } from '../store/types';
 import { simBotBooter } from './sim-bots';
 
@@ -148,6 +147,9 @@ export class LocalFleet {
         cleanupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-'));
         file = path.join(cleanupDir, 'runtime.db');
       }
+      // Loaded here, so that importing this module never loads the native SQLite driver.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { SqliteStore } = require('../store/sqlite') as typeof import('../store/sqlite');
       store = new SqliteStore({ file });
     }
     const driver = createAzureDriver({

@@ -3,21 +3,20 @@
  * The `hosted-bots` command.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BotAgent } from '../agent/agent';
-import { ShellExecutor } from '../agent/shell-executor';
-import { SimulatedExecutor } from '../agent/simulated-executor';
 import { ArmSim } from '../arm-sim';
 import { createAzureDriver, managedIdentityCredential } from '../azure/azure-driver';
 import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
 import { jsonLog } from '../log';
 import { createRuntime } from '../server';
 import { PostgresStore } from '../store/postgres';
-import { SqliteStore } from '../store/sqlite';
 import { StaticToken } from '../api/auth';
-import { runDemo } from './demo';
+import { addAgentCommand } from '../agent/command';
+import { registerDeployerCommands } from './deployer';
 import { localArmCredential, LOCAL_SUBSCRIPTION } from './local-fleet';
 import { simBotBooter } from './sim-bots';
+import { BUNDLE_FILES } from './bundle-files';
 
 function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -42,6 +41,20 @@ function staticTokens(file?: string): StaticToken[] {
     throw new Error('tokens must be a JSON array of { "principal": string, "sha256": 64 hex characters }');
   }
   return raw;
+}
+
+/** The runtime's manifest: a file, or (as App Service sets it) the JSON in HOSTED_BOTS_MANIFEST. */
+function runtimeManifest(file: string | undefined, localValues?: string) {
+  if (file) return manifestFrom(file, localValues);
+  const inline = process.env.HOSTED_BOTS_MANIFEST;
+  if (!inline) throw new Error('give the fleet manifest with --manifest <file>, HOSTED_BOTS_MANIFEST_FILE, or its JSON in HOSTED_BOTS_MANIFEST');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(inline);
+  } catch (err) {
+    throw new Error(`HOSTED_BOTS_MANIFEST is not JSON: ${(err as Error).message}`);
+  }
+  return parseManifest(raw, { source: 'HOSTED_BOTS_MANIFEST' });
 }
 
 function entraOptions(tenantId?: string, audience?: string) {
@@ -74,6 +87,9 @@ export function buildProgram(): Command {
     .option('--exit-when-idle', 'stop once the sample runs are done and every bot is gone')
     .option('--verbose', 'print the runtime log (JSON lines) to stderr')
     .action(async (opts) => {
+      // The demo loads cdktf and the examples: never in the deployed bundle's way.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runDemo } = require('./demo') as typeof import('./demo');
       await runDemo({
         port: opts.port,
         bootSeconds: opts.bootSeconds,
@@ -88,7 +104,7 @@ export function buildProgram(): Command {
   program
     .command('runtime')
     .description('Serve the runtime API and scale the fleet of a manifest.')
-    .requiredOption('--manifest <file>', 'the fleet.json of the stack (HOSTED_BOTS_MANIFEST_FILE)', process.env.HOSTED_BOTS_MANIFEST_FILE)
+    .option('--manifest <file>', 'the fleet.json of the stack (HOSTED_BOTS_MANIFEST_FILE, or the JSON itself in HOSTED_BOTS_MANIFEST)', process.env.HOSTED_BOTS_MANIFEST_FILE)
     .option('--store <file-or-url>', 'the runtime state: a SQLite file, or a postgresql:// URL for several replicas (HOSTED_BOTS_STORE)', process.env.HOSTED_BOTS_STORE ?? 'hosted-bots.db')
     .option('--store-schema <name>', 'PostgreSQL schema of the state (HOSTED_BOTS_STORE_SCHEMA)', process.env.HOSTED_BOTS_STORE_SCHEMA ?? 'public')
     .addOption(new Option('--lease-seconds <s>', 'how long the scaling replica\'s lease lasts without renewal').argParser(number('--lease-seconds', 1, 3600)))
@@ -106,7 +122,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
     .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
     .action(async (opts) => {
-      const manifest = manifestFrom(opts.manifest, opts.localValues);
+      const manifest = runtimeManifest(opts.manifest, opts.localValues);
       const log = jsonLog(process.stderr, { component: 'runtime' });
       const local = opts.armEndpoint !== undefined && opts.armCa !== undefined;
       const clientId = process.env.AZURE_CLIENT_ID;
@@ -119,12 +135,19 @@ export function buildProgram(): Command {
       });
       const store = /^postgres(ql)?:\/\//.test(opts.store)
         ? await PostgresStore.open({ connectionString: opts.store, schema: opts.storeSchema, log })
-        : new SqliteStore({ file: opts.store });
+        : // Loaded only here: the deployed bundle runs on PostgreSQL and carries no native module.
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          new (require('../store/sqlite') as typeof import('../store/sqlite')).SqliteStore({ file: opts.store });
       const runtime = createRuntime({
         manifest,
         store,
         driver,
-        tokens: staticTokens(opts.tokensFile),
+        tokens: [
+          ...staticTokens(opts.tokensFile),
+          // The deployed stack's admin token (its value is in Key Vault): an environment admin.
+          ...(process.env.HOSTED_BOTS_ADMIN_TOKEN_SHA256 ? [{ principal: 'hosted-bots-admin', sha256: process.env.HOSTED_BOTS_ADMIN_TOKEN_SHA256, admin: true }] : []),
+        ],
+        agentBundle: path.join(__dirname, BUNDLE_FILES.agent),
         entra: entraOptions(opts.entraTenant, opts.entraAudience),
         limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
         holder: opts.holder,
@@ -136,6 +159,8 @@ export function buildProgram(): Command {
       const url = await runtime.listen(opts.port, opts.host);
       process.stdout.write(`${JSON.stringify({ event: 'listening', url })}\n`);
       const stop = async () => {
+        // In-flight ARM calls may take long to give up; a stop must not hang on them.
+        setTimeout(() => process.exit(0), 10_000).unref();
         await runtime.close();
         await store.close();
         process.exit(0);
@@ -175,32 +200,9 @@ export function buildProgram(): Command {
       process.once('SIGTERM', stop);
     });
 
-  program
-    .command('agent')
-    .description('Run the bot agent: register with the runtime, claim runs, run their flows, report results.')
-    .requiredOption('--url <url>', 'the runtime URL')
-    .requiredOption('--group <group>', 'the bot group this VM belongs to')
-    .option('--token-file <file>', 'file holding the group\'s bot token')
-    .option('--token <token>', 'the group\'s bot token (prefer --token-file)')
-    .requiredOption('--vm-name <name>', 'this VM\'s name in its scale set')
-    .option('--simulate', 'simulate flows (inputs.simulateSeconds, inputs.exitCode) instead of running their commands')
-    .action(async (opts) => {
-      const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
-      if (!token) throw new Error('give the bot token with --token-file or --token');
-      const agent = new BotAgent({
-        url: opts.url.replace(/\/$/, ''),
-        token,
-        group: opts.group,
-        vmName: opts.vmName,
-        executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),
-        log: jsonLog(process.stderr, { component: 'agent' }),
-      });
-      process.once('SIGINT', () => void agent.stop());
-      process.once('SIGTERM', () => void agent.stop());
-      await agent.start();
-      process.stderr.write(`agent stopped: ${agent.stopped}\n`);
-    });
+  addAgentCommand(program);
 
+  registerDeployerCommands(program);
   return program;
 }
 

@@ -89,6 +89,21 @@ export interface EnvironmentView {
 
 export const isFinal = (state: RunState): boolean => FINAL_RUN_STATES.includes(state);
 
+/** How a run ended, beyond its state: " (exit code 2, run_timeout, ...)", or "". */
+export function describeRunEnd(run: RunView): string {
+  const r = run.result;
+  const exitCode = r?.exitCode ?? undefined;
+  // The store's generic codes repeat what the state and exit code already say.
+  const code = r?.errorCode && r.errorCode !== run.state && !(r.errorCode === 'exit_code' && exitCode !== undefined) ? r.errorCode : undefined;
+  const details = [
+    exitCode !== undefined ? `exit code ${exitCode}` : undefined,
+    code,
+    r?.errorMessage ?? undefined,
+    run.state === 'expired' ? 'it waited longer than the queue time-out' : undefined,
+  ].filter(Boolean);
+  return details.length ? ` (${details.join(', ')})` : '';
+}
+
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export class RuntimeClient {
@@ -152,7 +167,7 @@ export class RuntimeClient {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether polling should go on after this error: the network, 5xx and 429 pass; other answers do not. */
+/** Whether a call may be tried again: the network, 5xx and 429 may pass; other answers will not. */
 function transient(err: unknown): boolean {
   return err instanceof RuntimeUnreachable || (err instanceof RuntimeApiError && (err.status >= 500 || err.status === 429));
 }
@@ -177,12 +192,12 @@ export async function waitForHealth(url: string, timeoutMs: number, onAttempt?: 
       if (res.body?.status === 'ok') return { ok: true, ms: Date.now() - started, attempts };
       last = `HTTP ${res.status} with status ${JSON.stringify(res.body?.status ?? null)}`;
     } catch (err) {
-      if (err instanceof RuntimeUnreachable) last = err.reason;
-      else if (err instanceof RuntimeApiError) {
+      if (err instanceof RuntimeApiError) {
         const status = (err.body as { status?: unknown } | undefined)?.status;
         last = `HTTP ${err.status}${status === undefined ? (err.code.startsWith('http_') ? '' : ` ${err.code}`) : ` with status ${JSON.stringify(status)}`}`;
+      } else {
+        last = err instanceof RuntimeUnreachable ? err.reason : (err as Error).message;
       }
-      else last = (err as Error).message;
     }
     onAttempt?.(last);
     const left = deadline - Date.now();
@@ -223,4 +238,24 @@ export async function followRun(client: RuntimeClient, first: RunView, timeoutMs
     }
   }
   return { run, timedOut: false };
+}
+
+/**
+ * Calls `call` until it succeeds, retrying transient failures until `deadline` (epoch ms). Only
+ * for idempotent calls: an enqueue qualifies through its Idempotency-Key.
+ */
+export async function retryTransient<T>(call: () => Promise<T>, deadline: number, onRetry?: (err: Error) => void): Promise<T> {
+  let delay = 500;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      const left = deadline - Date.now();
+      if (!transient(err) || left <= 0) throw err;
+      onRetry?.(err as Error);
+      const retryAfter = err instanceof RuntimeApiError && err.retryAfterSeconds ? err.retryAfterSeconds * 1000 : 0;
+      await sleep(Math.min(Math.max(delay, retryAfter), left));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
 }

@@ -70,7 +70,7 @@ export class ProgressLine {
   }
 
   private draw(): void {
-    const width = Math.max(20, (this.out.columns ?? 100) - 1);
+    const width = Math.max(20, (this.out.columns || 100) - 1);
     const text = `${this.label} ${formatDuration(this.elapsedMs)}${this.latest ? `  ${this.latest}` : ''}`;
     this.out.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
   }

@@ -96,7 +96,7 @@ export interface GroupPlan {
   /** Bots that can run flows now or soon: provisioning, idle, busy. */
   readonly serving: number;
   readonly created: number;
-  /** Most busy bots the group may have; set only while capacity is contended. */
+  /** Most busy bots the group may have; set only while capacity is contended or exceeded. */
   readonly claimLimit?: number;
   readonly waiting: readonly WaitReason[];
 }
@@ -182,6 +182,11 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
   const entitlement: Record<string, number> = {};
   demand.forEach((d, i) => (entitlement[d.group.name] = committed[i].base + shares[d.group.name]));
   const capacityBound = demand.reduce((s, d) => s + d.desired, 0) > capacity;
+  // After a deploy lowered maxBots or the capacity, more bots may serve than allowed: they go as
+  // they become idle, and meanwhile their group takes no more runs than it is now allowed.
+  const serving = (bots: readonly PlanBot[]) => bots.filter((b) => b.state === 'provisioning' || b.state === 'idle' || b.state === 'busy').length;
+  const overCapacity = demand.reduce((s, d) => s + serving(d.bots), 0) > capacity;
+  const limited = (d: (typeof demand)[number]) => capacityBound || overCapacity || serving(d.bots) > d.group.maxBots;
 
   // Scale in.
   const deleting = new Set<string>();
@@ -213,7 +218,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       const reason: DeleteReason = !snapshot.enabled ? 'disabled' : g.status === 'removed' ? 'removed' : g.status === 'expired' ? 'expired' : 'rebalance';
       const claimable = reason === 'rebalance' && g.status === 'active' ? Math.min(g.queued, Math.max(0, entitlement[g.name] - d.busy)) : 0;
       const surplus = Math.min(excess, Math.max(0, stillIdle.length - claimable));
-      const goNow = capacityBound || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
+      const goNow = limited(d) || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
       remove(g.name, goNow, reason);
       stillIdle = stillIdle.filter((b) => !deleting.has(b.id));
       stillServing -= goNow.length;
@@ -275,7 +280,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       live,
       serving,
       created: count,
-      claimLimit: capacityBound ? entitlement[g.name] : undefined,
+      claimLimit: limited(d) ? entitlement[g.name] : undefined,
       waiting,
     };
   }

@@ -194,3 +194,20 @@ describe('plan() rebalancing', () => {
     expect(deletes(p, 'rebalance')).toEqual([idle[0].id]);
   });
 });
+
+describe('plan() after a deploy lowered the limits', () => {
+  test('maxBots below the bots that exist: idle excess goes now, busy bots finish, and claims are capped', () => {
+    const idle = bots('g', 'idle', 2, { stateChangedAt: NOW - 1000 });
+    const p = run({ groups: [group('g', { maxBots: 2, queued: 10, running: 3 })], bots: [...bots('g', 'busy', 3), ...idle] });
+    expect(deletes(p, 'rebalance').sort()).toEqual(idle.map((b) => b.id).sort());
+    expect(p.groups.g.claimLimit).toBe(2);
+    expect(creates(p)).toEqual({});
+  });
+
+  test('capacity below the bots that exist: the excess idle bots go as they become idle', () => {
+    const idle = bots('a', 'idle', 1, { stateChangedAt: NOW - 1000 });
+    const p = run({ capacity: 3, groups: [group('a', { running: 3 }), group('b', { running: 1 })], bots: [...bots('a', 'busy', 3), ...idle, ...bots('b', 'busy', 1)] });
+    expect(deletes(p)).toEqual([idle[0].id]);
+    expect(p.groups.a.claimLimit).toBeDefined();
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * `hosted-bots agent`: the bot agent as a command, shared by the full CLI and the agent bundle
+ * that bots download from the runtime.
+ */
+import * as fs from 'fs';
+import { Command } from 'commander';
+import { jsonLog } from '../log';
+import { BotAgent } from './agent';
+import { ShellExecutor } from './shell-executor';
+import { SimulatedExecutor } from './simulated-executor';
+
+export function addAgentCommand(program: Command): Command {
+  return program
+    .command('agent')
+    .description('Run the bot agent: register with the runtime, claim runs, run their flows, report results.')
+    .requiredOption('--url <url>', 'the runtime URL')
+    .requiredOption('--group <group>', 'the bot group this VM belongs to')
+    .option('--token-file <file>', "file holding the group's bot token")
+    .option('--token <token>', "the group's bot token (prefer --token-file)")
+    .requiredOption('--vm-name <name>', "this VM's name in its scale set")
+    .option('--simulate', 'simulate flows (inputs.simulateSeconds, inputs.exitCode) instead of running their commands')
+    .action(async (opts) => {
+      const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
+      if (!token) throw new Error('give the bot token with --token-file or --token');
+      const agent = new BotAgent({
+        url: opts.url.replace(/\/$/, ''),
+        token,
+        group: opts.group,
+        vmName: opts.vmName,
+        executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),
+        log: jsonLog(process.stderr, { component: 'agent' }),
+      });
+      process.once('SIGINT', () => void agent.stop());
+      process.once('SIGTERM', () => void agent.stop());
+      await agent.start();
+      process.stderr.write(`agent stopped: ${agent.stopped}\n`);
+    });
+}
