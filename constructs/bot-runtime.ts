@@ -50,8 +50,8 @@ export interface BotRuntimeProps {
   readonly entra?: { readonly tenantId: string; readonly audience: string };
   /** Object IDs that may read the runtime's secrets (admin token, bot tokens) in Key Vault. @default only the deploying identity */
   readonly secretReaders?: readonly string[];
-  /** A folder holding the runtime bundle (main.js, agent.js). @default built from this package */
-  readonly bundleDir?: string;
+  /** The zipped runtime bundle (main.js, agent.js) to deploy. @default the one built with this package */
+  readonly bundleZip?: string;
 }
 
 /** The App Service name of a stack's runtime. */
@@ -64,16 +64,16 @@ export function runtimeUrlOf(appName: string): string {
   return `https://${appName}.azurewebsites.net`;
 }
 
-/** Where the runtime bundle is: prebuilt by `npm run build` into dist/bundle, else built now. */
-export function runtimeBundleDir(explicit?: string): string {
+/** The zipped runtime bundle: prebuilt by `npm run build` as dist/bundle.zip, else built now. */
+export function runtimeBundleZip(explicit?: string): string {
   if (explicit) return explicit;
   const here = path.resolve(__dirname, '..');
-  const prebuilt = [path.join(here, 'bundle'), path.join(here, 'dist', 'bundle')].find((d) => fs.existsSync(path.join(d, 'main.js')));
+  const prebuilt = [path.join(here, 'bundle.zip'), path.join(here, 'dist', 'bundle.zip')].find((f) => fs.existsSync(f));
   if (prebuilt) return prebuilt;
-  // A checkout run from its sources (tests): build it once per process.
+  // A checkout run from its sources before any build: build it once per process.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildBundle } = require('../runtime/cli/bundle') as typeof import('../runtime/cli/bundle');
-  builtBundle ??= buildBundle(fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-bundle-')));
+  builtBundle ??= `${buildBundle(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-bundle-')), 'bundle'))}.zip`;
   return builtBundle;
 }
 let builtBundle: string | undefined;
@@ -202,7 +202,8 @@ export class BotRuntime extends Construct {
     });
 
     const plan = new ServicePlan(this, 'plan', { name: `asp-hostedbots-${env.name}`, resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? 'B1' });
-    const bundle = new TerraformAsset(this, 'bundle', { path: runtimeBundleDir(props.bundleDir), type: AssetType.ARCHIVE });
+    // A file asset: the zip is made once per build, not once per stack at every synth.
+    const bundle = new TerraformAsset(this, 'bundle', { path: runtimeBundleZip(props.bundleZip), type: AssetType.FILE });
     const vaultRef = (s: KeyVaultSecret) => `@Microsoft.KeyVault(SecretUri=${s.versionlessId})`;
     this.app = new LinuxWebApp(this, 'app', {
       name: site.appName,

@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 
 import { BUNDLE_FILES } from './bundle-files';
 
@@ -25,6 +26,58 @@ function entry(relative: string): string {
   const checkout = path.basename(here) === 'dist' ? path.dirname(here) : here;
   const source = path.join(checkout, `${relative}.ts`);
   return fs.existsSync(source) ? source : path.join(here, `${relative}.js`);
+}
+
+/** A zip archive (deflate) of the files of `dir`, flat, as App Service zip deploy takes it. */
+export function zipFolder(dir: string, outFile: string): string {
+  const entries: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const name of fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort()) {
+    const data = fs.readFileSync(path.join(dir, name));
+    const packed = zlib.deflateRawSync(data, { level: 9 });
+    const crc = zlib.crc32(data);
+    const file = Buffer.from(name, 'utf8');
+    // A fixed timestamp (1980-01-01), so the same bundle zips to the same bytes.
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(0x21, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(file.length, 26);
+    local.writeUInt16LE(0, 28);
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(0x0314, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(0x0800, 8);
+    header.writeUInt16LE(8, 10);
+    header.writeUInt16LE(0, 12);
+    header.writeUInt16LE(0x21, 14);
+    header.writeUInt32LE(crc, 16);
+    header.writeUInt32LE(packed.length, 20);
+    header.writeUInt32LE(data.length, 24);
+    header.writeUInt16LE(file.length, 28);
+    header.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    header.writeUInt32LE(offset, 42);
+    entries.push(local, file, packed);
+    central.push(header, file);
+    offset += local.length + file.length + packed.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(central.length / 2, 8);
+  end.writeUInt16LE(central.length / 2, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  fs.writeFileSync(outFile, Buffer.concat([...entries, directory, end]));
+  return outFile;
 }
 
 /** Builds main.js and agent.js into `outDir` and returns it. */
@@ -49,11 +102,13 @@ export function buildBundle(outDir: string): string {
     });
   }
   fs.writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ name: 'hosted-bots-runtime', private: true, main: BUNDLE_FILES.runtime, scripts: { start: `node ${BUNDLE_FILES.runtime} runtime` } }, null, 2)}\n`);
+  // The App Service package, zipped once: every stack ships the same file.
+  zipFolder(outDir, `${outDir}.zip`);
   return outDir;
 }
 
 if (require.main === module) {
   const out = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'bundle'));
   buildBundle(out);
-  process.stdout.write(`bundle: ${path.join(out, BUNDLE_FILES.runtime)}, ${path.join(out, BUNDLE_FILES.agent)}\n`);
+  process.stdout.write(`bundle: ${path.join(out, BUNDLE_FILES.runtime)}, ${path.join(out, BUNDLE_FILES.agent)}, ${out}.zip\n`);
 }

@@ -4,11 +4,9 @@
  * the end-to-end tests and the benchmarks all start fleets here, from a manifest a real synth
  * wrote. Only the cloud is imitated.
  */
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { BotAgent } from '../agent/agent';
 import { ArmSim } from '../arm-sim';
 import { createAzureDriver } from '../azure/azure-driver';
@@ -17,23 +15,12 @@ import type { EntraOptions } from '../api/auth';
 import type { RateLimits } from '../api/limits';
 import { FleetManifest, localizeManifest, parseManifest, ScalingSettings, sha256Hex } from '../config/manifest';
 import { Log, silentLog } from '../log';
+import { LOCAL_SUBSCRIPTION, localArmCredential, randomToken } from './local-values';
 import { createRuntime, Runtime } from '../server';
 import type { Store } from '../store/types';
 import { simBotBooter } from './sim-bots';
 
-/** The subscription local manifests use in place of the one Terraform would fill in. */
-export const LOCAL_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
-
-/** arm-sim accepts any bearer token; the SDK's bearer policy still sends one. */
-export function localArmCredential(token = 'arm-sim-local-token'): TokenCredential {
-  return {
-    getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }),
-  };
-}
-
-export function randomToken(): string {
-  return randomBytes(24).toString('base64url');
-}
+export { LOCAL_SUBSCRIPTION, localArmCredential, randomToken } from './local-values';
 
 export interface LocalManifestOptions {
   /** Overrides of every group's scaling settings (and the environment's), e.g. short idle times. */
