@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const BENCHMARKS = ['synth', 'runtime'];
+// bench/soak runs on its own (about ten minutes per store): node dist/bench/soak.js --pg <url>.
 
 for (const name of BENCHMARKS) {
   const script = path.join(__dirname, `${name}.js`);
