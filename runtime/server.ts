@@ -10,6 +10,7 @@ import type { ComputeDriver } from './azure/compute';
 import { Authenticator, EntraOptions, StaticToken } from './api/auth';
 import type { RateLimits } from './api/limits';
 import { createApi } from './api/routes';
+import { RuntimeMetrics } from './api/metrics';
 import { QueueNotifier } from './queue/notifier';
 import { RunQueue } from './queue/queue';
 import { Scaler } from './scaler/loop';
@@ -33,6 +34,8 @@ export interface RuntimeOptions {
   /** @default 30000 */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /** Who may scrape /metrics: a bearer token, or nobody (404). @default off */
+  readonly metricsToken?: string;
   /** The agent bundle bots download from GET /v1/agent/bundle. @default none (404) */
   readonly agentBundle?: string;
   /** Slow clients: the whole request, and its headers, must arrive within these. @default 60 s and 20 s */
@@ -46,6 +49,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   /** The Express app, for tests that inspect its routes. */
   readonly app: import('express').Express;
+  /** The Prometheus metrics; give `metrics.armCall` to the compute driver as its observer. */
+  readonly metrics: RuntimeMetrics;
   readonly queue: RunQueue;
   readonly scaler: Scaler;
   readonly store: Store;
@@ -59,6 +64,7 @@ export interface Runtime {
 export function createRuntime(options: RuntimeOptions): Runtime {
   const log = options.log ?? silentLog;
   const notifier = new QueueNotifier();
+  const metrics = new RuntimeMetrics(options.store, options.manifest);
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -66,6 +72,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     notifier,
     now: options.now,
     onChange: () => scaler?.trigger(),
+    events: metrics,
   });
   scaler = new Scaler({
     store: options.store,
@@ -79,6 +86,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     backoffMaxMs: options.backoffMaxMs,
     now: options.now,
     log,
+    events: metrics,
   });
   const app = createApi({
     manifest: options.manifest,
@@ -88,6 +96,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     auth: new Authenticator(options.manifest, options.tokens, options.entra),
     limits: options.limits,
     agentBundle: options.agentBundle,
+    metrics: options.metricsToken ? { registry: metrics.registry, token: options.metricsToken } : undefined,
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
@@ -102,6 +111,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   return {
     app,
+    metrics,
     queue,
     scaler,
     store: options.store,

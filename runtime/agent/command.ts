@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import { Command } from 'commander';
-import { jsonLog } from '../log';
+import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { BotAgent } from './agent';
 import { ShellExecutor } from './shell-executor';
 import { SimulatedExecutor } from './simulated-executor';
@@ -19,6 +19,7 @@ export function addAgentCommand(program: Command): Command {
     .option('--token <token>', "the group's bot token (prefer --token-file)")
     .requiredOption('--vm-name <name>', "this VM's name in its scale set")
     .option('--simulate', 'simulate flows (inputs.simulateSeconds, inputs.exitCode) instead of running their commands')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (HOSTED_BOTS_LOG_LEVEL)`)
     .action(async (opts) => {
       const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
       if (!token) throw new Error('give the bot token with --token-file or --token');
@@ -28,7 +29,7 @@ export function addAgentCommand(program: Command): Command {
         group: opts.group,
         vmName: opts.vmName,
         executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),
-        log: jsonLog(process.stderr, { component: 'agent' }),
+        log: createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'agent' } }),
       });
       process.once('SIGINT', () => void agent.stop());
       process.once('SIGTERM', () => void agent.stop());

@@ -3,7 +3,9 @@
  * `{ error: { code, message } }`; every route but /healthz needs a bearer token; every input is
  * validated with zod before anything changes.
  */
+import { createHash, timingSafeEqual } from 'crypto';
 import * as fs from 'fs';
+import type { Registry } from 'prom-client';
 import * as path from 'path';
 import express, { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
@@ -33,6 +35,8 @@ export interface ApiOptions {
   readonly limits?: RateLimits;
   /** The agent bundle served to bots. @default none */
   readonly agentBundle?: string;
+  /** /metrics, for holders of this token. @default off (404) */
+  readonly metrics?: { readonly registry: Registry; readonly token: string };
 }
 
 /**
@@ -46,7 +50,8 @@ export type AccessPolicy =
   | 'group-user'
   | 'group-co-owner'
   | 'run-owner-or-co-owner'
-  | 'group-bot';
+  | 'group-bot'
+  | 'metrics-token';
 
 /** The group view lists the first runs of the queue; `queued` has the full count. */
 export const QUEUE_VIEW_LIMIT = 100;
@@ -136,6 +141,12 @@ export function createApi(options: ApiOptions): express.Express {
   /** Authenticates, applies the rate limit of the token, and checks the caller's kind. */
   const gate = (policy: AccessPolicy) => async (req: Request, _res: Response, next: NextFunction) => {
     if (policy === 'anyone') return next();
+    if (policy === 'metrics-token') {
+      const expected = options.metrics ? createHash('sha256').update(options.metrics.token).digest() : undefined;
+      const given = createHash('sha256').update(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '').digest();
+      if (!expected) return next(notFound('metrics_off', 'metrics are off in this runtime; start it with --metrics-token to expose them'));
+      return timingSafeEqual(expected, given) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
+    }
     const principal = await auth.authenticate(req.headers.authorization);
     if (!principal) return next(unauthorized(req.headers.authorization ? 'the bearer token is not valid' : undefined));
     req.principal = principal;
@@ -198,6 +209,13 @@ export function createApi(options: ApiOptions): express.Express {
     if (found && found.group !== group.name) throw forbidden(`bot ${id} belongs to another group`);
     return { group, bot: found };
   };
+
+  route('get', '/metrics', 'metrics-token',
+    wrap(async (_req, res) => {
+      res.setHeader('content-type', options.metrics!.registry.contentType);
+      res.send(await options.metrics!.registry.metrics());
+    }),
+  );
 
   route('get', '/healthz', 'anyone',
     wrap(async (_req, res) => {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LocalFleet, localManifest, randomToken } from './local-fleet';
-import { jsonLog, silentLog } from '../log';
+import { createLog, silentLog } from '../log';
 
 export interface DemoOptions {
   readonly port: number;
@@ -83,7 +83,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     storeFile: path.join(work, 'runtime.db'),
     tickMs: 1000,
     claimWaitSeconds: 10,
-    log: options.verbose ? jsonLog(process.stderr) : silentLog,
+    log: options.verbose ? createLog({ base: { component: 'runtime' } }) : silentLog,
   });
 
   let stopping = false;

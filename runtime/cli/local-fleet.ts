@@ -79,6 +79,8 @@ export interface LocalFleetOptions {
   readonly entra?: EntraOptions;
   readonly limits?: RateLimits;
   readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
+  /** Expose /metrics to this token. @default off */
+  readonly metricsToken?: string;
 }
 
 export class LocalFleet {
@@ -145,7 +147,10 @@ export class LocalFleet {
       ca,
       pollIntervalMs: 50,
       retry: { maxRetries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 500 },
-      observer: options.observer,
+      observer: (call) => {
+        options.observer?.(call);
+        fleet?.runtime.metrics.armCall(call);
+      },
     });
     const makeRuntime = (manifest: FleetManifest) =>
       createRuntime({
@@ -160,6 +165,7 @@ export class LocalFleet {
         entra: options.entra,
         limits: options.limits,
         timeouts: options.timeouts,
+        metricsToken: options.metricsToken,
         log,
       });
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { StaticToken } from '../api/auth';
 import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
-import { jsonLog } from '../log';
+import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { addAgentCommand } from '../agent/command';
 import { registerDeployerCommands } from './deployer';
 import { LOCAL_SUBSCRIPTION } from './local-values';
@@ -126,13 +126,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--tick-seconds <s>', 'scaler tick').default(15).argParser(number('--tick-seconds', 0.05, 3600)))
     .addOption(new Option('--backoff-seconds <s>', 'first back-off after an ARM error').default(30).argParser(number('--backoff-seconds', 0.05, 3600)))
     .option('--holder <name>', 'this replica\'s name in the scaler lease')
+    .addOption(new Option('--log-level <level>', 'log level (HOSTED_BOTS_LOG_LEVEL)').choices(LOG_LEVELS as string[]))
+    .option('--metrics-token <token>', 'expose Prometheus metrics at /metrics to this bearer token (HOSTED_BOTS_METRICS_TOKEN); off without it', process.env.HOSTED_BOTS_METRICS_TOKEN)
     .option('--entra-tenant <id>', 'accept Entra ID access tokens from this tenant (HOSTED_BOTS_ENTRA_TENANT)', process.env.HOSTED_BOTS_ENTRA_TENANT)
     .option('--entra-audience <aud>', 'the audience those tokens must carry, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)', process.env.HOSTED_BOTS_ENTRA_AUDIENCE)
     .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
     .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
     .action(async (opts) => {
       const manifest = runtimeManifest(opts.manifest, opts.localValues);
-      const log = jsonLog(process.stderr, { component: 'runtime' });
+      const log = createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'runtime' } });
       const local = opts.armEndpoint !== undefined && opts.armCa !== undefined;
       const clientId = process.env.AZURE_CLIENT_ID;
       if (!local && !clientId) throw new Error('set AZURE_CLIENT_ID to the runtime identity\'s client ID, or --arm-endpoint and --arm-ca for a local arm-sim');
@@ -142,12 +144,15 @@ export function buildProgram(): Command {
         endpoint: opts.armEndpoint,
         ca: opts.armCa ? fs.readFileSync(opts.armCa) : undefined,
         pollIntervalMs: local ? 100 : undefined,
+        observer: (call) => runtime?.metrics.armCall(call),
       });
       const store = /^postgres(ql)?:\/\//.test(opts.store)
         ? await lazy.postgres().PostgresStore.open({ connectionString: opts.store, schema: opts.storeSchema, log })
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
-      const runtime = lazy.server().createRuntime({
+      // eslint-disable-next-line prefer-const
+      let runtime: import('../server').Runtime | undefined;
+      runtime = lazy.server().createRuntime({
         manifest,
         store,
         driver,
@@ -160,6 +165,7 @@ export function buildProgram(): Command {
         entra: entraOptions(opts.entraTenant, opts.entraAudience),
         limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
         holder: opts.holder,
+        metricsToken: opts.metricsToken,
         tickMs: opts.tickSeconds * 1000,
         leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
@@ -188,10 +194,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <port>', 'port on 127.0.0.1').default(0).argParser(number('--port', 0, 65535)))
     .addOption(new Option('--boot-seconds <s>', 'how long a VM takes to boot').default(4).argParser(number('--boot-seconds', 0, 3600)))
     .addOption(new Option('--claim-wait-seconds <s>', 'how long agents long-poll').default(30).argParser(number('--claim-wait-seconds', 0, 30)))
+    .addOption(new Option('--log-level <level>', 'log level (HOSTED_BOTS_LOG_LEVEL)').choices(LOG_LEVELS as string[]))
     .action(async (opts) => {
       const values = readJson(opts.localValues, 'local values file');
       const manifest = manifestFrom(opts.manifest, opts.localValues);
-      const log = jsonLog(process.stderr, { component: 'arm-sim' });
+      const log = createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'arm-sim' } });
       const sim = new (lazy.armSim().ArmSim)({
         bootSeconds: opts.bootSeconds,
         port: opts.port,

@@ -7,6 +7,7 @@ import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, Priority, Run, Store } from '../store/types';
 import type { QueueNotifier } from './notifier';
+import { noEvents, RuntimeEvents } from '../events';
 
 /** The most an agent may wait in one claim. */
 export const MAX_CLAIM_WAIT_MS = 30_000;
@@ -29,6 +30,8 @@ export interface RunQueueOptions {
   readonly now?: () => number;
   /** Called when a group's demand changed (enqueue, claim, completion), to re-plan. */
   readonly onChange?: (group: string) => void;
+  /** Told when a run ends here (a completion, a cancel of a queued run). */
+  readonly events?: Pick<RuntimeEvents, 'runFinished'>;
 }
 
 export class RunQueue {
@@ -37,6 +40,7 @@ export class RunQueue {
   readonly notifier: QueueNotifier;
   private readonly now: () => number;
   private readonly onChange: (group: string) => void;
+  private readonly events: Pick<RuntimeEvents, 'runFinished'>;
   private readonly groupsByName: Map<string, ManifestGroup>;
 
   constructor(options: RunQueueOptions) {
@@ -45,6 +49,7 @@ export class RunQueue {
     this.notifier = options.notifier;
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => undefined);
+    this.events = options.events ?? noEvents;
     this.groupsByName = new Map(options.manifest.groups.map((g) => [g.name, g]));
   }
 
@@ -125,6 +130,7 @@ export class RunQueue {
 
   async complete(input: Omit<CompleteInput, 'now'>) {
     const result = await this.store.complete({ ...input, now: this.now() });
+    if (result.kind === 'completed') this.events.runFinished(result.run);
     const bot = await this.store.getBot(input.botId);
     if (bot) {
       // The bot is free again: it may take the next run, and the scaler may rebalance.
@@ -136,7 +142,10 @@ export class RunQueue {
 
   async cancel(runId: string) {
     const result = await this.store.cancel(runId, this.now());
-    if (result.kind === 'cancelled') this.onChange(result.run.group);
+    if (result.kind === 'cancelled') {
+      this.events.runFinished(result.run);
+      this.onChange(result.run.group);
+    }
     return result;
   }
 

@@ -12,7 +12,8 @@ import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/ma
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
 import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
-import { GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
+import { DeleteReason, GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
+import { noEvents, RuntimeEvents } from '../events';
 
 export const SCALER_LEASE = 'scaler';
 /** Queue lengths beyond this change no scaling decision. */
@@ -39,6 +40,7 @@ export interface ScalerOptions {
   readonly claimWaitMs?: number;
   readonly now?: () => number;
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
+  readonly events?: RuntimeEvents;
 }
 
 const MINUTE = 60_000;
@@ -72,6 +74,7 @@ export class Scaler {
   private readonly claimWaitMs: number;
   private readonly now: () => number;
   private readonly log: (event: string, fields?: Record<string, unknown>) => void;
+  private readonly events: RuntimeEvents;
   private readonly groups: Map<string, ManifestGroup>;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly deletesInFlight = new Set<string>();
@@ -102,6 +105,7 @@ export class Scaler {
     this.claimWaitMs = options.claimWaitMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
+    this.events = options.events ?? noEvents;
     this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
   }
 
@@ -123,6 +127,7 @@ export class Scaler {
     const removed = (await this.store.groups()).filter((g) => !g.declared).map((g) => g.name);
     if (removed.length) {
       const cancelled = await this.store.cancelRemovedGroupRuns(removed, this.now());
+      cancelled.forEach((run) => this.events.runFinished(run));
       this.log('scaler.groups_removed', { groups: removed, cancelledRuns: cancelled.length });
     }
     this.timer = setInterval(() => {
@@ -212,6 +217,7 @@ export class Scaler {
     if (tick) {
       const swept = await this.store.sweep(this.sweepGroups(), now);
       for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
+      for (const run of [...swept.expired, ...swept.timedOut, ...swept.failedLost]) this.events.runFinished(run);
       if (swept.lostBots.length || swept.requeued.length || swept.timedOut.length || swept.expiredGroups.length) {
         this.log('scaler.sweep', {
           expired: swept.expired.length,
@@ -237,7 +243,9 @@ export class Scaler {
     for (const action of decided.actions) {
       if (action.kind === 'fail') {
         const failed = await this.store.markFailed(action.botIds, 'boot_timeout', now);
+        if (failed.length) this.events.scalerAction({ ...action, botIds: failed.map((b) => b.id) });
         for (const bot of failed) {
+          this.events.provisioningError(action.group, 'BootTimeout');
           const minutes = this.groups.get(action.group)?.scaling.bootTimeoutMinutes;
           await this.store.recordProvisioningError({
             group: action.group,
@@ -249,7 +257,7 @@ export class Scaler {
         }
         if (failed.length) this.again = true;
       } else if (action.kind === 'delete') {
-        await this.scaleIn(action.group, action.botIds, action.from, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now);
+        await this.scaleIn(action.group, action.botIds, action.from, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now, action.reason);
       } else {
         await this.scaleOut(action.group, action.count, now);
       }
@@ -326,6 +334,7 @@ export class Scaler {
     if (!manifestGroup) return;
     const created = await this.store.createBots(group, count, imageKeyOf(manifestGroup), this.capsOf(group), now);
     if (created.length === 0) return;
+    this.events.scalerAction({ kind: 'create', group, count: created.length });
     this.log('scaler.scale_out', { group, bots: created.map((b) => b.id) });
     const vmss = manifestGroup.vmss;
     const createdIds = new Set(created.map((b) => b.id));
@@ -347,9 +356,10 @@ export class Scaler {
     });
   }
 
-  private async scaleIn(group: string, botIds: readonly string[], from: readonly BotState[], idleBefore: number | undefined, now: number): Promise<void> {
+  private async scaleIn(group: string, botIds: readonly string[], from: readonly BotState[], idleBefore: number | undefined, now: number, reason: DeleteReason): Promise<void> {
     const moved = await this.store.markDeleting(botIds, from, now, idleBefore);
     if (moved.length === 0) return;
+    this.events.scalerAction({ kind: 'delete', group, botIds: moved.map((b) => b.id), reason, from });
     this.log('scaler.scale_in', { group, bots: moved.map((b) => b.id) });
     const withoutVm = moved.filter((b) => !b.vmName);
     if (withoutVm.length) await this.store.markDeleted(withoutVm.map((b) => b.id), now, this.maxAttempts());
@@ -472,6 +482,7 @@ export class Scaler {
     const code = err instanceof ComputeError ? err.code : 'InternalError';
     const message = err instanceof Error ? err.message : String(err);
     await this.store.recordProvisioningError({ group, at: now, operation, code, message });
+    this.events.provisioningError(group, code);
     const state = (await this.store.groups()).find((g) => g.name === group);
     const level = (state?.backoffLevel ?? 0) + 1;
     const wait = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (level - 1));

@@ -1,5 +1,5 @@
 import { Writable } from 'stream';
-import { jsonLog, redact, redactText } from '../../runtime/log';
+import { createLog, redact, redactText } from '../../runtime/log';
 import { startTestFleet, USERS } from '../helpers/local-fleet';
 
 describe('logs', () => {
@@ -25,7 +25,7 @@ describe('logs', () => {
         done();
       },
     });
-    const t = await startTestFleet({}, { log: jsonLog(sink) });
+    const t = await startTestFleet({}, { log: createLog({ stream: sink, level: 'debug' }) });
     const bodies: string[] = [];
     try {
       const secretish = 'Bearer-looking-secret-XYZ-123';
@@ -44,4 +44,28 @@ describe('logs', () => {
       await t.stop();
     }
   });
+});
+
+test('the level drops lines below it, and every line is JSON with the event and its IDs', () => {
+  let out = '';
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      out += chunk.toString();
+      done();
+    },
+  });
+  const log = createLog({ stream: sink, level: 'warn', base: { component: 'runtime' } });
+  log('run.claimed', { runId: 'run_1', botId: 'bot_1', group: 'finance' });
+  log('scaler.arm_error', { group: 'finance', code: 'QuotaExceeded', message: 'postgres://u:p4ss@db/x' });
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines).toEqual([expect.objectContaining({ level: 'warn', event: 'scaler.arm_error', group: 'finance', component: 'runtime', message: 'postgres://u:[redacted]@db/x' })]);
+});
+
+test('HOSTED_BOTS_LOG_LEVEL sets the level; a bad one is refused naming the levels', () => {
+  const { levelFromEnv } = jest.requireActual('../../runtime/log');
+  process.env.HOSTED_BOTS_LOG_LEVEL = 'error';
+  expect(levelFromEnv()).toBe('error');
+  process.env.HOSTED_BOTS_LOG_LEVEL = 'loud';
+  expect(() => levelFromEnv()).toThrow('HOSTED_BOTS_LOG_LEVEL "loud" is not a level; use one of debug, info, warn, error, silent');
+  delete process.env.HOSTED_BOTS_LOG_LEVEL;
 });

@@ -1,0 +1,106 @@
+/**
+ * Prometheus metrics at /metrics (prom-client): queue depth and bots by state per group, run wait
+ * and duration histograms, ARM calls by operation and outcome with latency, scaler decisions,
+ * provisioning errors by code. Gauges are read from the store at each scrape, so every replica
+ * reports the same fleet; counters and histograms count what this replica saw.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FleetManifest } from '../config/manifest';
+import type { RuntimeEvents } from '../events';
+import type { Store } from '../store/types';
+
+const BOT_STATES = ['provisioning', 'idle', 'busy', 'failed', 'deleting'] as const;
+/** Seconds: from a second (a warm bot) to several hours (a queue time-out). */
+const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
+const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
+
+export class RuntimeMetrics implements RuntimeEvents {
+  readonly registry = new Registry();
+  private readonly runWait: Histogram<'group'>;
+  private readonly runDuration: Histogram<'group' | 'state'>;
+  private readonly runsFinished: Counter<'group' | 'state'>;
+  private readonly armCalls: Counter<'operation' | 'outcome' | 'code'>;
+  private readonly armLatency: Histogram<'operation' | 'outcome'>;
+  private readonly decisions: Counter<'group' | 'action' | 'reason'>;
+  private readonly provisioningErrors: Counter<'group' | 'code'>;
+
+  constructor(store: Store, manifest: FleetManifest) {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'hosted_bots_queue_runs',
+      help: 'Runs queued or running, per group and state.',
+      labelNames: ['group', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
+        for (const g of manifest.groups) {
+          this.set({ group: g.name, state: 'queued' }, counts.get(g.name)?.queued ?? 0);
+          this.set({ group: g.name, state: 'running' }, counts.get(g.name)?.running ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'hosted_bots_bots',
+      help: 'Bots per group and state.',
+      labelNames: ['group', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        const bots = await store.bots();
+        for (const g of manifest.groups) {
+          for (const state of BOT_STATES) this.set({ group: g.name, state }, bots.filter((b) => b.group === g.name && b.state === state).length);
+        }
+      },
+    });
+    new Gauge({
+      name: 'hosted_bots_capacity',
+      help: 'The bot capacity of the environment (bots that may run at once).',
+      registers,
+      collect() {
+        this.set(manifest.environment.botCapacity);
+      },
+    });
+    this.runWait = new Histogram({ name: 'hosted_bots_run_wait_seconds', help: 'Time from enqueue to start, per group.', labelNames: ['group'], buckets: WAIT_BUCKETS, registers });
+    this.runDuration = new Histogram({
+      name: 'hosted_bots_run_duration_seconds',
+      help: 'Time from start to end of runs that started, per group and final state.',
+      labelNames: ['group', 'state'],
+      buckets: RUN_BUCKETS,
+      registers,
+    });
+    this.runsFinished = new Counter({ name: 'hosted_bots_runs_finished_total', help: 'Runs that reached a final state, per group and state.', labelNames: ['group', 'state'], registers });
+    this.armCalls = new Counter({ name: 'hosted_bots_arm_calls_total', help: 'ARM calls by operation and outcome (and ARM error code).', labelNames: ['operation', 'outcome', 'code'], registers });
+    this.armLatency = new Histogram({
+      name: 'hosted_bots_arm_call_seconds',
+      help: 'ARM call latency, long-running operations included.',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    });
+    this.decisions = new Counter({ name: 'hosted_bots_scaler_actions_total', help: 'Scaler actions carried out, per group, kind and reason.', labelNames: ['group', 'action', 'reason'], registers });
+    this.provisioningErrors = new Counter({ name: 'hosted_bots_provisioning_errors_total', help: 'Provisioning errors per group and code.', labelNames: ['group', 'code'], registers });
+  }
+
+  runFinished: RuntimeEvents['runFinished'] = (run) => {
+    this.runsFinished.inc({ group: run.group, state: run.state });
+    if (run.startedAt !== undefined) {
+      this.runWait.observe({ group: run.group }, Math.max(0, run.startedAt - run.enqueuedAt) / 1000);
+      if (run.finishedAt !== undefined) this.runDuration.observe({ group: run.group, state: run.state }, Math.max(0, run.finishedAt - run.startedAt) / 1000);
+    }
+  };
+
+  scalerAction: RuntimeEvents['scalerAction'] = (action) => {
+    const count = action.kind === 'create' ? action.count : action.botIds.length;
+    this.decisions.inc({ group: action.group, action: action.kind, reason: action.kind === 'create' ? 'demand' : action.reason }, count);
+  };
+
+  provisioningError: RuntimeEvents['provisioningError'] = (group, code) => {
+    this.provisioningErrors.inc({ group, code });
+  };
+
+  armCall: RuntimeEvents['armCall'] = (call) => {
+    this.armCalls.inc({ operation: call.operation, outcome: call.outcome, code: call.code ?? '' });
+    this.armLatency.observe({ operation: call.operation, outcome: call.outcome }, call.ms / 1000);
+  };
+}
