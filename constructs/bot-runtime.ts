@@ -52,6 +52,11 @@ export interface BotRuntimeProps {
   readonly secretReaders?: readonly string[];
   /** The zipped runtime bundle (main.js, agent.js) to deploy. @default the one built with this package */
   readonly bundleZip?: string;
+  /**
+   * Serve Prometheus metrics at `/metrics` to a bearer token generated here and kept in Key Vault
+   * (secret `runtime-metrics-token`). `false` turns `/metrics` off. @default true
+   */
+  readonly metrics?: boolean;
 }
 
 /** The App Service name of a stack's runtime. */
@@ -106,6 +111,8 @@ export class BotRuntime extends Construct {
   readonly database: PostgresqlFlexibleServer;
   readonly keyVault: KeyVault;
   readonly adminTokenSecret: KeyVaultSecret;
+  /** The token a Prometheus scraper sends to `/metrics`; absent when metrics are off. */
+  readonly metricsTokenSecret?: KeyVaultSecret;
   /** The runtime's base URL, as Azure reports it. */
   readonly url: string;
   readonly roleAssignments: RoleAssignment[] = [];
@@ -166,6 +173,10 @@ export class BotRuntime extends Construct {
       `postgresql://hostedbots:${Fn.urlencode(dbPassword.result)}@${this.database.fqdn}:5432/hostedbots?sslmode=require`,
     );
     this.adminTokenSecret = secret('secret-admin-token', 'runtime-admin-token', adminToken.result);
+    if (props.metrics ?? true) {
+      const metricsToken = new Password(this, 'metrics-token', { length: 48, special: false });
+      this.metricsTokenSecret = secret('secret-metrics-token', 'runtime-metrics-token', metricsToken.result);
+    }
 
     // Roles: one custom role, assigned only where scaling acts.
     const assignableScopes = [site.resourceGroupId];
@@ -211,6 +222,8 @@ export class BotRuntime extends Construct {
       location,
       servicePlanId: plan.id,
       httpsOnly: true,
+      // Dashboard sessions live in each instance's memory: keep a browser on one instance.
+      clientAffinityEnabled: true,
       zipDeployFile: bundle.path,
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
       keyVaultReferenceIdentityId: this.identity.id,
@@ -234,6 +247,7 @@ export class BotRuntime extends Construct {
         HOSTED_BOTS_STORE: vaultRef(connection),
         HOSTED_BOTS_ADMIN_TOKEN_SHA256: Fn.sha256(adminToken.result),
         AZURE_CLIENT_ID: this.identity.clientId,
+        ...(this.metricsTokenSecret ? { HOSTED_BOTS_METRICS_TOKEN: vaultRef(this.metricsTokenSecret) } : {}),
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
       },
     });

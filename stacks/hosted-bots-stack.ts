@@ -93,6 +93,12 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       value: this.runtime.adminTokenSecret.name,
       description: 'az keyvault secret show --vault-name <key_vault_name> --name <admin_token_secret> --query value -o tsv',
     });
+    if (this.runtime.metricsTokenSecret) {
+      new TerraformOutput(this, 'metrics_token_secret', {
+        value: this.runtime.metricsTokenSecret.name,
+        description: 'The bearer token for /metrics: az keyvault secret show --vault-name <key_vault_name> --name <metrics_token_secret> --query value -o tsv',
+      });
+    }
 
     new FleetManifestFile(this, 'fleet-manifest', () => this.fleetManifest);
     Aspects.of(this).add(new AzureRulesAspect());

@@ -4,7 +4,7 @@ import { App, Testing } from 'cdktf';
 import { BotImageSource, BotImagesStack, HostedBotsStack } from '../../index';
 import { groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
 
-function fleet(options: { subnetId?: string; gallery?: boolean } = {}) {
+function fleet(options: { subnetId?: string; gallery?: boolean; metrics?: boolean } = {}) {
   const app = Testing.app();
   let image: BotImageSource | undefined;
   if (options.gallery) {
@@ -17,6 +17,7 @@ function fleet(options: { subnetId?: string; gallery?: boolean } = {}) {
   const stack = new HostedBotsStack(app, 'fleet', {
     geography: 'Europe',
     environment: { name: 'demo', botCapacity: 4, network: options.subnetId ? { subnetId: options.subnetId } : undefined },
+    runtime: options.metrics === undefined ? undefined : { metrics: options.metrics },
   });
   const password = sensitiveVariable(stack, 'pw');
   stack.environment.addGroup('finance', groupProps({ adminPassword: password, image }));
@@ -78,6 +79,7 @@ describe('BotRuntime', () => {
       'bot-token-finance',
       'bot-token-sales',
       'runtime-admin-token',
+      'runtime-metrics-token',
       'runtime-store-connection',
     ]);
     for (const secret of secrets) {
@@ -92,7 +94,24 @@ describe('BotRuntime', () => {
     for (const [name, output] of Object.entries<any>(json.output)) {
       expect([name, String(output.value)]).not.toEqual([name, expect.stringMatching(/random_password|var\.|value_wo|connection/)]);
     }
-    expect(Object.keys(json.output).sort()).toEqual(['admin_token_secret', 'key_vault_name', 'runtime_principal_id', 'runtime_url']);
+    expect(Object.keys(json.output).sort()).toEqual(['admin_token_secret', 'key_vault_name', 'metrics_token_secret', 'runtime_principal_id', 'runtime_url']);
+  });
+
+  test('serves /metrics to a generated token it reads from Key Vault', () => {
+    expect(app.app_settings.HOSTED_BOTS_METRICS_TOKEN).toMatch(/^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault_secret\..+\.versionless_id\}\)$/);
+    expect(json.output.metrics_token_secret.value).toMatch(/azurerm_key_vault_secret\..+\.name/);
+  });
+
+  test('with metrics: false, /metrics is off: no token, no setting, no output', () => {
+    const off = synth(fleet({ metrics: false })).json;
+    const [offApp] = resources(off, 'azurerm_linux_web_app');
+    expect(offApp.app_settings.HOSTED_BOTS_METRICS_TOKEN).toBeUndefined();
+    expect(resources(off, 'azurerm_key_vault_secret').map((s) => s.name)).not.toContain('runtime-metrics-token');
+    expect(off.output.metrics_token_secret).toBeUndefined();
+  });
+
+  test('keeps a browser on one instance, where its dashboard session lives', () => {
+    expect(app.client_affinity_enabled).toBe(true);
   });
 
   test('hands the runtime the fleet manifest as a setting, resolved by Terraform at apply', () => {
