@@ -19,7 +19,9 @@ import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
 import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
 import { MAX_URL_LENGTH, PollGate, RateLimiter, RateLimits, TooManyRequests } from './limits';
-import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, waitReasons } from './views';
+import { registerDashboard, sessionOf } from '../dashboard/routes';
+import { SessionStore } from '../dashboard/sessions';
+import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, runWaitReasons, waitReasons } from './views';
 
 export interface ApiOptions {
   readonly manifest: FleetManifest;
@@ -51,7 +53,8 @@ export type AccessPolicy =
   | 'group-co-owner'
   | 'run-owner-or-co-owner'
   | 'group-bot'
-  | 'metrics-token';
+  | 'metrics-token'
+  | 'session-user';
 
 /** The group view lists the first runs of the queue; `queued` has the full count. */
 export const QUEUE_VIEW_LIMIT = 100;
@@ -111,6 +114,9 @@ const completeBody = z
 const runId = z.string().regex(/^run_[0-9a-f]{24}$/, 'must be a run ID (run_ and 24 hex digits)');
 const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
 
+/** API paths answer JSON; the others are the dashboard's HTML pages. */
+const isApiPath = (p: string) => p.startsWith('/v1/') || p === '/healthz' || p === '/metrics';
+
 export function createApi(options: ApiOptions): express.Express {
   const { manifest, store, queue, scaler, auth } = options;
   const now = options.now ?? Date.now;
@@ -119,14 +125,24 @@ export function createApi(options: ApiOptions): express.Express {
   const groups = new Map(manifest.groups.map((g) => [g.name, g]));
   const app = express();
   app.disable('x-powered-by');
+  // Settings first: the router takes them when the first middleware is added.
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    next();
+  });
   app.use((req: Request, _res: Response, next: NextFunction) => {
     if (req.originalUrl.length > MAX_URL_LENGTH) return next(new RuntimeError(414, 'uri_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`));
     next();
   });
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
+  // JSON for the API (whatever the content type says), form posts for the dashboard.
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: (req) => !/^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? '')) }));
+  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
 
   const wrap =
     (fn: (req: Request, res: Response) => Promise<unknown>) =>
@@ -137,6 +153,7 @@ export function createApi(options: ApiOptions): express.Express {
   const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
   const limiter = new RateLimiter(now);
   const polls = new PollGate();
+  const sessions = new SessionStore(now);
 
   /** Authenticates, applies the rate limit of the token, and checks the caller's kind. */
   const gate = (policy: AccessPolicy) => async (req: Request, _res: Response, next: NextFunction) => {
@@ -147,7 +164,17 @@ export function createApi(options: ApiOptions): express.Express {
       if (!expected) return next(notFound('metrics_off', 'metrics are off in this runtime; start it with --metrics-token to expose them'));
       return timingSafeEqual(expected, given) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
     }
-    const principal = await auth.authenticate(req.headers.authorization);
+    if (policy === 'session-user') {
+      const session = sessionOf(sessions, req);
+      if (!session) return next(unauthorized('sign in first'));
+      req.session = session;
+      req.principal = session.principal;
+      // Forms carry the session's CSRF token; SameSite=Strict cookies are the second guard.
+      if (req.method === 'POST' && !SessionStore.csrfMatches(session, req.body?._csrf)) {
+        return next(forbidden('this form is stale or was not sent from the dashboard; reload the page and try again'));
+      }
+    }
+    const principal = req.principal ?? (await auth.authenticate(req.headers.authorization));
     if (!principal) return next(unauthorized(req.headers.authorization ? 'the bearer token is not valid' : undefined));
     req.principal = principal;
     const wait =
@@ -232,68 +259,80 @@ export function createApi(options: ApiOptions): express.Express {
   route('get', '/v1/environment', 'any-user',
     wrap(async (req, res) => {
       user(req);
-      const bots = await store.bots();
-      const env = manifest.environment;
-      res.json({
-        name: env.name,
-        geography: env.geography,
-        region: env.region,
-        enabled: env.enabled,
-        plan: env.plan,
-        botCapacity: env.botCapacity,
-        botsInUse: bots.length,
-        bots: botCounts(bots),
-      });
+      res.json(await environmentView());
     }),
   );
 
+  /** The groups a principal sees, with their counts (the group list of the API and the dashboard). */
+  const groupSummaries = async (principal: Principal) => {
+    if (!manifest.environment.enabled) return [];
+    const [states, counts, bots] = await Promise.all([store.groups(), store.queueCounts(), store.bots()]);
+    return manifest.groups
+      .map((g) => ({ g, access: accessTo(principal, g) }))
+      .filter((x): x is { g: ManifestGroup; access: Access } => x.access !== undefined)
+      .map(({ g, access }) =>
+        groupSummary(
+          g,
+          states.find((s) => s.name === g.name),
+          bots.filter((b) => b.group === g.name),
+          counts.find((c) => c.group === g.name) ?? { queued: 0, running: 0 },
+          access,
+        ),
+      );
+  };
+
+  /** One group in full: bots, the queue in order with why it waits, recent runs, errors. */
+  const groupDetail = async (group: ManifestGroup, access: Access) => {
+    const t = now();
+    const [states, counts, bots, queued, recent, errors] = await Promise.all([
+      store.groups(),
+      store.queueCounts(),
+      store.bots(group.name),
+      store.queue(group.name, QUEUE_VIEW_LIMIT),
+      store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: 20 }),
+      store.provisioningErrors(group.name, 20),
+    ]);
+    const plan = scaler.lastPlan?.groups[group.name];
+    const reasons = waitReasons(plan, bots, t, expectedBootMs);
+    const perRun = runWaitReasons(plan, bots, queued.length, t, expectedBootMs);
+    return {
+      ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
+      flows: Object.keys(group.flows),
+      bots: bots.map((b) => botView(b, t)),
+      botCounts: botCounts(bots),
+      queue: queued.map((r, i) => ({ position: i + 1, ...runView(r, t), waitingBecause: perRun[i] })),
+      waitingBecause: reasons,
+      recentRuns: recent.map((r) => runView(r, t)),
+      provisioningErrors: errors.map(provisioningErrorView),
+    };
+  };
+
+  /** The environment line every view starts with. */
+  const environmentView = async () => {
+    const bots = await store.bots();
+    const env = manifest.environment;
+    return {
+      name: env.name,
+      geography: env.geography,
+      region: env.region,
+      enabled: env.enabled,
+      plan: env.plan,
+      botCapacity: env.botCapacity,
+      botsInUse: bots.length,
+      bots: botCounts(bots),
+    };
+  };
+
   route('get', '/v1/groups', 'any-user',
     wrap(async (req, res) => {
-      const principal = user(req);
-      if (!manifest.environment.enabled) {
-        res.json({ groups: [] });
-        return;
-      }
-      const [states, counts, bots] = await Promise.all([store.groups(), store.queueCounts(), store.bots()]);
-      const visible = manifest.groups
-        .map((g) => ({ g, access: accessTo(principal, g) }))
-        .filter((x): x is { g: ManifestGroup; access: Access } => x.access !== undefined)
-        .map(({ g, access }) =>
-          groupSummary(
-            g,
-            states.find((s) => s.name === g.name),
-            bots.filter((b) => b.group === g.name),
-            counts.find((c) => c.group === g.name) ?? { queued: 0, running: 0 },
-            access,
-          ),
-        );
-      res.json({ groups: visible });
+      res.json({ groups: await groupSummaries(user(req)) });
     }),
   );
 
   route('get', '/v1/groups/:group', 'group-user',
     wrap(async (req, res) => {
       const { group, access } = groupFor(req);
-      const t = now();
-      const [states, counts, bots, queued, recent, errors] = await Promise.all([
-        store.groups(),
-        store.queueCounts(),
-        store.bots(group.name),
-        store.queue(group.name, QUEUE_VIEW_LIMIT),
-        store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: 20 }),
-        store.provisioningErrors(group.name, 20),
-      ]);
-      const reasons = waitReasons(scaler.lastPlan?.groups[group.name], bots, t, expectedBootMs);
-      res.json({
-        ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
-        flows: Object.keys(group.flows),
-        bots: bots.map((b) => botView(b, t)),
-        botCounts: botCounts(bots),
-        queue: queued.map((r, i) => ({ position: i + 1, ...runView(r, t), waitingBecause: reasons })),
-        waitingBecause: reasons,
-        recentRuns: recent.map((r) => runView(r, t)),
-        provisioningErrors: errors.map(provisioningErrorView),
-      });
+      res.json(await groupDetail(group, access));
     }),
   );
 
@@ -482,6 +521,20 @@ export function createApi(options: ApiOptions): express.Express {
     }),
   );
 
+  const dashboard = registerDashboard({
+    route: (method, routePath, policy, handler) => route(method, routePath, policy, handler),
+    wrap,
+    auth,
+    sessions,
+    queue,
+    groupFor,
+    runFor,
+    groupSummaries,
+    groupDetail,
+    environmentView,
+    log,
+  });
+
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(notFound('route_not_found', `no route ${req.method} ${req.path}`));
   });
@@ -489,7 +542,10 @@ export function createApi(options: ApiOptions): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const e = err as { type?: string; status?: number; message?: string };
-    if (err instanceof RuntimeError) {
+    if (err instanceof RuntimeError && !isApiPath(req.path)) {
+      if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      dashboard.renderError(req, res, err).catch(() => res.status(err.status).end());
+    } else if (err instanceof RuntimeError) {
       if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
     } else if (e?.type === 'entity.too.large') {

@@ -90,7 +90,10 @@ export function typicalBootMs(bots: readonly Bot[], fallbackMs: number): number 
 }
 
 function duration(ms: number): string {
-  if (ms < 90_000) return `${Math.max(1, Math.round(ms / 1000))} seconds`;
+  if (ms < 90_000) {
+    const s = Math.max(1, Math.round(ms / 1000));
+    return `${s} second${s === 1 ? '' : 's'}`;
+  }
   return `${Math.round(ms / 60_000)} minutes`;
 }
 
@@ -124,6 +127,29 @@ export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], n
   const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
   const context = { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
   return plan.waiting.map((r) => describeWait(r, context));
+}
+
+/**
+ * Why each queued run waits, by position: the first runs go to idle bots, the next ones to bots
+ * still provisioning, and the rest wait on whatever holds the group back (maxBots, the capacity,
+ * a back-off), or for a busy bot to finish.
+ */
+export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number): string[] {
+  const reasons = plan?.waiting ?? [];
+  const provisioning = bots.filter((b) => b.state === 'provisioning');
+  const idle = bots.filter((b) => b.state === 'idle').length;
+  const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
+  const context = { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+  const blocking = reasons.find((r) => r.code === 'group_paused' || r.code === 'group_expired' || r.code === 'environment_disabled');
+  const held = reasons.filter((r) => r.code !== 'provisioning').map((r) => describeWait(r, context));
+  const booting = reasons.find((r) => r.code === 'provisioning');
+  return Array.from({ length: queued }, (_, i) => {
+    const position = i + 1;
+    if (blocking) return describeWait(blocking, context);
+    if (position <= idle) return 'starting on an idle bot';
+    if (booting && position <= idle + booting.bots) return describeWait(booting, context);
+    return held.length ? held.join('; ') : 'waiting for a busy bot to finish';
+  });
 }
 
 export function provisioningErrorView(e: ProvisioningError) {

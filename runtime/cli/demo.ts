@@ -102,9 +102,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   say('');
-  say(`API:    ${fleet.url}   (every route but /healthz needs the token)`);
-  say(`token:  ${adminToken}   (principal ${ADMIN}, admin of environment ${manifest.environment.name})`);
-  say(`try:    curl -s -H "Authorization: Bearer ${adminToken}" ${fleet.url}/v1/groups`);
+  say(`dashboard: ${fleet.url}/   (sign in with the token)`);
+  say(`API:       ${fleet.url}/v1   (every route but /healthz needs the token)`);
+  say(`token:     ${adminToken}   (principal ${ADMIN}, admin of environment ${manifest.environment.name})`);
+  say(`try:       curl -s -H "Authorization: Bearer ${adminToken}" ${fleet.url}/v1/groups`);
   say('');
 
   const call = async (method: string, route: string, body?: unknown) => {

@@ -38,8 +38,9 @@ describe('hosted-bots', () => {
         err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
       );
     });
-    expect(output).toMatch(/^API: {4}http:\/\/127\.0\.0\.1:\d+/m);
-    expect(output).toMatch(/^token: {2}\S+/m);
+    expect(output).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
+    expect(output).toMatch(/^API: +http:\/\/127\.0\.0\.1:\d+\/v1 /m);
+    expect(output).toMatch(/^token: +\S+/m);
     expect(output).toMatch(/submitted 9 sample runs/);
     expect(output).toMatch(/^finance\s+[1-9]\d*\s/m);
     expect(output).toMatch(/^finance\s+\d+\s+\d+\s+[1-9]\d*\s/m);

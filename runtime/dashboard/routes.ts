@@ -1,0 +1,171 @@
+/**
+ * The dashboard at `/`: sign-in with a token, the group list, each group's page, and the
+ * co-owner actions as forms. It uses the API's own views and checks, so a page shows exactly what
+ * the API would answer, and a form is refused exactly where the API call would be.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { ManifestGroup } from '../config/manifest';
+import { forbidden, RuntimeError } from '../errors';
+import type { Access, Authenticator, Principal } from '../api/auth';
+import { canManage } from '../api/auth';
+import type { RunQueue } from '../queue/queue';
+import type { Priority, Run } from '../store/types';
+import { PRIORITIES } from '../store/types';
+import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPage, GroupPageData, GroupRow, signInPage } from './pages';
+import { cookie, Session, SESSION_COOKIE, SessionStore } from './sessions';
+
+export type DashboardPolicy = 'anyone' | 'session-user';
+
+export interface DashboardContext {
+  readonly route: (method: 'get' | 'post', path: string, policy: DashboardPolicy, handler: RequestHandler) => void;
+  readonly wrap: (fn: (req: Request, res: Response) => Promise<unknown>) => RequestHandler;
+  readonly auth: Authenticator;
+  readonly sessions: SessionStore;
+  readonly queue: RunQueue;
+  readonly groupFor: (req: Request) => { group: ManifestGroup; access: Access };
+  readonly runFor: (req: Request, need: 'owner' | 'co-owner') => Promise<{ run: Run; access: Access }>;
+  readonly groupSummaries: (principal: Principal) => Promise<GroupRow[]>;
+  readonly groupDetail: (group: ManifestGroup, access: Access) => Promise<Omit<GroupPageData, 'canManage' | 'recent' | 'errors' | 'queue'> & {
+    queue: GroupPageData['queue'];
+    recentRuns: GroupPageData['recent'];
+    provisioningErrors: GroupPageData['errors'];
+  }>;
+  readonly environmentView: () => Promise<Chrome['environment']>;
+  readonly log: (event: string, fields?: Record<string, unknown>) => void;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    session?: Session;
+  }
+}
+
+/** The session of a request, from its cookie. */
+export function sessionOf(sessions: SessionStore, req: Request): Session | undefined {
+  return sessions.get(cookie(req.headers.cookie, SESSION_COOKIE));
+}
+
+export function registerDashboard(ctx: DashboardContext): { renderError(req: Request, res: Response, err: RuntimeError): Promise<void> } {
+  const { route, wrap, sessions } = ctx;
+
+  const chrome = async (req: Request, title: string, flash?: Chrome['flash']): Promise<Chrome> => ({
+    title,
+    environment: await ctx.environmentView(),
+    user: req.session ? { id: req.session.principal.id, csrf: req.session.csrf } : undefined,
+    flash,
+  });
+
+  // Secure whenever the browser came over HTTPS (App Service terminates TLS in front of us).
+  const cookieFlags = (req: Request) => `Path=/; HttpOnly; SameSite=Strict${req.secure || req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : ''}`;
+  const send = (res: Response, status: number, body: string) => {
+    res.status(status).type('html').setHeader('cache-control', 'no-store');
+    res.send(body);
+  };
+  /** Only the main region, for the page's own refresh. */
+  const partial = (req: Request, body: string) => (req.query.partial === 'main' ? body.slice(body.indexOf('>', body.indexOf('<main')) + 1, body.lastIndexOf('</main>')) : body);
+
+  route('get', '/assets/dashboard.css', 'anyone', (_req, res) => {
+    res.type('css').setHeader('cache-control', 'public, max-age=300');
+    res.send(DASHBOARD_CSS);
+  });
+  route('get', '/assets/dashboard.js', 'anyone', (_req, res) => {
+    res.type('application/javascript').setHeader('cache-control', 'public, max-age=300');
+    res.send(DASHBOARD_JS);
+  });
+
+  route('get', '/signin', 'anyone', wrap(async (req, res) => send(res, 200, signInPage(await chrome(req, 'Sign in')))));
+
+  route('post', '/signin', 'anyone',
+    wrap(async (req, res) => {
+      const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+      const principal = token ? await ctx.auth.authenticate(`Bearer ${token}`) : undefined;
+      if (!principal || principal.kind !== 'user') {
+        ctx.log('dashboard.signin_refused', { reason: principal ? 'bot token' : 'invalid token' });
+        return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: principal ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
+      }
+      const session = sessions.create(principal);
+      ctx.log('dashboard.signed_in', { principal: principal.id });
+      res.setHeader('set-cookie', `${SESSION_COOKIE}=${session.id}; ${cookieFlags(req)}; Max-Age=28800`);
+      res.redirect(303, '/');
+    }),
+  );
+
+  route('post', '/signout', 'session-user', (req, res) => {
+    sessions.end(req.session!.id);
+    res.setHeader('set-cookie', `${SESSION_COOKIE}=; ${cookieFlags(req)}; Max-Age=0`);
+    res.redirect(303, '/signin');
+  });
+
+  route('get', '/', 'session-user',
+    wrap(async (req, res) => {
+      const groups = await ctx.groupSummaries(req.principal!);
+      send(res, 200, partial(req, groupListPage(await chrome(req, 'Groups'), groups)));
+    }),
+  );
+
+  route('get', '/groups/:group', 'session-user',
+    wrap(async (req, res) => {
+      const { group, access } = ctx.groupFor(req);
+      const detail = await ctx.groupDetail(group, access);
+      const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
+      const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
+      send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
+    }),
+  );
+
+  const back = (res: Response, group: string, done: string) => res.redirect(303, `/groups/${encodeURIComponent(group)}?done=${encodeURIComponent(done)}`);
+
+  for (const action of ['pause', 'resume'] as const) {
+    route('post', `/groups/:group/${action}`, 'session-user',
+      wrap(async (req, res) => {
+        const { group, access } = ctx.groupFor(req);
+        if (!canManage(access)) throw forbidden(`only co-owners of group ${group.name} may ${action} it`);
+        if (action === 'pause') await ctx.queue.pause(group.name);
+        else await ctx.queue.resume(group.name);
+        ctx.log(`group.${action}`, { group: group.name, by: req.principal!.kind === 'user' ? req.principal!.id : undefined, via: 'dashboard' });
+        back(res, group.name, action === 'pause' ? 'Group paused: running flows finish, nothing new starts.' : 'Group resumed.');
+      }),
+    );
+  }
+
+  route('post', '/runs/:id/cancel', 'session-user',
+    wrap(async (req, res) => {
+      const { run } = await ctx.runFor(req, 'owner');
+      const result = await ctx.queue.cancel(run.id);
+      if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
+      ctx.log('run.cancel', { runId: run.id, group: run.group, via: 'dashboard' });
+      back(res, run.group, result.kind === 'cancelled' ? `Run ${run.id} cancelled.` : `Run ${run.id} is being stopped.`);
+    }),
+  );
+
+  route('post', '/runs/:id/move-to-top', 'session-user',
+    wrap(async (req, res) => {
+      const { run } = await ctx.runFor(req, 'co-owner');
+      if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
+      await ctx.queue.moveToTop(run.id);
+      back(res, run.group, `Run ${run.id} moved to the top.`);
+    }),
+  );
+
+  route('post', '/runs/:id/priority', 'session-user',
+    wrap(async (req, res) => {
+      const { run, access } = await ctx.runFor(req, 'owner');
+      if (!canManage(access)) throw forbidden(`only co-owners of group ${run.group} may change priorities from the dashboard`);
+      const priority = req.body?.priority;
+      if (!PRIORITIES.includes(priority)) throw new RuntimeError(400, 'invalid_request', `priority: must be one of ${PRIORITIES.join(', ')}`);
+      if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
+      await ctx.queue.setPriority(run.id, priority as Priority);
+      back(res, run.group, `Run ${run.id} is now ${priority} priority.`);
+    }),
+  );
+
+  return {
+    async renderError(req, res, err) {
+      if (err.status === 401 && req.method === 'GET') {
+        res.redirect(303, '/signin');
+        return;
+      }
+      send(res, err.status, errorPage(await chrome(req, 'Error').catch(() => ({ title: 'Error', environment: { name: '', geography: '', region: '', plan: '', enabled: true, botCapacity: 0, botsInUse: 0 } })), err.status, err.message));
+    },
+  };
+}

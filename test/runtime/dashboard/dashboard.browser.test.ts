@@ -1,0 +1,151 @@
+/**
+ * The dashboard in a real browser: Debian's chromium, driven by playwright-core, against a live
+ * runtime with arm-sim. Screenshots of the pages go to test-artifacts/.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
+  // eslint-disable-next-line no-console
+  console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+}
+const describeBrowser = haveChromium ? describe : describe.skip;
+
+describeBrowser('the dashboard in a browser', () => {
+  let t: TestFleet;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    t = await startTestFleet({ scaling: { idleMinutes: 0.1 } }, { bootSeconds: 1.5 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  const signIn = async (who: string): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${t.fleet.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/signin');
+    await page.getByLabel('API token').fill(t.tokens[who]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${t.fleet.url}/`);
+    return page;
+  };
+
+  test('sign in, see both groups, and the header', async () => {
+    const page = await signIn(USERS.admin);
+    await expect(page.getByRole('heading', { name: 'Bot groups' }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('tr[data-group]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-group')))).resolves.toEqual(['finance', 'sales']);
+    const header = await page.getByRole('banner').innerText();
+    expect(header).toMatch(/demo/);
+    expect(header).toMatch(/Europe \(northeurope\)/);
+    expect(header).toMatch(/0 of 4/);
+    expect(header).toMatch(/standard/);
+    // The session cookie is HttpOnly and SameSite=Strict.
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ name: 'hb_session', httpOnly: true, sameSite: 'Strict' });
+    await page.context().close();
+  });
+
+  test('runs enqueued through the API show up: why they wait, then busy, then done', async () => {
+    const page = await signIn(USERS.admin);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 1.5 } })).body.id);
+    await page.goto(`${t.fleet.url}/groups/finance`);
+    // While bots boot, the page says why the runs wait.
+    await eventually('why it waits: provisioning', async () => /bots? provisioning, about \d+ seconds?/.test(await page.locator('[data-testid="waiting-because"]').innerText().catch(() => '')), 10_000, 200);
+    // Each row says why that run waits: the first ones for the bots that are booting.
+    await eventually('why the first run waits', async () => /provisioning, about \d+ seconds?/.test(await page.locator('[data-testid="why"]').first().innerText().catch(() => '')), 10_000, 200);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-group-waiting.png'), fullPage: true });
+    // The live refresh brings busy bots, then an empty queue and succeeded runs.
+    await eventually('busy bots on the page', async () => (await page.locator('.state.busy').count()) > 0, 15_000, 200);
+    await eventually('every run done on the page', async () => {
+      const text = await page.locator('main').innerText();
+      return (text.match(/succeeded/g) ?? []).length >= 4 && /No run is waiting/.test(text);
+    }, 30_000, 300);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-group.png'), fullPage: true });
+    await page.goto(`${t.fleet.url}/`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-groups.png'), fullPage: true });
+    for (const id of ids) expect((await t.api('GET', `/v1/runs/${id}`)).body.state).toBe('succeeded');
+    await page.context().close();
+  }, 60_000);
+
+  test('a co-owner cancels a queued run from the page', async () => {
+    await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead);
+    const id = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeClerk)).body.id;
+    const page = await signIn(USERS.financeLead);
+    await page.goto(`${t.fleet.url}/groups/finance`);
+    await expect(page.locator('[data-testid="why"]').first().innerText()).resolves.toBe('group paused');
+    await page.locator(`tr[data-run="${id}"]`).getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(/\/groups\/finance\?done=/);
+    await expect(page.getByRole('status').innerText()).resolves.toMatch(new RegExp(`Run ${id} cancelled`));
+    expect((await t.api('GET', `/v1/runs/${id}`)).body.state).toBe('cancelled');
+    await t.api('POST', '/v1/groups/finance/resume', undefined, USERS.financeLead);
+    await page.context().close();
+  });
+
+  test('a plain user sees no action buttons, and is refused when posting the form anyway', async () => {
+    await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead);
+    const queued = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeLead)).body.id;
+    const page = await signIn(USERS.financeClerk);
+    await page.goto(`${t.fleet.url}/groups/finance`);
+    await expect(page.getByRole('button', { name: /Cancel|Move to top|Pause|Resume|Set priority/ }).count()).resolves.toBe(0);
+    await expect(page.locator('tr[data-group]').count()).resolves.toBe(0);
+    // The user's own CSRF token, from the sign-out form: a well-formed post from this session.
+    const csrf = await page.locator('form.signout input[name="_csrf"]').getAttribute('value');
+    for (const action of ['/groups/finance/resume', `/runs/${queued}/move-to-top`, `/runs/${queued}/cancel`]) {
+      const res = await page.request.post(`${t.fleet.url}${action}`, { form: { _csrf: csrf! }, maxRedirects: 0 });
+      // As the API answers: the group action is forbidden; another user's run does not exist for them.
+      expect([action, res.status()]).toEqual([action, action.startsWith('/groups') ? 403 : 404]);
+    }
+    // Nothing changed.
+    expect((await t.api('GET', `/v1/runs/${queued}`)).body.state).toBe('queued');
+    expect((await t.api('GET', '/v1/groups/finance')).body.state).toBe('paused');
+    // And a form without the session's CSRF token is refused too.
+    const forged = await page.request.post(`${t.fleet.url}/signout`, { form: { _csrf: 'forged' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    await t.api('POST', '/v1/groups/finance/resume', undefined, USERS.financeLead);
+    await page.context().close();
+  });
+
+  test('the keyboard alone signs in and reaches a group', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${t.fleet.url}/signin`);
+    // Tab: the skip link first, then on to the token field.
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Skip to content');
+    for (let i = 0; i < 5 && (await page.evaluate('document.activeElement?.id')) !== 'token'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.type(t.tokens[USERS.admin]);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${t.fleet.url}/`);
+    await page.locator('a[href="/groups/finance"]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${t.fleet.url}/groups/finance`);
+    await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toMatch(/^finance/);
+    await context.close();
+  });
+
+  test('signing out ends the session', async () => {
+    const page = await signIn(USERS.admin);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${t.fleet.url}/signin`);
+    await page.goto(`${t.fleet.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/signin');
+    await page.context().close();
+  });
+});

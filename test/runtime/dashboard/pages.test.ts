@@ -1,0 +1,69 @@
+import { Chrome, groupListPage, groupPage, GroupPageData, signInPage } from '../../../runtime/dashboard/pages';
+
+const chrome = (overrides: Partial<Chrome['environment']> = {}, user = { id: 'ops@contoso.com', csrf: 'csrf-token-1' }): Chrome => ({
+  title: 'Groups',
+  environment: { name: 'demo', geography: 'Europe', region: 'northeurope', plan: 'standard', enabled: true, botCapacity: 4, botsInUse: 1, ...overrides },
+  user,
+});
+
+const group = (overrides: Partial<GroupPageData> = {}): GroupPageData => ({
+  name: 'finance',
+  description: 'Invoice entry',
+  state: 'active',
+  access: 'co-owner',
+  maxBots: 3,
+  committedBots: 0,
+  canManage: true,
+  bots: [],
+  queue: [{ id: 'run_000000000000000000000001', position: 1, flow: 'invoice-entry', priority: 'normal', createdBy: 'clerk', waitMs: 5_000, movedToTop: false, waitingBecause: 'group paused' }],
+  waitingBecause: ['group paused'],
+  recent: [],
+  errors: [],
+  ...overrides,
+});
+
+describe('dashboard pages', () => {
+  test('a disabled environment gets a banner on every page', () => {
+    expect(groupListPage(chrome({ enabled: false }), [])).toMatch(/<div class="banner" role="alert">This environment is disabled/);
+    expect(groupListPage(chrome(), [])).not.toMatch(/class="banner"/);
+  });
+
+  test('values from users and from Azure are escaped', () => {
+    const body = groupPage(
+      chrome(),
+      group({
+        description: '<img src=x onerror=alert(1)>',
+        errors: [{ at: null, code: 'QuotaExceeded', message: '<script>alert("x")</script>', operation: 'create' }],
+      }),
+    );
+    expect(body).not.toMatch(/<img src=x|<script>alert/);
+    expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+  });
+
+  test('a co-owner gets action forms, each with the CSRF token; a user gets none', () => {
+    const owner = groupPage(chrome(), group());
+    const forms = owner.match(/<form[^>]*method="post"[^>]*>/g) ?? [];
+    // signout, pause, then cancel, move to top and priority for the run.
+    expect(forms).toHaveLength(5);
+    expect(owner.match(/name="_csrf" value="csrf-token-1"/g)).toHaveLength(5);
+    const user = groupPage(chrome(), group({ canManage: false, access: 'user' }));
+    expect(user.match(/<form[^>]*method="post"[^>]*>/g)).toEqual(['<form class="signout" method="post" action="/signout">']);
+  });
+
+  test('each queued run shows its position and why it waits', () => {
+    const body = groupPage(chrome(), group());
+    expect(body).toMatch(/<tr data-run="run_000000000000000000000001">\s*<td>1<\/td>/);
+    expect(body).toContain('<td data-testid="why">group paused</td>');
+  });
+
+  test('the pages have landmarks, a skip link and labelled inputs', () => {
+    const body = signInPage(chrome({}, undefined as never));
+    expect(body).toMatch(/<html lang="en">/);
+    expect(body).toMatch(/<a class="skip" href="#main">/);
+    expect(body).toMatch(/<header[^>]*>[\s\S]*<main id="main"/);
+    expect(body).toMatch(/<label for="token">API token<\/label>\s*<input id="token"/);
+    const withPriority = groupPage(chrome(), group());
+    expect(withPriority).toMatch(/<label class="sr-only" for="priority-run_000000000000000000000001">/);
+  });
+});
