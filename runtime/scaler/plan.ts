@@ -16,6 +16,7 @@
  *   time-out are marked failed and deleted.
  */
 import type { BotState } from '../store/types';
+import { ArrivalHistory, Forecast, forecast } from './history';
 
 export interface PlanScaling {
   readonly idleMinutes: number;
@@ -24,6 +25,12 @@ export interface PlanScaling {
   readonly bootTimeoutMinutes: number;
   /** Replace a bot after this many runs. @default never */
   readonly recycleAfterRuns?: number;
+  /** Start bots ahead of the demand the arrival history expects at this time of day. @default off */
+  readonly predictive?: boolean;
+  /** How far ahead predictive warm-up looks: about one boot. @default 15 */
+  readonly predictiveLeadMinutes?: number;
+  /** The cost cap: the most bots predictive warm-up alone keeps in a group. @default the group's maxBots */
+  readonly predictiveMaxBots?: number;
 }
 
 export type GroupStatus = 'active' | 'paused' | 'expired' | 'removed';
@@ -41,6 +48,8 @@ export interface PlanGroup {
   readonly backoffUntil?: number;
   /** The image bots should run; bots on another one are replaced when idle. */
   readonly imageKey: string;
+  /** Arrivals and busy time per slot, for predictive warm-up. */
+  readonly history?: ArrivalHistory;
 }
 
 export interface PlanBot {
@@ -99,6 +108,8 @@ export interface GroupPlan {
   /** Most busy bots the group may have; set only while capacity is contended or exceeded. */
   readonly claimLimit?: number;
   readonly waiting: readonly WaitReason[];
+  /** With predictive warm-up: the forecast, and the bots it adds beyond queued, running and standby. */
+  readonly forecast?: Forecast & { readonly warmBots: number };
 }
 
 export interface Plan {
@@ -166,10 +177,19 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     const busy = bots.filter((b) => b.state === 'busy').length;
     const warm = scaling !== undefined && now - g.lastActivityAt < scaling.coldAfterHours * HOUR;
     let want: number;
+    let predicted: GroupPlan['forecast'];
     if (!snapshot.enabled || g.status === 'removed' || g.status === 'expired') want = busy;
     else if (g.status === 'paused') want = Math.max(busy, g.running);
-    else want = g.queued + g.running + (warm ? scaling?.standbyBots ?? 0 : 0);
-    return { group: g, bots, busy, desired: Math.min(want, g.maxBots) };
+    else {
+      want = g.queued + g.running + (warm ? scaling?.standbyBots ?? 0 : 0);
+      if (scaling?.predictive) {
+        const f = forecast(g.history, now, scaling.predictiveLeadMinutes ?? 15);
+        const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
+        predicted = { ...f, warmBots: Math.max(0, target - Math.min(want, g.maxBots)) };
+        want = Math.max(want, target);
+      }
+    }
+    return { group: g, bots, busy, desired: Math.min(want, g.maxBots), predicted };
   });
 
   const capacity = snapshot.capacity;
@@ -282,6 +302,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       created: count,
       claimLimit: limited(d) ? entitlement[g.name] : undefined,
       waiting,
+      ...(d.predicted ? { forecast: d.predicted } : {}),
     };
   }
 
