@@ -185,6 +185,29 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('simulate')
+    .description('Capacity planner: simulate a trace of runs on the settings a fleet manifest declares, with the runtime\'s own scaler, and show which setting changes move the p95 wait or the bot-hours by more than 10%.')
+    .requiredOption('--manifest <file>', 'the fleet.json of the stack (as synthesized; apply-time values are not needed)')
+    .requiredOption('--trace <file>', 'runs as CSV: at,group,flow,durationSeconds,priority (see bench/traces/)')
+    .addOption(new Option('--seed <n>', 'seeds the sampled boot times').default(1).argParser(number('--seed', 0, 0xffffffff)))
+    .addOption(new Option('--boot-median-seconds <s>', 'median provisioning time of a bot').default(240).argParser(number('--boot-median-seconds', 1, 3600)))
+    .addOption(new Option('--boot-sigma <n>', 'spread of provisioning times (log-normal sigma; 0.6 puts 1% past 15 minutes)').default(0.6).argParser(number('--boot-sigma', 0, 3)))
+    .option('--no-what-if', 'only simulate the declared settings')
+    .option('--json', 'print the report as JSON')
+    .action((opts) => {
+      const { runSimulateCommand } = require('./simulate') as typeof import('./simulate'); // eslint-disable-line @typescript-eslint/no-require-imports
+      runSimulateCommand({
+        manifest: opts.manifest,
+        trace: opts.trace,
+        seed: opts.seed,
+        bootMedianSeconds: opts.bootMedianSeconds,
+        bootSigma: opts.bootSigma,
+        whatIf: opts.whatIf,
+        json: Boolean(opts.json),
+      });
+    });
+
+  program
     .command('arm-sim')
     .description('Serve a local imitation of the ARM calls the runtime makes; its VMs run the real agent against --runtime-url.')
     .requiredOption('--manifest <file>', 'the fleet.json whose scale sets to serve')

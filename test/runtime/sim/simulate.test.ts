@@ -1,0 +1,107 @@
+import { PlanScaling } from '../../../runtime/scaler/plan';
+import { elasticPoolPolicy, fixedPolicy, hostedDefaultPolicy, oursPolicy } from '../../../runtime/sim/policies';
+import { simulate, SimFleet } from '../../../runtime/sim/simulate';
+import { TraceRun } from '../../../runtime/sim/trace';
+import { generateWorkload } from '../../../runtime/sim/workloads';
+
+const DAY = Date.UTC(2026, 0, 5);
+const at = (hh: number, mm: number, ss = 0) => DAY + ((hh * 60 + mm) * 60 + ss) * 1000;
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false };
+const run = (t: number, durationSeconds: number, priority: 'high' | 'normal' = 'normal'): TraceRun => ({ at: t, group: 'g', flow: 'f', durationSeconds, priority });
+/** Every boot takes exactly 4 minutes. */
+const EXACT_BOOT = { boot: { medianSeconds: 240, sigma: 0, maxSeconds: 3600 }, deleteSeconds: 60 };
+
+describe('simulate', () => {
+  test('agrees with a small trace worked out by hand', () => {
+    const fleet: SimFleet = { capacity: 2, groups: [{ name: 'g', maxBots: 2, committedBots: 0, scaling: SCALING }] };
+    // 09:00 A (10 min), 09:01 B (5 min), 09:02 C (2 min), 09:30 D (1 min). Boots take 4 minutes.
+    // bot1 created 09:00, ready 09:04, runs A 09:04-09:14, idle until deleted 09:24 (gone 09:25).
+    // bot2 created 09:01, ready 09:05, runs B 09:05-09:10 and C 09:10-09:12, deleted 09:22 (gone 09:23).
+    // C waits for maxBots; bot3 is created for D at 09:30, ready 09:34, runs D until 09:35.
+    const trace = [run(at(9, 0), 600), run(at(9, 1), 300), run(at(9, 2), 120), run(at(9, 30), 60)];
+    const report = simulate(trace, fleet, oursPolicy(), EXACT_BOOT);
+    const total = report.total;
+    expect(total.runs).toBe(4);
+    // Waits 240, 240, 480 and 240 seconds.
+    expect(total.wait).toEqual({ mean: 300, p50: 240, p95: 480, max: 480 });
+    // Booting 4+4+4; busy 10+5+2+1; idle (with the minute being deleted) 11+11.
+    expect(total.botMinutes).toEqual({ busy: 18, idle: 22, booting: 12, total: 52 });
+    expect(total.boots).toBe(3);
+    expect(total.peakBots).toBe(2);
+    // Runs waited with both bots in existence from 09:01 until C started at 09:10.
+    expect(total.capacityBoundMinutes).toBe(9);
+    expect(report.end).toBe(at(9, 35));
+  });
+
+  test('runs of high priority are claimed before earlier normal ones', () => {
+    const fleet: SimFleet = { capacity: 1, groups: [{ name: 'g', maxBots: 1, committedBots: 0, scaling: SCALING }] };
+    const trace = [run(at(9, 0), 60), run(at(9, 0, 10), 60), run(at(9, 0, 20), 60, 'high')];
+    const report = simulate(trace, fleet, oursPolicy(), EXACT_BOOT);
+    // The bot is ready at 09:04: A starts, then the high-priority run (waited 3:40+1:00), then B.
+    expect(report.total.wait.max).toBe(240 + 120 - 10);
+  });
+
+  test('the same trace, fleet and seed give the same report, byte for byte', () => {
+    const trace = generateWorkload('spiky', { seed: 3, days: 1 });
+    const fleet: SimFleet = { capacity: 20, groups: [{ name: 'finance', maxBots: 20, committedBots: 0, scaling: { ...SCALING, predictive: true } }] };
+    const a = JSON.stringify(simulate(trace, fleet, oursPolicy(), { seed: 9 }));
+    const b = JSON.stringify(simulate(trace, fleet, oursPolicy(), { seed: 9 }));
+    expect(a).toBe(b);
+    expect(JSON.stringify(simulate(trace, fleet, oursPolicy(), { seed: 10 }))).not.toBe(a);
+  });
+
+  test.each([
+    ['ours', () => oursPolicy()],
+    ['hosted-default', () => hostedDefaultPolicy()],
+    ['elastic-pool', () => elasticPoolPolicy({ standby: 3 })],
+    ['fixed', () => fixedPolicy(50)],
+  ])('%s never holds more bots than the capacity or maxBots', (_name, policy) => {
+    const trace = generateWorkload('contention', { seed: 5, days: 1 });
+    const fleet: SimFleet = {
+      capacity: 12,
+      groups: [
+        { name: 'finance', maxBots: 8, committedBots: 2, scaling: SCALING },
+        { name: 'sales', maxBots: 8, committedBots: 0, scaling: SCALING },
+      ],
+    };
+    const report = simulate(trace, fleet, policy(), { seed: 2 });
+    expect(report.total.runs).toBe(trace.length);
+    expect(report.total.peakBots).toBeLessThanOrEqual(12);
+    for (const g of report.groups) expect(g.peakBots).toBeLessThanOrEqual(8);
+  });
+
+  test('a trace with a group the fleet does not declare is refused, naming the group', () => {
+    const fleet: SimFleet = { capacity: 2, groups: [{ name: 'other', maxBots: 2, committedBots: 0, scaling: SCALING }] };
+    expect(() => simulate([run(at(9, 0), 60)], fleet, oursPolicy())).toThrow('the trace has runs for group "g", which the fleet does not declare (groups: other)');
+  });
+});
+
+describe('baseline policies', () => {
+  const fleet: SimFleet = { capacity: 10, groups: [{ name: 'g', maxBots: 8, committedBots: 0, scaling: SCALING }] };
+  const spaced = [run(at(9, 0), 60), run(at(10, 0), 60), run(at(11, 0), 60)];
+
+  test('hosted-default boots a bot per run and deletes it once idle', () => {
+    const report = simulate(spaced, fleet, hostedDefaultPolicy(), EXACT_BOOT);
+    expect(report.total.boots).toBe(3);
+    expect(report.total.wait.max).toBe(240);
+    // Each bot: 4 minutes booting, 1 busy, then the minute of its deletion.
+    expect(report.total.botMinutes).toEqual({ busy: 3, idle: 2, booting: 12, total: 17 });
+  });
+
+  test('elastic-pool only acts on its 5-minute samples and keeps its standby bot', () => {
+    // The first sample at midnight starts the standby bot; the run at 09:02 takes it at once.
+    const report = simulate([run(at(9, 2), 60)], fleet, elasticPoolPolicy(), EXACT_BOOT);
+    expect(report.total.wait.max).toBe(0);
+    expect(report.total.boots).toBe(1);
+    // Without a standby bot, a run at 09:01 waits for the 09:05 sample and a 4-minute boot.
+    const cold = simulate([run(at(9, 1), 60)], fleet, elasticPoolPolicy({ standby: 0 }), EXACT_BOOT);
+    expect(cold.total.wait.max).toBe(480);
+  });
+
+  test('fixed keeps its pool whatever the load', () => {
+    const report = simulate(spaced, fleet, fixedPolicy(3), EXACT_BOOT);
+    expect(report.total.boots).toBe(3);
+    expect(report.total.peakBots).toBe(3);
+    expect(report.total.wait.max).toBe(0);
+  });
+});
