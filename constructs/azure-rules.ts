@@ -57,6 +57,7 @@ export const LIMITS = {
   groupNameMax: 40,
   environmentNameMax: 24,
   flowTimeoutMaxMinutes: 24 * 60,
+  predictiveLeadMaxMinutes: 24 * 60,
   int32Max: 2147483647,
 } as const;
 
@@ -265,11 +266,16 @@ const SCALING_MINIMUMS: Readonly<Record<string, number>> = {
   queueTimeoutHours: 0.01,
   inactiveDays: 1,
   recycleAfterRuns: 1,
+  predictiveMaxBots: 0,
 };
 
-const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts', 'recycleAfterRuns']);
+const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts', 'recycleAfterRuns', 'predictiveMaxBots']);
 
-/** Scaling settings are finite, within their lower bounds, and counts are whole; standby fits in maxBots. */
+/**
+ * Scaling settings are finite, within their bounds, and counts are whole; standby and the
+ * predictive cap fit in maxBots; predictive is true or false, and its lead time is more than
+ * 0 minutes and at most a day.
+ */
 export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {
   const findings: Finding[] = [];
   for (const [key, min] of Object.entries(SCALING_MINIMUMS)) {
@@ -280,9 +286,19 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
       findings.push(error(`${prefix}${key}`, value, `must be a ${whole ? 'whole ' : ''}number, at least ${min}`));
     }
   }
-  const standby = scaling.standbyBots;
-  if (typeof standby === 'number' && maxBots !== undefined && standby > maxBots) {
-    findings.push(error(`${prefix}standbyBots`, standby, `must be at most the group's maxBots (${maxBots})`));
+  for (const key of ['standbyBots', 'predictiveMaxBots']) {
+    const value = scaling[key];
+    if (typeof value === 'number' && maxBots !== undefined && value > maxBots) {
+      findings.push(error(`${prefix}${key}`, value, `must be at most the group's maxBots (${maxBots})`));
+    }
+  }
+  const predictive = scaling.predictive;
+  if (predictive !== undefined && typeof predictive !== 'boolean') {
+    findings.push(error(`${prefix}predictive`, predictive, 'must be true or false'));
+  }
+  const lead = scaling.predictiveLeadMinutes;
+  if (lead !== undefined && (typeof lead !== 'number' || !Number.isFinite(lead) || lead <= 0 || lead > LIMITS.predictiveLeadMaxMinutes)) {
+    findings.push(error(`${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than 0 and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
   }
   return findings;
 };

@@ -37,6 +37,17 @@ export interface ScalingSettings {
   readonly recycleAfterRuns?: number;
   /** An Azure standby pool for the group's scale set. @default no standby pool */
   readonly standbyPool?: StandbyPoolSettings;
+  /**
+   * Predictive warm-up: start bots ahead of the demand the group's last 7 days of arrivals show
+   * for the coming boot window at this time of day, damped when today runs quieter than those
+   * days. `false` scales on queued and running runs (and standby bots) only.
+   * @default true
+   */
+  readonly predictive?: boolean;
+  /** How far ahead predictive warm-up looks, in minutes: about one boot. @default 15 */
+  readonly predictiveLeadMinutes?: number;
+  /** The most bots predictive warm-up alone keeps in a group (a cost cap). @default the group's maxBots */
+  readonly predictiveMaxBots?: number;
 }
 
 /** The defaults, documented in the README's "Scaling settings" table. */
@@ -49,6 +60,8 @@ export const DEFAULT_SCALING: ScalingSettings = {
   maxAttempts: 3,
   queueTimeoutHours: 6,
   inactiveDays: 28,
+  predictive: true,
+  predictiveLeadMinutes: 15,
 };
 
 /** Defaults, then the environment's settings, then the group's. */

@@ -21,7 +21,7 @@ import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
 import { MAX_URL_LENGTH, PollGate, RateLimiter, RateLimits, TooManyRequests } from './limits';
 import { registerDashboard, sessionOf } from '../dashboard/routes';
 import { SessionStore } from '../dashboard/sessions';
-import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, runWaitReasons, waitReasons } from './views';
+import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, runWaitReasons, waitReasons, warmUpView } from './views';
 
 export interface ApiOptions {
   readonly manifest: FleetManifest;
@@ -302,6 +302,7 @@ export function createApi(options: ApiOptions): express.Express {
       botCounts: botCounts(bots),
       queue: queued.map((r, i) => ({ position: i + 1, ...runView(r, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,
+      predictiveWarmUp: warmUpView(plan),
       recentRuns: recent.map((r) => runView(r, t)),
       provisioningErrors: errors.map(provisioningErrorView),
     };

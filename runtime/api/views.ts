@@ -152,6 +152,37 @@ export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[]
   });
 }
 
+const bots = (n: number) => `${n} bot${n === 1 ? '' : 's'}`;
+
+/** Predictive warm-up in words: the bots started ahead of demand, and any the capacity holds back. */
+export function describeWarmUp(started: number, wanted: number): string {
+  if (started >= wanted) return `predictive warm-up: ${bots(started)} started ahead of the usual demand at this hour`;
+  if (started === 0) return `predictive warm-up: ${bots(wanted)} wanted ahead of the usual demand at this hour, held back by the capacity`;
+  return `predictive warm-up: ${bots(started)} started ahead of the usual demand at this hour (${wanted - started} more held back by the capacity)`;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * What predictive warm-up adds to the group in the last plan, or null when it adds nothing. The
+ * group's queued, running and standby bots come first; warm-up gets what its share leaves.
+ */
+export function warmUpView(plan: GroupPlan | undefined) {
+  const forecast = plan?.forecast;
+  if (!plan || !forecast || forecast.warmBots <= 0) return null;
+  const wanted = forecast.warmBots;
+  const started = Math.max(0, Math.min(wanted, plan.entitlement - (plan.desired - wanted)));
+  return {
+    bots: started,
+    wanted,
+    forecastBots: forecast.bots,
+    expectedBots: round2(forecast.expected),
+    pace: round2(forecast.pace),
+    days: forecast.days,
+    message: describeWarmUp(started, wanted),
+  };
+}
+
 export function provisioningErrorView(e: ProvisioningError) {
   return { at: iso(e.at), operation: e.operation, code: e.code, message: e.message };
 }

@@ -31,6 +31,10 @@ const scalingSchema = z
       })
       .optional(),
     recycleAfterRuns: z.number().int().min(1).optional(),
+    // Predictive warm-up; absent in manifests written before it existed (the runtime then has it on).
+    predictive: z.boolean().optional(),
+    predictiveLeadMinutes: positive.optional(),
+    predictiveMaxBots: z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -25,6 +25,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
   return new Html(out);
 }
 
+/** A phrase as a sentence: capitalized, with a full stop. */
+const sentence = (phrase: string) => `${phrase.charAt(0).toUpperCase()}${phrase.slice(1)}.`;
+
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '–';
   const s = Math.round(ms / 1000);
@@ -142,6 +145,8 @@ export interface GroupPageData {
   bots: Array<{ id: string; vmName: string | null; state: string; ageMs: number; runsCompleted: number }>;
   queue: Array<{ id: string; position: number; flow: string; priority: string; createdBy: string; waitMs: number; movedToTop: boolean; waitingBecause: string }>;
   waitingBecause: string[];
+  /** Bots predictive warm-up started ahead of demand, from the last plan; null when none. */
+  predictiveWarmUp?: { readonly message: string } | null;
   recent: Array<{ id: string; flow: string; state: string; waitMs: number; runMs: number | null; finishedAt: string | null; result: { exitCode: number | null; errorCode: string | null; errorMessage: string | null } | null }>;
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
 }
@@ -171,6 +176,7 @@ export function groupPage(chrome: Chrome, g: GroupPageData): string {
 <h1>${g.name} <span class="state ${g.state}" data-testid="group-state">${g.state}</span></h1>
 <p>${g.description}</p>
 <p>maxBots ${g.maxBots}, committed ${g.committedBots}; your access: ${g.access}.</p>
+${g.predictiveWarmUp ? html`<p class="why" data-testid="predictive-warm-up">${sentence(g.predictiveWarmUp.message)}</p>` : ''}
 ${g.canManage ? html`<div class="group-actions">${g.state === 'paused' || g.state === 'expired' ? form(`/groups/${g.name}/resume`, g.state === 'expired' ? 'Revive' : 'Resume') : form(`/groups/${g.name}/pause`, 'Pause')}</div>` : ''}
 <section aria-labelledby="queue-h">
 <h2 id="queue-h">Queue (<span data-testid="queued">${g.queue.length}</span>)</h2>

@@ -7,12 +7,16 @@
  * idle to `deleting` in one step, so a claim can never take them. ARM calls then run in one
  * queue per group (never two at once on a scale set), outside the cycle, so a slow scale-out in
  * one group never holds up the others.
+ *
+ * For predictive warm-up, the arrival history is read from the store on ticks only, and the
+ * cycles triggered in between plan with the last one read: it changes by the 10-minute slot.
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
 import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
 import { DeleteReason, GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
+import type { ArrivalHistory } from './history';
 import { noEvents, RuntimeEvents } from '../events';
 
 export const SCALER_LEASE = 'scaler';
@@ -58,6 +62,10 @@ export function planScaling(scaling: ScalingSettings): PlanScaling {
     coldAfterHours: scaling.coldAfterHours,
     bootTimeoutMinutes: scaling.bootTimeoutMinutes,
     recycleAfterRuns: scaling.recycleAfterRuns,
+    // On unless turned off: manifests written before predictive warm-up have no such field.
+    predictive: scaling.predictive ?? true,
+    predictiveLeadMinutes: scaling.predictiveLeadMinutes,
+    predictiveMaxBots: scaling.predictiveMaxBots,
   };
 }
 
@@ -91,6 +99,10 @@ export class Scaler {
   private stopped = false;
   private leader = false;
   private latest?: Plan;
+  /** Whether any group has predictive warm-up on, so the history is worth reading. */
+  private readonly predictive: boolean;
+  /** The arrival history of each group, as read on the last tick. */
+  private history: Readonly<Record<string, ArrivalHistory>> = {};
 
   constructor(options: ScalerOptions) {
     this.store = options.store;
@@ -107,6 +119,7 @@ export class Scaler {
     this.log = options.log ?? (() => undefined);
     this.events = options.events ?? noEvents;
     this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
+    this.predictive = options.manifest.groups.some((g) => planScaling(g.scaling).predictive);
   }
 
   /** True while this replica holds the scaler lease. */
@@ -230,6 +243,15 @@ export class Scaler {
       }
     }
 
+    if (tick && this.predictive) {
+      try {
+        this.history = await this.store.arrivalHistory(now);
+      } catch (err) {
+        // Scaling goes on without a fresh forecast; the next tick reads again.
+        this.log('scaler.history_failed', { error: (err as Error).message });
+      }
+    }
+
     const snapshot = await this.snapshot(await this.store.groups());
     const decided = plan(snapshot.plan, { groups: snapshot.settings }, now);
     this.latest = decided;
@@ -303,6 +325,7 @@ export class Scaler {
         lastActivityAt: s.lastActivityAt,
         backoffUntil: s.backoffUntil,
         imageKey: declared ? imageKeyOf(declared) : '',
+        history: this.history[s.name],
       };
     });
     return {

@@ -90,4 +90,19 @@ CREATE TABLE leases (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'arrival history per group and 10-minute slot',
+    // Arrivals and busy bot-seconds per group and slot (its start, in ms), for predictive warm-up.
+    sql: () => `
+CREATE TABLE arrival_slots (
+  group_name TEXT NOT NULL,
+  slot_start BIGINT NOT NULL,
+  arrivals INTEGER NOT NULL DEFAULT 0,
+  busy_seconds DOUBLE PRECISION NOT NULL DEFAULT 0,
+  PRIMARY KEY (group_name, slot_start)
+);
+CREATE INDEX arrival_slots_start ON arrival_slots (slot_start);
+`,
+  },
 ];

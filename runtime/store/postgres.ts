@@ -9,7 +9,9 @@
  *   advisory lock, so the caps are counted by one replica at a time;
  * - enqueue holds its group row `FOR KEY SHARE`; the steps that must not miss a run being enqueued
  *   (expiring an idle group, cancelling a removed group's runs) lock the row `FOR UPDATE`;
- * - rows are locked bot before run everywhere, and a transaction that still deadlocks is retried.
+ * - rows are locked bot before run everywhere, and a transaction that still deadlocks is retried;
+ * - arrival history rows are written last in their transaction, in one order (group, slot), so
+ *   they are held only until the commit and never taken in opposite orders.
  *
  * Each change of a group's queue sends `pg_notify`, delivered on commit; one dedicated connection
  * LISTENs and feeds `onQueueChange`.
@@ -17,7 +19,8 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { rowToBot, rowToGroup, rowToRun } from './rows';
+import { arrivalHistorySql, busySlots, historyPruneBefore, historyWindowStart, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { ArrivalHistory, slotOf } from '../scaler/history';
 import {
   Bot,
   BotState,
@@ -393,9 +396,26 @@ export class PostgresStore implements Store {
         throw new Error(`enqueue of run ${input.id}: the idempotency key conflicted but no run holds it`);
       }
       await this.recordActivity(t, input.group, input.now);
+      await t.q(
+        `INSERT INTO arrival_slots (group_name, slot_start, arrivals, busy_seconds) VALUES ($1, $2, 1, 0)
+         ON CONFLICT (group_name, slot_start) DO UPDATE SET arrivals = arrival_slots.arrivals + 1`,
+        [input.group, slotOf(input.now)],
+      );
       t.notify(input.group);
       return { kind: 'created', run: rowToRun(inserted) };
     });
+  }
+
+  /** Adds the busy time of runs that ended to the arrival history, in one statement. */
+  private async recordBusy(t: Tx, runs: readonly Run[]): Promise<void> {
+    const slots = busySlots(runs);
+    if (slots.length === 0) return;
+    await t.q(
+      `INSERT INTO arrival_slots (group_name, slot_start, arrivals, busy_seconds)
+       SELECT g, s, 0, b FROM unnest($1::text[], $2::bigint[], $3::double precision[]) WITH ORDINALITY AS u(g, s, b, n) ORDER BY n
+       ON CONFLICT (group_name, slot_start) DO UPDATE SET busy_seconds = arrival_slots.busy_seconds + excluded.busy_seconds`,
+      [slots.map((b) => b.group), slots.map((b) => b.slot), slots.map((b) => b.seconds)],
+    );
   }
 
   /** Activity only matters at the scale of minutes, so the group row is written once a minute at most. */
@@ -490,6 +510,7 @@ export class PostgresStore implements Store {
           errorMessage: input.errorMessage,
         });
         await this.releaseBot(t, input.botId, input.now);
+        await this.recordBusy(t, [done]);
         t.notify(run.group);
         return { kind: 'completed', run: done };
       }
@@ -699,6 +720,8 @@ export class PostgresStore implements Store {
           }
         }
       }
+      await this.recordBusy(t, [...result.timedOut, ...result.failedLost]);
+      await t.q('DELETE FROM arrival_slots WHERE slot_start < $1', [historyPruneBefore(now)]);
       return result;
     });
   }
@@ -729,6 +752,10 @@ export class PostgresStore implements Store {
       }
       return cancelled;
     });
+  }
+
+  async arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
+    return rowsToHistory(await this.query(arrivalHistorySql('$1'), [historyWindowStart(now)]));
   }
 
   // ------------------------------------------------------------------ bots
@@ -870,15 +897,17 @@ export class PostgresStore implements Store {
 
   markDeleted(botIds: readonly string[], now: number, maxAttemptsByGroup: Readonly<Record<string, number>>): Promise<void> {
     return this.tx(async (t) => {
+      const ended: Run[] = [];
       for (const id of botIds) {
         const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
         if (!b || b.state === 'deleted') continue;
         const bot = rowToBot(b);
         const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
         const run = r ? rowToRun(r) : undefined;
-        if (run && run.botId === bot.id) await this.returnRun(t, run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: [] });
+        if (run && run.botId === bot.id) await this.returnRun(t, run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: ended });
         await t.q(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = $1 WHERE id = $2`, [now, id]);
       }
+      await this.recordBusy(t, ended);
     });
   }
 

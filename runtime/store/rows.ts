@@ -1,6 +1,8 @@
 /**
- * Table rows to domain objects, shared by both stores. Numbers may arrive as strings (BIGINT).
+ * Table rows to domain objects, and the arrival-history queries and sums, shared by both stores.
+ * Numbers may arrive as strings (BIGINT).
  */
+import { ArrivalHistory, busyBySlot, DAY_MS, HISTORY_DAYS, SlotCounts, slotOf } from '../scaler/history';
 import type { Bot, GroupState, Run } from './types';
 
 type Row = Record<string, any>;
@@ -66,4 +68,62 @@ export function rowToGroup(r: Row): GroupState {
     claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
     vmss: r.vmss ? JSON.parse(r.vmss) : undefined,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrival history (table arrival_slots).
+
+/** The first slot arrivalHistory() returns: HISTORY_DAYS days back from the current slot. */
+export function historyWindowStart(now: number): number {
+  return slotOf(now) - HISTORY_DAYS * DAY_MS;
+}
+
+/** Slots before this one are deleted by the sweep; one day more than the window is kept. */
+export function historyPruneBefore(now: number): number {
+  return slotOf(now) - (HISTORY_DAYS + 1) * DAY_MS;
+}
+
+/**
+ * Each group's earliest kept slot, joined with its slots from the window start (the parameter
+ * `windowStart` names): one statement, so both come from one snapshot even while a sweep prunes.
+ */
+export function arrivalHistorySql(windowStart: '?' | '$1'): string {
+  return `SELECT e.group_name, e.since, s.slot_start, s.arrivals, s.busy_seconds
+FROM (SELECT group_name, MIN(slot_start) AS since FROM arrival_slots GROUP BY group_name) e
+LEFT JOIN arrival_slots s ON s.group_name = e.group_name AND s.slot_start >= ${windowStart}`;
+}
+
+/** Each group's history from the rows of arrivalHistorySql(). */
+export function rowsToHistory(rows: readonly Row[]): Record<string, ArrivalHistory> {
+  const out: Record<string, { since: number; slots: Map<number, SlotCounts> }> = {};
+  for (const r of rows) {
+    const history = (out[r.group_name] ??= { since: Number(r.since), slots: new Map() });
+    if (r.slot_start != null) history.slots.set(Number(r.slot_start), { arrivals: Number(r.arrivals), busySeconds: Number(r.busy_seconds) });
+  }
+  return out;
+}
+
+export interface BusySlot {
+  readonly group: string;
+  readonly slot: number;
+  readonly seconds: number;
+}
+
+/**
+ * The busy seconds of runs that ended after they started, summed per group and slot, in one
+ * order (group, then slot), so transactions that add to the same rows lock them in that order.
+ * Runs that never started add nothing.
+ */
+export function busySlots(runs: readonly Run[]): BusySlot[] {
+  const sums = new Map<string, { group: string; slot: number; seconds: number }>();
+  for (const run of runs) {
+    if (run.startedAt === undefined || run.finishedAt === undefined) continue;
+    for (const { slot, seconds } of busyBySlot(run.startedAt, run.finishedAt)) {
+      const key = `${run.group}\u0000${slot}`;
+      const sum = sums.get(key);
+      if (sum) sum.seconds += seconds;
+      else sums.set(key, { group: run.group, slot, seconds });
+    }
+  }
+  return [...sums.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.slot - b.slot));
 }

@@ -31,7 +31,8 @@ import {
   SweepResult,
 } from './types';
 import { newId } from './ids';
-import { rowToBot, rowToGroup, rowToRun } from './rows';
+import { arrivalHistorySql, busySlots, historyPruneBefore, historyWindowStart, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { ArrivalHistory, slotOf } from '../scaler/history';
 
 type Row = Record<string, any>;
 
@@ -88,6 +89,10 @@ export class SqliteStore implements Store {
                     VALUES (@id, @grp, @vmName, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
       botByVm: p(`SELECT * FROM bots WHERE vm_name = ? AND state <> 'deleted'`),
       unboundProvisioning: p(`SELECT * FROM bots WHERE grp = ? AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id LIMIT 1`),
+      arrival: p(`INSERT INTO arrival_slots (group_name, slot_start, arrivals, busy_seconds) VALUES (?, ?, 1, 0)
+                  ON CONFLICT (group_name, slot_start) DO UPDATE SET arrivals = arrival_slots.arrivals + 1`),
+      busy: p(`INSERT INTO arrival_slots (group_name, slot_start, arrivals, busy_seconds) VALUES (?, ?, 0, ?)
+               ON CONFLICT (group_name, slot_start) DO UPDATE SET busy_seconds = arrival_slots.busy_seconds + excluded.busy_seconds`),
     };
   }
 
@@ -142,6 +147,11 @@ export class SqliteStore implements Store {
   private bot(id: string): Bot | undefined {
     const r = this.stmt.botById.get(id) as Row | undefined;
     return r ? rowToBot(r) : undefined;
+  }
+
+  /** Adds the busy time of runs that ended to the arrival history. */
+  private recordBusy(runs: readonly Run[]): void {
+    for (const b of busySlots(runs)) this.stmt.busy.run(b.group, b.slot, b.seconds);
   }
 
   async close(): Promise<void> {
@@ -245,6 +255,7 @@ export class SqliteStore implements Store {
           now: input.now,
         });
       this.stmt.activity.run({ now: input.now, grp: input.group });
+      this.stmt.arrival.run(input.group, slotOf(input.now));
       return { kind: 'created', run: this.run(input.id)! };
     });
   }
@@ -302,7 +313,9 @@ export class SqliteStore implements Store {
           errorMessage: input.errorMessage ?? null,
         });
         this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
-        return { kind: 'completed', run: this.run(run.id)! };
+        const done = this.run(run.id)!;
+        this.recordBusy([done]);
+        return { kind: 'completed', run: done };
       }
       if (bot && bot.state === 'busy' && bot.currentRunId === run.id) {
         // The run ended while the bot was still on it (time-out, loss): free the bot, ignore the report.
@@ -461,6 +474,8 @@ export class SqliteStore implements Store {
           }
         }
       }
+      this.recordBusy([...result.timedOut, ...result.failedLost]);
+      this.sql('DELETE FROM arrival_slots WHERE slot_start < ?').run(historyPruneBefore(now));
       return result;
     });
   }
@@ -477,6 +492,10 @@ export class SqliteStore implements Store {
       }
       return cancelled;
     });
+  }
+
+  arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
+    return this.read(() => rowsToHistory(this.sql(arrivalHistorySql('?')).all(historyWindowStart(now)) as Row[]));
   }
 
   // ------------------------------------------------------------------ bots
@@ -596,13 +615,15 @@ export class SqliteStore implements Store {
 
   markDeleted(botIds: readonly string[], now: number, maxAttemptsByGroup: Readonly<Record<string, number>>): Promise<void> {
     return this.tx(() => {
+      const ended: Run[] = [];
       for (const id of botIds) {
         const bot = this.bot(id);
         if (!bot || bot.state === 'deleted') continue;
         const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
-        if (run && run.botId === bot.id) this.returnRun(run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: [] });
+        if (run && run.botId === bot.id) this.returnRun(run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: ended });
         this.sql(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
       }
+      this.recordBusy(ended);
     });
   }
 

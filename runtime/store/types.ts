@@ -3,6 +3,7 @@
  * Every method that changes state is one transaction, so a crash at any point leaves either the
  * whole change or none of it.
  */
+import type { ArrivalHistory } from '../scaler/history';
 
 export type Priority = 'high' | 'normal';
 export const PRIORITIES: readonly Priority[] = ['high', 'normal'];
@@ -228,10 +229,20 @@ export interface Store {
   runs(query: RunQuery): Promise<Run[]>;
   /** Queued and running runs per group; with `cap`, each count stops at `cap` (enough for scaling). */
   queueCounts(cap?: number): Promise<QueueCounts[]>;
-  /** Time-outs, lost bots and inactive groups, in one transaction. */
+  /**
+   * Time-outs, lost bots and inactive groups, in one transaction. It also forgets arrival history
+   * older than HISTORY_DAYS + 1 days.
+   */
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
   /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]>;
+  /**
+   * Each group's arrival history, for predictive warm-up: its slots (by start time) of the last
+   * HISTORY_DAYS days, and `since`, the earliest slot the store still keeps for it. Enqueuing a new
+   * run counts an arrival in its slot; a started run that ends adds its busy seconds, split over
+   * the slots it spanned. Both happen in the transaction that makes the change.
+   */
+  arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>>;
 
   // bots
   bots(group?: string): Promise<Bot[]>;

@@ -158,4 +158,19 @@ describe('azure rules', () => {
     expect(only(rules.scalingSettings({ scaling: { standbyBots: 3 }, maxBots: 2, prefix: 'scaling.' })).rule).toMatch(/at most the group's maxBots \(2\)/);
     expect(only(rules.scalingSettings({ scaling: { idleMinutes: Number.NaN }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.idleMinutes' });
   });
+
+  test('scaling settings: predictive warm-up', () => {
+    const check = (scaling: Record<string, unknown>, maxBots?: number) => rules.scalingSettings({ scaling, maxBots, prefix: 'scaling.' });
+    expect(check({ predictive: true, predictiveLeadMinutes: 15, predictiveMaxBots: 0 }, 2)).toEqual([]);
+    expect(check({ predictive: false, predictiveLeadMinutes: 0.5, predictiveMaxBots: 2 }, 2)).toEqual([]);
+    expect(only(check({ predictive: 'yes' }))).toMatchObject({ field: 'scaling.predictive', value: '"yes"', rule: 'must be true or false' });
+    for (const lead of [0, -5, Number.POSITIVE_INFINITY, 1441]) {
+      const finding = only(check({ predictiveLeadMinutes: lead }));
+      expect(finding).toMatchObject({ field: 'scaling.predictiveLeadMinutes', value: String(lead) });
+      expect(finding.rule).toMatch(/greater than 0 and at most 1440/);
+    }
+    expect(only(check({ predictiveMaxBots: -1 }))).toMatchObject({ field: 'scaling.predictiveMaxBots', value: '-1', rule: 'must be a whole number, at least 0' });
+    expect(only(check({ predictiveMaxBots: 1.5 }))).toMatchObject({ field: 'scaling.predictiveMaxBots', value: '1.5' });
+    expect(only(check({ predictiveMaxBots: 3 }, 2))).toMatchObject({ field: 'scaling.predictiveMaxBots', value: '3', rule: "must be at most the group's maxBots (2)" });
+  });
 });

@@ -95,4 +95,12 @@ describe('HostedBotGroup', () => {
     const stack = fleetStack({ environment: { scaling: { idleMinutes: 20, maxAttempts: 5 } }, groups: [{ scaling: { idleMinutes: 5 } }] });
     expect(stack.environment.groups[0].scaling).toMatchObject({ idleMinutes: 5, maxAttempts: 5, queueTimeoutHours: 6 });
   });
+
+  test('predictive warm-up is on with a 15-minute lead by default, capped by maxBots unless set', () => {
+    const stack = fleetStack({ environment: { scaling: { predictiveLeadMinutes: 20 } }, groups: [{ name: 'finance' }, { name: 'sales', scaling: { predictive: false, predictiveMaxBots: 1 } }] });
+    const [finance, sales] = stack.environment.groups;
+    expect(finance.scaling).toMatchObject({ predictive: true, predictiveLeadMinutes: 20 });
+    expect(finance.scaling.predictiveMaxBots).toBeUndefined();
+    expect(sales.scaling).toMatchObject({ predictive: false, predictiveLeadMinutes: 20, predictiveMaxBots: 1 });
+  });
 });

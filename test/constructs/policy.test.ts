@@ -186,6 +186,20 @@ const CASES: Case[] = [
     value: '0',
   },
   {
+    rule: 'predictive warm-up cap within maxBots',
+    build: (bad) => fleetStack({ groups: [{ maxBots: 3, scaling: { predictiveMaxBots: bad ? 4 : 3 } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'scaling.predictiveMaxBots',
+    value: '4',
+  },
+  {
+    rule: 'predictive warm-up lead time',
+    build: (bad) => fleetStack({ environment: { scaling: { predictiveLeadMinutes: bad ? 0 : 10 } } }),
+    path: 'fleet/environment',
+    field: 'scaling.predictiveLeadMinutes',
+    value: '0',
+  },
+  {
     rule: 'image version replicated to the group region',
     build: replicaCase,
     path: 'bots/environment/finance',

@@ -1,4 +1,4 @@
-import { describeWait, runWaitReasons } from '../../../runtime/api/views';
+import { describeWait, runWaitReasons, warmUpView } from '../../../runtime/api/views';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/store/types';
 
@@ -41,5 +41,32 @@ describe('why each queued run waits', () => {
     const context = { bootMs: 1_000, now: NOW };
     expect(describeWait({ code: 'provisioning', bots: 2 }, context)).toBe('2 bots provisioning, about 1 second');
     expect(describeWait({ code: 'backoff', until: NOW + 30_000 }, context)).toBe('provisioning errors: retrying in 30 seconds');
+  });
+
+  test('predictive warm-up is named with the bots it started ahead of the usual demand', () => {
+    const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, warmBots: 3 };
+    // Nothing queued or running: all 3 bots the group wants are warm-up, and it may have them.
+    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 3, forecast })).toEqual({
+      bots: 3,
+      wanted: 3,
+      forecastBots: 3,
+      expectedBots: 2.6,
+      pace: 1,
+      days: 7,
+      message: 'predictive warm-up: 3 bots started ahead of the usual demand at this hour',
+    });
+    // One run queued, a forecast of 3: 2 bots of warm-up, of which the capacity allows 1.
+    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 2, forecast: { ...forecast, warmBots: 2 } })?.message).toBe(
+      'predictive warm-up: 1 bot started ahead of the usual demand at this hour (1 more held back by the capacity)',
+    );
+    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2 } })?.message).toBe(
+      'predictive warm-up: 2 bots wanted ahead of the usual demand at this hour, held back by the capacity',
+    );
+  });
+
+  test('no warm-up line without a forecast, or when the forecast adds nothing', () => {
+    expect(warmUpView(undefined)).toBeNull();
+    expect(warmUpView(planWith())).toBeNull();
+    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, warmBots: 0 } })).toBeNull();
   });
 });

@@ -58,6 +58,35 @@ describe('fleet manifest (runtime side)', () => {
     expect(() => parseManifest(bad)).toThrow(/groups: committed bots add up to 4, more than the botCapacity \(4\)|committed/);
   });
 
+  test('predictive warm-up settings: written by synth, optional for older manifests, checked when present', () => {
+    const manifest = parseManifest(local());
+    expect(manifest.environment.scaling).toMatchObject({ predictive: true, predictiveLeadMinutes: 15 });
+    expect(manifest.groups[0].scaling.predictiveMaxBots).toBeUndefined();
+    const older = local();
+    for (const scaling of [older.environment.scaling, ...older.groups.map((g: Record<string, any>) => g.scaling)]) {
+      delete scaling.predictive;
+      delete scaling.predictiveLeadMinutes;
+    }
+    expect(parseManifest(older).groups[0].scaling.predictive).toBeUndefined();
+    const bad = local();
+    bad.groups[0].scaling.predictive = 'yes';
+    bad.groups[0].scaling.predictiveLeadMinutes = 0;
+    bad.groups[0].scaling.predictiveMaxBots = 1.5;
+    let error: ManifestError | undefined;
+    try {
+      parseManifest(bad);
+    } catch (err) {
+      error = err as ManifestError;
+    }
+    expect(error!.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^groups\[0\]\.scaling\.predictive: /),
+        expect.stringMatching(/^groups\[0\]\.scaling\.predictiveLeadMinutes: /),
+        expect.stringMatching(/^groups\[0\]\.scaling\.predictiveMaxBots: /),
+      ]),
+    );
+  });
+
   test('a missing or unreadable file is named in the error', () => {
     expect(() => loadManifest('/nonexistent/fleet.json')).toThrow(/fleet manifest \/nonexistent\/fleet\.json is invalid:\n  - cannot be read/);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm-')), 'fleet.json');

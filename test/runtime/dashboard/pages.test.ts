@@ -57,6 +57,16 @@ describe('dashboard pages', () => {
     expect(body).toContain('<td data-testid="why">group paused</td>');
   });
 
+  test('the group line says when predictive warm-up started bots, with or without runs waiting', () => {
+    const message = 'predictive warm-up: 3 bots started ahead of the usual demand at this hour';
+    expect(groupPage(chrome(), group())).not.toContain('data-testid="predictive-warm-up"');
+    expect(groupPage(chrome(), group({ predictiveWarmUp: null }))).not.toContain('data-testid="predictive-warm-up"');
+    for (const queue of [[], group().queue]) {
+      const body = groupPage(chrome(), group({ queue, waitingBecause: [], predictiveWarmUp: { message } }));
+      expect(body).toContain('<p class="why" data-testid="predictive-warm-up">Predictive warm-up: 3 bots started ahead of the usual demand at this hour.</p>');
+    }
+  });
+
   test('the pages have landmarks, a skip link and labelled inputs', () => {
     const body = signInPage(chrome({}, undefined as never));
     expect(body).toMatch(/<html lang="en">/);

@@ -3,6 +3,7 @@
  */
 import type { Store } from '../../../runtime/store/types';
 import { newId } from '../../../runtime/store/ids';
+import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/scaler/history';
 
 export type StoreFactory = () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup?: () => Promise<void> }>;
 
@@ -362,6 +363,103 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         await store.recordProvisioningError({ group: 'finance', at: T0 + 1, operation: 'setCapacity', code: 'AllocationFailed', message: 'no room' });
         expect((await store.provisioningErrors('finance', 10)).map((e) => e.code)).toEqual(['AllocationFailed', 'QuotaExceeded']);
         expect(await store.provisioningErrors('sales', 10)).toEqual([]);
+      });
+    });
+
+    describe('arrival history', () => {
+      const S = slotOf(T0);
+      const MIN = 60_000;
+      const slots = (history: ArrivalHistory | undefined): Array<[number, SlotCounts]> => [...(history?.slots ?? new Map<number, SlotCounts>()).entries()].sort((a, b) => a[0] - b[0]);
+
+      test('each new run counts as an arrival in its group and 10-minute slot', async () => {
+        await enqueue({ now: S + 1 });
+        await enqueue({ now: S + SLOT_MS - 1 });
+        await enqueue({ now: S + SLOT_MS });
+        await enqueue({ group: 'sales', now: S + 5 * MIN });
+        const history = await store.arrivalHistory(S + SLOT_MS);
+        expect(slots(history.finance)).toEqual([
+          [S, { arrivals: 2, busySeconds: 0 }],
+          [S + SLOT_MS, { arrivals: 1, busySeconds: 0 }],
+        ]);
+        expect(history.finance.since).toBe(S);
+        expect(slots(history.sales)).toEqual([[S, { arrivals: 1, busySeconds: 0 }]]);
+      });
+
+      test('an idempotent replay and a refused run are not arrivals; a run cancelled before it started adds no busy time', async () => {
+        const { run } = (await enqueue({ idempotencyKey: 'k1', now: S })) as { run: { id: string } };
+        expect((await enqueue({ idempotencyKey: 'k1', now: S + 1 })).kind).toBe('existing');
+        expect((await enqueue({ group: 'nope', now: S })).kind).toBe('refused');
+        await store.cancel(run.id, S + MIN);
+        const history = await store.arrivalHistory(S + MIN);
+        expect(Object.keys(history)).toEqual(['finance']);
+        expect(slots(history.finance)).toEqual([[S, { arrivals: 1, busySeconds: 0 }]]);
+      });
+
+      test('a run that ends adds its busy seconds, split over the slots it spanned, once', async () => {
+        const start = S + SLOT_MS - 2 * MIN;
+        await enqueue({ now: start - MIN });
+        const bot = await idleBot();
+        const run = await claimed(bot.id, 'finance', start);
+        const report = { botId: bot.id, runId: run.id, attempt: 1, status: 'failed' as const, exitCode: 1 };
+        expect((await store.complete({ ...report, now: start + 5 * MIN })).kind).toBe('completed');
+        expect((await store.complete({ ...report, now: start + 6 * MIN })).kind).toBe('duplicate');
+        expect(slots((await store.arrivalHistory(start + 6 * MIN)).finance)).toEqual([
+          [S, { arrivals: 1, busySeconds: 120 }],
+          [S + SLOT_MS, { arrivals: 0, busySeconds: 180 }],
+        ]);
+      });
+
+      test('runs the sweep or a lost VM ends add their busy time; a run queued again adds none until it ends', async () => {
+        const settings = { name: 'finance', queueTimeoutMs: DAY_MS, heartbeatTimeoutMs: 90_000, idleSilenceMs: DAY_MS, maxAttempts: 2, inactiveMs: 30 * DAY_MS, committedBots: 0 };
+        const busy = async (now: number) => slots((await store.arrivalHistory(now)).finance);
+        // A times out after 1 minute; B's bot goes silent.
+        await enqueue({ now: S, timeoutMinutes: 1 });
+        await enqueue({ now: S });
+        const a = await idleBot();
+        const b = await idleBot();
+        const runA = await claimed(a.id, 'finance', S);
+        const runB = await claimed(b.id, 'finance', S);
+        await store.heartbeat(a.id, runA.id, 1, S + 1.5 * MIN);
+        const first = await store.sweep([settings], S + 2 * MIN);
+        expect(first.timedOut.map((r) => r.id)).toEqual([runA.id]);
+        expect(first.requeued.map((r) => r.id)).toEqual([runB.id]);
+        expect(await busy(S + 2 * MIN)).toEqual([[S, { arrivals: 2, busySeconds: 120 }]]);
+        // B's second bot goes silent too: B fails for good, and its last attempt counts.
+        const c = await idleBot();
+        await claimed(c.id, 'finance', S + 3 * MIN);
+        const second = await store.sweep([settings], S + 5 * MIN);
+        expect(second.failedLost.map((r) => r.id)).toEqual([runB.id]);
+        expect(await busy(S + 5 * MIN)).toEqual([[S, { arrivals: 2, busySeconds: 240 }]]);
+        // A run whose VM is gone, on its last attempt.
+        await enqueue({ now: S + 5 * MIN });
+        const d = await idleBot();
+        await claimed(d.id, 'finance', S + 6 * MIN);
+        await store.markDeleted([d.id], S + 8 * MIN, { finance: 1 });
+        expect(await busy(S + 8 * MIN)).toEqual([[S, { arrivals: 3, busySeconds: 360 }]]);
+      });
+
+      test('the history holds the last 7 days; since is the earliest slot still kept', async () => {
+        const now = S + 8 * DAY_MS + 3 * MIN;
+        await enqueue({ now: S + 0.5 * DAY_MS });
+        await enqueue({ now: S + DAY_MS });
+        await enqueue({ now: S + 7 * DAY_MS + 1 });
+        const history = (await store.arrivalHistory(now)).finance;
+        expect(slots(history).map(([slot]) => slot)).toEqual([S + DAY_MS, S + 7 * DAY_MS]);
+        expect(history.since).toBe(S + 0.5 * DAY_MS);
+      });
+
+      test('the sweep deletes the slots older than 8 days', async () => {
+        const now = S + 8 * DAY_MS + SLOT_MS + 3 * MIN;
+        await enqueue({ group: 'sales', now: S });
+        await enqueue({ now: S });
+        await enqueue({ now: S + SLOT_MS });
+        await enqueue({ now: S + DAY_MS });
+        await store.sweep([], now);
+        const history = await store.arrivalHistory(now);
+        expect(Object.keys(history)).toEqual(['finance']);
+        expect(history.finance.since).toBe(S + SLOT_MS);
+        await store.sweep([], now + SLOT_MS);
+        expect((await store.arrivalHistory(now + SLOT_MS)).finance.since).toBe(S + DAY_MS);
       });
     });
 

@@ -1,0 +1,153 @@
+/**
+ * The scaler loop with predictive warm-up: the arrival history the store recorded on the day
+ * before reaches plan(), and bots start ahead of the runs that usually come at this hour.
+ */
+import { DEFAULT_SCALING } from '../../../constructs/scaling';
+import type { ComputeDriver, ScaleSetRef } from '../../../runtime/azure/compute';
+import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/config/manifest';
+import { createRuntime } from '../../../runtime/server';
+import { QueueNotifier } from '../../../runtime/queue/notifier';
+import { DAY_MS } from '../../../runtime/scaler/history';
+import { planScaling, Scaler } from '../../../runtime/scaler/loop';
+import { newId } from '../../../runtime/store/ids';
+import { SqliteStore } from '../../../runtime/store/sqlite';
+
+const MINUTE = 60_000;
+/** 09:02 UTC on a weekday; "yesterday" is the same time a day earlier. */
+const NOW = Date.UTC(2026, 2, 10, 9, 2);
+const YESTERDAY = NOW - DAY_MS;
+const VMSS: ScaleSetRef = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'vmss-demo-finance' };
+const CAPS = { maxBots: 5, capacity: 10 };
+
+function manifest(scaling: Partial<ScalingSettings> = {}) {
+  return parseManifest({
+    version: 1,
+    stack: 'demo',
+    environment: { name: 'demo', geography: 'Europe', region: 'northeurope', botCapacity: 10, plan: 'standard', enabled: true, admins: ['ops'], scaling: DEFAULT_SCALING },
+    groups: [
+      {
+        name: 'finance',
+        description: 'Invoice entry',
+        maxBots: 5,
+        committedBots: 0,
+        vmss: VMSS,
+        vmSize: 'Standard_D2s_v5',
+        computerNamePrefix: 'finance',
+        image: { kind: 'marketplace', publisher: 'MicrosoftWindowsDesktop', offer: 'windows-11', sku: 'win11-24h2-pro', version: 'latest' },
+        flows: { 'invoice-entry': { command: 'invoice.cmd', timeoutMinutes: 30 } },
+        access: { users: [], coOwners: [] },
+        scaling: { ...DEFAULT_SCALING, ...scaling },
+        botTokenSha256: sha256Hex('bot-token'),
+      },
+    ],
+  });
+}
+
+/** A compute driver that records the capacities asked for and has no VMs. */
+function recordingDriver(): ComputeDriver & { capacities: number[] } {
+  const capacities: number[] = [];
+  return {
+    capacities,
+    setCapacity: async (_vmss, capacity) => void capacities.push(capacity),
+    deleteInstances: async () => undefined,
+    listInstances: async () => [],
+  };
+}
+
+/**
+ * Yesterday, through the store's own API: one run three hours before this time (so the history
+ * covers the hours before it), then three runs of 10 minutes each arriving 5 minutes after it.
+ */
+async function seedYesterday(store: SqliteStore): Promise<void> {
+  await store.syncGroups([{ name: 'finance', vmss: VMSS }], YESTERDAY - 4 * 60 * MINUTE);
+  const registered = await store.register('finance', 'vm-yesterday', 'img', CAPS, YESTERDAY - 4 * 60 * MINUTE);
+  const bot = registered.bot!;
+  for (const at of [YESTERDAY - 3 * 60 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE]) {
+    await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: at });
+    const claim = await store.claim({ botId: bot.id, group: 'finance', now: at, enabled: true });
+    if (claim.kind !== 'claimed') throw new Error(`seeding: expected a claim, got ${claim.kind}`);
+    await store.complete({ botId: bot.id, runId: claim.run.id, attempt: 1, status: 'succeeded', exitCode: 0, now: at + 10 * MINUTE });
+  }
+  await store.markDeleting([bot.id], ['idle'], YESTERDAY + 60 * MINUTE);
+  await store.markDeleted([bot.id], YESTERDAY + 60 * MINUTE, { finance: 3 });
+}
+
+describe('scaler loop: predictive warm-up', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+    await seedYesterday(store);
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  const start = async (scaling: Partial<ScalingSettings> = {}) => {
+    const driver = recordingDriver();
+    scaler = new Scaler({ store, driver, manifest: manifest(scaling), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    await scaler.start();
+    await scaler.settle();
+    return driver;
+  };
+
+  test('with yesterday busy at this hour, bots start before any run arrives, from the history read on ticks only', async () => {
+    const read = jest.spyOn(store, 'arrivalHistory');
+    const driver = await start();
+    expect(await store.queueCounts()).toEqual([]);
+    const bots = await store.bots('finance');
+    expect(bots.map((b) => b.state)).toEqual(['provisioning', 'provisioning', 'provisioning']);
+    expect(driver.capacities).toContain(3);
+    expect(scaler!.lastPlan?.groups.finance.forecast).toMatchObject({ bots: 3, warmBots: 3, days: 1, pace: 1 });
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledWith(NOW);
+
+    // Triggered cycles between ticks plan with the history already read.
+    await scaler!.cycle();
+    await scaler!.cycle();
+    await scaler!.settle();
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(scaler!.lastPlan?.groups.finance.forecast?.warmBots).toBe(3);
+    expect(await store.bots('finance')).toHaveLength(3);
+  });
+
+  test('the group view of the API says why the bots are there', async () => {
+    const runtime = createRuntime({ manifest: manifest(), store, driver: recordingDriver(), tokens: [{ principal: 'ops', sha256: sha256Hex('ops-token') }], tickMs: 60 * MINUTE, now: () => NOW });
+    try {
+      const url = await runtime.listen(0, '127.0.0.1');
+      await runtime.scaler.settle();
+      const group = (await (await fetch(`${url}/v1/groups/finance`, { headers: { authorization: 'Bearer ops-token' } })).json()) as Record<string, any>;
+      expect(group.queued).toBe(0);
+      expect(group.botCounts.provisioning).toBe(3);
+      expect(group.predictiveWarmUp).toMatchObject({ bots: 3, wanted: 3, days: 1, message: 'predictive warm-up: 3 bots started ahead of the usual demand at this hour' });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('predictiveMaxBots caps the bots started ahead of demand', async () => {
+    await start({ predictiveMaxBots: 1 });
+    expect(await store.bots('finance')).toHaveLength(1);
+    expect(scaler!.lastPlan?.groups.finance.forecast).toMatchObject({ bots: 3, warmBots: 1 });
+  });
+
+  test('with predictive: false, no bot starts ahead of demand and the history is not read', async () => {
+    const read = jest.spyOn(store, 'arrivalHistory');
+    const driver = await start({ predictive: false });
+    expect(await store.bots('finance')).toEqual([]);
+    expect(driver.capacities).toEqual([]);
+    expect(scaler!.lastPlan?.groups.finance.forecast).toBeUndefined();
+    expect(read).not.toHaveBeenCalled();
+  });
+
+  test('a manifest written before predictive warm-up existed has it on', () => {
+    const { predictive, predictiveLeadMinutes, ...older } = manifest().groups[0].scaling;
+    expect([predictive, predictiveLeadMinutes]).toEqual([true, 15]);
+    expect(planScaling(older)).toMatchObject({ predictive: true, predictiveLeadMinutes: undefined });
+    expect(planScaling({ ...older, predictive: false })).toMatchObject({ predictive: false });
+  });
+});
