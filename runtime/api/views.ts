@@ -97,12 +97,14 @@ function duration(ms: number): string {
   return `${Math.round(ms / 60_000)} minutes`;
 }
 
+const bots = (n: number) => `${n} bot${n === 1 ? '' : 's'}`;
+
 /** "Why it waits", in words. */
 export function describeWait(reason: WaitReason, context: { bootMs: number; provisioningSinceMs?: number; now: number }): string {
   switch (reason.code) {
     case 'provisioning': {
       const left = Math.max(context.bootMs - (context.provisioningSinceMs ?? 0), 0);
-      return `${reason.bots} bot${reason.bots === 1 ? '' : 's'} provisioning, about ${duration(left || context.bootMs)}`;
+      return `${bots(reason.bots)} provisioning, about ${duration(left || context.bootMs)}`;
     }
     case 'group_at_max_bots':
       return `group at maxBots (${reason.maxBots})`;
@@ -121,11 +123,16 @@ export function describeWait(reason: WaitReason, context: { bootMs: number; prov
   }
 }
 
-export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number): string[] {
-  if (!plan) return [];
+/** What describeWait needs to estimate times: the typical boot, and how long the oldest provisioning bot has been at it. */
+function waitContext(bots: readonly Bot[], now: number, fallbackBootMs: number) {
   const provisioning = bots.filter((b) => b.state === 'provisioning');
   const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
-  const context = { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+  return { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+}
+
+export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number): string[] {
+  if (!plan) return [];
+  const context = waitContext(bots, now, fallbackBootMs);
   return plan.waiting.map((r) => describeWait(r, context));
 }
 
@@ -136,10 +143,8 @@ export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], n
  */
 export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number): string[] {
   const reasons = plan?.waiting ?? [];
-  const provisioning = bots.filter((b) => b.state === 'provisioning');
   const idle = bots.filter((b) => b.state === 'idle').length;
-  const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
-  const context = { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+  const context = waitContext(bots, now, fallbackBootMs);
   const blocking = reasons.find((r) => r.code === 'group_paused' || r.code === 'group_expired' || r.code === 'environment_disabled');
   const held = reasons.filter((r) => r.code !== 'provisioning').map((r) => describeWait(r, context));
   const booting = reasons.find((r) => r.code === 'provisioning');
@@ -151,8 +156,6 @@ export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[]
     return held.length ? held.join('; ') : 'waiting for a busy bot to finish';
   });
 }
-
-const bots = (n: number) => `${n} bot${n === 1 ? '' : 's'}`;
 
 /** Predictive warm-up in words: the bots started ahead of demand, and any the capacity holds back. */
 export function describeWarmUp(started: number, wanted: number): string {

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { parseManifest } from '../config/manifest';
 import { fleetOf, REPORT_HEADER, reportRows, runPlanner, seconds, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
 import { DEFAULT_BOOT } from '../sim/simulate';
-import { parseTrace, TraceError } from '../sim/trace';
+import { parseTrace } from '../sim/trace';
 import { formatDuration, formatTable, Output } from './terminal';
 
 export interface SimulateCommandOptions {
@@ -70,21 +70,14 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   } catch (e) {
     throw new Error(`--trace ${options.trace} cannot be read: ${(e as Error).message}`);
   }
-  const trace = parseTrace(text, options.trace);
   const fleet = fleetOf(manifest);
-  const declared = new Set(fleet.groups.map((g) => g.name));
-  const unknown = trace.findIndex((r) => !declared.has(r.group));
-  if (unknown >= 0) {
-    // The header is line 1; blank lines are rare in a trace, so find the row by scanning.
-    const line = lineOfRow(text, unknown);
-    throw new TraceError(options.trace, line, `"${trace[unknown].group}" is not a group of ${options.manifest} (groups: ${[...declared].join(', ')})`, 'group');
-  }
-  const flows = new Map(manifest.groups.map((g) => [g.name, new Set(Object.keys(g.flows))]));
-  const badFlow = trace.findIndex((r) => !flows.get(r.group)!.has(r.flow));
-  if (badFlow >= 0) {
-    const r = trace[badFlow];
-    throw new TraceError(options.trace, lineOfRow(text, badFlow), `"${r.flow}" is not a flow of group ${r.group} (flows: ${[...flows.get(r.group)!].join(', ')})`, 'flow');
-  }
+  const flows = new Map(manifest.groups.map((g) => [g.name, Object.keys(g.flows)]));
+  const trace = parseTrace(text, options.trace, (run) => {
+    const known = flows.get(run.group);
+    if (!known) return { column: 'group', detail: `"${run.group}" is not a group of ${options.manifest} (groups: ${[...flows.keys()].join(', ')})` };
+    if (!known.includes(run.flow)) return { column: 'flow', detail: `"${run.flow}" is not a flow of group ${run.group} (flows: ${known.join(', ')})` };
+    return undefined;
+  });
 
   const boot = { ...DEFAULT_BOOT, medianSeconds: options.bootMedianSeconds, sigma: options.bootSigma };
   const bar = trace.length * (options.whatIf ? 10 : 1) >= PROGRESS_FROM_RUNS && !options.json ? new ProgressBar(err) : undefined;
@@ -119,18 +112,6 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   out.write(`${lines.join('\n').trimEnd()}\n`);
   // Timing goes to stderr, so the report itself is the same byte for byte on every run.
   err.write(`${1 + result.tried} simulations in ${formatDuration(Date.now() - started)}.\n`);
-}
-
-/** The 1-based file line of the n-th data row (0-based), skipping blank lines as the parser does. */
-function lineOfRow(text: string, row: number): number {
-  const lines = text.split(/\r?\n/);
-  let seen = -1;
-  for (let i = 1; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    seen++;
-    if (seen === row) return i + 1;
-  }
-  return lines.length;
 }
 
 function jsonNumbers(_key: string, value: unknown): unknown {

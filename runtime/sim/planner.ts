@@ -4,36 +4,17 @@
  * idleMinutes) and is kept when it moves the p95 wait or the bot-hours by more than 10%.
  */
 import type { FleetManifest } from '../config/manifest';
-import type { PlanScaling } from '../scaler/plan';
+import { planScaling } from '../scaler/loop';
+import { formatDuration } from '../cli/terminal';
 import { oursPolicy } from './policies';
 import { BootModel, GroupReport, simulate, SimFleet, SimGroup, SimReport } from './simulate';
 import type { TraceRun } from './trace';
 
-/** The simulator's view of a manifest: the capacity, and each group's caps and settings. */
+/** The simulator's view of a manifest: the capacity, and each group's caps and settings as the runtime reads them. */
 export function fleetOf(manifest: FleetManifest): SimFleet {
   return {
     capacity: manifest.environment.botCapacity,
-    groups: manifest.groups.map((g) => ({
-      name: g.name,
-      maxBots: g.maxBots,
-      committedBots: g.committedBots,
-      scaling: {
-        idleMinutes: g.scaling.idleMinutes,
-        standbyBots: g.scaling.standbyBots,
-        coldAfterHours: g.scaling.coldAfterHours,
-        bootTimeoutMinutes: g.scaling.bootTimeoutMinutes,
-        recycleAfterRuns: g.scaling.recycleAfterRuns,
-        ...predictiveOf(g.scaling as Partial<PlanScaling>),
-      },
-    })),
-  };
-}
-
-function predictiveOf(s: Partial<PlanScaling>): Partial<PlanScaling> {
-  return {
-    predictive: s.predictive ?? true,
-    ...(s.predictiveLeadMinutes !== undefined ? { predictiveLeadMinutes: s.predictiveLeadMinutes } : {}),
-    ...(s.predictiveMaxBots !== undefined ? { predictiveMaxBots: s.predictiveMaxBots } : {}),
+    groups: manifest.groups.map((g) => ({ name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, scaling: planScaling(g.scaling) })),
   };
 }
 
@@ -133,11 +114,9 @@ export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options:
 
 // ---- text
 
+/** A wait in seconds, in whole seconds below a minute (formatDuration gives tenths below 10 s). */
 export function seconds(value: number): string {
-  if (value < 60) return `${Math.round(value)} s`;
-  const s = Math.round(value);
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+  return value < 60 ? `${Math.round(value)} s` : formatDuration(value * 1000);
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -48,8 +48,11 @@ export class TraceError extends Error {
   }
 }
 
-/** Parses a whole trace; throws a TraceError for the first bad line. */
-export function parseTrace(text: string, source = 'trace'): TraceRun[] {
+/** A further rule on each row, e.g. that its group exists: the problem, or undefined. */
+export type TraceCheck = (run: TraceRun) => { readonly column: TraceColumn; readonly detail: string } | undefined;
+
+/** Parses a whole trace; throws a TraceError for the first bad line, by the format or by `check`. */
+export function parseTrace(text: string, source = 'trace', check?: TraceCheck): TraceRun[] {
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   const header = stripCr(lines[0]);
   if (header !== TRACE_HEADER) {
@@ -88,7 +91,10 @@ export function parseTrace(text: string, source = 'trace'): TraceRun[] {
       fail('durationSeconds', durationText, `is not a positive number of seconds (at most ${MAX_DURATION_SECONDS})`);
     }
     if (priority !== 'high' && priority !== 'normal') fail('priority', priority, 'is not a priority (high or normal)');
-    runs.push({ at: time, group, flow, durationSeconds, priority: priority as Priority });
+    const run: TraceRun = { at: time, group, flow, durationSeconds, priority: priority as Priority };
+    const problem = check?.(run);
+    if (problem) throw new TraceError(source, line, problem.detail, problem.column);
+    runs.push(run);
     previous = { line, at: time, text: atText };
   }
   if (runs.length === 0) throw new TraceError(source, 1, 'the trace holds no runs, only the header');
