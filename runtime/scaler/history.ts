@@ -41,9 +41,20 @@ export function busyBySlot(start: number, end: number): Array<{ slot: number; se
   return out;
 }
 
+/** The earliest slot forecast() reads: HISTORY_DAYS back, with the trailing window before that day. */
+export function historyReadFrom(now: number): number {
+  return slotOf(now - HISTORY_DAYS * DAY_MS - TRAILING_MS);
+}
+
+/** Slots before this one are forgotten: one day more than is read. */
+export function historyKeepFrom(now: number): number {
+  return slotOf(now) - (HISTORY_DAYS + 1) * DAY_MS;
+}
+
 /** A history being written: the simulator's, and the in-memory form of the store's rows. */
 export class HistoryRecorder implements ArrivalHistory {
   readonly slots = new Map<number, SlotCounts>();
+  private keptFrom = Number.NEGATIVE_INFINITY;
   constructor(readonly since: number) {}
 
   private slot(at: number): SlotCounts {
@@ -61,9 +72,11 @@ export class HistoryRecorder implements ArrivalHistory {
     for (const { slot, seconds } of busyBySlot(start, end)) this.slot(slot).busySeconds += seconds;
   }
 
-  /** Forgets slots older than the history keeps. */
+  /** Forgets slots older than the history keeps, as the store's sweep does; only once per slot. */
   prune(now: number): void {
-    const oldest = slotOf(now) - HISTORY_DAYS * DAY_MS;
+    const oldest = historyKeepFrom(now);
+    if (oldest === this.keptFrom) return;
+    this.keptFrom = oldest;
     for (const key of this.slots.keys()) if (key < oldest) this.slots.delete(key);
   }
 }
@@ -103,8 +116,9 @@ export function forecast(history: ArrivalHistory | undefined, now: number, leadM
   let expectedTrailing = 0;
   for (let d = 1; d <= HISTORY_DAYS; d++) {
     const then = now - d * DAY_MS;
-    // Only days the history covers from the start of their trailing window.
-    if (then - TRAILING_MS < slotOf(history.since)) break;
+    // Only days whose window ahead the history covers. A store's history starts at the group's
+    // first arrival, which may be the very burst being forecast.
+    if (then + lead < slotOf(history.since)) break;
     days++;
     let busiest = 0;
     for (let slot = slotOf(then); slot <= then + lead; slot += SLOT_MS) busiest = Math.max(busiest, history.slots.get(slot)?.arrivals ?? 0);

@@ -19,8 +19,8 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, historyPruneBefore, historyWindowStart, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
-import { ArrivalHistory, slotOf } from '../scaler/history';
+import { arrivalHistorySql, busySlots, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 import {
   Bot,
   BotState,
@@ -721,7 +721,7 @@ export class PostgresStore implements Store {
         }
       }
       await this.recordBusy(t, [...result.timedOut, ...result.failedLost]);
-      await t.q('DELETE FROM arrival_slots WHERE slot_start < $1', [historyPruneBefore(now)]);
+      await t.q('DELETE FROM arrival_slots WHERE slot_start < $1', [historyKeepFrom(now)]);
       return result;
     });
   }
@@ -755,7 +755,7 @@ export class PostgresStore implements Store {
   }
 
   async arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
-    return rowsToHistory(await this.query(arrivalHistorySql('$1'), [historyWindowStart(now)]));
+    return rowsToHistory(await this.query(arrivalHistorySql('$1'), [historyReadFrom(now)]));
   }
 
   // ------------------------------------------------------------------ bots

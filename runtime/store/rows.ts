@@ -2,7 +2,7 @@
  * Table rows to domain objects, and the arrival-history queries and sums, shared by both stores.
  * Numbers may arrive as strings (BIGINT).
  */
-import { ArrivalHistory, busyBySlot, DAY_MS, HISTORY_DAYS, SlotCounts, slotOf } from '../scaler/history';
+import { ArrivalHistory, busyBySlot, SlotCounts } from '../scaler/history';
 import type { Bot, GroupState, Run } from './types';
 
 type Row = Record<string, any>;
@@ -72,16 +72,6 @@ export function rowToGroup(r: Row): GroupState {
 
 // ---------------------------------------------------------------------------------------------
 // Arrival history (table arrival_slots).
-
-/** The first slot arrivalHistory() returns: HISTORY_DAYS days back from the current slot. */
-export function historyWindowStart(now: number): number {
-  return slotOf(now) - HISTORY_DAYS * DAY_MS;
-}
-
-/** Slots before this one are deleted by the sweep; one day more than the window is kept. */
-export function historyPruneBefore(now: number): number {
-  return slotOf(now) - (HISTORY_DAYS + 1) * DAY_MS;
-}
 
 /**
  * Each group's earliest kept slot, joined with its slots from the window start (the parameter

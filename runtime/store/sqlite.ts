@@ -31,8 +31,8 @@ import {
   SweepResult,
 } from './types';
 import { newId } from './ids';
-import { arrivalHistorySql, busySlots, historyPruneBefore, historyWindowStart, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
-import { ArrivalHistory, slotOf } from '../scaler/history';
+import { arrivalHistorySql, busySlots, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 
 type Row = Record<string, any>;
 
@@ -475,7 +475,7 @@ export class SqliteStore implements Store {
         }
       }
       this.recordBusy([...result.timedOut, ...result.failedLost]);
-      this.sql('DELETE FROM arrival_slots WHERE slot_start < ?').run(historyPruneBefore(now));
+      this.sql('DELETE FROM arrival_slots WHERE slot_start < ?').run(historyKeepFrom(now));
       return result;
     });
   }
@@ -495,7 +495,7 @@ export class SqliteStore implements Store {
   }
 
   arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
-    return this.read(() => rowsToHistory(this.sql(arrivalHistorySql('?')).all(historyWindowStart(now)) as Row[]));
+    return this.read(() => rowsToHistory(this.sql(arrivalHistorySql('?')).all(historyReadFrom(now)) as Row[]));
   }
 
   // ------------------------------------------------------------------ bots

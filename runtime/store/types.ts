@@ -237,8 +237,8 @@ export interface Store {
   /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]>;
   /**
-   * Each group's arrival history, for predictive warm-up: its slots (by start time) of the last
-   * HISTORY_DAYS days, and `since`, the earliest slot the store still keeps for it. Enqueuing a new
+   * Each group's arrival history, for predictive warm-up: the slots (by start time) forecast()
+   * reads, from historyReadFrom(now) (the last HISTORY_DAYS days and the hours before), and `since`, the earliest slot the store still keeps for it. Enqueuing a new
    * run counts an arrival in its slot; a started run that ends adds its busy seconds, split over
    * the slots it spanned. Both happen in the transaction that makes the change.
    */

@@ -42,6 +42,18 @@ test('the next day, the busy slot ahead is forecast as concurrent bots', () => {
   expect(f.bots).toBe(Math.round(f.expected));
 });
 
+test('a history that starts with the burst itself forecasts it the next day', () => {
+  // As the store keeps it: since is the first slot with an arrival, 9:00 on Monday.
+  const h = new HistoryRecorder(at(1, 9, 0));
+  for (let i = 0; i < 30; i++) {
+    h.arrival(at(1, 9, 0));
+    h.busy(at(1, 9, 0), at(1, 9, 10));
+  }
+  const f = forecast(h, at(2, 8, 45), 15);
+  expect(f.days).toBe(1);
+  expect(f.bots).toBe(30);
+});
+
 test('outside the lead time, nothing is forecast', () => {
   const h = mondayHistory();
   expect(forecast(h, at(2, 8, 30), 15).bots).toBe(0);
