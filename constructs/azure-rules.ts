@@ -333,3 +333,167 @@ export const versionReplication: Rule<VersionReplicationFacts> = ({ galleryRegio
     ? []
     : [error('geographies', new Shown(`[${geographies.join(', ')}]`), `replicate to ${targetRegions.join(', ')}, which must include the gallery's region ${galleryRegion} (Azure keeps the source replica there); add its geography, or use additionalRegions`)];
 };
+
+// ---------------------------------------------------------------------------------------------
+// Resource names, per type. Rules quoted from Microsoft Learn, "Naming rules and restrictions for
+// Azure resources" (azure-resource-manager/management/resource-name-rules.md), unless noted.
+
+export interface NameRule {
+  readonly pattern: RegExp;
+  /** The rule as Microsoft states it. */
+  readonly text: string;
+  /** Azure-wide names must be unique across Azure; tenant-wide ones across the Entra tenant. */
+  readonly scope: 'global' | 'tenant' | 'resource group' | 'parent';
+}
+
+export const NAME_RULES = {
+  /** Microsoft.KeyVault/vaults: "3-24. Alphanumerics and hyphens. Start with a letter. End with letter or number. Can't contain consecutive hyphens." */
+  keyVault: { pattern: /^(?=.{3,24}$)(?!.*--)[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/, text: '3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no consecutive hyphens', scope: 'global' },
+  /** Microsoft.Storage/storageAccounts: "3-24. Lowercase letters and numbers." */
+  storageAccount: { pattern: /^[a-z0-9]{3,24}$/, text: '3-24 lowercase letters and digits', scope: 'global' },
+  /**
+   * Microsoft.DBforPostgreSQL/flexibleServers: 3-63 characters, pattern `^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*`
+   * (REST API specification); azurerm refuses upper case, and the name "must be unique across the
+   * entire Azure service" (azurerm docs for postgresql_flexible_server).
+   */
+  postgresServer: { pattern: /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, text: '3-63 lowercase letters, digits and single hyphens, not starting or ending with a hyphen', scope: 'global' },
+  /** Microsoft.Web/sites: "2-60. Alphanumerics, hyphens and Unicode characters that can be mapped to Punycode. Can't start or end with hyphen." */
+  webApp: { pattern: /^(?=.{2,60}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/, text: '2-60 letters, digits and hyphens, not starting or ending with a hyphen', scope: 'global' },
+  /** Microsoft.Web/serverfarms: "1-60. Alphanumeric, hyphens and Unicode characters that can be mapped to Punycode." */
+  servicePlan: { pattern: /^[A-Za-z0-9-]{1,60}$/, text: '1-60 letters, digits and hyphens', scope: 'resource group' },
+  /** Microsoft.Authorization/roleDefinitions role name: "must be unique at the scope of the Microsoft Entra tenant ... Recommended maximum: 256 characters" (azure-resource-manager custom roles). */
+  roleDefinition: { pattern: /^[^\n]{1,256}$/, text: '1-256 characters on one line, unique in the tenant', scope: 'tenant' },
+  /** Microsoft.Resources/resourcegroups: "1-90. Underscores, hyphens, periods, parentheses, and letters or digits. Can't end with period." */
+  resourceGroup: { pattern: /^[\w\-.()]{0,89}[\w\-()]$/, text: '1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period', scope: 'resource group' },
+  /** Microsoft.Network/virtualNetworks: "2-64. Alphanumerics, underscores, periods, and hyphens. Start with alphanumeric. End alphanumeric or underscore." */
+  virtualNetwork: { pattern: /^[A-Za-z0-9][\w.-]{0,62}\w$/, text: '2-64 letters, digits, underscores, periods and hyphens, starting with a letter or digit and ending with one or an underscore', scope: 'resource group' },
+  /** Subnets, NSGs, NAT gateways, public IPs, DNS zone links: "1-80. Alphanumerics, underscores, periods, and hyphens. Start with alphanumeric. End alphanumeric or underscore." */
+  networkResource: { pattern: /^[A-Za-z0-9]([\w.-]{0,78}\w)?$/, text: '1-80 letters, digits, underscores, periods and hyphens, starting with a letter or digit and ending with one or an underscore', scope: 'resource group' },
+  /** Microsoft.Network/privateEndpoints: "2-64. Alphanumerics, underscores, periods, and hyphens. Start with alphanumeric. End alphanumeric or underscore." */
+  privateEndpoint: { pattern: /^[A-Za-z0-9][\w.-]{0,62}\w$/, text: '2-64 letters, digits, underscores, periods and hyphens, starting with a letter or digit and ending with one or an underscore', scope: 'resource group' },
+  /** Microsoft.ManagedIdentity/userAssignedIdentities: "3-128. Alphanumerics, hyphens, and underscores. Start with letter or number." */
+  identity: { pattern: /^[A-Za-z0-9][\w-]{2,127}$/, text: '3-128 letters, digits, hyphens and underscores, starting with a letter or digit', scope: 'resource group' },
+  /** Microsoft.Compute/virtualMachineScaleSets: "1-64. Alphanumerics, underscores, periods, and hyphens. Start with alphanumeric. End alphanumeric or underscore." (Windows: at most 64, no period or underscore needed here.) */
+  scaleSet: { pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/, text: '1-64 letters, digits or hyphens, starting with a letter or digit and not ending with a hyphen', scope: 'resource group' },
+  /** Blob containers: "3-63. Lowercase letters, numbers, and hyphens. Can't start or end with hyphen. Can't use consecutive hyphens." */
+  blobContainer: { pattern: /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, text: '3-63 lowercase letters, digits and single hyphens', scope: 'parent' },
+} as const satisfies Record<string, NameRule>;
+
+export type NameKind = keyof typeof NAME_RULES;
+
+/** Whether a name satisfies Azure's rule for its resource type. */
+export function nameFits(kind: NameKind, name: string): boolean {
+  return NAME_RULES[kind].pattern.test(name);
+}
+
+/** A user's prefix for global names: it must keep every global name valid, storage accounts included. */
+export const globalNamePrefix: Rule<{ prefix: string | undefined }> = ({ prefix }) =>
+  prefix === undefined || /^[a-z][a-z0-9]{0,7}$/.test(prefix)
+    ? []
+    : [error('globalNamePrefix', prefix, 'must be 1-8 lowercase letters or digits, starting with a letter (it begins Key Vault, storage account, PostgreSQL and App Service names)')];
+
+export interface GlobalNameFacts {
+  /** Each global name with its Terraform-computed suffix replaced by a sample of the same length and alphabet. */
+  readonly names: Readonly<Partial<Record<NameKind, string>>>;
+  /** The prop a name came from when the user gave it, e.g. `runtime.appName`. */
+  readonly givenBy?: Readonly<Partial<Record<NameKind, string>>>;
+}
+
+/** Every global name fits Azure's rule for its type. */
+export const globalNames: Rule<GlobalNameFacts> = ({ names, givenBy }) =>
+  (Object.entries(names) as [NameKind, string][])
+    .filter(([kind, name]) => !nameFits(kind, name))
+    .map(([kind, name]) => error(givenBy?.[kind] ?? `${kind} name`, name, `must be ${NAME_RULES[kind].text} (Azure ${kind} name, unique across Azure)`));
+
+// ---------------------------------------------------------------------------------------------
+// Network exposure and the deploy path.
+
+/** IPv4 addresses and CIDR ranges, as Key Vault's firewall takes them (ipRules). */
+const IPV4_RANGE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
+
+export interface RuntimeNetworkFacts {
+  readonly publicNetworkAccess: boolean;
+  readonly deployerIpRanges: readonly string[];
+  readonly existingSubnet: boolean;
+}
+
+/**
+ * The runtime is private by default. Opting out opens the database to the `0.0.0.0` rule, which
+ * "allows public access from any Azure service within Azure to this server" (Microsoft Learn,
+ * postgresql/flexible-server/concepts-firewall-rules.md): any Azure customer's services, not only yours.
+ */
+export const runtimeExposure: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess }) =>
+  publicNetworkAccess
+    ? [warning('runtime.publicNetworkAccess', true, "opens the runtime's PostgreSQL server to every Azure service (firewall rule 0.0.0.0, which admits any Azure customer's services) and its Key Vault to the Internet; remove it to keep both private")]
+    : [];
+
+/** Terraform writes the runtime's secrets into Key Vault, whose firewall must admit the deploying machine. */
+export const deployerAccess: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess, deployerIpRanges }) => {
+  const findings = deployerIpRanges
+    .filter((r) => !IPV4_RANGE.test(r))
+    .map((r) => error('runtime.deployerIpRanges', r, 'must be an IPv4 address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24 (Key Vault firewall ipRules take IPv4 only)'));
+  if (!publicNetworkAccess && deployerIpRanges.length === 0) {
+    findings.push(
+      warning(
+        'runtime.deployerIpRanges',
+        new Shown('(none)'),
+        "leaves the Key Vault closed to every Internet address, so terraform can write the runtime's secrets only from inside the environment's VNet; list the public address of the machine that runs terraform (e.g. HOSTED_BOTS_DEPLOYER_IPS in the examples) or run it on a self-hosted agent in the VNet",
+      ),
+    );
+  }
+  return findings;
+};
+
+/**
+ * "Any instances created via Flexible scale sets don't have the default outbound access IP
+ * associated with them, so an explicit outbound method is required." (Microsoft Learn,
+ * virtual-network/ip-services/default-outbound-access.md). An existing subnet must bring its own.
+ */
+export const existingSubnetOutbound: Rule<RuntimeNetworkFacts> = ({ existingSubnet }) =>
+  existingSubnet
+    ? [
+        warning(
+          'network.subnetId',
+          new Shown('(existing subnet)'),
+          "must provide outbound connectivity itself (a NAT gateway or a firewall): Flexible scale sets get no default outbound access, and each bot downloads Node.js from registry.npmjs.org and the agent from the runtime at boot. Bots reach the runtime's private endpoint only if their network resolves privatelink.azurewebsites.net (link this stack's zone or forward to it); otherwise they use its public address",
+        ),
+      ]
+    : [];
+
+export interface WebAppPackageFacts {
+  readonly zipDeployFile: boolean;
+  /** `webdeploy_publish_basic_authentication_enabled`; azurerm defaults it to true. */
+  readonly basicAuthEnabled: boolean;
+}
+
+/**
+ * `zip_deploy_file` publishes with the publishing profile's basic authentication (azurerm docs for
+ * linux_web_app; hashicorp/terraform-provider-azurerm#25775, "zip_deploy_file publishing failed
+ * with status code 401 Unauthorized"): with basic authentication off, every apply after the first fails.
+ */
+export const packageDelivery: Rule<WebAppPackageFacts> = ({ zipDeployFile, basicAuthEnabled }) =>
+  zipDeployFile && !basicAuthEnabled
+    ? [error('zipDeployFile', new Shown('(set)'), 'publishes with basic authentication, which webdeployPublishBasicAuthenticationEnabled: false turns off, so every apply after the first fails with 401; deliver the package as a blob read by the app\'s managed identity (WEBSITE_RUN_FROM_PACKAGE with WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID)')]
+    : [];
+
+// ---------------------------------------------------------------------------------------------
+// Node.js support.
+
+/** End of life of each Node.js LTS line (nodejs.org, "Node.js Releases"; github.com/nodejs/Release schedule.json). */
+export const NODE_END_OF_LIFE: Readonly<Record<string, string>> = {
+  '18': '2025-04-30',
+  '20': '2026-04-30',
+  '22': '2027-04-30',
+  '24': '2028-04-30',
+};
+
+/** The Node.js a stack deploys is an LTS line that is still supported on the day of synth. */
+export const nodeSupport: Rule<{ field: string; version: string; today: Date }> = ({ field, version, today }) => {
+  const major = /^(\d+)/.exec(version)?.[1];
+  const end = major ? NODE_END_OF_LIFE[major] : undefined;
+  if (!end) return [warning(field, version, `is not a Node.js LTS line with a known end of life (${Object.keys(NODE_END_OF_LIFE).join(', ')})`)];
+  if (today.toISOString().slice(0, 10) > end) {
+    return [warning(field, version, `reached end of life on ${end}; move to a supported Node.js LTS`)];
+  }
+  return [];
+};

@@ -3,13 +3,10 @@
  * bot groups. The runtime reads all of it from the fleet manifest this construct builds.
  */
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
-import { NetworkSecurityRule } from '@cdktf/provider-azurerm/lib/network-security-rule';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
-import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
-import { SubnetNetworkSecurityGroupAssociation } from '@cdktf/provider-azurerm/lib/subnet-network-security-group-association';
-import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { effectiveCapacity } from './azure-rules';
 import { HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
+import { BotNetwork, BotNetworkProps } from './bot-network';
 import { Construct } from './cdktf';
 import { FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
 import { Geography } from './geography';
@@ -20,19 +17,6 @@ import { assignRoles } from './role-assignments';
 import { resolveScaling, ScalingSettings } from './scaling';
 
 export type BotPlan = 'standard' | 'trial';
-
-export interface BotNetworkProps {
-  /**
-   * An existing subnet to put the bots in, e.g. one peered with an on-premises network. The
-   * environment then creates no VNet; the NSG is attached to each bot's network interface.
-   * @default a new VNet and subnet for this environment
-   */
-  readonly subnetId?: string;
-  /** @default '10.80.0.0/16' */
-  readonly addressSpace?: string;
-  /** @default '10.80.0.0/22' (1,019 addresses: room for 10 groups of 50 bots, twice over) */
-  readonly subnetPrefix?: string;
-}
 
 /** Principals (Entra object IDs) given each of the three custom roles on the environment's resource group. */
 export interface BotRoleProps {
@@ -74,6 +58,8 @@ export interface EnvironmentSite {
   readonly resourceGroupId: string;
   readonly subscriptionId: string;
   readonly runtimeUrl: string;
+  /** The Terraform-computed suffix that keeps tenant- and Azure-wide names unique, see naming.ts. */
+  readonly nameSuffix: string;
 }
 
 /** The custom roles mirroring the hosted product's, and what each may do. */
@@ -140,7 +126,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   readonly subnetId: string;
   readonly networkSecurityGroupId: string;
   readonly networkSecurityGroup: NetworkSecurityGroup;
-  readonly virtualNetwork?: VirtualNetwork;
+  readonly network: BotNetwork;
   readonly roleDefinitions: Readonly<Record<keyof typeof ROLE_ACTIONS, RoleDefinition>>;
 
   private readonly site: EnvironmentSite;
@@ -163,61 +149,15 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     this.scalingOverrides = { ...props.scaling };
     this.resourceGroupName = site.resourceGroupName;
     this.admins = [...(props.admins ?? [])];
-    const { resourceGroupName, location } = site.placement;
-
-    this.networkSecurityGroup = new NetworkSecurityGroup(this, 'nsg', {
-      name: names.networkSecurityGroup(props.name),
-      resourceGroupName,
-      location,
-    });
-    // Explicit, even though Azure's default rules already deny it: reviewers and policy scanners
-    // look for this rule, and it survives anyone adding allow rules with lower priority numbers.
-    new NetworkSecurityRule(this, 'deny-internet-inbound', {
-      name: 'deny-all-inbound-from-internet',
-      networkSecurityGroupName: this.networkSecurityGroup.name,
-      resourceGroupName,
-      priority: 100,
-      direction: 'Inbound',
-      access: 'Deny',
-      protocol: '*',
-      sourceAddressPrefix: 'Internet',
-      sourcePortRange: '*',
-      destinationAddressPrefix: '*',
-      destinationPortRange: '*',
-      description: 'Bots accept no inbound traffic from the Internet: no RDP, no public IPs.',
-    });
+    this.network = new BotNetwork(this, 'network', props.name, site.placement, props.network);
+    this.networkSecurityGroup = this.network.networkSecurityGroup;
     this.networkSecurityGroupId = this.networkSecurityGroup.id;
-
-    if (props.network?.subnetId !== undefined) {
-      this.subnetId = props.network.subnetId;
-    } else {
-      const addressSpace = props.network?.addressSpace ?? '10.80.0.0/16';
-      this.virtualNetwork = new VirtualNetwork(this, 'vnet', {
-        name: names.virtualNetwork(props.name),
-        resourceGroupName,
-        location,
-        addressSpace: [addressSpace],
-      });
-      const subnet = new Subnet(this, 'subnet', {
-        name: names.subnet(),
-        resourceGroupName,
-        virtualNetworkName: this.virtualNetwork.name,
-        addressPrefixes: [props.network?.subnetPrefix ?? '10.80.0.0/22'],
-        // Bots reach the runtime and download Node.js over outbound HTTPS. Without public IPs
-        // or a NAT gateway (which needs one), Azure's default outbound access provides that.
-        defaultOutboundAccessEnabled: true,
-      });
-      new SubnetNetworkSecurityGroupAssociation(this, 'subnet-nsg', {
-        subnetId: subnet.id,
-        networkSecurityGroupId: this.networkSecurityGroup.id,
-      });
-      this.subnetId = subnet.id;
-    }
+    this.subnetId = this.network.botSubnetId;
 
     const roleEntries = (Object.keys(ROLE_ACTIONS) as (keyof typeof ROLE_ACTIONS)[]).map((role) => {
       const key = role.replace(/ /g, '-');
       const definition = new RoleDefinition(this, `role-${key}`, {
-        name: names.roleDefinition(role, props.name, site.region),
+        name: names.roleDefinition(role, props.name, site.region, site.nameSuffix),
         scope: site.resourceGroupId,
         assignableScopes: [site.resourceGroupId],
         description: `Hosted RPA bots ${role} for environment ${props.name}.`,

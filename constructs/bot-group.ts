@@ -16,6 +16,7 @@ import { ResourcePlacement } from './placement';
 import { IPolicySubject, PolicyFacts } from './policy';
 import { resolveScaling, ScalingSettings } from './scaling';
 import { Tags } from './tags';
+import { expressionValue, templateString } from './terraform-expressions';
 
 /** A flow that runs may start: the command the agent runs, with the run's inputs as JSON. */
 export interface FlowDefinition {
@@ -153,8 +154,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       licenseType: props.licenseType ?? 'Windows_Client',
       osProfile: {
         windowsConfiguration: {
-          adminUsername: props.adminUsername,
-          adminPassword: props.adminPassword,
+          adminUsername: templateString(props.adminUsername),
+          adminPassword: templateString(props.adminPassword),
           computerNamePrefix: this.computerNamePrefix,
           provisionVmAgent: true,
           enableAutomaticUpdates: true,
@@ -179,7 +180,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
           type: 'CustomScriptExtension',
           typeHandlerVersion: '1.10',
           autoUpgradeMinorVersionEnabled: true,
-          protectedSettings: Fn.jsonencode({ commandToExecute: command }),
+          protectedSettings: Fn.jsonencode(expressionValue({ commandToExecute: command })),
         },
       ],
       tags,

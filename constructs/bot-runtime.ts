@@ -3,10 +3,23 @@
  * Linux App Service, its user-assigned identity with roles on exactly what scaling touches, an
  * Azure Database for PostgreSQL flexible server as its store, and a Key Vault for its secrets.
  *
- * The bots' bootstrap calls the runtime at its App Service address, derived from a plain name
- * rather than from a resource reference, so that scale sets and the runtime can refer to each
- * other without a cycle.
+ * Private by default: the database has private access only (a delegated subnet and a private DNS
+ * zone), the App Service is integrated into the environment's VNet and routes all its traffic
+ * there, the Key Vault admits only that subnet and the deploying machine's addresses, and bots
+ * reach the runtime through a private endpoint. Users and pipelines reach the API over HTTPS.
+ *
+ * The package reaches the App Service as a blob that the app reads with its managed identity
+ * (`WEBSITE_RUN_FROM_PACKAGE` with a blob URL): no publishing credentials, so it works on every
+ * apply with basic authentication off. `zip_deploy_file` posts the zip with the publishing
+ * profile's basic authentication, which this app turns off: the first apply would publish
+ * before the setting applies, and every later one fails with 401 (azurerm docs for
+ * linux_web_app; hashicorp/terraform-provider-azurerm#25775).
+ *
+ * The bots' bootstrap calls the runtime at its App Service address, derived from its name rather
+ * than from a resource reference, so that scale sets and the runtime can refer to each other
+ * without a cycle.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,24 +29,37 @@ import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { PostgresqlFlexibleServerDatabase } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-database';
 import { PostgresqlFlexibleServerFirewallRule } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-firewall-rule';
+import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
+import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
+import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { ServicePlan } from '@cdktf/provider-azurerm/lib/service-plan';
+import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
+import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Password } from '@cdktf/provider-random/lib/password';
 import type { BotEnvironment } from './bot-environment';
 import { GalleryImageSource } from './bot-image';
 import { AssetType, Construct, Fn, Lazy, TerraformAsset, Token } from './cdktf';
 import type { FleetManifest } from './fleet-manifest';
-import { names } from './naming';
+import { PINNED_NODE } from './agent-bootstrap';
+import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
+import { IPolicySubject, PolicyFacts } from './policy';
+import { expressionString, expressionValue, templateString } from './terraform-expressions';
+
+/** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
+export const RUNTIME_NODE_VERSION = '22-lts';
 
 export interface BotRuntimeProps {
   /**
-   * The runtime's App Service name; it must be unique across Azure.
-   * @default `hostedbots-<environment>-<region>-<hash of the stack path>`
+   * The runtime's App Service name; it must be unique across Azure (2-60 letters, digits and
+   * hyphens, not starting or ending with a hyphen).
+   * @default `[prefix-]hostedbots-<environment>-<suffix>`, see naming.ts
    */
   readonly appName?: string;
-  /** The App Service plan's SKU; Always On needs Basic or higher. @default 'B1' */
+  /** The App Service plan's SKU; Always On and VNet integration need Basic or higher. @default 'B1' */
   readonly planSku?: string;
   /** The PostgreSQL flexible server. @default B_Standard_B1ms, PostgreSQL 16, 32 GiB */
   readonly database?: {
@@ -57,11 +83,26 @@ export interface BotRuntimeProps {
    * (secret `runtime-metrics-token`). `false` turns `/metrics` off. @default true
    */
   readonly metrics?: boolean;
+  /**
+   * Public IPv4 addresses or CIDR ranges of the machines that run `terraform apply` (a pipeline's
+   * agent, your workstation). Terraform writes the runtime's secrets into Key Vault, whose firewall
+   * admits only the runtime's subnet and these addresses. Not needed when terraform runs inside
+   * the environment's VNet (a self-hosted agent) or with `publicNetworkAccess`.
+   * @default none: terraform must run from inside the VNet
+   */
+  readonly deployerIpRanges?: readonly string[];
+  /**
+   * Opt out of the private defaults: the database takes connections from every Azure service (the
+   * `0.0.0.0` firewall rule, which admits any Azure customer's services, not only yours) and the
+   * Key Vault from the whole Internet. Synth warns when this is on.
+   * @default false
+   */
+  readonly publicNetworkAccess?: boolean;
 }
 
 /** The App Service name of a stack's runtime. */
-export function runtimeAppName(props: BotRuntimeProps | undefined, environment: string, region: string, stackPath: string): string {
-  return props?.appName ?? names.runtimeApp(environment, region, stackPath);
+export function runtimeAppName(props: BotRuntimeProps | undefined, inputs: GlobalNameInputs): string {
+  return props?.appName ?? names.webApp(inputs);
 }
 
 /** The HTTPS address bots and users call. */
@@ -83,6 +124,21 @@ export function runtimeBundleZip(explicit?: string): string {
 }
 let builtBundle: string | undefined;
 
+/**
+ * The package's blob name, from its content: a new bundle gets a new name, so the app setting
+ * changes and App Service loads it ("If you publish an updated package with the same name to Blob
+ * storage, you need to restart your app", Microsoft Learn, app-service/deploy-run-package.md).
+ */
+export function packageBlobName(zip: string): string {
+  let digest = packageDigests.get(zip);
+  if (!digest) {
+    digest = createHash('sha256').update(fs.readFileSync(zip)).digest('hex').slice(0, 16);
+    packageDigests.set(zip, digest);
+  }
+  return `runtime-${digest}.zip`;
+}
+const packageDigests = new Map<string, string>();
+
 /** What the runtime's identity may do, assigned only at the scale sets, identities, subnet, NSG. */
 const RUNTIME_ACTIONS = [
   'Microsoft.Compute/virtualMachineScaleSets/read',
@@ -95,6 +151,32 @@ const RUNTIME_ACTIONS = [
   'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
 ];
 
+/**
+ * What a scale-out of a Flexible scale set creates in the resource group on the caller's behalf,
+ * and a scale-in deletes: VMs (with their extensions), their NICs and disks. These do not exist
+ * before the scale-out, so no narrower scope than the resource group can hold the grant. Microsoft
+ * Learn, virtual-machine-scale-sets/virtual-machine-scale-sets-orchestration-modes.md, lists
+ * "RBAC Permissions Required: Compute Virtual Machine Scale Sets Write, Compute VM Write,
+ * Network" for Flexible orchestration, against only the scale set write for Uniform.
+ */
+export const RUNTIME_INSTANCE_ACTIONS = [
+  'Microsoft.Compute/virtualMachines/read',
+  'Microsoft.Compute/virtualMachines/write',
+  'Microsoft.Compute/virtualMachines/delete',
+  'Microsoft.Compute/virtualMachines/extensions/read',
+  'Microsoft.Compute/virtualMachines/extensions/write',
+  'Microsoft.Compute/disks/read',
+  'Microsoft.Compute/disks/write',
+  'Microsoft.Compute/disks/delete',
+  'Microsoft.Network/networkInterfaces/read',
+  'Microsoft.Network/networkInterfaces/write',
+  'Microsoft.Network/networkInterfaces/delete',
+  'Microsoft.Network/networkInterfaces/join/action',
+];
+
+/** Storage Blob Data Reader: what the app's identity needs to load its package from a private container. */
+const BLOB_READER = 'Storage Blob Data Reader';
+
 export interface BotRuntimeSite {
   readonly environment: BotEnvironment;
   readonly appName: string;
@@ -102,10 +184,12 @@ export interface BotRuntimeSite {
   /** The identity that runs terraform: it writes the secrets. */
   readonly deployerObjectId: string;
   readonly resourceGroupId: string;
+  /** Global names of the stack, see naming.ts. */
+  readonly globalNames: GlobalNameInputs;
   readonly manifest: () => FleetManifest;
 }
 
-export class BotRuntime extends Construct {
+export class BotRuntime extends Construct implements IPolicySubject {
   readonly identity: UserAssignedIdentity;
   readonly app: LinuxWebApp;
   readonly database: PostgresqlFlexibleServer;
@@ -113,60 +197,60 @@ export class BotRuntime extends Construct {
   readonly adminTokenSecret: KeyVaultSecret;
   /** The token a Prometheus scraper sends to `/metrics`; absent when metrics are off. */
   readonly metricsTokenSecret?: KeyVaultSecret;
+  /** Holds the runtime packages, one blob per bundle. */
+  readonly packageStorage: StorageAccount;
+  readonly packageBlob: StorageBlob;
+  /** Where bots reach the runtime inside the VNet. */
+  readonly privateEndpoint: PrivateEndpoint;
   /** The runtime's base URL, as Azure reports it. */
   readonly url: string;
   readonly roleAssignments: RoleAssignment[] = [];
 
+  private readonly props: BotRuntimeProps;
+  private readonly site: BotRuntimeSite;
+
   constructor(scope: Construct, id: string, props: BotRuntimeProps, site: BotRuntimeSite) {
     super(scope, id);
+    this.props = props;
+    this.site = site;
     const env = site.environment;
+    const network = env.network;
     const { resourceGroupName, location } = env.placement;
-    const suffix = names.shortHash(`${this.node.path}/${env.name}`);
+    const isPrivate = !(props.publicNetworkAccess ?? false);
 
-    this.identity = new UserAssignedIdentity(this, 'identity', { name: `id-hostedbots-${env.name}-runtime`, resourceGroupName, location });
+    this.identity = new UserAssignedIdentity(this, 'identity', { name: names.runtimeIdentity(env.name), resourceGroupName, location });
 
     // Secrets: the database password and the API admin token are generated here; bot tokens and
-    // admin passwords come from the groups. All are kept in Key Vault, written write-only.
+    // admin passwords come from the groups. All are kept in Key Vault, written write-only. The
+    // vault admits the runtime's subnet (its Key Vault references) and the deploying machine.
     this.keyVault = new KeyVault(this, 'key-vault', {
-      name: `kv-hb-${env.name.slice(0, 12)}-${suffix}`.slice(0, 24),
+      name: names.keyVault(site.globalNames),
       resourceGroupName,
       location,
       tenantId: site.tenantId,
       skuName: 'standard',
       softDeleteRetentionDays: 7,
+      publicNetworkAccessEnabled: true,
+      networkAcls: {
+        defaultAction: isPrivate ? 'Deny' : 'Allow',
+        bypass: 'AzureServices',
+        ipRules: (props.deployerIpRanges ?? []).map(keyVaultIpRule),
+        virtualNetworkSubnetIds: [network.runtimeSubnet.id],
+      },
       accessPolicy: [
         { tenantId: site.tenantId, objectId: site.deployerObjectId, secretPermissions: ['Get', 'List', 'Set', 'Delete', 'Purge', 'Recover'] },
         { tenantId: site.tenantId, objectId: this.identity.principalId, secretPermissions: ['Get'] },
         ...(props.secretReaders ?? []).map((objectId) => ({ tenantId: site.tenantId, objectId, secretPermissions: ['Get', 'List'] })),
       ],
     });
+    // A value may be a literal (a password given in code): Terraform must not read it as a template.
     const secret = (sid: string, name: string, value: string) =>
-      new KeyVaultSecret(this, sid, { name, keyVaultId: this.keyVault.id, valueWo: value, valueWoVersion: 1, contentType: 'text/plain' });
+      new KeyVaultSecret(this, sid, { name, keyVaultId: this.keyVault.id, valueWo: templateString(value), valueWoVersion: 1, contentType: 'text/plain' });
 
     const dbPassword = new Password(this, 'database-password', { length: 32, special: false, minUpper: 2, minLower: 2, minNumeric: 2 });
     const adminToken = new Password(this, 'admin-token', { length: 48, special: false });
-    this.database = new PostgresqlFlexibleServer(this, 'database', {
-      name: `psql-hostedbots-${env.name}-${suffix}`,
-      resourceGroupName,
-      location,
-      version: props.database?.version ?? '16',
-      skuName: props.database?.skuName ?? 'B_Standard_B1ms',
-      storageMb: props.database?.storageMb ?? 32768,
-      backupRetentionDays: props.database?.backupRetentionDays ?? 7,
-      administratorLogin: 'hostedbots',
-      administratorPasswordWo: dbPassword.result,
-      administratorPasswordWoVersion: 1,
-      publicNetworkAccessEnabled: true,
-      lifecycle: { ignoreChanges: ['zone'] },
-    });
+    this.database = this.buildDatabase(isPrivate, dbPassword.result);
     new PostgresqlFlexibleServerDatabase(this, 'database-runtime', { name: 'hostedbots', serverId: this.database.id, charset: 'UTF8', collation: 'en_US.utf8' });
-    // 0.0.0.0 admits Azure services only (the App Service's outbound addresses), not the Internet.
-    new PostgresqlFlexibleServerFirewallRule(this, 'database-azure-services', {
-      name: 'allow-azure-services',
-      serverId: this.database.id,
-      startIpAddress: '0.0.0.0',
-      endIpAddress: '0.0.0.0',
-    });
     const connection = secret(
       'secret-store',
       'runtime-store-connection',
@@ -178,31 +262,40 @@ export class BotRuntime extends Construct {
       this.metricsTokenSecret = secret('secret-metrics-token', 'runtime-metrics-token', metricsToken.result);
     }
 
-    // Roles: one custom role, assigned only where scaling acts.
+    // Roles: one custom role assigned only where scaling acts, and one at the resource group for
+    // the VMs, NICs and disks a Flexible scale-out creates there.
     const assignableScopes = [site.resourceGroupId];
     // An existing subnet may live in another resource group; the role must be assignable there.
-    const subnetGroup = env.virtualNetwork ? undefined : resourceGroupOf(env.subnetId);
+    const subnetGroup = network.existingSubnet ? resourceGroupOf(env.subnetId) : undefined;
     if (subnetGroup) assignableScopes.push(subnetGroup);
     const role = new RoleDefinition(this, 'runtime-role', {
-      name: names.roleDefinition('runtime', env.name, env.region),
+      name: names.roleDefinition('runtime', env.name, env.region, site.globalNames.suffix),
       scope: site.resourceGroupId,
       assignableScopes,
       description: `What the hosted RPA bots runtime of environment ${env.name} needs to scale its bot groups.`,
       permissions: [{ actions: RUNTIME_ACTIONS }],
     });
+    const instancesRole = new RoleDefinition(this, 'runtime-instances-role', {
+      name: names.roleDefinition('runtime instances', env.name, env.region, site.globalNames.suffix),
+      scope: site.resourceGroupId,
+      assignableScopes: [site.resourceGroupId],
+      description: `The VMs, NICs and disks that scaling the bot groups of environment ${env.name} creates and deletes.`,
+      permissions: [{ actions: RUNTIME_INSTANCE_ACTIONS }],
+    });
     const assign = (aid: string, scope: string, roleDefinition: { id?: string; name?: string }) => {
-      this.roleAssignments.push(
-        new RoleAssignment(this, aid, {
-          scope,
-          principalId: this.identity.principalId,
-          principalType: 'ServicePrincipal',
-          ...(roleDefinition.id ? { roleDefinitionId: roleDefinition.id } : { roleDefinitionName: roleDefinition.name }),
-        }),
-      );
+      const assignment = new RoleAssignment(this, aid, {
+        scope,
+        principalId: this.identity.principalId,
+        principalType: 'ServicePrincipal',
+        ...(roleDefinition.id ? { roleDefinitionId: roleDefinition.id } : { roleDefinitionName: roleDefinition.name }),
+      });
+      this.roleAssignments.push(assignment);
+      return assignment;
     };
     const runtimeRole = { id: role.roleDefinitionResourceId };
     assign('scale-subnet', env.subnetId, runtimeRole);
     assign('scale-nsg', env.networkSecurityGroupId, runtimeRole);
+    assign('scale-instances', site.resourceGroupId, { id: instancesRole.roleDefinitionResourceId });
     // Groups are added after the stack is built: their secrets and roles follow as they come.
     env.onGroupAdded((group) => {
       secret(`secret-bot-token-${group.name}`, `bot-token-${group.name}`, group.botToken.result);
@@ -212,9 +305,38 @@ export class BotRuntime extends Construct {
       if (group.image instanceof GalleryImageSource) assign(`read-image-${group.name}`, group.image.version.id, { name: 'Reader' });
     });
 
-    const plan = new ServicePlan(this, 'plan', { name: `asp-hostedbots-${env.name}`, resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? 'B1' });
+    // The package: a blob in a private container, read by the app's identity.
+    this.packageStorage = new StorageAccount(this, 'package-storage', {
+      name: names.storageAccount(site.globalNames),
+      resourceGroupName,
+      location,
+      accountTier: 'Standard',
+      accountReplicationType: 'LRS',
+      minTlsVersion: 'TLS1_2',
+      httpsTrafficOnlyEnabled: true,
+      allowNestedItemsToBePublic: false,
+    });
+    const container = new StorageContainer(this, 'package-container', {
+      name: 'runtime-packages',
+      storageAccountId: this.packageStorage.id,
+      containerAccessType: 'private',
+    });
     // A file asset: the zip is made once per build, not once per stack at every synth.
-    const bundle = new TerraformAsset(this, 'bundle', { path: runtimeBundleZip(props.bundleZip), type: AssetType.FILE });
+    const zip = runtimeBundleZip(props.bundleZip);
+    const bundle = new TerraformAsset(this, 'bundle', { path: zip, type: AssetType.FILE });
+    this.packageBlob = new StorageBlob(this, 'package', {
+      name: packageBlobName(zip),
+      storageAccountName: this.packageStorage.name,
+      storageContainerName: container.name,
+      type: 'Block',
+      source: bundle.path,
+      contentType: 'application/zip',
+      // The running app keeps reading the old package until its setting points at the new one.
+      lifecycle: { createBeforeDestroy: true },
+    });
+    const readPackage = assign('read-package', this.packageStorage.id, { name: BLOB_READER });
+
+    const plan = new ServicePlan(this, 'plan', { name: names.servicePlan(env.name), resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? 'B1' });
     const vaultRef = (s: KeyVaultSecret) => `@Microsoft.KeyVault(SecretUri=${s.versionlessId})`;
     this.app = new LinuxWebApp(this, 'app', {
       name: site.appName,
@@ -222,43 +344,158 @@ export class BotRuntime extends Construct {
       location,
       servicePlanId: plan.id,
       httpsOnly: true,
+      // Users and pipelines call the API over HTTPS; bots use the private endpoint below.
+      publicNetworkAccessEnabled: true,
       // Dashboard sessions live in each instance's memory: keep a browser on one instance.
       clientAffinityEnabled: true,
-      zipDeployFile: bundle.path,
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
       keyVaultReferenceIdentityId: this.identity.id,
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
+      virtualNetworkSubnetId: network.runtimeSubnet.id,
       siteConfig: {
         alwaysOn: true,
         healthCheckPath: '/healthz',
         healthCheckEvictionTimeInMin: 5,
         minimumTlsVersion: '1.2',
         ftpsState: 'Disabled',
+        // Key Vault references and the database go over the VNet: "Linux applications that
+        // connect to private endpoints must be explicitly configured to route all traffic
+        // through the virtual network" (app-service/app-service-key-vault-references.md).
+        vnetRouteAllEnabled: true,
+        // Nothing publishes through the SCM site: the package is a blob.
+        scmIpRestrictionDefaultAction: 'Deny',
         appCommandLine: 'node main.js runtime',
-        applicationStack: { nodeVersion: '20-lts' },
+        applicationStack: { nodeVersion: RUNTIME_NODE_VERSION },
       },
       appSettings: {
-        WEBSITE_RUN_FROM_PACKAGE: '1',
-        SCM_DO_BUILD_DURING_DEPLOYMENT: 'false',
+        WEBSITE_RUN_FROM_PACKAGE: this.packageBlob.url,
+        WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: this.identity.id,
         // Resolved at synth, once every group is declared; Terraform fills in the IDs at apply.
-        // JSON text with Terraform interpolations for the values known at apply (IDs, hashes).
-        HOSTED_BOTS_MANIFEST: Lazy.stringValue({ produce: () => JSON.stringify(site.manifest()) }),
+        HOSTED_BOTS_MANIFEST: Lazy.stringValue({ produce: () => Fn.jsonencode(expressionValue(site.manifest())) }),
         HOSTED_BOTS_STORE: vaultRef(connection),
         HOSTED_BOTS_ADMIN_TOKEN_SHA256: Fn.sha256(adminToken.result),
         AZURE_CLIENT_ID: this.identity.clientId,
         ...(this.metricsTokenSecret ? { HOSTED_BOTS_METRICS_TOKEN: vaultRef(this.metricsTokenSecret) } : {}),
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
       },
+      // The first start loads the package: its read grant must exist by then.
+      dependsOn: [readPackage],
     });
     this.url = `https://${this.app.defaultHostname}`;
+
+    // Bots reach the runtime inside the VNet: a private endpoint in their subnet, and the
+    // privatelink zone that makes `<app>.azurewebsites.net` resolve to it there.
+    const appZone = this.privateZone('app-dns', 'privatelink.azurewebsites.net');
+    this.privateEndpoint = new PrivateEndpoint(this, 'private-endpoint', {
+      name: names.runtimePrivateEndpoint(env.name),
+      resourceGroupName,
+      location,
+      subnetId: env.subnetId,
+      privateServiceConnection: {
+        name: 'runtime',
+        privateConnectionResourceId: this.app.id,
+        subresourceNames: ['sites'],
+        isManualConnection: false,
+      },
+      privateDnsZoneGroup: { name: 'runtime', privateDnsZoneIds: [appZone.id] },
+    });
   }
+
+  /** A private DNS zone in the environment's resource group, linked to its VNet. */
+  private privateZone(id: string, zoneName: string): PrivateDnsZone {
+    const { resourceGroupName } = this.site.environment.placement;
+    const zone = new PrivateDnsZone(this, id, { name: zoneName, resourceGroupName });
+    new PrivateDnsZoneVirtualNetworkLink(this, `${id}-link`, {
+      name: names.virtualNetwork(this.site.environment.name),
+      resourceGroupName,
+      privateDnsZoneName: zone.name,
+      virtualNetworkId: this.site.environment.network.virtualNetwork.id,
+      registrationEnabled: false,
+    });
+    return zone;
+  }
+
+  /**
+   * The store. Private by default: "public_network_access_enabled must be set to false when
+   * delegated_subnet_id and private_dns_zone_id have a value" (azurerm docs for
+   * postgresql_flexible_server), and the server waits for its zone's VNet link.
+   */
+  private buildDatabase(isPrivate: boolean, password: string): PostgresqlFlexibleServer {
+    const env = this.site.environment;
+    const { resourceGroupName, location } = env.placement;
+    const db = this.props.database;
+    const common = {
+      name: names.postgresServer(this.site.globalNames),
+      resourceGroupName,
+      location,
+      version: db?.version ?? '16',
+      skuName: db?.skuName ?? 'B_Standard_B1ms',
+      storageMb: db?.storageMb ?? 32768,
+      backupRetentionDays: db?.backupRetentionDays ?? 7,
+      administratorLogin: 'hostedbots',
+      administratorPasswordWo: password,
+      administratorPasswordWoVersion: 1,
+      lifecycle: { ignoreChanges: ['zone'] },
+    };
+    if (!isPrivate) {
+      const server = new PostgresqlFlexibleServer(this, 'database', { ...common, publicNetworkAccessEnabled: true });
+      // Opted out: 0.0.0.0 admits every Azure service, any customer's, not only this runtime.
+      new PostgresqlFlexibleServerFirewallRule(this, 'database-azure-services', {
+        name: 'allow-azure-services',
+        serverId: server.id,
+        startIpAddress: '0.0.0.0',
+        endIpAddress: '0.0.0.0',
+      });
+      return server;
+    }
+    const zone = new PrivateDnsZone(this, 'database-dns', { name: names.postgresDnsZone(env.name), resourceGroupName });
+    const link = new PrivateDnsZoneVirtualNetworkLink(this, 'database-dns-link', {
+      name: names.virtualNetwork(env.name),
+      resourceGroupName,
+      privateDnsZoneName: zone.name,
+      virtualNetworkId: env.network.virtualNetwork.id,
+      registrationEnabled: false,
+    });
+    return new PostgresqlFlexibleServer(this, 'database', {
+      ...common,
+      publicNetworkAccessEnabled: false,
+      delegatedSubnetId: env.network.databaseSubnet.id,
+      privateDnsZoneId: zone.id,
+      dependsOn: [link],
+    });
+  }
+
+  policyFacts(): PolicyFacts {
+    const props = this.props;
+    const sample: GlobalNameInputs = { ...this.site.globalNames, suffix: SAMPLE_NAME_SUFFIX };
+    return {
+      kind: 'runtime',
+      globalNamePrefix: this.site.globalNames.prefix,
+      names: {
+        keyVault: names.keyVault(sample),
+        storageAccount: names.storageAccount(sample),
+        postgresServer: names.postgresServer(sample),
+        webApp: runtimeAppName(props, sample),
+      },
+      givenBy: props.appName !== undefined ? { webApp: 'runtime.appName' } : {},
+      publicNetworkAccess: props.publicNetworkAccess ?? false,
+      deployerIpRanges: [...(props.deployerIpRanges ?? [])],
+      existingSubnet: this.site.environment.network.existingSubnet,
+      nodeVersions: { 'runtime node_version': RUNTIME_NODE_VERSION, 'bots Node.js': PINNED_NODE.version },
+    };
+  }
+}
+
+/** Key Vault takes a single address without its /32. */
+function keyVaultIpRule(range: string): string {
+  return range.endsWith('/32') ? range.slice(0, -3) : range;
 }
 
 /** The resource group ID of a resource ID, at synth when it is a plain string, else in Terraform. */
 function resourceGroupOf(resourceId: string): string | undefined {
   if (Token.isUnresolved(resourceId)) {
-    return Fn.element(Fn.regex('^(/subscriptions/[^/]+/resourceGroups/[^/]+)', resourceId), 0);
+    return Fn.element(Fn.regex(expressionString('^(/subscriptions/[^/]+/resourceGroups/[^/]+)'), resourceId), 0);
   }
   return /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)/i.exec(resourceId)?.[1];
 }

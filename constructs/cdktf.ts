@@ -16,17 +16,19 @@ export {
   TerraformAsset,
   AssetType,
   TerraformElement,
+  TerraformLocal,
   TerraformOutput,
   TerraformResource,
   TerraformStack,
   TerraformVariable,
   Token,
+  Tokenization,
   Lazy,
 } from 'cdktf';
 // Not re-exported by the package index; both are stable parts of cdktf's synthesis.
 export { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 export { resolve as resolveTokens } from 'cdktf/lib/_tokens';
-export type { AzurermBackendConfig, IAspect, ISynthesisSession, TerraformBackend } from 'cdktf';
+export type { AzurermBackendConfig, IAspect, IResolvable, IResolveContext, ISynthesisSession, TerraformBackend } from 'cdktf';
 export { Construct } from 'constructs';
 export type { IConstruct } from 'constructs';
 

@@ -3,6 +3,7 @@
  * apply to each construct, and reports every finding through Annotations. Error annotations make
  * `cdktf synth` fail; warnings are printed and synth goes on.
  */
+import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import * as rules from './azure-rules';
 import { Annotations, IAspect, IConstruct } from './cdktf';
 
@@ -11,6 +12,17 @@ export type PolicyFacts =
   | { readonly kind: 'image'; readonly name: string }
   | ({ readonly kind: 'imageVersion'; readonly version: string } & rules.VersionReplicationFacts)
   | ({ readonly kind: 'environment'; readonly name: string; readonly scaling: Readonly<Record<string, unknown>> } & rules.EnvironmentCapacityFacts)
+  | ({
+      readonly kind: 'runtime';
+      /** The user's prefix for global names, if any. */
+      readonly globalNamePrefix?: string;
+      /** The Node.js of the App Service stack and of the bots. */
+      readonly nodeVersions: Readonly<Record<string, string>>;
+      /** Evaluated against Node.js end-of-life dates; set by the Aspect to the day of synth. */
+      readonly today?: Date;
+    } & rules.RuntimeNetworkFacts &
+      rules.GlobalNameFacts)
+  | ({ readonly kind: 'webApp' } & rules.WebAppPackageFacts)
   | {
       readonly kind: 'group';
       readonly name: string;
@@ -52,6 +64,15 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.committedCapacity,
     (f) => rules.scalingSettings({ scaling: f.scaling, prefix: 'scaling.' }),
   ],
+  runtime: [
+    (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),
+    rules.globalNames,
+    rules.runtimeExposure,
+    rules.deployerAccess,
+    rules.existingSubnetOutbound,
+    (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),
+  ],
+  webApp: [rules.packageDelivery],
   group: [
     rules.groupName,
     (f) => rules.scaleSetName({ name: f.scaleSetName }),
@@ -76,11 +97,25 @@ export function formatFinding(path: string, finding: rules.Finding): string {
   return `${path}: ${finding.field} ${finding.value} ${finding.rule}`;
 }
 
+/** Facts of provider resources the pack checks wherever they appear, the user's own included. */
+function resourceFacts(node: IConstruct): PolicyFacts | undefined {
+  if (node instanceof LinuxWebApp) {
+    return {
+      kind: 'webApp',
+      zipDeployFile: node.zipDeployFileInput !== undefined,
+      // azurerm's default is true.
+      basicAuthEnabled: node.webdeployPublishBasicAuthenticationEnabledInput !== false,
+    };
+  }
+  return undefined;
+}
+
 /** The Aspect that applies the rule pack. `HostedBotsStack` and `BotImagesStack` add it. */
 export class AzureRulesAspect implements IAspect {
   visit(node: IConstruct): void {
-    if (!isPolicySubject(node)) return;
-    for (const finding of evaluate(node.policyFacts())) {
+    const facts = isPolicySubject(node) ? node.policyFacts() : resourceFacts(node);
+    if (!facts) return;
+    for (const finding of evaluate(facts)) {
       const message = formatFinding(node.node.path, finding);
       if (finding.severity === 'error') Annotations.of(node).addError(message);
       else Annotations.of(node).addWarning(message);

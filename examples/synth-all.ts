@@ -45,6 +45,8 @@ export function synthExample(example: string, outRoot: string): StackOutput[] {
   const root = path.resolve(__dirname, '..', '..');
   const app = path.join(root, 'dist', 'examples', example, 'main.js');
   const outdir = path.resolve(outRoot, example);
+  // cdktf's App creates only the last folder of its outdir.
+  fs.mkdirSync(outdir, { recursive: true });
   const cdktf = require.resolve('cdktf-cli/bundle/bin/cdktf');
   const result = spawnSync(process.execPath, [cdktf, 'synth', '--app', `node "${app}"`, '--output', outdir], {
     cwd: root,

@@ -3,7 +3,7 @@
  */
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { Aspects, AzurermBackend, Construct, TerraformStack } from '../constructs/cdktf';
+import { Aspects, Construct, TerraformStack } from '../constructs/cdktf';
 import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
 import { BotImageGallery, GallerySharing } from '../constructs/image-gallery';
 import { normalizeRegion } from '../constructs/geography';
@@ -11,7 +11,7 @@ import { IPlacementProvider, ResourcePlacement } from '../constructs/placement';
 import { AzureRulesAspect } from '../constructs/policy';
 import { RoleAssignment } from '../constructs/role-assignments';
 import { Tags, TagsAspect } from '../constructs/tags';
-import type { BotStackBackend } from './hosted-bots-stack';
+import { BotStackBackend, configureBackend } from './backend';
 
 export interface BotImagesStackProps {
   /** The region of the gallery; each image version also keeps a replica here. */
@@ -42,7 +42,7 @@ export class BotImagesStack extends TerraformStack implements IPlacementProvider
     // Rule findings point at constructs by path; a stack trace into the Aspect would only add noise.
     this.node.setContext(DISABLE_STACK_TRACES, true);
     const location = normalizeRegion(props.location);
-    if (props.backend) new AzurermBackend(this, { ...props.backend, key: props.backend.key ?? `${id}.tfstate` });
+    configureBackend(this, props.backend);
     new AzurermProvider(this, 'azurerm', { features: [{}] });
     this.resourceGroup = new ResourceGroup(this, 'resource-group', {
       name: props.resourceGroupName ?? `rg-hostedbots-images-${location}`,

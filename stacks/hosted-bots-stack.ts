@@ -8,17 +8,16 @@ import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { BotEnvironment, BotEnvironmentProps } from '../constructs/bot-environment';
 import { BotRuntime, BotRuntimeProps, runtimeAppName, runtimeUrlOf } from '../constructs/bot-runtime';
-import { Aspects, AzurermBackend, AzurermBackendConfig, Construct, resolveTokens, TerraformOutput, TerraformStack } from '../constructs/cdktf';
+import { Aspects, Construct, Fn, resolveTokens, TerraformLocal, TerraformOutput, TerraformStack } from '../constructs/cdktf';
 import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
 import { FleetManifest, FleetManifestFile } from '../constructs/fleet-manifest';
 import { assertGeography, Geography, resolveRegion } from '../constructs/geography';
-import { names } from '../constructs/naming';
+import { GlobalNameInputs, NAME_SUFFIX_LENGTH, names, resourceGroupId } from '../constructs/naming';
 import { IPlacementProvider, ResourcePlacement } from '../constructs/placement';
 import { AzureRulesAspect } from '../constructs/policy';
 import { Tags, TagsAspect } from '../constructs/tags';
-
-/** A remote state backend; `key` defaults to `<stack id>.tfstate`. */
-export type BotStackBackend = Omit<AzurermBackendConfig, 'key'> & { readonly key?: string };
+import { expressionString } from '../constructs/terraform-expressions';
+import { BotStackBackend, configureBackend } from './backend';
 
 export interface HostedBotsStackProps {
   /** The geography; it picks the default region. UAE, Korea and sovereign clouds are not supported. */
@@ -28,8 +27,14 @@ export interface HostedBotsStackProps {
   readonly environment: BotEnvironmentProps;
   /** @default an App Service named after the environment, region and stack */
   readonly runtime?: BotRuntimeProps;
-  /** @default local state in the working directory */
+  /** @default local state in `terraform.<stack id>.tfstate` of the directory synth runs in */
   readonly backend?: BotStackBackend;
+  /**
+   * Begins every Azure-wide name (Key Vault, storage account, PostgreSQL server, App Service):
+   * 1-8 lowercase letters or digits, starting with a letter, e.g. your organisation's short name.
+   * @default no prefix; the names still end in a suffix unique per subscription and resource group
+   */
+  readonly globalNamePrefix?: string;
   /** Tags for every taggable resource of the stack. @default only the hosted-bots tags */
   readonly tags?: Tags;
 }
@@ -40,9 +45,11 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
   readonly resourceGroup: ResourceGroup;
   readonly placement: ResourcePlacement;
   readonly environment: BotEnvironment;
-  /** The HTTPS address of this stack's runtime, which bots and users call. */
+  /** The HTTPS address of this stack's runtime, which bots and users call; its name part is a Terraform expression (see naming.ts). */
   readonly runtimeUrl: string;
   readonly runtime: BotRuntime;
+  /** What the Azure-wide names are built from; `suffix` is a Terraform expression. */
+  readonly globalNames: GlobalNameInputs;
   private promotion?: readonly string[];
 
   constructor(scope: Construct, id: string, props: HostedBotsStackProps) {
@@ -53,7 +60,7 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
     this.region = resolveRegion(this.geography, props.region, `${id}: region`);
     const envName = props.environment.name;
 
-    if (props.backend) new AzurermBackend(this, { ...props.backend, key: props.backend.key ?? `${id}.tfstate` });
+    configureBackend(this, props.backend);
     new AzurermProvider(this, 'azurerm', { features: [{}] });
     new RandomProvider(this, 'random');
     const client = new DataAzurermClientConfig(this, 'client');
@@ -64,7 +71,15 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       location: this.region,
     });
     this.placement = { resourceGroupName: this.resourceGroup.name, location: this.region };
-    const appName = runtimeAppName(props.runtime, envName, this.region, this.node.path);
+    // Unique per subscription and resource group, and the same on every apply: Bicep's
+    // uniqueString(resourceGroup().id), computed by Terraform from the resource group's ID.
+    const suffix = new TerraformLocal(
+      this,
+      'global_name_suffix',
+      Fn.substr(Fn.sha256(Fn.lower(expressionString(resourceGroupId(client.subscriptionId, resourceGroupName)))), 0, NAME_SUFFIX_LENGTH),
+    ).asString;
+    this.globalNames = { prefix: props.globalNamePrefix, environment: envName, suffix };
+    const appName = runtimeAppName(props.runtime, this.globalNames);
     this.runtimeUrl = runtimeUrlOf(appName);
 
     this.environment = new BotEnvironment(this, 'environment', props.environment, {
@@ -76,6 +91,7 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       resourceGroupId: this.resourceGroup.id,
       subscriptionId: client.subscriptionId,
       runtimeUrl: this.runtimeUrl,
+      nameSuffix: suffix,
     });
 
     this.runtime = new BotRuntime(this, 'runtime', props.runtime ?? {}, {
@@ -84,6 +100,7 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       tenantId: client.tenantId,
       deployerObjectId: client.objectId,
       resourceGroupId: this.resourceGroup.id,
+      globalNames: this.globalNames,
       manifest: () => this.fleetManifest,
     });
     new TerraformOutput(this, 'runtime_url', { value: this.runtime.url, description: 'The runtime API and dashboard.' });

