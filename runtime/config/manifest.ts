@@ -126,12 +126,26 @@ function describePath(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(manifest)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
 
-/** Terraform expressions left in a synthesized manifest, by path. */
-export function unresolvedTokens(value: unknown, path: string[] = []): string[] {
-  if (typeof value === 'string') return value.includes('${') ? [path.join('.') || '(manifest)'] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => unresolvedTokens(v, [...path, `[${i}]`]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => unresolvedTokens(v, [...path, k]));
-  return [];
+/**
+ * The fields synth leaves as Terraform expressions for apply time (`localizeManifest` fills the
+ * same ones locally). Only these are checked: user text such as a flow command may hold `${`
+ * (PowerShell's `${env:TEMP}`) and is not an expression.
+ */
+function applyTimeFields(value: unknown): Array<[string, unknown]> {
+  const groups = (value as { groups?: unknown } | null)?.groups;
+  if (!Array.isArray(groups)) return [];
+  return groups.flatMap((group: Record<string, any> | null, i): Array<[string, unknown]> => [
+    [`groups.[${i}].vmss.subscriptionId`, group?.vmss?.subscriptionId],
+    [`groups.[${i}].botTokenSha256`, group?.botTokenSha256],
+    ...(group?.image?.kind === 'gallery' ? [[`groups.[${i}].image.id`, group.image.id] as [string, unknown]] : []),
+  ]);
+}
+
+/** Terraform expressions left in a synthesized manifest's apply-time fields, by path. */
+export function unresolvedTokens(value: unknown): string[] {
+  return applyTimeFields(value)
+    .filter(([, v]) => typeof v === 'string' && v.includes('${'))
+    .map(([path]) => path);
 }
 
 export interface ParseOptions {

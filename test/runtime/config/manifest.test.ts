@@ -24,6 +24,14 @@ describe('fleet manifest (runtime side)', () => {
     expect(() => parseManifest(synthesizedFleetJson())).toThrow(/groups\.\[0\]\.vmss\.subscriptionId: still holds a Terraform expression/);
   });
 
+  test('user text holding ${ (PowerShell\'s ${env:TEMP}) is not taken for a Terraform expression', () => {
+    const manifest = local();
+    manifest.groups[0].flows['invoice-entry'].command = 'powershell.exe -Command "Write-Output ${env:TEMP}"';
+    manifest.groups[0].description = 'Costs ${x} per run';
+    expect(unresolvedTokens(manifest)).toEqual([]);
+    expect(parseManifest(manifest).groups[0].flows['invoice-entry'].command).toContain('${env:TEMP}');
+  });
+
   test('a bad manifest is refused with every problem listed', () => {
     const bad = local();
     bad.environment.botCapacity = 0;
