@@ -414,7 +414,6 @@ const IPV4_RANGE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}
 export interface RuntimeNetworkFacts {
   readonly publicNetworkAccess: boolean;
   readonly deployerIpRanges: readonly string[];
-  readonly existingSubnet: boolean;
 }
 
 /**
@@ -449,7 +448,7 @@ export const deployerAccess: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess,
  * associated with them, so an explicit outbound method is required." (Microsoft Learn,
  * virtual-network/ip-services/default-outbound-access.md). An existing subnet must bring its own.
  */
-export const existingSubnetOutbound: Rule<RuntimeNetworkFacts> = ({ existingSubnet }) =>
+export const existingSubnetOutbound: Rule<{ existingSubnet: boolean }> = ({ existingSubnet }) =>
   existingSubnet
     ? [
         warning(

@@ -223,6 +223,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       plan: this.plan,
       groups: this.groupList.map((g) => ({ name: g.name, committedBots: g.committedBots })),
       scaling: { ...this.scalingOverrides },
+      existingSubnet: this.network.existingSubnet,
     };
   }
 }

@@ -481,7 +481,6 @@ export class BotRuntime extends Construct implements IPolicySubject {
       givenBy: props.appName !== undefined ? { webApp: 'runtime.appName' } : {},
       publicNetworkAccess: props.publicNetworkAccess ?? false,
       deployerIpRanges: [...(props.deployerIpRanges ?? [])],
-      existingSubnet: this.site.environment.network.existingSubnet,
       nodeVersions: { 'runtime node_version': RUNTIME_NODE_VERSION, 'bots Node.js': PINNED_NODE.version },
     };
   }

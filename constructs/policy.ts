@@ -11,7 +11,13 @@ export type PolicyFacts =
   | { readonly kind: 'gallery'; readonly name: string }
   | { readonly kind: 'image'; readonly name: string }
   | ({ readonly kind: 'imageVersion'; readonly version: string } & rules.VersionReplicationFacts)
-  | ({ readonly kind: 'environment'; readonly name: string; readonly scaling: Readonly<Record<string, unknown>> } & rules.EnvironmentCapacityFacts)
+  | ({
+      readonly kind: 'environment';
+      readonly name: string;
+      readonly scaling: Readonly<Record<string, unknown>>;
+      /** The bots use an existing subnet, which must bring its own outbound. */
+      readonly existingSubnet: boolean;
+    } & rules.EnvironmentCapacityFacts)
   | ({
       readonly kind: 'runtime';
       /** The user's prefix for global names, if any. */
@@ -63,13 +69,13 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.groupCount,
     rules.committedCapacity,
     (f) => rules.scalingSettings({ scaling: f.scaling, prefix: 'scaling.' }),
+    rules.existingSubnetOutbound,
   ],
   runtime: [
     (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),
     rules.globalNames,
     rules.runtimeExposure,
     rules.deployerAccess,
-    rules.existingSubnetOutbound,
     (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),
   ],
   webApp: [rules.packageDelivery],

@@ -173,4 +173,90 @@ describe('azure rules', () => {
     expect(only(check({ predictiveMaxBots: 1.5 }))).toMatchObject({ field: 'scaling.predictiveMaxBots', value: '1.5' });
     expect(only(check({ predictiveMaxBots: 3 }, 2))).toMatchObject({ field: 'scaling.predictiveMaxBots', value: '3', rule: "must be at most the group's maxBots (2)" });
   });
+
+  // Examples from Microsoft Learn, "Naming rules and restrictions for Azure resources".
+  test.each([
+    ['keyVault', ['kv-demo-0123456789', 'abc', 'a'.repeat(24)], ['kv--demo', 'kv-demo-', '1kv', 'ab', 'a'.repeat(25), 'kv_demo']],
+    ['storageAccount', ['stdemo0123456789', 'abc'], ['st-demo', 'StDemo', 'ab', 'a'.repeat(25)]],
+    ['postgresServer', ['psql-hostedbots-demo-0a1b', 'abc'], ['-psql', 'psql-', 'psql--x', 'Psql', 'ab', 'a'.repeat(64)]],
+    ['webApp', ['hostedbots-demo-0a1b2c3d4e', 'ab', 'A1'], ['-app', 'app-', 'a', 'a'.repeat(61), 'app_1']],
+    ['resourceGroup', ['rg-hostedbots-demo-northeurope', 'rg_(x).y'], ['rg.', '', 'a'.repeat(91)]],
+    ['networkResource', ['snet-bots', 'a', 'pip_x_'], ['-nsg', 'nsg-', '.x', 'a'.repeat(81)]],
+    ['identity', ['id-demo-finance-bots', 'abc'], ['ab', '-id', 'id.x']],
+    ['blobContainer', ['runtime-packages'], ['Runtime', 'ab', 'run--time', '-run']],
+  ] as const)('%s names: valid and invalid examples', (kind, valid, invalid) => {
+    for (const name of valid) expect([name, rules.nameFits(kind, name)]).toEqual([name, true]);
+    for (const name of invalid) expect([name, rules.nameFits(kind, name)]).toEqual([name, false]);
+  });
+
+  test('global name prefix: 1-8 lowercase letters or digits, starting with a letter', () => {
+    expect(rules.globalNamePrefix({ prefix: undefined })).toEqual([]);
+    expect(rules.globalNamePrefix({ prefix: 'contoso1' })).toEqual([]);
+    for (const prefix of ['Contoso', '1abc', 'con-toso', 'contoso12', '']) {
+      expect(only(rules.globalNamePrefix({ prefix }))).toMatchObject({ severity: 'error', field: 'globalNamePrefix', value: JSON.stringify(prefix) });
+    }
+  });
+
+  test('global names: each checked against its type, naming the prop the user gave', () => {
+    expect(rules.globalNames({ names: { keyVault: 'kv-demo-0123456789', webApp: 'hostedbots-demo-0123456789' } })).toEqual([]);
+    expect(only(rules.globalNames({ names: { webApp: 'bots-' }, givenBy: { webApp: 'runtime.appName' } }))).toMatchObject({
+      severity: 'error',
+      field: 'runtime.appName',
+      value: '"bots-"',
+      rule: expect.stringMatching(/2-60 letters, digits and hyphens/),
+    });
+    expect(only(rules.globalNames({ names: { keyVault: 'kv--x-0123456789' } }))).toMatchObject({ field: 'keyVault name', rule: expect.stringMatching(/no consecutive hyphens/) });
+  });
+
+  const network = (over: Partial<rules.RuntimeNetworkFacts> = {}): rules.RuntimeNetworkFacts => ({
+    publicNetworkAccess: false,
+    deployerIpRanges: ['203.0.113.7'],
+    ...over,
+  });
+
+  test('runtime exposure: the public opt-out warns that 0.0.0.0 admits every Azure service', () => {
+    expect(rules.runtimeExposure(network())).toEqual([]);
+    expect(only(rules.runtimeExposure(network({ publicNetworkAccess: true })))).toMatchObject({
+      severity: 'warning',
+      field: 'runtime.publicNetworkAccess',
+      rule: expect.stringMatching(/0\.0\.0\.0.*any Azure customer's services/),
+    });
+  });
+
+  test('deployer access: IPv4 addresses or ranges, and a warning when none is given', () => {
+    expect(rules.deployerAccess(network({ deployerIpRanges: ['203.0.113.7', '198.51.100.0/24', '10.0.0.1/32'] }))).toEqual([]);
+    expect(rules.deployerAccess(network({ deployerIpRanges: [], publicNetworkAccess: true }))).toEqual([]);
+    expect(only(rules.deployerAccess(network({ deployerIpRanges: [] })))).toMatchObject({ severity: 'warning', field: 'runtime.deployerIpRanges', value: '(none)' });
+    for (const bad of ['203.0.113.256', '2001:db8::1', '203.0.113.0/33', 'my-laptop']) {
+      expect(only(rules.deployerAccess(network({ deployerIpRanges: [bad] })))).toMatchObject({ severity: 'error', value: JSON.stringify(bad) });
+    }
+  });
+
+  test('an existing subnet must provide outbound itself (a warning)', () => {
+    expect(rules.existingSubnetOutbound({ existingSubnet: false })).toEqual([]);
+    expect(only(rules.existingSubnetOutbound({ existingSubnet: true }))).toMatchObject({
+      severity: 'warning',
+      field: 'network.subnetId',
+      rule: expect.stringMatching(/must provide outbound connectivity itself.*no default outbound access/),
+    });
+  });
+
+  test('package delivery: zip deploy only where basic authentication is on', () => {
+    expect(rules.packageDelivery({ zipDeployFile: false, basicAuthEnabled: false })).toEqual([]);
+    expect(rules.packageDelivery({ zipDeployFile: true, basicAuthEnabled: true })).toEqual([]);
+    expect(only(rules.packageDelivery({ zipDeployFile: true, basicAuthEnabled: false }))).toMatchObject({ severity: 'error', field: 'zipDeployFile', rule: expect.stringMatching(/401/) });
+  });
+
+  test('Node.js support: a warning past the line\'s end of life, and for an unknown line', () => {
+    const on = (date: string) => new Date(`${date}T12:00:00Z`);
+    expect(rules.nodeSupport({ field: 'bots Node.js', version: '24.21.0', today: on('2026-12-01') })).toEqual([]);
+    expect(rules.nodeSupport({ field: 'runtime node_version', version: '22-lts', today: on('2027-04-30') })).toEqual([]);
+    expect(only(rules.nodeSupport({ field: 'runtime node_version', version: '22-lts', today: on('2027-05-01') }))).toMatchObject({
+      severity: 'warning',
+      field: 'runtime node_version',
+      rule: 'reached end of life on 2027-04-30; move to a supported Node.js LTS',
+    });
+    expect(only(rules.nodeSupport({ field: 'bots Node.js', version: '20.20.2', today: on('2026-12-01') })).rule).toMatch(/2026-04-30/);
+    expect(only(rules.nodeSupport({ field: 'bots Node.js', version: '23.1.0', today: on('2026-12-01') })).rule).toMatch(/not a Node.js LTS line/);
+  });
 });

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Testing } from 'cdktf';
 import { BotImageSource, BotImagesStack, BotRuntimeProps, HostedBotsStack, NODE_END_OF_LIFE, RUNTIME_INSTANCE_ACTIONS } from '../../index';
+import { parseManifest, sha256Hex } from '../../runtime/config/manifest';
 import { DEPLOYER_IP, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
+import { evaluateWithTerraform, terraformBinary } from '../helpers/terraform';
 
 function fleet(options: { subnetId?: string; gallery?: boolean; runtime?: BotRuntimeProps } = {}) {
   const app = Testing.app();
@@ -226,5 +228,33 @@ describe('BotRuntime', () => {
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks/fleet/cdk.tf.json'), 'utf8'));
     const zip = path.join(outdir, 'stacks/fleet', Object.values<any>(tf.resource.azurerm_storage_blob)[0].source);
     expect(fs.statSync(zip).size).toBeGreaterThan(100_000);
+  });
+});
+
+describe('what Terraform hands the runtime at apply', () => {
+  test('HOSTED_BOTS_MANIFEST evaluates to a manifest the runtime accepts, user text intact', () => {
+    const binary = terraformBinary();
+    if (!binary) {
+      if (process.env.CI) throw new Error('terraform is not on PATH; CI machines have it');
+      console.warn('terraform is not on PATH: skipping the evaluation of the manifest setting');
+      return;
+    }
+    const command = 'powershell.exe -NoProfile -Command "& { ${env:TEMP}; \'%{x}\' }" C:\\flows\\run.ps1';
+    const stack = fleet();
+    stack.environment.addGroup('ops', groupProps({ name: 'ops', description: 'Say "hi" \\ ${y}', flows: { run: { command } } }));
+    const [webApp] = resources(synth(stack).json, 'azurerm_linux_web_app');
+    const subscriptionId = '11111111-2222-3333-4444-555555555555';
+    const { manifest } = evaluateWithTerraform(
+      { manifest: webApp.app_settings.HOSTED_BOTS_MANIFEST },
+      { 'data\\.azurerm_client_config\\.client\\.subscription_id': `"${subscriptionId}"`, 'random_password\\.[\\w-]+\\.result': '"the-bot-token"' },
+      binary,
+    );
+    const parsed = parseManifest(JSON.parse(manifest), { source: 'HOSTED_BOTS_MANIFEST' });
+    expect(parsed.groups.map((g) => g.name)).toEqual(['finance', 'sales', 'ops']);
+    const ops = parsed.groups[2];
+    expect(ops.flows.run.command).toBe(command);
+    expect(ops.description).toBe('Say "hi" \\ ${y}');
+    expect(ops.vmss.subscriptionId).toBe(subscriptionId);
+    expect(ops.botTokenSha256).toBe(sha256Hex('the-bot-token'));
   });
 });

@@ -239,7 +239,7 @@ const CASES: Case[] = [
     level: 'warning',
     build: (bad) =>
       fleetStack({ environment: { network: bad ? { subnetId: '/subscriptions/0/resourceGroups/hub/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots' } : undefined } }),
-    path: 'fleet/runtime',
+    path: 'fleet/environment',
     field: 'network.subnetId',
     value: '(existing subnet)',
   },

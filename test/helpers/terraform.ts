@@ -137,3 +137,29 @@ export async function checkExpressions(expressions: readonly TerraformExpression
 export function describeProblems(problems: readonly ExpressionProblem[]): string {
   return problems.map((p) => `${p.stack}: ${p.path}: ${p.summary}${p.detail ? ` (${p.detail})` : ''}`).join('\n');
 }
+
+/**
+ * Evaluates JSON-syntax template strings with `terraform console`, after replacing references the
+ * provider-free configuration cannot hold (a resource's attribute, a data source) with values:
+ * each key of `values` is a regular expression source, each value the HCL expression put in its place.
+ */
+export function evaluateWithTerraform(templates: Readonly<Record<string, string>>, values: Readonly<Record<string, string>>, binary = 'terraform'): Record<string, string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-evaluate-'));
+  try {
+    const replace = (text: string) => Object.entries(values).reduce((t, [pattern, value]) => t.replace(new RegExp(pattern, 'g'), value), text);
+    const locals = Object.fromEntries(Object.entries(templates).map(([name, text]) => [name, replace(text)]));
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ locals }));
+    const names = Object.keys(templates);
+    const result = spawnSync(binary, ['console'], {
+      cwd: dir,
+      input: `jsonencode([${names.map((n) => `local.${n}`).join(', ')}])\n`,
+      encoding: 'utf8',
+      env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    });
+    if (result.status !== 0) throw new Error(`terraform console failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+    const evaluated = JSON.parse(JSON.parse(result.stdout.trim())) as string[];
+    return Object.fromEntries(names.map((n, i) => [n, evaluated[i]]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
