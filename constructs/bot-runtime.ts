@@ -47,7 +47,7 @@ import type { FleetManifest } from './fleet-manifest';
 import { PINNED_NODE } from './agent-bootstrap';
 import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
 import { IPolicySubject, PolicyFacts } from './policy';
-import { expressionString, expressionValue, templateString } from './terraform-expressions';
+import { expressionString, jsonTemplate, templateString } from './terraform-expressions';
 
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
 export const RUNTIME_NODE_VERSION = '22-lts';
@@ -372,7 +372,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
         WEBSITE_RUN_FROM_PACKAGE: this.packageBlob.url,
         WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: this.identity.id,
         // Resolved at synth, once every group is declared; Terraform fills in the IDs at apply.
-        HOSTED_BOTS_MANIFEST: Lazy.stringValue({ produce: () => Fn.jsonencode(expressionValue(site.manifest())) }),
+        HOSTED_BOTS_MANIFEST: Lazy.stringValue({ produce: () => jsonTemplate(site.manifest()) }),
         HOSTED_BOTS_STORE: vaultRef(connection),
         HOSTED_BOTS_ADMIN_TOKEN_SHA256: Fn.sha256(adminToken.result),
         AZURE_CLIENT_ID: this.identity.clientId,

@@ -13,7 +13,7 @@
  * for a literal `${` / `%{`; in a JSON-syntax template (what `cdk.tf.json` holds) backslashes
  * are JSON's own, and only `$${` / `%%{` are needed.
  */
-import { IResolvable, IResolveContext, Token, Tokenization } from './cdktf';
+import { Fn, IResolvable, IResolveContext, Token, Tokenization } from './cdktf';
 
 type Piece = { readonly literal: string } | { readonly token: string };
 
@@ -111,4 +111,22 @@ export function templateString(value: string): string {
   const parts = pieces(value);
   if (parts.every((p) => 'literal' in p)) return escapeTemplate(value);
   return expressionString(value);
+}
+
+/**
+ * The JSON text of a value, for an attribute that holds a JSON document: literal text stays
+ * literal (escaped for Terraform), and each string holding a token is JSON-encoded by Terraform at
+ * apply, so that a value with quotes or backslashes keeps the document valid. Cheaper to
+ * synthesize than `Fn.jsonencode` over the whole value, which makes every literal a token.
+ */
+export function jsonTemplate(value: unknown): string {
+  const tokens: string[] = [];
+  const marked = JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item !== 'string' || !pieces(item).some((p) => 'token' in p)) return item;
+    tokens.push(item);
+    return `\u0000${tokens.length - 1}\u0000`;
+  });
+  // JSON.stringify writes the marker's NULs as \u0000.
+  const text = marked.replace(/"\\u0000(\d+)\\u0000"/g, (_m, i: string) => Fn.jsonencode(expressionString(tokens[Number(i)])));
+  return templateString(text);
 }

@@ -2,7 +2,7 @@ import { Token } from 'cdktf';
 import { BOT_HOME, bootstrapCommand, bootstrapScript, PINNED_NODE } from '../../constructs/agent-bootstrap';
 import { NODE_END_OF_LIFE } from '../../constructs/azure-rules';
 import { fleetStack, resources, synth } from '../helpers/fleet';
-import { evaluateWithTerraform, terraformBinary } from '../helpers/terraform';
+import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
 
 describe('agent bootstrap', () => {
   const script = bootstrapScript();
@@ -62,12 +62,8 @@ describe('what Terraform hands the CustomScript extension at apply', () => {
   const PASSWORD = 'Str0ng!"quote\\back${x}%{y}';
 
   test('evaluates to a command that carries the exact script and the exact config, within the Windows limit', () => {
-    const binary = terraformBinary();
-    if (!binary) {
-      if (process.env.CI) throw new Error('terraform is not on PATH; CI machines have it');
-      console.warn('terraform is not on PATH: skipping the evaluation of the protected settings');
-      return;
-    }
+    const binary = terraformFor('the evaluation of the protected settings');
+    if (!binary) return;
     const [vmss] = resources(synth(fleetStack({ groups: [{ adminPassword: PASSWORD }] })).json, 'azurerm_orchestrated_virtual_machine_scale_set');
     const { settings } = evaluateWithTerraform(
       { settings: vmss.extension[0].protected_settings },

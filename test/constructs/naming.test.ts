@@ -3,16 +3,12 @@
  * environment, group, region and prefix inputs the library accepts; global names are unique per
  * subscription (Terraform computes the suffix, and is asked here) and the same on every synth.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { environmentName, globalNamePrefix, groupName, NAME_RULES, NameKind, nameFits } from '../../constructs/azure-rules';
 import { computerNamePrefix } from '../../constructs/azure-rules';
 import { GEOGRAPHIES, regionsOf } from '../../constructs/geography';
 import { globalNameSuffix, NAME_SUFFIX_LENGTH, names } from '../../constructs/naming';
 import { fleetStack, resources, synth } from '../helpers/fleet';
-import { terraformBinary } from '../helpers/terraform';
+import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
 
 /** A small seeded generator (mulberry32), so a failure names an input that reproduces. */
 function random(seed: number): () => number {
@@ -150,34 +146,18 @@ describe('names', () => {
   });
 
   test('Terraform derives the suffix from the subscription: two subscriptions get different global names, one gets the same each time', () => {
-    const binary = terraformBinary();
-    if (!binary) {
-      if (process.env.CI) throw new Error('terraform is not on PATH; CI machines have it');
-      console.warn('terraform is not on PATH: skipping the evaluation of the name suffix');
-      return;
-    }
+    const binary = terraformFor('the evaluation of the name suffix');
+    if (!binary) return;
     const { json } = synth(fleetStack());
-    const subscription = 'data.azurerm_client_config.client.subscription_id';
-    const expressions: Record<string, string> = {
+    const templates = {
       suffix: json.locals.global_name_suffix,
-      key_vault: resources(json, 'azurerm_key_vault')[0].name,
-      web_app: resources(json, 'azurerm_linux_web_app')[0].name,
+      key_vault: resources(json, 'azurerm_key_vault')[0].name.replace(/local\.global_name_suffix/g, 'local.suffix'),
+      web_app: resources(json, 'azurerm_linux_web_app')[0].name.replace(/local\.global_name_suffix/g, 'local.suffix'),
     };
-    // The stack's own expressions, with the data source's value as a variable.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-names-'));
-    const locals = Object.fromEntries(
-      Object.entries(expressions).map(([k, v]) => [k, v.split(subscription).join('var.subscription_id').replace(/local\.global_name_suffix/g, 'local.suffix')]),
-    );
-    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ variable: { subscription_id: { type: 'string' } }, locals }));
+    // The stack's own expressions, with the data source's value put in.
     const evaluate = (subscriptionId: string) => {
-      const result = spawnSync(binary, ['console', `-var=subscription_id=${subscriptionId}`], {
-        cwd: dir,
-        input: 'jsonencode([local.suffix, local.key_vault, local.web_app])\n',
-        encoding: 'utf8',
-        env: { ...process.env, CHECKPOINT_DISABLE: '1' },
-      });
-      if (result.status !== 0) throw new Error(`terraform console failed: ${result.stderr}`);
-      return JSON.parse(JSON.parse(result.stdout.trim())) as [string, string, string];
+      const v = evaluateWithTerraform(templates, { 'data\\.azurerm_client_config\\.client\\.subscription_id': `"${subscriptionId}"` }, binary);
+      return [v.suffix, v.key_vault, v.web_app];
     };
     const one = '11111111-2222-3333-4444-555555555555';
     const two = '99999999-8888-7777-6666-555555555555';

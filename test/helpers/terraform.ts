@@ -163,3 +163,15 @@ export function evaluateWithTerraform(templates: Readonly<Record<string, string>
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The terraform binary for a test that evaluates with it. CI machines have it, so there a missing
+ * binary fails the test; elsewhere the test says what it leaves out and returns undefined.
+ */
+export function terraformFor(purpose: string): string | undefined {
+  const binary = terraformBinary();
+  if (binary) return binary;
+  if (process.env.CI) throw new Error(`terraform is not on PATH; CI machines have it (needed for ${purpose})`);
+  console.warn(`terraform is not on PATH: skipping ${purpose}`);
+  return undefined;
+}
