@@ -11,5 +11,6 @@ export * from './agent-bootstrap';
 export * from './image-gallery';
 export * from './bot-image';
 export * from './bot-group';
+export * from './bot-network';
 export * from './bot-environment';
 export * from './bot-runtime';
