@@ -496,3 +496,20 @@ export const nodeSupport: Rule<{ field: string; version: string; today: Date }> 
   }
   return [];
 };
+
+/**
+ * App Service plans that carry the runtime: Linux web-app SKUs that support private endpoints and
+ * VNet integration, from the built-in policy "App Service apps should use a SKU that supports
+ * private link" (Azure/azure-policy, built-in-policies/policyDefinitions/App Service/
+ * DisablePrivateEndpoint_Deny.json), without the Functions and Logic Apps plans. Free and Shared
+ * plans have neither, nor Always On.
+ */
+export const RUNTIME_PLAN_SKUS: readonly string[] = [
+  'B1', 'B2', 'B3', 'S1', 'S2', 'S3', 'P1V2', 'P2V2', 'P3V2', 'P0V3', 'P1V3', 'P2V3', 'P3V3',
+  'P1MV3', 'P2MV3', 'P3MV3', 'P4MV3', 'P5MV3', 'I1V2', 'I2V2', 'I3V2', 'I4V2', 'I5V2', 'I6V2',
+];
+
+export const runtimePlan: Rule<{ planSku: string }> = ({ planSku }) =>
+  RUNTIME_PLAN_SKUS.includes(planSku.toUpperCase())
+    ? []
+    : [error('runtime.planSku', planSku, `must be an App Service plan with VNet integration, private endpoints and Always On: one of ${RUNTIME_PLAN_SKUS.join(', ')}`)];

@@ -52,6 +52,9 @@ import { expressionString, jsonTemplate, templateString } from './terraform-expr
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
 export const RUNTIME_NODE_VERSION = '22-lts';
 
+/** The smallest plan with Always On, VNet integration and private endpoints. */
+const DEFAULT_PLAN_SKU = 'B1';
+
 export interface BotRuntimeProps {
   /**
    * The runtime's App Service name; it must be unique across Azure (2-60 letters, digits and
@@ -59,7 +62,7 @@ export interface BotRuntimeProps {
    * @default `[prefix-]hostedbots-<environment>-<suffix>`, see naming.ts
    */
   readonly appName?: string;
-  /** The App Service plan's SKU; Always On and VNet integration need Basic or higher. @default 'B1' */
+  /** The App Service plan's SKU: Basic or higher, for Always On, VNet integration and the private endpoint. @default 'B1' */
   readonly planSku?: string;
   /** The PostgreSQL flexible server. @default B_Standard_B1ms, PostgreSQL 16, 32 GiB */
   readonly database?: {
@@ -336,7 +339,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
     });
     const readPackage = assign('read-package', this.packageStorage.id, { name: BLOB_READER });
 
-    const plan = new ServicePlan(this, 'plan', { name: names.servicePlan(env.name), resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? 'B1' });
+    const plan = new ServicePlan(this, 'plan', { name: names.servicePlan(env.name), resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? DEFAULT_PLAN_SKU });
     const vaultRef = (s: KeyVaultSecret) => `@Microsoft.KeyVault(SecretUri=${s.versionlessId})`;
     this.app = new LinuxWebApp(this, 'app', {
       name: site.appName,
@@ -481,6 +484,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
       givenBy: props.appName !== undefined ? { webApp: 'runtime.appName' } : {},
       publicNetworkAccess: props.publicNetworkAccess ?? false,
       deployerIpRanges: [...(props.deployerIpRanges ?? [])],
+      planSku: props.planSku ?? DEFAULT_PLAN_SKU,
       nodeVersions: { 'runtime node_version': RUNTIME_NODE_VERSION, 'bots Node.js': PINNED_NODE.version },
     };
   }

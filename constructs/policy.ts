@@ -22,6 +22,7 @@ export type PolicyFacts =
       readonly kind: 'runtime';
       /** The user's prefix for global names, if any. */
       readonly globalNamePrefix?: string;
+      readonly planSku: string;
       /** The Node.js of the App Service stack and of the bots. */
       readonly nodeVersions: Readonly<Record<string, string>>;
       /** Evaluated against Node.js end-of-life dates; set by the Aspect to the day of synth. */
@@ -76,6 +77,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.globalNames,
     rules.runtimeExposure,
     rules.deployerAccess,
+    rules.runtimePlan,
     (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),
   ],
   webApp: [rules.packageDelivery],

@@ -259,4 +259,11 @@ describe('azure rules', () => {
     expect(only(rules.nodeSupport({ field: 'bots Node.js', version: '20.20.2', today: on('2026-12-01') })).rule).toMatch(/2026-04-30/);
     expect(only(rules.nodeSupport({ field: 'bots Node.js', version: '23.1.0', today: on('2026-12-01') })).rule).toMatch(/not a Node.js LTS line/);
   });
+
+  test('runtime plan: Basic or higher, with private endpoints and VNet integration', () => {
+    for (const planSku of ['B1', 'S1', 'p1v3', 'P0V3']) expect(rules.runtimePlan({ planSku })).toEqual([]);
+    for (const planSku of ['F1', 'D1', 'Y1', 'EP1']) {
+      expect(only(rules.runtimePlan({ planSku }))).toMatchObject({ severity: 'error', field: 'runtime.planSku', value: JSON.stringify(planSku) });
+    }
+  });
 });

@@ -212,6 +212,13 @@ const CASES: Case[] = [
     value: '"bots-"',
   },
   {
+    rule: 'runtime plan supports VNet integration and private endpoints',
+    build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', deployerIpRanges: [DEPLOYER_IP] } }),
+    path: 'fleet/runtime',
+    field: 'runtime.planSku',
+    value: '"F1"',
+  },
+  {
     rule: 'deployer addresses are IPv4 addresses or ranges',
     build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'] } }),
     path: 'fleet/runtime',
