@@ -37,8 +37,12 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-/** HOSTED_BOTS_CDKTF (a file, or a command such as `npx cdktf`), else the first `cdktf` on PATH. */
-export function findCdktf(env: NodeJS.ProcessEnv = process.env): CdktfExecutable {
+/**
+ * HOSTED_BOTS_CDKTF (a file, or a command such as `npx cdktf`), else the first `cdktf` on PATH,
+ * else the app's own `node_modules/.bin/cdktf` (in `cwd`), so that hosted-bots, linked or
+ * installed globally, runs in a fleet repo without a global cdktf.
+ */
+export function findCdktf(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): CdktfExecutable {
   const override = env.HOSTED_BOTS_CDKTF?.trim();
   if (override) {
     if (isExecutableFile(override)) return { file: path.resolve(override), prefix: [] };
@@ -47,13 +51,11 @@ export function findCdktf(env: NodeJS.ProcessEnv = process.env): CdktfExecutable
     if (!file) throw new Error(`HOSTED_BOTS_CDKTF is "${override}", but "${first}" is neither an executable file nor on PATH`);
     return { file, prefix: rest };
   }
-  const file = onPath('cdktf', env);
-  if (!file) {
-    throw new Error(
-      'cdktf was not found on PATH: install it (npm install --save-dev cdktf-cli, then run hosted-bots through npx or an npm script, or npm install -g cdktf-cli), or set HOSTED_BOTS_CDKTF to its path',
-    );
-  }
-  return { file, prefix: [] };
+  const file = onPath('cdktf', env) ?? onPath(path.join(cwd, 'node_modules', '.bin', 'cdktf'), env);
+  if (file) return { file, prefix: [] };
+  throw new Error(
+    `cdktf was found neither on PATH nor in ${path.join(cwd, 'node_modules', '.bin')}: install it (npm install --save-dev cdktf-cli, or npm install -g cdktf-cli), or set HOSTED_BOTS_CDKTF to its path`,
+  );
 }
 
 /** How a command line is shown to the user. */

@@ -204,10 +204,28 @@ describe('synth', () => {
     expect(missing.stderr).toMatch(/HOSTED_BOTS_CDKTF is ".*no-such-cdktf", but .* is neither an executable file nor on PATH/);
   });
 
-  test('no cdktf on PATH: a clear error says how to get one', async () => {
+  test('no cdktf on PATH nor in the app: a clear error says how to get one', async () => {
     const result = await hostedBots(['synth'], { PATH: emptyDir() });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/cdktf was not found on PATH: install it .*or set HOSTED_BOTS_CDKTF/);
+    expect(result.stderr).toMatch(/cdktf was found neither on PATH nor in .*node_modules\/\.bin: install it .*or set HOSTED_BOTS_CDKTF/);
+  });
+
+  test("without cdktf on PATH, the app's own node_modules/.bin/cdktf is used", async () => {
+    const local = path.join(work, 'node_modules', '.bin');
+    fs.mkdirSync(local, { recursive: true });
+    fs.copyFileSync(path.join(work, 'bin', 'cdktf'), path.join(local, 'cdktf'));
+    fs.chmodSync(path.join(local, 'cdktf'), 0o755);
+    // A PATH with node (the stand-in's interpreter) and nothing else.
+    const nodeOnly = path.join(work, 'node-only');
+    fs.mkdirSync(nodeOnly, { recursive: true });
+    if (!fs.existsSync(path.join(nodeOnly, 'node'))) fs.symlinkSync(process.execPath, path.join(nodeOnly, 'node'));
+    try {
+      const result = await hostedBots(['synth'], { PATH: nodeOnly });
+      expect(result.code).toBe(0);
+      expect(calls()).toEqual([['synth']]);
+    } finally {
+      fs.rmSync(path.join(work, 'node_modules'), { recursive: true, force: true });
+    }
   });
 });
 
