@@ -115,6 +115,8 @@ export class CdktfSteps {
       throw new Error(`cdktf synth ${exitDescription(result)}; its error output is above`);
     }
     progress.done(`synth: done in ${formatDuration(result.ms)} (${this.outdir})`);
+    // The rule pack's warnings (a closed Key Vault, a password checked only at deploy) must not vanish with cdktf's output.
+    for (const line of result.lastLines.filter((l) => /^WARN \[/.test(l))) this.out.write(`  ${line}\n`);
     return SynthOutput.read(this.outdir);
   }
 

@@ -31,6 +31,7 @@ if (argv[0] === 'synth') {
     console.error('Error: ' + config.failSynth);
     process.exit(1);
   }
+  for (const w of config.synthWarnings || []) console.log('WARN [' + w.split(':')[0] + ']: ' + w);
   fs.mkdirSync(output, { recursive: true });
   fs.cpSync(config.fixture, output, { recursive: true });
   console.log('Generated Terraform code for the stacks');
@@ -59,6 +60,7 @@ interface StandInConfig {
   runtimeUrls?: Record<string, string>;
   failDeploy?: string[];
   failSynth?: string;
+  synthWarnings?: string[];
 }
 
 let fixture: string;
@@ -175,6 +177,14 @@ describe('synth', () => {
     expect(result.stdout).toMatch(/^bots-us\s+US\s+westus\s+10\s+finance\s+6\s+2\s+botimages\/windows-rpa@1\.0\.0$/m);
     expect(result.stdout).toMatch(/^bot-images\s+botimages\/windows-rpa@1\.0\.0\s+northeurope, westus$/m);
     expect(result.stdout).toMatch(/^promotion order: bots-europe → bots-us$/m);
+  });
+
+  test("prints the rule pack's warnings before the summary", async () => {
+    configure({ synthWarnings: ['bots-us/runtime: runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
+    const result = await hostedBots(['synth']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
+    expect(result.stdout.indexOf('WARN [')).toBeLessThan(result.stdout.indexOf('environment stacks'));
   });
 
   test('passes --app and --output on, and reads the summary from that folder', async () => {
