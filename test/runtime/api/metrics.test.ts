@@ -27,7 +27,9 @@ describe('metrics', () => {
   };
 
   test('a scrape after a burst matches the API', async () => {
-    t = await startTestFleet({ scaling: { idleMinutes: 10 } }, { metricsToken: 'metrics-secret' });
+    // Every bot the scaler creates must still exist at the scrape: no bot may be taken for lost or
+    // stuck in boot because a loaded machine delayed its heartbeat, so those limits are generous here.
+    t = await startTestFleet({ scaling: { idleMinutes: 10, heartbeatSeconds: 10, bootTimeoutMinutes: 5 } }, { metricsToken: 'metrics-secret' });
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const group = i % 3 === 2 ? 'sales' : 'finance';
