@@ -481,7 +481,7 @@ export function createApi(options: ApiOptions): express.Express {
         return;
       }
       const run = result.run;
-      const flow = group.flows[run.flow];
+      const flow = Object.hasOwn(group.flows, run.flow) ? group.flows[run.flow] : undefined;
       log('run.claimed', { runId: run.id, botId: body.botId, group: group.name, attempt: run.attempts });
       res.json({
         run: { runId: run.id, attempt: run.attempts, flow: run.flow, command: flow?.command ?? '', inputs: run.inputs, timeoutMinutes: run.timeoutMinutes },

@@ -13,6 +13,22 @@ import { noEvents, RuntimeEvents } from '../events';
 export const MAX_CLAIM_WAIT_MS = 30_000;
 /** Inputs are passed to flows as JSON; keep them small. */
 export const MAX_INPUTS_BYTES = 32 * 1024;
+/** And shallow: deeper JSON would cost a recursive walk its stack. */
+export const MAX_INPUTS_DEPTH = 32;
+
+/** How deep a JSON value nests, counted without recursion, stopping once past `limit`. */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 export interface EnqueueRequest {
   readonly group: string;
@@ -66,7 +82,8 @@ export class RunQueue {
     if (!env.enabled) {
       throw conflict('environment_disabled', `environment ${env.name} is disabled (enabled: false in its stack); runs are refused until it is enabled and deployed again`);
     }
-    const flow = group.flows[request.flow];
+    // Own properties only: a flow named `constructor` or `__proto__` is not in any catalogue.
+    const flow = Object.hasOwn(group.flows, request.flow) ? group.flows[request.flow] : undefined;
     if (!flow) {
       const declared = Object.keys(group.flows);
       throw unprocessable(
@@ -75,6 +92,9 @@ export class RunQueue {
       );
     }
     const inputs = request.inputs ?? {};
+    if (jsonDepth(inputs, MAX_INPUTS_DEPTH) > MAX_INPUTS_DEPTH) {
+      throw unprocessable('inputs_too_deep', `inputs: nested more than ${MAX_INPUTS_DEPTH} levels deep; flatten them`);
+    }
     const size = Buffer.byteLength(JSON.stringify(inputs));
     if (size > MAX_INPUTS_BYTES) throw unprocessable('inputs_too_large', `inputs: ${size} bytes of JSON, more than the limit of ${MAX_INPUTS_BYTES}`);
 

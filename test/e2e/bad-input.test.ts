@@ -37,6 +37,19 @@ describe('bad input', () => {
     expect(res.body.error.message).toMatch(/^inputs: /);
   });
 
+  test.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('a flow named like an Object.prototype member (%s): 422 unknown_flow', async (flow) => {
+    const res = await t.api('POST', '/v1/groups/finance/runs', `{"flow": ${JSON.stringify(flow)}}`);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('unknown_flow');
+  });
+
+  test.each([40, 5_000, 60_000])('inputs nested %i levels deep: 422 inputs_too_deep, or 400 when JSON cannot hold them', async (depth) => {
+    const body = `{"flow":"invoice-entry","inputs":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const res = await t.api('POST', '/v1/groups/finance/runs', body);
+    expect([400, 413, 422]).toContain(res.status);
+    if (res.status === 422) expect(res.body.error).toEqual({ code: 'inputs_too_deep', message: expect.stringMatching(/^inputs: nested more than 32 levels deep/) });
+  });
+
   test('a bad priority: 400 naming the priority field', async () => {
     const res = await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', priority: 'urgent' });
     expect(res.status).toBe(400);
