@@ -116,3 +116,12 @@ export function accessTo(principal: Principal, group: ManifestGroup): Access | u
 export function canManage(access: Access | undefined): boolean {
   return access === 'admin' || access === 'co-owner';
 }
+
+/**
+ * Who may see a run beyond its place in the queue (its flow, its ID, who started it) and, on the
+ * run's own route, its data (inputs, output, error text): its owner, the group's co-owners and
+ * environment admins. Other users of the group see its position, priority, state and times.
+ */
+export function canSeeRun(principal: Principal, access: Access | undefined, run: { readonly createdBy: string }): boolean {
+  return canManage(access) || (principal.kind === 'user' && run.createdBy === principal.id);
+}

@@ -1,6 +1,7 @@
 /**
  * Limits against abuse: request rates per token, open long-polls per bot, and URL length.
  */
+import type { Request } from 'express';
 import { RuntimeError } from '../errors';
 
 export interface RateLimits {
@@ -18,24 +19,39 @@ export interface RateLimits {
 
 export const MAX_URL_LENGTH = 2048;
 
+/**
+ * What a request costs against its token's rate limit, in requests. A page of runs or a whole
+ * group costs more than a single run, so that the limit bounds the work one token can cause,
+ * not only its number of requests.
+ */
+export const COST = { groupView: 5, groupList: 2, perPage: 50, perEnqueueBytes: 8 * 1024 } as const;
+export type RouteCost = number | ((req: Request) => number);
+
+/** A page of runs: one, plus one per 50 runs asked for. */
+export const pageCost = (limit: unknown): number => 1 + Math.ceil((Number(limit) || 50) / COST.perPage);
+
 /** A token bucket per key; answers the seconds to wait when a request must be refused. */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Takes one token for `key`; returns 0 when allowed, else the seconds until one is free. */
-  take(key: string, perSecond: number, burst: number): number {
+  /**
+   * Takes `cost` tokens for `key` (a request's cost in requests, at most the burst); returns 0
+   * when allowed, else the seconds until enough are free.
+   */
+  take(key: string, perSecond: number, burst: number, cost = 1): number {
     const now = this.now();
+    const units = Math.min(Math.max(cost, 1), burst);
     const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= units) {
+      bucket.tokens -= units;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+    return Math.max(1, Math.ceil((units - bucket.tokens) / perSecond));
   }
 }
 

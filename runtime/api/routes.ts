@@ -17,11 +17,11 @@ import { imageKeyOf } from '../scaler/loop';
 import type { Bot, Run, Store } from '../store/types';
 import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
-import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
-import { MAX_URL_LENGTH, PollGate, RateLimiter, RateLimits, TooManyRequests } from './limits';
+import { Access, accessTo, Authenticator, canManage, canSeeRun, Principal } from './auth';
+import { COST, MAX_URL_LENGTH, pageCost, PollGate, RateLimiter, RateLimits, RouteCost, TooManyRequests } from './limits';
 import { registerDashboard, sessionOf } from '../dashboard/routes';
 import { SessionStore } from '../dashboard/sessions';
-import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runView, runWaitReasons, waitReasons, warmUpView } from './views';
+import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, waitReasons, warmUpView } from './views';
 
 export interface ApiOptions {
   readonly manifest: FleetManifest;
@@ -56,8 +56,12 @@ export type AccessPolicy =
   | 'metrics-token'
   | 'session-user';
 
-/** The group view lists the first runs of the queue; `queued` has the full count. */
-export const QUEUE_VIEW_LIMIT = 100;
+/** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
+export const QUEUE_VIEW_LIMIT = 50;
+/** Finished runs on the group view; the history route pages the rest. */
+export const RECENT_VIEW_LIMIT = 20;
+/** The most runs one page of the history or the queue holds. */
+export const PAGE_LIMIT = 100;
 
 /** Request body limit for user routes; the agent's completion carries up to 64 KiB of output. */
 export const BODY_LIMIT = '128kb';
@@ -114,6 +118,12 @@ const completeBody = z
 const runId = z.string().regex(/^run_[0-9a-f]{24}$/, 'must be a run ID (run_ and 24 hex digits)');
 const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
 
+/**
+ * The largest JSON answer the API sends. The views are built to stay far below it (lists carry no
+ * run data); the cap is the backstop that keeps one request from costing the thread megabytes.
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
 /** API paths answer JSON; the others are the dashboard's HTML pages. */
 const isApiPath = (p: string) => p.startsWith('/v1/') || p === '/healthz' || p === '/metrics';
 
@@ -134,6 +144,24 @@ export function createApi(options: ApiOptions): express.Express {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    // Browsers keep to HTTPS for this host once they have seen it over HTTPS (App Service terminates TLS).
+    res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    next();
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!isApiPath(req.path)) return next();
+    // Answers hold runs and tokens' views: no cache, shared or private, keeps them.
+    res.setHeader('Cache-Control', 'no-store');
+    res.json = (body?: unknown) => {
+      let text = JSON.stringify(body);
+      if (Buffer.byteLength(text) > MAX_ANSWER_BYTES) {
+        log('api.answer_too_large', { method: req.method, path: req.path, bytes: Buffer.byteLength(text) });
+        res.status(500);
+        text = JSON.stringify({ error: { code: 'answer_too_large', message: `the answer would exceed ${MAX_ANSWER_BYTES} bytes; ask for a smaller page` } });
+      }
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      return res.send(text);
+    };
     next();
   });
   app.use((req: Request, _res: Response, next: NextFunction) => {
@@ -155,8 +183,8 @@ export function createApi(options: ApiOptions): express.Express {
   const polls = new PollGate();
   const sessions = new SessionStore(now);
 
-  /** Authenticates, applies the rate limit of the token, and checks the caller's kind. */
-  const gate = (policy: AccessPolicy) => async (req: Request, _res: Response, next: NextFunction) => {
+  /** Authenticates, applies the rate limit of the token at the route's cost, and checks the caller's kind. */
+  const gate = (policy: AccessPolicy, cost: RouteCost) => async (req: Request, _res: Response, next: NextFunction) => {
     if (policy === 'anyone') return next();
     if (policy === 'metrics-token') {
       const expected = options.metrics ? createHash('sha256').update(options.metrics.token).digest() : undefined;
@@ -177,10 +205,11 @@ export function createApi(options: ApiOptions): express.Express {
     const principal = req.principal ?? (await auth.authenticate(req.headers.authorization));
     if (!principal) return next(unauthorized(req.headers.authorization ? 'the bearer token is not valid' : undefined));
     req.principal = principal;
+    const units = typeof cost === 'function' ? cost(req) : cost;
     const wait =
       principal.kind === 'bot'
-        ? limiter.take(`bot:${principal.group}`, limits.botPerSecond, limits.botBurst)
-        : limiter.take(`user:${principal.id}`, limits.userPerSecond, limits.userBurst);
+        ? limiter.take(`bot:${principal.group}`, limits.botPerSecond, limits.botBurst, units)
+        : limiter.take(`user:${principal.id}`, limits.userPerSecond, limits.userBurst, units);
     if (wait > 0) return next(new TooManyRequests(`too many requests for this token; retry in ${wait} s`, wait));
     if (policy === 'group-bot' && principal.kind !== 'bot') return next(forbidden('only bot tokens may call /v1/agent routes'));
     if (policy !== 'group-bot' && principal.kind !== 'user') return next(forbidden('bot tokens may only call /v1/agent routes'));
@@ -188,10 +217,10 @@ export function createApi(options: ApiOptions): express.Express {
   };
 
   const declared = new Map<string, AccessPolicy>();
-  /** Registers a route with its access policy. */
-  const route = (method: 'get' | 'post' | 'patch', routePath: string, policy: AccessPolicy, handler: express.RequestHandler) => {
+  /** Registers a route with its access policy and its cost against the rate limit (default 1). */
+  const route = (method: 'get' | 'post' | 'patch', routePath: string, policy: AccessPolicy, handler: express.RequestHandler, cost: RouteCost = 1) => {
     declared.set(`${method.toUpperCase()} ${routePath}`, policy);
-    app[method](routePath, gate(policy), handler);
+    app[method](routePath, gate(policy, cost), handler);
   };
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = declared;
 
@@ -281,15 +310,18 @@ export function createApi(options: ApiOptions): express.Express {
       );
   };
 
-  /** One group in full: bots, the queue in order with why it waits, recent runs, errors. */
-  const groupDetail = async (group: ManifestGroup, access: Access) => {
+  /** A run in a list: its summary for whoever may see it, else only where it stands. */
+  const listed = (run: Run, principal: Principal, access: Access, t: number) => (canSeeRun(principal, access, run) ? runSummary(run, t) : runShadow(run, t));
+
+  /** One group in full: bots, the start of the queue in order with why it waits, recent runs, errors. */
+  const groupDetail = async (group: ManifestGroup, access: Access, principal: Principal) => {
     const t = now();
     const [states, counts, bots, queued, recent, errors] = await Promise.all([
       store.groups(),
       store.queueCounts(),
       store.bots(group.name),
       store.queue(group.name, QUEUE_VIEW_LIMIT),
-      store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: 20 }),
+      store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: RECENT_VIEW_LIMIT }),
       store.provisioningErrors(group.name, 20),
     ]);
     const plan = scaler.lastPlan?.groups[group.name];
@@ -300,10 +332,10 @@ export function createApi(options: ApiOptions): express.Express {
       flows: Object.keys(group.flows),
       bots: bots.map((b) => botView(b, t)),
       botCounts: botCounts(bots),
-      queue: queued.map((r, i) => ({ position: i + 1, ...runView(r, t), waitingBecause: perRun[i] })),
+      queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,
       predictiveWarmUp: warmUpView(plan),
-      recentRuns: recent.map((r) => runView(r, t)),
+      recentRuns: recent.map((r) => listed(r, principal, access, t)),
       provisioningErrors: errors.map(provisioningErrorView),
     };
   };
@@ -328,13 +360,37 @@ export function createApi(options: ApiOptions): express.Express {
     wrap(async (req, res) => {
       res.json({ groups: await groupSummaries(user(req)) });
     }),
+    COST.groupList,
   );
 
   route('get', '/v1/groups/:group', 'group-user',
     wrap(async (req, res) => {
       const { group, access } = groupFor(req);
-      res.json(await groupDetail(group, access));
+      res.json(await groupDetail(group, access, user(req)));
     }),
+    COST.groupView,
+  );
+
+  const queueQuery = z
+    .object({
+      offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
+      limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
+    })
+    .strict();
+
+  route('get', '/v1/groups/:group/queue', 'group-user',
+    wrap(async (req, res) => {
+      const { group, access } = groupFor(req);
+      const principal = user(req);
+      const query = parse(queueQuery, req.query);
+      const offset = query.offset ?? 0;
+      const limit = query.limit ?? QUEUE_VIEW_LIMIT;
+      const t = now();
+      const runs = await store.queue(group.name, limit + 1, offset);
+      const page = runs.slice(0, limit);
+      res.json({ queue: page.map((r, i) => ({ position: offset + i + 1, ...listed(r, principal, access, t) })), next: runs.length > limit ? offset + limit : null });
+    }),
+    (req) => pageCost(req.query.limit),
   );
 
   route('post', '/v1/groups/:group/runs', 'group-user',
@@ -356,6 +412,7 @@ export function createApi(options: ApiOptions): express.Express {
       log('run.enqueued', { runId: run.id, group: group.name, flow: run.flow, replayed: !created });
       res.status(202).json(runView(run, now()));
     }),
+    (req) => 1 + Math.ceil(Number(req.headers['content-length'] ?? 0) / COST.perEnqueueBytes),
   );
 
   const listQuery = z
@@ -365,7 +422,7 @@ export function createApi(options: ApiOptions): express.Express {
         .transform((s) => s.split(','))
         .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]], { message: `must be among ${RUN_STATES.join(', ')}` })))
         .optional(),
-      limit: z.coerce.number().int().min(1).max(200).optional(),
+      limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
       before: runId.optional(),
     })
     .strict();
@@ -376,11 +433,14 @@ export function createApi(options: ApiOptions): express.Express {
       const principal = user(req);
       const query = parse(listQuery, req.query);
       const limit = query.limit ?? 50;
-      const runs = await store.runs({ group: group.name, states: query.state, limit: limit + 1, before: query.before });
+      // A plain user's history holds their own runs only, so the cursor is always one of theirs.
+      const createdBy = canManage(access) ? undefined : principal.id;
+      const runs = await store.runs({ group: group.name, states: query.state, limit: limit + 1, before: query.before, createdBy });
       const page = runs.slice(0, limit);
-      const visible = canManage(access) ? page : page.filter((r) => r.createdBy === principal.id);
-      res.json({ runs: visible.map((r) => runView(r, now())), next: runs.length > limit ? page[page.length - 1].id : null });
+      const t = now();
+      res.json({ runs: page.map((r) => runSummary(r, t)), next: runs.length > limit ? page[page.length - 1].id : null });
     }),
+    (req) => pageCost(req.query.limit),
   );
 
   route('get', '/v1/runs/:id', 'run-owner-or-co-owner',
@@ -523,7 +583,7 @@ export function createApi(options: ApiOptions): express.Express {
   );
 
   const dashboard = registerDashboard({
-    route: (method, routePath, policy, handler) => route(method, routePath, policy, handler),
+    route: (method, routePath, policy, handler, cost) => route(method, routePath, policy, handler, cost),
     wrap,
     auth,
     sessions,

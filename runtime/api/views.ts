@@ -8,8 +8,24 @@ import type { Access } from './auth';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-export function runView(run: Run, now: number) {
+/** Times a run went through, the same for every view of it. */
+function runTimes(run: Run, now: number) {
   const waitEnd = run.startedAt ?? run.finishedAt ?? now;
+  return {
+    enqueuedAt: iso(run.enqueuedAt),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    waitMs: Math.max(0, waitEnd - run.enqueuedAt),
+    runMs: run.startedAt === undefined ? null : Math.max(0, (run.finishedAt ?? now) - run.startedAt),
+  };
+}
+
+/**
+ * A run as lists show it to someone who may see it (see canSeeRun): everything but its data. The
+ * inputs, the output and the error text come only from the run's own route, so a list costs the
+ * same whatever the runs carry.
+ */
+export function runSummary(run: Run, now: number) {
   return {
     id: run.id,
     group: run.group,
@@ -18,19 +34,26 @@ export function runView(run: Run, now: number) {
     priority: run.priority,
     attempts: run.attempts,
     createdBy: run.createdBy,
-    inputs: run.inputs,
-    enqueuedAt: iso(run.enqueuedAt),
-    startedAt: iso(run.startedAt),
-    finishedAt: iso(run.finishedAt),
+    ...runTimes(run, now),
     movedToTop: run.movedToTopAt !== undefined,
     cancelRequested: run.cancelRequested,
-    waitMs: Math.max(0, waitEnd - run.enqueuedAt),
-    runMs: run.startedAt === undefined ? null : Math.max(0, (run.finishedAt ?? now) - run.startedAt),
     bot: run.botId ? { id: run.botId, vmName: run.vmName ?? null } : null,
-    result:
-      run.finishedAt === undefined
-        ? null
-        : { exitCode: run.exitCode ?? null, output: run.output ?? null, errorCode: run.errorCode ?? null, errorMessage: run.errorMessage ?? null },
+    result: run.finishedAt === undefined ? null : { exitCode: run.exitCode ?? null, errorCode: run.errorCode ?? null },
+  };
+}
+
+/** Another user's run, as a plain user of the group sees it: where it stands, not what it is. */
+export function runShadow(run: Run, now: number) {
+  return { mine: false as const, state: run.state, priority: run.priority, ...runTimes(run, now) };
+}
+
+/** The run's own route: the summary and its data, for its owner, co-owners and admins. */
+export function runView(run: Run, now: number) {
+  const summary = runSummary(run, now);
+  return {
+    ...summary,
+    inputs: run.inputs,
+    result: summary.result === null ? null : { ...summary.result, output: run.output ?? null, errorMessage: run.errorMessage ?? null },
   };
 }
 

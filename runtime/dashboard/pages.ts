@@ -134,6 +134,21 @@ ${
   );
 }
 
+/** What names a run: shown for the viewer's own runs, and for every run to co-owners and admins. */
+interface RunIdentity {
+  id: string;
+  flow: string;
+  createdBy: string;
+  movedToTop?: boolean;
+}
+
+/** Another user's run, as a plain user sees it. */
+interface RunShadow {
+  mine: false;
+}
+
+const isShadow = (r: RunIdentity | RunShadow): r is RunShadow => 'mine' in r && r.mine === false;
+
 export interface GroupPageData {
   name: string;
   description: string;
@@ -143,11 +158,12 @@ export interface GroupPageData {
   committedBots: number;
   canManage: boolean;
   bots: Array<{ id: string; vmName: string | null; state: string; ageMs: number; runsCompleted: number }>;
-  queue: Array<{ id: string; position: number; flow: string; priority: string; createdBy: string; waitMs: number; movedToTop: boolean; waitingBecause: string }>;
+  /** Runs the viewer may see in full, and others' runs as shadows: position, priority, state and times only. */
+  queue: Array<{ position: number; priority: string; waitMs: number; waitingBecause: string } & (RunIdentity | RunShadow)>;
   waitingBecause: string[];
   /** Bots predictive warm-up started ahead of demand, from the last plan; null when none. */
   predictiveWarmUp?: { readonly message: string } | null;
-  recent: Array<{ id: string; flow: string; state: string; waitMs: number; runMs: number | null; finishedAt: string | null; result: { exitCode: number | null; errorCode: string | null; errorMessage: string | null } | null }>;
+  recent: Array<{ state: string; waitMs: number; runMs: number | null; finishedAt: string | null } & ((RunIdentity & { result: { exitCode: number | null; errorCode: string | null } | null }) | RunShadow)>;
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
 }
 
@@ -155,8 +171,13 @@ export function groupPage(chrome: Chrome, g: GroupPageData): string {
   const csrf = chrome.user?.csrf ?? '';
   const form = (action: string, label: string, extra: Html | string = '') =>
     html`<form method="post" action="${action}" class="inline"><input type="hidden" name="_csrf" value="${csrf}">${extra}<button type="submit">${label}</button></form>`;
-  const queueRows = g.queue.map(
-    (r) => html`<tr data-run="${r.id}">
+  const queueRows = g.queue.map((r) =>
+    isShadow(r)
+      ? html`<tr data-run="">
+  <td>${r.position}</td><td colspan="2" class="muted">another user's run</td><td>${r.priority}</td><td></td>
+  <td>${duration(r.waitMs)}</td><td data-testid="why">${r.waitingBecause}</td>${g.canManage ? html`<td></td>` : ''}
+</tr>`
+      : html`<tr data-run="${r.id}">
   <td>${r.position}</td><td><code>${r.id}</code></td><td>${r.flow}</td><td>${r.priority}${r.movedToTop ? ' (moved to top)' : ''}</td><td>${r.createdBy}</td>
   <td>${duration(r.waitMs)}</td><td data-testid="why">${r.waitingBecause}</td>
   ${
@@ -204,10 +225,12 @@ ${
   g.recent.length === 0
     ? html`<p>No run has finished yet.</p>`
     : html`<table><caption>The last runs that ended</caption><thead><tr><th scope="col">Run</th><th scope="col">Flow</th><th scope="col">Result</th><th scope="col">Waited</th><th scope="col">Ran</th><th scope="col">Ended</th></tr></thead>
-<tbody>${g.recent.map(
-        (r) => html`<tr data-run="${r.id}"><td><code>${r.id}</code></td><td>${r.flow}</td><td><span class="state ${r.state}">${r.state}</span>${
-          r.result?.exitCode !== null && r.result?.exitCode !== undefined ? ` (exit ${r.result.exitCode})` : ''
-        }${r.result?.errorCode && r.state !== 'succeeded' ? ` – ${r.result.errorCode}` : ''}</td><td>${duration(r.waitMs)}</td><td>${duration(r.runMs)}</td><td>${r.finishedAt ?? ''}</td></tr>`,
+<tbody>${g.recent.map((r) =>
+        isShadow(r)
+          ? html`<tr data-run=""><td colspan="2" class="muted">another user's run</td><td><span class="state ${r.state}">${r.state}</span></td><td>${duration(r.waitMs)}</td><td>${duration(r.runMs)}</td><td>${r.finishedAt ?? ''}</td></tr>`
+          : html`<tr data-run="${r.id}"><td><code>${r.id}</code></td><td>${r.flow}</td><td><span class="state ${r.state}">${r.state}</span>${
+              r.result?.exitCode !== null && r.result?.exitCode !== undefined ? ` (exit ${r.result.exitCode})` : ''
+            }${r.result?.errorCode && r.state !== 'succeeded' ? ` – ${r.result.errorCode}` : ''}</td><td>${duration(r.waitMs)}</td><td>${duration(r.runMs)}</td><td>${r.finishedAt ?? ''}</td></tr>`,
       )}</tbody></table>`
 }
 </section>

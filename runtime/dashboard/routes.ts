@@ -8,6 +8,7 @@ import type { ManifestGroup } from '../config/manifest';
 import { forbidden, RuntimeError } from '../errors';
 import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
+import { COST } from '../api/limits';
 import type { RunQueue } from '../queue/queue';
 import type { Priority, Run } from '../store/types';
 import { PRIORITIES } from '../store/types';
@@ -17,7 +18,8 @@ import { cookie, Session, SESSION_COOKIE, SessionStore } from './sessions';
 export type DashboardPolicy = 'anyone' | 'session-user';
 
 export interface DashboardContext {
-  readonly route: (method: 'get' | 'post', path: string, policy: DashboardPolicy, handler: RequestHandler) => void;
+  /** Registers a page or form with its policy and its cost against the rate limit (default 1). */
+  readonly route: (method: 'get' | 'post', path: string, policy: DashboardPolicy, handler: RequestHandler, cost?: number) => void;
   readonly wrap: (fn: (req: Request, res: Response) => Promise<unknown>) => RequestHandler;
   readonly auth: Authenticator;
   readonly sessions: SessionStore;
@@ -25,7 +27,7 @@ export interface DashboardContext {
   readonly groupFor: (req: Request) => { group: ManifestGroup; access: Access };
   readonly runFor: (req: Request, need: 'owner' | 'co-owner') => Promise<{ run: Run; access: Access }>;
   readonly groupSummaries: (principal: Principal) => Promise<GroupRow[]>;
-  readonly groupDetail: (group: ManifestGroup, access: Access) => Promise<Omit<GroupPageData, 'canManage' | 'recent' | 'errors' | 'queue'> & {
+  readonly groupDetail: (group: ManifestGroup, access: Access, principal: Principal) => Promise<Omit<GroupPageData, 'canManage' | 'recent' | 'errors' | 'queue'> & {
     queue: GroupPageData['queue'];
     recentRuns: GroupPageData['recent'];
     provisioningErrors: GroupPageData['errors'];
@@ -101,16 +103,18 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const groups = await ctx.groupSummaries(req.principal!);
       send(res, 200, partial(req, groupListPage(await chrome(req, 'Groups'), groups)));
     }),
+    COST.groupList,
   );
 
   route('get', '/groups/:group', 'session-user',
     wrap(async (req, res) => {
       const { group, access } = ctx.groupFor(req);
-      const detail = await ctx.groupDetail(group, access);
+      const detail = await ctx.groupDetail(group, access, req.principal!);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),
+    COST.groupView,
   );
 
   const back = (res: Response, group: string, done: string) => res.redirect(303, `/groups/${encodeURIComponent(group)}?done=${encodeURIComponent(done)}`);

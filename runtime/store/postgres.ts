@@ -597,8 +597,8 @@ export class PostgresStore implements Store {
     return r ? rowToRun(r) : undefined;
   }
 
-  async queue(group: string, limit = -1): Promise<Run[]> {
-    const rows = await this.query(`SELECT * FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT $2`, [group, noLimitIfNegative(limit)]);
+  async queue(group: string, limit = -1, offset = 0): Promise<Run[]> {
+    const rows = await this.query(`SELECT * FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT $2 OFFSET $3`, [group, noLimitIfNegative(limit), offset]);
     return rows.map(rowToRun);
   }
 
@@ -612,6 +612,10 @@ export class PostgresStore implements Store {
     if (query.before) {
       values.push(query.before);
       where.push(`seq < (SELECT seq FROM runs WHERE id = $${values.length})`);
+    }
+    if (query.createdBy !== undefined) {
+      values.push(query.createdBy);
+      where.push(`created_by = $${values.length}`);
     }
     values.push(noLimitIfNegative(query.limit));
     return (await this.query(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`, values)).map(rowToRun);

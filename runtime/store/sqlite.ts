@@ -364,9 +364,9 @@ export class SqliteStore implements Store {
     return this.read(() => this.run(runId));
   }
 
-  queue(group: string, limit = -1): Promise<Run[]> {
+  queue(group: string, limit = -1, offset = 0): Promise<Run[]> {
     return this.read(() =>
-      (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT ?`).all(group, limit) as Row[]).map(rowToRun),
+      (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`).all(group, limit, offset) as Row[]).map(rowToRun),
     );
   }
 
@@ -381,6 +381,10 @@ export class SqliteStore implements Store {
       if (query.before) {
         where.push('seq < (SELECT seq FROM runs WHERE id = @before)');
         params.before = query.before;
+      }
+      if (query.createdBy !== undefined) {
+        where.push('created_by = @createdBy');
+        params.createdBy = query.createdBy;
       }
       return (this.sql(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRun);
     });

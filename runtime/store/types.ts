@@ -153,6 +153,8 @@ export interface RunQuery {
   readonly limit: number;
   /** Runs enqueued before this run (by enqueue order), for paging. */
   readonly before?: string;
+  /** Only the runs this principal started. */
+  readonly createdBy?: string;
 }
 
 /** Per-group settings the sweep needs. */
@@ -224,8 +226,8 @@ export interface Store {
   setPriority(runId: string, priority: Priority): Promise<Run | undefined>;
   moveToTop(runId: string, now: number): Promise<Run | undefined>;
   getRun(runId: string): Promise<Run | undefined>;
-  /** The queued runs of a group in claim order, the first `limit` of them. */
-  queue(group: string, limit?: number): Promise<Run[]>;
+  /** The queued runs of a group in claim order: `limit` of them after the first `offset`. */
+  queue(group: string, limit?: number, offset?: number): Promise<Run[]>;
   runs(query: RunQuery): Promise<Run[]>;
   /** Queued and running runs per group; with `cap`, each count stops at `cap` (enough for scaling). */
   queueCounts(cap?: number): Promise<QueueCounts[]>;
