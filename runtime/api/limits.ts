@@ -55,6 +55,37 @@ export class RateLimiter {
   }
 }
 
+/** How long a refused request waits for its 429, at most. */
+export const REFUSAL_DELAY_MS = 1000;
+/** Refusals held back per token at once; past that they are answered at once, so a flood holds no more. */
+const HELD_REFUSALS_PER_KEY = 32;
+
+/**
+ * Holds back the 429s of a token past its rate limit. A client that keeps sending then waits
+ * for each refusal instead of making the runtime answer thousands a second, which is what keeps
+ * /healthz and other users' requests quick during a flood.
+ */
+export class RefusalDelays {
+  private readonly held = new Map<string, number>();
+
+  /**
+   * The delay for the next refusal of `key`: between half of `ms` and `ms`, spread so that held
+   * clients do not all come back at once; 0 once that key already has enough held.
+   */
+  hold(key: string, ms: number): number {
+    const n = this.held.get(key) ?? 0;
+    if (n >= HELD_REFUSALS_PER_KEY || ms <= 0) return 0;
+    this.held.set(key, n + 1);
+    return Math.round(ms / 2 + Math.random() * (ms / 2));
+  }
+
+  release(key: string): void {
+    const n = (this.held.get(key) ?? 1) - 1;
+    if (n <= 0) this.held.delete(key);
+    else this.held.set(key, n);
+  }
+}
+
 export class TooManyRequests extends RuntimeError {
   constructor(
     message: string,

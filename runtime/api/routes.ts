@@ -14,11 +14,11 @@ import { badRequest, forbidden, notFound, RuntimeError, unauthorized } from '../
 import { MAX_CLAIM_WAIT_MS, RunQueue } from '../queue/queue';
 import type { Scaler } from '../scaler/loop';
 import { imageKeyOf } from '../scaler/loop';
-import type { Bot, Run, Store } from '../store/types';
+import type { Bot, Run, RunListing, Store } from '../store/types';
 import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
 import { Access, accessTo, Authenticator, canManage, canSeeRun, Principal } from './auth';
-import { COST, MAX_URL_LENGTH, pageCost, PollGate, RateLimiter, RateLimits, RouteCost, TooManyRequests } from './limits';
+import { COST, MAX_URL_LENGTH, pageCost, PollGate, RateLimiter, RateLimits, RefusalDelays, REFUSAL_DELAY_MS, RouteCost, TooManyRequests } from './limits';
 import { registerDashboard, sessionOf } from '../dashboard/routes';
 import { SessionStore } from '../dashboard/sessions';
 import { botCounts, botView, groupStatus, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, waitReasons, warmUpView } from './views';
@@ -180,6 +180,7 @@ export function createApi(options: ApiOptions): express.Express {
 
   const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
   const limiter = new RateLimiter(now);
+  const refusals = new RefusalDelays();
   const polls = new PollGate();
   const sessions = new SessionStore(now);
 
@@ -210,7 +211,17 @@ export function createApi(options: ApiOptions): express.Express {
       principal.kind === 'bot'
         ? limiter.take(`bot:${principal.group}`, limits.botPerSecond, limits.botBurst, units)
         : limiter.take(`user:${principal.id}`, limits.userPerSecond, limits.userBurst, units);
-    if (wait > 0) return next(new TooManyRequests(`too many requests for this token; retry in ${wait} s`, wait));
+    if (wait > 0) {
+      const refusal = new TooManyRequests(`too many requests for this token; retry in ${wait} s`, wait);
+      // A client past its limit waits for its refusal, so that a flood costs the thread little.
+      const delay = refusals.hold(principal.kind === 'bot' ? `bot:${principal.group}` : `user:${principal.id}`, Math.min(wait * 1000, REFUSAL_DELAY_MS));
+      if (delay === 0) return next(refusal);
+      setTimeout(() => {
+        refusals.release(principal.kind === 'bot' ? `bot:${principal.group}` : `user:${principal.id}`);
+        next(refusal);
+      }, delay);
+      return;
+    }
     if (policy === 'group-bot' && principal.kind !== 'bot') return next(forbidden('only bot tokens may call /v1/agent routes'));
     if (policy !== 'group-bot' && principal.kind !== 'user') return next(forbidden('bot tokens may only call /v1/agent routes'));
     next();
@@ -311,7 +322,7 @@ export function createApi(options: ApiOptions): express.Express {
   };
 
   /** A run in a list: its summary for whoever may see it, else only where it stands. */
-  const listed = (run: Run, principal: Principal, access: Access, t: number) => (canSeeRun(principal, access, run) ? runSummary(run, t) : runShadow(run, t));
+  const listed = (run: RunListing, principal: Principal, access: Access, t: number) => (canSeeRun(principal, access, run) ? runSummary(run, t) : runShadow(run, t));
 
   /** One group in full: bots, the start of the queue in order with why it waits, recent runs, errors. */
   const groupDetail = async (group: ManifestGroup, access: Access, principal: Principal) => {

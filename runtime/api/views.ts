@@ -3,13 +3,13 @@
  */
 import type { ManifestGroup } from '../config/manifest';
 import type { GroupPlan, WaitReason } from '../scaler/plan';
-import type { Bot, GroupState, ProvisioningError, Run } from '../store/types';
+import type { Bot, GroupState, ProvisioningError, Run, RunListing } from '../store/types';
 import type { Access } from './auth';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 /** Times a run went through, the same for every view of it. */
-function runTimes(run: Run, now: number) {
+function runTimes(run: RunListing, now: number) {
   const waitEnd = run.startedAt ?? run.finishedAt ?? now;
   return {
     enqueuedAt: iso(run.enqueuedAt),
@@ -25,7 +25,7 @@ function runTimes(run: Run, now: number) {
  * inputs, the output and the error text come only from the run's own route, so a list costs the
  * same whatever the runs carry.
  */
-export function runSummary(run: Run, now: number) {
+export function runSummary(run: RunListing, now: number) {
   return {
     id: run.id,
     group: run.group,
@@ -43,7 +43,7 @@ export function runSummary(run: Run, now: number) {
 }
 
 /** Another user's run, as a plain user of the group sees it: where it stands, not what it is. */
-export function runShadow(run: Run, now: number) {
+export function runShadow(run: RunListing, now: number) {
   return { mine: false as const, state: run.state, priority: run.priority, ...runTimes(run, now) };
 }
 

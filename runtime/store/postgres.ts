@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { arrivalHistorySql, busySlots, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 import {
   Bot,
@@ -40,6 +40,7 @@ import {
   QueueCounts,
   RegisterResult,
   Run,
+  RunListing,
   RunQuery,
   Store,
   SweepGroup,
@@ -597,12 +598,12 @@ export class PostgresStore implements Store {
     return r ? rowToRun(r) : undefined;
   }
 
-  async queue(group: string, limit = -1, offset = 0): Promise<Run[]> {
-    const rows = await this.query(`SELECT * FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT $2 OFFSET $3`, [group, noLimitIfNegative(limit), offset]);
-    return rows.map(rowToRun);
+  async queue(group: string, limit = -1, offset = 0): Promise<RunListing[]> {
+    const rows = await this.query(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE grp = $1 AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT $2 OFFSET $3`, [group, noLimitIfNegative(limit), offset]);
+    return rows.map(rowToRunListing);
   }
 
-  async runs(query: RunQuery): Promise<Run[]> {
+  async runs(query: RunQuery): Promise<RunListing[]> {
     const where = ['grp = $1'];
     const values: unknown[] = [query.group];
     if (query.states && query.states.length > 0) {
@@ -618,7 +619,7 @@ export class PostgresStore implements Store {
       where.push(`created_by = $${values.length}`);
     }
     values.push(noLimitIfNegative(query.limit));
-    return (await this.query(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`, values)).map(rowToRun);
+    return (await this.query(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`, values)).map(rowToRunListing);
   }
 
   async queueCounts(cap?: number): Promise<QueueCounts[]> {

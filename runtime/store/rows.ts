@@ -3,7 +3,7 @@
  * Numbers may arrive as strings (BIGINT).
  */
 import { ArrivalHistory, busyBySlot, SlotCounts } from '../scaler/history';
-import type { Bot, GroupState, Run } from './types';
+import type { Bot, GroupState, Run, RunListing } from './types';
 
 type Row = Record<string, any>;
 
@@ -11,12 +11,16 @@ function opt<T>(value: T | null | undefined): T | undefined {
   return value === null ? undefined : value;
 }
 
-export function rowToRun(r: Row): Run {
+/** The columns of a run but its data, for lists (see RunListing). */
+export const RUN_LISTING_COLUMNS =
+  'seq, id, grp, flow, priority, state, attempts, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at, started_at, finished_at, ' +
+  'moved_to_top_at, last_heartbeat_at, cancel_requested, bot_id, vm_name, exit_code, error_code';
+
+export function rowToRunListing(r: Row): RunListing {
   return {
     id: r.id,
     group: r.grp,
     flow: r.flow,
-    inputs: JSON.parse(r.inputs),
     priority: r.priority,
     state: r.state,
     attempts: Number(r.attempts),
@@ -33,10 +37,12 @@ export function rowToRun(r: Row): Run {
     botId: opt(r.bot_id),
     vmName: opt(r.vm_name),
     exitCode: r.exit_code == null ? undefined : Number(r.exit_code),
-    output: opt(r.output),
     errorCode: opt(r.error_code),
-    errorMessage: opt(r.error_message),
   };
+}
+
+export function rowToRun(r: Row): Run {
+  return { ...rowToRunListing(r), inputs: JSON.parse(r.inputs), output: opt(r.output), errorMessage: opt(r.error_message) };
 }
 
 export function rowToBot(r: Row): Bot {

@@ -25,13 +25,14 @@ import {
   QueueCounts,
   RegisterResult,
   Run,
+  RunListing,
   RunQuery,
   Store,
   SweepGroup,
   SweepResult,
 } from './types';
 import { newId } from './ids';
-import { arrivalHistorySql, busySlots, rowsToHistory, rowToBot, rowToGroup, rowToRun } from './rows';
+import { arrivalHistorySql, busySlots, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 
 type Row = Record<string, any>;
@@ -364,13 +365,13 @@ export class SqliteStore implements Store {
     return this.read(() => this.run(runId));
   }
 
-  queue(group: string, limit = -1, offset = 0): Promise<Run[]> {
+  queue(group: string, limit = -1, offset = 0): Promise<RunListing[]> {
     return this.read(() =>
-      (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`).all(group, limit, offset) as Row[]).map(rowToRun),
+      (this.sql(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE grp = ? AND state = 'queued' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`).all(group, limit, offset) as Row[]).map(rowToRunListing),
     );
   }
 
-  runs(query: RunQuery): Promise<Run[]> {
+  runs(query: RunQuery): Promise<RunListing[]> {
     return this.read(() => {
       const where = ['grp = @grp'];
       const params: Row = { grp: query.group, limit: query.limit };
@@ -386,7 +387,7 @@ export class SqliteStore implements Store {
         where.push('created_by = @createdBy');
         params.createdBy = query.createdBy;
       }
-      return (this.sql(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRun);
+      return (this.sql(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRunListing);
     });
   }
 

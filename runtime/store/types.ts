@@ -40,6 +40,9 @@ export interface Run {
   readonly errorMessage?: string;
 }
 
+/** A run as lists read it: everything but its data (inputs, output, error text), which only the run's own read returns. */
+export type RunListing = Omit<Run, 'inputs' | 'output' | 'errorMessage'>;
+
 export type BotState = 'provisioning' | 'idle' | 'busy' | 'failed' | 'deleting' | 'deleted';
 /** Every state but `deleted` counts against maxBots and the capacity. */
 export const LIVE_BOT_STATES: readonly BotState[] = ['provisioning', 'idle', 'busy', 'failed', 'deleting'];
@@ -227,8 +230,9 @@ export interface Store {
   moveToTop(runId: string, now: number): Promise<Run | undefined>;
   getRun(runId: string): Promise<Run | undefined>;
   /** The queued runs of a group in claim order: `limit` of them after the first `offset`. */
-  queue(group: string, limit?: number, offset?: number): Promise<Run[]>;
-  runs(query: RunQuery): Promise<Run[]>;
+  queue(group: string, limit?: number, offset?: number): Promise<RunListing[]>;
+  /** Runs newest first, without their data: a list never reads inputs or output. */
+  runs(query: RunQuery): Promise<RunListing[]>;
   /** Queued and running runs per group; with `cap`, each count stops at `cap` (enough for scaling). */
   queueCounts(cap?: number): Promise<QueueCounts[]>;
   /**

@@ -164,17 +164,29 @@ describe('access', () => {
   });
 
   describe('limits', () => {
-    test('a token over its rate limit gets 429 with Retry-After', async () => {
+    test('a token over its rate limit gets 429 with Retry-After, held back a while; another token is not affected', async () => {
       const limited = await startTestFleet({}, { limits: { userPerSecond: 2, userBurst: 3 } });
       try {
-        const statuses = [];
-        for (let i = 0; i < 6; i++) statuses.push((await limited.api('GET', '/v1/environment')).status);
-        expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
-        const refused = await limited.api('GET', '/v1/environment');
-        expect(refused.status).toBe(429);
-        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        // Another token is not affected.
+        const started = Date.now();
+        const answers = await Promise.all(Array.from({ length: 6 }, () => limited.api('GET', '/v1/environment')));
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+        for (const refused of answers.filter((a) => a.status === 429)) expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        // The refusals wait (half a second at least) rather than inviting the next request at once.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(450);
         expect((await limited.api('GET', '/v1/environment', undefined, USERS.financeClerk)).status).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    });
+
+    test('a group view costs five requests against the limit, a run one', async () => {
+      const limited = await startTestFleet({}, { limits: { userPerSecond: 0.01, userBurst: 10 } });
+      try {
+        expect((await limited.api('GET', '/v1/groups/finance')).status).toBe(200);
+        expect((await limited.api('GET', '/v1/groups/finance')).status).toBe(200);
+        // 10 spent: even a cheap request waits now.
+        expect((await limited.api('GET', '/v1/environment')).status).toBe(429);
       } finally {
         await limited.stop();
       }

@@ -53,7 +53,7 @@ describe('run data', () => {
     const session = await signIn(who);
     const history: string[] = [];
     for (let cursor: string | null = '', pages = 0; cursor !== null && pages < 10; pages++) {
-      const body = (await t.api('GET', `/v1/groups/finance/runs?limit=2${cursor ? `&before=${cursor}` : ''}`, undefined, who)).body;
+      const body: { next: string | null } = (await t.api('GET', `/v1/groups/finance/runs?limit=2${cursor ? `&before=${cursor}` : ''}`, undefined, who)).body;
       history.push(JSON.stringify(body));
       cursor = body.next;
     }
