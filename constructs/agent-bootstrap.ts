@@ -2,8 +2,12 @@
  * The PowerShell that turns a fresh Windows VM into a bot. It runs once per VM through the
  * scale set's CustomScript extension and:
  *   1. installs a pinned Node.js after checking its SHA-256;
- *   2. downloads the agent bundle from the runtime, with the group's bot token;
- *   3. signs the local admin account in automatically, so UI automation has a desktop;
+ *   2. downloads the agent bundle from the runtime, with the group's bot token, and checks it
+ *      against the SHA-256 of the agent.js in the package the stack ships (known at synth);
+ *   3. signs the local admin account in automatically, so UI automation has a desktop. The
+ *      password goes into the LSA secret `DefaultPassword`, as Sysinternals Autologon stores it,
+ *      not the Winlogon registry value of that name, which is plain text ("Turn on automatic
+ *      logon in Windows", Microsoft Learn); Winlogon reads the secret when the value is absent;
  *   4. starts the agent at every sign-in of that account, then restarts the VM once.
  * Any failing step ends the script with exit code 1 and a message naming the step, which the
  * extension reports to ARM, so the runtime records it as a provisioning error of the group.
@@ -28,7 +32,14 @@ export const PINNED_NODE = {
 /** Where the bootstrap puts Node.js, the agent and its token on the VM. */
 export const BOT_HOME = 'C:\\HostedBots';
 
-/** The bootstrap script. It takes one argument, `-ConfigBase64`, see {@link bootstrapConfig}. */
+/**
+ * The bootstrap script. It takes one argument, `-ConfigBase64`, see {@link BootstrapConfig}.
+ *
+ * The auto-logon step's C# is terse because the whole command must stay under Windows' 8191
+ * characters: `new IntPtr[6]` is an all-zero LSA_OBJECT_ATTRIBUTES (six pointer-sized fields on
+ * x86 and x64), 0x20 is POLICY_CREATE_SECRET, and the marshaller allocates and frees the
+ * LSA_UNICODE_STRING buffers (LPWStr). It is C# 5, the compiler of Windows PowerShell 5.1.
+ */
 export function bootstrapScript(node: { url: string; sha256: string } = PINNED_NODE): string {
   return `param([Parameter(Mandatory = $true)][string] $ConfigBase64)
 $ErrorActionPreference = 'Stop'
@@ -55,7 +66,10 @@ Invoke-Step 'install-node' {
 
 Invoke-Step 'download-agent' {
   $headers = @{ Authorization = "Bearer $($config.botToken)" }
-  Invoke-WebRequest -UseBasicParsing -Uri "$($config.runtimeUrl)/v1/agent/bundle" -Headers $headers -OutFile (Join-Path $root 'agent.js')
+  $agent = Join-Path $root 'agent.js'
+  Invoke-WebRequest -UseBasicParsing -Uri "$($config.runtimeUrl)/v1/agent/bundle" -Headers $headers -OutFile $agent
+  $hash = (Get-FileHash -Algorithm SHA256 -Path $agent).Hash.ToLowerInvariant()
+  if ($hash -ne $config.agentSha256) { Remove-Item $agent; throw "agent.js has SHA-256 $hash, expected $($config.agentSha256)" }
   $tokenFile = Join-Path $root 'bot-token'
   Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
   icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:R" "Administrators:R" "$($config.adminUsername):R" | Out-Null
@@ -64,11 +78,27 @@ Invoke-Step 'download-agent' {
 
 Invoke-Step 'auto-logon' {
   $winlogon = 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon'
+  Add-Type -Namespace HostedBots -Name AutoLogon -MemberDefinition @'
+struct LsaString { public ushort Length, MaximumLength; [MarshalAs(UnmanagedType.LPWStr)] public string Buffer;
+public LsaString(string s) { Buffer = s; MaximumLength = Length = (ushort)(s.Length * 2); } }
+[DllImport("advapi32")] static extern uint LsaOpenPolicy(IntPtr system, IntPtr[] attributes, uint access, out IntPtr policy);
+[DllImport("advapi32")] static extern uint LsaStorePrivateData(IntPtr policy, ref LsaString key, ref LsaString data);
+[DllImport("advapi32")] static extern uint LsaClose(IntPtr handle);
+[DllImport("advapi32")] static extern int LsaNtStatusToWinError(uint status);
+static void Check(string call, uint status) { if (status != 0) throw new Exception(call + " failed: Windows error " + LsaNtStatusToWinError(status)); }
+public static void StorePassword(string password) {
+IntPtr policy;
+Check("LsaOpenPolicy", LsaOpenPolicy(IntPtr.Zero, new IntPtr[6], 0x20, out policy));
+LsaString key = new LsaString("DefaultPassword"), data = new LsaString(password);
+try { Check("LsaStorePrivateData", LsaStorePrivateData(policy, ref key, ref data)); }
+finally { LsaClose(policy); }
+}
+'@
+  [HostedBots.AutoLogon]::StorePassword($config.adminPassword)
+  Remove-ItemProperty -Path $winlogon -Name DefaultPassword, AutoLogonCount -ErrorAction SilentlyContinue
   Set-ItemProperty -Path $winlogon -Name AutoAdminLogon -Value '1'
   Set-ItemProperty -Path $winlogon -Name DefaultUserName -Value $config.adminUsername
   Set-ItemProperty -Path $winlogon -Name DefaultDomainName -Value $env:COMPUTERNAME
-  Set-ItemProperty -Path $winlogon -Name DefaultPassword -Value $config.adminPassword
-  Remove-ItemProperty -Path $winlogon -Name AutoLogonCount -ErrorAction SilentlyContinue
   New-Item -Path 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\Personalization' -Force | Out-Null
   Set-ItemProperty -Path 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\Personalization' -Name NoLockScreen -Value 1 -Type DWord
 }
@@ -95,6 +125,8 @@ exit 0
 /** What the bootstrap needs at run time; secrets may be Terraform tokens. */
 export interface BootstrapConfig {
   readonly runtimeUrl: string;
+  /** SHA-256 (lowercase hex) of the agent.js the runtime serves; the bootstrap refuses any other. */
+  readonly agentSha256: string;
   readonly group: string;
   readonly botToken: string;
   readonly adminUsername: string;
@@ -108,6 +140,9 @@ export interface BootstrapConfig {
  * text beside a Terraform token: embed it with `expressionValue`.
  */
 export function bootstrapCommand(config: BootstrapConfig, script: string = bootstrapScript()): string {
+  if (!/^[0-9a-f]{64}$/.test(config.agentSha256)) {
+    throw new Error(`bootstrap config: agentSha256 "${config.agentSha256}" is not a SHA-256 in lowercase hex (64 characters 0-9, a-f); use agentBundleSha256() of the runtime package`);
+  }
   const scriptBase64 = Buffer.from(script, 'utf8').toString('base64');
   const configBase64 = Fn.base64encode(Fn.jsonencode(expressionValue(config)));
   return (

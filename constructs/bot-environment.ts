@@ -58,6 +58,8 @@ export interface EnvironmentSite {
   readonly resourceGroupId: string;
   readonly subscriptionId: string;
   readonly runtimeUrl: string;
+  /** SHA-256 (hex) of the agent.js in the runtime package the stack ships, see agentBundleSha256(). */
+  readonly agentSha256: string;
   /** The Terraform-computed suffix that keeps tenant- and Azure-wide names unique, see naming.ts. */
   readonly nameSuffix: string;
 }
@@ -121,6 +123,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   readonly placement: ResourcePlacement;
   readonly subscriptionId: string;
   readonly runtimeUrl: string;
+  readonly agentSha256: string;
   readonly scalingOverrides: Partial<ScalingSettings>;
   readonly resourceGroupName: string;
   readonly subnetId: string;
@@ -146,6 +149,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     this.placement = site.placement;
     this.subscriptionId = site.subscriptionId;
     this.runtimeUrl = site.runtimeUrl;
+    this.agentSha256 = site.agentSha256;
     this.scalingOverrides = { ...props.scaling };
     this.resourceGroupName = site.resourceGroupName;
     this.admins = [...(props.admins ?? [])];

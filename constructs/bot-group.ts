@@ -85,6 +85,8 @@ export interface IBotGroupHost extends IConstruct {
   readonly subnetId: string;
   readonly networkSecurityGroupId: string;
   readonly runtimeUrl: string;
+  /** SHA-256 (hex) of the agent the runtime serves; the bootstrap refuses any other. */
+  readonly agentSha256: string;
   readonly scalingOverrides: Partial<ScalingSettings>;
 }
 
@@ -137,6 +139,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
 
     const command = bootstrapCommand({
       runtimeUrl: host.runtimeUrl,
+      agentSha256: host.agentSha256,
       group: props.name,
       botToken: this.botToken.result,
       adminUsername: props.adminUsername,

@@ -142,6 +142,23 @@ export function packageBlobName(zip: string): string {
 }
 const packageDigests = new Map<string, string>();
 
+/**
+ * The SHA-256 (hex) of the agent inside the runtime package, which the runtime serves to bots and
+ * their bootstrap checks before running it. Read from the zip itself, so it is of the very file
+ * App Service runs.
+ */
+export function agentBundleSha256(zip: string): string {
+  let digest = agentDigests.get(zip);
+  if (!digest) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { BUNDLE_FILES, readZipEntry } = require('../runtime/cli/bundle') as typeof import('../runtime/cli/bundle');
+    digest = createHash('sha256').update(readZipEntry(zip, BUNDLE_FILES.agent)).digest('hex');
+    agentDigests.set(zip, digest);
+  }
+  return digest;
+}
+const agentDigests = new Map<string, string>();
+
 /** What the runtime's identity may do, assigned only at the scale sets, identities, subnet, NSG. */
 const RUNTIME_ACTIONS = [
   'Microsoft.Compute/virtualMachineScaleSets/read',

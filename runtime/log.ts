@@ -1,7 +1,8 @@
 /**
  * Structured logs through pino: one JSON object per line, with the event name and the IDs
  * involved (run, bot, group). Secrets never reach a line: fields named like a secret are masked,
- * and connection strings with a password or bearer tokens inside any text are masked too.
+ * and connection strings with a password or key, SAS signatures and bearer tokens inside any text
+ * are masked too.
  */
 import pino from 'pino';
 
@@ -15,12 +16,18 @@ export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'
 const SECRET_KEY = /token|password|passwd|secret|authorization|cookie|connectionstring|credential|apikey|api_key/i;
 const MASK = '[redacted]';
 
-/** Masks secrets inside a string: URL passwords, bearer tokens, `password=…` pairs. */
+/**
+ * Secret `key=value` pairs in connection strings and query strings: passwords, Azure Storage
+ * account keys and shared access keys, SAS signatures (`sig=`), OAuth client secrets.
+ */
+const SECRET_PAIR = /\b(password|pwd|secret|token|accountkey|sharedaccesskey|accesskey|client_secret|sig)=([^;&\s]+)/gi;
+
+/** Masks secrets inside a string: URL passwords, bearer tokens, `password=…` and key pairs. */
 export function redactText(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${MASK}@`)
     .replace(/(bearer\s+)[\x21-\x7e]+/gi, `$1${MASK}`)
-    .replace(/\b(password|pwd|secret|token)=([^;&\s]+)/gi, `$1=${MASK}`);
+    .replace(SECRET_PAIR, `$1=${MASK}`);
 }
 
 /** A copy of `value` with secrets masked, to any depth. */

@@ -7,7 +7,7 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { BotEnvironment, BotEnvironmentProps } from '../constructs/bot-environment';
-import { BotRuntime, BotRuntimeProps, runtimeAppName, runtimeUrlOf } from '../constructs/bot-runtime';
+import { agentBundleSha256, BotRuntime, BotRuntimeProps, runtimeAppName, runtimeBundleZip, runtimeUrlOf } from '../constructs/bot-runtime';
 import { Aspects, Construct, Fn, resolveTokens, TerraformLocal, TerraformOutput, TerraformStack } from '../constructs/cdktf';
 import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
 import { FleetManifest, FleetManifestFile } from '../constructs/fleet-manifest';
@@ -91,6 +91,8 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       resourceGroupId: this.resourceGroup.id,
       subscriptionId: client.subscriptionId,
       runtimeUrl: this.runtimeUrl,
+      // The same package the runtime ships (BotRuntime resolves it the same way).
+      agentSha256: agentBundleSha256(runtimeBundleZip(props.runtime?.bundleZip)),
       nameSuffix: suffix,
     });
 

@@ -80,6 +80,39 @@ export function zipFolder(dir: string, outFile: string): string {
   return outFile;
 }
 
+/**
+ * One file of a zip archive written by {@link zipFolder} (stored or deflate entries, no zip64),
+ * read from the archive itself, so that what synth hashes is what App Service runs.
+ */
+export function readZipEntry(zipFile: string, name: string): Buffer {
+  const zip = fs.readFileSync(zipFile);
+  // The end-of-central-directory record ends the file, after a comment of at most 65535 bytes.
+  let end = zip.length - 22;
+  while (end >= Math.max(0, zip.length - 22 - 0xffff) && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0 || zip.readUInt32LE(end) !== 0x06054b50) throw new Error(`${zipFile} is not a zip archive: it has no end-of-central-directory record`);
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${zipFile}: central directory entry ${i} at byte ${at} is corrupt`);
+    const method = zip.readUInt16LE(at + 10);
+    const crc = zip.readUInt32LE(at + 16);
+    const packedSize = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const entryName = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    const local = zip.readUInt32LE(at + 42);
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    if (entryName !== name) continue;
+    if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error(`${zipFile}: the local header of ${name} at byte ${local} is corrupt`);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const packed = zip.subarray(start, start + packedSize);
+    if (method !== 0 && method !== 8) throw new Error(`${zipFile}: ${name} uses compression method ${method}; only stored (0) and deflate (8) are read`);
+    const data = method === 8 ? zlib.inflateRawSync(packed) : Buffer.from(packed);
+    if (zlib.crc32(data) !== crc) throw new Error(`${zipFile}: ${name} fails its CRC-32 check`);
+    return data;
+  }
+  throw new Error(`${zipFile} has no ${name}; rebuild the bundle with npm run build`);
+}
+
 /** Builds main.js and agent.js into `outDir` and returns it. */
 export function buildBundle(outDir: string): string {
   // Loaded here: esbuild is only needed to build, never to run.

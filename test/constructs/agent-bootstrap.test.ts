@@ -1,8 +1,22 @@
 import { Token } from 'cdktf';
-import { BOT_HOME, bootstrapCommand, bootstrapScript, PINNED_NODE } from '../../constructs/agent-bootstrap';
+import { BOT_HOME, BootstrapConfig, bootstrapCommand, bootstrapScript, PINNED_NODE } from '../../constructs/agent-bootstrap';
 import { NODE_END_OF_LIFE } from '../../constructs/azure-rules';
+import { agentBundleSha256, runtimeBundleZip } from '../../constructs/bot-runtime';
 import { fleetStack, resources, synth } from '../helpers/fleet';
 import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
+
+const AGENT_SHA256 = '0123456789abcdef'.repeat(4);
+
+function config(overrides: Partial<BootstrapConfig> = {}): BootstrapConfig {
+  return { runtimeUrl: 'https://rt', agentSha256: AGENT_SHA256, group: 'g', botToken: 't', adminUsername: 'u', adminPassword: 'p', ...overrides };
+}
+
+/** The body of one `Invoke-Step 'name' { … }` of the script. */
+function step(script: string, name: string): string {
+  const start = script.indexOf(`Invoke-Step '${name}' {`);
+  expect(start).toBeGreaterThanOrEqual(0);
+  return script.slice(start, script.indexOf('\nInvoke-Step ', start + 1));
+}
 
 describe('agent bootstrap', () => {
   const script = bootstrapScript();
@@ -31,10 +45,72 @@ describe('agent bootstrap', () => {
     expect(script).toContain('Authorization = "Bearer $($config.botToken)"');
   });
 
+  test('checks the downloaded agent.js against the SHA-256 from the config before anything runs it', () => {
+    const download = step(script, 'download-agent');
+    const fetched = download.indexOf('-OutFile $agent');
+    const hashed = download.indexOf('(Get-FileHash -Algorithm SHA256 -Path $agent).Hash.ToLowerInvariant()');
+    const compared = download.indexOf('if ($hash -ne $config.agentSha256)');
+    expect(fetched).toBeGreaterThan(0);
+    expect(hashed).toBeGreaterThan(fetched);
+    expect(compared).toBeGreaterThan(hashed);
+    expect(script.indexOf(download)).toBeLessThan(script.indexOf("Invoke-Step 'startup-task'"));
+  });
+
+  test('a mismatching agent.js is deleted and the step fails naming both hashes', () => {
+    const mismatch = /if \(\$hash -ne \$config\.agentSha256\) \{ (.*) \}\n/.exec(step(script, 'download-agent'))![1];
+    expect(mismatch).toBe('Remove-Item $agent; throw "agent.js has SHA-256 $hash, expected $($config.agentSha256)"');
+  });
+
+  test('the command refuses an agentSha256 that is not lowercase hex SHA-256', () => {
+    expect(() => bootstrapCommand(config({ agentSha256: AGENT_SHA256.toUpperCase() }))).toThrow(
+      `bootstrap config: agentSha256 "${AGENT_SHA256.toUpperCase()}" is not a SHA-256 in lowercase hex`,
+    );
+    expect(() => bootstrapCommand(config({ agentSha256: '' }))).toThrow(/agentSha256 "" is not a SHA-256/);
+  });
+
   test('turns on auto-logon for the local account and starts the agent at logon', () => {
     expect(script).toMatch(/AutoAdminLogon -Value '1'/);
+    expect(script).toContain('Set-ItemProperty -Path $winlogon -Name DefaultUserName -Value $config.adminUsername');
+    expect(script).toContain('Set-ItemProperty -Path $winlogon -Name DefaultDomainName -Value $env:COMPUTERNAME');
     expect(script).toMatch(/New-ScheduledTaskTrigger -AtLogOn -User \$config\.adminUsername/);
     expect(script).toContain(`${BOT_HOME}`);
+  });
+
+  // Sysinternals Autologon keeps the password as the LSA secret DefaultPassword; Microsoft's "Turn
+  // on automatic logon in Windows" notes the registry value of that name is plain text.
+  test('never writes the admin password to the Winlogon registry value, which is plain text', () => {
+    expect(script).not.toMatch(/(Set|New)-ItemProperty[^\n]*DefaultPassword/);
+    expect(script).not.toMatch(/-Value \$config\.adminPassword/);
+  });
+
+  test('stores the admin password as the LSA secret DefaultPassword', () => {
+    const logon = step(script, 'auto-logon');
+    expect(logon).toContain('[HostedBots.AutoLogon]::StorePassword($config.adminPassword)');
+    // 0x20 is POLICY_CREATE_SECRET.
+    expect(logon).toContain('LsaOpenPolicy(IntPtr.Zero, new IntPtr[6], 0x20, out policy)');
+    expect(logon).toContain('LsaString key = new LsaString("DefaultPassword"), data = new LsaString(password);');
+    expect(logon).toContain('LsaStorePrivateData(policy, ref key, ref data)');
+    expect(logon).toMatch(/finally \{[^}]*LsaClose\(policy\);/);
+  });
+
+  test('removes a DefaultPassword registry value, once the LSA secret is stored', () => {
+    const logon = step(script, 'auto-logon');
+    const removed = logon.indexOf('Remove-ItemProperty -Path $winlogon -Name DefaultPassword, AutoLogonCount -ErrorAction SilentlyContinue');
+    expect(removed).toBeGreaterThan(logon.indexOf('::StorePassword('));
+  });
+
+  test('a failing LSA call throws, naming the call and its Windows error', () => {
+    const logon = step(script, 'auto-logon');
+    expect(logon).toContain('if (status != 0) throw new Exception(call + " failed: Windows error " + LsaNtStatusToWinError(status));');
+    expect(logon).toContain('Check("LsaOpenPolicy", LsaOpenPolicy(');
+    expect(logon).toContain('Check("LsaStorePrivateData", LsaStorePrivateData(');
+  });
+
+  test('the C# reaches Add-Type in a single-quoted here-string, closed at the start of a line', () => {
+    const hereString = /Add-Type -Namespace HostedBots -Name AutoLogon -MemberDefinition @'\n([\s\S]*?)\n'@\n/.exec(script);
+    expect(hereString).not.toBeNull();
+    // C# 5, the compiler of Windows PowerShell 5.1: no string interpolation.
+    expect(hereString![1]).not.toContain('$');
   });
 
   test('a failing step exits non-zero, naming the step', () => {
@@ -43,7 +119,7 @@ describe('agent bootstrap', () => {
   });
 
   test('holds no secret: they arrive as a base64 JSON argument', () => {
-    const command = bootstrapCommand({ runtimeUrl: 'https://rt', group: 'finance', botToken: 'TOKEN-XYZ', adminUsername: 'botadmin', adminPassword: 'PASSWORD-XYZ' });
+    const command = bootstrapCommand(config({ group: 'finance', botToken: 'TOKEN-XYZ', adminUsername: 'botadmin', adminPassword: 'PASSWORD-XYZ' }));
     const encoded = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(command)![1];
     expect(Buffer.from(encoded, 'base64').toString('utf8')).toBe(script);
     expect(script).not.toMatch(/TOKEN-XYZ|PASSWORD-XYZ/);
@@ -51,7 +127,7 @@ describe('agent bootstrap', () => {
   });
 
   test('the command stays under the Windows command-line limit of 8191 characters', () => {
-    const command = bootstrapCommand({ runtimeUrl: 'https://rt', group: 'g', botToken: 't', adminUsername: 'u', adminPassword: 'p' });
+    const command = bootstrapCommand(config());
     // The config argument is expanded by Terraform at apply time; allow 1,000 characters for it.
     expect(command.length + 1000).toBeLessThan(8191);
   });
@@ -76,6 +152,7 @@ describe('what Terraform hands the CustomScript extension at apply', () => {
     const config = /-ConfigBase64 '([A-Za-z0-9+/=]+)'"$/.exec(commandToExecute)![1];
     expect(JSON.parse(Buffer.from(config, 'base64').toString('utf8'))).toEqual({
       runtimeUrl: 'https://hostedbots-demo-abcdef0123.azurewebsites.net',
+      agentSha256: agentBundleSha256(runtimeBundleZip()),
       group: 'finance',
       botToken: 'the-bot-token',
       adminUsername: 'botadmin',

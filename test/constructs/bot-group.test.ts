@@ -1,7 +1,20 @@
-import { BotImageSource } from '../../index';
-import { fleetStack, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'cdktf';
+import { BotImageSource, HostedBotsStack } from '../../index';
+import { readZipEntry, zipFolder } from '../../runtime/cli/bundle';
+import { DEPLOYER_IP, fleetStack, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
 
 const scaleSets = (json: Record<string, any>) => resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** The agent's SHA-256 as the bootstrap config carries it, a literal inside the protected settings' expression. */
+function configuredAgentSha256(vmss: Record<string, any>): string {
+  return /"agentSha256" = "([0-9a-f]{64})"/.exec(vmss.extension[0].protected_settings)![1];
+}
 
 describe('HostedBotGroup', () => {
   test('declares a Flexible scale set with no instances and ignores changes to the count', () => {
@@ -76,6 +89,27 @@ describe('HostedBotGroup', () => {
     const { extension, os_profile: _profile, ...rest } = vmss;
     expect(JSON.stringify(rest)).not.toMatch(/random_password|var\.pw/);
     expect(JSON.stringify(json.output ?? {})).not.toMatch(/random_password|var\.pw/);
+  });
+
+  test("the bootstrap config carries the SHA-256 of the agent.js inside the runtime package the stack ships", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-agent-'));
+    const app = new App({ outdir, stackTraces: false });
+    const stack = new HostedBotsStack(app, 'fleet', { geography: 'Europe', environment: { name: 'demo', botCapacity: 1 }, runtime: { deployerIpRanges: [DEPLOYER_IP] } });
+    stack.environment.addGroup('finance', groupProps());
+    app.synth();
+    const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks/fleet/cdk.tf.json'), 'utf8'));
+    const shipped = path.join(outdir, 'stacks/fleet', Object.values<any>(tf.resource.azurerm_storage_blob)[0].source);
+    const [vmss] = scaleSets(tf);
+    expect(configuredAgentSha256(vmss)).toBe(sha256(readZipEntry(shipped, 'agent.js')));
+  });
+
+  test('a stack given its own runtime bundleZip checks the agent.js inside that one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'own-bundle-'));
+    fs.writeFileSync(path.join(dir, 'main.js'), 'require("./agent.js");\n');
+    fs.writeFileSync(path.join(dir, 'agent.js'), 'console.log("my agent");\n');
+    const bundleZip = zipFolder(dir, `${dir}.zip`);
+    const [vmss] = scaleSets(synth(fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], bundleZip } })).json);
+    expect(configuredAgentSha256(vmss)).toBe(sha256('console.log("my agent");\n'));
   });
 
   test('a standby pool is declared only when scaling.standbyPool is set', () => {

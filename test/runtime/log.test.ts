@@ -17,6 +17,26 @@ describe('logs', () => {
     expect(redactText('Server=db;User Id=bots;Password=hunter2;')).toBe('Server=db;User Id=bots;Password=[redacted];');
   });
 
+  test('an Azure Storage connection string keeps everything but its account key', () => {
+    expect(redactText('DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc+/==;EndpointSuffix=core.windows.net')).toBe(
+      'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=[redacted];EndpointSuffix=core.windows.net',
+    );
+  });
+
+  test('a SAS URL keeps everything but its signature', () => {
+    expect(redactText('GET https://x.blob.core.windows.net/c/b?sv=2022-11-02&sig=abc%2Bdef&se=2026-01-01T00%3A00%3A00Z failed')).toBe(
+      'GET https://x.blob.core.windows.net/c/b?sv=2022-11-02&sig=[redacted]&se=2026-01-01T00%3A00%3A00Z failed',
+    );
+  });
+
+  test('shared access keys, access keys and client secrets are masked, whatever their case', () => {
+    expect(redactText('Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=k3y/+=')).toBe(
+      'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=[redacted]',
+    );
+    expect(redactText('accesskey=AKIA123 next')).toBe('accesskey=[redacted] next');
+    expect(redactText('grant_type=client_credentials&CLIENT_SECRET=s3cr3t~x&scope=api')).toBe('grant_type=client_credentials&CLIENT_SECRET=[redacted]&scope=api');
+  });
+
   test('a live runtime writes no token, password or connection string to its log or error bodies', async () => {
     let lines = '';
     const sink = new Writable({
