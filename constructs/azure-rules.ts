@@ -303,6 +303,37 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
   return findings;
 };
 
+/** A user's share of the queue is a whole number from 1 to 10,000; high priority goes to co-owners or users. */
+export const queueSettings: Rule<{ queue: Readonly<Record<string, unknown>> }> = ({ queue }) => {
+  const findings: Finding[] = [];
+  const max = queue.maxQueuedPerUser;
+  if (max !== undefined && (typeof max !== 'number' || !isWhole(max) || max < 1 || max > 10_000)) {
+    findings.push(error('queue.maxQueuedPerUser', max, 'must be a whole number from 1 to 10000 (runs one user may have queued in the group)'));
+  }
+  const high = queue.highPriority;
+  if (high !== undefined && high !== 'co-owners' && high !== 'users') {
+    findings.push(error('queue.highPriority', high, "must be 'co-owners' or 'users' (who may queue at high priority)"));
+  }
+  return findings;
+};
+
+export interface RetentionFacts {
+  readonly runRetentionDays: number;
+  readonly idempotencyKeyHours: number;
+}
+
+/** Retention: finished runs kept 1 to 3650 days, idempotency keys 1 to 8760 hours. */
+export const retentionSettings: Rule<RetentionFacts> = ({ runRetentionDays, idempotencyKeyHours }) => {
+  const findings: Finding[] = [];
+  if (!Number.isFinite(runRetentionDays) || runRetentionDays < 1 || runRetentionDays > 3650) {
+    findings.push(error('runRetentionDays', runRetentionDays, 'must be a number of days from 1 to 3650 (how long finished runs and their output are kept)'));
+  }
+  if (!Number.isFinite(idempotencyKeyHours) || idempotencyKeyHours < 1 || idempotencyKeyHours > 8760) {
+    findings.push(error('idempotencyKeyHours', idempotencyKeyHours, 'must be a number of hours from 1 to 8760 (how long an Idempotency-Key answers retries)'));
+  }
+  return findings;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Images.
 

@@ -8,7 +8,7 @@ import { effectiveCapacity } from './azure-rules';
 import { HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
 import { BotNetwork, BotNetworkProps } from './bot-network';
 import { Construct } from './cdktf';
-import { FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
+import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
@@ -45,6 +45,10 @@ export interface BotEnvironmentProps {
   readonly roles?: BotRoleProps;
   /** Principals with admin access to every group in the runtime. @default nobody */
   readonly admins?: readonly string[];
+  /** Finished runs and their output are deleted this many days after they end (1 to 3650). @default 30 */
+  readonly runRetentionDays?: number;
+  /** How long an Idempotency-Key answers retries with the same run, in hours (1 to 8760). @default 24 */
+  readonly idempotencyKeyHours?: number;
 }
 
 /** Where an environment lives; `HostedBotsStack` provides it. */
@@ -134,6 +138,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
 
   private readonly site: EnvironmentSite;
   private readonly admins: readonly string[];
+  private readonly retention: { readonly runRetentionDays: number; readonly idempotencyKeyHours: number };
   private readonly groupList: HostedBotGroup[] = [];
   private readonly groupListeners: Array<(group: HostedBotGroup) => void> = [];
 
@@ -153,6 +158,10 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     this.scalingOverrides = { ...props.scaling };
     this.resourceGroupName = site.resourceGroupName;
     this.admins = [...(props.admins ?? [])];
+    this.retention = {
+      runRetentionDays: props.runRetentionDays ?? DEFAULT_RUN_RETENTION_DAYS,
+      idempotencyKeyHours: props.idempotencyKeyHours ?? DEFAULT_IDEMPOTENCY_KEY_HOURS,
+    };
     this.network = new BotNetwork(this, 'network', props.name, site.placement, props.network);
     this.networkSecurityGroup = this.network.networkSecurityGroup;
     this.networkSecurityGroupId = this.networkSecurityGroup.id;
@@ -214,6 +223,8 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
         enabled: this.enabled,
         admins: this.admins,
         scaling: resolveScaling(this.scalingOverrides),
+        runRetentionDays: this.retention.runRetentionDays,
+        idempotencyKeyHours: this.retention.idempotencyKeyHours,
       },
       groups: this.groupList.map((g) => g.manifestEntry()),
     };
@@ -228,6 +239,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       groups: this.groupList.map((g) => ({ name: g.name, committedBots: g.committedBots })),
       scaling: { ...this.scalingOverrides },
       existingSubnet: this.network.existingSubnet,
+      retention: { ...this.retention },
     };
   }
 }

@@ -9,7 +9,7 @@ import { Password } from '@cdktf/provider-random/lib/password';
 import { bootstrapCommand } from './agent-bootstrap';
 import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
 import { Construct, Fn, IConstruct, Token } from './cdktf';
-import { ManifestGroup, ManifestImage } from './fleet-manifest';
+import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } from './fleet-manifest';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
@@ -61,6 +61,8 @@ export interface HostedBotGroupProps {
   readonly access?: GroupAccess;
   /** Overrides of the environment's scaling settings. @default the environment's settings */
   readonly scaling?: Partial<ScalingSettings>;
+  /** Each user's share of the queue and who may use high priority. @default { maxQueuedPerUser: 100, highPriority: 'co-owners' } */
+  readonly queue?: Partial<QueueSettings>;
   /** Windows computer-name prefix, 1-9 characters. @default the first 9 letters, digits or hyphens of the name */
   readonly computerNamePrefix?: string;
   /**
@@ -235,6 +237,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       image: manifestImage(this.image),
       flows,
       access: { users: [...(this.props.access?.users ?? [])], coOwners: [...(this.props.access?.coOwners ?? [])] },
+      queue: { ...DEFAULT_QUEUE_SETTINGS, ...definedOnly(this.props.queue) },
       scaling: this.scaling,
       botTokenSha256: Fn.sha256(this.botToken.result),
     };
@@ -261,6 +264,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
         timeoutMinutes: f.timeoutMinutes ?? DEFAULT_FLOW_TIMEOUT_MINUTES,
       })),
       scaling: { ...props.scaling },
+      queue: { ...props.queue },
       replica:
         image instanceof GalleryImageSource
           ? {
@@ -287,4 +291,9 @@ function manifestImage(image: BotImageSource): ManifestImage {
   }
   if (image instanceof MarketplaceImageSource) return { kind: 'marketplace', ...image.image };
   throw new Error(`unknown image source kind ${image.kind}`);
+}
+
+/** The fields of a partial settings object that are set. */
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -22,6 +22,20 @@ export type ManifestImage =
   | { readonly kind: 'marketplace'; readonly publisher: string; readonly offer: string; readonly sku: string; readonly version: string }
   | { readonly kind: 'gallery'; readonly gallery: string; readonly image: string; readonly version: string; readonly id: string };
 
+/** Each user's share of a group's queue, and who may queue at high priority. */
+export interface QueueSettings {
+  /** The most runs one user may have queued in the group at once. 1 to 10,000. @default 100 */
+  readonly maxQueuedPerUser: number;
+  /** Who may start or move runs to high priority. @default 'co-owners' (and environment admins) */
+  readonly highPriority: 'co-owners' | 'users';
+}
+
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { maxQueuedPerUser: 100, highPriority: 'co-owners' };
+/** Finished runs and their output are deleted this many days after they end. */
+export const DEFAULT_RUN_RETENTION_DAYS = 30;
+/** An Idempotency-Key answers retries with the same run for this many hours. */
+export const DEFAULT_IDEMPOTENCY_KEY_HOURS = 24;
+
 export interface ManifestGroup {
   readonly name: string;
   readonly description: string;
@@ -33,6 +47,7 @@ export interface ManifestGroup {
   readonly image: ManifestImage;
   readonly flows: Readonly<Record<string, ManifestFlow>>;
   readonly access: { readonly users: readonly string[]; readonly coOwners: readonly string[] };
+  readonly queue: QueueSettings;
   readonly scaling: ScalingSettings;
   /** SHA-256 (hex) of the group's bot token, resolved at apply time; the token itself is never here. */
   readonly botTokenSha256: string;
@@ -50,6 +65,8 @@ export interface FleetManifest {
     readonly enabled: boolean;
     readonly admins: readonly string[];
     readonly scaling: ScalingSettings;
+    readonly runRetentionDays: number;
+    readonly idempotencyKeyHours: number;
   };
   readonly groups: readonly ManifestGroup[];
   /** The order in which the app's environment stacks are promoted, when the app declares one. */

@@ -17,6 +17,7 @@ export type PolicyFacts =
       readonly scaling: Readonly<Record<string, unknown>>;
       /** The bots use an existing subnet, which must bring its own outbound. */
       readonly existingSubnet: boolean;
+      readonly retention: rules.RetentionFacts;
     } & rules.EnvironmentCapacityFacts)
   | ({
       readonly kind: 'runtime';
@@ -44,6 +45,7 @@ export type PolicyFacts =
       readonly committedBots: number;
       readonly flows: readonly rules.FlowFacts[];
       readonly scaling: Readonly<Record<string, unknown>>;
+      readonly queue: Readonly<Record<string, unknown>>;
       /** Present when the group uses a gallery image version. */
       readonly replica?: rules.ReplicaFacts;
     };
@@ -71,6 +73,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.committedCapacity,
     (f) => rules.scalingSettings({ scaling: f.scaling, prefix: 'scaling.' }),
     rules.existingSubnetOutbound,
+    (f) => rules.retentionSettings(f.retention),
   ],
   runtime: [
     (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),
@@ -90,6 +93,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.groupSize,
     rules.flowCatalogue,
     (f) => rules.scalingSettings({ scaling: f.scaling, maxBots: f.maxBots, prefix: 'scaling.' }),
+    (f) => rules.queueSettings({ queue: f.queue }),
     (f) => (f.replica ? rules.imageReplica(f.replica) : []),
   ],
 };

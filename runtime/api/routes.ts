@@ -404,11 +404,17 @@ export function createApi(options: ApiOptions): express.Express {
     (req) => pageCost(req.query.limit),
   );
 
+  /** High priority jumps everyone's runs: co-owners and admins, and users where the group allows it. */
+  const mayQueueHigh = (group: ManifestGroup, access: Access) => canManage(access) || group.queue.highPriority === 'users';
+  const highPriorityRefused = (group: ManifestGroup) =>
+    new RuntimeError(403, 'priority_not_allowed', `only co-owners of group ${group.name} may use priority high (its queue.highPriority is ${group.queue.highPriority}); send normal`);
+
   route('post', '/v1/groups/:group/runs', 'group-user',
     wrap(async (req, res) => {
-      const { group } = groupFor(req);
+      const { group, access } = groupFor(req);
       const principal = user(req);
       const body = parse(enqueueBody, req.body);
+      if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
       const key = req.headers['idempotency-key'];
       const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key, 'Idempotency-Key');
       const { run, created } = await queue.enqueue({
@@ -475,8 +481,9 @@ export function createApi(options: ApiOptions): express.Express {
 
   route('patch', '/v1/runs/:id', 'run-owner-or-co-owner',
     wrap(async (req, res) => {
-      const { run } = await runFor(req, 'owner');
+      const { run, access } = await runFor(req, 'owner');
       const body = parse(priorityBody, req.body);
+      if (body.priority === 'high' && !mayQueueHigh(groups.get(run.group)!, access)) throw highPriorityRefused(groups.get(run.group)!);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
       const updated = await queue.setPriority(run.id, body.priority as Run['priority']);
       res.json(runView(updated!, now()));

@@ -53,6 +53,18 @@ const imageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('gallery'), gallery: z.string(), image: z.string(), version: z.string(), id: z.string() }).strict(),
 ]);
 
+/** Each user's share of a group's queue, and who may queue at high priority. */
+const queueSchema = z
+  .object({
+    maxQueuedPerUser: z.number().int().min(1).max(10_000),
+    highPriority: z.enum(['co-owners', 'users']),
+  })
+  .strict();
+
+export const DEFAULT_QUEUE_SETTINGS = { maxQueuedPerUser: 100, highPriority: 'co-owners' } as const;
+export const DEFAULT_RUN_RETENTION_DAYS = 30;
+export const DEFAULT_IDEMPOTENCY_KEY_HOURS = 24;
+
 const groupSchema = z
   .object({
     name: z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter').max(40),
@@ -65,6 +77,8 @@ const groupSchema = z
     image: imageSchema,
     flows: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'flow names are 1-64 letters, digits, periods, underscores or hyphens'), flowSchema),
     access: z.object({ users: z.array(principal), coOwners: z.array(principal) }).strict(),
+    // Absent in manifests written before it existed: the defaults apply.
+    queue: queueSchema.default({ ...DEFAULT_QUEUE_SETTINGS }),
     scaling: scalingSchema,
     botTokenSha256: z.string().min(1),
   })
@@ -84,6 +98,9 @@ export const manifestSchema = z
         enabled: z.boolean(),
         admins: z.array(principal),
         scaling: scalingSchema,
+        // Finished runs and their output are deleted this long after they end; idempotency keys after theirs.
+        runRetentionDays: z.number().positive().max(3650).default(DEFAULT_RUN_RETENTION_DAYS),
+        idempotencyKeyHours: z.number().positive().max(24 * 365).default(DEFAULT_IDEMPOTENCY_KEY_HOURS),
       })
       .strict(),
     groups: z.array(groupSchema).max(MAX_GROUPS, `at most ${MAX_GROUPS} groups per environment`),

@@ -2,7 +2,7 @@
  * The run lifecycle: enqueue, claim, heartbeat, complete, cancel, re-prioritise, move to top,
  * pause and resume. The rules live here; the store makes each step atomic.
  */
-import { conflict, notFound, unprocessable } from '../errors';
+import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, Priority, Run, Store } from '../store/types';
@@ -108,8 +108,16 @@ export class RunQueue {
       idempotencyKey: request.idempotencyKey,
       timeoutMinutes: flow.timeoutMinutes,
       now: this.now(),
+      maxQueuedPerUser: group.queue.maxQueuedPerUser,
     });
     if (result.kind === 'refused') {
+      if (result.reason === 'user_queue_full') {
+        throw new RuntimeError(
+          429,
+          'user_queue_full',
+          `you have ${result.queued} runs queued in group ${group.name}, the most one user may (queue.maxQueuedPerUser ${group.queue.maxQueuedPerUser}); wait for some to start, or cancel some`,
+        );
+      }
       if (result.reason === 'group_expired') {
         throw conflict(
           'group_expired',

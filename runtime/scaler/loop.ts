@@ -19,6 +19,11 @@ import { DeleteReason, GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from
 import type { ArrivalHistory } from './history';
 import { noEvents, RuntimeEvents } from '../events';
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Runs one retention pass deletes at most: a backlog goes over the next ticks, in short transactions. */
+const FORGET_BATCH = 1000;
+
 export const SCALER_LEASE = 'scaler';
 /** Queue lengths beyond this change no scaling decision. */
 const DEMAND_CAP = 100;
@@ -241,6 +246,7 @@ export class Scaler {
           expiredGroups: swept.expiredGroups,
         });
       }
+      await this.forgetOldRuns(now);
     }
 
     if (tick && this.predictive) {
@@ -292,6 +298,17 @@ export class Scaler {
 
   private capsOf(group: string): Caps {
     return { maxBots: this.groups.get(group)?.maxBots ?? 0, capacity: this.manifest.environment.botCapacity };
+  }
+
+  /** Retention: finished runs and their output go after runRetentionDays, idempotency keys after theirs. */
+  private async forgetOldRuns(now: number): Promise<void> {
+    const env = this.manifest.environment;
+    const forgot = await this.store.forget({
+      runsFinishedBefore: now - env.runRetentionDays * DAY_MS,
+      idempotencyKeysBefore: now - env.idempotencyKeyHours * HOUR_MS,
+      limit: FORGET_BATCH,
+    });
+    if (forgot.runs > 0 || forgot.keys > 0) this.log('scaler.retention', { runsDeleted: forgot.runs, keysDropped: forgot.keys });
   }
 
   private sweepGroups(): SweepGroup[] {

@@ -105,4 +105,14 @@ CREATE TABLE arrival_slots (
 CREATE INDEX arrival_slots_start ON arrival_slots (slot_start);
 `,
   },
+  {
+    version: 3,
+    name: 'per-user queue counts and retention',
+    // Counting a user's queued runs at enqueue, and finding finished runs and old keys to forget.
+    sql: () => `
+CREATE INDEX runs_queued_by ON runs (grp, created_by) WHERE state = 'queued';
+CREATE INDEX runs_finished_at ON runs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX runs_keyed_at ON runs (enqueued_at) WHERE idempotency_key IS NOT NULL;
+`,
+  },
 ];

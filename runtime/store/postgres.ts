@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 import {
   Bot,
@@ -33,6 +33,8 @@ import {
   DeclaredGroup,
   EnqueueInput,
   EnqueueResult,
+  ForgetInput,
+  ForgetResult,
   GroupState,
   HeartbeatResult,
   Priority,
@@ -381,6 +383,12 @@ export class PostgresStore implements Store {
         if (found) return { kind: 'existing', run: rowToRun(found) };
       }
       if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (input.maxQueuedPerUser !== undefined) {
+        // One enqueue per group and principal counts at a time, so replicas cannot both pass the limit.
+        await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, `queued-by:${input.group}:${input.createdBy}`)]);
+        const queued = Number(first(await t.q(`SELECT COUNT(*) AS n FROM runs WHERE grp = $1 AND created_by = $2 AND state = 'queued'`, [input.group, input.createdBy]))!.n);
+        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+      }
       const inserted = first(
         await t.q(
           `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
@@ -739,6 +747,17 @@ export class PostgresStore implements Store {
       await t.q(`SELECT EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS busy`, [g.name]),
     )!;
     return !active.busy;
+  }
+
+  forget(input: ForgetInput): Promise<ForgetResult> {
+    return this.tx(async (t): Promise<ForgetResult> => {
+      const runs = await t.q(
+        `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE finished_at IS NOT NULL AND finished_at < $1 AND state IN (${FINAL_STATES_SQL}) ORDER BY finished_at LIMIT $2)`,
+        [input.runsFinishedBefore, input.limit],
+      );
+      const keys = await t.q(`UPDATE runs SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND enqueued_at < $1`, [input.idempotencyKeysBefore]);
+      return { runs: runs.rowCount ?? 0, keys: keys.rowCount ?? 0 };
+    });
   }
 
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]> {

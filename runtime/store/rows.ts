@@ -4,12 +4,16 @@
  */
 import { ArrivalHistory, busyBySlot, SlotCounts } from '../scaler/history';
 import type { Bot, GroupState, Run, RunListing } from './types';
+import { FINAL_RUN_STATES } from './types';
 
 type Row = Record<string, any>;
 
 function opt<T>(value: T | null | undefined): T | undefined {
   return value === null ? undefined : value;
 }
+
+/** The final run states as an SQL list, for both stores' retention. */
+export const FINAL_STATES_SQL = FINAL_RUN_STATES.map((s) => `'${s}'`).join(', ');
 
 /** The columns of a run but its data, for lists (see RunListing). */
 export const RUN_LISTING_COLUMNS =

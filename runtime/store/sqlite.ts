@@ -18,6 +18,8 @@ import {
   CompleteResult,
   EnqueueInput,
   EnqueueResult,
+  ForgetInput,
+  ForgetResult,
   GroupState,
   HeartbeatResult,
   Priority,
@@ -32,7 +34,7 @@ import {
   SweepResult,
 } from './types';
 import { newId } from './ids';
-import { arrivalHistorySql, busySlots, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 
 type Row = Record<string, any>;
@@ -70,6 +72,7 @@ export class SqliteStore implements Store {
       nextOnTop: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' AND moved_to_top_at IS NOT NULL ORDER BY moved_to_top_at DESC LIMIT 1`),
       nextQueued: p(`SELECT * FROM runs WHERE grp = ? AND state = 'queued' ORDER BY priority ASC, seq ASC LIMIT 1`),
       busyCount: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state = 'busy'`),
+      queuedBy: p(`SELECT COUNT(*) AS n FROM runs WHERE grp = ? AND created_by = ? AND state = 'queued'`),
       startRun: p(`UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = @now, last_heartbeat_at = @now,
                    bot_id = @botId, vm_name = @vmName WHERE id = @id AND state = 'queued'`),
       occupyBot: p(`UPDATE bots SET state = 'busy', current_run_id = @runId, state_changed_at = @now, last_seen_at = @now
@@ -240,6 +243,10 @@ export class SqliteStore implements Store {
         if (existing) return { kind: 'existing', run: rowToRun(existing) };
       }
       if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (input.maxQueuedPerUser !== undefined) {
+        const queued = Number((this.stmt.queuedBy.get(input.group, input.createdBy) as Row).n);
+        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+      }
       this.sql(
           `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
            VALUES (@id, @grp, @flow, @inputs, @priority, 'queued', @createdBy, @key, @timeout, @now, @now)`,
@@ -482,6 +489,16 @@ export class SqliteStore implements Store {
       this.recordBusy([...result.timedOut, ...result.failedLost]);
       this.sql('DELETE FROM arrival_slots WHERE slot_start < ?').run(historyKeepFrom(now));
       return result;
+    });
+  }
+
+  forget(input: ForgetInput): Promise<ForgetResult> {
+    return this.tx((): ForgetResult => {
+      const runs = this.sql(
+        `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN (${FINAL_STATES_SQL}) ORDER BY finished_at LIMIT ?)`,
+      ).run(input.runsFinishedBefore, input.limit).changes;
+      const keys = this.sql(`UPDATE runs SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND enqueued_at < ?`).run(input.idempotencyKeysBefore).changes;
+      return { runs, keys };
     });
   }
 

@@ -102,12 +102,31 @@ export interface EnqueueInput {
   readonly idempotencyKey?: string;
   readonly timeoutMinutes: number;
   readonly now: number;
+  /** The most runs one principal may have queued in the group; counted inside the transaction. @default no limit */
+  readonly maxQueuedPerUser?: number;
 }
 
 export type EnqueueResult =
   | { readonly kind: 'created'; readonly run: Run }
   | { readonly kind: 'existing'; readonly run: Run }
-  | { readonly kind: 'refused'; readonly reason: 'group_expired' | 'group_unknown' };
+  | { readonly kind: 'refused'; readonly reason: 'group_expired' | 'group_unknown' }
+  /** The principal already has `queued` runs waiting in the group, the most allowed. */
+  | { readonly kind: 'refused'; readonly reason: 'user_queue_full'; readonly queued: number };
+
+/** What retention forgets on one pass. */
+export interface ForgetInput {
+  /** Finished runs (and their output) that ended before this time are deleted. */
+  readonly runsFinishedBefore: number;
+  /** Idempotency keys of runs enqueued before this time are dropped; a retry after that makes a new run. */
+  readonly idempotencyKeysBefore: number;
+  /** The most runs deleted in one pass, so that one transaction stays short. */
+  readonly limit: number;
+}
+
+export interface ForgetResult {
+  readonly runs: number;
+  readonly keys: number;
+}
 
 export interface ClaimInput {
   readonly botId: string;
@@ -240,6 +259,12 @@ export interface Store {
    * older than HISTORY_DAYS + 1 days.
    */
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
+  /**
+   * Retention: deletes finished runs that ended before `runsFinishedBefore` (at most `limit`) and
+   * drops idempotency keys older than `idempotencyKeysBefore`, in one transaction. Queued and
+   * running runs are never touched, nor the arrival history.
+   */
+  forget(input: ForgetInput): Promise<ForgetResult>;
   /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]>;
   /**

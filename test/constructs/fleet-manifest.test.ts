@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdktf';
 import { HostedBotsStack } from '../../index';
+import { localizeManifest, parseManifest } from '../../runtime/config/manifest';
 import { groupProps, sensitiveVariable } from '../helpers/fleet';
 
 function appWithFleet(outdir: string, configure?: (stack: HostedBotsStack) => void) {
@@ -49,6 +50,23 @@ describe('fleet manifest', () => {
         },
       ],
     });
+  });
+
+  test('holds each group\'s queue share and the environment\'s retention, defaults filled in, and the runtime reads them', () => {
+    const { stack } = appWithFleet(tmp(), (s) => {
+      s.environment.addGroup('finance', groupProps({ queue: { maxQueuedPerUser: 5 } }));
+      s.environment.addGroup('sales', groupProps({ name: 'sales', queue: { highPriority: 'users' } }));
+    });
+    const manifest = stack.fleetManifest;
+    expect(manifest.groups.map((g) => g.queue)).toEqual([
+      { maxQueuedPerUser: 5, highPriority: 'co-owners' },
+      { maxQueuedPerUser: 100, highPriority: 'users' },
+    ]);
+    expect(manifest.environment).toMatchObject({ runRetentionDays: 30, idempotencyKeyHours: 24 });
+    const local = localizeManifest(JSON.parse(JSON.stringify(stack.resolvedFleetManifest())), { subscriptionId: 'sub', botTokens: { finance: 't1', sales: 't2' } });
+    const parsed = parseManifest(local);
+    expect(parsed.groups[1].queue.highPriority).toBe('users');
+    expect(parsed.environment.runRetentionDays).toBe(30);
   });
 
   test('is reachable as a construct property, with tokens', () => {

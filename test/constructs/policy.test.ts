@@ -198,6 +198,20 @@ const CASES: Case[] = [
     value: '0',
   },
   {
+    rule: 'per-user queue limit',
+    build: (bad) => fleetStack({ groups: [{ queue: { maxQueuedPerUser: bad ? 0 : 50 } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'queue.maxQueuedPerUser',
+    value: '0',
+  },
+  {
+    rule: 'run retention',
+    build: (bad) => fleetStack({ environment: { runRetentionDays: bad ? 0.5 : 90 } }),
+    path: 'fleet/environment',
+    field: 'runRetentionDays',
+    value: '0.5',
+  },
+  {
     rule: 'global name prefix',
     build: (bad) => fleetStack({ globalNamePrefix: bad ? 'Contoso' : 'contoso' }),
     path: 'fleet/runtime',

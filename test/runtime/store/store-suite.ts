@@ -463,6 +463,92 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('per-user queue limit', () => {
+      test('a user at the limit is refused, with the count; another user and another group are not', async () => {
+        for (let i = 0; i < 3; i++) expect((await enqueue({ maxQueuedPerUser: 3, now: T0 + i })).kind).toBe('created');
+        expect(await enqueue({ maxQueuedPerUser: 3 })).toEqual({ kind: 'refused', reason: 'user_queue_full', queued: 3 });
+        expect((await enqueue({ maxQueuedPerUser: 3, createdBy: 'bo' })).kind).toBe('created');
+        expect((await enqueue({ maxQueuedPerUser: 3, group: 'sales' })).kind).toBe('created');
+        expect((await store.queue('finance')).filter((r) => r.createdBy === 'ana')).toHaveLength(3);
+      });
+
+      test('a run that starts frees its place; a replayed idempotency key is answered even at the limit', async () => {
+        const first = await enqueue({ maxQueuedPerUser: 1, idempotencyKey: 'k1' });
+        expect((await enqueue({ maxQueuedPerUser: 1, idempotencyKey: 'k1' })).kind).toBe('existing');
+        expect((await enqueue({ maxQueuedPerUser: 1 })).kind).toBe('refused');
+        const bot = await idleBot();
+        expect((await claimed(bot.id)).id).toBe((first as { run: { id: string } }).run.id);
+        expect((await enqueue({ maxQueuedPerUser: 1 })).kind).toBe('created');
+      });
+    });
+
+    describe('retention', () => {
+      const DAY = 24 * 3_600_000;
+
+      async function finished(createdBy: string, endedAt: number, key?: string) {
+        const { run } = (await enqueue({ createdBy, now: endedAt - 1000, idempotencyKey: key })) as { run: { id: string } };
+        const bot = await idleBot();
+        await claimed(bot.id, 'finance', endedAt - 500);
+        await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'succeeded', exitCode: 0, output: 'out', now: endedAt });
+        return run.id;
+      }
+
+      test('deletes the finished runs that ended before the cutoff, and nothing queued, running or newer', async () => {
+        const old = await finished('ana', T0);
+        const recent = await finished('ana', T0 + 20 * DAY);
+        const { run: queued } = (await enqueue({ now: T0 })) as { run: { id: string } };
+        const { run: running } = (await enqueue({ now: T0 + 1 })) as { run: { id: string } };
+        await claimed((await idleBot()).id, 'finance', T0 + 2);
+        const result = await store.forget({ runsFinishedBefore: T0 + 10 * DAY, idempotencyKeysBefore: 0, limit: 100 });
+        expect(result).toEqual({ runs: 1, keys: 0 });
+        expect(await store.getRun(old)).toBeUndefined();
+        for (const id of [recent, queued.id, running.id]) expect((await store.getRun(id))?.id).toBe(id);
+      });
+
+      test('deletes at most the limit in one pass, oldest first', async () => {
+        const ids = [];
+        for (let i = 0; i < 3; i++) ids.push(await finished('ana', T0 + i * 1000));
+        expect((await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: 0, limit: 2 })).runs).toBe(2);
+        expect(await store.getRun(ids[0])).toBeUndefined();
+        expect(await store.getRun(ids[1])).toBeUndefined();
+        expect((await store.getRun(ids[2]))?.id).toBe(ids[2]);
+      });
+
+      test('drops idempotency keys after their time, so a retry then makes a new run', async () => {
+        const first = (await enqueue({ idempotencyKey: 'k', now: T0 })) as { run: { id: string } };
+        expect((await store.forget({ runsFinishedBefore: 0, idempotencyKeysBefore: T0 + 1, limit: 100 })).keys).toBe(1);
+        const retry = await enqueue({ idempotencyKey: 'k', now: T0 + 2 });
+        expect(retry.kind).toBe('created');
+        expect((retry as { run: { id: string } }).run.id).not.toBe(first.run.id);
+      });
+
+      test('leaves the arrival history untouched', async () => {
+        await finished('ana', T0);
+        const before = await store.arrivalHistory(T0 + DAY);
+        await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: T0 + DAY, limit: 100 });
+        expect(await store.arrivalHistory(T0 + DAY)).toEqual(before);
+      });
+    });
+
+    describe('lists', () => {
+      test('the history filters by who started the runs, and lists carry no run data', async () => {
+        await enqueue({ createdBy: 'ana' });
+        await enqueue({ createdBy: 'bo', inputs: { secret: 's' } });
+        const mine = await store.runs({ group: 'finance', limit: 10, createdBy: 'bo' });
+        expect(mine.map((r) => r.createdBy)).toEqual(['bo']);
+        expect(mine[0]).not.toHaveProperty('inputs');
+        expect(mine[0]).not.toHaveProperty('output');
+        expect((await store.queue('finance'))[0]).not.toHaveProperty('inputs');
+      });
+
+      test('the queue pages by offset in claim order', async () => {
+        const ids = [];
+        for (let i = 0; i < 5; i++) ids.push(((await enqueue({ now: T0 + i })) as { run: { id: string } }).run.id);
+        expect((await store.queue('finance', 2, 2)).map((r) => r.id)).toEqual(ids.slice(2, 4));
+        expect((await store.queue('finance', -1, 4)).map((r) => r.id)).toEqual(ids.slice(4));
+      });
+    });
+
     describe('lease', () => {
       test('one holder at a time, until the lease expires', async () => {
         expect(await store.acquireLease('scaler', 'a', 1000, T0)).toBe(true);
