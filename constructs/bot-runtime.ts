@@ -396,6 +396,8 @@ export class BotRuntime extends Construct implements IPolicySubject {
         HOSTED_BOTS_STORE: vaultRef(connection),
         HOSTED_BOTS_ADMIN_TOKEN_SHA256: Fn.sha256(adminToken.result),
         AZURE_CLIENT_ID: this.identity.clientId,
+        // App Service's front end adds the client's address to X-Forwarded-For: believe one hop.
+        HOSTED_BOTS_TRUST_PROXY: '1',
         ...(this.metricsTokenSecret ? { HOSTED_BOTS_METRICS_TOKEN: vaultRef(this.metricsTokenSecret) } : {}),
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
       },

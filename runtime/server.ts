@@ -44,6 +44,11 @@ export interface RuntimeOptions {
   readonly expectedBootMs?: number;
   readonly log?: Log;
   readonly now?: () => number;
+  /**
+   * Proxies in front of the runtime whose X-Forwarded-For and X-Forwarded-Proto to believe (App
+   * Service's front end is one), so that sign-in limits see the client's address. @default 0
+   */
+  readonly trustProxy?: number;
 }
 
 export interface Runtime {
@@ -100,6 +105,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
+    trustProxy: options.trustProxy,
   });
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();

@@ -39,6 +39,8 @@ export interface ApiOptions {
   readonly agentBundle?: string;
   /** /metrics, for holders of this token. @default off (404) */
   readonly metrics?: { readonly registry: Registry; readonly token: string };
+  /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
+  readonly trustProxy?: number;
 }
 
 /**
@@ -139,9 +141,12 @@ export function createApi(options: ApiOptions): express.Express {
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  app.set('trust proxy', options.trustProxy ?? 0);
   app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` even on this
+    // origin's own form posts, and sign-in checks Origin against login CSRF.
+    res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
     // Browsers keep to HTTPS for this host once they have seen it over HTTPS (App Service terminates TLS).
@@ -612,6 +617,7 @@ export function createApi(options: ApiOptions): express.Express {
     groupDetail,
     environmentView,
     log,
+    now,
   });
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -132,6 +132,11 @@ export function buildProgram(): Command {
     .option('--entra-audience <aud>', 'the audience those tokens must carry, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)', process.env.HOSTED_BOTS_ENTRA_AUDIENCE)
     .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
     .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
+    .addOption(
+      new Option('--trust-proxy <hops>', "proxies in front whose X-Forwarded-For to believe, e.g. 1 behind App Service's front end (HOSTED_BOTS_TRUST_PROXY)")
+        .default(process.env.HOSTED_BOTS_TRUST_PROXY ? number('HOSTED_BOTS_TRUST_PROXY', 0, 10)(process.env.HOSTED_BOTS_TRUST_PROXY) : 0)
+        .argParser(number('--trust-proxy', 0, 10)),
+    )
     .action(async (opts) => {
       const manifest = runtimeManifest(opts.manifest, opts.localValues);
       const log = createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'runtime' } });
@@ -169,6 +174,7 @@ export function buildProgram(): Command {
         tickMs: opts.tickSeconds * 1000,
         leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
+        trustProxy: opts.trustProxy,
         log,
       });
       const url = await runtime.listen(opts.port, opts.host);

@@ -38,7 +38,8 @@ export function duration(ms: number | null | undefined): string {
 
 export interface Chrome {
   readonly title: string;
-  readonly environment: { name: string; geography: string; region: string; plan: string; enabled: boolean; botCapacity: number; botsInUse: number };
+  /** The environment line; absent before sign-in, when the page may tell nothing about the environment. */
+  readonly environment?: { name: string; geography: string; region: string; plan: string; enabled: boolean; botCapacity: number; botsInUse: number };
   readonly user?: { id: string; csrf: string };
   readonly flash?: { kind: 'error' | 'info'; text: string };
   /** Refresh the main region every few seconds (pages with live counts). */
@@ -61,19 +62,23 @@ ${chrome.live ? html`<script src="/assets/dashboard.js" defer></script>` : ''}
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <div class="brand"><a href="/">Hosted RPA bots</a></div>
-  <dl class="env" aria-label="Environment">
+  ${
+    env
+      ? html`<dl class="env" aria-label="Environment">
     <div><dt>Environment</dt><dd>${env.name}</dd></div>
     <div><dt>Geography</dt><dd>${env.geography} (${env.region})</dd></div>
     <div><dt>Bots in use</dt><dd data-testid="bots-in-use">${env.botsInUse} of ${env.botCapacity}</dd></div>
     <div><dt>Plan</dt><dd>${env.plan}</dd></div>
-  </dl>
+  </dl>`
+      : ''
+  }
   ${
     chrome.user
       ? html`<form class="signout" method="post" action="/signout"><input type="hidden" name="_csrf" value="${chrome.user.csrf}"><span>Signed in as ${chrome.user.id}</span> <button type="submit">Sign out</button></form>`
       : ''
   }
 </header>
-${!env.enabled ? html`<div class="banner" role="alert">This environment is disabled (enabled: false in its stack): groups are hidden, new runs are refused and every bot is scaled to zero.</div>` : ''}
+${env && !env.enabled ? html`<div class="banner" role="alert">This environment is disabled (enabled: false in its stack): groups are hidden, new runs are refused and every bot is scaled to zero.</div>` : ''}
 ${chrome.flash ? html`<div class="flash ${chrome.flash.kind}" role="${chrome.flash.kind === 'error' ? 'alert' : 'status'}">${chrome.flash.text}</div>` : ''}
 <main id="main" tabindex="-1"${chrome.live ? html` data-live="true"` : ''}>
 ${main}
@@ -124,7 +129,7 @@ export function groupListPage(chrome: Chrome, groups: GroupRow[]): string {
     html`<h1>Bot groups</h1>
 ${
   groups.length === 0
-    ? html`<p>No groups to show: you have access to none${chrome.environment.enabled ? '' : ', and the environment is disabled'}.</p>`
+    ? html`<p>No groups to show: you have access to none${chrome.environment?.enabled === false ? ', and the environment is disabled' : ''}.</p>`
     : html`<table class="groups">
 <caption>Groups you can see, with their bots by state and their runs</caption>
 <thead><tr><th scope="col">Group</th><th scope="col">Provisioning</th><th scope="col">Idle</th><th scope="col">Busy</th><th scope="col">Failed</th><th scope="col">Running</th><th scope="col">Queued</th><th scope="col">Your access</th><th scope="col">State</th></tr></thead>

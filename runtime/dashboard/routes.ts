@@ -3,12 +3,13 @@
  * co-owner actions as forms. It uses the API's own views and checks, so a page shows exactly what
  * the API would answer, and a form is refused exactly where the API call would be.
  */
+import { createHash } from 'crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ManifestGroup } from '../config/manifest';
 import { forbidden, RuntimeError } from '../errors';
 import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
-import { COST } from '../api/limits';
+import { COST, RateLimiter, TooManyRequests } from '../api/limits';
 import type { RunQueue } from '../queue/queue';
 import type { Priority, Run } from '../store/types';
 import { PRIORITIES } from '../store/types';
@@ -34,6 +35,8 @@ export interface DashboardContext {
   }>;
   readonly environmentView: () => Promise<Chrome['environment']>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 declare module 'express-serve-static-core' {
@@ -47,12 +50,48 @@ export function sessionOf(sessions: SessionStore, req: Request): Session | undef
   return sessions.get(cookie(req.headers.cookie, SESSION_COOKIE));
 }
 
+/** The request came from a page of this origin: its Origin header, else its Referer, names this host. */
+export function sameOrigin(req: Request): boolean {
+  const claimed = req.headers.origin ?? req.headers.referer;
+  if (!claimed || claimed === 'null') return false;
+  try {
+    const url = new URL(claimed);
+    return url.host === req.headers.host && url.protocol === `${req.protocol}:`;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sign-ins per client address and per token: enough for people, too few for a flood that would
+ * fill the session store or try tokens one after another.
+ */
+class SignInLimits {
+  private readonly limiter: RateLimiter;
+  constructor(now: () => number) {
+    this.limiter = new RateLimiter(now);
+  }
+
+  /** 0 when this sign-in may go ahead, else the seconds to wait. */
+  take(req: Request, token: string): number {
+    const byAddress = this.limiter.take(`address:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`, SIGN_IN_LIMITS.addressPerMinute / 60, SIGN_IN_LIMITS.addressBurst);
+    if (byAddress > 0) return byAddress;
+    if (!token) return 0;
+    const key = createHash('sha256').update(token).digest('hex').slice(0, 32);
+    return this.limiter.take(`token:${key}`, SIGN_IN_LIMITS.tokenPerMinute / 60, SIGN_IN_LIMITS.tokenBurst);
+  }
+}
+
+export const SIGN_IN_LIMITS = { addressPerMinute: 30, addressBurst: 10, tokenPerMinute: 6, tokenBurst: 5 } as const;
+
 export function registerDashboard(ctx: DashboardContext): { renderError(req: Request, res: Response, err: RuntimeError): Promise<void> } {
   const { route, wrap, sessions } = ctx;
+  const signInLimits = new SignInLimits(ctx.now ?? Date.now);
 
+  /** The page frame; the environment line only for a signed-in user, so no page tells a stranger about the environment. */
   const chrome = async (req: Request, title: string, flash?: Chrome['flash']): Promise<Chrome> => ({
     title,
-    environment: await ctx.environmentView(),
+    environment: req.session ? await ctx.environmentView() : undefined,
     user: req.session ? { id: req.session.principal.id, csrf: req.session.csrf } : undefined,
     flash,
   });
@@ -79,7 +118,17 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
 
   route('post', '/signin', 'anyone',
     wrap(async (req, res) => {
+      // Login CSRF: only the sign-in form on this origin may sign a browser in.
+      if (!sameOrigin(req)) {
+        ctx.log('dashboard.signin_refused', { reason: 'cross-site', origin: req.headers.origin ?? null });
+        throw forbidden('sign in from the sign-in page of this dashboard');
+      }
       const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+      const wait = signInLimits.take(req, token);
+      if (wait > 0) {
+        ctx.log('dashboard.signin_refused', { reason: 'rate' });
+        throw new TooManyRequests(`too many sign-ins from this address or with this token; retry in ${wait} s`, wait);
+      }
       const principal = token ? await ctx.auth.authenticate(`Bearer ${token}`) : undefined;
       if (!principal || principal.kind !== 'user') {
         ctx.log('dashboard.signin_refused', { reason: principal ? 'bot token' : 'invalid token' });
@@ -169,7 +218,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
         res.redirect(303, '/signin');
         return;
       }
-      send(res, err.status, errorPage(await chrome(req, 'Error').catch(() => ({ title: 'Error', environment: { name: '', geography: '', region: '', plan: '', enabled: true, botCapacity: 0, botsInUse: 0 } })), err.status, err.message));
+      send(res, err.status, errorPage(await chrome(req, 'Error').catch(() => ({ title: 'Error' })), err.status, err.message));
     },
   };
 }

@@ -10,6 +10,8 @@ import type { Principal } from '../api/auth';
 export const SESSION_COOKIE = 'hb_session';
 const IDLE_MS = 8 * 60 * 60 * 1000;
 const MAX_SESSIONS = 10_000;
+/** Sessions one principal may hold; its oldest goes first, so one token cannot crowd out others. */
+export const MAX_SESSIONS_PER_PRINCIPAL = 20;
 
 export interface Session {
   readonly id: string;
@@ -25,6 +27,8 @@ export class SessionStore {
 
   create(principal: Session['principal']): Session {
     this.prune();
+    const own = [...this.sessions.values()].filter((s) => s.principal.id === principal.id);
+    for (const old of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_PRINCIPAL + 1))) this.sessions.delete(old.id);
     const session: Session = { id: randomBytes(32).toString('base64url'), principal, csrf: randomBytes(32).toString('base64url'), expiresAt: this.now() + IDLE_MS };
     this.sessions.set(session.id, session);
     return session;

@@ -1,0 +1,87 @@
+/**
+ * Sign-in against a hostile co-worker: no login CSRF, limits per address and per token, sessions
+ * evicted per principal; and what pages and answers tell before sign-in or to caches.
+ */
+import { MAX_SESSIONS_PER_PRINCIPAL, SessionStore } from '../../../runtime/dashboard/sessions';
+import { SIGN_IN_LIMITS } from '../../../runtime/dashboard/routes';
+import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+
+describe('sign-in', () => {
+  let t: TestFleet;
+  beforeEach(async () => {
+    t = await startTestFleet();
+  });
+  afterEach(async () => t.stop());
+
+  const signIn = (token: string, headers: Record<string, string> = { origin: t.fleet.url }) =>
+    fetch(`${t.fleet.url}/signin`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: `token=${encodeURIComponent(token)}`,
+    });
+
+  test('a form posted from this origin signs in', async () => {
+    const res = await signIn(t.tokens[USERS.admin]);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/^hb_session=/);
+  });
+
+  test.each([
+    ['another site', { origin: 'https://evil.example' }],
+    ['an opaque origin', { origin: 'null' }],
+    ['another site, by Referer only', { referer: 'https://evil.example/page' }],
+    ['no Origin and no Referer', {}],
+  ])('a form posted from %s is refused with 403 and no session (login CSRF)', async (_name, headers) => {
+    const res = await signIn(t.tokens[USERS.admin], headers as Record<string, string>);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  test('a token signs in at most its burst at once, then 429 with Retry-After', async () => {
+    const statuses = [];
+    for (let i = 0; i < SIGN_IN_LIMITS.tokenBurst + 1; i++) statuses.push((await signIn(t.tokens[USERS.financeClerk])).status);
+    expect(statuses.slice(0, SIGN_IN_LIMITS.tokenBurst)).toEqual(Array(SIGN_IN_LIMITS.tokenBurst).fill(303));
+    const refused = await signIn(t.tokens[USERS.financeClerk]);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Another user's token is still welcome.
+    expect((await signIn(t.tokens[USERS.financeLead])).status).toBe(303);
+  });
+
+  test('one address tries at most its burst of tokens, then 429', async () => {
+    const statuses = [];
+    for (let i = 0; i < SIGN_IN_LIMITS.addressBurst + 1; i++) statuses.push((await signIn(`guess-${i}`)).status);
+    expect(statuses.slice(0, SIGN_IN_LIMITS.addressBurst).every((s) => s === 401)).toBe(true);
+    expect(statuses[SIGN_IN_LIMITS.addressBurst]).toBe(429);
+  });
+
+  test('the sign-in page and the dashboard\'s 404 page tell a stranger nothing about the environment', async () => {
+    for (const path of ['/signin', '/no-such-page']) {
+      const text = await (await fetch(`${t.fleet.url}${path}`)).text();
+      expect([path, /northeurope|Europe|Bots in use|of 4\b/.test(text)]).toEqual([path, false]);
+      expect(text).not.toContain('<dt>Environment</dt>');
+    }
+  });
+
+  test('API answers are not cached, and every answer asks for HTTPS from now on', async () => {
+    const res = await t.api('GET', '/v1/groups');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect((await fetch(`${t.fleet.url}/signin`)).headers.get('strict-transport-security')).toMatch(/max-age=/);
+  });
+});
+
+describe('sessions', () => {
+  const principal = (id: string) => ({ kind: 'user' as const, id, roles: [], admin: false, via: 'token' as const });
+
+  test(`one principal holds at most ${MAX_SESSIONS_PER_PRINCIPAL} sessions: its oldest go, no one else's`, () => {
+    const store = new SessionStore(() => 0);
+    const other = store.create(principal('bo'));
+    const mine = Array.from({ length: 10_050 }, () => store.create(principal('ana')));
+    expect(store.get(other.id)).toBeDefined();
+    expect(mine.filter((s) => store.get(s.id)).length).toBe(MAX_SESSIONS_PER_PRINCIPAL);
+    expect(store.get(mine[mine.length - 1].id)).toBeDefined();
+    expect(store.get(mine[0].id)).toBeUndefined();
+  });
+});
