@@ -70,7 +70,10 @@ describe('access', () => {
     ['GET', '/v1/groups/finance/runs', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', `/v1/runs/${runByLead}`, () => undefined, { anonymous: 401, user: 404, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['PATCH', `/v1/runs/${runByLead}`, () => ({ priority: 'high' }), { anonymous: 401, user: 404, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
-    ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'high' }), { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    // High priority is for co-owners and admins (queue.highPriority co-owners, the default); normal is for the owner too.
+    ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'high' }), { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'normal' }), { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/finance/queue', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', `/v1/runs/${runByClerk}/move-to-top`, () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', '/v1/agent/register', () => ({ vmName: `vm-matrix-${vmCounter++}` }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 201, 'bot of sales': 201 }],
     ['POST', '/v1/agent/claim', () => ({ botId: financeBot, waitSeconds: 0 }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 204, 'bot of sales': 403 }],
