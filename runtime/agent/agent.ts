@@ -5,7 +5,11 @@
  * runtime says the bot is gone (410), it stops.
  */
 
+import * as fs from 'fs';
 import { HttpClient } from './http-client';
+
+/** The header that carries the bot's own credential (the runtime's BOT_CREDENTIAL_HEADER). */
+export const BOT_CREDENTIAL_HEADER = 'x-bot-credential';
 
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 
@@ -31,7 +35,16 @@ export interface FlowExecutor {
 export interface BotAgentOptions {
   /** The runtime's base URL, e.g. https://hostedbots-demo.azurewebsites.net */
   readonly url: string;
-  readonly token: string;
+  /**
+   * What proves the bot's group on every call: the group's token, or a function that returns a
+   * current access token of the group's managed identity (see managedIdentityToken).
+   */
+  readonly token: string | (() => Promise<string>);
+  /**
+   * Where the bot's own credential is kept, so that an agent that restarts on the same VM goes on
+   * as the same bot (the runtime lets no second agent register a VM name). @default memory only
+   */
+  readonly stateFile?: string;
   readonly group: string;
   readonly vmName: string;
   readonly executor: FlowExecutor;
@@ -66,6 +79,7 @@ export class BotAgent {
   private readonly http: HttpClient;
   private readonly stopper = new AbortController();
   private botIdValue?: string;
+  private credential?: string;
   private heartbeatMs = 30_000;
   private loop?: Promise<void>;
   private stoppedReason?: string;
@@ -105,7 +119,10 @@ export class BotAgent {
   }
 
   private async call(path: string, body: unknown): Promise<{ status: number; json?: any }> {
-    const response = await this.http.request('POST', path, body, { authorization: `Bearer ${this.options.token}` }, this.stopper.signal);
+    const token = typeof this.options.token === 'string' ? this.options.token : await this.options.token();
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (this.credential) headers[BOT_CREDENTIAL_HEADER] = this.credential;
+    const response = await this.http.request('POST', path, body, headers, this.stopper.signal);
     if (response.status >= 400) throw new HttpStatusError(response.status, response.text);
     return { status: response.status, json: response.text ? JSON.parse(response.text) : undefined };
   }
@@ -126,11 +143,39 @@ export class BotAgent {
     }
   }
 
+  /** Registers, or goes on as the bot this VM's agent registered before a restart. */
   private async register(): Promise<void> {
+    const saved = this.readState();
+    if (saved) {
+      this.botIdValue = saved.botId;
+      this.credential = saved.credential;
+      this.heartbeatMs = saved.heartbeatMs;
+      this.log('agent.resumed');
+      return;
+    }
     const { json } = await this.retrying('register', () => this.call('/v1/agent/register', { vmName: this.options.vmName }));
     this.botIdValue = json.botId;
+    this.credential = json.credential;
     this.heartbeatMs = Math.max(100, Number(json.heartbeatSeconds ?? 30) * 1000);
+    this.writeState();
     this.log('agent.registered');
+  }
+
+  private readState(): { botId: string; credential: string; heartbeatMs: number } | undefined {
+    if (!this.options.stateFile || !fs.existsSync(this.options.stateFile)) return undefined;
+    try {
+      const state = JSON.parse(fs.readFileSync(this.options.stateFile, 'utf8'));
+      if (state.vmName !== this.options.vmName || typeof state.botId !== 'string' || typeof state.credential !== 'string') return undefined;
+      return { botId: state.botId, credential: state.credential, heartbeatMs: Number(state.heartbeatMs) || 30_000 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeState(): void {
+    if (!this.options.stateFile) return;
+    const state = { vmName: this.options.vmName, botId: this.botIdValue, credential: this.credential, heartbeatMs: this.heartbeatMs };
+    fs.writeFileSync(this.options.stateFile, JSON.stringify(state), { mode: 0o600 });
   }
 
   private async run(): Promise<void> {
@@ -146,6 +191,12 @@ export class BotAgent {
           if (err instanceof HttpStatusError && err.status === 410) {
             this.stoppedReason = 'the runtime retired this bot';
             this.log('agent.retired');
+            return;
+          }
+          if (err instanceof HttpStatusError && err.status === 401) {
+            // The credential no longer names a live bot (deleted, or the store was reset): nothing to go on as.
+            this.stoppedReason = 'the runtime no longer knows this bot';
+            this.log('agent.unknown_bot');
             return;
           }
           throw err;

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import { Command } from 'commander';
 import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { BotAgent } from './agent';
+import { managedIdentityToken } from './identity';
 import { ShellExecutor } from './shell-executor';
 import { SimulatedExecutor } from './simulated-executor';
 
@@ -15,17 +16,28 @@ export function addAgentCommand(program: Command): Command {
     .description('Run the bot agent: register with the runtime, claim runs, run their flows, report results.')
     .requiredOption('--url <url>', 'the runtime URL')
     .requiredOption('--group <group>', 'the bot group this VM belongs to')
-    .option('--token-file <file>', "file holding the group's bot token")
+    .option('--token-file <file>', "file holding the group's bot token (groups that use a shared token)")
     .option('--token <token>', "the group's bot token (prefer --token-file)")
+    .option('--identity-client-id <id>', "prove the group with this user-assigned managed identity's tokens instead of a shared token")
+    .option('--audience <aud>', "the runtime's Entra audience, for the managed identity's tokens (e.g. api://hosted-bots)")
+    .option('--imds-url <url>', 'the instance metadata service (default http://169.254.169.254)')
+    .option('--state-file <file>', "where this bot's own credential is kept, so a restarted agent goes on as the same bot")
     .requiredOption('--vm-name <name>', "this VM's name in its scale set")
     .option('--simulate', 'simulate flows (inputs.simulateSeconds, inputs.exitCode) instead of running their commands')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (HOSTED_BOTS_LOG_LEVEL)`)
     .action(async (opts) => {
-      const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
-      if (!token) throw new Error('give the bot token with --token-file or --token');
+      let token: string | (() => Promise<string>);
+      if (opts.identityClientId) {
+        if (!opts.audience) throw new Error('--identity-client-id needs --audience, the runtime\'s Entra audience');
+        token = managedIdentityToken({ clientId: opts.identityClientId, audience: opts.audience, endpoint: opts.imdsUrl });
+      } else {
+        token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
+        if (!token) throw new Error('give the bot token with --token-file or --token, or the managed identity with --identity-client-id and --audience');
+      }
       const agent = new BotAgent({
         url: opts.url.replace(/\/$/, ''),
         token,
+        stateFile: opts.stateFile,
         group: opts.group,
         vmName: opts.vmName,
         executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),

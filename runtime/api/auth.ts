@@ -50,15 +50,25 @@ export class Authenticator {
   private readonly users: Array<{ principal: string; hash: Buffer; admin: boolean }>;
   private readonly bots: Array<{ group: string; hash: Buffer }>;
   private readonly admins: ReadonlySet<string>;
-  private readonly entra?: { issuer: string; audience: string; jwks: JWTVerifyGetKey; tolerance: number };
+  private readonly identities: ReadonlyMap<string, { group: string; resourceId: string }>;
+  private readonly entra?: { issuer: string[]; audience: string; jwks: JWTVerifyGetKey; tolerance: number };
 
   constructor(manifest: FleetManifest, tokens: readonly StaticToken[], entra?: EntraOptions) {
     this.users = tokens.map((t) => ({ principal: t.principal, hash: fromHex(t.sha256), admin: t.admin ?? false }));
-    this.bots = manifest.groups.map((g) => ({ group: g.name, hash: fromHex(g.botTokenSha256) }));
+    // Only groups that opted into a shared token accept one.
+    this.bots = manifest.groups.flatMap((g) => (g.botAuth.kind === 'token' && g.botTokenSha256 ? [{ group: g.name, hash: fromHex(g.botTokenSha256) }] : []));
+    this.identities = new Map(
+      manifest.groups.flatMap((g) => (g.botAuth.kind === 'managed-identity' ? [[g.botAuth.principalId.toLowerCase(), { group: g.name, resourceId: g.botAuth.resourceId }] as const] : [])),
+    );
     this.admins = new Set(manifest.environment.admins);
+    if (this.identities.size > 0 && !entra) {
+      const names = [...this.identities.values()].map((i) => i.group).join(', ');
+      throw new Error(`the bots of ${names} prove their group with their managed identity's tokens, which the runtime verifies with Entra ID: give it --entra-tenant and --entra-audience (HOSTED_BOTS_ENTRA_TENANT, HOSTED_BOTS_ENTRA_AUDIENCE)`);
+    }
     if (entra) {
       this.entra = {
-        issuer: entra.issuer ?? `https://login.microsoftonline.com/${entra.tenantId}/v2.0`,
+        // Managed identities get v1 tokens unless the audience's app asks for v2; both are signed by the tenant.
+        issuer: entra.issuer ? [entra.issuer] : [`https://login.microsoftonline.com/${entra.tenantId}/v2.0`, `https://sts.windows.net/${entra.tenantId}/`],
         audience: entra.audience,
         jwks: entra.jwks ?? createRemoteJWKSet(new URL(`https://login.microsoftonline.com/${entra.tenantId}/discovery/v2.0/keys`)),
         tolerance: entra.clockToleranceSeconds ?? 60,
@@ -94,6 +104,15 @@ export class Authenticator {
         requiredClaims: ['exp', 'oid'],
       });
       const oid = String(payload.oid);
+      // A group's managed identity is a bot of that group. `oid` is the object ID of the verified
+      // principal (Microsoft identity platform, access token claims reference); `xms_mirid`, the
+      // identity's resource ID in managed identity tokens, must agree when present.
+      const identity = this.identities.get(oid.toLowerCase());
+      if (identity) {
+        const mirid = payload.xms_mirid;
+        if (mirid !== undefined && String(mirid).toLowerCase() !== identity.resourceId.toLowerCase()) return undefined;
+        return { kind: 'bot', group: identity.group };
+      }
       const roles = Array.isArray(payload.roles) ? payload.roles.map(String) : [];
       const admin = this.admins.has(oid) || roles.some((r) => this.admins.has(r));
       return { kind: 'user', id: oid, roles, admin, via: 'entra' };

@@ -3,7 +3,7 @@
  * `{ error: { code, message } }`; every route but /healthz needs a bearer token; every input is
  * validated with zod before anything changes.
  */
-import { createHash, timingSafeEqual } from 'crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import * as fs from 'fs';
 import type { Registry } from 'prom-client';
 import * as path from 'path';
@@ -16,7 +16,7 @@ import type { Scaler } from '../scaler/loop';
 import { imageKeyOf } from '../scaler/loop';
 import type { Bot, Run, RunListing, Store } from '../store/types';
 import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
-import { MAX_OUTPUT_BYTES } from '../agent/agent';
+import { BOT_CREDENTIAL_HEADER, MAX_OUTPUT_BYTES } from '../agent/agent';
 import { Access, accessTo, Authenticator, canManage, canSeeRun, Principal } from './auth';
 import { COST, MAX_URL_LENGTH, pageCost, PollGate, RateLimiter, RateLimits, RefusalDelays, REFUSAL_DELAY_MS, RouteCost, TooManyRequests } from './limits';
 import { registerDashboard, sessionOf } from '../dashboard/routes';
@@ -55,6 +55,7 @@ export type AccessPolicy =
   | 'group-co-owner'
   | 'run-owner-or-co-owner'
   | 'group-bot'
+  | 'bot'
   | 'metrics-token'
   | 'session-user';
 
@@ -63,7 +64,7 @@ export const QUEUE_VIEW_LIMIT = 50;
 /** Finished runs on the group view; the history route pages the rest. */
 export const RECENT_VIEW_LIMIT = 20;
 /** The most runs one page of the history or the queue holds. */
-export const PAGE_LIMIT = 100;
+export const PAGE_LIMIT = 200;
 
 /** Request body limit for user routes; the agent's completion carries up to 64 KiB of output. */
 export const BODY_LIMIT = '128kb';
@@ -71,8 +72,12 @@ export const BODY_LIMIT = '128kb';
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    /** The calling bot, on routes with the `bot` policy. */
+    bot?: Bot;
   }
 }
+
+const credentialHash = (credential: string) => createHash('sha256').update(credential).digest('hex');
 
 function zodMessage(error: z.ZodError, field: string): string {
   return error.issues
@@ -105,11 +110,12 @@ const priorityBody = z.object({ priority }).strict();
 const emptyBody = z.object({}).strict();
 const registerBody = z.object({ vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name') }).strict();
 const botId = z.string().regex(/^bot_[0-9a-f]{24}$/, 'must be a bot ID (bot_ and 24 hex digits)');
-const claimBody = z.object({ botId, waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
-const heartbeatBody = z.object({ botId, attempt: z.number().int().min(1) }).strict();
+// botId is optional: the credential names the bot; when given, it must be that bot.
+const claimBody = z.object({ botId: botId.optional(), waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
+const heartbeatBody = z.object({ botId: botId.optional(), attempt: z.number().int().min(1) }).strict();
 const completeBody = z
   .object({
-    botId,
+    botId: botId.optional(),
     attempt: z.number().int().min(1),
     status: z.enum(['succeeded', 'failed', 'cancelled']),
     exitCode: z.number().int().optional(),
@@ -227,9 +233,28 @@ export function createApi(options: ApiOptions): express.Express {
       }, delay);
       return;
     }
-    if (policy === 'group-bot' && principal.kind !== 'bot') return next(forbidden('only bot tokens may call /v1/agent routes'));
-    if (policy !== 'group-bot' && principal.kind !== 'user') return next(forbidden('bot tokens may only call /v1/agent routes'));
+    const agentRoute = policy === 'group-bot' || policy === 'bot';
+    if (agentRoute && principal.kind !== 'bot') return next(forbidden('only bots may call /v1/agent routes'));
+    if (!agentRoute && principal.kind !== 'user') return next(forbidden('bots may only call /v1/agent routes'));
+    if (policy === 'bot') {
+      // The group is proven by the token; the bot by the credential its registration returned.
+      const bot = await botOf(req, principal as Extract<Principal, { kind: 'bot' }>).catch((err: unknown) => err);
+      if (bot instanceof Error) return next(bot);
+      req.bot = bot as Bot;
+    }
     next();
+  };
+
+  /** The bot a credential names, in the caller's group; a body naming another bot is refused. */
+  const botOf = async (req: Request, principal: Extract<Principal, { kind: 'bot' }>): Promise<Bot> => {
+    const header = req.headers[BOT_CREDENTIAL_HEADER];
+    const credential = typeof header === 'string' && /^[A-Za-z0-9_-]{20,100}$/.test(header) ? header : undefined;
+    if (!credential) throw unauthorized(`send the credential /v1/agent/register returned in the ${BOT_CREDENTIAL_HEADER} header`);
+    const found = await store.botByCredential(credentialHash(credential));
+    if (!found || found.group !== principal.group) throw unauthorized('the bot credential is not valid for this group; the bot may have been deleted');
+    const claimed = (req.body as { botId?: unknown } | undefined)?.botId;
+    if (claimed !== undefined && claimed !== found.id) throw forbidden(`this credential is bot ${found.id}'s; it may not act as ${String(claimed)}`);
+    return found;
   };
 
   const declared = new Map<string, AccessPolicy>();
@@ -273,14 +298,8 @@ export function createApi(options: ApiOptions): express.Express {
     return { run, access };
   };
 
-  const bot = async (req: Request, id: string): Promise<{ group: ManifestGroup; bot: Bot | undefined }> => {
-    const principal = req.principal!;
-    if (principal.kind !== 'bot') throw forbidden('only bot tokens may call /v1/agent routes');
-    const group = groups.get(principal.group)!;
-    const found = await store.getBot(id);
-    if (found && found.group !== group.name) throw forbidden(`bot ${id} belongs to another group`);
-    return { group, bot: found };
-  };
+  /** The calling bot and its group, on `bot` routes. */
+  const callingBot = (req: Request): { group: ManifestGroup; bot: Bot } => ({ group: groups.get(req.bot!.group)!, bot: req.bot! });
 
   route('get', '/metrics', 'metrics-token',
     wrap(async (_req, res) => {
@@ -531,66 +550,78 @@ export function createApi(options: ApiOptions): express.Express {
   route('post', '/v1/agent/register', 'group-bot',
     wrap(async (req, res) => {
       const principal = req.principal!;
-      if (principal.kind !== 'bot') throw forbidden('only bot tokens may call /v1/agent routes');
+      if (principal.kind !== 'bot') throw forbidden('only bots may call /v1/agent routes');
       const body = parse(registerBody, req.body);
       const group = groups.get(principal.group)!;
-      const result = await store.register(group.name, body.vmName, imageKeyOf(group), { maxBots: group.maxBots, capacity: manifest.environment.botCapacity }, now());
-      if (result.kind !== 'registered') throw new RuntimeError(409, 'registration_refused', result.reason ?? 'refused');
+      // The bot's own credential: only its hash is stored, and only this answer carries it.
+      const credential = randomBytes(32).toString('base64url');
+      const result = await store.register(group.name, body.vmName, imageKeyOf(group), { maxBots: group.maxBots, capacity: manifest.environment.botCapacity }, now(), credentialHash(credential));
+      if (result.kind !== 'registered') {
+        log('bot.registration_refused', { group: group.name, vmName: body.vmName, refusal: result.refusal });
+        throw new RuntimeError(409, result.refusal === 'vm_name_taken' ? 'vm_name_taken' : 'registration_refused', result.reason ?? 'refused');
+      }
       log('bot.registered', { botId: result.bot!.id, group: group.name, vmName: body.vmName });
       queue.notifier.notify(group.name);
       scaler.trigger();
-      res.status(201).json({ botId: result.bot!.id, group: group.name, heartbeatSeconds: group.scaling.heartbeatSeconds, claimWaitSeconds: MAX_CLAIM_WAIT_MS / 1000 });
+      res.status(201).json({
+        botId: result.bot!.id,
+        credential,
+        group: group.name,
+        heartbeatSeconds: group.scaling.heartbeatSeconds,
+        claimWaitSeconds: MAX_CLAIM_WAIT_MS / 1000,
+      });
     }),
   );
 
-  route('post', '/v1/agent/claim', 'group-bot',
+  route('post', '/v1/agent/claim', 'bot',
     wrap(async (req, res) => {
       const body = parse(claimBody, req.body);
-      const { group } = await bot(req, body.botId);
-      if (!polls.enter(body.botId, limits.claimsPerBot)) {
-        throw new TooManyRequests(`bot ${body.botId} already has ${limits.claimsPerBot} claims waiting; wait for one to answer`, 1);
+      const { group, bot } = callingBot(req);
+      if (!polls.enter(bot.id, limits.claimsPerBot)) {
+        throw new TooManyRequests(`bot ${bot.id} already has ${limits.claimsPerBot} claims waiting; wait for one to answer`, 1);
       }
       const aborted = new AbortController();
       res.on('close', () => aborted.abort());
       let result;
       try {
-        result = await queue.claim(body.botId, group.name, (body.waitSeconds ?? MAX_CLAIM_WAIT_MS / 1000) * 1000, aborted.signal);
+        result = await queue.claim(bot.id, group.name, (body.waitSeconds ?? MAX_CLAIM_WAIT_MS / 1000) * 1000, aborted.signal);
       } finally {
-        polls.leave(body.botId);
+        polls.leave(bot.id);
       }
-      if (result.kind === 'gone') throw new RuntimeError(410, 'bot_gone', `bot ${body.botId} is ${result.state}; its agent should stop`);
+      if (result.kind === 'gone') throw new RuntimeError(410, 'bot_gone', `bot ${bot.id} is ${result.state}; its agent should stop`);
       if (result.kind === 'none') {
         res.status(204).end();
         return;
       }
       const run = result.run;
       const flow = Object.hasOwn(group.flows, run.flow) ? group.flows[run.flow] : undefined;
-      log('run.claimed', { runId: run.id, botId: body.botId, group: group.name, attempt: run.attempts });
+      log('run.claimed', { runId: run.id, botId: bot.id, group: group.name, attempt: run.attempts });
       res.json({
         run: { runId: run.id, attempt: run.attempts, flow: run.flow, command: flow?.command ?? '', inputs: run.inputs, timeoutMinutes: run.timeoutMinutes },
       });
     }),
   );
 
-  route('post', '/v1/agent/runs/:id/heartbeat', 'group-bot',
+  route('post', '/v1/agent/runs/:id/heartbeat', 'bot',
     wrap(async (req, res) => {
       const id = parse(runId, req.params.id, 'id');
       const body = parse(heartbeatBody, req.body);
-      await bot(req, body.botId);
-      const result = await queue.heartbeat(body.botId, id, body.attempt);
-      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is not running on bot ${body.botId}; stop it`);
+      const { bot } = callingBot(req);
+      // The store answers stale unless the run is running on this very bot.
+      const result = await queue.heartbeat(bot.id, id, body.attempt);
+      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is not running on bot ${bot.id}; stop it`);
       res.json({ cancel: result.cancel });
     }),
   );
 
-  route('post', '/v1/agent/runs/:id/complete', 'group-bot',
+  route('post', '/v1/agent/runs/:id/complete', 'bot',
     wrap(async (req, res) => {
       const id = parse(runId, req.params.id, 'id');
       const body = parse(completeBody, req.body);
-      await bot(req, body.botId);
+      const { bot } = callingBot(req);
       const error = typeof body.error === 'string' ? { message: body.error } : body.error;
       const result = await queue.complete({
-        botId: body.botId,
+        botId: bot.id,
         runId: id,
         attempt: body.attempt,
         status: body.status,
@@ -599,9 +630,9 @@ export function createApi(options: ApiOptions): express.Express {
         errorCode: error?.code,
         errorMessage: error?.message,
       });
-      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is no longer running on bot ${body.botId}; the report is ignored`);
-      log('run.completed', { runId: id, botId: body.botId, state: result.run.state, duplicate: result.kind === 'duplicate' });
-      res.json({ run: runView(result.run, now()), duplicate: result.kind === 'duplicate' });
+      if (result.kind === 'stale') throw new RuntimeError(409, 'run_not_running', `run ${id} is no longer running on bot ${bot.id}; the report is ignored`);
+      log('run.completed', { runId: id, botId: bot.id, state: result.run.state, duplicate: result.kind === 'duplicate' });
+      res.json({ run: runSummary(result.run, now()), duplicate: result.kind === 'duplicate' });
     }),
   );
 

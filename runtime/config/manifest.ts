@@ -80,9 +80,22 @@ const groupSchema = z
     // Absent in manifests written before it existed: the defaults apply.
     queue: queueSchema.default({ ...DEFAULT_QUEUE_SETTINGS }),
     scaling: scalingSchema,
-    botTokenSha256: z.string().min(1),
+    // How the group's bots prove their group: a shared token (its SHA-256 below), or an access
+    // token of the group's managed identity (no shared secret). Absent in older manifests: token.
+    botAuth: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('token') }).strict(),
+        z.object({ kind: z.literal('managed-identity'), principalId: z.string().min(1), resourceId: z.string().min(1), clientId: z.string().min(1) }).strict(),
+      ])
+      .default({ kind: 'token' }),
+    botTokenSha256: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((g, ctx) => {
+    if (g.botAuth.kind === 'token' && g.botTokenSha256 === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['botTokenSha256'], message: 'is required when the group\'s bots prove their group with a token (botAuth.kind token)' });
+    }
+  });
 
 export const manifestSchema = z
   .object({
@@ -154,6 +167,7 @@ function applyTimeFields(value: unknown): Array<[string, unknown]> {
   return groups.flatMap((group: Record<string, any> | null, i): Array<[string, unknown]> => [
     [`groups.[${i}].vmss.subscriptionId`, group?.vmss?.subscriptionId],
     [`groups.[${i}].botTokenSha256`, group?.botTokenSha256],
+    ...(['principalId', 'resourceId', 'clientId'] as const).map((k): [string, unknown] => [`groups.[${i}].botAuth.${k}`, group?.botAuth?.[k]]),
     ...(group?.image?.kind === 'gallery' ? [[`groups.[${i}].image.id`, group.image.id] as [string, unknown]] : []),
   ]);
 }
@@ -228,6 +242,8 @@ export function localizeManifest(raw: unknown, values: LocalValues): unknown {
     const token = values.botTokens[group.name];
     if (token === undefined) throw new Error(`no local bot token for group "${group.name}"`);
     group.botTokenSha256 = sha256Hex(token);
+    // Simulated VMs have no managed identity: locally, every group's bots prove it with a token.
+    group.botAuth = { kind: 'token' };
     if (group.vmss && typeof group.vmss.subscriptionId === 'string' && group.vmss.subscriptionId.includes('${')) {
       group.vmss.subscriptionId = values.subscriptionId;
     }

@@ -115,4 +115,13 @@ CREATE INDEX runs_finished_at ON runs (finished_at) WHERE finished_at IS NOT NUL
 CREATE INDEX runs_keyed_at ON runs (enqueued_at) WHERE idempotency_key IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'per-bot credentials',
+    // The SHA-256 of the credential register hands a bot's agent; agent calls present it.
+    sql: () => `
+ALTER TABLE bots ADD COLUMN credential_hash TEXT;
+CREATE UNIQUE INDEX bots_credential ON bots (credential_hash) WHERE credential_hash IS NOT NULL;
+`,
+  },
 ];

@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, registrationRefusal, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 import {
   Bot,
@@ -858,7 +858,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult> {
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult> {
     return this.tx(async (t): Promise<RegisterResult> => {
       await this.lockCaps(t);
       // Locked, so a boot time-out (markFailed) cannot slip in between this look and the move to idle.
@@ -868,20 +868,27 @@ export class PostgresStore implements Store {
         if (free) {
           row = first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, free.id]))!;
         } else if ((await this.room(t, group, caps)) > 0) {
-          return { kind: 'registered', bot: await this.insertBot(t, group, vmName, 'idle', imageKey, now) };
+          const bot = await this.insertBot(t, group, vmName, 'idle', imageKey, now);
+          await t.q('UPDATE bots SET credential_hash = $1 WHERE id = $2', [credentialHash, bot.id]);
+          return { kind: 'registered', bot };
         } else {
-          return { kind: 'refused', reason: `group ${group} is at its bot limit; this VM will be deleted` };
+          return { kind: 'refused', refusal: 'group_full', reason: `group ${group} is at its bot limit; this VM will be deleted` };
         }
       }
       const bot = rowToBot(row);
-      if (bot.group !== group) return { kind: 'refused', reason: `VM ${vmName} belongs to group ${bot.group}` };
-      if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', reason: `bot ${bot.id} is ${bot.state}` };
-      const updated =
-        bot.state === 'provisioning'
-          ? await t.q(`UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1 WHERE id = $2 RETURNING *`, [now, bot.id])
-          : await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2 RETURNING *', [now, bot.id]);
+      const refused = registrationRefusal(bot, group, vmName);
+      if (refused) return refused;
+      const updated = await t.q(
+        `UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1, credential_hash = $3 WHERE id = $2 RETURNING *`,
+        [now, bot.id, credentialHash],
+      );
       return { kind: 'registered', bot: rowToBot(first(updated)!) };
     });
+  }
+
+  async botByCredential(credentialHash: string): Promise<Bot | undefined> {
+    const [row] = await this.query(`SELECT * FROM bots WHERE credential_hash = $1 AND state <> 'deleted'`, [credentialHash]);
+    return row ? rowToBot(row) : undefined;
   }
 
   async touchBot(botId: string, now: number): Promise<void> {

@@ -3,7 +3,7 @@
  * Numbers may arrive as strings (BIGINT).
  */
 import { ArrivalHistory, busyBySlot, SlotCounts } from '../scaler/history';
-import type { Bot, GroupState, Run, RunListing } from './types';
+import type { Bot, GroupState, RegisterResult, Run, RunListing } from './types';
 import { FINAL_RUN_STATES } from './types';
 
 type Row = Record<string, any>;
@@ -126,4 +126,22 @@ export function busySlots(runs: readonly Run[]): BusySlot[] {
     }
   }
   return [...sums.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.slot - b.slot));
+}
+
+/**
+ * Why an agent may not register as this bot, or undefined when it may: the bot belongs to another
+ * group, has ended, or already registered (one VM name, one agent: a second agent claiming the
+ * name would act as the first).
+ */
+export function registrationRefusal(bot: Bot, group: string, vmName: string): RegisterResult | undefined {
+  if (bot.group !== group) return { kind: 'refused', refusal: 'other_group', reason: `VM ${vmName} belongs to group ${bot.group}` };
+  if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', refusal: 'bot_ended', reason: `bot ${bot.id} is ${bot.state}` };
+  if (bot.registeredAt !== undefined) {
+    return {
+      kind: 'refused',
+      refusal: 'vm_name_taken',
+      reason: `VM ${vmName} is already registered as bot ${bot.id}; its agent keeps its bot credential across restarts, and no other agent may take the name`,
+    };
+  }
+  return undefined;
 }

@@ -34,7 +34,7 @@ import {
   SweepResult,
 } from './types';
 import { newId } from './ids';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, registrationRefusal, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
 
 type Row = Record<string, any>;
@@ -92,6 +92,7 @@ export class SqliteStore implements Store {
       insertBot: p(`INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
                     VALUES (@id, @grp, @vmName, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
       botByVm: p(`SELECT * FROM bots WHERE vm_name = ? AND state <> 'deleted'`),
+      botByCredential: p(`SELECT * FROM bots WHERE credential_hash = ? AND state <> 'deleted'`),
       unboundProvisioning: p(`SELECT * FROM bots WHERE grp = ? AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id LIMIT 1`),
       arrival: p(`INSERT INTO arrival_slots (group_name, slot_start, arrivals, busy_seconds) VALUES (?, ?, 1, 0)
                   ON CONFLICT (group_name, slot_start) DO UPDATE SET arrivals = arrival_slots.arrivals + 1`),
@@ -575,7 +576,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult> {
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult> {
     return this.tx((): RegisterResult => {
       let row = this.stmt.botByVm.get(vmName) as Row | undefined;
       if (!row) {
@@ -584,21 +585,26 @@ export class SqliteStore implements Store {
           this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
           row = this.stmt.botById.get(free.id) as Row;
         } else if (this.room(group, caps) > 0) {
-          return { kind: 'registered', bot: this.insertBot(group, vmName, 'idle', imageKey, now) };
+          const bot = this.insertBot(group, vmName, 'idle', imageKey, now);
+          this.sql('UPDATE bots SET credential_hash = ? WHERE id = ?').run(credentialHash, bot.id);
+          return { kind: 'registered', bot };
         } else {
-          return { kind: 'refused', reason: `group ${group} is at its bot limit; this VM will be deleted` };
+          return { kind: 'refused', refusal: 'group_full', reason: `group ${group} is at its bot limit; this VM will be deleted` };
         }
       }
       const bot = rowToBot(row);
-      if (bot.group !== group) return { kind: 'refused', reason: `VM ${vmName} belongs to group ${bot.group}` };
-      if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', reason: `bot ${bot.id} is ${bot.state}` };
-      if (bot.state === 'provisioning') {
-        this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ? WHERE id = ?`)
-          .run(now, now, now, bot.id);
-      } else {
-        this.stmt.touchBot.run(now, bot.id);
-      }
+      const refused = registrationRefusal(bot, group, vmName);
+      if (refused) return refused;
+      this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ?, credential_hash = ? WHERE id = ?`)
+        .run(now, now, now, credentialHash, bot.id);
       return { kind: 'registered', bot: this.bot(bot.id)! };
+    });
+  }
+
+  botByCredential(credentialHash: string): Promise<Bot | undefined> {
+    return this.read(() => {
+      const row = this.stmt.botByCredential.get(credentialHash) as Row | undefined;
+      return row ? rowToBot(row) : undefined;
     });
   }
 

@@ -205,6 +205,8 @@ export interface RegisterResult {
   readonly kind: 'registered' | 'refused';
   readonly bot?: Bot;
   readonly reason?: string;
+  /** Why a registration was refused: the VM already has a registered bot, the group is full, or the bot ended. */
+  readonly refusal?: 'vm_name_taken' | 'group_full' | 'other_group' | 'bot_ended';
 }
 
 export interface Caps {
@@ -282,7 +284,14 @@ export interface Store {
   createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]>;
   /** Binds VMs that ARM reports to provisioning bots without one, or adopts them within the caps. */
   bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }>;
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number): Promise<RegisterResult>;
+  /**
+   * An agent's registration: binds the VM to its provisioning bot (or adopts it within the caps)
+   * and records the SHA-256 of the bot's new credential. A VM whose bot already registered is
+   * refused: one VM name, one agent.
+   */
+  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult>;
+  /** The live bot holding a credential (by its SHA-256), if any. */
+  botByCredential(credentialHash: string): Promise<Bot | undefined>;
   touchBot(botId: string, now: number): Promise<void>;
   /**
    * The only way a bot is scaled in: moves the listed bots to `deleting` in one step, each only if

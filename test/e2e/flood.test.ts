@@ -4,6 +4,7 @@
  * output), while another user enqueues and a monitor polls /healthz. The runtime stays
  * responsive: /healthz p99 under 100 ms, the process under 300 MB, every enqueue answered.
  */
+import { testCredential } from '../helpers/credentials';
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -67,7 +68,7 @@ describe('a flood from two user tokens', () => {
     const t0 = Date.now();
     await store.syncGroups(manifest.groups.map((g) => ({ name: g.name, vmss: g.vmss })), t0);
     const caps = { maxBots: 3, capacity: 4 };
-    await store.register('finance', 'vm-setup', 'image', caps, t0);
+    await store.register('finance', 'vm-setup', 'image', caps, t0, testCredential());
     const [bot] = await store.bots('finance');
     for (let i = 0; i < 20; i++) {
       await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: USERS.financeClerk, timeoutMinutes: 30, now: t0 + i });

@@ -8,7 +8,8 @@ describe('queue order and time-outs', () => {
   afterEach(async () => t?.stop());
 
   test('move-to-top first, then high priority, then FIFO', async () => {
-    t = await startTestFleet({ groups: { finance: { maxBots: 1 } } });
+    // Users may queue at high priority here; who may is the queue-share test's subject.
+    t = await startTestFleet({ groups: { finance: { maxBots: 1, queue: { maxQueuedPerUser: 100, highPriority: 'users' } } } });
     expect((await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead)).status).toBe(200);
     const enqueue = async (priority: string) =>
       (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', priority, inputs: { simulateSeconds: 0.05 } }, USERS.financeClerk)).body.id as string;
@@ -29,7 +30,7 @@ describe('queue order and time-outs', () => {
   }, 30_000);
 
   test('a changed priority reorders the queue', async () => {
-    t = await startTestFleet();
+    t = await startTestFleet({ groups: { finance: { queue: { maxQueuedPerUser: 100, highPriority: 'users' } } } });
     await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead);
     const a = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeClerk)).body.id;
     const b = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeClerk)).body.id;

@@ -375,7 +375,10 @@ describe('promote', () => {
     expect(result.code).toBe(0);
     expect(result.stdout.match(/smoke: run run_[0-9a-f]{24} succeeded/g)).toHaveLength(2);
     const runs = await fleet.api('GET', '/v1/groups/finance/runs?state=succeeded&limit=200');
-    const smoke = runs.body.runs.filter((r: { inputs: Record<string, unknown>; priority: string }) => r.inputs.simulateSeconds === 0.2 && r.priority === 'high');
+    // Lists carry no inputs: each high-priority run's own route shows them.
+    const high = runs.body.runs.filter((r: { priority: string }) => r.priority === 'high');
+    const full = await Promise.all(high.map(async (r: { id: string }) => (await fleet.api('GET', `/v1/runs/${r.id}`)).body));
+    const smoke = full.filter((r: { inputs: Record<string, unknown> }) => r.inputs.simulateSeconds === 0.2);
     expect(smoke.length).toBeGreaterThanOrEqual(2);
   });
 

@@ -2,6 +2,7 @@
  * The scaler loop with predictive warm-up: the arrival history the store recorded on the day
  * before reaches plan(), and bots start ahead of the runs that usually come at this hour.
  */
+import { testCredential } from '../../helpers/credentials';
 import { DEFAULT_SCALING } from '../../../constructs/scaling';
 import type { ComputeDriver, ScaleSetRef } from '../../../runtime/azure/compute';
 import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/config/manifest';
@@ -60,7 +61,7 @@ function recordingDriver(): ComputeDriver & { capacities: number[] } {
  */
 async function seedYesterday(store: SqliteStore): Promise<void> {
   await store.syncGroups([{ name: 'finance', vmss: VMSS }], YESTERDAY - 4 * 60 * MINUTE);
-  const registered = await store.register('finance', 'vm-yesterday', 'img', CAPS, YESTERDAY - 4 * 60 * MINUTE);
+  const registered = await store.register('finance', 'vm-yesterday', 'img', CAPS, YESTERDAY - 4 * 60 * MINUTE, testCredential());
   const bot = registered.bot!;
   for (const at of [YESTERDAY - 3 * 60 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE]) {
     await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: at });

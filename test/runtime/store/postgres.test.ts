@@ -5,6 +5,7 @@
  * Set BOTS_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run them; each test
  * gets a fresh schema that is dropped afterwards.
  */
+import { testCredential } from '../../helpers/credentials';
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { Client, Pool } from 'pg';
@@ -123,7 +124,7 @@ function postgresTests(connectionString: string): void {
       for (let i = 0; i < 40; i++) await enqueueThrough(i % 2 ? a : b, { now: T0 + i, priority: i % 3 ? 'normal' : 'high' });
       const bots = [];
       for (let i = 0; i < 8; i++) {
-        const result = await (i < 4 ? a : b).register('finance', `vm-${i}`, 'img', { maxBots: 10, capacity: 10 }, T0);
+        const result = await (i < 4 ? a : b).register('finance', `vm-${i}`, 'img', { maxBots: 10, capacity: 10 }, T0, testCredential());
         bots.push(result.bot!);
       }
       const claims = new Map<string, string>();
@@ -165,7 +166,7 @@ function postgresTests(connectionString: string): void {
       await Promise.all([
         ...Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).createBots('finance', 2, 'img', caps, T0)),
         ...Array.from({ length: 4 }, (_, i) => (i % 2 ? b : a).createBots('sales', 2, 'img', caps, T0)),
-        ...Array.from({ length: 4 }, (_, i) => (i % 2 ? a : b).register('finance', `vm-r${i}`, 'img', caps, T0)),
+        ...Array.from({ length: 4 }, (_, i) => (i % 2 ? a : b).register('finance', `vm-r${i}`, 'img', caps, T0, testCredential())),
         ...Array.from({ length: 2 }, (_, i) => (i % 2 ? b : a).bindVms('sales', [`vm-s${i}a`, `vm-s${i}b`], 'img', caps, T0)),
       ]);
       const finance = (await a.bots('finance')).length;
@@ -232,7 +233,7 @@ function postgresTests(connectionString: string): void {
 
     test('a transaction chosen as a deadlock victim runs again and succeeds', async () => {
       await enqueueThrough(a);
-      const bot = (await a.register('finance', 'vm-d', 'img', { maxBots: 5, capacity: 5 }, T0)).bot!;
+      const bot = (await a.register('finance', 'vm-d', 'img', { maxBots: 5, capacity: 5 }, T0, testCredential())).bot!;
       const claim = await a.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true });
       if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
       const other = new Client({ connectionString });

@@ -1,6 +1,7 @@
 /**
  * The Store contract. Every store implementation runs this same suite.
  */
+import { testCredential } from '../../helpers/credentials';
 import type { Store } from '../../../runtime/store/types';
 import { newId } from '../../../runtime/store/ids';
 import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/scaler/history';
@@ -32,7 +33,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: { n: 1 }, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: T0, ...overrides });
 
     async function idleBot(group = 'finance', vm = `vm-${Math.random().toString(16).slice(2, 10)}`) {
-      const result = await store.register(group, vm, 'img', CAPS, T0);
+      const result = await store.register(group, vm, 'img', CAPS, T0, testCredential());
       expect(result.kind).toBe('registered');
       return result.bot!;
     }
@@ -321,21 +322,32 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.bots('finance')).every((b) => b.state === 'provisioning')).toBe(true);
       });
 
-      test('registering moves a provisioning bot to idle; again is harmless', async () => {
+      test('registering moves a provisioning bot to idle; a second registration of its VM is refused', async () => {
         await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0);
-        const first = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 5);
+        const first = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 5, testCredential());
         expect(first.bot).toMatchObject({ state: 'idle', registeredAt: T0 + 5, vmName: 'vm-a' });
-        const again = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 6);
-        expect(again.bot?.id).toBe(first.bot?.id);
+        const again = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 6, testCredential());
+        expect(again).toMatchObject({ kind: 'refused', refusal: 'vm_name_taken', reason: expect.stringMatching(/^VM vm-a is already registered as bot /) });
+        expect(again.bot).toBeUndefined();
+      });
+
+      test('a bot is found by its credential while it lives, and by no other', async () => {
+        const credential = testCredential();
+        const { bot } = await store.register('finance', 'vm-c', 'img', CAPS, T0, credential);
+        expect((await store.botByCredential(credential))?.id).toBe(bot!.id);
+        expect(await store.botByCredential(testCredential())).toBeUndefined();
+        await store.markDeleting([bot!.id], ['idle'], T0 + 1);
+        await store.markDeleted([bot!.id], T0 + 2, { finance: 3 });
+        expect(await store.botByCredential(credential)).toBeUndefined();
       });
 
       test('registration is refused for a failed bot, another group, or beyond the caps', async () => {
         const [bot] = await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0).then((r) => r.bound);
         await store.markFailed([bot.id], 'boot_timeout', T0);
-        expect((await store.register('finance', 'vm-a', 'img', CAPS, T0)).kind).toBe('refused');
-        await store.register('sales', 'vm-s', 'img', CAPS, T0);
-        expect((await store.register('finance', 'vm-s', 'img', CAPS, T0)).kind).toBe('refused');
-        expect((await store.register('finance', 'vm-z', 'img', { maxBots: 1, capacity: 10 }, T0)).kind).toBe('refused');
+        expect((await store.register('finance', 'vm-a', 'img', CAPS, T0, testCredential())).kind).toBe('refused');
+        await store.register('sales', 'vm-s', 'img', CAPS, T0, testCredential());
+        expect((await store.register('finance', 'vm-s', 'img', CAPS, T0, testCredential())).kind).toBe('refused');
+        expect((await store.register('finance', 'vm-z', 'img', { maxBots: 1, capacity: 10 }, T0, testCredential())).kind).toBe('refused');
       });
 
       test('a bot whose VM is gone ends, and its run goes back to the queue', async () => {
