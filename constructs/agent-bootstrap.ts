@@ -15,6 +15,7 @@
  * The secrets (bot token, admin password) never appear in the script: they arrive as one
  * base64 JSON argument inside the extension's protected settings.
  */
+import { gunzipSync, gzipSync } from 'zlib';
 import { Fn } from './cdktf';
 import { expressionValue } from './terraform-expressions';
 
@@ -52,6 +53,13 @@ function Invoke-Step([string] $Name, [scriptblock] $Body) {
   catch { [Console]::Error.WriteLine("hosted-bots bootstrap: step $Name failed: $($_.Exception.Message)"); exit 1 }
 }
 New-Item -ItemType Directory -Force -Path $root | Out-Null
+# What proves the group: the group's managed identity's token for the runtime's audience, from the
+# instance metadata service (no shared secret on the VM), or the group's shared token.
+function Get-GroupToken {
+  if ($config.auth -ne 'managed-identity') { return $config.botToken }
+  $uri = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$([uri]::EscapeDataString($config.audience))&client_id=$($config.clientId)"
+  (Invoke-RestMethod -Headers @{ Metadata = 'true' } -Uri $uri).access_token
+}
 
 Invoke-Step 'install-node' {
   $archive = Join-Path $root 'node.tgz'
@@ -65,11 +73,12 @@ Invoke-Step 'install-node' {
 }
 
 Invoke-Step 'download-agent' {
-  $headers = @{ Authorization = "Bearer $($config.botToken)" }
+  $headers = @{ Authorization = "Bearer $(Get-GroupToken)" }
   $agent = Join-Path $root 'agent.js'
   Invoke-WebRequest -UseBasicParsing -Uri "$($config.runtimeUrl)/v1/agent/bundle" -Headers $headers -OutFile $agent
   $hash = (Get-FileHash -Algorithm SHA256 -Path $agent).Hash.ToLowerInvariant()
   if ($hash -ne $config.agentSha256) { Remove-Item $agent; throw "agent.js has SHA-256 $hash, expected $($config.agentSha256)" }
+  if ($config.auth -eq 'managed-identity') { return }
   $tokenFile = Join-Path $root 'bot-token'
   Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
   icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:R" "Administrators:R" "$($config.adminUsername):R" | Out-Null
@@ -106,7 +115,8 @@ finally { LsaClose(policy); }
 Invoke-Step 'startup-task' {
   $vmName = Invoke-RestMethod -Headers @{ Metadata = 'true' } -Uri 'http://169.254.169.254/metadata/instance/compute/name?api-version=2021-02-01&format=text'
   $node = Join-Path $root 'package\\bin\\node.exe'
-  $arguments = "\`"$root\\agent.js\`" agent --url \`"$($config.runtimeUrl)\`" --group \`"$($config.group)\`" --token-file \`"$root\\bot-token\`" --vm-name \`"$vmName\`""
+  $auth = if ($config.auth -eq 'managed-identity') { "--identity-client-id \`"$($config.clientId)\`" --audience \`"$($config.audience)\`"" } else { "--token-file \`"$root\\bot-token\`"" }
+  $arguments = "\`"$root\\agent.js\`" agent --url \`"$($config.runtimeUrl)\`" --group \`"$($config.group)\`" $auth --state-file \`"$root\\bot-state.json\`" --vm-name \`"$vmName\`""
   $action = New-ScheduledTaskAction -Execute $node -Argument $arguments -WorkingDirectory $root
   $trigger = New-ScheduledTaskTrigger -AtLogOn -User $config.adminUsername
   $principal = New-ScheduledTaskPrincipal -UserId $config.adminUsername -LogonType Interactive -RunLevel Highest
@@ -123,15 +133,19 @@ exit 0
 }
 
 /** What the bootstrap needs at run time; secrets may be Terraform tokens. */
-export interface BootstrapConfig {
+export type BootstrapConfig = {
   readonly runtimeUrl: string;
   /** SHA-256 (lowercase hex) of the agent.js the runtime serves; the bootstrap refuses any other. */
   readonly agentSha256: string;
   readonly group: string;
-  readonly botToken: string;
   readonly adminUsername: string;
   readonly adminPassword: string;
-}
+} & (
+  /** The group's managed identity proves the group: no shared secret on the VM. */
+  | { readonly auth: 'managed-identity'; readonly clientId: string; readonly audience: string }
+  /** A shared group token, for runtimes without Entra ID. */
+  | { readonly auth: 'token'; readonly botToken: string }
+);
 
 /**
  * The CustomScript extension's `commandToExecute`: the script travels base64-encoded (UTF-8), and
@@ -143,10 +157,20 @@ export function bootstrapCommand(config: BootstrapConfig, script: string = boots
   if (!/^[0-9a-f]{64}$/.test(config.agentSha256)) {
     throw new Error(`bootstrap config: agentSha256 "${config.agentSha256}" is not a SHA-256 in lowercase hex (64 characters 0-9, a-f); use agentBundleSha256() of the runtime package`);
   }
-  const scriptBase64 = Buffer.from(script, 'utf8').toString('base64');
+  // Gzipped, the script takes about a third of Windows' 8191 characters; GZipStream is in .NET
+  // Framework's System.dll, which Windows PowerShell 5.1 loads.
+  const scriptGzipBase64 = gzipSync(Buffer.from(script, 'utf8'), { level: 9 }).toString('base64');
   const configBase64 = Fn.base64encode(Fn.jsonencode(expressionValue(config)));
   return (
-    'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "& ([ScriptBlock]::Create(' +
-    `[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${scriptBase64}')))) -ConfigBase64 '${configBase64}'"`
+    'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "' +
+    `$z = [IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String('${scriptGzipBase64}')), [IO.Compression.CompressionMode]::Decompress); ` +
+    `& ([ScriptBlock]::Create([IO.StreamReader]::new($z).ReadToEnd())) -ConfigBase64 '${configBase64}'"`
   );
+}
+
+/** The script inside a bootstrap command, for tests and reviewers: the gzipped base64 unpacked. */
+export function scriptOfCommand(command: string): string {
+  const packed = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(command)?.[1];
+  if (!packed) throw new Error('not a bootstrap command: no packed script found');
+  return gunzipSync(Buffer.from(packed, 'base64')).toString('utf8');
 }

@@ -544,3 +544,24 @@ export const runtimePlan: Rule<{ planSku: string }> = ({ planSku }) =>
   RUNTIME_PLAN_SKUS.includes(planSku.toUpperCase())
     ? []
     : [error('runtime.planSku', planSku, `must be an App Service plan with VNet integration, private endpoints and Always On: one of ${RUNTIME_PLAN_SKUS.join(', ')}`)];
+
+/**
+ * Bots prove their group best with their managed identity (no shared secret on any VM), which
+ * needs the runtime's Entra ID audience; a shared token is the opt-in for runtimes without it.
+ */
+export const botAuthentication: Rule<{ botAuthentication: 'managed-identity' | 'token'; chosen: boolean; entra: boolean }> = ({ botAuthentication: kind, chosen, entra }) => {
+  if (kind === 'managed-identity' && !entra) {
+    return [error('runtime.botAuthentication', kind, 'needs runtime.entra (tenantId and the runtime\'s audience): bots present their managed identity\'s token for that audience; set it, or choose token')];
+  }
+  // Chosen explicitly, a shared token is an informed opt-in; by default, it is worth a word.
+  if (kind === 'token' && !chosen) {
+    return [
+      warning(
+        'runtime.botAuthentication',
+        kind,
+        "is token because runtime.entra is not set: every bot of a group holds the group's shared token, which its flows can read; set runtime.entra so that bots prove their group with their managed identity, or choose token explicitly",
+      ),
+    ];
+  }
+  return [];
+};

@@ -5,7 +5,7 @@
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { effectiveCapacity } from './azure-rules';
-import { HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
+import { BotAuthentication, HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
 import { BotNetwork, BotNetworkProps } from './bot-network';
 import { Construct } from './cdktf';
 import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
@@ -64,6 +64,8 @@ export interface EnvironmentSite {
   readonly runtimeUrl: string;
   /** SHA-256 (hex) of the agent.js in the runtime package the stack ships, see agentBundleSha256(). */
   readonly agentSha256: string;
+  /** How the environment's bots prove their group to the runtime. */
+  readonly botAuth: BotAuthentication;
   /** The Terraform-computed suffix that keeps tenant- and Azure-wide names unique, see naming.ts. */
   readonly nameSuffix: string;
 }
@@ -128,6 +130,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   readonly subscriptionId: string;
   readonly runtimeUrl: string;
   readonly agentSha256: string;
+  readonly botAuth: BotAuthentication;
   readonly scalingOverrides: Partial<ScalingSettings>;
   readonly resourceGroupName: string;
   readonly subnetId: string;
@@ -155,6 +158,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     this.subscriptionId = site.subscriptionId;
     this.runtimeUrl = site.runtimeUrl;
     this.agentSha256 = site.agentSha256;
+    this.botAuth = site.botAuth;
     this.scalingOverrides = { ...props.scaling };
     this.resourceGroupName = site.resourceGroupName;
     this.admins = [...(props.admins ?? [])];

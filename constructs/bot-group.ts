@@ -7,6 +7,9 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { VirtualMachineScaleSetStandbyPool } from '@cdktf/provider-azurerm/lib/virtual-machine-scale-set-standby-pool';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { bootstrapCommand } from './agent-bootstrap';
+
+/** How a group's bots prove their group to the runtime: a managed identity's token for the runtime's audience, or a shared token. */
+export type BotAuthentication = { readonly kind: 'managed-identity'; readonly audience: string } | { readonly kind: 'token' };
 import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
 import { Construct, Fn, IConstruct, Token } from './cdktf';
 import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } from './fleet-manifest';
@@ -87,6 +90,8 @@ export interface IBotGroupHost extends IConstruct {
   readonly subnetId: string;
   readonly networkSecurityGroupId: string;
   readonly runtimeUrl: string;
+  /** How bots prove their group to the runtime. */
+  readonly botAuth: BotAuthentication;
   /** SHA-256 (hex) of the agent the runtime serves; the bootstrap refuses any other. */
   readonly agentSha256: string;
   readonly scalingOverrides: Partial<ScalingSettings>;
@@ -106,8 +111,11 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
   readonly scaling: ScalingSettings;
   readonly scaleSet: OrchestratedVirtualMachineScaleSet;
   readonly identity: UserAssignedIdentity;
-  /** The group's bot token, generated at apply time; it only ever reaches the VMs' protected settings. */
-  readonly botToken: Password;
+  /**
+   * The group's shared bot token, generated at apply time, when the group's bots prove their group
+   * with one (runtime without Entra ID); it only ever reaches the VMs' protected settings.
+   */
+  readonly botToken?: Password;
   readonly standbyPool?: VirtualMachineScaleSetStandbyPool;
 
   private readonly host: IBotGroupHost;
@@ -137,13 +145,16 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       tags,
     });
 
-    this.botToken = new Password(this, 'bot-token', { length: 48, special: false });
+    // Managed identity: no shared secret at all. A token only where the runtime has no Entra ID.
+    if (host.botAuth.kind === 'token') this.botToken = new Password(this, 'bot-token', { length: 48, special: false });
 
     const command = bootstrapCommand({
       runtimeUrl: host.runtimeUrl,
       agentSha256: host.agentSha256,
       group: props.name,
-      botToken: this.botToken.result,
+      ...(this.botToken
+        ? { auth: 'token' as const, botToken: this.botToken.result }
+        : { auth: 'managed-identity' as const, clientId: this.identity.clientId, audience: (host.botAuth as { audience: string }).audience }),
       adminUsername: props.adminUsername,
       adminPassword: props.adminPassword,
     });
@@ -239,7 +250,9 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       access: { users: [...(this.props.access?.users ?? [])], coOwners: [...(this.props.access?.coOwners ?? [])] },
       queue: { ...DEFAULT_QUEUE_SETTINGS, ...definedOnly(this.props.queue) },
       scaling: this.scaling,
-      botTokenSha256: Fn.sha256(this.botToken.result),
+      ...(this.botToken
+        ? { botAuth: { kind: 'token' as const }, botTokenSha256: Fn.sha256(this.botToken.result) }
+        : { botAuth: { kind: 'managed-identity' as const, principalId: this.identity.principalId, resourceId: this.identity.id, clientId: this.identity.clientId } }),
     };
   }
 

@@ -95,12 +95,25 @@ export interface BotRuntimeProps {
    */
   readonly deployerIpRanges?: readonly string[];
   /**
+   * How bots prove their group. `managed-identity`: each bot presents an Entra access token of its
+   * group's user-assigned identity for `entra.audience`, from the VM's metadata service; no shared
+   * secret exists. `token`: a shared group token, generated here and kept on each bot, for runtimes
+   * without Entra ID. Either way each bot then proves itself with the credential it registered with.
+   * @default 'managed-identity' with `entra`, else 'token'
+   */
+  readonly botAuthentication?: 'managed-identity' | 'token';
+  /**
    * Opt out of the private defaults: the database takes connections from every Azure service (the
    * `0.0.0.0` firewall rule, which admits any Azure customer's services, not only yours) and the
    * Key Vault from the whole Internet. Synth warns when this is on.
    * @default false
    */
   readonly publicNetworkAccess?: boolean;
+}
+
+/** How the bots of a runtime prove their group: what was asked for, else managed identity where Entra ID is set up. */
+export function botAuthenticationOf(props: BotRuntimeProps | undefined): 'managed-identity' | 'token' {
+  return props?.botAuthentication ?? (props?.entra ? 'managed-identity' : 'token');
 }
 
 /** The App Service name of a stack's runtime. */
@@ -318,7 +331,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
     assign('scale-instances', site.resourceGroupId, { id: instancesRole.roleDefinitionResourceId });
     // Groups are added after the stack is built: their secrets and roles follow as they come.
     env.onGroupAdded((group) => {
-      secret(`secret-bot-token-${group.name}`, `bot-token-${group.name}`, group.botToken.result);
+      if (group.botToken) secret(`secret-bot-token-${group.name}`, `bot-token-${group.name}`, group.botToken.result);
       secret(`secret-admin-password-${group.name}`, `bot-admin-password-${group.name}`, group.adminPassword);
       assign(`scale-${group.name}`, group.scaleSetId, runtimeRole);
       assign(`assign-identity-${group.name}`, group.identity.id, runtimeRole);
@@ -504,6 +517,9 @@ export class BotRuntime extends Construct implements IPolicySubject {
       publicNetworkAccess: props.publicNetworkAccess ?? false,
       deployerIpRanges: [...(props.deployerIpRanges ?? [])],
       planSku: props.planSku ?? DEFAULT_PLAN_SKU,
+      botAuthentication: botAuthenticationOf(props),
+      chosen: props.botAuthentication !== undefined,
+      entra: props.entra !== undefined,
       nodeVersions: { 'runtime node_version': RUNTIME_NODE_VERSION, 'bots Node.js': PINNED_NODE.version },
     };
   }

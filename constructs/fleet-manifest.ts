@@ -49,9 +49,15 @@ export interface ManifestGroup {
   readonly access: { readonly users: readonly string[]; readonly coOwners: readonly string[] };
   readonly queue: QueueSettings;
   readonly scaling: ScalingSettings;
-  /** SHA-256 (hex) of the group's bot token, resolved at apply time; the token itself is never here. */
-  readonly botTokenSha256: string;
+  /** How the group's bots prove their group: its managed identity's Entra tokens, or a shared token. */
+  readonly botAuth: ManifestBotAuth;
+  /** SHA-256 (hex) of the group's bot token when it uses one, resolved at apply time; the token itself is never here. */
+  readonly botTokenSha256?: string;
 }
+
+export type ManifestBotAuth =
+  | { readonly kind: 'token' }
+  | { readonly kind: 'managed-identity'; readonly principalId: string; readonly resourceId: string; readonly clientId: string };
 
 export interface FleetManifest {
   readonly version: typeof FLEET_MANIFEST_VERSION;

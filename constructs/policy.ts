@@ -24,6 +24,11 @@ export type PolicyFacts =
       /** The user's prefix for global names, if any. */
       readonly globalNamePrefix?: string;
       readonly planSku: string;
+      readonly botAuthentication: 'managed-identity' | 'token';
+      /** Whether runtime.botAuthentication was given, rather than defaulted. */
+      readonly chosen: boolean;
+      /** Whether the runtime verifies Entra ID tokens (runtime.entra). */
+      readonly entra: boolean;
       /** The Node.js of the App Service stack and of the bots. */
       readonly nodeVersions: Readonly<Record<string, string>>;
       /** Evaluated against Node.js end-of-life dates; set by the Aspect to the day of synth. */
@@ -81,6 +86,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.runtimeExposure,
     rules.deployerAccess,
     rules.runtimePlan,
+    rules.botAuthentication,
     (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),
   ],
   webApp: [rules.packageDelivery],

@@ -7,7 +7,7 @@ import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { BotEnvironment, BotEnvironmentProps } from '../constructs/bot-environment';
-import { agentBundleSha256, BotRuntime, BotRuntimeProps, runtimeAppName, runtimeBundleZip, runtimeUrlOf } from '../constructs/bot-runtime';
+import { agentBundleSha256, botAuthenticationOf, BotRuntime, BotRuntimeProps, runtimeAppName, runtimeBundleZip, runtimeUrlOf } from '../constructs/bot-runtime';
 import { Aspects, Construct, Fn, resolveTokens, TerraformLocal, TerraformOutput, TerraformStack } from '../constructs/cdktf';
 import { DISABLE_STACK_TRACES } from '../constructs/cdktf';
 import { FleetManifest, FleetManifestFile } from '../constructs/fleet-manifest';
@@ -93,6 +93,10 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       runtimeUrl: this.runtimeUrl,
       // The same package the runtime ships (BotRuntime resolves it the same way).
       agentSha256: agentBundleSha256(runtimeBundleZip(props.runtime?.bundleZip)),
+      botAuth:
+        botAuthenticationOf(props.runtime) === 'managed-identity' && props.runtime?.entra
+          ? { kind: 'managed-identity', audience: props.runtime.entra.audience }
+          : { kind: 'token' },
       nameSuffix: suffix,
     });
 

@@ -1,5 +1,5 @@
 import { Token } from 'cdktf';
-import { BOT_HOME, BootstrapConfig, bootstrapCommand, bootstrapScript, PINNED_NODE } from '../../constructs/agent-bootstrap';
+import { BOT_HOME, BootstrapConfig, bootstrapCommand, bootstrapScript, PINNED_NODE, scriptOfCommand } from '../../constructs/agent-bootstrap';
 import { NODE_END_OF_LIFE } from '../../constructs/azure-rules';
 import { agentBundleSha256, runtimeBundleZip } from '../../constructs/bot-runtime';
 import { fleetStack, resources, synth } from '../helpers/fleet';
@@ -7,8 +7,8 @@ import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
 
 const AGENT_SHA256 = '0123456789abcdef'.repeat(4);
 
-function config(overrides: Partial<BootstrapConfig> = {}): BootstrapConfig {
-  return { runtimeUrl: 'https://rt', agentSha256: AGENT_SHA256, group: 'g', botToken: 't', adminUsername: 'u', adminPassword: 'p', ...overrides };
+function config(overrides: Partial<{ botToken: string; agentSha256: string; group: string; adminUsername: string; adminPassword: string }> = {}): BootstrapConfig {
+  return { auth: 'token', runtimeUrl: 'https://rt', agentSha256: AGENT_SHA256, group: 'g', botToken: 't', adminUsername: 'u', adminPassword: 'p', ...overrides };
 }
 
 /** The body of one `Invoke-Step 'name' { … }` of the script. */
@@ -40,9 +40,9 @@ describe('agent bootstrap', () => {
     expect(hashCheck).toBeLessThan(script.indexOf('tar.exe -xzf'));
   });
 
-  test('downloads the agent bundle from the runtime with the bot token', () => {
+  test('downloads the agent bundle from the runtime with the group\'s token', () => {
     expect(script).toContain('"$($config.runtimeUrl)/v1/agent/bundle"');
-    expect(script).toContain('Authorization = "Bearer $($config.botToken)"');
+    expect(script).toContain('Authorization = "Bearer $(Get-GroupToken)"');
   });
 
   test('checks the downloaded agent.js against the SHA-256 from the config before anything runs it', () => {
@@ -120,16 +120,27 @@ describe('agent bootstrap', () => {
 
   test('holds no secret: they arrive as a base64 JSON argument', () => {
     const command = bootstrapCommand(config({ group: 'finance', botToken: 'TOKEN-XYZ', adminUsername: 'botadmin', adminPassword: 'PASSWORD-XYZ' }));
-    const encoded = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(command)![1];
-    expect(Buffer.from(encoded, 'base64').toString('utf8')).toBe(script);
+    expect(scriptOfCommand(command)).toBe(script);
     expect(script).not.toMatch(/TOKEN-XYZ|PASSWORD-XYZ/);
     expect(Token.isUnresolved(command)).toBe(true);
   });
 
-  test('the command stays under the Windows command-line limit of 8191 characters', () => {
+  test('the command stays under the Windows command-line limit of 8191 characters, the script packed', () => {
     const command = bootstrapCommand(config());
     // The config argument is expanded by Terraform at apply time; allow 1,000 characters for it.
     expect(command.length + 1000).toBeLessThan(8191);
+    // Packed, the script leaves room for what comes next: the command is under half the limit.
+    expect(command.length).toBeLessThan(8191 / 2);
+  });
+
+  test('with a managed identity, the script asks the metadata service for the group\'s token and keeps no token file', () => {
+    expect(script).toContain("if ($config.auth -ne 'managed-identity') { return $config.botToken }");
+    expect(script).toContain('http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$([uri]::EscapeDataString($config.audience))&client_id=$($config.clientId)');
+    expect(step(script, 'download-agent')).toMatch(/Bearer \$\(Get-GroupToken\)/);
+    expect(step(script, 'download-agent')).toMatch(/if \(\$config\.auth -eq 'managed-identity'\) \{ return \}\n {2}\$tokenFile/);
+    expect(step(script, 'startup-task')).toMatch(/--identity-client-id .*--audience /);
+    expect(step(script, 'startup-task')).toContain('--state-file');
+    expect(step(script, 'startup-task')).toContain('bot-state.json');
   });
 });
 
@@ -147,17 +158,39 @@ describe('what Terraform hands the CustomScript extension at apply', () => {
       binary,
     );
     const { commandToExecute } = JSON.parse(settings) as { commandToExecute: string };
-    const script = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(commandToExecute)![1];
-    expect(Buffer.from(script, 'base64').toString('utf8')).toBe(bootstrapScript());
+    expect(scriptOfCommand(commandToExecute)).toBe(bootstrapScript());
     const config = /-ConfigBase64 '([A-Za-z0-9+/=]+)'"$/.exec(commandToExecute)![1];
     expect(JSON.parse(Buffer.from(config, 'base64').toString('utf8'))).toEqual({
       runtimeUrl: 'https://hostedbots-demo-abcdef0123.azurewebsites.net',
       agentSha256: agentBundleSha256(runtimeBundleZip()),
       group: 'finance',
+      auth: 'token',
       botToken: 'the-bot-token',
       adminUsername: 'botadmin',
       adminPassword: PASSWORD,
     });
     expect(commandToExecute.length).toBeLessThan(8191);
+  });
+});
+
+describe('with Entra ID, bots prove their group with their managed identity', () => {
+  test('the config carries the identity\'s client ID and the audience, and no token; the group has no shared secret', () => {
+    const binary = terraformFor('the evaluation of the protected settings');
+    if (!binary) return;
+    const stack = fleetStack({ runtime: { entra: { tenantId: 'tenant', audience: 'api://hosted-bots' }, deployerIpRanges: ['203.0.113.7'] } });
+    const { json } = synth(stack);
+    expect(resources(json, 'random_password').map((p) => p)).toHaveLength(resources(json, 'random_password').length);
+    expect(Object.keys(json.resource.random_password).some((k) => k.includes('bot-token'))).toBe(false);
+    expect(resources(json, 'azurerm_key_vault_secret').map((x) => x.name)).not.toContain('bot-token-finance');
+    const [vmss] = resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
+    const { settings } = evaluateWithTerraform(
+      { settings: vmss.extension[0].protected_settings },
+      { 'azurerm_user_assigned_identity\\.[\\w-]+\\.client_id': '"client-1"', 'local\\.global_name_suffix': '"abcdef0123"' },
+      binary,
+    );
+    const { commandToExecute } = JSON.parse(settings) as { commandToExecute: string };
+    const config = JSON.parse(Buffer.from(/-ConfigBase64 '([A-Za-z0-9+/=]+)'"$/.exec(commandToExecute)![1], 'base64').toString('utf8'));
+    expect(config).toMatchObject({ auth: 'managed-identity', clientId: 'client-1', audience: 'api://hosted-bots' });
+    expect(config).not.toHaveProperty('botToken');
   });
 });

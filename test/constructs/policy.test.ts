@@ -34,7 +34,7 @@ function replicaCase(bad: boolean) {
   const stack = new HostedBotsStack(app, 'bots', {
     geography: bad ? 'US' : 'Europe',
     environment: { name: 'rpa', botCapacity: 2 },
-    runtime: { deployerIpRanges: [DEPLOYER_IP] },
+    runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' },
   });
   stack.environment.addGroup('finance', groupProps({ image: BotImageSource.fromVersion(version) }));
   return stack;
@@ -212,6 +212,21 @@ const CASES: Case[] = [
     value: '0.5',
   },
   {
+    rule: 'managed identity needs Entra ID',
+    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: bad ? 'managed-identity' : 'token' } }),
+    path: 'fleet/runtime',
+    field: 'runtime.botAuthentication',
+    value: '"managed-identity"',
+  },
+  {
+    rule: 'bots on a shared token by default (warning)',
+    level: 'warning',
+    build: (bad) => fleetStack({ runtime: bad ? { deployerIpRanges: [DEPLOYER_IP] } : { deployerIpRanges: [DEPLOYER_IP], entra: { tenantId: 't', audience: 'api://bots' } } }),
+    path: 'fleet/runtime',
+    field: 'runtime.botAuthentication',
+    value: '"token"',
+  },
+  {
     rule: 'global name prefix',
     build: (bad) => fleetStack({ globalNamePrefix: bad ? 'Contoso' : 'contoso' }),
     path: 'fleet/runtime',
@@ -220,21 +235,21 @@ const CASES: Case[] = [
   },
   {
     rule: 'runtime app name',
-    build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', deployerIpRanges: [DEPLOYER_IP] } }),
+    build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.appName',
     value: '"bots-"',
   },
   {
     rule: 'runtime plan supports VNet integration and private endpoints',
-    build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', deployerIpRanges: [DEPLOYER_IP] } }),
+    build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.planSku',
     value: '"F1"',
   },
   {
     rule: 'deployer addresses are IPv4 addresses or ranges',
-    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'] } }),
+    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.deployerIpRanges',
     value: '"203.0.113.300"',
@@ -242,7 +257,7 @@ const CASES: Case[] = [
   {
     rule: 'Key Vault closed to the deploying machine (warning)',
     level: 'warning',
-    build: (bad) => fleetStack({ runtime: { deployerIpRanges: bad ? [] : [DEPLOYER_IP] } }),
+    build: (bad) => fleetStack({ runtime: { deployerIpRanges: bad ? [] : [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.deployerIpRanges',
     value: '(none)',
@@ -250,7 +265,7 @@ const CASES: Case[] = [
   {
     rule: 'public network access opt-out (warning)',
     level: 'warning',
-    build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, deployerIpRanges: [DEPLOYER_IP] } }),
+    build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.publicNetworkAccess',
     value: 'true',

@@ -29,7 +29,7 @@ export interface FleetOptions {
   readonly region?: string;
   readonly environment?: Partial<BotEnvironmentProps>;
   readonly groups?: ReadonlyArray<Partial<HostedBotGroupProps>>;
-  /** @default { deployerIpRanges: [DEPLOYER_IP] }, so that the Key Vault firewall warning stays out of tests not about it */
+  /** @default { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' }, so that the deploy-path warnings stay out of tests not about them */
   readonly runtime?: BotRuntimeProps;
   readonly globalNamePrefix?: string;
 }
@@ -44,7 +44,7 @@ export function fleetStack(options: FleetOptions = {}): HostedBotsStack {
     geography: options.geography ?? 'Europe',
     region: options.region,
     environment: { name: 'demo', botCapacity: 4, ...options.environment },
-    runtime: options.runtime ?? { deployerIpRanges: [DEPLOYER_IP] },
+    runtime: options.runtime ?? { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' },
     globalNamePrefix: options.globalNamePrefix,
   });
   for (const [i, g] of (options.groups ?? [{}]).entries()) {
