@@ -44,6 +44,8 @@ function synthesizeFleet(dir: string): unknown {
       adminUsername: 'botadmin',
       adminPassword: password,
       flows: { work: { command: 'work.cmd', timeoutMinutes: 5 } },
+      // One token plays every user here, and keeps up to 300 runs queued.
+      queue: { maxQueuedPerUser: 1000 },
     });
   }
   app.synth();

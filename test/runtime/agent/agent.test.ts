@@ -36,3 +36,42 @@ describe('agent', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 });
+
+describe('agent state', () => {
+  test('an agent that restarts on the same VM goes on as the same bot, with its credential, without registering again', async () => {
+    const http = await import('http');
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const { BotAgent, BOT_CREDENTIAL_HEADER } = await import('../../../runtime/agent/agent');
+    const seen: Array<{ path: string; credential?: string }> = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ path: req.url!, credential: req.headers[BOT_CREDENTIAL_HEADER] as string | undefined });
+      if (req.url === '/v1/agent/register') {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ botId: 'bot_000000000000000000000001', credential: 'secret-credential-0123456789', heartbeatSeconds: 30 }));
+      } else {
+        // A bot the runtime retired: the agent stops.
+        res.writeHead(410, { 'content-type': 'application/json' });
+        res.end('{"error":{"code":"bot_gone","message":"gone"}}');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`;
+    const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'agent-state-')), 'bot-state.json');
+    try {
+      const run = async () => {
+        const agent = new BotAgent({ url, token: 'group-token', group: 'finance', vmName: 'vm-1', stateFile, executor: new SimulatedExecutor('vm-1') });
+        await agent.start();
+        return agent.botId;
+      };
+      expect(await run()).toBe('bot_000000000000000000000001');
+      expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toMatchObject({ vmName: 'vm-1', botId: 'bot_000000000000000000000001', credential: 'secret-credential-0123456789' });
+      expect(await run()).toBe('bot_000000000000000000000001');
+      expect(seen.map((s) => s.path)).toEqual(['/v1/agent/register', '/v1/agent/claim', '/v1/agent/claim']);
+      expect(seen.slice(1).map((s) => s.credential)).toEqual(['secret-credential-0123456789', 'secret-credential-0123456789']);
+    } finally {
+      server.close();
+    }
+  });
+});
