@@ -60,7 +60,8 @@ async function main(): Promise<void> {
   const raw = JSON.parse(fs.readFileSync(path.join(dir, 'cdktf.out/stacks/demo/fleet.json'), 'utf8'));
   const { manifest, botTokens } = localManifest(raw, {
     environment: { botCapacity: BOTS },
-    groups: { finance: { maxBots: BOTS } },
+    // One token plays 32 clients here: its share of the queue must hold what they keep queued.
+    groups: { finance: { maxBots: BOTS, queue: { maxQueuedPerUser: 10_000, highPriority: 'co-owners' } } },
     scaling: { idleMinutes: 60, heartbeatSeconds: 30, bootTimeoutMinutes: 5 },
   });
   const token = randomToken();

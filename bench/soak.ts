@@ -207,7 +207,12 @@ async function soak(storeName: 'sqlite' | 'postgres', runs: number, pgUrl?: stri
     seconds: (Date.now() - started) / 1000,
   };
 
-  runtime?.kill('SIGTERM');
+  // Wait for the runtime to exit: its last transactions must not race the schema's drop below.
+  if (runtime && runtime.exitCode === null) {
+    const exited = new Promise((resolve) => runtime!.once('exit', resolve));
+    runtime.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  }
   client.close();
   await sim.stop();
   if (storeName === 'postgres') {
