@@ -81,6 +81,8 @@ export interface LocalFleetOptions {
   readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
   /** Expose /metrics to this token. @default off */
   readonly metricsToken?: string;
+  /** Proxy hops whose X-Forwarded-For to believe. @default 0 */
+  readonly trustProxy?: number;
 }
 
 export class LocalFleet {
@@ -166,6 +168,7 @@ export class LocalFleet {
         limits: options.limits,
         timeouts: options.timeouts,
         metricsToken: options.metricsToken,
+        trustProxy: options.trustProxy,
         log,
       });
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);

@@ -56,6 +56,28 @@ describe('sign-in', () => {
     expect(statuses[SIGN_IN_LIMITS.addressBurst]).toBe(429);
   });
 
+  test('behind a trusted proxy, each client address has its own sign-in limit; untrusted, the header is ignored', async () => {
+    const from = (address: string, token: string) => signIn(token, { origin: t.fleet.url, 'x-forwarded-for': address });
+    // Untrusted (the default): every X-Forwarded-For is the same socket address.
+    for (let i = 0; i < SIGN_IN_LIMITS.addressBurst; i++) await from(`198.51.100.${i}`, `guess-${i}`);
+    expect((await from('198.51.100.200', 'guess-x')).status).toBe(429);
+    const proxied = await startTestFleet({}, { trustProxy: 1 });
+    try {
+      const post = (address: string, token: string) =>
+        fetch(`${proxied.fleet.url}/signin`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: proxied.fleet.url, 'x-forwarded-for': address },
+          body: `token=${encodeURIComponent(token)}`,
+        });
+      for (let i = 0; i < SIGN_IN_LIMITS.addressBurst; i++) expect((await post('203.0.113.1', `guess-${i}`)).status).toBe(401);
+      expect((await post('203.0.113.1', 'guess-x')).status).toBe(429);
+      expect((await post('203.0.113.2', 'guess-y')).status).toBe(401);
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   test('the sign-in page and the dashboard\'s 404 page tell a stranger nothing about the environment', async () => {
     for (const path of ['/signin', '/no-such-page']) {
       const text = await (await fetch(`${t.fleet.url}${path}`)).text();
