@@ -17,6 +17,7 @@ import type { QueueNotifier } from '../queue/notifier';
 import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
 import { DeleteReason, GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
 import type { ArrivalHistory } from './history';
+import { orphansToDelete, reconcileGroup } from './reconcile';
 import { noEvents, RuntimeEvents } from '../events';
 
 const HOUR_MS = 3_600_000;
@@ -95,6 +96,8 @@ export class Scaler {
   private cycling?: Promise<void>;
   private again = false;
   private reconcileDue = true;
+  /** Per group, VMs seen unknown over the caps, and since when: reconcile deletes them on a second sighting. */
+  private readonly suspects = new Map<string, Map<string, number>>();
   /** The periodic work (lease, sweep, reconcile) runs on ticks, not on every trigger. */
   private tickDue = true;
   private leaseRenewedAt = 0;
@@ -462,48 +465,44 @@ export class Scaler {
     }
     const now = this.now();
     const manifestGroup = this.groups.get(group);
-    const present = new Set(vms.map((vm) => vm.name));
-    let bots = await this.store.bots(group);
-    const known = new Set(bots.map((b) => b.vmName).filter(Boolean));
+    const decision = reconcileGroup(vms, await this.store.bots(group));
 
-    const unknown = vms.filter((vm) => !known.has(vm.name) && vm.provisioningState !== 'Deleting').map((vm) => vm.name);
-    if (unknown.length) {
+    let unplaced: string[] = [];
+    if (decision.unknown.length) {
       const caps = manifestGroup ? this.capsOf(group) : { maxBots: 0, capacity: 0 };
-      const { bound, unplaced } = await this.store.bindVms(group, unknown, manifestGroup ? imageKeyOf(manifestGroup) : '', caps, now);
-      if (bound.length) this.log('scaler.bound', { group, vms: bound.map((b) => b.vmName) });
-      if (unplaced.length) {
-        this.log('scaler.unplaced_vms', { group, vms: unplaced });
-        try {
-          await this.driver.deleteInstances(vmss, unplaced);
-        } catch (err) {
-          await this.recordArmError(group, 'deleteInstances', err);
-        }
+      const bound = await this.store.bindVms(group, decision.unknown, manifestGroup ? imageKeyOf(manifestGroup) : '', caps, now);
+      if (bound.bound.length) this.log('scaler.bound', { group, vms: bound.bound.map((b) => b.vmName) });
+      unplaced = bound.unplaced;
+    }
+    // Over the caps: deleted only once seen so twice, a lease apart (reconcile.ts says why).
+    const orphans = orphansToDelete(unplaced, this.suspects.get(group) ?? new Map(), now, this.leaseTtlMs);
+    this.suspects.set(group, orphans.suspects);
+    if (orphans.suspects.size) this.log('scaler.unplaced_vms', { group, vms: [...orphans.suspects.keys()], deleteAfterMs: this.leaseTtlMs });
+    if (orphans.delete.length) {
+      this.log('scaler.orphans_deleted', { group, vms: orphans.delete });
+      try {
+        await this.driver.deleteInstances(vmss, orphans.delete);
+      } catch (err) {
+        await this.recordArmError(group, 'deleteInstances', err);
       }
     }
 
-    const vanished = bots.filter((b) => b.vmName && !present.has(b.vmName));
-    if (vanished.length) {
-      await this.store.markDeleted(vanished.map((b) => b.id), now, this.maxAttempts());
+    if (decision.gone.length) {
+      await this.store.markDeleted(decision.gone, now, this.maxAttempts());
       this.notifier.notify(group);
-      this.log('scaler.vms_gone', { group, bots: vanished.map((b) => b.id) });
+      this.log('scaler.vms_gone', { group, bots: decision.gone });
     }
-
-    const failedVms = new Set(vms.filter((vm) => vm.provisioningState === 'Failed').map((vm) => vm.name));
-    bots = await this.store.bots(group);
-    const broken = bots.filter((b) => b.state === 'provisioning' && b.vmName && failedVms.has(b.vmName));
-    if (broken.length) await this.store.markFailed(broken.map((b) => b.id), 'VM provisioning failed', now);
-
-    const stuck = bots.filter((b) => b.state === 'deleting' && b.vmName && present.has(b.vmName));
-    if (stuck.length) await this.deleteVms(group, vmss, stuck);
+    if (decision.failed.length) await this.store.markFailed(decision.failed, 'VM provisioning failed', now);
+    if (decision.deleteAgain.length) await this.deleteVms(group, vmss, decision.deleteAgain);
 
     if (manifestGroup && !(await this.backingOff(group))) {
       const wanted = await this.capacityOf(group);
-      const existing = vms.filter((vm) => vm.provisioningState !== 'Deleting').length;
-      if (wanted > existing) {
+      if (wanted > decision.existing) {
         try {
           await this.driver.setCapacity(vmss, wanted);
+          const listed = new Set(vms.map((vm) => vm.name));
           const after = await this.driver.listInstances(vmss);
-          const fresh = after.filter((vm) => !present.has(vm.name)).map((vm) => vm.name);
+          const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => vm.name);
           if (fresh.length) await this.store.bindVms(group, fresh, imageKeyOf(manifestGroup), this.capsOf(group), this.now());
         } catch (err) {
           await this.recordArmError(group, 'setCapacity', err);
