@@ -7,26 +7,29 @@ import { createHash } from 'crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ManifestGroup } from '../config/manifest';
 import { forbidden, RuntimeError } from '../errors';
+import { callingUser, grantedGroup, grantedRun, RouteMethod, RouteOptions } from '../api/access';
 import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
 import { COST, RateLimiter, TooManyRequests } from '../api/limits';
 import type { RunQueue } from '../queue/queue';
-import type { Priority, Run } from '../store/types';
+import type { Priority } from '../store/types';
 import { PRIORITIES } from '../store/types';
 import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPage, GroupPageData, GroupRow, signInPage } from './pages';
-import { cookie, Session, SESSION_COOKIE, SessionStore } from './sessions';
+import { SESSION_COOKIE, SessionStore } from './sessions';
 
 export type DashboardPolicy = 'anyone' | 'session-user';
 
 export interface DashboardContext {
-  /** Registers a page or form with its policy and its cost against the rate limit (default 1). */
-  readonly route: (method: 'get' | 'post', path: string, policy: DashboardPolicy, handler: RequestHandler, cost?: number) => void;
+  /**
+   * Registers a page or form behind the gate of its policy; `options.resource` names the group or
+   * run it acts on, which the gate resolves and checks as the API route of that policy does.
+   */
+  readonly route: (method: Extract<RouteMethod, 'get' | 'post'>, path: string, policy: DashboardPolicy, handler: RequestHandler, options?: RouteOptions) => void;
   readonly wrap: (fn: (req: Request, res: Response) => Promise<unknown>) => RequestHandler;
   readonly auth: Authenticator;
   readonly sessions: SessionStore;
+  /** Every change a form makes goes through the queue. */
   readonly queue: RunQueue;
-  readonly groupFor: (req: Request) => { group: ManifestGroup; access: Access };
-  readonly runFor: (req: Request, need: 'owner' | 'co-owner') => Promise<{ run: Run; access: Access }>;
   readonly groupSummaries: (principal: Principal) => Promise<GroupRow[]>;
   readonly groupDetail: (group: ManifestGroup, access: Access, principal: Principal) => Promise<Omit<GroupPageData, 'canManage' | 'recent' | 'errors' | 'queue'> & {
     queue: GroupPageData['queue'];
@@ -39,16 +42,7 @@ export interface DashboardContext {
   readonly now?: () => number;
 }
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    session?: Session;
-  }
-}
-
-/** The session of a request, from its cookie. */
-export function sessionOf(sessions: SessionStore, req: Request): Session | undefined {
-  return sessions.get(cookie(req.headers.cookie, SESSION_COOKIE));
-}
+export { sessionOf } from './sessions';
 
 /** The request came from a page of this origin: its Origin header, else its Referer, names this host. */
 export function sameOrigin(req: Request): boolean {
@@ -149,21 +143,21 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
 
   route('get', '/', 'session-user',
     wrap(async (req, res) => {
-      const groups = await ctx.groupSummaries(req.principal!);
+      const groups = await ctx.groupSummaries(callingUser(req));
       send(res, 200, partial(req, groupListPage(await chrome(req, 'Groups'), groups)));
     }),
-    COST.groupList,
+    { cost: COST.groupList },
   );
 
   route('get', '/groups/:group', 'session-user',
     wrap(async (req, res) => {
-      const { group, access } = ctx.groupFor(req);
-      const detail = await ctx.groupDetail(group, access, req.principal!);
+      const { group, access, principal } = grantedGroup(req);
+      const detail = await ctx.groupDetail(group, access, principal);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),
-    COST.groupView,
+    { cost: COST.groupView, resource: 'group-user' },
   );
 
   const back = (res: Response, group: string, done: string) => res.redirect(303, `/groups/${encodeURIComponent(group)}?done=${encodeURIComponent(done)}`);
@@ -171,45 +165,47 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
   for (const action of ['pause', 'resume'] as const) {
     route('post', `/groups/:group/${action}`, 'session-user',
       wrap(async (req, res) => {
-        const { group, access } = ctx.groupFor(req);
-        if (!canManage(access)) throw forbidden(`only co-owners of group ${group.name} may ${action} it`);
+        const { group, principal } = grantedGroup(req);
         if (action === 'pause') await ctx.queue.pause(group.name);
         else await ctx.queue.resume(group.name);
-        ctx.log(`group.${action}`, { group: group.name, by: req.principal!.kind === 'user' ? req.principal!.id : undefined, via: 'dashboard' });
+        ctx.log(`group.${action}`, { group: group.name, by: principal.id, via: 'dashboard' });
         back(res, group.name, action === 'pause' ? 'Group paused: running flows finish, nothing new starts.' : 'Group resumed.');
       }),
+      { resource: 'group-co-owner', coOwnersMay: `${action} it` },
     );
   }
 
   route('post', '/runs/:id/cancel', 'session-user',
     wrap(async (req, res) => {
-      const { run } = await ctx.runFor(req, 'owner');
+      const { run } = grantedRun(req);
       const result = await ctx.queue.cancel(run.id);
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
       ctx.log('run.cancel', { runId: run.id, group: run.group, via: 'dashboard' });
       back(res, run.group, result.kind === 'cancelled' ? `Run ${run.id} cancelled.` : `Run ${run.id} is being stopped.`);
     }),
+    { resource: 'run-owner-or-co-owner' },
   );
 
   route('post', '/runs/:id/move-to-top', 'session-user',
     wrap(async (req, res) => {
-      const { run } = await ctx.runFor(req, 'co-owner');
+      const { run } = grantedRun(req);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
       await ctx.queue.moveToTop(run.id);
       back(res, run.group, `Run ${run.id} moved to the top.`);
     }),
+    { resource: 'group-co-owner' },
   );
 
   route('post', '/runs/:id/priority', 'session-user',
     wrap(async (req, res) => {
-      const { run, access } = await ctx.runFor(req, 'owner');
-      if (!canManage(access)) throw forbidden(`only co-owners of group ${run.group} may change priorities from the dashboard`);
+      const { run } = grantedRun(req);
       const priority = req.body?.priority;
       if (!PRIORITIES.includes(priority)) throw new RuntimeError(400, 'invalid_request', `priority: must be one of ${PRIORITIES.join(', ')}`);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
       await ctx.queue.setPriority(run.id, priority as Priority);
       back(res, run.group, `Run ${run.id} is now ${priority} priority.`);
     }),
+    { resource: 'group-co-owner', coOwnersMay: 'change priorities from the dashboard' },
   );
 
   return {

@@ -5,7 +5,15 @@
  * client affinity); signing out, or eight idle hours, ends one.
  */
 import { randomBytes, timingSafeEqual } from 'crypto';
+import type { Request } from 'express';
 import type { Principal } from '../api/auth';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The dashboard session, on `session-user` routes. */
+    session?: Session;
+  }
+}
 
 export const SESSION_COOKIE = 'hb_session';
 const IDLE_MS = 8 * 60 * 60 * 1000;
@@ -74,4 +82,9 @@ export function cookie(header: string | undefined, name: string): string | undef
     if (key === name) return rest.join('=');
   }
   return undefined;
+}
+
+/** The session of a request, from its cookie. */
+export function sessionOf(sessions: SessionStore, req: Request): Session | undefined {
+  return sessions.get(cookie(req.headers.cookie, SESSION_COOKIE));
 }

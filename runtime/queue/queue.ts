@@ -1,11 +1,12 @@
 /**
  * The run lifecycle: enqueue, claim, heartbeat, complete, cancel, re-prioritise, move to top,
- * pause and resume. The rules live here; the store makes each step atomic.
+ * pause and resume, and the registration of the bots that claim runs. The rules live here; the store makes each step atomic.
  */
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
-import type { ClaimResult, CompleteInput, Priority, Run, Store } from '../store/types';
+import type { ClaimResult, CompleteInput, Priority, RegisterResult, Run, Store } from '../store/types';
+import { imageKeyOf } from '../scaler/loop';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';
 
@@ -183,6 +184,21 @@ export class RunQueue {
 
   moveToTop(runId: string) {
     return this.store.moveToTop(runId, this.now());
+  }
+
+  /**
+   * An agent's registration on its VM, within the group's and the environment's caps. A new bot
+   * is idle: waiting claims wake, and the scaler re-plans.
+   */
+  async register(group: string, vmName: string, credentialHash: string): Promise<RegisterResult> {
+    const declared = this.group(group);
+    const caps = { maxBots: declared.maxBots, capacity: this.manifest.environment.botCapacity };
+    const result = await this.store.register(declared.name, vmName, imageKeyOf(declared), caps, this.now(), credentialHash);
+    if (result.kind === 'registered') {
+      this.notifier.notify(declared.name);
+      this.onChange(declared.name);
+    }
+    return result;
   }
 
   async pause(group: string) {

@@ -1,9 +1,20 @@
 /**
- * Who may do what: every route against every kind of principal, the router walk that keeps
- * new routes from shipping without a declared policy, and Entra ID token checks.
+ * Who may do what: each access policy's gate in front of a spy handler, every route against every
+ * kind of principal, the router walk that keeps new routes from shipping without their policy
+ * applied, and Entra ID token checks.
  */
+import { createHash } from 'crypto';
+import type { AddressInfo } from 'net';
+import express, { NextFunction, Request, Response } from 'express';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet, JWK } from 'jose';
-import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { BOT_CREDENTIAL_HEADER } from '../../../runtime/agent/agent';
+import { AccessPolicy, createRouteTable, credentialHash, Gate, ResourcePolicy, RouteOptions } from '../../../runtime/api/access';
+import { Authenticator } from '../../../runtime/api/auth';
+import { localManifest } from '../../../runtime/cli/local-fleet';
+import { SESSION_COOKIE, SessionStore } from '../../../runtime/dashboard/sessions';
+import { RuntimeError } from '../../../runtime/errors';
+import type { Bot, Run } from '../../../runtime/store/types';
+import { eventually, startTestFleet, synthesizedFleetJson, TestFleet, USERS } from '../../helpers/local-fleet';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const AUDIENCE = 'api://hosted-bots-test';
@@ -111,22 +122,32 @@ describe('access', () => {
     expect((await t.api('POST', '/v1/groups/sales/runs', { flow: 'lead-sync' }, t.botTokens.sales)).status).toBe(403);
   });
 
-  test('every route of the router has a declared access policy', () => {
+  test('every route of the router has a declared access policy, and its gate applies that policy before any handler', () => {
     const app = t.fleet.runtime.app as unknown as
-      | { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> }; accessPolicies: ReadonlyMap<string, string> }
+      | {
+          router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean>; stack: Array<{ handle: Partial<Gate> }> } }> };
+          accessPolicies: ReadonlyMap<string, string>;
+        }
       | undefined;
     expect(app).toBeDefined();
     const undeclared: string[] = [];
+    const ungated: string[] = [];
     let routes = 0;
     for (const layer of app!.router.stack) {
       if (!layer.route) continue;
       for (const method of Object.keys(layer.route.methods)) {
         routes++;
-        if (!app!.accessPolicies.has(`${method.toUpperCase()} ${layer.route.path}`)) undeclared.push(`${method.toUpperCase()} ${layer.route.path}`);
+        const key = `${method.toUpperCase()} ${layer.route.path}`;
+        if (!app!.accessPolicies.has(key)) undeclared.push(key);
+        // The first handler is the gate, and it enforces the policy the registry shows.
+        const gate = layer.route.stack[0]?.handle;
+        if (layer.route.stack.length < 2 || gate?.policy !== app!.accessPolicies.get(key)) ungated.push(`${key}: gate ${String(gate?.policy)}`);
       }
     }
     expect(routes).toBeGreaterThanOrEqual(16);
+    expect(routes).toBe(app!.accessPolicies.size);
     expect(undeclared).toEqual([]);
+    expect(ungated).toEqual([]);
   });
 
   describe('Entra ID tokens', () => {
@@ -220,6 +241,226 @@ describe('access', () => {
     test('a URL longer than 2,048 characters gets 414; headers over 16 KiB get 431', async () => {
       expect((await t.api('GET', `/v1/groups/${'x'.repeat(2100)}`)).status).toBe(414);
       expect((await t.api('GET', '/v1/groups', undefined, USERS.admin, { 'x-padding': 'y'.repeat(17 * 1024) })).status).toBe(431);
+    });
+  });
+});
+
+/**
+ * Each policy's gate in front of a spy, registered through the route table the API uses: a caller
+ * the policy refuses never reaches the handler, and an allowed one reaches it with what the policy
+ * names already resolved.
+ */
+describe('the gate of each access policy', () => {
+  const METRICS_TOKEN = 'metrics-secret-token';
+  const FINANCE_BOT_CREDENTIAL = 'finance-bot-credential-0001';
+  const SALES_BOT_CREDENTIAL = 'sales-bot-credential-00001';
+  const id = (n: number) => `run_${String(n).padStart(24, '0')}`;
+  const runs = new Map<string, Run>(
+    [
+      { id: id(1), group: 'finance', createdBy: USERS.financeClerk },
+      { id: id(2), group: 'finance', createdBy: USERS.financeLead },
+      { id: id(3), group: 'sales', createdBy: USERS.salesRep },
+    ].map((r) => [r.id, { ...r, state: 'queued' } as Run]),
+  );
+  const bots = new Map<string, Bot>([
+    [credentialHash(FINANCE_BOT_CREDENTIAL), { id: `bot_${'f'.repeat(24)}`, group: 'finance', state: 'idle' } as Bot],
+    [credentialHash(SALES_BOT_CREDENTIAL), { id: `bot_${'5'.repeat(24)}`, group: 'sales', state: 'idle' } as Bot],
+  ]);
+
+  let base: string;
+  let server: import('http').Server;
+  let tokens: Record<string, string>;
+  let botTokens: Record<string, string>;
+  let sessions: SessionStore;
+  let auth: Authenticator;
+  let table: ReturnType<typeof createRouteTable>;
+  /** What each spy saw, by route. */
+  const seen = new Map<string, Array<{ group?: string; access?: string; run?: string; bot?: string; principal?: string }>>();
+
+  const spy = (name: string) => (req: Request, res: Response) => {
+    const calls = seen.get(name) ?? [];
+    calls.push({
+      group: req.group?.name,
+      access: req.access,
+      run: req.run?.id,
+      bot: req.bot?.id,
+      principal: req.principal?.kind === 'user' ? req.principal.id : req.principal?.kind,
+    });
+    seen.set(name, calls);
+    res.json({ reached: name });
+  };
+
+  const routes: Array<[method: 'get' | 'post', path: string, policy: AccessPolicy, options?: RouteOptions]> = [
+    ['get', '/anyone', 'anyone'],
+    ['get', '/any-user', 'any-user'],
+    ['get', '/groups/:group', 'group-user'],
+    ['post', '/groups/:group/act', 'group-co-owner', { coOwnersMay: 'act on it' }],
+    ['post', '/runs/:id/top', 'group-co-owner'],
+    ['get', '/runs/:id', 'run-owner-or-co-owner'],
+    ['get', '/agent/group', 'group-bot'],
+    ['post', '/agent/bot', 'bot'],
+    ['get', '/metrics', 'metrics-token'],
+    ['get', '/session', 'session-user'],
+    ['get', '/session/groups/:group', 'session-user', { resource: 'group-co-owner' }],
+    ['get', '/session/runs/:id', 'session-user', { resource: 'run-owner-or-co-owner' }],
+  ];
+
+  beforeAll(async () => {
+    const { manifest, botTokens: generated } = localManifest(synthesizedFleetJson(), {
+      groups: {
+        finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } },
+        sales: { access: { users: [USERS.salesRep], coOwners: [] } },
+      },
+    });
+    botTokens = generated;
+    tokens = Object.fromEntries(Object.values(USERS).map((u) => [u, `token-of-${u}`]));
+    auth = new Authenticator(
+      manifest,
+      Object.entries(tokens).map(([principal, secret]) => ({ principal, sha256: createHash('sha256').update(secret).digest('hex'), admin: principal === USERS.admin })),
+    );
+    sessions = new SessionStore(Date.now);
+    const app = express();
+    app.use(express.json());
+    table = createRouteTable(app, {
+      manifest,
+      store: { getRun: async (runId) => runs.get(runId), botByCredential: async (hash) => bots.get(hash) },
+      auth,
+      sessions,
+      limits: { userPerSecond: 1000, userBurst: 1000, botPerSecond: 1000, botBurst: 1000 },
+      now: Date.now,
+      metricsToken: METRICS_TOKEN,
+    });
+    for (const [method, path, policy, options] of routes) table.route(method, path, policy, spy(`${method.toUpperCase()} ${path}`), options);
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      const e = err instanceof RuntimeError ? err : new RuntimeError(500, 'internal', String(err));
+      res.status(e.status).json({ error: { code: e.code, message: e.message } });
+    });
+    await new Promise<void>((resolve) => {
+      server = app.listen(0, '127.0.0.1', () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => seen.clear());
+
+  type Caller = { token?: string; credential?: string; cookie?: string };
+  const call = async (method: string, path: string, as: Caller = {}) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (as.token) headers.authorization = `Bearer ${as.token}`;
+    if (as.credential) headers[BOT_CREDENTIAL_HEADER] = as.credential;
+    if (as.cookie) headers.cookie = as.cookie;
+    const res = await fetch(`${base}${path}`, { method, headers, body: method === 'GET' ? undefined : '{}' });
+    return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+  };
+  const user = (name: string): Caller => ({ token: tokens[name] });
+  const sessionOf = (name: string): Caller => {
+    const session = sessions.create({ kind: 'user', id: name, roles: [], admin: name === USERS.admin, via: 'token' });
+    return { cookie: `${SESSION_COOKIE}=${session.id}` };
+  };
+
+  describe.each<[AccessPolicy, string, string, () => Caller, number, string]>([
+    ['any-user', 'GET', '/any-user', () => ({}), 401, 'unauthorized'],
+    ['any-user', 'GET', '/any-user', () => ({ token: botTokens.finance }), 403, 'forbidden'],
+    ['group-user', 'GET', '/groups/finance', () => ({}), 401, 'unauthorized'],
+    ['group-user', 'GET', '/groups/sales', () => user(USERS.financeClerk), 404, 'group_not_found'],
+    ['group-user', 'GET', '/groups/payroll', () => user(USERS.admin), 404, 'group_not_found'],
+    ['group-user', 'GET', '/groups/finance', () => ({ token: botTokens.finance }), 403, 'forbidden'],
+    ['group-co-owner', 'POST', '/groups/finance/act', () => user(USERS.financeClerk), 403, 'forbidden'],
+    ['group-co-owner', 'POST', '/groups/sales/act', () => user(USERS.financeLead), 404, 'group_not_found'],
+    ['group-co-owner', 'POST', `/runs/${id(1)}/top`, () => user(USERS.financeClerk), 403, 'forbidden'],
+    ['group-co-owner', 'POST', `/runs/${id(2)}/top`, () => user(USERS.financeClerk), 404, 'run_not_found'],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(2)}`, () => user(USERS.financeClerk), 404, 'run_not_found'],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(3)}`, () => user(USERS.financeLead), 404, 'run_not_found'],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(9)}`, () => user(USERS.admin), 404, 'run_not_found'],
+    ['run-owner-or-co-owner', 'GET', '/runs/not-a-run', () => user(USERS.admin), 400, 'invalid_request'],
+    ['group-bot', 'GET', '/agent/group', () => user(USERS.admin), 403, 'forbidden'],
+    ['group-bot', 'GET', '/agent/group', () => ({}), 401, 'unauthorized'],
+    ['bot', 'POST', '/agent/bot', () => ({ token: botTokens.finance, credential: SALES_BOT_CREDENTIAL }), 401, 'unauthorized'],
+    ['bot', 'POST', '/agent/bot', () => ({ token: botTokens.finance }), 401, 'unauthorized'],
+    ['bot', 'POST', '/agent/bot', () => ({ ...user(USERS.admin), credential: FINANCE_BOT_CREDENTIAL }), 403, 'forbidden'],
+    ['metrics-token', 'GET', '/metrics', () => ({ token: 'not-the-metrics-token' }), 401, 'unauthorized'],
+    ['metrics-token', 'GET', '/metrics', () => user(USERS.admin), 401, 'unauthorized'],
+    ['session-user', 'GET', '/session', () => ({}), 401, 'unauthorized'],
+    ['session-user', 'GET', '/session', () => user(USERS.admin), 401, 'unauthorized'],
+    ['session-user', 'GET', '/session/groups/finance', () => sessionOf(USERS.financeClerk), 403, 'forbidden'],
+    ['session-user', 'GET', `/session/runs/${id(2)}`, () => sessionOf(USERS.financeClerk), 404, 'run_not_found'],
+  ])('%s refuses %s %s', (_policy, method, path, caller, status, code) => {
+    test(`with ${status} ${code}, and the handler never runs`, async () => {
+      const res = await call(method, path, caller());
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      expect([...seen.keys()]).toEqual([]);
+    });
+  });
+
+  test('refusals keep the API\'s messages', async () => {
+    expect((await call('GET', '/groups/sales', user(USERS.financeClerk))).body.error.message).toBe('group "sales" does not exist or you have no access to it');
+    expect((await call('POST', '/groups/finance/act', user(USERS.financeClerk))).body.error.message).toBe('only co-owners of group finance may act on it');
+    expect((await call('POST', `/runs/${id(1)}/top`, user(USERS.financeClerk))).body.error.message).toBe('only co-owners of group finance may do this');
+    expect((await call('GET', `/runs/${id(2)}`, user(USERS.financeClerk))).body.error.message).toBe(`run ${id(2)} does not exist or you have no access to it`);
+    expect((await call('GET', '/any-user', { token: botTokens.finance })).body.error.message).toBe('bots may only call /v1/agent routes');
+    expect((await call('GET', '/agent/group', user(USERS.admin))).body.error.message).toBe('only bots may call /v1/agent routes');
+    expect([...seen.keys()]).toEqual([]);
+  });
+
+  test.each<[AccessPolicy, string, string, () => Caller, Record<string, string | undefined>]>([
+    ['anyone', 'GET', '/anyone', () => ({}), { principal: undefined }],
+    ['any-user', 'GET', '/any-user', () => user(USERS.salesRep), { principal: USERS.salesRep, group: undefined }],
+    ['group-user', 'GET', '/groups/finance', () => user(USERS.financeClerk), { principal: USERS.financeClerk, group: 'finance', access: 'user' }],
+    ['group-user', 'GET', '/groups/sales', () => user(USERS.admin), { group: 'sales', access: 'admin' }],
+    ['group-co-owner', 'POST', '/groups/finance/act', () => user(USERS.financeLead), { group: 'finance', access: 'co-owner', run: undefined }],
+    ['group-co-owner', 'POST', `/runs/${id(1)}/top`, () => user(USERS.financeLead), { group: 'finance', access: 'co-owner', run: id(1) }],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(1)}`, () => user(USERS.financeClerk), { group: 'finance', access: 'user', run: id(1) }],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(1)}`, () => user(USERS.financeLead), { access: 'co-owner', run: id(1) }],
+    ['run-owner-or-co-owner', 'GET', `/runs/${id(3)}`, () => user(USERS.admin), { group: 'sales', access: 'admin', run: id(3) }],
+    ['group-bot', 'GET', '/agent/group', () => ({ token: botTokens.sales }), { principal: 'bot', group: 'sales', bot: undefined }],
+    ['bot', 'POST', '/agent/bot', () => ({ token: botTokens.finance, credential: FINANCE_BOT_CREDENTIAL }), { group: 'finance', bot: `bot_${'f'.repeat(24)}` }],
+    ['metrics-token', 'GET', '/metrics', () => ({ token: METRICS_TOKEN }), { principal: undefined }],
+    ['session-user', 'GET', '/session', () => sessionOf(USERS.salesRep), { principal: USERS.salesRep }],
+    ['session-user', 'GET', '/session/groups/finance', () => sessionOf(USERS.financeLead), { group: 'finance', access: 'co-owner' }],
+    ['session-user', 'GET', `/session/runs/${id(1)}`, () => sessionOf(USERS.financeClerk), { group: 'finance', run: id(1) }],
+  ])('%s lets %s %s through with what it names resolved', async (_policy, method, path, caller, expected) => {
+    const res = await call(method, path, caller());
+    expect(res.status).toBe(200);
+    expect([...seen.values()].flat()).toEqual([expect.objectContaining(expected)]);
+  });
+
+  test('metrics-token routes answer 404 when the runtime has no metrics token', async () => {
+    const app = express();
+    const bare = createRouteTable(app, {
+      manifest: localManifest(synthesizedFleetJson()).manifest,
+      store: { getRun: async () => undefined, botByCredential: async () => undefined },
+      auth,
+      sessions,
+      limits: { userPerSecond: 10, userBurst: 10, botPerSecond: 10, botBurst: 10 },
+      now: Date.now,
+    });
+    const reached = jest.fn((_req: Request, res: Response) => res.json({}));
+    bare.route('get', '/metrics', 'metrics-token', reached);
+    app.use((err: RuntimeError, _req: Request, res: Response, _next: NextFunction) => res.status(err.status).json({ error: { code: err.code } }));
+    const other = await new Promise<import('http').Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: { code: 'metrics_off' } });
+      expect(reached).not.toHaveBeenCalled();
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  describe('a route whose path cannot satisfy its policy is refused when it is registered', () => {
+    test.each<[string, AccessPolicy, RouteOptions | undefined, RegExp]>([
+      ['/groups', 'group-user', undefined, /route GET \/groups: policy group-user needs :group in the path/],
+      ['/runs', 'run-owner-or-co-owner', undefined, /route GET \/runs: policy run-owner-or-co-owner needs :id in the path/],
+      ['/groups/:groupName', 'group-co-owner', undefined, /route GET \/groups\/:groupName: policy group-co-owner needs :group or :id in the path/],
+      ['/session', 'session-user', { resource: 'group-user' }, /route GET \/session: policy group-user needs :group in the path/],
+      ['/groups/:group', 'any-user', { resource: 'group-user' as ResourcePolicy }, /resource group-user is for session-user routes; use policy group-user/],
+      ['/anyone', 'anyone', undefined, /route GET \/anyone is registered twice/],
+    ])('%s with %s', (path, policy, options, message) => {
+      expect(() => table.route('get', path, policy, spy('never'), options)).toThrow(message);
     });
   });
 });

@@ -1,0 +1,236 @@
+/**
+ * The users' routes: the environment, the groups a user sees, their queues and history, and
+ * runs: enqueue, read, cancel, re-prioritise. The gate has resolved the group or run each route
+ * names and checked the caller's role before a handler runs.
+ */
+import { z } from 'zod';
+import type { ManifestGroup } from '../config/manifest';
+import { notFound, RuntimeError } from '../errors';
+import type { Run, RunListing } from '../store/types';
+import { RUN_STATES, RunState } from '../store/types';
+import { callingUser, grantedGroup, grantedRun } from './access';
+import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
+import { emptyBody, parse, priority, runId } from './input';
+import { COST, pageCost } from './limits';
+import type { RouteContext } from './routes';
+import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, waitReasons, warmUpView } from './views';
+
+/** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
+export const QUEUE_VIEW_LIMIT = 50;
+/** Finished runs on the group view; the history route pages the rest. */
+export const RECENT_VIEW_LIMIT = 20;
+/** The most runs one page of the history or the queue holds. */
+export const PAGE_LIMIT = 200;
+
+const enqueueBody = z
+  .object({
+    flow: z.string({ message: 'is required, the name of a flow in the group catalogue' }).min(1).max(64),
+    inputs: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }).optional(),
+    priority: priority.optional(),
+  })
+  .strict();
+
+const priorityBody = z.object({ priority }).strict();
+const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
+
+const queueQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
+  })
+  .strict();
+
+const listQuery = z
+  .object({
+    state: z
+      .string()
+      .transform((s) => s.split(','))
+      .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]], { message: `must be among ${RUN_STATES.join(', ')}` })))
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
+    before: runId.optional(),
+  })
+  .strict();
+
+/** High priority jumps everyone's runs: co-owners and admins, and users where the group allows it. */
+const mayQueueHigh = (group: ManifestGroup, access: Access) => canManage(access) || group.queue.highPriority === 'users';
+const highPriorityRefused = (group: ManifestGroup) =>
+  new RuntimeError(403, 'priority_not_allowed', `only co-owners of group ${group.name} may use priority high (its queue.highPriority is ${group.queue.highPriority}); send normal`);
+
+/** What the group views of the API and the dashboard are built from, so both answer the same. */
+export function groupViews(ctx: RouteContext) {
+  const { manifest, store, scaler, now, expectedBootMs } = ctx;
+
+  /** The groups a principal sees, with their counts (the group list of the API and the dashboard). */
+  const groupSummaries = async (principal: Principal) => {
+    if (!manifest.environment.enabled) return [];
+    const [states, counts, bots] = await Promise.all([store.groups(), store.queueCounts(), store.bots()]);
+    return manifest.groups
+      .map((g) => ({ g, access: accessTo(principal, g) }))
+      .filter((x): x is { g: ManifestGroup; access: Access } => x.access !== undefined)
+      .map(({ g, access }) =>
+        groupSummary(
+          g,
+          states.find((s) => s.name === g.name),
+          bots.filter((b) => b.group === g.name),
+          counts.find((c) => c.group === g.name) ?? { queued: 0, running: 0 },
+          access,
+        ),
+      );
+  };
+
+  /** A run in a list: its summary for whoever may see it, else only where it stands. */
+  const listed = (run: RunListing, principal: Principal, access: Access, t: number) => (canSeeRun(principal, access, run) ? runSummary(run, t) : runShadow(run, t));
+
+  /** One group in full: bots, the start of the queue in order with why it waits, recent runs, errors. */
+  const groupDetail = async (group: ManifestGroup, access: Access, principal: Principal) => {
+    const t = now();
+    const [states, counts, bots, queued, recent, errors] = await Promise.all([
+      store.groups(),
+      store.queueCounts(),
+      store.bots(group.name),
+      store.queue(group.name, QUEUE_VIEW_LIMIT),
+      store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: RECENT_VIEW_LIMIT }),
+      store.provisioningErrors(group.name, 20),
+    ]);
+    const plan = scaler.lastPlan?.groups[group.name];
+    const reasons = waitReasons(plan, bots, t, expectedBootMs);
+    const perRun = runWaitReasons(plan, bots, queued.length, t, expectedBootMs);
+    return {
+      ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
+      flows: Object.keys(group.flows),
+      bots: bots.map((b) => botView(b, t)),
+      botCounts: botCounts(bots),
+      queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
+      waitingBecause: reasons,
+      predictiveWarmUp: warmUpView(plan),
+      recentRuns: recent.map((r) => listed(r, principal, access, t)),
+      provisioningErrors: errors.map(provisioningErrorView),
+    };
+  };
+
+  /** The environment line every view starts with. */
+  const environmentView = async () => {
+    const bots = await store.bots();
+    const env = manifest.environment;
+    return {
+      name: env.name,
+      geography: env.geography,
+      region: env.region,
+      enabled: env.enabled,
+      plan: env.plan,
+      botCapacity: env.botCapacity,
+      botsInUse: bots.length,
+      bots: botCounts(bots),
+    };
+  };
+
+  return { groupSummaries, groupDetail, environmentView, listed };
+}
+
+export type GroupViews = ReturnType<typeof groupViews>;
+
+export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
+  const { route, wrap, store, queue, now, log } = ctx;
+
+  route('get', '/v1/environment', 'any-user',
+    wrap(async (_req, res) => {
+      res.json(await views.environmentView());
+    }),
+  );
+
+  route('get', '/v1/groups', 'any-user',
+    wrap(async (req, res) => {
+      res.json({ groups: await views.groupSummaries(callingUser(req)) });
+    }),
+    { cost: COST.groupList },
+  );
+
+  route('get', '/v1/groups/:group', 'group-user',
+    wrap(async (req, res) => {
+      const { group, access, principal } = grantedGroup(req);
+      res.json(await views.groupDetail(group, access, principal));
+    }),
+    { cost: COST.groupView },
+  );
+
+  route('get', '/v1/groups/:group/queue', 'group-user',
+    wrap(async (req, res) => {
+      const { group, access, principal } = grantedGroup(req);
+      const query = parse(queueQuery, req.query);
+      const offset = query.offset ?? 0;
+      const limit = query.limit ?? QUEUE_VIEW_LIMIT;
+      const t = now();
+      const runs = await store.queue(group.name, limit + 1, offset);
+      const page = runs.slice(0, limit);
+      res.json({ queue: page.map((r, i) => ({ position: offset + i + 1, ...views.listed(r, principal, access, t) })), next: runs.length > limit ? offset + limit : null });
+    }),
+    { cost: (req) => pageCost(req.query.limit) },
+  );
+
+  route('post', '/v1/groups/:group/runs', 'group-user',
+    wrap(async (req, res) => {
+      const { group, access, principal } = grantedGroup(req);
+      const body = parse(enqueueBody, req.body);
+      if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
+      const key = req.headers['idempotency-key'];
+      const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key, 'Idempotency-Key');
+      const { run, created } = await queue.enqueue({
+        group: group.name,
+        flow: body.flow,
+        inputs: body.inputs,
+        priority: body.priority as Run['priority'] | undefined,
+        createdBy: principal.id,
+        idempotencyKey: idempotency,
+      });
+      if (!created) res.setHeader('Idempotent-Replayed', 'true');
+      log('run.enqueued', { runId: run.id, group: group.name, flow: run.flow, replayed: !created });
+      res.status(202).json(runView(run, now()));
+    }),
+    { cost: (req) => 1 + Math.ceil(Number(req.headers['content-length'] ?? 0) / COST.perEnqueueBytes) },
+  );
+
+  route('get', '/v1/groups/:group/runs', 'group-user',
+    wrap(async (req, res) => {
+      const { group, access, principal } = grantedGroup(req);
+      const query = parse(listQuery, req.query);
+      const limit = query.limit ?? 50;
+      // A plain user's history holds their own runs only, so the cursor is always one of theirs.
+      const createdBy = canManage(access) ? undefined : principal.id;
+      const runs = await store.runs({ group: group.name, states: query.state, limit: limit + 1, before: query.before, createdBy });
+      const page = runs.slice(0, limit);
+      const t = now();
+      res.json({ runs: page.map((r) => runSummary(r, t)), next: runs.length > limit ? page[page.length - 1].id : null });
+    }),
+    { cost: (req) => pageCost(req.query.limit) },
+  );
+
+  route('get', '/v1/runs/:id', 'run-owner-or-co-owner',
+    wrap(async (req, res) => {
+      res.json(runView(grantedRun(req).run, now()));
+    }),
+  );
+
+  route('post', '/v1/runs/:id/cancel', 'run-owner-or-co-owner',
+    wrap(async (req, res) => {
+      const { run } = grantedRun(req);
+      parse(emptyBody, req.body);
+      const result = await queue.cancel(run.id);
+      if (result.kind === 'not_found') throw notFound('run_not_found', `run ${run.id} does not exist`);
+      if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
+      log('run.cancel', { runId: run.id, group: run.group, result: result.kind });
+      res.status(result.kind === 'cancelled' ? 200 : 202).json(runView(result.run, now()));
+    }),
+  );
+
+  route('patch', '/v1/runs/:id', 'run-owner-or-co-owner',
+    wrap(async (req, res) => {
+      const { run, group, access } = grantedRun(req);
+      const body = parse(priorityBody, req.body);
+      if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
+      if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
+      const updated = await queue.setPriority(run.id, body.priority as Run['priority']);
+      res.json(runView(updated!, now()));
+    }),
+  );
+}
