@@ -27,8 +27,14 @@ const DAY_MS = 24 * HOUR_MS;
 const FORGET_BATCH = 1000;
 
 export const SCALER_LEASE = 'scaler';
-/** The shortest gap between two triggered cycles. */
+/**
+ * The shortest gap between two triggered cycles. It bounds the work of planning, so it is wall
+ * time, read from the process's monotonic clock: the injected `now` is the time runs and bots are
+ * stamped with, which tests freeze or set back, and a clock set back would hold triggers off for
+ * as long as it went back.
+ */
 const MIN_GAP_MS = 20;
+const wallClock = (): number => performance.now();
 
 export interface ScalerOptions {
   readonly store: Store;
@@ -102,7 +108,8 @@ export class Scaler {
   /** The periodic work (lease, sweep, reconcile) runs on ticks, not on every trigger. */
   private tickDue = true;
   private leaseRenewedAt = 0;
-  private lastCycleAt = 0;
+  /** When the last cycle ended, on wallClock. */
+  private lastCycleAt = Number.NEGATIVE_INFINITY;
   private delayed?: NodeJS.Timeout;
   private writtenLimits = '';
   private stopped = false;
@@ -182,7 +189,7 @@ export class Scaler {
       return;
     }
     // Under load, triggers come with every enqueue and completion: plan at most every MIN_GAP_MS.
-    const wait = this.lastCycleAt + MIN_GAP_MS - Date.now();
+    const wait = this.lastCycleAt + MIN_GAP_MS - wallClock();
     if (wait > 0) {
       this.delayed ??= setTimeout(() => {
         this.delayed = undefined;
@@ -203,7 +210,7 @@ export class Scaler {
       .catch((err) => this.log('scaler.cycle_failed', { error: (err as Error).message }))
       .finally(() => {
         this.cycling = undefined;
-        this.lastCycleAt = Date.now();
+        this.lastCycleAt = wallClock();
         if (this.again && !this.stopped) {
           this.again = false;
           this.trigger();
