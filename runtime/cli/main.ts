@@ -80,7 +80,7 @@ function manifestFrom(file: string, localValues?: string) {
   return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file });
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
     .showHelpAfterError('(run with --help for usage)');
