@@ -132,8 +132,8 @@ export function runtimeBundleZip(explicit?: string): string {
   const here = path.resolve(__dirname, '..');
   const prebuilt = [path.join(here, 'bundle.zip'), path.join(here, 'dist', 'bundle.zip')].find((f) => fs.existsSync(f));
   if (prebuilt) return prebuilt;
-  // A checkout run from its sources before any build: build it once per process.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // A checkout run from its sources before any build: build it once per process. The builder is
+  // loaded only on this path, so a synth from a built package never loads it.
   const { buildBundle } = require('../runtime/cli/bundle') as typeof import('../runtime/cli/bundle');
   builtBundle ??= `${buildBundle(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-bundle-')), 'bundle'))}.zip`;
   return builtBundle;
@@ -163,7 +163,7 @@ const packageDigests = new Map<string, string>();
 export function agentBundleSha256(zip: string): string {
   let digest = agentDigests.get(zip);
   if (!digest) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // Loaded on use, as the builder is in runtimeBundleZip.
     const { BUNDLE_FILES, readZipEntry } = require('../runtime/cli/bundle') as typeof import('../runtime/cli/bundle');
     digest = createHash('sha256').update(readZipEntry(zip, BUNDLE_FILES.agent)).digest('hex');
     agentDigests.set(zip, digest);

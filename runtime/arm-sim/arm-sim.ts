@@ -22,8 +22,6 @@
  *   POST  .../virtualMachineScaleSets/{name}/delete   { instanceIds }; 202 + Azure-AsyncOperation + Location
  *   GET   .../virtualMachineScaleSets/{name}          the scale set (the poller's final GET after PATCH)
  *   GET   .../virtualMachineScaleSets/{name}/virtualMachines  the scale set's VMs (what the driver lists), one page
- *   GET   .../resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines
- *         ?$filter='virtualMachineScaleSet/id' eq '{id}'&$expand=instanceView   paged by nextLink
  *   GET   /subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}
  *         the operation status ({ status, error? }); with monitor=true the Location semantics
  *
@@ -69,8 +67,6 @@ export interface ArmSimOptions {
   readonly host?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
-  /** VMs per page of the VM list; beyond it the answer carries a nextLink. @default 50 */
-  readonly pageSize?: number;
   /** @default one self-signed certificate shared by the process */
   readonly certificate?: SimCertificate;
   /** Called when a VM has booted; start the bot agent here and return a handle to stop it. */
@@ -139,12 +135,10 @@ interface ScaleSetState {
 interface VmState {
   readonly name: string;
   readonly id: string;
-  readonly vmId: string;
   readonly scaleSet: ScaleSetState;
   readonly timeCreated: string;
   readonly seq: number;
   provisioningState: SimProvisioningState;
-  bootedAt?: string;
   /** Boots but never calls onBoot: a bot that never registers. */
   readonly silent: boolean;
   agent?: SimAgentHandle;
@@ -180,9 +174,7 @@ const SCALE_SET_PATH = new RegExp(
   `^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachinescalesets/${SEGMENT}(/delete|/virtualmachines)?$`,
   'i',
 );
-const VM_LIST_PATH = new RegExp(`^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachines$`, 'i');
 const OPERATION_PATH = new RegExp(`^/subscriptions/${SEGMENT}${PROVIDER}/locations/${SEGMENT}/operations/${SEGMENT}$`, 'i');
-const SCALE_SET_FILTER = /^\s*'virtualMachineScaleSet\/id'\s+eq\s+'([^']+)'\s*$/i;
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_FINISHED_OPERATIONS = 1000;
 
@@ -197,7 +189,6 @@ export class ArmSim {
   private readonly operationMs: number;
   private readonly deleteMs: number;
   private readonly bootMs: number;
-  private readonly pageSize: number;
   private readonly scaleSets = new Map<string, ScaleSetState>();
   private readonly vmsByName = new Map<string, VmState>();
   private readonly operations = new Map<string, OperationState>();
@@ -234,14 +225,10 @@ export class ArmSim {
         throw new RangeError(`ArmSim: ${field} must be a number of seconds >= 0, got ${value}`);
       }
     }
-    if (options.pageSize !== undefined && !(Number.isInteger(options.pageSize) && options.pageSize > 0)) {
-      throw new RangeError(`ArmSim: pageSize must be a positive integer, got ${options.pageSize}`);
-    }
     this.options = options;
     this.bootMs = options.bootSeconds * 1000;
     this.operationMs = (options.operationSeconds ?? Math.min(1, options.bootSeconds)) * 1000;
     this.deleteMs = options.deleteSeconds !== undefined ? options.deleteSeconds * 1000 : this.operationMs;
-    this.pageSize = options.pageSize ?? 50;
   }
 
   /** The base URL, e.g. `https://127.0.0.1:43210`; only after start(). */
@@ -427,12 +414,6 @@ export class ArmSim {
       throw methodNotAllowed(method, path);
     }
 
-    const listMatch = VM_LIST_PATH.exec(path);
-    if (listMatch) {
-      if (method !== 'GET') throw methodNotAllowed(method, path);
-      return this.listInstances(listMatch[1], listMatch[2], url);
-    }
-
     const operationMatch = OPERATION_PATH.exec(path);
     if (operationMatch) {
       if (method !== 'GET') throw methodNotAllowed(method, path);
@@ -524,49 +505,6 @@ export class ArmSim {
         Location: this.operationUrl(scaleSet, operation, apiVersion, true),
       },
     };
-  }
-
-  private listInstances(subscriptionId: string, resourceGroup: string, url: URL): Answer {
-    this.calls.listInstances += 1;
-    const inGroup = [...this.scaleSets.values()].filter(
-      (s) => sameName(s.ref.subscriptionId, subscriptionId) && sameName(s.ref.resourceGroup, resourceGroup),
-    );
-    if (inGroup.length === 0) {
-      throw new HttpFailure(404, cloudError('ResourceGroupNotFound', `Resource group '${resourceGroup}' could not be found.`));
-    }
-    const filter = url.searchParams.get('$filter');
-    let scaleSetIdFilter: string | undefined;
-    if (filter !== null) {
-      const match = SCALE_SET_FILTER.exec(filter);
-      if (!match) {
-        throw new HttpFailure(
-          400,
-          cloudError('InvalidParameter', `The $filter '${filter}' is not supported; use 'virtualMachineScaleSet/id' eq '<id>'.`, '$filter'),
-        );
-      }
-      scaleSetIdFilter = match[1];
-    }
-    const expand = url.searchParams.get('$expand');
-    if (expand !== null && expand.toLowerCase() !== 'instanceview') {
-      throw new HttpFailure(400, cloudError('InvalidParameter', `The $expand '${expand}' is not supported.`, '$expand'));
-    }
-    const filteredScaleSet = scaleSetIdFilter?.split('/').pop();
-    this.takeFault('listInstances', filteredScaleSet);
-
-    const matching = this.sortedVms().filter(
-      (vm) =>
-        inGroup.includes(vm.scaleSet) && (scaleSetIdFilter === undefined || sameName(vm.scaleSet.id, scaleSetIdFilter)),
-    );
-    const skip = Number.parseInt(url.searchParams.get('$skiptoken') ?? '0', 10) || 0;
-    const page = matching.slice(skip, skip + this.pageSize);
-    const body: Record<string, unknown> = { value: page.map((vm) => vmBody(vm, expand !== null)) };
-    if (skip + this.pageSize < matching.length) {
-      const next = new URL(url.pathname, this.url);
-      for (const [key, value] of url.searchParams) if (key !== '$skiptoken') next.searchParams.set(key, value);
-      next.searchParams.set('$skiptoken', String(skip + this.pageSize));
-      body.nextLink = next.toString();
-    }
-    return { status: 200, body };
   }
 
   /**
@@ -669,7 +607,6 @@ export class ArmSim {
     const vm: VmState = {
       name,
       id: `/subscriptions/${scaleSet.ref.subscriptionId}/resourceGroups/${scaleSet.ref.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${name}`,
-      vmId: randomUUID(),
       scaleSet,
       timeCreated: new Date().toISOString(),
       seq: this.vmSeq++,
@@ -686,7 +623,6 @@ export class ArmSim {
   private boot(vm: VmState): void {
     if (this.stopped || vm.provisioningState !== 'Creating' || this.vmsByName.get(vm.name.toLowerCase()) !== vm) return;
     vm.provisioningState = 'Succeeded';
-    vm.bootedAt = new Date().toISOString();
     this.log(`VM ${vm.name} running`);
     const onBoot = this.options.onBoot;
     if (vm.silent || !onBoot) return;
@@ -807,7 +743,7 @@ export class ArmSim {
       id: vm.id,
       scaleSet: vm.scaleSet.ref,
       provisioningState: vm.provisioningState,
-      powerState: POWER_STATES[vm.provisioningState].code,
+      powerState: POWER_STATES[vm.provisioningState],
       timeCreated: vm.timeCreated,
       agentRunning: vm.agent !== undefined,
     };
@@ -826,16 +762,10 @@ interface Answer {
   readonly headers?: Record<string, string>;
 }
 
-const PROVISIONING_STATUSES: Record<SimProvisioningState, { code: string; displayStatus: string }> = {
-  Creating: { code: 'ProvisioningState/creating', displayStatus: 'Creating' },
-  Succeeded: { code: 'ProvisioningState/succeeded', displayStatus: 'Provisioning succeeded' },
-  Deleting: { code: 'ProvisioningState/deleting', displayStatus: 'Deleting' },
-};
-
-const POWER_STATES: Record<SimProvisioningState, { code: string; displayStatus: string }> = {
-  Creating: { code: 'PowerState/starting', displayStatus: 'VM starting' },
-  Succeeded: { code: 'PowerState/running', displayStatus: 'VM running' },
-  Deleting: { code: 'PowerState/deallocating', displayStatus: 'VM deallocating' },
+const POWER_STATES: Record<SimProvisioningState, string> = {
+  Creating: 'PowerState/starting',
+  Succeeded: 'PowerState/running',
+  Deleting: 'PowerState/deallocating',
 };
 
 function scaleSetBody(scaleSet: ScaleSetState): Record<string, unknown> {
@@ -852,33 +782,6 @@ function scaleSetBody(scaleSet: ScaleSetState): Record<string, unknown> {
       uniqueId: scaleSet.uniqueId,
       provisioningState: scaleSet.runningOperations > 0 ? 'Updating' : 'Succeeded',
     },
-  };
-}
-
-function vmBody(vm: VmState, withInstanceView: boolean): Record<string, unknown> {
-  const provisioning = PROVISIONING_STATUSES[vm.provisioningState];
-  const power = POWER_STATES[vm.provisioningState];
-  const properties: Record<string, unknown> = {
-    vmId: vm.vmId,
-    hardwareProfile: { vmSize: vm.scaleSet.vmSize },
-    virtualMachineScaleSet: { id: vm.scaleSet.id },
-    provisioningState: vm.provisioningState,
-    timeCreated: vm.timeCreated,
-  };
-  if (withInstanceView) {
-    properties.instanceView = {
-      statuses: [
-        { code: provisioning.code, level: 'Info', displayStatus: provisioning.displayStatus, ...(vm.bootedAt ? { time: vm.bootedAt } : {}) },
-        { code: power.code, level: 'Info', displayStatus: power.displayStatus },
-      ],
-    };
-  }
-  return {
-    name: vm.name,
-    id: vm.id,
-    type: 'Microsoft.Compute/virtualMachines',
-    location: vm.scaleSet.location,
-    properties,
   };
 }
 

@@ -12,7 +12,7 @@ export interface SimCertificate {
 }
 
 /** A fresh self-signed certificate for 127.0.0.1 and localhost, valid for a year. */
-export async function generateSimCertificate(): Promise<SimCertificate> {
+async function generateSimCertificate(): Promise<SimCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000); // tolerate small clock skew
   const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
     // EC keys generate in milliseconds; RSA would slow every test file down.

@@ -10,5 +10,5 @@ export type {
   SimStats,
   SimVm,
 } from './arm-sim';
-export { generateSimCertificate, sharedSimCertificate } from './certificate';
+export { sharedSimCertificate } from './certificate';
 export type { SimCertificate } from './certificate';

@@ -133,13 +133,6 @@ export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
   };
 }
 
-export function scaleSetResourceId(scaleSet: ScaleSetRef): string {
-  return (
-    `/subscriptions/${scaleSet.subscriptionId}/resourceGroups/${scaleSet.resourceGroup}` +
-    `/providers/Microsoft.Compute/virtualMachineScaleSets/${scaleSet.name}`
-  );
-}
-
 interface RestErrorLike {
   readonly name: 'RestError';
   readonly message: string;
@@ -165,7 +158,7 @@ const STATUS_CODES: Record<number, string> = {
   429: 'TooManyRequests',
 };
 
-export function toComputeError(operation: ComputeOperation, error: unknown): ComputeError {
+function toComputeError(operation: ComputeOperation, error: unknown): ComputeError {
   if (error instanceof ComputeError) return error;
   if (isRestError(error)) {
     const armError = (error.details as { error?: { code?: string; message?: string } } | undefined)?.error;

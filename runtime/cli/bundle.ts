@@ -116,7 +116,6 @@ export function readZipEntry(zipFile: string, name: string): Buffer {
 /** Builds main.js and agent.js into `outDir` and returns it. */
 export function buildBundle(outDir: string): string {
   // Loaded here: esbuild is only needed to build, never to run.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   fs.mkdirSync(outDir, { recursive: true });
   for (const [file, source] of [

@@ -20,7 +20,7 @@ export interface CdktfSettings {
 export const RUNTIME_URL_OUTPUT = 'runtime_url';
 
 /** cdktf's output folder: --output, else cdktf.json's "output", else cdktf.out (as cdktf decides). */
-export function outputFolder(output: string | undefined, cwd = process.cwd()): string {
+function outputFolder(output: string | undefined, cwd = process.cwd()): string {
   if (output) return path.resolve(cwd, output);
   try {
     const config = JSON.parse(fs.readFileSync(path.join(cwd, 'cdktf.json'), 'utf8'));
@@ -32,7 +32,7 @@ export function outputFolder(output: string | undefined, cwd = process.cwd()): s
 }
 
 /** A value named `key` in a stack's outputs; outputs of nested constructs are nested objects. */
-export function findOutput(outputs: unknown, key: string): string | undefined {
+function findOutput(outputs: unknown, key: string): string | undefined {
   if (!outputs || typeof outputs !== 'object') return undefined;
   const record = outputs as Record<string, unknown>;
   if (typeof record[key] === 'string') return record[key] as string;

@@ -28,9 +28,7 @@ const ADMIN = 'ops-admin';
 /** Synthesizes examples/single-geo with a real cdktf synth; returns its fleet.json. */
 function synthesizeExample(outdir: string): unknown {
   // Loaded here, not at the top: the deployed runtime bundle never needs cdktf.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { App } = require('cdktf') as typeof import('cdktf');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildSingleGeo } = require('../../examples/single-geo/main') as typeof import('../../examples/single-geo/main');
   const app = new App({ outdir, stackTraces: false });
   const stack = buildSingleGeo(app);

@@ -139,7 +139,6 @@ export class LocalFleet {
         file = path.join(cleanupDir, 'runtime.db');
       }
       // Loaded here, so that importing this module never loads the native SQLite driver.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { SqliteStore } = require('../store/sqlite') as typeof import('../store/sqlite');
       store = new SqliteStore({ file });
     }

@@ -15,7 +15,6 @@ import { BUNDLE_FILES } from './bundle-files';
 
 /* The heavy modules (Azure SDK, Express, the stores, arm-sim) load inside the commands that use
  * them, so that `hosted-bots status` or `--help` start in a fraction of a second. */
-/* eslint-disable @typescript-eslint/no-require-imports */
 const lazy = {
   driver: () => require('../azure/azure-driver') as typeof import('../azure/azure-driver'),
   server: () => require('../server') as typeof import('../server'),
@@ -25,7 +24,6 @@ const lazy = {
   simBots: () => require('./sim-bots') as typeof import('./sim-bots'),
   localValues: () => require('./local-values') as typeof import('./local-values'),
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -80,7 +78,7 @@ function manifestFrom(file: string, localValues?: string) {
   return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file });
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
     .showHelpAfterError('(run with --help for usage)');
@@ -97,7 +95,6 @@ export function buildProgram(): Command {
     .option('--verbose', 'print the runtime log (JSON lines) to stderr')
     .action(async (opts) => {
       // The demo loads cdktf and the examples: never in the deployed bundle's way.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runDemo } = require('./demo') as typeof import('./demo');
       await runDemo({
         port: opts.port,
@@ -155,7 +152,8 @@ export function buildProgram(): Command {
         ? await lazy.postgres().PostgresStore.open({ connectionString: opts.store, schema: opts.storeSchema, log })
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
-      // eslint-disable-next-line prefer-const
+      // Declared before it is assigned: the driver's observer may be called while the runtime is
+      // being created, and must then find none rather than fail.
       let runtime: import('../server').Runtime | undefined;
       runtime = lazy.server().createRuntime({
         manifest,
@@ -201,7 +199,8 @@ export function buildProgram(): Command {
     .option('--no-what-if', 'only simulate the declared settings')
     .option('--json', 'print the report as JSON')
     .action((opts) => {
-      const { runSimulateCommand } = require('./simulate') as typeof import('./simulate'); // eslint-disable-line @typescript-eslint/no-require-imports
+      // Loaded here, as the heavy modules above are: only this command needs the simulator.
+      const { runSimulateCommand } = require('./simulate') as typeof import('./simulate');
       runSimulateCommand({
         manifest: opts.manifest,
         trace: opts.trace,

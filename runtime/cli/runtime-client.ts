@@ -33,7 +33,7 @@ export class RuntimeUnreachable extends Error {
 }
 
 /** A short reason for a failed fetch: ECONNREFUSED, ENOTFOUND, a time-out, a TLS error. */
-export function fetchFailure(err: unknown): string {
+function fetchFailure(err: unknown): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'no answer in time';
   const cause = e?.cause;

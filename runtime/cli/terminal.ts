@@ -19,7 +19,7 @@ export function formatDuration(ms: number): string {
 }
 
 export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
+  // ANSI escape sequences: CSI (colours, cursor moves) and OSC (titles, links), ended by BEL.
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '');
 }
 

@@ -15,8 +15,9 @@ import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/ma
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
 import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
-import { DeleteReason, GroupStatus, Plan, plan, PlanScaling, PlanSnapshot } from './plan';
+import { DeleteReason, Plan, plan, PlanScaling } from './plan';
 import type { ArrivalHistory } from './history';
+import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
 import { noEvents, RuntimeEvents } from '../events';
 
@@ -26,10 +27,14 @@ const DAY_MS = 24 * HOUR_MS;
 const FORGET_BATCH = 1000;
 
 export const SCALER_LEASE = 'scaler';
-/** Queue lengths beyond this change no scaling decision. */
-const DEMAND_CAP = 100;
-/** The shortest gap between two triggered cycles. */
+/**
+ * The shortest gap between two triggered cycles. It bounds the work of planning, so it is wall
+ * time, read from the process's monotonic clock: the injected `now` is the time runs and bots are
+ * stamped with, which tests freeze or set back, and a clock set back would hold triggers off for
+ * as long as it went back.
+ */
 const MIN_GAP_MS = 20;
+const wallClock = (): number => performance.now();
 
 export interface ScalerOptions {
   readonly store: Store;
@@ -90,6 +95,8 @@ export class Scaler {
   private readonly log: (event: string, fields?: Record<string, unknown>) => void;
   private readonly events: RuntimeEvents;
   private readonly groups: Map<string, ManifestGroup>;
+  /** The declared groups, as plan() reads them. */
+  private readonly declared: ReadonlyMap<string, GroupDeclaration>;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly deletesInFlight = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -101,7 +108,8 @@ export class Scaler {
   /** The periodic work (lease, sweep, reconcile) runs on ticks, not on every trigger. */
   private tickDue = true;
   private leaseRenewedAt = 0;
-  private lastCycleAt = 0;
+  /** When the last cycle ended, on wallClock. */
+  private lastCycleAt = Number.NEGATIVE_INFINITY;
   private delayed?: NodeJS.Timeout;
   private writtenLimits = '';
   private stopped = false;
@@ -127,6 +135,9 @@ export class Scaler {
     this.log = options.log ?? (() => undefined);
     this.events = options.events ?? noEvents;
     this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
+    this.declared = new Map(
+      options.manifest.groups.map((g) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: imageKeyOf(g), scaling: planScaling(g.scaling) }]),
+    );
     this.predictive = options.manifest.groups.some((g) => planScaling(g.scaling).predictive);
   }
 
@@ -178,7 +189,7 @@ export class Scaler {
       return;
     }
     // Under load, triggers come with every enqueue and completion: plan at most every MIN_GAP_MS.
-    const wait = this.lastCycleAt + MIN_GAP_MS - Date.now();
+    const wait = this.lastCycleAt + MIN_GAP_MS - wallClock();
     if (wait > 0) {
       this.delayed ??= setTimeout(() => {
         this.delayed = undefined;
@@ -199,7 +210,7 @@ export class Scaler {
       .catch((err) => this.log('scaler.cycle_failed', { error: (err as Error).message }))
       .finally(() => {
         this.cycling = undefined;
-        this.lastCycleAt = Date.now();
+        this.lastCycleAt = wallClock();
         if (this.again && !this.stopped) {
           this.again = false;
           this.trigger();
@@ -326,37 +337,21 @@ export class Scaler {
     }));
   }
 
-  private async snapshot(states: GroupState[]): Promise<{ plan: PlanSnapshot; settings: Record<string, PlanScaling> }> {
+  private async snapshot(states: GroupState[]): Promise<Snapshot> {
     // No group wants more bots than its maxBots (at most 50), so counting further is wasted.
-    const counts = new Map((await this.store.queueCounts(DEMAND_CAP)).map((c) => [c.group, c]));
+    const counts = await this.store.queueCounts(DEMAND_CAP);
     const bots = await this.store.bots();
-    const settings: Record<string, PlanScaling> = {};
-    const groups = states.map((s) => {
-      const declared = this.groups.get(s.name);
-      const status: GroupStatus = !declared || !s.declared ? 'removed' : s.expired ? 'expired' : s.paused ? 'paused' : 'active';
-      settings[s.name] = planScaling(declared?.scaling ?? this.manifest.environment.scaling);
-      return {
-        name: s.name,
-        maxBots: declared?.maxBots ?? 0,
-        committedBots: declared?.committedBots ?? 0,
-        status,
-        queued: counts.get(s.name)?.queued ?? 0,
-        running: counts.get(s.name)?.running ?? 0,
-        lastActivityAt: s.lastActivityAt,
-        backoffUntil: s.backoffUntil,
-        imageKey: declared ? imageKeyOf(declared) : '',
-        history: this.history[s.name],
-      };
+    const env = this.manifest.environment;
+    return buildSnapshot({
+      capacity: env.botCapacity,
+      enabled: env.enabled,
+      declared: this.declared,
+      undeclaredScaling: planScaling(env.scaling),
+      states,
+      bots,
+      counts,
+      history: this.history,
     });
-    return {
-      plan: {
-        capacity: this.manifest.environment.botCapacity,
-        enabled: this.manifest.environment.enabled,
-        groups,
-        bots: bots.map((b) => ({ id: b.id, group: b.group, state: b.state, createdAt: b.createdAt, stateChangedAt: b.stateChangedAt, imageKey: b.imageKey, runsCompleted: b.runsCompleted })),
-      },
-      settings,
-    };
   }
 
   /** ARM calls of one group run one after another. */

@@ -36,7 +36,7 @@ export interface WhatIfResult extends WhatIf {
 }
 
 /** The one-setting changes tried for each group. */
-export function whatIfCandidates(fleet: SimFleet): WhatIf[] {
+function whatIfCandidates(fleet: SimFleet): WhatIf[] {
   const out: WhatIf[] = [];
   for (const g of fleet.groups) {
     const m = g.maxBots;
@@ -55,7 +55,7 @@ export function whatIfCandidates(fleet: SimFleet): WhatIf[] {
   return out;
 }
 
-export function applyWhatIf(fleet: SimFleet, change: WhatIf): SimFleet {
+function applyWhatIf(fleet: SimFleet, change: WhatIf): SimFleet {
   return {
     capacity: fleet.capacity,
     groups: fleet.groups.map((g): SimGroup => {

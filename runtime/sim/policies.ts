@@ -10,37 +10,35 @@
  *   standby count for 30 minutes are deleted.
  * - fixed: a constant pool per group, started at the beginning and never deleted.
  */
-import { plan, PlanScaling, PlanSnapshot } from '../scaler/plan';
+import { plan, PlanScaling } from '../scaler/plan';
+import { buildSnapshot } from '../scaler/snapshot';
 import type { Policy, PolicyDecision, PolicyView } from './simulate';
 
 const MINUTE = 60_000;
+/** Every simulated bot runs the image its group declares: none is ever outdated. */
+const SIM_IMAGE = 'sim';
 
-/** The runtime's scaler: plan() on every arrival and completion, and on its 15-second tick. */
+/**
+ * The runtime's scaler: plan() on every arrival and completion, and on its 15-second tick, given
+ * the snapshot the scaler loop builds, from the simulator's groups, bots and queues.
+ */
 export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}): Policy {
   return {
     name,
     tickSeconds: 15,
     eventDriven: true,
     decide(view: PolicyView, now: number): PolicyDecision {
-      const scaling: Record<string, PlanScaling> = {};
-      for (const g of view.groups) scaling[g.config.name] = { ...g.config.scaling, ...overrides };
-      const snapshot: PlanSnapshot = {
+      const snapshot = buildSnapshot({
         capacity: view.capacity,
+        // An environment that is off would leave the trace's runs waiting for ever.
         enabled: true,
-        groups: view.groups.map((g) => ({
-          name: g.config.name,
-          maxBots: g.config.maxBots,
-          committedBots: g.config.committedBots,
-          status: 'active',
-          queued: g.queued,
-          running: g.running,
-          lastActivityAt: g.lastActivityAt,
-          imageKey: 'sim',
-          history: g.history,
-        })),
-        bots: view.bots.map((b) => ({ ...b, imageKey: 'sim' })),
-      };
-      const result = plan(snapshot, { groups: scaling }, now);
+        declared: new Map(view.groups.map(({ config: g }) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: SIM_IMAGE, scaling: { ...g.scaling, ...overrides } }])),
+        states: view.groups.map((g) => ({ name: g.config.name, paused: false, expired: false, declared: true, lastActivityAt: g.lastActivityAt })),
+        bots: view.bots.map((b) => ({ ...b, imageKey: SIM_IMAGE })),
+        counts: view.groups.map((g) => ({ group: g.config.name, queued: g.queued, running: g.running })),
+        history: Object.fromEntries(view.groups.map((g) => [g.config.name, g.history])),
+      });
+      const result = plan(snapshot.plan, { groups: snapshot.settings }, now);
       const decision = { create: [] as Array<{ group: string; count: number }>, delete: [] as string[], fail: [] as string[] };
       for (const action of result.actions) {
         if (action.kind === 'create') decision.create.push({ group: action.group, count: action.count });

@@ -11,7 +11,7 @@
  */
 import type { PlanScaling } from '../scaler/plan';
 import { ArrivalHistory, HistoryRecorder } from '../scaler/history';
-import type { Priority } from '../store/types';
+import type { BotState, Priority } from '../store/types';
 import { Random } from './random';
 import type { TraceRun } from './trace';
 
@@ -54,7 +54,8 @@ export interface SimOptions {
   readonly onProgress?: (arrived: number, total: number) => void;
 }
 
-export type SimBotState = 'provisioning' | 'idle' | 'busy' | 'failed' | 'deleting';
+/** A simulated bot is forgotten once deleted, so it is in one of the live states. */
+export type SimBotState = Exclude<BotState, 'deleted'>;
 
 export interface SimBotView {
   readonly id: string;
@@ -200,8 +201,8 @@ function before(a: SimEvent, b: SimEvent): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** A group's queue in claim order: high priority first, then by arrival. */
-class RunQueue {
+/** A simulated group's queue of runs in claim order: high priority first, then by arrival. */
+class SimQueue {
   private readonly high: SimRun[] = [];
   private readonly normal: SimRun[] = [];
   private highHead = 0;
@@ -220,9 +221,10 @@ class RunQueue {
   }
 }
 
-interface GroupState {
+/** A group being simulated: its queue and bots, and what its report tallies. */
+interface SimulatedGroup {
   readonly config: SimGroup;
-  readonly queue: RunQueue;
+  readonly queue: SimQueue;
   running: number;
   lastActivityAt: number;
   readonly history: HistoryRecorder;
@@ -244,13 +246,13 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   const boot = options.boot ?? DEFAULT_BOOT;
   const deleteMs = (options.deleteSeconds ?? 60) * SECOND;
   if (trace.length === 0) throw new Error('the trace holds no runs');
-  const groups = new Map<string, GroupState>();
+  const groups = new Map<string, SimulatedGroup>();
   // The clock starts at midnight UTC of the first run's day, so every policy starts cold.
   const start = Math.floor(trace[0].at / (24 * 60 * MINUTE)) * 24 * 60 * MINUTE;
   for (const config of fleet.groups) {
     groups.set(config.name, {
       config,
-      queue: new RunQueue(),
+      queue: new SimQueue(),
       running: 0,
       lastActivityAt: Number.NEGATIVE_INFINITY,
       history: new HistoryRecorder(start),
@@ -284,7 +286,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   let nextTick = start;
   const progressEvery = Math.max(1, Math.floor(trace.length / 100));
 
-  const setState = (g: GroupState, bot: SimBot, state: SimBotState) => {
+  const setState = (g: SimulatedGroup, bot: SimBot, state: SimBotState) => {
     g.counts[bot.state]--;
     g.counts[state]++;
     bot.state = state;
@@ -436,7 +438,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   return { policy: policy.name, start, end: lastEnd, groups: reports, total };
 }
 
-function findBot(groups: ReadonlyMap<string, GroupState>, id: string): { g: GroupState; bot: SimBot } | undefined {
+function findBot(groups: ReadonlyMap<string, SimulatedGroup>, id: string): { g: SimulatedGroup; bot: SimBot } | undefined {
   for (const g of groups.values()) {
     const bot = g.bots.get(id);
     if (bot) return { g, bot };

@@ -20,7 +20,6 @@ const root = path.resolve(__dirname, '..', '..');
 const describePg = PG_URL ? describe : describe.skip;
 if (!PG_URL) {
   if (process.env.CI === 'true') throw new Error('BOTS_TEST_PG_URL is not set: the bundle test needs PostgreSQL (.ci/run sets it)');
-  // eslint-disable-next-line no-console
   console.warn('bundle test skipped: set BOTS_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run it');
 }
 

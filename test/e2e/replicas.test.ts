@@ -22,7 +22,6 @@ const PG_URL = process.env.BOTS_TEST_PG_URL;
 const describePg = PG_URL ? describe : describe.skip;
 if (!PG_URL) {
   if (process.env.CI === 'true') throw new Error('BOTS_TEST_PG_URL is not set: the two-replica test needs PostgreSQL (.ci/run sets it)');
-  // eslint-disable-next-line no-console
   console.warn('two-replica test skipped: set BOTS_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test to run it');
 }
 

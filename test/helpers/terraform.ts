@@ -111,7 +111,7 @@ export function checkWithTerraform(expressions: readonly TerraformExpression[], 
 
 /** Parses each expression as a heredoc template with cdktf-cli's HCL parser. */
 export async function checkWithHcl(expressions: readonly TerraformExpression[]): Promise<ExpressionProblem[]> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // Loaded only on this path, taken where terraform is not installed.
   const { parse } = require('@cdktf/hcl2json') as { parse: (file: string, text: string) => Promise<unknown> };
   const problems: ExpressionProblem[] = [];
   for (const e of expressions) {

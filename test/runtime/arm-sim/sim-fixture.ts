@@ -115,17 +115,3 @@ export function scaleSetPath(ref: ScaleSetRef, suffix = ''): string {
     `/providers/Microsoft.Compute/virtualMachineScaleSets/${ref.name}${suffix}?api-version=2025-04-01`
   );
 }
-
-/** The ARM path of the VM list of a scale set, as the driver asks for it. */
-export function vmListPath(ref: ScaleSetRef, filterId = scaleSetIdOf(ref)): string {
-  const query = new URLSearchParams({
-    'api-version': '2025-04-01',
-    $filter: `'virtualMachineScaleSet/id' eq '${filterId}'`,
-    $expand: 'instanceView',
-  });
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Compute/virtualMachines?${query}`;
-}
-
-export function scaleSetIdOf(ref: ScaleSetRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${ref.name}`;
-}

@@ -125,7 +125,7 @@ describe('listInstances', () => {
   });
 
   test('lists every VM of the scale set with one call on the scale set itself', async () => {
-    const { sim, driver } = await startSim({ scaleSets: [finance], pageSize: 2 });
+    const { sim, driver } = await startSim({ scaleSets: [finance] });
     const compute = driver();
     await compute.setCapacity(finance, 5);
     const callsBefore = sim.stats.calls.listInstances;

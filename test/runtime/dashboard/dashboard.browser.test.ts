@@ -12,7 +12,6 @@ const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
 const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
-  // eslint-disable-next-line no-console
   console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 }
 const describeBrowser = haveChromium ? describe : describe.skip;

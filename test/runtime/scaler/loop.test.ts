@@ -152,3 +152,61 @@ describe('scaler loop: predictive warm-up', () => {
     expect(planScaling({ ...older, predictive: false })).toMatchObject({ predictive: false });
   });
 });
+
+describe('scaler loop: triggered cycles', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+
+  beforeEach(() => {
+    store = new SqliteStore({ file: ':memory:' });
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  /** Starts the scaler and waits out the cycles its start-up triggered (the reconcile's ends with one). */
+  const startQuiet = async (s: Scaler) => {
+    await s.start();
+    await s.settle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await s.settle();
+  };
+
+  /** Resolves once the store has been asked for queue counts `times` times (once per cycle), or rejects after `ms`. */
+  const cycles = (spy: jest.SpyInstance, times: number, ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + ms;
+      const poll = () => {
+        if (spy.mock.calls.length >= times) resolve();
+        else if (Date.now() > deadline) reject(new Error(`${spy.mock.calls.length} cycles within ${ms} ms, expected ${times}`));
+        else setTimeout(poll, 5);
+      };
+      poll();
+    });
+
+  test('a trigger runs a cycle at once even when the injected clock was set back', async () => {
+    let clock = NOW;
+    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => clock });
+    await startQuiet(scaler);
+    const counted = jest.spyOn(store, 'queueCounts');
+    clock = NOW - DAY_MS;
+    scaler.trigger();
+    await cycles(counted, 1, 1000);
+  });
+
+  test('triggers during a cycle coalesce into one more cycle', async () => {
+    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    await startQuiet(scaler);
+    const counted = jest.spyOn(store, 'queueCounts');
+    const running = scaler.cycle();
+    for (let i = 0; i < 10; i++) scaler.trigger();
+    await running;
+    await cycles(counted, 2, 1000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await scaler.settle();
+    expect(counted).toHaveBeenCalledTimes(2);
+  });
+});

@@ -70,6 +70,19 @@ describe('simulate', () => {
     for (const g of report.groups) expect(g.peakBots).toBeLessThanOrEqual(8);
   });
 
+  test('plans groups in name order, as the runtime does, whatever order the fleet declares them in', () => {
+    // One bot of capacity, one run in each group at once: the tie goes to the group first by name.
+    const groups = (names: string[]) => names.map((name) => ({ name, maxBots: 1, committedBots: 0, scaling: SCALING }));
+    const trace = [{ ...run(at(9, 0), 60), group: 'finance' }, { ...run(at(9, 0), 60), group: 'sales' }];
+    for (const names of [['finance', 'sales'], ['sales', 'finance']]) {
+      const report = simulate(trace, { capacity: 1, groups: groups(names) }, oursPolicy(), EXACT_BOOT);
+      const waits = Object.fromEntries(report.groups.map((g) => [g.group, g.wait.max]));
+      // finance boots its bot and runs first; sales waits for that bot to go and its own to boot.
+      expect(waits.finance).toBe(240);
+      expect(waits.sales).toBeGreaterThan(240);
+    }
+  });
+
   test('a trace with a group the fleet does not declare is refused, naming the group', () => {
     const fleet: SimFleet = { capacity: 2, groups: [{ name: 'other', maxBots: 2, committedBots: 0, scaling: SCALING }] };
     expect(() => simulate([run(at(9, 0), 60)], fleet, oursPolicy())).toThrow('the trace has runs for group "g", which the fleet does not declare (groups: other)');
