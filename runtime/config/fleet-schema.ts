@@ -287,7 +287,9 @@ function buildSchema(compressedTime: boolean) {
           idempotencyKeyHours: num('environment', 'idempotencyKeyHours').default(DEFAULTS.idempotencyKeyHours),
         })
         .strict(),
-      groups: z.array(group).max(BOUNDS.manifest.groups.max, `at most ${BOUNDS.manifest.groups.max} groups per environment`),
+      groups: z
+        .array(group)
+        .max(BOUNDS.manifest.groups.max, { error: (issue) => `${(issue.input as unknown[]).length} groups, at most ${BOUNDS.manifest.groups.max} per environment` }),
       /** The order in which the app's environment stacks are promoted, when the app declares one. */
       promotion: z.object({ order: z.array(z.string()) }).strict().optional(),
     })
