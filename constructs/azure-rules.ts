@@ -260,9 +260,9 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
 };
 
 /**
- * Scaling settings are finite, within their bounds, and counts are whole; standby and the
- * predictive cap fit in maxBots; predictive is true or false, and its lead time is more than
- * 0 minutes and at most a day.
+ * Scaling settings (a standby pool's capacities too) are finite, within the manifest's bounds,
+ * and counts are whole; a group's standby and predictive cap fit in its maxBots; predictive is
+ * true or false, and its lead time is more than 0 minutes and at most a day.
  */
 export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {
   const findings: Finding[] = [];

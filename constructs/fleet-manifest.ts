@@ -21,7 +21,7 @@ export type QueueSettings = contract.DeepReadonly<contract.QueueSettings>;
 export type ManifestBotAuth = contract.DeepReadonly<contract.ManifestBotAuth>;
 export type ManifestGroup = contract.DeepReadonly<contract.ManifestGroup>;
 
-/** Each user's share of a group's queue: at most 100 runs queued per user, high priority for co-owners. */
+/** The queue share of a group that sets none. */
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = contract.DEFAULTS.queue;
 /** Finished runs and their output are deleted this many days after they end. */
 export const DEFAULT_RUN_RETENTION_DAYS = contract.DEFAULTS.runRetentionDays;
