@@ -6,6 +6,7 @@
  * the findings through Annotations, so that a hard fault fails `cdktf synth` and names the
  * construct path, the field, the value and the rule.
  */
+import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, NumericBound, withinBound } from '../runtime/config/fleet-schema';
 import { Geography } from './geography';
 
 export type Severity = 'error' | 'warning';
@@ -41,23 +42,24 @@ function warning(field: string, value: unknown, rule: string): Finding {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Limits of the product and of Azure, in one place.
+// Limits of the product and of Azure, in one place. The fleet manifest's bounds come from its
+// schema (runtime/config/fleet-schema.ts), which the runtime parses it with, so both agree.
 
 export const LIMITS = {
-  maxGroupsPerEnvironment: 10,
-  maxBotsPerGroup: 50,
+  maxGroupsPerEnvironment: BOUNDS.manifest.groups.max,
+  maxBotsPerGroup: BOUNDS.group.maxBots.max,
   trialCapacity: 2,
-  computerNamePrefixMax: 9,
+  computerNamePrefixMax: COMPUTER_NAME_PREFIX_MAX,
   adminUsernameMax: 20,
   adminPasswordMin: 12,
   adminPasswordMax: 123,
   galleryNameMax: 80,
   imageNameMax: 80,
   scaleSetNameMax: 64,
-  groupNameMax: 40,
+  groupNameMax: GROUP_NAME_MAX,
   environmentNameMax: 24,
-  flowTimeoutMaxMinutes: 24 * 60,
-  predictiveLeadMaxMinutes: 24 * 60,
+  flowTimeoutMaxMinutes: BOUNDS.flow.timeoutMinutes.max,
+  predictiveLeadMaxMinutes: BOUNDS.scaling.predictiveLeadMinutes.max,
   int32Max: 2147483647,
 } as const;
 
@@ -185,11 +187,11 @@ const isWhole = (n: number): boolean => Number.isInteger(n);
 /** maxBots 1..50; committedBots 0..maxBots. */
 export const groupSize: Rule<{ maxBots: number; committedBots: number }> = ({ maxBots, committedBots }) => {
   const findings: Finding[] = [];
-  if (!isWhole(maxBots) || maxBots < 1 || maxBots > LIMITS.maxBotsPerGroup) {
-    findings.push(error('maxBots', maxBots, `must be a whole number from 1 to ${LIMITS.maxBotsPerGroup} (bots per group)`));
+  if (!withinBound(BOUNDS.group.maxBots, maxBots)) {
+    findings.push(error('maxBots', maxBots, `must be a whole number from ${BOUNDS.group.maxBots.min} to ${LIMITS.maxBotsPerGroup} (bots per group)`));
   }
-  if (!isWhole(committedBots) || committedBots < 0) {
-    findings.push(error('committedBots', committedBots, 'must be a whole number, 0 or more'));
+  if (!withinBound(BOUNDS.group.committedBots, committedBots)) {
+    findings.push(error('committedBots', committedBots, `must be a whole number, ${BOUNDS.group.committedBots.min} or more`));
   } else if (isWhole(maxBots) && committedBots > maxBots) {
     findings.push(error('committedBots', committedBots, `must be at most the group's maxBots (${maxBots})`));
   }
@@ -209,7 +211,9 @@ export function effectiveCapacity(botCapacity: number, plan: 'standard' | 'trial
 
 /** botCapacity is a positive whole number; the trial plan caps it at 2 (a warning). */
 export const botCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity: capacity, plan }) => {
-  if (!isWhole(capacity) || capacity < 1) return [error('botCapacity', capacity, 'must be a whole number, 1 or more (bots that may run at once)')];
+  if (!withinBound(BOUNDS.environment.botCapacity, capacity)) {
+    return [error('botCapacity', capacity, `must be a whole number, ${BOUNDS.environment.botCapacity.min} or more (bots that may run at once)`)];
+  }
   if (plan === 'trial' && capacity > LIMITS.trialCapacity) {
     return [warning('botCapacity', capacity, `is capped at ${LIMITS.trialCapacity} by the trial plan; the runtime will run at most ${LIMITS.trialCapacity} bots at once`)];
   }
@@ -248,45 +252,34 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
       findings.push(error(`flows.${flow.name}`, flow.name, 'flow name must be 1-64 letters, digits, periods, underscores or hyphens, starting with a letter or digit'));
     }
     if (flow.command.trim() === '') findings.push(error(`flows.${flow.name}.command`, flow.command, 'must not be empty'));
-    if (!isWhole(flow.timeoutMinutes) || flow.timeoutMinutes < 1 || flow.timeoutMinutes > LIMITS.flowTimeoutMaxMinutes) {
-      findings.push(error(`flows.${flow.name}.timeoutMinutes`, flow.timeoutMinutes, `must be a whole number from 1 to ${LIMITS.flowTimeoutMaxMinutes} (24 hours)`));
+    if (!withinBound(BOUNDS.flow.timeoutMinutes, flow.timeoutMinutes)) {
+      findings.push(error(`flows.${flow.name}.timeoutMinutes`, flow.timeoutMinutes, `must be a whole number from ${BOUNDS.flow.timeoutMinutes.min} to ${LIMITS.flowTimeoutMaxMinutes} (24 hours)`));
     }
   }
   return findings;
 };
 
-/** The lower bound of each scaling setting; every one must also be a finite number. */
-const SCALING_MINIMUMS: Readonly<Record<string, number>> = {
-  idleMinutes: 0,
-  standbyBots: 0,
-  coldAfterHours: 0,
-  bootTimeoutMinutes: 1,
-  heartbeatSeconds: 5,
-  maxAttempts: 1,
-  queueTimeoutHours: 0.01,
-  inactiveDays: 1,
-  recycleAfterRuns: 1,
-  predictiveMaxBots: 0,
-};
-
-const WHOLE_SCALING = new Set(['standbyBots', 'maxAttempts', 'recycleAfterRuns', 'predictiveMaxBots']);
-
 /**
- * Scaling settings are finite, within their bounds, and counts are whole; standby and the
- * predictive cap fit in maxBots; predictive is true or false, and its lead time is more than
- * 0 minutes and at most a day.
+ * Scaling settings (a standby pool's capacities too) are finite, within the manifest's bounds,
+ * and counts are whole; a group's standby and predictive cap fit in its maxBots; predictive is
+ * true or false, and its lead time is more than 0 minutes and at most a day.
  */
 export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {
   const findings: Finding[] = [];
-  for (const [key, min] of Object.entries(SCALING_MINIMUMS)) {
-    const value = scaling[key];
-    if (value === undefined) continue;
-    const whole = WHOLE_SCALING.has(key);
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (whole && !isWhole(value))) {
-      findings.push(error(`${prefix}${key}`, value, `must be a ${whole ? 'whole ' : ''}number, at least ${min}`));
-    }
+  const bounds: ReadonlyArray<[string, NumericBound, unknown]> = [
+    ...Object.entries(BOUNDS.scaling)
+      .filter(([key]) => key !== 'predictiveLeadMinutes')
+      .map(([key, bound]): [string, NumericBound, unknown] => [key, bound, scaling[key]]),
+    ...Object.entries(BOUNDS.standbyPool).map(([key, bound]): [string, NumericBound, unknown] => [
+      `standbyPool.${key}`,
+      bound,
+      (scaling.standbyPool as Record<string, unknown> | undefined)?.[key],
+    ]),
+  ];
+  for (const [key, bound, value] of bounds) {
+    if (value !== undefined && !withinBound(bound, value)) findings.push(error(`${prefix}${key}`, value, describeBound(bound)));
   }
-  for (const key of ['standbyBots', 'predictiveMaxBots']) {
+  for (const key of CAPPED_BY_MAX_BOTS) {
     const value = scaling[key];
     if (typeof value === 'number' && maxBots !== undefined && value > maxBots) {
       findings.push(error(`${prefix}${key}`, value, `must be at most the group's maxBots (${maxBots})`));
@@ -297,8 +290,8 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
     findings.push(error(`${prefix}predictive`, predictive, 'must be true or false'));
   }
   const lead = scaling.predictiveLeadMinutes;
-  if (lead !== undefined && (typeof lead !== 'number' || !Number.isFinite(lead) || lead <= 0 || lead > LIMITS.predictiveLeadMaxMinutes)) {
-    findings.push(error(`${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than 0 and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
+  if (lead !== undefined && !withinBound(BOUNDS.scaling.predictiveLeadMinutes, lead)) {
+    findings.push(error(`${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than ${BOUNDS.scaling.predictiveLeadMinutes.min} and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
   }
   return findings;
 };
@@ -307,8 +300,9 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
 export const queueSettings: Rule<{ queue: Readonly<Record<string, unknown>> }> = ({ queue }) => {
   const findings: Finding[] = [];
   const max = queue.maxQueuedPerUser;
-  if (max !== undefined && (typeof max !== 'number' || !isWhole(max) || max < 1 || max > 10_000)) {
-    findings.push(error('queue.maxQueuedPerUser', max, 'must be a whole number from 1 to 10000 (runs one user may have queued in the group)'));
+  const bound = BOUNDS.queue.maxQueuedPerUser;
+  if (max !== undefined && !withinBound(bound, max)) {
+    findings.push(error('queue.maxQueuedPerUser', max, `must be a whole number from ${bound.min} to ${bound.max} (runs one user may have queued in the group)`));
   }
   const high = queue.highPriority;
   if (high !== undefined && high !== 'co-owners' && high !== 'users') {
@@ -325,11 +319,12 @@ export interface RetentionFacts {
 /** Retention: finished runs kept 1 to 3650 days, idempotency keys 1 to 8760 hours. */
 export const retentionSettings: Rule<RetentionFacts> = ({ runRetentionDays, idempotencyKeyHours }) => {
   const findings: Finding[] = [];
-  if (!Number.isFinite(runRetentionDays) || runRetentionDays < 1 || runRetentionDays > 3650) {
-    findings.push(error('runRetentionDays', runRetentionDays, 'must be a number of days from 1 to 3650 (how long finished runs and their output are kept)'));
+  const { runRetentionDays: days, idempotencyKeyHours: hours } = BOUNDS.environment;
+  if (!withinBound(days, runRetentionDays)) {
+    findings.push(error('runRetentionDays', runRetentionDays, `must be a number of days from ${days.min} to ${days.max} (how long finished runs and their output are kept)`));
   }
-  if (!Number.isFinite(idempotencyKeyHours) || idempotencyKeyHours < 1 || idempotencyKeyHours > 8760) {
-    findings.push(error('idempotencyKeyHours', idempotencyKeyHours, 'must be a number of hours from 1 to 8760 (how long an Idempotency-Key answers retries)'));
+  if (!withinBound(hours, idempotencyKeyHours)) {
+    findings.push(error('idempotencyKeyHours', idempotencyKeyHours, `must be a number of hours from ${hours.min} to ${hours.max} (how long an Idempotency-Key answers retries)`));
   }
   return findings;
 };

@@ -6,6 +6,7 @@ import { OrchestratedVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { VirtualMachineScaleSetStandbyPool } from '@cdktf/provider-azurerm/lib/virtual-machine-scale-set-standby-pool';
 import { Password } from '@cdktf/provider-random/lib/password';
+import { DEFAULTS } from '../runtime/config/fleet-schema';
 import { bootstrapCommand } from './agent-bootstrap';
 
 /** How a group's bots prove their group to the runtime: a managed identity's token for the runtime's audience, or a shared token. */
@@ -31,7 +32,7 @@ export interface FlowDefinition {
   readonly description?: string;
 }
 
-export const DEFAULT_FLOW_TIMEOUT_MINUTES = 180;
+export const DEFAULT_FLOW_TIMEOUT_MINUTES = DEFAULTS.flowTimeoutMinutes;
 
 /** Who may use a group, by principal (a static token's name or an Entra object ID). */
 export interface GroupAccess {
@@ -209,8 +210,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
         resourceGroupName,
         location,
         attachedVirtualMachineScaleSetId: this.scaleSet.id,
-        virtualMachineState: pool.vmState ?? 'Deallocated',
-        elasticityProfile: { maxReadyCapacity: pool.maxReadyCapacity, minReadyCapacity: pool.minReadyCapacity ?? 0 },
+        virtualMachineState: pool.vmState ?? DEFAULTS.standbyPool.vmState,
+        elasticityProfile: { maxReadyCapacity: pool.maxReadyCapacity, minReadyCapacity: pool.minReadyCapacity ?? DEFAULTS.standbyPool.minReadyCapacity },
         tags,
       });
     }

@@ -6,78 +6,33 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { addCustomSynthesis, Construct, ISynthesisSession, resolveTokens, TerraformStack } from './cdktf';
+import * as contract from '../runtime/config/fleet-schema';
 import { Geography } from './geography';
-import { ScalingSettings } from './scaling';
 
-export const FLEET_MANIFEST_VERSION = 1;
+// The contract (shape, bounds, defaults) lives in runtime/config/fleet-schema.ts, shared with the
+// runtime; these are its types as the construct library exposes them, readonly.
+export { FLEET_MANIFEST_VERSION } from '../runtime/config/fleet-schema';
 export const FLEET_MANIFEST_FILE = 'fleet.json';
 
-export interface ManifestFlow {
-  readonly command: string;
-  readonly timeoutMinutes: number;
-  readonly description?: string;
-}
-
-export type ManifestImage =
-  | { readonly kind: 'marketplace'; readonly publisher: string; readonly offer: string; readonly sku: string; readonly version: string }
-  | { readonly kind: 'gallery'; readonly gallery: string; readonly image: string; readonly version: string; readonly id: string };
-
+export type ManifestFlow = contract.DeepReadonly<contract.ManifestFlow>;
+export type ManifestImage = contract.DeepReadonly<contract.ManifestImage>;
 /** Each user's share of a group's queue, and who may queue at high priority. */
-export interface QueueSettings {
-  /** The most runs one user may have queued in the group at once. 1 to 10,000. @default 100 */
-  readonly maxQueuedPerUser: number;
-  /** Who may start or move runs to high priority. @default 'co-owners' (and environment admins) */
-  readonly highPriority: 'co-owners' | 'users';
-}
+export type QueueSettings = contract.DeepReadonly<contract.QueueSettings>;
+export type ManifestBotAuth = contract.DeepReadonly<contract.ManifestBotAuth>;
+export type ManifestGroup = contract.DeepReadonly<contract.ManifestGroup>;
 
-export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { maxQueuedPerUser: 100, highPriority: 'co-owners' };
+/** The queue share of a group that sets none. */
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = contract.DEFAULTS.queue;
 /** Finished runs and their output are deleted this many days after they end. */
-export const DEFAULT_RUN_RETENTION_DAYS = 30;
+export const DEFAULT_RUN_RETENTION_DAYS = contract.DEFAULTS.runRetentionDays;
 /** An Idempotency-Key answers retries with the same run for this many hours. */
-export const DEFAULT_IDEMPOTENCY_KEY_HOURS = 24;
+export const DEFAULT_IDEMPOTENCY_KEY_HOURS = contract.DEFAULTS.idempotencyKeyHours;
 
-export interface ManifestGroup {
-  readonly name: string;
-  readonly description: string;
-  readonly maxBots: number;
-  readonly committedBots: number;
-  readonly vmss: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
-  readonly vmSize: string;
-  readonly computerNamePrefix: string;
-  readonly image: ManifestImage;
-  readonly flows: Readonly<Record<string, ManifestFlow>>;
-  readonly access: { readonly users: readonly string[]; readonly coOwners: readonly string[] };
-  readonly queue: QueueSettings;
-  readonly scaling: ScalingSettings;
-  /** How the group's bots prove their group: its managed identity's Entra tokens, or a shared token. */
-  readonly botAuth: ManifestBotAuth;
-  /** SHA-256 (hex) of the group's bot token when it uses one, resolved at apply time; the token itself is never here. */
-  readonly botTokenSha256?: string;
-}
+type Environment = contract.FleetManifest['environment'];
 
-export type ManifestBotAuth =
-  | { readonly kind: 'token' }
-  | { readonly kind: 'managed-identity'; readonly principalId: string; readonly resourceId: string; readonly clientId: string };
-
-export interface FleetManifest {
-  readonly version: typeof FLEET_MANIFEST_VERSION;
-  readonly stack: string;
-  readonly environment: {
-    readonly name: string;
-    readonly geography: Geography;
-    readonly region: string;
-    readonly botCapacity: number;
-    readonly plan: 'standard' | 'trial';
-    readonly enabled: boolean;
-    readonly admins: readonly string[];
-    readonly scaling: ScalingSettings;
-    readonly runRetentionDays: number;
-    readonly idempotencyKeyHours: number;
-  };
-  readonly groups: readonly ManifestGroup[];
-  /** The order in which the app's environment stacks are promoted, when the app declares one. */
-  readonly promotion?: { readonly order: readonly string[] };
-}
+export type FleetManifest = contract.DeepReadonly<
+  Omit<contract.FleetManifest, 'environment'> & { environment: Omit<Environment, 'geography'> & { geography: Geography } }
+>;
 
 function hasErrorAnnotations(stack: TerraformStack): boolean {
   return stack.node.findAll().some((node) => node.node.metadata.some((m) => m.type === '@cdktf/error'));

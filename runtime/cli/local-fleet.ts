@@ -35,7 +35,9 @@ export interface LocalManifestOptions {
 
 /**
  * Turns a synthesized fleet.json into one this machine can run: the apply-time values filled
- * in, and optional overrides for quick local scaling. Returns the manifest and the bot tokens.
+ * in, and optional overrides for quick local scaling. A local fleet runs in compressed time, so
+ * its durations (heartbeats, boot and queue time-outs, retention) need only be more than 0.
+ * Returns the manifest and the bot tokens.
  */
 export function localManifest(raw: unknown, options: LocalManifestOptions = {}): { manifest: FleetManifest; botTokens: Record<string, string> } {
   const groups = ((raw as { groups?: Array<{ name: string }> }).groups ?? []).map((g) => g.name);
@@ -48,7 +50,7 @@ export function localManifest(raw: unknown, options: LocalManifestOptions = {}):
     ...(options.groups?.[g.name] ?? {}),
     scaling: { ...g.scaling, ...(options.scaling ?? {}), ...(options.groups?.[g.name]?.scaling ?? {}) },
   }));
-  return { manifest: parseManifest(local, { source: 'local manifest' }), botTokens };
+  return { manifest: parseManifest(local, { source: 'local manifest', compressedTime: true }), botTokens };
 }
 
 export interface LocalFleetOptions {

@@ -1,145 +1,20 @@
 /**
- * The fleet manifest as the runtime reads it: validated with zod on start, refused with every
- * problem listed. The construct library writes it (constructs/fleet-manifest.ts); this module
- * does not import the constructs, it holds its own schema of the contract.
+ * The fleet manifest as the runtime reads it: validated on start with the contract's schema
+ * (fleet-schema.ts, shared with the construct library), refused with every problem listed. This
+ * module adds what only the runtime needs: reading the file, refusing fields Terraform has not
+ * resolved, filling them in for local runs, and the error's wording.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { z } from 'zod';
+import { DEFAULTS, fleetManifestSchema, FleetManifest, ManifestFlow, ManifestGroup, ScalingSettings } from './fleet-schema';
 
-const MAX_GROUPS = 10;
-const MAX_BOTS_PER_GROUP = 50;
-const MAX_FLOW_TIMEOUT_MINUTES = 24 * 60;
+export { manifestSchema } from './fleet-schema';
+export type { FleetManifest, ManifestGroup, ScalingSettings };
+export type FlowDefinition = ManifestFlow;
 
-const positive = z.number().positive();
-
-const scalingSchema = z
-  .object({
-    idleMinutes: z.number().min(0),
-    standbyBots: z.number().int().min(0),
-    coldAfterHours: z.number().min(0),
-    bootTimeoutMinutes: positive,
-    heartbeatSeconds: positive,
-    maxAttempts: z.number().int().min(1),
-    queueTimeoutHours: positive,
-    inactiveDays: positive,
-    standbyPool: z
-      .object({
-        maxReadyCapacity: z.number().int().min(0),
-        minReadyCapacity: z.number().int().min(0).optional(),
-        vmState: z.enum(['Running', 'Deallocated']).optional(),
-      })
-      .optional(),
-    recycleAfterRuns: z.number().int().min(1).optional(),
-    // Predictive warm-up; absent in manifests written before it existed (the runtime then has it on).
-    predictive: z.boolean().optional(),
-    predictiveLeadMinutes: positive.optional(),
-    predictiveMaxBots: z.number().int().min(0).optional(),
-  })
-  .strict();
-
-const principal = z.string().min(1).max(256);
-
-const flowSchema = z
-  .object({
-    command: z.string().min(1),
-    timeoutMinutes: z.number().positive().max(MAX_FLOW_TIMEOUT_MINUTES),
-    description: z.string().optional(),
-  })
-  .strict();
-
-const imageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('marketplace'), publisher: z.string(), offer: z.string(), sku: z.string(), version: z.string() }).strict(),
-  z.object({ kind: z.literal('gallery'), gallery: z.string(), image: z.string(), version: z.string(), id: z.string() }).strict(),
-]);
-
-/** Each user's share of a group's queue, and who may queue at high priority. */
-const queueSchema = z
-  .object({
-    maxQueuedPerUser: z.number().int().min(1).max(10_000),
-    highPriority: z.enum(['co-owners', 'users']),
-  })
-  .strict();
-
-export const DEFAULT_QUEUE_SETTINGS = { maxQueuedPerUser: 100, highPriority: 'co-owners' } as const;
-export const DEFAULT_RUN_RETENTION_DAYS = 30;
-export const DEFAULT_IDEMPOTENCY_KEY_HOURS = 24;
-
-const groupSchema = z
-  .object({
-    name: z.string().regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter').max(40),
-    description: z.string(),
-    maxBots: z.number().int().min(1).max(MAX_BOTS_PER_GROUP),
-    committedBots: z.number().int().min(0),
-    vmss: z.object({ subscriptionId: z.string().min(1), resourceGroup: z.string().min(1), name: z.string().min(1) }).strict(),
-    vmSize: z.string().min(1),
-    computerNamePrefix: z.string().min(1).max(9),
-    image: imageSchema,
-    flows: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'flow names are 1-64 letters, digits, periods, underscores or hyphens'), flowSchema),
-    access: z.object({ users: z.array(principal), coOwners: z.array(principal) }).strict(),
-    // Absent in manifests written before it existed: the defaults apply.
-    queue: queueSchema.default({ ...DEFAULT_QUEUE_SETTINGS }),
-    scaling: scalingSchema,
-    // How the group's bots prove their group: a shared token (its SHA-256 below), or an access
-    // token of the group's managed identity (no shared secret). Absent in older manifests: token.
-    botAuth: z
-      .discriminatedUnion('kind', [
-        z.object({ kind: z.literal('token') }).strict(),
-        z.object({ kind: z.literal('managed-identity'), principalId: z.string().min(1), resourceId: z.string().min(1), clientId: z.string().min(1) }).strict(),
-      ])
-      .default({ kind: 'token' }),
-    botTokenSha256: z.string().min(1).optional(),
-  })
-  .strict()
-  .superRefine((g, ctx) => {
-    if (g.botAuth.kind === 'token' && g.botTokenSha256 === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['botTokenSha256'], message: 'is required when the group\'s bots prove their group with a token (botAuth.kind token)' });
-    }
-  });
-
-export const manifestSchema = z
-  .object({
-    version: z.literal(1),
-    stack: z.string().min(1),
-    environment: z
-      .object({
-        name: z.string().min(1),
-        geography: z.string().min(1),
-        region: z.string().min(1),
-        botCapacity: z.number().int().min(1),
-        plan: z.enum(['standard', 'trial']),
-        enabled: z.boolean(),
-        admins: z.array(principal),
-        scaling: scalingSchema,
-        // Finished runs and their output are deleted this long after they end; idempotency keys after theirs.
-        runRetentionDays: z.number().positive().max(3650).default(DEFAULT_RUN_RETENTION_DAYS),
-        idempotencyKeyHours: z.number().positive().max(24 * 365).default(DEFAULT_IDEMPOTENCY_KEY_HOURS),
-      })
-      .strict(),
-    groups: z.array(groupSchema).max(MAX_GROUPS, `at most ${MAX_GROUPS} groups per environment`),
-    promotion: z.object({ order: z.array(z.string()) }).strict().optional(),
-  })
-  .strict()
-  .superRefine((m, ctx) => {
-    const seen = new Set<string>();
-    let committed = 0;
-    m.groups.forEach((g, i) => {
-      if (seen.has(g.name)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'name'], message: `group name "${g.name}" is used twice` });
-      seen.add(g.name);
-      if (g.committedBots > g.maxBots) {
-        ctx.addIssue({ code: 'custom', path: ['groups', i, 'committedBots'], message: `${g.committedBots} is more than the group's maxBots (${g.maxBots})` });
-      }
-      committed += g.committedBots;
-    });
-    if (committed > m.environment.botCapacity) {
-      ctx.addIssue({ code: 'custom', path: ['groups'], message: `committed bots add up to ${committed}, more than the botCapacity (${m.environment.botCapacity})` });
-    }
-  });
-
-export type FleetManifest = z.infer<typeof manifestSchema>;
-export type ManifestGroup = FleetManifest['groups'][number];
-export type ScalingSettings = z.infer<typeof scalingSchema>;
-export type FlowDefinition = z.infer<typeof flowSchema>;
+export const DEFAULT_QUEUE_SETTINGS = DEFAULTS.queue;
+export const DEFAULT_RUN_RETENTION_DAYS = DEFAULTS.runRetentionDays;
+export const DEFAULT_IDEMPOTENCY_KEY_HOURS = DEFAULTS.idempotencyKeyHours;
 
 /** A manifest the runtime refuses, with every problem found. */
 export class ManifestError extends Error {
@@ -188,12 +63,18 @@ export interface ParseOptions {
   readonly requireResolved?: boolean;
   /** How messages name the manifest. @default 'manifest' */
   readonly source?: string;
+  /**
+   * A local fleet running in compressed time (the demo, tests, benchmarks): durations need only
+   * be more than 0. A deployed runtime never sets it.
+   * @default false
+   */
+  readonly compressedTime?: boolean;
 }
 
 /** Validates a parsed manifest; throws ManifestError listing every problem. */
 export function parseManifest(raw: unknown, options: ParseOptions = {}): FleetManifest {
   const source = options.source ?? 'manifest';
-  const result = manifestSchema.safeParse(raw);
+  const result = fleetManifestSchema({ compressedTime: options.compressedTime }).safeParse(raw);
   const problems = result.success ? [] : result.error.issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`);
   if (options.requireResolved ?? true) {
     for (const path of unresolvedTokens(raw)) {

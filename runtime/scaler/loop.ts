@@ -73,8 +73,7 @@ export function planScaling(scaling: ScalingSettings): PlanScaling {
     coldAfterHours: scaling.coldAfterHours,
     bootTimeoutMinutes: scaling.bootTimeoutMinutes,
     recycleAfterRuns: scaling.recycleAfterRuns,
-    // On unless turned off: manifests written before predictive warm-up have no such field.
-    predictive: scaling.predictive ?? true,
+    predictive: scaling.predictive,
     predictiveLeadMinutes: scaling.predictiveLeadMinutes,
     predictiveMaxBots: scaling.predictiveMaxBots,
   };

@@ -15,23 +15,18 @@
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
  *   time-out are marked failed and deleted.
  */
+import type { ScalingSettings } from '../config/fleet-schema';
 import type { BotState } from '../store/types';
 import { ArrivalHistory, Forecast, forecast } from './history';
 
-export interface PlanScaling {
-  readonly idleMinutes: number;
-  readonly standbyBots: number;
-  readonly coldAfterHours: number;
-  readonly bootTimeoutMinutes: number;
-  /** Replace a bot after this many runs. @default never */
-  readonly recycleAfterRuns?: number;
-  /** Start bots ahead of the demand the arrival history expects at this time of day. @default off */
-  readonly predictive?: boolean;
-  /** How far ahead predictive warm-up looks: about one boot. @default 15 */
-  readonly predictiveLeadMinutes?: number;
-  /** The cost cap: the most bots predictive warm-up alone keeps in a group. @default the group's maxBots */
-  readonly predictiveMaxBots?: number;
-}
+/**
+ * The scaling settings plan() reads: a projection of the manifest's scaling settings, after
+ * parsing (so every default, predictive warm-up's included, is filled in; see fleet-schema.ts).
+ */
+export type PlanScaling = Pick<
+  ScalingSettings,
+  'idleMinutes' | 'standbyBots' | 'coldAfterHours' | 'bootTimeoutMinutes' | 'recycleAfterRuns' | 'predictive' | 'predictiveLeadMinutes' | 'predictiveMaxBots'
+>;
 
 export type GroupStatus = 'active' | 'paused' | 'expired' | 'removed';
 
@@ -183,7 +178,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     else {
       want = g.queued + g.running + (warm ? scaling?.standbyBots ?? 0 : 0);
       if (scaling?.predictive) {
-        const f = forecast(g.history, now, scaling.predictiveLeadMinutes ?? 15);
+        const f = forecast(g.history, now, scaling.predictiveLeadMinutes);
         const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
         predicted = { ...f, warmBots: Math.max(0, target - Math.min(want, g.maxBots)) };
         want = Math.max(want, target);

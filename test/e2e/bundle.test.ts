@@ -47,7 +47,7 @@ describePg('the runtime bundle', () => {
     for (const file of ['main.js', 'agent.js', 'package.json']) fs.copyFileSync(path.join(root, 'dist', 'bundle', file), path.join(app, file));
     expect(fs.readdirSync(app).sort()).toEqual(['agent.js', 'main.js', 'package.json']);
 
-    const { manifest, botTokens } = localManifest(synthesizedFleetJson(), { scaling: { idleMinutes: 0.05, heartbeatSeconds: 1 } });
+    const { manifest, botTokens } = localManifest(synthesizedFleetJson(), { scaling: { idleMinutes: 0.05, heartbeatSeconds: 5 } });
     const admin = randomToken();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;

@@ -46,7 +46,7 @@ describe('a runtime crash', () => {
   test('SIGKILL mid-burst and a restart: every run ends exactly once, bots reconciled', async () => {
     const { manifest, botTokens } = localManifest(synthesizedFleetJson(), {
       environment: { botCapacity: 4 },
-      scaling: { heartbeatSeconds: 2, idleMinutes: 0.05, bootTimeoutMinutes: 1 },
+      scaling: { heartbeatSeconds: 5, idleMinutes: 0.05, bootTimeoutMinutes: 1 },
     });
     const adminToken = randomToken();
     fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(manifest));

@@ -56,7 +56,7 @@ describePg('two replicas on one PostgreSQL', () => {
   test('a burst on two replicas, then the leader is killed', async () => {
     const { manifest, botTokens } = localManifest(synthesizedFleetJson(), {
       environment: { botCapacity: 4 },
-      scaling: { heartbeatSeconds: 2, idleMinutes: 0.05, bootTimeoutMinutes: 1 },
+      scaling: { heartbeatSeconds: 5, idleMinutes: 0.05, bootTimeoutMinutes: 1 },
     });
     const admin = randomToken();
     fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(manifest));

@@ -21,7 +21,11 @@ const VMSS: ScaleSetRef = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'v
 const CAPS = { maxBots: 5, capacity: 10 };
 
 function manifest(scaling: Partial<ScalingSettings> = {}) {
-  return parseManifest({
+  return parseManifest(manifestInput(scaling));
+}
+
+function manifestInput(scaling: Partial<ScalingSettings> = {}) {
+  return {
     version: 1,
     stack: 'demo',
     environment: { name: 'demo', geography: 'Europe', region: 'northeurope', botCapacity: 10, plan: 'standard', enabled: true, admins: ['ops'], scaling: DEFAULT_SCALING },
@@ -41,7 +45,7 @@ function manifest(scaling: Partial<ScalingSettings> = {}) {
         botTokenSha256: sha256Hex('bot-token'),
       },
     ],
-  });
+  };
 }
 
 /** A compute driver that records the capacities asked for and has no VMs. */
@@ -145,11 +149,12 @@ describe('scaler loop: predictive warm-up', () => {
     expect(read).not.toHaveBeenCalled();
   });
 
-  test('a manifest written before predictive warm-up existed has it on', () => {
-    const { predictive, predictiveLeadMinutes, ...older } = manifest().groups[0].scaling;
+  test('a manifest written before predictive warm-up existed has it on, looking 15 minutes ahead', () => {
+    const { predictive, predictiveLeadMinutes, ...older } = DEFAULT_SCALING;
     expect([predictive, predictiveLeadMinutes]).toEqual([true, 15]);
-    expect(planScaling(older)).toMatchObject({ predictive: true, predictiveLeadMinutes: undefined });
-    expect(planScaling({ ...older, predictive: false })).toMatchObject({ predictive: false });
+    const parsed = parseManifest({ ...manifestInput(), groups: [{ ...manifestInput().groups[0], scaling: older }] });
+    expect(planScaling(parsed.groups[0].scaling)).toMatchObject({ predictive: true, predictiveLeadMinutes: 15 });
+    expect(planScaling(manifest({ predictive: false }).groups[0].scaling)).toMatchObject({ predictive: false });
   });
 });
 

@@ -2,7 +2,7 @@ import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from 
 
 const NOW = 10 * 24 * 3600_000;
 const MIN = 60_000;
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15 };
 
 function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
   return { name, maxBots: 5, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };
