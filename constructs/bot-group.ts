@@ -16,7 +16,7 @@ import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } f
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resolveScaling, ScalingSettings } from './scaling';
 import { Tags } from './tags';
 import { expressionValue, templateString } from './terraform-expressions';
@@ -123,6 +123,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
 
   constructor(host: IBotGroupHost, id: string, props: HostedBotGroupProps) {
     super(host, id);
+    checkAtSynth(this);
     this.host = host;
     this.props = props;
     this.name = props.name;

@@ -180,10 +180,10 @@ describe('synth', () => {
   });
 
   test("prints the rule pack's warnings before the summary", async () => {
-    configure({ synthWarnings: ['bots-us/runtime: runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
+    configure({ synthWarnings: ['bots-us/runtime: [HRB-NET-3] runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
     const result = await hostedBots(['synth']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
+    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: \[HRB-NET-3\] runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
     expect(result.stdout.indexOf('WARN [')).toBeLessThan(result.stdout.indexOf('environment stacks'));
   });
 
