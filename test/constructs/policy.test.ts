@@ -382,6 +382,21 @@ describe('rule pack through constructs', () => {
     expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment\/group-0: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure/);
   });
 
+  test('a finding is reported once in a HostedBotsStack, whose Aspect and the construct both run, even when synth runs twice', () => {
+    const stack = fleetStack({ groups: [{ adminUsername: 'admin' }], runtime: { deployerIpRanges: [], botAuthentication: 'token' } });
+    synth(stack);
+    const annotations = synth(stack).annotations;
+    expect(annotations.filter((a) => a.message.includes('[HRB-ADMIN-1]'))).toHaveLength(1);
+    expect(annotations.filter((a) => a.message.includes('[HRB-NET-3]'))).toHaveLength(1);
+    let thrown = '';
+    try {
+      Testing.fullSynth(stack);
+    } catch (err) {
+      thrown = (err as Error).message;
+    }
+    expect(thrown.match(/\[HRB-ADMIN-1\]/g)).toHaveLength(1);
+  });
+
   test('a literal password never reaches an error message', () => {
     const stack = fleetStack({ groups: [{ adminPassword: 'nocapitalsordigits' }] });
     const messages = synth(stack).annotations.map((a) => a.message).join('\n');
