@@ -9,7 +9,7 @@
  */
 import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import * as rules from './azure-rules';
-import { Annotations, Aspects, IAspect, IConstruct } from './cdktf';
+import { Aspects, IAspect, IConstruct } from './cdktf';
 import { recordSuppressed, RuleSuppressions } from './rule-suppressions';
 
 export type PolicyFacts =
@@ -127,13 +127,15 @@ export function formatSuppressed(path: string, id: rules.RuleId, reason: string)
 
 const ANNOTATION_TYPE = { error: '@cdktf/error', warning: '@cdktf/warn', info: '@cdktf/info' } as const;
 
-/** Adds an annotation unless the node has it already: synth may run the checks more than once. */
+/**
+ * Adds an annotation unless the node has it already: synth may run the checks more than once.
+ * What `Annotations` adds, without the stack trace: the message names the construct by path, and
+ * a trace into the Aspect would only add noise, in any stack.
+ */
 function annotateOnce(node: IConstruct, level: keyof typeof ANNOTATION_TYPE, message: string): void {
-  if (node.node.metadata.some((m) => m.type === ANNOTATION_TYPE[level] && m.data === message)) return;
-  const annotations = Annotations.of(node);
-  if (level === 'error') annotations.addError(message);
-  else if (level === 'warning') annotations.addWarning(message);
-  else annotations.addInfo(message);
+  const type = ANNOTATION_TYPE[level];
+  if (node.node.metadata.some((m) => m.type === type && m.data === message)) return;
+  node.node.addMetadata(type, message, { stackTrace: false });
 }
 
 /** Reports findings about `node`: errors and warnings, or the suppression that applies to each. */
