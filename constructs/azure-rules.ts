@@ -4,15 +4,77 @@
  * Each rule is one pure function from plain facts to findings. It knows nothing of constructs:
  * `policy.ts` collects the facts from the construct tree, runs the rules that apply, and reports
  * the findings through Annotations, so that a hard fault fails `cdktf synth` and names the
- * construct path, the field, the value and the rule.
+ * construct path, the rule ID, the field, the value and the rule.
  */
 import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, NumericBound, withinBound } from '../runtime/config/fleet-schema';
 import { Geography } from './geography';
 
 export type Severity = 'error' | 'warning';
 
+export interface RuleInfo {
+  readonly severity: Severity;
+  /**
+   * Whether `RuleSuppressions` may silence it. Limits that Azure or the runtime enforce anyway
+   * cannot be suppressed: the deploy, or the runtime reading the fleet manifest, would fail instead.
+   */
+  readonly suppressible: boolean;
+  readonly summary: string;
+}
+
+const hard = (summary: string) => ({ severity: 'error', suppressible: false, summary }) as const;
+const advice = (summary: string) => ({ severity: 'warning', suppressible: true, summary }) as const;
+
+/**
+ * Every rule of the pack by its stable ID, `HRB-<area>-<n>`. IDs are never reused or renumbered:
+ * users name them in suppressions.
+ */
+export const RULE_CATALOGUE = {
+  'HRB-NAME-1': hard('compute gallery name (Azure)'),
+  'HRB-NAME-2': hard('image definition name (Azure)'),
+  'HRB-NAME-3': hard('scale set name (Azure)'),
+  'HRB-NAME-4': hard('bot group name'),
+  'HRB-NAME-5': hard('environment name'),
+  'HRB-NAME-6': hard('Windows computer-name prefix'),
+  'HRB-NAME-7': hard('prefix of Azure-wide names'),
+  'HRB-NAME-8': hard('Azure-wide names (Key Vault, storage account, PostgreSQL, App Service)'),
+  'HRB-ADMIN-1': hard('admin username (Windows local account, Azure reserved names)'),
+  'HRB-ADMIN-2': advice('admin username only known at apply time'),
+  'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)'),
+  'HRB-ADMIN-4': advice('admin password only known at apply time'),
+  'HRB-CAP-1': hard('group size: maxBots and committedBots'),
+  'HRB-CAP-2': hard('environment bot capacity'),
+  'HRB-CAP-3': advice('trial plan caps the capacity'),
+  'HRB-CAP-4': hard('groups per environment'),
+  'HRB-CAP-5': hard('committed bots within the capacity'),
+  'HRB-FLOW-1': hard('flow names, commands and time-outs'),
+  'HRB-SCALE-1': hard('scaling settings'),
+  'HRB-QUEUE-1': hard('queue settings'),
+  'HRB-RET-1': hard('run retention and idempotency keys'),
+  'HRB-IMAGE-1': hard('image version format (Azure)'),
+  'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)"),
+  'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)"),
+  'HRB-NET-1': advice('runtime opened to public network access'),
+  'HRB-NET-2': hard('deployer addresses are IPv4 (Key Vault firewall)'),
+  'HRB-NET-3': advice('Key Vault closed to the deploying machine'),
+  'HRB-NET-4': advice('existing subnet must bring its own outbound'),
+  'HRB-RUNTIME-1': hard('runtime App Service plan'),
+  'HRB-RUNTIME-2': hard('managed-identity bots need runtime.entra'),
+  'HRB-RUNTIME-3': advice('bots on a shared token by default'),
+  // Azure accepts the first apply; a user who never re-applies the web app may accept the risk.
+  'HRB-RUNTIME-4': { severity: 'error', suppressible: true, summary: 'zip deploy needs basic authentication' } as const,
+  'HRB-NODE-1': advice('Node.js line supported on the day of synth'),
+} as const satisfies Record<string, RuleInfo>;
+
+export type RuleId = keyof typeof RULE_CATALOGUE;
+
+export function isRuleId(id: unknown): id is RuleId {
+  return typeof id === 'string' && Object.prototype.hasOwnProperty.call(RULE_CATALOGUE, id);
+}
+
 /** One problem found by a rule. The message is built from these parts, never by the rule alone. */
 export interface Finding {
+  /** The rule's stable ID, see RULE_CATALOGUE. */
+  readonly id: RuleId;
   readonly severity: Severity;
   /** The prop as the user wrote it, e.g. `adminUsername` or `scaling.idleMinutes`. */
   readonly field: string;
@@ -33,12 +95,15 @@ class Shown {
 const show = (value: unknown): string =>
   value instanceof Shown ? value.text : typeof value === 'string' ? JSON.stringify(value) : String(value);
 
-function error(field: string, value: unknown, rule: string): Finding {
-  return { severity: 'error', field, value: show(value), rule };
+/** The IDs of the rules of one severity, so that a rule cannot report at another severity than its catalogue entry. */
+type RuleIdOf<S extends Severity> = { [K in RuleId]: (typeof RULE_CATALOGUE)[K]['severity'] extends S ? K : never }[RuleId];
+
+function error(id: RuleIdOf<'error'>, field: string, value: unknown, rule: string): Finding {
+  return { id, severity: 'error', field, value: show(value), rule };
 }
 
-function warning(field: string, value: unknown, rule: string): Finding {
-  return { severity: 'warning', field, value: show(value), rule };
+function warning(id: RuleIdOf<'warning'>, field: string, value: unknown, rule: string): Finding {
+  return { id, severity: 'warning', field, value: show(value), rule };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,38 +148,38 @@ export const BANNED_ADMIN_PASSWORDS: readonly string[] = [
 export const galleryName: Rule<{ name: string }> = ({ name }) =>
   /^[A-Za-z0-9](?:[A-Za-z0-9._]{0,78}[A-Za-z0-9])?$/.test(name)
     ? []
-    : [error('name', name, `must be 1-${LIMITS.galleryNameMax} letters, digits, periods or underscores, start and end with a letter or digit, and contain no hyphens (Azure compute gallery name)`)];
+    : [error('HRB-NAME-1', 'name', name, `must be 1-${LIMITS.galleryNameMax} letters, digits, periods or underscores, start and end with a letter or digit, and contain no hyphens (Azure compute gallery name)`)];
 
 /** Image definition: 1-80 letters, digits, hyphens, periods and underscores; starts and ends with a letter or digit. */
 export const imageDefinitionName: Rule<{ name: string }> = ({ name }) =>
   /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/.test(name)
     ? []
-    : [error('name', name, `must be 1-${LIMITS.imageNameMax} letters, digits, hyphens, periods or underscores, and start and end with a letter or digit (Azure image definition name)`)];
+    : [error('HRB-NAME-2', 'name', name, `must be 1-${LIMITS.imageNameMax} letters, digits, hyphens, periods or underscores, and start and end with a letter or digit (Azure image definition name)`)];
 
 /** Image version: Major.Minor.Patch, each part a 32-bit integer. */
 export const imageVersion: Rule<{ version: string }> = ({ version }) => {
   const parts = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
   const fits = parts !== null && parts.slice(1).every((p) => Number(p) <= LIMITS.int32Max);
-  return fits ? [] : [error('version', version, `must be Major.Minor.Patch, each part a whole number from 0 to ${LIMITS.int32Max} (Azure image version)`)];
+  return fits ? [] : [error('HRB-IMAGE-1', 'version', version, `must be Major.Minor.Patch, each part a whole number from 0 to ${LIMITS.int32Max} (Azure image version)`)];
 };
 
 /** Scale set: 1-64 letters, digits and hyphens, starting with a letter or digit and not ending with a hyphen. */
 export const scaleSetName: Rule<{ name: string }> = ({ name }) =>
   /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/.test(name)
     ? []
-    : [error('scaleSetName', name, `must be 1-${LIMITS.scaleSetNameMax} letters, digits or hyphens, start with a letter or digit and not end with a hyphen (Azure scale set name); shorten the environment or group name`)];
+    : [error('HRB-NAME-3', 'scaleSetName', name, `must be 1-${LIMITS.scaleSetNameMax} letters, digits or hyphens, start with a letter or digit and not end with a hyphen (Azure scale set name); shorten the environment or group name`)];
 
 /** Group names appear in URLs, scale set names and computer names. */
 export const groupName: Rule<{ name: string }> = ({ name }) =>
   /^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$/.test(name) && name.length <= LIMITS.groupNameMax
     ? []
-    : [error('name', name, `must be 1-${LIMITS.groupNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (bot group name)`)];
+    : [error('HRB-NAME-4', 'name', name, `must be 1-${LIMITS.groupNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (bot group name)`)];
 
 /** Environment names appear in every resource name. */
 export const environmentName: Rule<{ name: string }> = ({ name }) =>
   /^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$/.test(name) && name.length <= LIMITS.environmentNameMax
     ? []
-    : [error('name', name, `must be 1-${LIMITS.environmentNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (environment name)`)];
+    : [error('HRB-NAME-5', 'name', name, `must be 1-${LIMITS.environmentNameMax} lowercase letters, digits or hyphens, start with a letter and not end with a hyphen (environment name)`)];
 
 /**
  * Windows computer-name prefix: 1-9 letters, digits or hyphens, not all digits. Azure appends six
@@ -124,7 +189,7 @@ export const computerNamePrefix: Rule<{ prefix: string; derived: boolean }> = ({
   const ok = /^[A-Za-z0-9-]{1,9}$/.test(prefix) && !/^\d+$/.test(prefix);
   if (ok) return [];
   const hint = derived ? '; it was derived from the group name, so set computerNamePrefix on the group' : '';
-  return [error('computerNamePrefix', prefix, `must be 1-${LIMITS.computerNamePrefixMax} letters, digits or hyphens and not all digits (Windows computer-name prefix)${hint}`)];
+  return [error('HRB-NAME-6', 'computerNamePrefix', prefix, `must be 1-${LIMITS.computerNamePrefixMax} letters, digits or hyphens and not all digits (Windows computer-name prefix)${hint}`)];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -132,17 +197,17 @@ export const computerNamePrefix: Rule<{ prefix: string; derived: boolean }> = ({
 
 /** Admin username: at most 20 characters, not ending in a period, no Windows-forbidden characters, not reserved. */
 export const adminUsername: Rule<{ username: string; isToken: boolean }> = ({ username, isToken }) => {
-  if (isToken) return [warning('adminUsername', new Shown('(Terraform token)'), 'is only known at apply time, so Azure\'s username rules cannot be checked at synth')];
+  if (isToken) return [warning('HRB-ADMIN-2', 'adminUsername', new Shown('(Terraform token)'), 'is only known at apply time, so Azure\'s username rules cannot be checked at synth')];
   const findings: Finding[] = [];
   if (username.length < 1 || username.length > LIMITS.adminUsernameMax) {
-    findings.push(error('adminUsername', username, `must be 1-${LIMITS.adminUsernameMax} characters (Windows local account)`));
+    findings.push(error('HRB-ADMIN-1', 'adminUsername', username, `must be 1-${LIMITS.adminUsernameMax} characters (Windows local account)`));
   }
-  if (username.endsWith('.')) findings.push(error('adminUsername', username, 'must not end with a period (Windows local account)'));
+  if (username.endsWith('.')) findings.push(error('HRB-ADMIN-1', 'adminUsername', username, 'must not end with a period (Windows local account)'));
   if (/["/\\[\]:;|=,+*?<>@%]/.test(username) || /\s/.test(username)) {
-    findings.push(error('adminUsername', username, 'must not contain spaces or any of " / \\ [ ] : ; | = , + * ? < > @ % (Windows local account)'));
+    findings.push(error('HRB-ADMIN-1', 'adminUsername', username, 'must not contain spaces or any of " / \\ [ ] : ; | = , + * ? < > @ % (Windows local account)'));
   }
   if (RESERVED_ADMIN_USERNAMES.includes(username.toLowerCase())) {
-    findings.push(error('adminUsername', username, `is reserved by Azure; choose another name (reserved: ${RESERVED_ADMIN_USERNAMES.join(', ')})`));
+    findings.push(error('HRB-ADMIN-1', 'adminUsername', username, `is reserved by Azure; choose another name (reserved: ${RESERVED_ADMIN_USERNAMES.join(', ')})`));
   }
   return findings;
 };
@@ -163,18 +228,18 @@ export function maskPassword(password: string): string {
  */
 export const adminPassword: Rule<{ password: string; isToken: boolean }> = ({ password, isToken }) => {
   if (isToken) {
-    return [warning('adminPassword', new Shown('(sensitive Terraform value)'), 'is only known at apply time, so Azure\'s password rules (12-123 characters, 3 of 4 character classes, not a banned password) cannot be checked at synth')];
+    return [warning('HRB-ADMIN-4', 'adminPassword', new Shown('(sensitive Terraform value)'), 'is only known at apply time, so Azure\'s password rules (12-123 characters, 3 of 4 character classes, not a banned password) cannot be checked at synth')];
   }
   const shown = maskPassword(password);
   const findings: Finding[] = [];
   if (password.length < LIMITS.adminPasswordMin || password.length > LIMITS.adminPasswordMax) {
-    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: `must be ${LIMITS.adminPasswordMin}-${LIMITS.adminPasswordMax} characters (Azure Windows VM password)` });
+    findings.push({ id: 'HRB-ADMIN-3', severity: 'error', field: 'adminPassword', value: shown, rule: `must be ${LIMITS.adminPasswordMin}-${LIMITS.adminPasswordMax} characters (Azure Windows VM password)` });
   }
   if (passwordClasses(password) < 3) {
-    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: 'must contain 3 of: a lower-case letter, an upper-case letter, a digit, a special character (Azure Windows VM password)' });
+    findings.push({ id: 'HRB-ADMIN-3', severity: 'error', field: 'adminPassword', value: shown, rule: 'must contain 3 of: a lower-case letter, an upper-case letter, a digit, a special character (Azure Windows VM password)' });
   }
   if (BANNED_ADMIN_PASSWORDS.includes(password)) {
-    findings.push({ severity: 'error', field: 'adminPassword', value: shown, rule: 'is on Azure\'s list of banned passwords; choose another' });
+    findings.push({ id: 'HRB-ADMIN-3', severity: 'error', field: 'adminPassword', value: shown, rule: 'is on Azure\'s list of banned passwords; choose another' });
   }
   return findings;
 };
@@ -188,12 +253,12 @@ const isWhole = (n: number): boolean => Number.isInteger(n);
 export const groupSize: Rule<{ maxBots: number; committedBots: number }> = ({ maxBots, committedBots }) => {
   const findings: Finding[] = [];
   if (!withinBound(BOUNDS.group.maxBots, maxBots)) {
-    findings.push(error('maxBots', maxBots, `must be a whole number from ${BOUNDS.group.maxBots.min} to ${LIMITS.maxBotsPerGroup} (bots per group)`));
+    findings.push(error('HRB-CAP-1', 'maxBots', maxBots, `must be a whole number from ${BOUNDS.group.maxBots.min} to ${LIMITS.maxBotsPerGroup} (bots per group)`));
   }
   if (!withinBound(BOUNDS.group.committedBots, committedBots)) {
-    findings.push(error('committedBots', committedBots, `must be a whole number, ${BOUNDS.group.committedBots.min} or more`));
+    findings.push(error('HRB-CAP-1', 'committedBots', committedBots, `must be a whole number, ${BOUNDS.group.committedBots.min} or more`));
   } else if (isWhole(maxBots) && committedBots > maxBots) {
-    findings.push(error('committedBots', committedBots, `must be at most the group's maxBots (${maxBots})`));
+    findings.push(error('HRB-CAP-1', 'committedBots', committedBots, `must be at most the group's maxBots (${maxBots})`));
   }
   return findings;
 };
@@ -212,10 +277,10 @@ export function effectiveCapacity(botCapacity: number, plan: 'standard' | 'trial
 /** botCapacity is a positive whole number; the trial plan caps it at 2 (a warning). */
 export const botCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity: capacity, plan }) => {
   if (!withinBound(BOUNDS.environment.botCapacity, capacity)) {
-    return [error('botCapacity', capacity, `must be a whole number, ${BOUNDS.environment.botCapacity.min} or more (bots that may run at once)`)];
+    return [error('HRB-CAP-2', 'botCapacity', capacity, `must be a whole number, ${BOUNDS.environment.botCapacity.min} or more (bots that may run at once)`)];
   }
   if (plan === 'trial' && capacity > LIMITS.trialCapacity) {
-    return [warning('botCapacity', capacity, `is capped at ${LIMITS.trialCapacity} by the trial plan; the runtime will run at most ${LIMITS.trialCapacity} bots at once`)];
+    return [warning('HRB-CAP-3', 'botCapacity', capacity, `is capped at ${LIMITS.trialCapacity} by the trial plan; the runtime will run at most ${LIMITS.trialCapacity} bots at once`)];
   }
   return [];
 };
@@ -223,7 +288,7 @@ export const botCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity: capac
 /** At most 10 groups per environment. */
 export const groupCount: Rule<EnvironmentCapacityFacts> = ({ groups }) =>
   groups.length > LIMITS.maxGroupsPerEnvironment
-    ? [error('groups', groups.length, `must be at most ${LIMITS.maxGroupsPerEnvironment} per environment; split the groups across environments`)]
+    ? [error('HRB-CAP-4', 'groups', groups.length, `must be at most ${LIMITS.maxGroupsPerEnvironment} per environment; split the groups across environments`)]
     : [];
 
 /** The committed bots of all groups fit in the capacity the plan allows. */
@@ -232,7 +297,7 @@ export const committedCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity:
   const total = groups.reduce((sum, g) => sum + g.committedBots, 0);
   if (!isWhole(capacity) || total <= allowed) return [];
   const parts = groups.filter((g) => g.committedBots > 0).map((g) => `${g.name}=${g.committedBots}`).join(', ');
-  return [error('committedBots', new Shown(`${total} (${parts})`), `sum over all groups must be at most the bot capacity (${allowed}${plan === 'trial' ? ', trial plan' : ''}); lower committedBots or raise botCapacity`)];
+  return [error('HRB-CAP-5', 'committedBots', new Shown(`${total} (${parts})`), `sum over all groups must be at most the bot capacity (${allowed}${plan === 'trial' ? ', trial plan' : ''}); lower committedBots or raise botCapacity`)];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -249,11 +314,11 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
   const findings: Finding[] = [];
   for (const flow of flows) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(flow.name)) {
-      findings.push(error(`flows.${flow.name}`, flow.name, 'flow name must be 1-64 letters, digits, periods, underscores or hyphens, starting with a letter or digit'));
+      findings.push(error('HRB-FLOW-1', `flows.${flow.name}`, flow.name, 'flow name must be 1-64 letters, digits, periods, underscores or hyphens, starting with a letter or digit'));
     }
-    if (flow.command.trim() === '') findings.push(error(`flows.${flow.name}.command`, flow.command, 'must not be empty'));
+    if (flow.command.trim() === '') findings.push(error('HRB-FLOW-1', `flows.${flow.name}.command`, flow.command, 'must not be empty'));
     if (!withinBound(BOUNDS.flow.timeoutMinutes, flow.timeoutMinutes)) {
-      findings.push(error(`flows.${flow.name}.timeoutMinutes`, flow.timeoutMinutes, `must be a whole number from ${BOUNDS.flow.timeoutMinutes.min} to ${LIMITS.flowTimeoutMaxMinutes} (24 hours)`));
+      findings.push(error('HRB-FLOW-1', `flows.${flow.name}.timeoutMinutes`, flow.timeoutMinutes, `must be a whole number from ${BOUNDS.flow.timeoutMinutes.min} to ${LIMITS.flowTimeoutMaxMinutes} (24 hours)`));
     }
   }
   return findings;
@@ -277,21 +342,21 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
     ]),
   ];
   for (const [key, bound, value] of bounds) {
-    if (value !== undefined && !withinBound(bound, value)) findings.push(error(`${prefix}${key}`, value, describeBound(bound)));
+    if (value !== undefined && !withinBound(bound, value)) findings.push(error('HRB-SCALE-1', `${prefix}${key}`, value, describeBound(bound)));
   }
   for (const key of CAPPED_BY_MAX_BOTS) {
     const value = scaling[key];
     if (typeof value === 'number' && maxBots !== undefined && value > maxBots) {
-      findings.push(error(`${prefix}${key}`, value, `must be at most the group's maxBots (${maxBots})`));
+      findings.push(error('HRB-SCALE-1', `${prefix}${key}`, value, `must be at most the group's maxBots (${maxBots})`));
     }
   }
   const predictive = scaling.predictive;
   if (predictive !== undefined && typeof predictive !== 'boolean') {
-    findings.push(error(`${prefix}predictive`, predictive, 'must be true or false'));
+    findings.push(error('HRB-SCALE-1', `${prefix}predictive`, predictive, 'must be true or false'));
   }
   const lead = scaling.predictiveLeadMinutes;
   if (lead !== undefined && !withinBound(BOUNDS.scaling.predictiveLeadMinutes, lead)) {
-    findings.push(error(`${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than ${BOUNDS.scaling.predictiveLeadMinutes.min} and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
+    findings.push(error('HRB-SCALE-1', `${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than ${BOUNDS.scaling.predictiveLeadMinutes.min} and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
   }
   return findings;
 };
@@ -302,11 +367,11 @@ export const queueSettings: Rule<{ queue: Readonly<Record<string, unknown>> }> =
   const max = queue.maxQueuedPerUser;
   const bound = BOUNDS.queue.maxQueuedPerUser;
   if (max !== undefined && !withinBound(bound, max)) {
-    findings.push(error('queue.maxQueuedPerUser', max, `must be a whole number from ${bound.min} to ${bound.max} (runs one user may have queued in the group)`));
+    findings.push(error('HRB-QUEUE-1', 'queue.maxQueuedPerUser', max, `must be a whole number from ${bound.min} to ${bound.max} (runs one user may have queued in the group)`));
   }
   const high = queue.highPriority;
   if (high !== undefined && high !== 'co-owners' && high !== 'users') {
-    findings.push(error('queue.highPriority', high, "must be 'co-owners' or 'users' (who may queue at high priority)"));
+    findings.push(error('HRB-QUEUE-1', 'queue.highPriority', high, "must be 'co-owners' or 'users' (who may queue at high priority)"));
   }
   return findings;
 };
@@ -321,10 +386,10 @@ export const retentionSettings: Rule<RetentionFacts> = ({ runRetentionDays, idem
   const findings: Finding[] = [];
   const { runRetentionDays: days, idempotencyKeyHours: hours } = BOUNDS.environment;
   if (!withinBound(days, runRetentionDays)) {
-    findings.push(error('runRetentionDays', runRetentionDays, `must be a number of days from ${days.min} to ${days.max} (how long finished runs and their output are kept)`));
+    findings.push(error('HRB-RET-1', 'runRetentionDays', runRetentionDays, `must be a number of days from ${days.min} to ${days.max} (how long finished runs and their output are kept)`));
   }
   if (!withinBound(hours, idempotencyKeyHours)) {
-    findings.push(error('idempotencyKeyHours', idempotencyKeyHours, `must be a number of hours from ${hours.min} to ${hours.max} (how long an Idempotency-Key answers retries)`));
+    findings.push(error('HRB-RET-1', 'idempotencyKeyHours', idempotencyKeyHours, `must be a number of hours from ${hours.min} to ${hours.max} (how long an Idempotency-Key answers retries)`));
   }
   return findings;
 };
@@ -344,7 +409,7 @@ export interface ReplicaFacts {
 export const imageReplica: Rule<ReplicaFacts> = ({ version, replicaRegions, groupRegion }) =>
   replicaRegions.includes(groupRegion)
     ? []
-    : [error('image', version, `has no replica in region ${groupRegion} (replicated to: ${replicaRegions.join(', ') || 'none'}); add this stack's geography to the version's geographies`)];
+    : [error('HRB-IMAGE-3', 'image', version, `has no replica in region ${groupRegion} (replicated to: ${replicaRegions.join(', ') || 'none'}); add this stack's geography to the version's geographies`)];
 
 export interface VersionReplicationFacts {
   readonly galleryRegion: string;
@@ -354,10 +419,10 @@ export interface VersionReplicationFacts {
 
 /** A version names at least one geography, and Azure requires a replica in the gallery's own region. */
 export const versionReplication: Rule<VersionReplicationFacts> = ({ galleryRegion, targetRegions, geographies }) => {
-  if (geographies.length === 0) return [error('geographies', new Shown('[]'), 'must name at least one geography whose stacks use this version')];
+  if (geographies.length === 0) return [error('HRB-IMAGE-2', 'geographies', new Shown('[]'), 'must name at least one geography whose stacks use this version')];
   return targetRegions.includes(galleryRegion)
     ? []
-    : [error('geographies', new Shown(`[${geographies.join(', ')}]`), `replicate to ${targetRegions.join(', ')}, which must include the gallery's region ${galleryRegion} (Azure keeps the source replica there); add its geography, or use additionalRegions`)];
+    : [error('HRB-IMAGE-2', 'geographies', new Shown(`[${geographies.join(', ')}]`), `replicate to ${targetRegions.join(', ')}, which must include the gallery's region ${galleryRegion} (Azure keeps the source replica there); add its geography, or use additionalRegions`)];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -416,7 +481,7 @@ export function nameFits(kind: NameKind, name: string): boolean {
 export const globalNamePrefix: Rule<{ prefix: string | undefined }> = ({ prefix }) =>
   prefix === undefined || /^[a-z][a-z0-9]{0,7}$/.test(prefix)
     ? []
-    : [error('globalNamePrefix', prefix, 'must be 1-8 lowercase letters or digits, starting with a letter (it begins Key Vault, storage account, PostgreSQL and App Service names)')];
+    : [error('HRB-NAME-7', 'globalNamePrefix', prefix, 'must be 1-8 lowercase letters or digits, starting with a letter (it begins Key Vault, storage account, PostgreSQL and App Service names)')];
 
 export interface GlobalNameFacts {
   /** Each global name with its Terraform-computed suffix replaced by a sample of the same length and alphabet. */
@@ -429,7 +494,7 @@ export interface GlobalNameFacts {
 export const globalNames: Rule<GlobalNameFacts> = ({ names, givenBy }) =>
   (Object.entries(names) as [NameKind, string][])
     .filter(([kind, name]) => !nameFits(kind, name))
-    .map(([kind, name]) => error(givenBy?.[kind] ?? `${kind} name`, name, `must be ${NAME_RULES[kind].text} (Azure ${kind} name, unique across Azure)`));
+    .map(([kind, name]) => error('HRB-NAME-8', givenBy?.[kind] ?? `${kind} name`, name, `must be ${NAME_RULES[kind].text} (Azure ${kind} name, unique across Azure)`));
 
 // ---------------------------------------------------------------------------------------------
 // Network exposure and the deploy path.
@@ -449,17 +514,18 @@ export interface RuntimeNetworkFacts {
  */
 export const runtimeExposure: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess }) =>
   publicNetworkAccess
-    ? [warning('runtime.publicNetworkAccess', true, "opens the runtime's PostgreSQL server to every Azure service (firewall rule 0.0.0.0, which admits any Azure customer's services) and its Key Vault to the Internet; remove it to keep both private")]
+    ? [warning('HRB-NET-1', 'runtime.publicNetworkAccess', true, "opens the runtime's PostgreSQL server to every Azure service (firewall rule 0.0.0.0, which admits any Azure customer's services) and its Key Vault to the Internet; remove it to keep both private")]
     : [];
 
 /** Terraform writes the runtime's secrets into Key Vault, whose firewall must admit the deploying machine. */
 export const deployerAccess: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess, deployerIpRanges }) => {
   const findings = deployerIpRanges
     .filter((r) => !IPV4_RANGE.test(r))
-    .map((r) => error('runtime.deployerIpRanges', r, 'must be an IPv4 address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24 (Key Vault firewall ipRules take IPv4 only)'));
+    .map((r) => error('HRB-NET-2', 'runtime.deployerIpRanges', r, 'must be an IPv4 address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24 (Key Vault firewall ipRules take IPv4 only)'));
   if (!publicNetworkAccess && deployerIpRanges.length === 0) {
     findings.push(
       warning(
+        'HRB-NET-3',
         'runtime.deployerIpRanges',
         new Shown('(none)'),
         "leaves the Key Vault closed to every Internet address, so terraform can write the runtime's secrets only from inside the environment's VNet; list the public address of the machine that runs terraform (e.g. HOSTED_BOTS_DEPLOYER_IPS in the examples) or run it on a self-hosted agent in the VNet",
@@ -478,6 +544,7 @@ export const existingSubnetOutbound: Rule<{ existingSubnet: boolean }> = ({ exis
   existingSubnet
     ? [
         warning(
+          'HRB-NET-4',
           'network.subnetId',
           new Shown('(existing subnet)'),
           "must provide outbound connectivity itself (a NAT gateway or a firewall): Flexible scale sets get no default outbound access, and each bot downloads Node.js from registry.npmjs.org and the agent from the runtime at boot. Bots reach the runtime's private endpoint only if their network resolves privatelink.azurewebsites.net (link this stack's zone or forward to it); otherwise they use its public address",
@@ -498,7 +565,7 @@ export interface WebAppPackageFacts {
  */
 export const packageDelivery: Rule<WebAppPackageFacts> = ({ zipDeployFile, basicAuthEnabled }) =>
   zipDeployFile && !basicAuthEnabled
-    ? [error('zipDeployFile', new Shown('(set)'), 'publishes with basic authentication, which webdeployPublishBasicAuthenticationEnabled: false turns off, so every apply after the first fails with 401; deliver the package as a blob read by the app\'s managed identity (WEBSITE_RUN_FROM_PACKAGE with WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID)')]
+    ? [error('HRB-RUNTIME-4', 'zipDeployFile', new Shown('(set)'), 'publishes with basic authentication, which webdeployPublishBasicAuthenticationEnabled: false turns off, so every apply after the first fails with 401; deliver the package as a blob read by the app\'s managed identity (WEBSITE_RUN_FROM_PACKAGE with WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID)')]
     : [];
 
 // ---------------------------------------------------------------------------------------------
@@ -516,9 +583,9 @@ export const NODE_END_OF_LIFE: Readonly<Record<string, string>> = {
 export const nodeSupport: Rule<{ field: string; version: string; today: Date }> = ({ field, version, today }) => {
   const major = /^(\d+)/.exec(version)?.[1];
   const end = major ? NODE_END_OF_LIFE[major] : undefined;
-  if (!end) return [warning(field, version, `is not a Node.js LTS line with a known end of life (${Object.keys(NODE_END_OF_LIFE).join(', ')})`)];
+  if (!end) return [warning('HRB-NODE-1', field, version, `is not a Node.js LTS line with a known end of life (${Object.keys(NODE_END_OF_LIFE).join(', ')})`)];
   if (today.toISOString().slice(0, 10) > end) {
-    return [warning(field, version, `reached end of life on ${end}; move to a supported Node.js LTS`)];
+    return [warning('HRB-NODE-1', field, version, `reached end of life on ${end}; move to a supported Node.js LTS`)];
   }
   return [];
 };
@@ -538,7 +605,7 @@ export const RUNTIME_PLAN_SKUS: readonly string[] = [
 export const runtimePlan: Rule<{ planSku: string }> = ({ planSku }) =>
   RUNTIME_PLAN_SKUS.includes(planSku.toUpperCase())
     ? []
-    : [error('runtime.planSku', planSku, `must be an App Service plan with VNet integration, private endpoints and Always On: one of ${RUNTIME_PLAN_SKUS.join(', ')}`)];
+    : [error('HRB-RUNTIME-1', 'runtime.planSku', planSku, `must be an App Service plan with VNet integration, private endpoints and Always On: one of ${RUNTIME_PLAN_SKUS.join(', ')}`)];
 
 /**
  * Bots prove their group best with their managed identity (no shared secret on any VM), which
@@ -546,12 +613,13 @@ export const runtimePlan: Rule<{ planSku: string }> = ({ planSku }) =>
  */
 export const botAuthentication: Rule<{ botAuthentication: 'managed-identity' | 'token'; chosen: boolean; entra: boolean }> = ({ botAuthentication: kind, chosen, entra }) => {
   if (kind === 'managed-identity' && !entra) {
-    return [error('runtime.botAuthentication', kind, 'needs runtime.entra (tenantId and the runtime\'s audience): bots present their managed identity\'s token for that audience; set it, or choose token')];
+    return [error('HRB-RUNTIME-2', 'runtime.botAuthentication', kind, 'needs runtime.entra (tenantId and the runtime\'s audience): bots present their managed identity\'s token for that audience; set it, or choose token')];
   }
   // Chosen explicitly, a shared token is an informed opt-in; by default, it is worth a word.
   if (kind === 'token' && !chosen) {
     return [
       warning(
+        'HRB-RUNTIME-3',
         'runtime.botAuthentication',
         kind,
         "is token because runtime.entra is not set: every bot of a group holds the group's shared token, which its flows can read; set runtime.entra so that bots prove their group with their managed identity, or choose token explicitly",

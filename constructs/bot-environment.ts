@@ -12,7 +12,7 @@ import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, FLEET_MANIFE
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { assignRoles } from './role-assignments';
 import { resolveScaling, ScalingSettings } from './scaling';
 
@@ -147,6 +147,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
 
   constructor(scope: Construct, id: string, props: BotEnvironmentProps, site: EnvironmentSite) {
     super(scope, id);
+    checkAtSynth(this);
     this.site = site;
     this.name = props.name;
     this.geography = site.geography;

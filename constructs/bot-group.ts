@@ -17,7 +17,7 @@ import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } f
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resolveScaling, ScalingSettings } from './scaling';
 import { Tags } from './tags';
 import { expressionValue, templateString } from './terraform-expressions';
@@ -124,6 +124,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
 
   constructor(host: IBotGroupHost, id: string, props: HostedBotGroupProps) {
     super(host, id);
+    checkAtSynth(this);
     this.host = host;
     this.props = props;
     this.name = props.name;

@@ -6,7 +6,7 @@ import { SharedImageVersion } from '@cdktf/provider-azurerm/lib/shared-image-ver
 import { Construct } from './cdktf';
 import { Geography, normalizeRegion, regionFor } from './geography';
 import type { BotImageGallery } from './image-gallery';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { Tags } from './tags';
 
 export interface BotImageProps {
@@ -33,6 +33,7 @@ export class BotImage extends Construct implements IPolicySubject {
 
   constructor(gallery: BotImageGallery, id: string, props: BotImageProps) {
     super(gallery, id);
+    checkAtSynth(this);
     this.name = props.name;
     this.gallery = gallery;
     this.resource = new SharedImage(this, 'image', {
@@ -98,6 +99,7 @@ export class BotImageVersion extends Construct implements IPolicySubject {
 
   constructor(image: BotImage, id: string, props: BotImageVersionProps & { readonly version: string }) {
     super(image, id);
+    checkAtSynth(this);
     this.version = props.version;
     this.image = image;
     this.geographies = [...props.geographies];

@@ -46,7 +46,7 @@ import { AssetType, Construct, Fn, Lazy, TerraformAsset, Token } from './cdktf';
 import type { FleetManifest } from './fleet-manifest';
 import { PINNED_NODE } from './agent-bootstrap';
 import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { expressionString, jsonTemplate, templateString } from './terraform-expressions';
 
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
@@ -244,6 +244,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
 
   constructor(scope: Construct, id: string, props: BotRuntimeProps, site: BotRuntimeSite) {
     super(scope, id);
+    checkAtSynth(this);
     this.props = props;
     this.site = site;
     const env = site.environment;

@@ -5,7 +5,7 @@
 import { SharedImageGallery } from '@cdktf/provider-azurerm/lib/shared-image-gallery';
 import { BotImage, BotImageProps } from './bot-image';
 import { Construct } from './cdktf';
-import { IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resolvePlacement, ResourcePlacement } from './placement';
 import { assignRoles, RoleAssignment } from './role-assignments';
 import { Tags } from './tags';
@@ -49,6 +49,7 @@ export class BotImageGallery extends Construct implements IPolicySubject {
 
   constructor(scope: Construct, id: string, props: BotImageGalleryProps) {
     super(scope, id);
+    checkAtSynth(this);
     this.name = props.name;
     this.sharing = props.sharing ?? 'private';
     this.placement = resolvePlacement(scope, props);

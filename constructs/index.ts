@@ -1,6 +1,7 @@
 export * from './geography';
 export * from './azure-rules';
 export * from './policy';
+export * from './rule-suppressions';
 export * from './naming';
 export * from './tags';
 export * from './placement';

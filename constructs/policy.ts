@@ -1,11 +1,16 @@
 /**
- * The rule pack: one Aspect that walks the construct tree, runs the rules of `azure-rules.ts` that
- * apply to each construct, and reports every finding through Annotations. Error annotations make
- * `cdktf synth` fail; warnings are printed and synth goes on.
+ * The rule pack: runs the rules of `azure-rules.ts` that apply to a construct and reports every
+ * finding through Annotations. Error annotations make `cdktf synth` fail; warnings are printed and
+ * synth goes on; findings of a suppressed rule are recorded with their reason instead.
+ *
+ * Each construct of the library checks itself (`checkAtSynth`), wherever it is placed. The stacks'
+ * `AzureRulesAspect` checks the provider resources the pack knows wherever they appear, the
+ * user's own included.
  */
 import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import * as rules from './azure-rules';
-import { Annotations, IAspect, IConstruct } from './cdktf';
+import { Aspects, IAspect, IConstruct } from './cdktf';
+import { recordSuppressed, RuleSuppressions } from './rule-suppressions';
 
 export type PolicyFacts =
   | { readonly kind: 'gallery'; readonly name: string }
@@ -110,9 +115,60 @@ export function evaluate(facts: PolicyFacts): rules.Finding[] {
   return applicable.flatMap((rule) => rule(facts));
 }
 
-/** The message a user sees: where, which field, which value, and the rule. */
+/** The message a user sees: where, which rule ID, which field, which value, and the rule. */
 export function formatFinding(path: string, finding: rules.Finding): string {
-  return `${path}: ${finding.field} ${finding.value} ${finding.rule}`;
+  return `${path}: [${finding.id}] ${finding.field} ${finding.value} ${finding.rule}`;
+}
+
+/** What a suppressed finding leaves in the synth output instead. */
+export function formatSuppressed(path: string, id: rules.RuleId, reason: string): string {
+  return `${path}: [${id}] suppressed: ${reason}`;
+}
+
+const ANNOTATION_TYPE = { error: '@cdktf/error', warning: '@cdktf/warn', info: '@cdktf/info' } as const;
+
+/**
+ * Adds an annotation unless the node has it already: synth may run the checks more than once.
+ * What `Annotations` adds, without the stack trace: the message names the construct by path, and
+ * a trace into the Aspect would only add noise, in any stack.
+ */
+function annotateOnce(node: IConstruct, level: keyof typeof ANNOTATION_TYPE, message: string): void {
+  const type = ANNOTATION_TYPE[level];
+  if (node.node.metadata.some((m) => m.type === type && m.data === message)) return;
+  node.node.addMetadata(type, message, { stackTrace: false });
+}
+
+/** Reports findings about `node`: errors and warnings, or the suppression that applies to each. */
+export function reportFindings(node: IConstruct, findings: readonly rules.Finding[]): void {
+  const path = node.node.path;
+  for (const finding of findings) {
+    const suppression = RuleSuppressions.applying(node, finding.id);
+    if (suppression) {
+      annotateOnce(node, 'info', formatSuppressed(path, finding.id, suppression.reason));
+      recordSuppressed(node, { id: finding.id, path, reason: suppression.reason });
+    } else {
+      annotateOnce(node, finding.severity, formatFinding(path, finding));
+    }
+  }
+}
+
+const SELF_CHECKING = new WeakSet<IConstruct>();
+
+/** Runs the subject's rules on the facts it has at synth, which may change after its constructor. */
+class SelfCheck implements IAspect {
+  constructor(private readonly subject: IConstruct & IPolicySubject) {}
+
+  visit(node: IConstruct): void {
+    // Aspects also visit the subject's children; those check themselves.
+    if (node === this.subject) reportFindings(node, evaluate(this.subject.policyFacts()));
+  }
+}
+
+/** Makes a construct check itself at synth, in any stack, with no Aspect from the stack. */
+export function checkAtSynth(subject: IConstruct & IPolicySubject): void {
+  if (SELF_CHECKING.has(subject)) return;
+  SELF_CHECKING.add(subject);
+  Aspects.of(subject).add(new SelfCheck(subject));
 }
 
 /** Facts of provider resources the pack checks wherever they appear, the user's own included. */
@@ -128,31 +184,30 @@ function resourceFacts(node: IConstruct): PolicyFacts | undefined {
   return undefined;
 }
 
-/** The Aspect that applies the rule pack. `HostedBotsStack` and `BotImagesStack` add it. */
+/**
+ * The Aspect that applies the rule pack to provider resources (and to policy subjects that do not
+ * check themselves). `HostedBotsStack` and `BotImagesStack` add it.
+ */
 export class AzureRulesAspect implements IAspect {
   visit(node: IConstruct): void {
-    const facts = isPolicySubject(node) ? node.policyFacts() : resourceFacts(node);
-    if (!facts) return;
-    for (const finding of evaluate(facts)) {
-      const message = formatFinding(node.node.path, finding);
-      if (finding.severity === 'error') Annotations.of(node).addError(message);
-      else Annotations.of(node).addWarning(message);
-    }
+    const facts = isPolicySubject(node) ? (SELF_CHECKING.has(node) ? undefined : node.policyFacts()) : resourceFacts(node);
+    if (facts) reportFindings(node, evaluate(facts));
   }
 }
 
 export interface PolicyAnnotation {
   readonly path: string;
-  readonly level: 'error' | 'warning';
+  readonly level: 'error' | 'warning' | 'info';
   readonly message: string;
 }
 
-/** The rule-pack annotations found under a construct, after the Aspect has run. */
+/** The annotations found under a construct, after synth has run the checks. */
 export function annotationsOf(scope: IConstruct): PolicyAnnotation[] {
+  const levels = Object.fromEntries(Object.entries(ANNOTATION_TYPE).map(([level, type]) => [type, level as PolicyAnnotation['level']]));
   const found: PolicyAnnotation[] = [];
   for (const node of scope.node.findAll()) {
     for (const entry of node.node.metadata) {
-      const level = entry.type === '@cdktf/error' ? 'error' : entry.type === '@cdktf/warn' ? 'warning' : undefined;
+      const level = levels[entry.type];
       if (level) found.push({ path: node.node.path, level, message: String(entry.data) });
     }
   }

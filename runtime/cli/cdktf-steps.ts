@@ -117,7 +117,12 @@ export class CdktfSteps {
     progress.done(`synth: done in ${formatDuration(result.ms)} (${this.outdir})`);
     // The rule pack's warnings (a closed Key Vault, a password checked only at deploy) must not vanish with cdktf's output.
     for (const line of result.lastLines.filter((l) => /^WARN \[/.test(l))) this.out.write(`  ${line}\n`);
-    return SynthOutput.read(this.outdir);
+    const synth = SynthOutput.read(this.outdir);
+    // Suppressed rules are neither errors nor warnings, but a reviewer must still see each one and why.
+    for (const stack of synth.stacks) {
+      for (const s of stack.suppressedRules) this.out.write(`  SUPPRESSED [${s.path}]: ${s.id}: ${s.reason}\n`);
+    }
+    return synth;
   }
 
   /** Deploys one stack; on failure shows cdktf's last lines and returns the reason. */

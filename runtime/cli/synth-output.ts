@@ -25,6 +25,13 @@ export interface ImageVersionSummary {
   readonly regions: readonly string[];
 }
 
+/** A rule of the pack that the app suppressed, with the reason it gave. */
+export interface SuppressedRuleRecord {
+  readonly id: string;
+  readonly path: string;
+  readonly reason: string;
+}
+
 export interface SynthStack {
   readonly name: string;
   readonly dependencies: readonly string[];
@@ -32,6 +39,8 @@ export interface SynthStack {
   /** Present for environment stacks. */
   readonly fleet?: SynthFleet;
   readonly imageVersions: readonly ImageVersionSummary[];
+  /** From the stack's `"//".metadata.suppressedRules`, which the rule pack writes. */
+  readonly suppressedRules: readonly SuppressedRuleRecord[];
 }
 
 function readJson(file: string, what: string): any {
@@ -67,6 +76,12 @@ function imageVersionsOf(tfJson: any): ImageVersionSummary[] {
   }));
 }
 
+function suppressedRulesOf(tfJson: any): SuppressedRuleRecord[] {
+  const list = tfJson?.['//']?.metadata?.suppressedRules;
+  if (!Array.isArray(list)) return [];
+  return list.map((r: Record<string, unknown>) => ({ id: String(r?.id), path: String(r?.path), reason: String(r?.reason) }));
+}
+
 export class SynthOutput {
   private readonly byName: ReadonlyMap<string, SynthStack>;
 
@@ -89,12 +104,14 @@ export class SynthOutput {
       const directory = path.join(outdir, String(s.workingDirectory ?? path.join('stacks', name)));
       const fleetFile = path.join(directory, 'fleet.json');
       const tfFile = path.join(outdir, String(s.synthesizedStackPath ?? path.join('stacks', name, 'cdk.tf.json')));
+      const tfJson = fs.existsSync(tfFile) ? readJson(tfFile, 'Terraform configuration') : undefined;
       return {
         name,
         dependencies: Array.isArray(s.dependencies) ? s.dependencies.map(String) : [],
         directory,
         fleet: fs.existsSync(fleetFile) ? readJson(fleetFile, 'fleet manifest') : undefined,
-        imageVersions: fs.existsSync(tfFile) ? imageVersionsOf(readJson(tfFile, 'Terraform configuration')) : [],
+        imageVersions: tfJson ? imageVersionsOf(tfJson) : [],
+        suppressedRules: tfJson ? suppressedRulesOf(tfJson) : [],
       };
     });
     return new SynthOutput(outdir, stacks);

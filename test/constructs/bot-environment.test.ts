@@ -1,4 +1,5 @@
-import { fleetStack, resources, synth } from '../helpers/fleet';
+import { Testing } from 'cdktf';
+import { fleetStack, groupProps, plainEnvironment, resources, synth } from '../helpers/fleet';
 
 describe('BotEnvironment', () => {
   test('declares the three custom roles, scoped to the resource group', () => {
@@ -26,5 +27,33 @@ describe('BotEnvironment', () => {
 
   test('the trial plan caps the capacity at 2', () => {
     expect(fleetStack({ environment: { plan: 'trial', botCapacity: 8 } }).environment.effectiveCapacity).toBe(2);
+  });
+});
+
+describe('BotEnvironment checks itself, in any stack', () => {
+  test('in a plain TerraformStack, good input synthesizes', () => {
+    const { app, environment } = plainEnvironment();
+    environment.addGroup('finance', groupProps());
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('in a plain TerraformStack, app.synth() refuses a bad name, naming the path, rule ID, field, value and rule', () => {
+    const { app } = plainEnvironment({ name: 'Demo' });
+    expect(() => app.synth()).toThrow(/plain\/environment: \[HRB-NAME-5\] name "Demo" must be 1-24 lowercase letters, digits or hyphens/);
+  });
+
+  test('groups added after the constructor are counted at synth', () => {
+    const { stack, environment } = plainEnvironment({ botCapacity: 20 });
+    for (let i = 0; i < 11; i++) environment.addGroup(`g${i}`, groupProps({ name: `group-${i}`, maxBots: 1 }));
+    expect(() => Testing.fullSynth(stack)).toThrow(/plain\/environment: \[HRB-CAP-4\] groups 11 must be at most 10 per environment/);
+  });
+
+  test('a warning is reported as a warning and synth goes on', () => {
+    const { app, stack, environment } = plainEnvironment({ plan: 'trial', botCapacity: 5 });
+    environment.addGroup('finance', groupProps({ maxBots: 2 }));
+    expect(() => app.synth()).not.toThrow();
+    expect(synth(stack).annotations).toEqual([
+      { level: 'warning', path: 'plain/environment', message: expect.stringMatching(/^plain\/environment: \[HRB-CAP-3\] botCapacity 5 is capped at 2 by the trial plan/) },
+    ]);
   });
 });

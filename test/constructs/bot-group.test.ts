@@ -2,10 +2,10 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'cdktf';
+import { App, Testing } from 'cdktf';
 import { BotImageSource, HostedBotsStack } from '../../index';
 import { readZipEntry, zipFolder } from '../../runtime/cli/bundle';
-import { DEPLOYER_IP, fleetStack, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, groupProps, plainEnvironment, resources, sensitiveVariable, synth } from '../helpers/fleet';
 
 const scaleSets = (json: Record<string, any>) => resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
 
@@ -135,5 +135,19 @@ describe('HostedBotGroup', () => {
     expect(finance.scaling).toMatchObject({ predictive: true, predictiveLeadMinutes: 20 });
     expect(finance.scaling.predictiveMaxBots).toBeUndefined();
     expect(sales.scaling).toMatchObject({ predictive: false, predictiveLeadMinutes: 20, predictiveMaxBots: 1 });
+  });
+});
+
+describe('HostedBotGroup checks itself, in any stack', () => {
+  test('in a plain TerraformStack, app.synth() refuses a reserved admin username, naming the path, rule ID, field, value and rule', () => {
+    const { app, environment } = plainEnvironment();
+    environment.addGroup('finance', groupProps({ adminUsername: 'admin' }));
+    expect(() => app.synth()).toThrow(/plain\/environment\/finance: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure/);
+  });
+
+  test('in a plain TerraformStack, a full synth refuses committedBots above maxBots', () => {
+    const { stack, environment } = plainEnvironment();
+    environment.addGroup('finance', groupProps({ maxBots: 3, committedBots: 4 }));
+    expect(() => Testing.fullSynth(stack)).toThrow(/plain\/environment\/finance: \[HRB-CAP-1\] committedBots 4 must be at most the group's maxBots \(3\)/);
   });
 });

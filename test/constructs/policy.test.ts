@@ -5,11 +5,12 @@
  */
 import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { Testing } from 'cdktf';
-import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation } from '../../index';
+import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
 import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth } from '../helpers/fleet';
 
 interface Case {
   readonly rule: string;
+  readonly id: RuleId;
   /** Builds the stack to synthesize; `bad` breaks the rule. */
   readonly build: (bad: boolean) => import('cdktf').TerraformStack;
   readonly level?: 'error' | 'warning';
@@ -43,6 +44,7 @@ function replicaCase(bad: boolean) {
 const CASES: Case[] = [
   {
     rule: 'gallery name',
+    id: 'HRB-NAME-1',
     build: (bad) => imagesStack({ gallery: bad ? 'bot-images' : 'botimages' }).images,
     path: 'images/gallery',
     field: 'name',
@@ -50,6 +52,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'image definition name',
+    id: 'HRB-NAME-2',
     build: (bad) => imagesStack({ image: bad ? 'windows rpa' : 'windows-rpa' }).images,
     path: 'images/gallery/windows',
     field: 'name',
@@ -57,6 +60,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'image version format',
+    id: 'HRB-IMAGE-1',
     build: (bad) => imagesStack({ version: bad ? '1.0.4294967296' : '1.0.0' }).images,
     path: 'images/gallery/windows/v1.0.4294967296',
     field: 'version',
@@ -64,6 +68,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'image version replicated to the gallery region',
+    id: 'HRB-IMAGE-2',
     build: (bad) => imagesStack({ geographies: bad ? ['US'] : ['Europe', 'US'] }).images,
     path: 'images/gallery/windows/v1.0.0',
     field: 'geographies',
@@ -71,6 +76,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'group name',
+    id: 'HRB-NAME-4',
     build: (bad) => fleetStack({ groups: [{ name: bad ? 'Finance_EU' : 'finance-eu' }] }),
     path: 'fleet/environment/group-0',
     field: 'name',
@@ -78,6 +84,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'environment name',
+    id: 'HRB-NAME-5',
     build: (bad) => fleetStack({ environment: { name: bad ? 'Demo' : 'demo' } }),
     path: 'fleet/environment',
     field: 'name',
@@ -85,6 +92,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'computer-name prefix',
+    id: 'HRB-NAME-6',
     build: (bad) => fleetStack({ groups: [{ computerNamePrefix: bad ? '20261126' : 'fin2026' }] }),
     path: 'fleet/environment/group-0',
     field: 'computerNamePrefix',
@@ -92,6 +100,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'admin username reserved',
+    id: 'HRB-ADMIN-1',
     build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'Administrator' : 'botadmin' }] }),
     path: 'fleet/environment/group-0',
     field: 'adminUsername',
@@ -99,6 +108,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'admin username length',
+    id: 'HRB-ADMIN-1',
     build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'rpa-bot-administrator' : 'rpa-bot-admin' }] }),
     path: 'fleet/environment/group-0',
     field: 'adminUsername',
@@ -106,6 +116,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'admin username trailing period',
+    id: 'HRB-ADMIN-1',
     build: (bad) => fleetStack({ groups: [{ adminUsername: bad ? 'botadmin.' : 'bot.admin' }] }),
     path: 'fleet/environment/group-0',
     field: 'adminUsername',
@@ -113,6 +124,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'admin password complexity',
+    id: 'HRB-ADMIN-3',
     build: (bad) => fleetStack({ groups: [{ adminPassword: bad ? 'alllowercasepassword' : GOOD_PASSWORD }] }),
     path: 'fleet/environment/group-0',
     field: 'adminPassword',
@@ -120,6 +132,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'admin password length',
+    id: 'HRB-ADMIN-3',
     build: (bad) => fleetStack({ groups: [{ adminPassword: bad ? 'Sh0rt!pw' : GOOD_PASSWORD }] }),
     path: 'fleet/environment/group-0',
     field: 'adminPassword',
@@ -127,6 +140,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'maxBots range',
+    id: 'HRB-CAP-1',
     build: (bad) => fleetStack({ environment: { botCapacity: 60 }, groups: [{ maxBots: bad ? 51 : 50 }] }),
     path: 'fleet/environment/group-0',
     field: 'maxBots',
@@ -134,6 +148,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'committedBots at most maxBots',
+    id: 'HRB-CAP-1',
     build: (bad) => fleetStack({ groups: [{ maxBots: 2, committedBots: bad ? 3 : 2 }] }),
     path: 'fleet/environment/group-0',
     field: 'committedBots',
@@ -141,6 +156,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'committed bots within capacity',
+    id: 'HRB-CAP-5',
     build: (bad) =>
       fleetStack({
         environment: { botCapacity: 4 },
@@ -155,6 +171,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'at most 10 groups',
+    id: 'HRB-CAP-4',
     build: (bad) =>
       fleetStack({ environment: { botCapacity: 20 }, groups: Array.from({ length: bad ? 11 : 10 }, (_, i) => ({ name: `group-${i}`, maxBots: 1 })) }),
     path: 'fleet/environment',
@@ -163,6 +180,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'trial plan caps capacity (warning)',
+    id: 'HRB-CAP-3',
     level: 'warning',
     build: (bad) => fleetStack({ environment: { plan: 'trial', botCapacity: bad ? 5 : 2 }, groups: [{ maxBots: 2 }] }),
     path: 'fleet/environment',
@@ -171,6 +189,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'flow time-out at most 24 hours',
+    id: 'HRB-FLOW-1',
     build: (bad) => fleetStack({ groups: [{ flows: { nightly: { command: 'run.cmd', timeoutMinutes: bad ? 1500 : 1440 } } }] }),
     path: 'fleet/environment/group-0',
     field: 'flows.nightly.timeoutMinutes',
@@ -178,6 +197,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'scaling settings',
+    id: 'HRB-SCALE-1',
     build: (bad) => fleetStack({ environment: { scaling: { maxAttempts: bad ? 0 : 2 } } }),
     path: 'fleet/environment',
     field: 'scaling.maxAttempts',
@@ -185,6 +205,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'predictive warm-up cap within maxBots',
+    id: 'HRB-SCALE-1',
     build: (bad) => fleetStack({ groups: [{ maxBots: 3, scaling: { predictiveMaxBots: bad ? 4 : 3 } }] }),
     path: 'fleet/environment/group-0',
     field: 'scaling.predictiveMaxBots',
@@ -192,6 +213,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'predictive warm-up lead time',
+    id: 'HRB-SCALE-1',
     build: (bad) => fleetStack({ environment: { scaling: { predictiveLeadMinutes: bad ? 0 : 10 } } }),
     path: 'fleet/environment',
     field: 'scaling.predictiveLeadMinutes',
@@ -199,6 +221,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'per-user queue limit',
+    id: 'HRB-QUEUE-1',
     build: (bad) => fleetStack({ groups: [{ queue: { maxQueuedPerUser: bad ? 0 : 50 } }] }),
     path: 'fleet/environment/group-0',
     field: 'queue.maxQueuedPerUser',
@@ -206,6 +229,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'run retention',
+    id: 'HRB-RET-1',
     build: (bad) => fleetStack({ environment: { runRetentionDays: bad ? 0.5 : 90 } }),
     path: 'fleet/environment',
     field: 'runRetentionDays',
@@ -213,6 +237,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'managed identity needs Entra ID',
+    id: 'HRB-RUNTIME-2',
     build: (bad) => fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: bad ? 'managed-identity' : 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.botAuthentication',
@@ -220,6 +245,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'bots on a shared token by default (warning)',
+    id: 'HRB-RUNTIME-3',
     level: 'warning',
     build: (bad) => fleetStack({ runtime: bad ? { deployerIpRanges: [DEPLOYER_IP] } : { deployerIpRanges: [DEPLOYER_IP], entra: { tenantId: 't', audience: 'api://bots' } } }),
     path: 'fleet/runtime',
@@ -228,6 +254,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'global name prefix',
+    id: 'HRB-NAME-7',
     build: (bad) => fleetStack({ globalNamePrefix: bad ? 'Contoso' : 'contoso' }),
     path: 'fleet/runtime',
     field: 'globalNamePrefix',
@@ -235,6 +262,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'runtime app name',
+    id: 'HRB-NAME-8',
     build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.appName',
@@ -242,6 +270,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'runtime plan supports VNet integration and private endpoints',
+    id: 'HRB-RUNTIME-1',
     build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.planSku',
@@ -249,6 +278,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'deployer addresses are IPv4 addresses or ranges',
+    id: 'HRB-NET-2',
     build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.deployerIpRanges',
@@ -256,6 +286,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'Key Vault closed to the deploying machine (warning)',
+    id: 'HRB-NET-3',
     level: 'warning',
     build: (bad) => fleetStack({ runtime: { deployerIpRanges: bad ? [] : [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
@@ -264,6 +295,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'public network access opt-out (warning)',
+    id: 'HRB-NET-1',
     level: 'warning',
     build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
@@ -272,6 +304,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'an existing subnet must provide outbound (warning)',
+    id: 'HRB-NET-4',
     level: 'warning',
     build: (bad) =>
       fleetStack({ environment: { network: bad ? { subnetId: '/subscriptions/0/resourceGroups/hub/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots' } : undefined } }),
@@ -281,6 +314,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'no zip deploy with basic authentication off',
+    id: 'HRB-RUNTIME-4',
     build: (bad) => {
       const stack = fleetStack();
       new LinuxWebApp(stack, 'own-app', {
@@ -300,6 +334,7 @@ const CASES: Case[] = [
   },
   {
     rule: 'image version replicated to the group region',
+    id: 'HRB-IMAGE-3',
     build: replicaCase,
     path: 'bots/environment/finance',
     field: 'image',
@@ -312,13 +347,14 @@ describe('rule pack through constructs', () => {
     const level = c.level ?? 'error';
     const matching = (annotations: PolicyAnnotation[]) => annotations.filter((a) => a.level === level && a.message.includes(` ${c.field} `));
 
-    test('breaking it reports the path, the field and the value', () => {
+    test('breaking it reports the path, the rule ID, the field and the value', () => {
       const found = matching(synth(c.build(true)).annotations);
       expect(found).not.toHaveLength(0);
       const message = found[0].message;
       expect(found[0].path).toBe(c.path);
       expect(message.startsWith(`${c.path}: `)).toBe(true);
-      expect(message).toContain(`${c.path}: ${c.field} ${c.value} `);
+      expect(message).toContain(`${c.path}: [${c.id}] ${c.field} ${c.value} `);
+      expect(RULE_CATALOGUE[c.id].severity).toBe(level);
     });
 
     test('keeping it reports nothing', () => {
@@ -343,7 +379,22 @@ describe('rule pack through constructs', () => {
 
   test('an error annotation makes a full synth throw', () => {
     const stack = fleetStack({ groups: [{ adminUsername: 'admin' }] });
-    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment\/group-0: adminUsername "admin" is reserved by Azure/);
+    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment\/group-0: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure/);
+  });
+
+  test('a finding is reported once in a HostedBotsStack, whose Aspect and the construct both run, even when synth runs twice', () => {
+    const stack = fleetStack({ groups: [{ adminUsername: 'admin' }], runtime: { deployerIpRanges: [], botAuthentication: 'token' } });
+    synth(stack);
+    const annotations = synth(stack).annotations;
+    expect(annotations.filter((a) => a.message.includes('[HRB-ADMIN-1]'))).toHaveLength(1);
+    expect(annotations.filter((a) => a.message.includes('[HRB-NET-3]'))).toHaveLength(1);
+    let thrown = '';
+    try {
+      Testing.fullSynth(stack);
+    } catch (err) {
+      thrown = (err as Error).message;
+    }
+    expect(thrown.match(/\[HRB-ADMIN-1\]/g)).toHaveLength(1);
   });
 
   test('a literal password never reaches an error message', () => {

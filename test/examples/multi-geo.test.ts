@@ -32,7 +32,7 @@ describe('examples/multi-geo', () => {
     const japan = new HostedBotsStack(app, 'bots-japan', { geography: 'Japan', environment: { name: 'rpa', botCapacity: 2 } });
     japan.environment.addGroup('finance', groupProps({ image: BotImageSource.fromVersion(version) }));
     expect(() => app.synth()).toThrow(
-      /bots-japan\/environment\/finance: image "botimages\/windows-rpa@1\.0\.0" has no replica in region japaneast \(replicated to: northeurope, westus\)/,
+      /bots-japan\/environment\/finance: \[HRB-IMAGE-3\] image "botimages\/windows-rpa@1\.0\.0" has no replica in region japaneast \(replicated to: northeurope, westus\)/,
     );
   });
 });

@@ -96,7 +96,61 @@ app.synth();
       output = `${e.stdout}${e.stderr}`;
     }
     expect(status).not.toBe(0);
-    expect(output).toContain('ERROR [bad/environment/g]: bad/environment/g: maxBots 60 must be a whole number from 1 to 50');
+    expect(output).toContain('ERROR [bad/environment/g]: bad/environment/g: [HRB-CAP-1] maxBots 60 must be a whole number from 1 to 50');
     expect(fs.existsSync(path.join(dir, 'out', 'stacks', 'bad', 'fleet.json'))).toBe(false);
   }, 120_000);
+
+  test('a BotEnvironment in a plain TerraformStack checks itself: errors fail synth, suppressions are printed as INFO', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plain-app-'));
+    const appFile = path.join(dir, 'main.js');
+    const lib = (m: string) => JSON.stringify(path.join(root, 'node_modules', m));
+    fs.writeFileSync(
+      appFile,
+      `const { App, TerraformStack } = require(${lib('cdktf')});
+const { AzurermProvider } = require(${lib('@cdktf/provider-azurerm/lib/provider')});
+const { RandomProvider } = require(${lib('@cdktf/provider-random/lib/provider')});
+const { BotEnvironment, RuleSuppressions } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+const app = new App();
+const stack = new TerraformStack(app, 'plain');
+new AzurermProvider(stack, 'azurerm', { features: [{}] });
+new RandomProvider(stack, 'random');
+const environment = new BotEnvironment(stack, 'environment', { name: 'demo', botCapacity: 5, plan: 'trial' }, {
+  stackName: 'plain', geography: 'Europe', region: 'northeurope', placement: { resourceGroupName: 'rg', location: 'northeurope' },
+  resourceGroupName: 'rg', resourceGroupId: '/subscriptions/0/resourceGroups/rg', subscriptionId: '0',
+  runtimeUrl: 'https://bots.example.com', agentSha256: 'a'.repeat(64), botAuth: { kind: 'token' }, nameSuffix: 'abc123',
+});
+RuleSuppressions.of(environment).suppress('HRB-CAP-3', 'a trial while the licences are bought');
+environment.addGroup('g', { name: 'finance', maxBots: Number(process.env.MAX_BOTS), adminUsername: 'botadmin', adminPassword: 'Str0ng!Bot-Passw0rd' });
+app.synth();
+`,
+    );
+    const cdktfSynth = (maxBots: number, out: string) => {
+      try {
+        const stdout = execFileSync(process.execPath, [require.resolve('cdktf-cli/bundle/bin/cdktf'), 'synth', '--app', `node "${appFile}"`, '--output', path.join(dir, out)], {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1', MAX_BOTS: String(maxBots) },
+        });
+        return { status: 0, output: stdout };
+      } catch (err) {
+        const e = err as { status: number; stdout: string; stderr: string };
+        return { status: e.status, output: `${e.stdout}${e.stderr}` };
+      }
+    };
+    const info = 'INFO [plain/environment]: plain/environment: [HRB-CAP-3] suppressed: a trial while the licences are bought';
+
+    const good = cdktfSynth(2, 'good');
+    expect(good.status).toBe(0);
+    expect(good.output).toContain(info);
+    expect(good.output).not.toContain('WARN [');
+    const tf = JSON.parse(fs.readFileSync(path.join(dir, 'good', 'stacks', 'plain', 'cdk.tf.json'), 'utf8'));
+    expect(tf['//'].metadata.suppressedRules).toEqual([{ id: 'HRB-CAP-3', path: 'plain/environment', reason: 'a trial while the licences are bought' }]);
+
+    const bad = cdktfSynth(60, 'bad');
+    expect(bad.status).not.toBe(0);
+    expect(bad.output).toContain('ERROR [plain/environment/g]: plain/environment/g: [HRB-CAP-1] maxBots 60 must be a whole number from 1 to 50');
+    // No stack trace into the check: the message names the construct.
+    expect(bad.output).not.toMatch(/reportFindings|SelfCheck/);
+  }, 180_000);
 });

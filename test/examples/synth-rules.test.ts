@@ -12,11 +12,11 @@ describe('synth fails', () => {
 
   test('for 11 groups', () => {
     const stack = fleetStack({ environment: { botCapacity: 11 }, groups: Array.from({ length: 11 }, (_, i) => ({ name: `group-${i}`, maxBots: 1 })) });
-    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment: groups 11 must be at most 10 per environment/);
+    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment: \[HRB-CAP-4\] groups 11 must be at most 10 per environment/);
   });
 
   test('for committed bots over the capacity', () => {
     const stack = fleetStack({ environment: { botCapacity: 3 }, groups: [{ name: 'finance', committedBots: 2 }, { name: 'sales', committedBots: 2 }] });
-    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment: committedBots 4 \(finance=2, sales=2\) sum over all groups must be at most the bot capacity \(3\)/);
+    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment: \[HRB-CAP-5\] committedBots 4 \(finance=2, sales=2\) sum over all groups must be at most the bot capacity \(3\)/);
   });
 });

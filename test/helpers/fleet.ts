@@ -1,8 +1,15 @@
 /** Builders for small stacks used across the construct tests. */
-import { Testing, TerraformVariable } from 'cdktf';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
+import { App, Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import {
   annotationsOf,
+  BotEnvironment,
   BotEnvironmentProps,
+  EnvironmentSite,
   BotRuntimeProps,
   Geography,
   HostedBotGroupProps,
@@ -82,4 +89,33 @@ export function errors(result: SynthResult): string[] {
 
 export function warnings(result: SynthResult): string[] {
   return result.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+}
+
+/** Where a `BotEnvironment` lives when it is placed by hand, outside `HostedBotsStack`. */
+export const PLAIN_SITE: EnvironmentSite = {
+  stackName: 'plain',
+  geography: 'Europe',
+  region: 'northeurope',
+  placement: { resourceGroupName: 'rg-bots', location: 'northeurope' },
+  resourceGroupName: 'rg-bots',
+  resourceGroupId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-bots',
+  subscriptionId: '00000000-0000-0000-0000-000000000000',
+  runtimeUrl: 'https://bots.example.com',
+  agentSha256: 'a'.repeat(64),
+  botAuth: { kind: 'token' },
+  nameSuffix: 'abc123def4567',
+};
+
+/**
+ * A `BotEnvironment` in a plain `TerraformStack` (only the providers it needs), in an app that
+ * writes to a temporary folder: nothing from `HostedBotsStack` checks it.
+ */
+export function plainEnvironment(props: Partial<BotEnvironmentProps> = {}): { app: App; stack: TerraformStack; environment: BotEnvironment; outdir: string } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'plain-stack-'));
+  const app = new App({ outdir, stackTraces: false });
+  const stack = new TerraformStack(app, 'plain');
+  new AzurermProvider(stack, 'azurerm', { features: [{}] });
+  new RandomProvider(stack, 'random');
+  const environment = new BotEnvironment(stack, 'environment', { name: 'demo', botCapacity: 4, ...props }, PLAIN_SITE);
+  return { app, stack, environment, outdir };
 }

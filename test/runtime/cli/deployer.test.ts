@@ -9,6 +9,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { buildMultiGeo } from '../../../examples/multi-geo/main';
+import { RuleSuppressions } from '../../../index';
 import { freePort } from '../../../runtime/cli/processes';
 import { synthApp } from '../../helpers/app';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
@@ -57,6 +58,8 @@ if (argv[0] === 'synth') {
 `;
 
 interface StandInConfig {
+  /** The synth output the stand-in copies. @default a synth of examples/multi-geo */
+  fixture?: string;
   runtimeUrls?: Record<string, string>;
   failDeploy?: string[];
   failSynth?: string;
@@ -180,11 +183,26 @@ describe('synth', () => {
   });
 
   test("prints the rule pack's warnings before the summary", async () => {
-    configure({ synthWarnings: ['bots-us/runtime: runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
+    configure({ synthWarnings: ['bots-us/runtime: [HRB-NET-3] runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
     const result = await hostedBots(['synth']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
+    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: \[HRB-NET-3\] runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
     expect(result.stdout.indexOf('WARN [')).toBeLessThan(result.stdout.indexOf('environment stacks'));
+  });
+
+  test('prints each suppressed rule with its path and reason, from the synthesized stacks', async () => {
+    const reason = 'Azure checks the sensitive password at deploy';
+    const suppressed = synthApp((app) => RuleSuppressions.of(buildMultiGeo(app).us).suppress('HRB-ADMIN-4', reason));
+    try {
+      configure({ fixture: suppressed.outdir });
+      const result = await hostedBots(['synth']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^ {2}SUPPRESSED \\[bots-us/environment/finance\\]: HRB-ADMIN-4: ${reason}$`, 'm'));
+      expect(result.stdout.match(/SUPPRESSED \[/g)).toHaveLength(1);
+      expect(result.stdout.indexOf('SUPPRESSED [')).toBeLessThan(result.stdout.indexOf('environment stacks'));
+    } finally {
+      fs.rmSync(suppressed.outdir, { recursive: true, force: true });
+    }
   });
 
   test('passes --app and --output on, and reads the summary from that folder', async () => {

@@ -5,7 +5,7 @@ import { buildSnapshot, DEMAND_CAP, GroupDeclaration, SnapshotInput } from '../.
 import type { Bot, GroupState } from '../../../runtime/store/types';
 
 const NOW = Date.UTC(2026, 2, 10, 9, 0);
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 1, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 1, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15 };
 const ENVIRONMENT_SCALING: PlanScaling = { ...SCALING, idleMinutes: 0, standbyBots: 0 };
 
 const declaration = (name: string, extra: Partial<GroupDeclaration> = {}): GroupDeclaration => ({ name, maxBots: 5, committedBots: 1, imageKey: `img-${name}`, scaling: SCALING, ...extra });
