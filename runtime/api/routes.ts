@@ -14,8 +14,10 @@ import { badRequest, forbidden, notFound, RuntimeError, unauthorized } from '../
 import { MAX_CLAIM_WAIT_MS, RunQueue } from '../queue/queue';
 import type { Scaler } from '../scaler/loop';
 import { imageKeyOf } from '../scaler/loop';
-import type { Bot, Run, RunListing, Store } from '../store/types';
-import { PRIORITIES, RUN_STATES, RunState } from '../store/types';
+import type { Store } from '../store/types';
+import type { Bot } from '../domain/bot';
+import type { Run, RunListing } from '../domain/run';
+import { PRIORITIES, RUN_STATES, RunState } from '../domain/run';
 import { BOT_CREDENTIAL_HEADER, MAX_OUTPUT_BYTES } from '../agent/agent';
 import { Access, accessTo, Authenticator, canManage, canSeeRun, Principal } from './auth';
 import { COST, MAX_URL_LENGTH, pageCost, PollGate, RateLimiter, RateLimits, RefusalDelays, REFUSAL_DELAY_MS, RouteCost, TooManyRequests } from './limits';

@@ -5,7 +5,8 @@
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
-import type { ClaimResult, CompleteInput, Priority, Run, Store } from '../store/types';
+import type { ClaimResult, CompleteInput, Store } from '../store/types';
+import type { Priority, Run } from '../domain/run';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';
 

@@ -15,8 +15,9 @@
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
  *   time-out are marked failed and deleted.
  */
-import type { BotState } from '../store/types';
-import { ArrivalHistory, Forecast, forecast } from './history';
+import type { BotState } from '../domain/bot';
+import type { ArrivalHistory } from '../domain/history';
+import { Forecast, forecast } from './history';
 
 export interface PlanScaling {
   readonly idleMinutes: number;

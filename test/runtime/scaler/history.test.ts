@@ -1,4 +1,5 @@
-import { busyBySlot, DAY_MS, forecast, HistoryRecorder, SLOT_MS } from '../../../runtime/scaler/history';
+import { busyBySlot, DAY_MS, SLOT_MS } from '../../../runtime/domain/history';
+import { forecast, HistoryRecorder } from '../../../runtime/scaler/history';
 
 const DAY1 = Date.UTC(2026, 0, 5);
 const at = (day: number, hh: number, mm: number) => DAY1 + (day - 1) * DAY_MS + (hh * 60 + mm) * 60_000;
