@@ -1,6 +1,10 @@
 /**
- * The run lifecycle: enqueue, claim, heartbeat, complete, cancel, re-prioritise, move to top,
- * pause and resume. The rules live here; the store makes each step atomic.
+ * The run lifecycle as the API sees it: enqueue, claim, heartbeat, complete, cancel,
+ * re-prioritise, move to top, pause and resume. Here live the request checks (flow catalogue,
+ * input size, the environment switch), the long-poll of claims and the wake-ups of waiting
+ * claimers and the scaler. What a report or request does to a run or a bot is decided in
+ * runtime/domain/transitions.ts, which both stores call inside the transaction that makes each
+ * step atomic.
  */
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
