@@ -19,6 +19,55 @@ export interface RunEnd {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Enqueues and claims
+
+/** The group flags that say whether it takes and hands out runs. */
+export type GroupGate = Pick<GroupState, 'paused' | 'expired' | 'declared' | 'claimLimit'>;
+
+/**
+ * Why a group refuses a new run, or undefined when it takes it. An undeclared (or unknown) group
+ * refuses even an idempotent replay; an expired one still answers a replay with its run, so
+ * stores look the replay up between the two.
+ */
+export function enqueueRefusal(group: Pick<GroupGate, 'declared' | 'expired'> | undefined): 'group_unknown' | 'group_expired' | undefined {
+  if (!group || !group.declared) return 'group_unknown';
+  return group.expired ? 'group_expired' : undefined;
+}
+
+/** Whether a principal with `queued` runs waiting in the group may queue one more. */
+export function userQueueFull(queued: number, maxQueuedPerUser: number | undefined): boolean {
+  return maxQueuedPerUser !== undefined && queued >= maxQueuedPerUser;
+}
+
+export type ClaimGate =
+  /** The bot is being deleted or is gone, or is not the group's: its agent should stop. */
+  | { readonly kind: 'gone'; readonly state: BotState | 'unknown' }
+  /** The bot is alive (it was seen now) but takes nothing: it is not idle, or runs are switched off. */
+  | { readonly kind: 'none'; readonly bot: Bot }
+  /** The bot was seen and takes a run if its group hands one out. */
+  | { readonly kind: 'open'; readonly bot: Bot };
+
+export function claimGate(bot: Bot | undefined, group: string, enabled: boolean): ClaimGate {
+  if (!bot || bot.group !== group) return { kind: 'gone', state: 'unknown' };
+  if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+  return { kind: bot.state === 'idle' && enabled ? 'open' : 'none', bot };
+}
+
+/** Whether a group is open for claims at all: declared, neither paused nor expired. */
+export function groupOpen(group: GroupGate | undefined): group is GroupGate {
+  return !!group && !group.paused && !group.expired && group.declared;
+}
+
+/**
+ * Whether an open group hands out a run: under its claim limit when it has one. `busy` counts its
+ * busy bots; stores count them only when there is a limit.
+ */
+export function groupHandsOut(group: GroupGate | undefined, busy?: number): boolean {
+  if (!groupOpen(group)) return false;
+  return group.claimLimit === undefined || (busy !== undefined && busy < group.claimLimit);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Agents' reports
 
 /** What an agent reports when its run ends. */

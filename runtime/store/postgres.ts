@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import type {
   CancelResult,
@@ -45,6 +45,11 @@ import type { Priority, Run, RunListing } from '../domain/run';
 import {
   botLost,
   botRoom,
+  claimGate,
+  enqueueRefusal,
+  groupHandsOut,
+  groupOpen,
+  userQueueFull,
   decideCancel,
   decideComplete,
   decideHeartbeat,
@@ -385,20 +390,21 @@ export class PostgresStore implements Store {
   enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     return this.tx(async (t): Promise<EnqueueResult> => {
       // KEY SHARE lets enqueues run side by side but holds off a sweep that would expire the group.
-      const g = first(await t.q('SELECT declared, expired FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
-      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      const g = first(await t.q('SELECT declared, expired, paused, claim_limit FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
+      const refusal = enqueueRefusal(g && rowToGroupGate(g));
+      if (refusal === 'group_unknown') return { kind: 'refused', reason: refusal };
       const existing = () =>
         t.q('SELECT * FROM runs WHERE grp = $1 AND created_by = $2 AND idempotency_key = $3', [input.group, input.createdBy, input.idempotencyKey]).then(first);
       if (input.idempotencyKey !== undefined) {
         const found = await existing();
         if (found) return { kind: 'existing', run: rowToRun(found) };
       }
-      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (refusal) return { kind: 'refused', reason: refusal };
       if (input.maxQueuedPerUser !== undefined) {
         // One enqueue per group and principal counts at a time, so replicas cannot both pass the limit.
         await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, `queued-by:${input.group}:${input.createdBy}`)]);
         const queued = Number(first(await t.q(`SELECT COUNT(*) AS n FROM runs WHERE grp = $1 AND created_by = $2 AND state = 'queued'`, [input.group, input.createdBy]))!.n);
-        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+        if (userQueueFull(queued, input.maxQueuedPerUser)) return { kind: 'refused', reason: 'user_queue_full', queued };
       }
       const inserted = first(
         await t.q(
@@ -447,24 +453,25 @@ export class PostgresStore implements Store {
     return this.tx(async (t): Promise<ClaimResult> => {
       // The bot row lock is what makes this and markDeleting mutually exclusive.
       const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
-      if (!b || b.grp !== input.group) return { kind: 'gone', state: 'unknown' };
-      const bot = rowToBot(b);
-      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      const gate = claimGate(b && rowToBot(b), input.group, input.enabled);
+      if (gate.kind === 'gone') return { kind: 'gone', state: gate.state };
+      const bot = gate.bot;
       await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [input.now, bot.id]);
-      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
+      if (gate.kind === 'none') return { kind: 'none' };
       const groupSql = 'SELECT paused, expired, declared, claim_limit FROM groups WHERE name = $1';
-      let g = first(await t.q(groupSql, [input.group]));
-      const open = (row: Row | undefined): row is Row => !!row && !Number(row.paused) && !Number(row.expired) && !!Number(row.declared);
-      if (!open(g)) return { kind: 'none' };
-      if (g.claim_limit != null) {
+      const read = async (lock: string) => {
+        const row = first(await t.q(`${groupSql}${lock}`, [input.group]));
+        return row && rowToGroupGate(row);
+      };
+      let g = await read('');
+      if (!groupOpen(g)) return { kind: 'none' };
+      let busy: number | undefined;
+      if (g.claimLimit !== undefined) {
         // Claims in a capped group take turns on its row, so two cannot both see room for one more.
-        g = first(await t.q(`${groupSql} FOR NO KEY UPDATE`, [input.group]));
-        if (!open(g)) return { kind: 'none' };
-        if (g.claim_limit != null) {
-          const busy = first(await t.q(`SELECT COUNT(*) AS n FROM bots WHERE grp = $1 AND state = 'busy'`, [input.group]))!;
-          if (Number(busy.n) >= Number(g.claim_limit)) return { kind: 'none' };
-        }
+        g = await read(' FOR NO KEY UPDATE');
+        if (g?.claimLimit !== undefined) busy = Number(first(await t.q(`SELECT COUNT(*) AS n FROM bots WHERE grp = $1 AND state = 'busy'`, [input.group]))!.n);
       }
+      if (!groupHandsOut(g, busy)) return { kind: 'none' };
       // Claim order in two index-backed steps: the latest move-to-top, else priority then FIFO.
       // SKIP LOCKED: a run another replica is taking is passed over, never waited for.
       const next =

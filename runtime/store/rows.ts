@@ -5,6 +5,7 @@
 import { ArrivalHistory, busyBySlot, SlotCounts } from '../domain/history';
 import type { Bot } from '../domain/bot';
 import type { GroupState } from '../domain/group';
+import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
 
 type Row = Record<string, any>;
@@ -78,16 +79,27 @@ export function rowToBot(r: Row): Bot {
   };
 }
 
-export function rowToGroup(r: Row): GroupState {
+/** The flags a claim or an enqueue reads, from a row with at least those columns. */
+export function rowToGroupGate(r: Row): GroupGate {
   return {
-    name: r.name,
     paused: Boolean(Number(r.paused)),
     expired: Boolean(Number(r.expired)),
     declared: Boolean(Number(r.declared)),
+    claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
+  };
+}
+
+export function rowToGroup(r: Row): GroupState {
+  const gate = rowToGroupGate(r);
+  return {
+    name: r.name,
+    paused: gate.paused,
+    expired: gate.expired,
+    declared: gate.declared,
     lastActivityAt: Number(r.last_activity_at),
     backoffUntil: r.backoff_until == null ? undefined : Number(r.backoff_until),
     backoffLevel: Number(r.backoff_level),
-    claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
+    claimLimit: gate.claimLimit,
     vmss: r.vmss ? JSON.parse(r.vmss) : undefined,
   };
 }

@@ -37,6 +37,9 @@ import {
   decideMoveToTop,
   decideRegister,
   decideReturn,
+  claimGate,
+  enqueueRefusal,
+  groupHandsOut,
   groupInactive,
   groupRemoved,
   LOSABLE_BOT_STATES,
@@ -44,6 +47,7 @@ import {
   queueTimeout,
   RunEnd,
   timedOut,
+  userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
@@ -55,6 +59,7 @@ import {
   rowsToHistory,
   rowToBot,
   rowToGroup,
+  rowToGroupGate,
   rowToRun,
   rowToRunListing,
   sqlList,
@@ -272,16 +277,17 @@ export class SqliteStore implements Store {
   enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     return this.tx((): EnqueueResult => {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
-      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      const refusal = enqueueRefusal(g && rowToGroupGate(g));
+      if (refusal === 'group_unknown') return { kind: 'refused', reason: refusal };
       if (input.idempotencyKey !== undefined) {
         const existing = this.sql('SELECT * FROM runs WHERE grp = ? AND created_by = ? AND idempotency_key = ?')
           .get(input.group, input.createdBy, input.idempotencyKey) as Row | undefined;
         if (existing) return { kind: 'existing', run: rowToRun(existing) };
       }
-      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (refusal) return { kind: 'refused', reason: refusal };
       if (input.maxQueuedPerUser !== undefined) {
         const queued = Number((this.stmt.queuedBy.get(input.group, input.createdBy) as Row).n);
-        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+        if (userQueueFull(queued, input.maxQueuedPerUser)) return { kind: 'refused', reason: 'user_queue_full', queued };
       }
       this.sql(
           `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
@@ -306,14 +312,15 @@ export class SqliteStore implements Store {
 
   claim(input: ClaimInput): Promise<ClaimResult> {
     return this.tx((): ClaimResult => {
-      const bot = this.bot(input.botId);
-      if (!bot || bot.group !== input.group) return { kind: 'gone', state: 'unknown' };
-      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      const gate = claimGate(this.bot(input.botId), input.group, input.enabled);
+      if (gate.kind === 'gone') return { kind: 'gone', state: gate.state };
+      const bot = gate.bot;
       this.stmt.touchBot.run(input.now, bot.id);
-      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
-      const g = this.stmt.groupByName.get(input.group) as Row | undefined;
-      if (!g || Number(g.paused) || Number(g.expired) || !Number(g.declared)) return { kind: 'none' };
-      if (g.claim_limit != null && Number((this.stmt.busyCount.get(input.group) as Row).n) >= Number(g.claim_limit)) return { kind: 'none' };
+      if (gate.kind === 'none') return { kind: 'none' };
+      const row = this.stmt.groupByName.get(input.group) as Row | undefined;
+      const g = row && rowToGroupGate(row);
+      const busy = g?.claimLimit === undefined ? undefined : Number((this.stmt.busyCount.get(input.group) as Row).n);
+      if (!groupHandsOut(g, busy)) return { kind: 'none' };
       const next = (this.stmt.nextOnTop.get(input.group) ?? this.stmt.nextQueued.get(input.group)) as Row | undefined;
       if (!next) return { kind: 'none' };
       this.stmt.startRun.run({ id: next.id, now: input.now, botId: bot.id, vmName: bot.vmName ?? null });

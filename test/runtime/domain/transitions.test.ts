@@ -3,6 +3,7 @@ import type { Run } from '../../../runtime/domain/run';
 import {
   botLost,
   botRoom,
+  claimGate,
   CompletionReport,
   decideCancel,
   decideComplete,
@@ -10,11 +11,14 @@ import {
   decideMoveToTop,
   decideRegister,
   decideReturn,
+  enqueueRefusal,
+  groupHandsOut,
   groupInactive,
   groupRemoved,
   placeVm,
   queueTimeout,
   timedOut,
+  userQueueFull,
 } from '../../../runtime/domain/transitions';
 
 const T0 = 1_700_000_000_000;
@@ -59,6 +63,64 @@ function bot(overrides: Partial<Bot> = {}): Bot {
 }
 
 const report = (overrides: Partial<CompletionReport> = {}): CompletionReport => ({ botId: 'bot_1', attempt: 1, status: 'succeeded', exitCode: 0, output: 'ok', ...overrides });
+
+describe('enqueue and claim gates', () => {
+  const open = { paused: false, expired: false, declared: true, claimLimit: undefined };
+
+  test.each([
+    ['an unknown group', undefined, 'group_unknown'],
+    ['a group gone from the manifest', { ...open, declared: false }, 'group_unknown'],
+    ['an expired group', { ...open, expired: true }, 'group_expired'],
+    ['a declared, live group', open, undefined],
+  ])('%s: %s', (_, group, refusal) => {
+    expect(enqueueRefusal(group)).toBe(refusal);
+  });
+
+  test.each([
+    [2, 3, false],
+    [3, 3, true],
+    [99, undefined, false],
+  ])('%i queued runs against a limit of %s: full %s', (queued, limit, full) => {
+    expect(userQueueFull(queued, limit)).toBe(full);
+  });
+
+  test('an idle bot of the group may take a run', () => {
+    const idle = bot({ state: 'idle', currentRunId: undefined });
+    expect(claimGate(idle, 'finance', true)).toEqual({ kind: 'open', bot: idle });
+  });
+
+  test.each([
+    ['busy', true],
+    ['provisioning', true],
+    ['idle', false],
+  ] as const)('a %s bot (environment enabled: %s) takes nothing but is seen', (state, enabled) => {
+    expect(claimGate(bot({ state }), 'finance', enabled)).toMatchObject({ kind: 'none' });
+  });
+
+  test.each(['failed', 'deleting', 'deleted'] as const)('a %s bot is told it is gone', (state) => {
+    expect(claimGate(bot({ state }), 'finance', true)).toEqual({ kind: 'gone', state });
+  });
+
+  test.each([
+    ['an unknown bot', undefined],
+    ["another group's bot", bot({ group: 'sales' })],
+  ])('%s is gone as unknown', (_, b) => {
+    expect(claimGate(b, 'finance', true)).toEqual({ kind: 'gone', state: 'unknown' });
+  });
+
+  test.each([
+    ['an open group', open, undefined, true],
+    ['a paused group', { ...open, paused: true }, undefined, false],
+    ['an expired group', { ...open, expired: true }, undefined, false],
+    ['an undeclared group', { ...open, declared: false }, undefined, false],
+    ['an unknown group', undefined, undefined, false],
+    ['a group under its claim limit', { ...open, claimLimit: 2 }, 1, true],
+    ['a group at its claim limit', { ...open, claimLimit: 2 }, 2, false],
+    ['a group with a limit and no count', { ...open, claimLimit: 2 }, undefined, false],
+  ])('%s hands out runs: %s', (_, group, busy, hands) => {
+    expect(groupHandsOut(group, busy)).toBe(hands);
+  });
+});
 
 describe('decideComplete', () => {
   test('the current attempt completes with what the agent reported', () => {
