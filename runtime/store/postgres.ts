@@ -22,48 +22,15 @@ import { MIGRATIONS } from './migrations';
 import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import type {
-  CancelResult,
-  ClaimInput,
-  ClaimResult,
-  CompleteInput,
-  CompleteResult,
-  EnqueueInput,
-  EnqueueResult,
-  ForgetInput,
-  ForgetResult,
-  HeartbeatResult,
-  QueueCounts,
-  RegisterResult,
-  RunQuery,
-  Store,
-  SweepGroup,
-  SweepResult,
+  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
 import type { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
 import {
-  botLost,
-  botRoom,
-  claimGate,
-  enqueueRefusal,
-  groupHandsOut,
-  groupOpen,
-  userQueueFull,
-  decideCancel,
-  decideComplete,
-  decideHeartbeat,
-  decideMoveToTop,
-  decideRegister,
-  decideReturn,
-  groupInactive,
-  groupRemoved,
-  LOSABLE_BOT_STATES,
-  Placement,
-  placeVm,
-  queueTimeout,
-  RunEnd,
-  timedOut,
+  botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import { Log, silentLog } from '../log';
@@ -736,16 +703,13 @@ export class PostgresStore implements Store {
 
   /** Whether the sweep expires a group now (see groupInactive). */
   private async inactive(t: Tx, g: SweepGroup, now: number, lock: boolean): Promise<boolean> {
-    const row = first(
-      await t.q(
-        `SELECT expired, last_activity_at,
-           EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS live
-         FROM groups WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
-        [g.name],
-      ),
-    );
+    const row = first(await t.q(`SELECT expired, last_activity_at FROM groups WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [g.name]));
+    // A statement of its own, after the lock: its snapshot then sees a run enqueued meanwhile.
+    const live = first(
+      await t.q(`SELECT EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS live`, [g.name]),
+    )!;
     const group = row && { expired: Boolean(Number(row.expired)), lastActivityAt: Number(row.last_activity_at) };
-    return groupInactive(group, g, Boolean(row?.live), now);
+    return groupInactive(group, g, Boolean(live.live), now);
   }
 
   forget(input: ForgetInput): Promise<ForgetResult> {

@@ -7,62 +7,21 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
 import type {
-  CancelResult,
-  ClaimInput,
-  ClaimResult,
-  CompleteInput,
-  CompleteResult,
-  EnqueueInput,
-  EnqueueResult,
-  ForgetInput,
-  ForgetResult,
-  HeartbeatResult,
-  QueueCounts,
-  RegisterResult,
-  RunQuery,
-  Store,
-  SweepGroup,
-  SweepResult,
+  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
 import { Bot, BOT_STATES, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import {
-  botLost,
-  botRoom,
-  decideCancel,
-  decideComplete,
-  decideHeartbeat,
-  decideMoveToTop,
-  decideRegister,
-  decideReturn,
-  claimGate,
-  enqueueRefusal,
-  groupHandsOut,
-  groupInactive,
-  groupRemoved,
-  LOSABLE_BOT_STATES,
-  placeVm,
-  queueTimeout,
-  RunEnd,
-  timedOut,
-  userQueueFull,
+  botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
-  arrivalHistorySql,
-  busySlots,
-  FINAL_STATES_SQL,
-  QUEUE_ORDER,
-  RUN_LISTING_COLUMNS,
-  rowsToHistory,
-  rowToBot,
-  rowToGroup,
-  rowToGroupGate,
-  rowToRun,
-  rowToRunListing,
-  sqlList,
+  arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing,
+  RUN_LISTING_COLUMNS, sqlList,
 } from './rows';
 
 type Row = Record<string, any>;
