@@ -4,7 +4,7 @@
  */
 import type { ComputeCallObserver } from './azure/compute';
 import type { ScalerAction } from './scaler/plan';
-import type { Run } from './store/types';
+import type { Run } from './domain/run';
 
 export interface RuntimeEvents {
   /** A run reached a final state (succeeded, failed, cancelled, expired). */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { badRequest } from '../errors';
-import { PRIORITIES } from '../store/types';
+import { PRIORITIES } from '../domain/run';
 
 function zodMessage(error: z.ZodError, field: string): string {
   return error.issues

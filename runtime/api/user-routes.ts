@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import type { ManifestGroup } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
-import type { Run, RunListing } from '../store/types';
-import { RUN_STATES, RunState } from '../store/types';
+import type { Run, RunListing } from '../domain/run';
+import { RUN_STATES, RunState } from '../domain/run';
 import { callingUser, grantedGroup, grantedRun } from './access';
 import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
 import { emptyBody, parse, priority, runId } from './input';

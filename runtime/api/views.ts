@@ -3,7 +3,9 @@
  */
 import type { ManifestGroup } from '../config/manifest';
 import type { GroupPlan, WaitReason } from '../scaler/plan';
-import type { Bot, GroupState, ProvisioningError, Run, RunListing } from '../store/types';
+import type { Bot } from '../domain/bot';
+import type { GroupState, ProvisioningError } from '../domain/group';
+import type { Run, RunListing } from '../domain/run';
 import type { Access } from './auth';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

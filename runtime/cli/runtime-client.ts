@@ -2,7 +2,7 @@
  * The deployer's side of the runtime API (v1) over Node's fetch: health, groups, runs. API
  * errors keep their code and message so that the user sees what the runtime said.
  */
-import { FINAL_RUN_STATES, RunState } from '../store/types';
+import { FINAL_RUN_STATES, RunState } from '../domain/run';
 
 /** An answer of the API that is not a success, with the runtime's `{ error: { code, message } }`. */
 export class RuntimeApiError extends Error {

@@ -12,8 +12,8 @@ import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
 import { COST, RateLimiter, TooManyRequests } from '../api/limits';
 import type { RunQueue } from '../queue/queue';
-import type { Priority } from '../store/types';
-import { PRIORITIES } from '../store/types';
+import type { Priority } from '../domain/run';
+import { PRIORITIES } from '../domain/run';
 import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPage, GroupPageData, GroupRow, signInPage } from './pages';
 import { SESSION_COOKIE, SessionStore } from './sessions';
 

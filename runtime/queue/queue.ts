@@ -1,11 +1,16 @@
 /**
- * The run lifecycle: enqueue, claim, heartbeat, complete, cancel, re-prioritise, move to top,
- * pause and resume, and the registration of the bots that claim runs. The rules live here; the store makes each step atomic.
+ * The run lifecycle as the API sees it: enqueue, claim, heartbeat, complete, cancel,
+ * re-prioritise, move to top, pause and resume, and the registration of the bots that claim
+ * runs. Here live the request checks (flow catalogue, input size, the environment switch), the
+ * long-poll of claims and the wake-ups of waiting claimers and the scaler. What a report or
+ * request does to a run or a bot is decided in runtime/domain/transitions.ts, which both stores
+ * call inside the transaction that makes each step atomic.
  */
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
-import type { ClaimResult, CompleteInput, Priority, RegisterResult, Run, Store } from '../store/types';
+import type { ClaimResult, CompleteInput, RegisterResult, Store } from '../store/types';
+import type { Priority, Run } from '../domain/run';
 import { imageKeyOf } from '../scaler/loop';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';

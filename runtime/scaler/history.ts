@@ -6,50 +6,11 @@
  * boot window at this time of day, checked against how today is going so far: a day that is much
  * quieter than the same hours on the days before (a weekend, a holiday) damps the forecast.
  */
-export const SLOT_MINUTES = 10;
-export const SLOT_MS = SLOT_MINUTES * 60_000;
-export const HISTORY_DAYS = 7;
-export const DAY_MS = 24 * 60 * 60_000;
-/** How far back "how today is going" looks. */
-const TRAILING_MS = 2 * 60 * 60_000;
+import type { ArrivalHistory, SlotCounts } from '../domain/history';
+import { busyBySlot, DAY_MS, HISTORY_DAYS, historyKeepFrom, SLOT_MS, slotOf, TRAILING_MS } from '../domain/history';
+
 /** Below this many expected arrivals in the trailing window, today's pace is not judged. */
 const MIN_EXPECTED_TRAILING = 3;
-
-export interface SlotCounts {
-  arrivals: number;
-  busySeconds: number;
-}
-
-/** A group's history: slots (by start time) with activity, and when recording began. */
-export interface ArrivalHistory {
-  readonly since: number;
-  readonly slots: ReadonlyMap<number, Readonly<SlotCounts>>;
-}
-
-export function slotOf(at: number): number {
-  return Math.floor(at / SLOT_MS) * SLOT_MS;
-}
-
-/** The busy seconds of a run from `start` to `end`, split over the slots it spans. */
-export function busyBySlot(start: number, end: number): Array<{ slot: number; seconds: number }> {
-  const out: Array<{ slot: number; seconds: number }> = [];
-  for (let slot = slotOf(start); slot < end; slot += SLOT_MS) {
-    const from = Math.max(start, slot);
-    const to = Math.min(end, slot + SLOT_MS);
-    if (to > from) out.push({ slot, seconds: (to - from) / 1000 });
-  }
-  return out;
-}
-
-/** The earliest slot forecast() reads: HISTORY_DAYS back, with the trailing window before that day. */
-export function historyReadFrom(now: number): number {
-  return slotOf(now - HISTORY_DAYS * DAY_MS - TRAILING_MS);
-}
-
-/** Slots before this one are forgotten: one day more than is read. */
-export function historyKeepFrom(now: number): number {
-  return slotOf(now) - (HISTORY_DAYS + 1) * DAY_MS;
-}
 
 /** A history being written: the simulator's, and the in-memory form of the store's rows. */
 export class HistoryRecorder implements ArrivalHistory {

@@ -14,9 +14,11 @@
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
-import type { Bot, BotState, Caps, GroupState, Store, SweepGroup } from '../store/types';
+import type { Store, SweepGroup } from '../store/types';
+import type { Bot, BotState, Caps } from '../domain/bot';
+import type { GroupState } from '../domain/group';
+import type { ArrivalHistory } from '../domain/history';
 import { DeleteReason, Plan, plan, PlanScaling } from './plan';
-import type { ArrivalHistory } from './history';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
 import { noEvents, RuntimeEvents } from '../events';

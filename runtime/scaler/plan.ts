@@ -16,8 +16,9 @@
  *   time-out are marked failed and deleted.
  */
 import type { ScalingSettings } from '../config/fleet-schema';
-import type { BotState } from '../store/types';
-import { ArrivalHistory, Forecast, forecast } from './history';
+import type { BotState } from '../domain/bot';
+import type { ArrivalHistory } from '../domain/history';
+import { Forecast, forecast } from './history';
 
 /**
  * The scaling settings plan() reads: a projection of the manifest's scaling settings, after

@@ -13,7 +13,7 @@
  *   list reports names only, so the driver says Succeeded unless ARM says otherwise.)
  */
 import type { ScaleSetVm } from '../azure/compute';
-import type { Bot } from '../store/types';
+import type { Bot } from '../domain/bot';
 
 export interface ReconcileDecision {
   /** Names of VMs ARM lists that no bot holds: bind or adopt them. */

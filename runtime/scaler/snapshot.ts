@@ -4,9 +4,10 @@
  * group's resolved scaling settings. Pure: the scaler loop calls it after its store reads, and the
  * simulator with its own in-memory fleet, so both plan from the same snapshot.
  */
-import type { ArrivalHistory } from './history';
+import type { ArrivalHistory } from '../domain/history';
 import type { GroupStatus, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from './plan';
-import type { GroupState, QueueCounts } from '../store/types';
+import type { GroupState } from '../domain/group';
+import type { QueueCounts } from '../store/types';
 
 /** Queue lengths beyond this change no scaling decision: no group has more than 50 bots. */
 export const DEMAND_CAP = 100;

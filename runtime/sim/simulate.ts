@@ -10,8 +10,10 @@
  * Deterministic: the same trace, fleet, policy and seed give the same report.
  */
 import type { PlanScaling } from '../scaler/plan';
-import { ArrivalHistory, HistoryRecorder } from '../scaler/history';
-import type { BotState, Priority } from '../store/types';
+import { HistoryRecorder } from '../scaler/history';
+import type { ArrivalHistory } from '../domain/history';
+import type { BotState } from '../domain/bot';
+import type { Priority } from '../domain/run';
 import { Random } from './random';
 import type { TraceRun } from './trace';
 

@@ -9,7 +9,7 @@
  * order. Fields never contain commas, so there is no quoting. A bad trace is rejected at its
  * first bad line with a TraceError naming the file, line, column, value and rule.
  */
-import type { Priority } from '../store/types';
+import type { Priority } from '../domain/run';
 
 export interface TraceRun {
   /** When the run is submitted, epoch ms UTC. */

@@ -19,35 +19,19 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, registrationRefusal, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
-import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
-import {
-  Bot,
-  BotState,
-  CancelResult,
-  Caps,
-  ClaimInput,
-  ClaimResult,
-  CompleteInput,
-  CompleteResult,
-  DeclaredGroup,
-  EnqueueInput,
-  EnqueueResult,
-  ForgetInput,
-  ForgetResult,
-  GroupState,
-  HeartbeatResult,
-  Priority,
-  ProvisioningError,
-  QueueCounts,
-  RegisterResult,
-  Run,
-  RunListing,
-  RunQuery,
-  Store,
-  SweepGroup,
-  SweepResult,
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing } from './rows';
+import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
+import type {
+  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
+import type { Bot, BotState, Caps } from '../domain/bot';
+import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
+import type { Priority, Run, RunListing } from '../domain/run';
+import {
+  botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
+} from '../domain/transitions';
 import { newId } from './ids';
 import { Log, silentLog } from '../log';
 
@@ -59,7 +43,6 @@ export function queueChannel(schema: string): string {
   return `hosted_bots_queue_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
 }
 
-const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
 /** deadlock_detected, serialization_failure: the transaction did nothing and can run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_TX_ATTEMPTS = 5;
@@ -374,20 +357,21 @@ export class PostgresStore implements Store {
   enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     return this.tx(async (t): Promise<EnqueueResult> => {
       // KEY SHARE lets enqueues run side by side but holds off a sweep that would expire the group.
-      const g = first(await t.q('SELECT declared, expired FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
-      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      const g = first(await t.q('SELECT declared, expired, paused, claim_limit FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
+      const refusal = enqueueRefusal(g && rowToGroupGate(g));
+      if (refusal === 'group_unknown') return { kind: 'refused', reason: refusal };
       const existing = () =>
         t.q('SELECT * FROM runs WHERE grp = $1 AND created_by = $2 AND idempotency_key = $3', [input.group, input.createdBy, input.idempotencyKey]).then(first);
       if (input.idempotencyKey !== undefined) {
         const found = await existing();
         if (found) return { kind: 'existing', run: rowToRun(found) };
       }
-      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (refusal) return { kind: 'refused', reason: refusal };
       if (input.maxQueuedPerUser !== undefined) {
         // One enqueue per group and principal counts at a time, so replicas cannot both pass the limit.
         await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, `queued-by:${input.group}:${input.createdBy}`)]);
         const queued = Number(first(await t.q(`SELECT COUNT(*) AS n FROM runs WHERE grp = $1 AND created_by = $2 AND state = 'queued'`, [input.group, input.createdBy]))!.n);
-        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+        if (userQueueFull(queued, input.maxQueuedPerUser)) return { kind: 'refused', reason: 'user_queue_full', queued };
       }
       const inserted = first(
         await t.q(
@@ -436,24 +420,25 @@ export class PostgresStore implements Store {
     return this.tx(async (t): Promise<ClaimResult> => {
       // The bot row lock is what makes this and markDeleting mutually exclusive.
       const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
-      if (!b || b.grp !== input.group) return { kind: 'gone', state: 'unknown' };
-      const bot = rowToBot(b);
-      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      const gate = claimGate(b && rowToBot(b), input.group, input.enabled);
+      if (gate.kind === 'gone') return { kind: 'gone', state: gate.state };
+      const bot = gate.bot;
       await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [input.now, bot.id]);
-      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
+      if (gate.kind === 'none') return { kind: 'none' };
       const groupSql = 'SELECT paused, expired, declared, claim_limit FROM groups WHERE name = $1';
-      let g = first(await t.q(groupSql, [input.group]));
-      const open = (row: Row | undefined): row is Row => !!row && !Number(row.paused) && !Number(row.expired) && !!Number(row.declared);
-      if (!open(g)) return { kind: 'none' };
-      if (g.claim_limit != null) {
+      const read = async (lock: string) => {
+        const row = first(await t.q(`${groupSql}${lock}`, [input.group]));
+        return row && rowToGroupGate(row);
+      };
+      let g = await read('');
+      if (!groupOpen(g)) return { kind: 'none' };
+      let busy: number | undefined;
+      if (g.claimLimit !== undefined) {
         // Claims in a capped group take turns on its row, so two cannot both see room for one more.
-        g = first(await t.q(`${groupSql} FOR NO KEY UPDATE`, [input.group]));
-        if (!open(g)) return { kind: 'none' };
-        if (g.claim_limit != null) {
-          const busy = first(await t.q(`SELECT COUNT(*) AS n FROM bots WHERE grp = $1 AND state = 'busy'`, [input.group]))!;
-          if (Number(busy.n) >= Number(g.claim_limit)) return { kind: 'none' };
-        }
+        g = await read(' FOR NO KEY UPDATE');
+        if (g?.claimLimit !== undefined) busy = Number(first(await t.q(`SELECT COUNT(*) AS n FROM bots WHERE grp = $1 AND state = 'busy'`, [input.group]))!.n);
       }
+      if (!groupHandsOut(g, busy)) return { kind: 'none' };
       // Claim order in two index-backed steps: the latest move-to-top, else priority then FIFO.
       // SKIP LOCKED: a run another replica is taking is passed over, never waited for.
       const next =
@@ -488,17 +473,10 @@ export class PostgresStore implements Store {
     return this.tx(async (t): Promise<HeartbeatResult> => {
       const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [botId]));
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
-      if (!r || !b) return { kind: 'stale' };
-      const run = rowToRun(r);
-      const bot = rowToBot(b);
-      await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [now, botId]);
-      if (run.state === 'running' && run.botId === botId && run.attempts === attempt) {
-        await t.q('UPDATE runs SET last_heartbeat_at = $1 WHERE id = $2', [now, runId]);
-        return { kind: 'ok', cancel: run.cancelRequested };
-      }
-      // The run ended without the bot (time-out, cancel): tell the agent to stop it.
-      if (bot.currentRunId === runId) return { kind: 'ok', cancel: true };
-      return { kind: 'stale' };
+      const decision = decideHeartbeat(r && rowToRun(r), b && rowToBot(b), attempt);
+      if (decision.seen) await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [now, botId]);
+      if (decision.beat) await t.q('UPDATE runs SET last_heartbeat_at = $1 WHERE id = $2', [now, runId]);
+      return decision.reply;
     });
   }
 
@@ -508,27 +486,16 @@ export class PostgresStore implements Store {
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [input.runId]));
       if (!r) return { kind: 'stale' };
       const run = rowToRun(r);
-      const bot = b ? rowToBot(b) : undefined;
-      const mine = run.botId === input.botId && run.attempts === input.attempt;
-      if (run.state === 'running' && mine) {
-        const state = run.cancelRequested ? 'cancelled' : input.status;
-        const done = await this.finishRun(t, run.id, state, input.now, {
-          exitCode: input.exitCode,
-          output: input.output,
-          errorCode: input.errorCode ?? (state === 'failed' ? 'exit_code' : state === 'cancelled' ? 'cancelled' : undefined),
-          errorMessage: input.errorMessage,
-        });
+      const decision = decideComplete(run, b && rowToBot(b), input);
+      if (decision.kind === 'completed') {
+        const done = await this.finishRun(t, run.id, decision.end, input.now);
         await this.releaseBot(t, input.botId, input.now);
         await this.recordBusy(t, [done]);
         t.notify(run.group);
         return { kind: 'completed', run: done };
       }
-      if (bot && bot.state === 'busy' && bot.currentRunId === run.id) {
-        // The run ended while the bot was still on it (time-out, loss): free the bot, ignore the report.
-        await this.releaseBot(t, input.botId, input.now);
-        return { kind: 'stale', run };
-      }
-      if (mine && run.finishedAt !== undefined) return { kind: 'duplicate', run };
+      if (decision.kind === 'duplicate') return { kind: 'duplicate', run };
+      if (decision.releaseBot) await this.releaseBot(t, input.botId, input.now);
       return { kind: 'stale', run };
     });
   }
@@ -541,23 +508,14 @@ export class PostgresStore implements Store {
     );
   }
 
-  private async finishRun(
-    t: Tx,
-    runId: string,
-    state: Run['state'],
-    now: number,
-    fields: { exitCode?: number; output?: string; errorCode?: string; errorMessage?: string },
-  ): Promise<Run> {
+  /** Ends a run as decided. */
+  private async finishRun(t: Tx, runId: string, end: RunEnd, now: number): Promise<Run> {
     const r = first(
-      await t.q('UPDATE runs SET state = $2, finished_at = $3, exit_code = $4, output = $5, error_code = $6, error_message = $7 WHERE id = $1 RETURNING *', [
-        runId,
-        state,
-        now,
-        fields.exitCode ?? null,
-        fields.output ?? null,
-        fields.errorCode ?? null,
-        fields.errorMessage ?? null,
-      ]),
+      await t.q(
+        `UPDATE runs SET state = $2, finished_at = $3, exit_code = $4, output = $5, error_code = $6, error_message = $7,
+         cancel_requested = GREATEST(cancel_requested, $8) WHERE id = $1 RETURNING *`,
+        [runId, end.state, now, end.exitCode ?? null, end.output ?? null, end.errorCode ?? null, end.errorMessage ?? null, end.cancelRequested ? 1 : 0],
+      ),
     );
     return rowToRun(r!);
   }
@@ -567,12 +525,13 @@ export class PostgresStore implements Store {
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
       if (!r) return { kind: 'not_found' };
       const run = rowToRun(r);
-      if (run.state === 'queued') {
-        const done = await this.finishRun(t, runId, 'cancelled', now, { errorCode: 'cancelled' });
+      const decision = decideCancel(run);
+      if (decision.kind === 'cancelled') {
+        const done = await this.finishRun(t, runId, decision.end, now);
         t.notify(run.group);
         return { kind: 'cancelled', run: done };
       }
-      if (run.state === 'running') {
+      if (decision.kind === 'cancel_requested') {
         const asked = first(await t.q('UPDATE runs SET cancel_requested = 1 WHERE id = $1 RETURNING *', [runId]))!;
         return { kind: 'cancel_requested', run: rowToRun(asked) };
       }
@@ -593,11 +552,14 @@ export class PostgresStore implements Store {
       // Moves take turns, so each is strictly later than any earlier one, even within a millisecond
       // and across replicas.
       await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [this.keys.moveToTop]);
-      const last = first(await t.q(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued' AND moved_to_top_at IS NOT NULL`))!;
-      const at = Math.max(now, Number(last.t ?? 0) + 1);
-      await t.q(`UPDATE runs SET moved_to_top_at = $1 WHERE id = $2 AND state = 'queued'`, [at, runId]);
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]));
-      return r ? rowToRun(r) : undefined;
+      if (!r) return undefined;
+      const last = first(await t.q(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued' AND moved_to_top_at IS NOT NULL`))!;
+      const at = decideMoveToTop(rowToRun(r), last.t == null ? undefined : Number(last.t), now);
+      if (at === undefined) return rowToRun(r);
+      // Still queued: a claim on another replica may have taken it since it was read.
+      const moved = first(await t.q(`UPDATE runs SET moved_to_top_at = $1 WHERE id = $2 AND state = 'queued' RETURNING *`, [at, runId]));
+      return rowToRun(moved ?? first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]))!);
     });
   }
 
@@ -655,53 +617,54 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ group: r.name as string, queued: Number(r.queued), running: Number(r.running) })).filter((c) => c.queued > 0 || c.running > 0);
   }
 
-  /** Re-queues a running run whose bot is gone, or fails it once it used its attempts. */
-  private async returnRun(t: Tx, run: Run, now: number, maxAttempts: number, out: { requeued: Run[]; failed: Run[] }): Promise<void> {
-    if (run.state !== 'running') return;
-    if (run.cancelRequested) {
-      out.failed.push(await this.finishRun(t, run.id, 'cancelled', now, { errorCode: 'cancelled', errorMessage: 'the bot was lost while the run was being cancelled' }));
-    } else if (run.attempts >= maxAttempts) {
-      out.failed.push(
-        await this.finishRun(t, run.id, 'failed', now, {
-          errorCode: 'bot_lost',
-          errorMessage: `the bot was lost ${run.attempts} time(s); maxAttempts is ${maxAttempts}`,
-        }),
-      );
+  /** Re-queues or ends the run a lost or deleted bot (locked) was on, as decideReturn() says. */
+  private async returnRun(t: Tx, bot: Bot, maxAttempts: number | undefined, now: number, out: { requeued: Run[]; failed: Run[] }): Promise<void> {
+    const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
+    const run = r && rowToRun(r);
+    const decision = decideReturn(run, bot, maxAttempts);
+    if (decision.kind === 'none') return;
+    if (decision.kind === 'end') {
+      out.failed.push(await this.finishRun(t, run!.id, decision.end, now));
     } else {
-      const r = first(
+      const requeued = first(
         await t.q(
           `UPDATE runs SET state = 'queued', queued_at = $2, bot_id = NULL, vm_name = NULL, started_at = NULL, last_heartbeat_at = NULL
            WHERE id = $1 AND state = 'running' RETURNING *`,
-          [run.id, now],
+          [run!.id, now],
         ),
       )!;
-      out.requeued.push(rowToRun(r));
+      out.requeued.push(rowToRun(requeued));
     }
-    t.notify(run.group);
+    t.notify(run!.group);
   }
 
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult> {
     return this.tx(async (t): Promise<SweepResult> => {
       const result = { expired: [] as Run[], timedOut: [] as Run[], requeued: [] as Run[], failedLost: [] as Run[], lostBots: [] as string[], expiredGroups: [] as string[] };
       for (const g of groups) {
+        // A queue may be long: its expired runs are ended in one statement.
+        const queue = queueTimeout(g, now);
         const expired = await t.q(
-          `UPDATE runs SET state = 'expired', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'queue_timeout', error_message = $3
-           WHERE grp = $1 AND state = 'queued' AND queued_at < $4 RETURNING *`,
-          [g.name, now, `waited longer than ${Math.round(g.queueTimeoutMs / 60000)} minutes`, now - g.queueTimeoutMs],
+          `UPDATE runs SET state = $2, finished_at = $3, exit_code = NULL, output = NULL, error_code = $4, error_message = $5
+           WHERE grp = $1 AND state = 'queued' AND queued_at < $6 RETURNING *`,
+          [g.name, queue.end.state, now, queue.end.errorCode, queue.end.errorMessage, queue.queuedBefore],
         );
         if (expired.rows.length > 0) t.notify(g.name);
         result.expired.push(...expired.rows.sort(bySeq).map(rowToRun));
 
         const running = (await t.q(`SELECT * FROM runs WHERE grp = $1 AND state = 'running' ORDER BY seq`, [g.name])).rows.map(rowToRun);
         for (const run of running) {
-          if (run.startedAt === undefined || now - run.startedAt <= run.timeoutMinutes * 60000) continue;
-          // Bot before run, the order complete() locks them in; then re-check it is the same attempt.
+          const end = timedOut(run, now);
+          if (!end) continue;
+          // Bot before run, the order complete() locks them in; then end it only if it is still the
+          // same attempt, which the decision was made on.
           if (run.botId) await t.q('SELECT 1 FROM bots WHERE id = $1 FOR UPDATE', [run.botId]);
           const r = first(
             await t.q(
-              `UPDATE runs SET cancel_requested = 1, state = 'failed', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'run_timeout', error_message = $3
+              `UPDATE runs SET cancel_requested = GREATEST(cancel_requested, $6), state = $7, finished_at = $2, exit_code = NULL, output = NULL,
+               error_code = $5, error_message = $3
                WHERE id = $1 AND state = 'running' AND attempts = $4 RETURNING *`,
-              [run.id, now, `ran longer than the flow's time-out of ${run.timeoutMinutes} minutes`, run.attempts],
+              [run.id, now, end.errorMessage, run.attempts, end.errorCode, end.cancelRequested ? 1 : 0, end.state],
             ),
           );
           if (!r) continue;
@@ -709,23 +672,22 @@ export class PostgresStore implements Store {
           t.notify(g.name);
         }
 
-        const silent = (
-          await t.q(
-            `SELECT * FROM bots WHERE grp = $1 AND state IN ('busy', 'idle')
-             AND COALESCE(last_seen_at, state_changed_at) < CASE state WHEN 'busy' THEN $2::bigint ELSE $3::bigint END
-             ORDER BY created_at, id COLLATE "C" FOR UPDATE`,
-            [g.name, now - g.heartbeatTimeoutMs, now - g.idleSilenceMs],
-          )
-        ).rows.map(rowToBot);
-        for (const bot of silent) {
-          await t.q(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = $1 WHERE id = $2`, [now, bot.id]);
+        // The group's bots are few: read them unlocked, then lock the lost ones and decide again on
+        // what a claim or heartbeat may have changed meanwhile.
+        const bots = (await t.q(`SELECT * FROM bots WHERE grp = $1 AND state = ANY($2::text[]) ORDER BY created_at, id COLLATE "C"`, [g.name, [...LOSABLE_BOT_STATES]])).rows.map(rowToBot);
+        const candidates = bots.filter((bot) => botLost(bot, g, now)).map((bot) => bot.id);
+        const locked = candidates.length
+          ? (await t.q(`SELECT * FROM bots WHERE id = ANY($1::text[]) ORDER BY created_at, id COLLATE "C" FOR UPDATE`, [candidates])).rows.map(rowToBot)
+          : [];
+        for (const bot of locked) {
+          const lost = bot.group === g.name ? botLost(bot, g, now) : undefined;
+          if (!lost) continue;
+          await t.q(`UPDATE bots SET state = 'failed', failure_reason = $3, state_changed_at = $1 WHERE id = $2`, [now, bot.id, lost.failureReason]);
           result.lostBots.push(bot.id);
-          const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
-          const run = r ? rowToRun(r) : undefined;
-          if (run && run.botId === bot.id) await this.returnRun(t, run, now, g.maxAttempts, { requeued: result.requeued, failed: result.failedLost });
+          await this.returnRun(t, bot, g.maxAttempts, now, { requeued: result.requeued, failed: result.failedLost });
         }
 
-        if (g.committedBots === 0 && (await this.inactive(t, g, now, false))) {
+        if (await this.inactive(t, g, now, false)) {
           // Locked only now, to wait out an enqueue in flight; then look again.
           if (await this.inactive(t, g, now, true)) {
             await t.q('UPDATE groups SET expired = 1 WHERE name = $1', [g.name]);
@@ -739,14 +701,15 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Whether a group has had no runs for `inactiveMs` and is not expired yet. */
+  /** Whether the sweep expires a group now (see groupInactive). */
   private async inactive(t: Tx, g: SweepGroup, now: number, lock: boolean): Promise<boolean> {
     const row = first(await t.q(`SELECT expired, last_activity_at FROM groups WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [g.name]));
-    if (!row || Number(row.expired) || Number(row.last_activity_at) >= now - g.inactiveMs) return false;
-    const active = first(
-      await t.q(`SELECT EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS busy`, [g.name]),
+    // A statement of its own, after the lock: its snapshot then sees a run enqueued meanwhile.
+    const live = first(
+      await t.q(`SELECT EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = $1 AND state = 'running') AS live`, [g.name]),
     )!;
-    return !active.busy;
+    const group = row && { expired: Boolean(Number(row.expired)), lastActivityAt: Number(row.last_activity_at) };
+    return groupInactive(group, g, Boolean(live.live), now);
   }
 
   forget(input: ForgetInput): Promise<ForgetResult> {
@@ -764,12 +727,13 @@ export class PostgresStore implements Store {
     return this.tx(async (t) => {
       const cancelled: Run[] = [];
       for (const group of groups) {
+        const end = groupRemoved(group);
         // Waits out an enqueue that saw the group still declared, so its run is cancelled too.
         await t.q('SELECT 1 FROM groups WHERE name = $1 FOR UPDATE', [group]);
         const rows = await t.q(
-          `UPDATE runs SET state = 'cancelled', finished_at = $2, exit_code = NULL, output = NULL, error_code = 'group_removed', error_message = $3
+          `UPDATE runs SET state = $4, finished_at = $2, exit_code = NULL, output = NULL, error_code = $5, error_message = $3
            WHERE grp = $1 AND state = 'queued' RETURNING *`,
-          [group, now, `group ${group} was removed from the fleet`],
+          [group, now, end.errorMessage, end.state, end.errorCode],
         );
         if (rows.rows.length > 0) t.notify(group);
         cancelled.push(...rows.rows.sort(bySeq).map(rowToRun));
@@ -806,7 +770,7 @@ export class PostgresStore implements Store {
 
   private async room(t: Tx, group: string, caps: Caps): Promise<number> {
     const r = first(await t.q(`SELECT COUNT(*) FILTER (WHERE grp = $1) AS in_group, COUNT(*) AS total FROM bots WHERE state <> 'deleted'`, [group]))!;
-    return Math.max(0, Math.min(caps.maxBots - Number(r.in_group), caps.capacity - Number(r.total)));
+    return botRoom(caps, { inGroup: Number(r.in_group), total: Number(r.total) });
   }
 
   private async insertBot(t: Tx, group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Promise<Bot> {
@@ -821,11 +785,12 @@ export class PostgresStore implements Store {
     return rowToBot(r!);
   }
 
-  /** The oldest provisioning bot of the group still waiting for a VM, locked. */
-  private async unboundProvisioning(t: Tx, group: string): Promise<Row | undefined> {
-    return first(
+  /** Where a VM no live bot holds goes (see placeVm); a provisioning bot it binds to is locked. */
+  private async placement(t: Tx, group: string, caps: Caps): Promise<Placement> {
+    const free = first(
       await t.q(`SELECT * FROM bots WHERE grp = $1 AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id COLLATE "C" LIMIT 1 FOR UPDATE`, [group]),
     );
+    return placeVm(free && rowToBot(free), await this.room(t, group, caps));
   }
 
   createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]> {
@@ -845,10 +810,10 @@ export class PostgresStore implements Store {
       const unplaced: string[] = [];
       for (const vmName of vmNames) {
         if ((await t.q(`SELECT 1 FROM bots WHERE vm_name = $1 AND state <> 'deleted'`, [vmName])).rowCount) continue;
-        const free = await this.unboundProvisioning(t, group);
-        if (free) {
-          bound.push(rowToBot(first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, free.id]))!));
-        } else if ((await this.room(t, group, caps)) > 0) {
+        const placement = await this.placement(t, group, caps);
+        if (placement.kind === 'bind') {
+          bound.push(rowToBot(first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, placement.bot.id]))!));
+        } else if (placement.kind === 'adopt') {
           bound.push(await this.insertBot(t, group, vmName, 'provisioning', imageKey, now));
         } else {
           unplaced.push(vmName);
@@ -862,25 +827,18 @@ export class PostgresStore implements Store {
     return this.tx(async (t): Promise<RegisterResult> => {
       await this.lockCaps(t);
       // Locked, so a boot time-out (markFailed) cannot slip in between this look and the move to idle.
-      let row = first(await t.q(`SELECT * FROM bots WHERE vm_name = $1 AND state <> 'deleted' FOR UPDATE`, [vmName]));
-      if (!row) {
-        const free = await this.unboundProvisioning(t, group);
-        if (free) {
-          row = first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, free.id]))!;
-        } else if ((await this.room(t, group, caps)) > 0) {
-          const bot = await this.insertBot(t, group, vmName, 'idle', imageKey, now);
-          await t.q('UPDATE bots SET credential_hash = $1 WHERE id = $2', [credentialHash, bot.id]);
-          return { kind: 'registered', bot };
-        } else {
-          return { kind: 'refused', refusal: 'group_full', reason: `group ${group} is at its bot limit; this VM will be deleted` };
-        }
+      const existing = first(await t.q(`SELECT * FROM bots WHERE vm_name = $1 AND state <> 'deleted' FOR UPDATE`, [vmName]));
+      const decision = decideRegister(group, vmName, existing ? { existing: rowToBot(existing) } : { placement: await this.placement(t, group, caps) });
+      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
+      if (decision.kind === 'adopt') {
+        const bot = await this.insertBot(t, group, vmName, 'idle', imageKey, now);
+        await t.q('UPDATE bots SET credential_hash = $1 WHERE id = $2', [credentialHash, bot.id]);
+        return { kind: 'registered', bot };
       }
-      const bot = rowToBot(row);
-      const refused = registrationRefusal(bot, group, vmName);
-      if (refused) return refused;
+      if (decision.bind) await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2', [vmName, decision.bot.id]);
       const updated = await t.q(
         `UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1, credential_hash = $3 WHERE id = $2 RETURNING *`,
-        [now, bot.id, credentialHash],
+        [now, decision.bot.id, credentialHash],
       );
       return { kind: 'registered', bot: rowToBot(first(updated)!) };
     });
@@ -932,10 +890,7 @@ export class PostgresStore implements Store {
       for (const id of botIds) {
         const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
         if (!b || b.state === 'deleted') continue;
-        const bot = rowToBot(b);
-        const r = bot.currentRunId ? first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [bot.currentRunId])) : undefined;
-        const run = r ? rowToRun(r) : undefined;
-        if (run && run.botId === bot.id) await this.returnRun(t, run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: ended });
+        await this.returnRun(t, rowToBot(b), maxAttemptsByGroup[b.grp], now, { requeued: [], failed: ended });
         await t.q(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = $1 WHERE id = $2`, [now, id]);
       }
       await this.recordBusy(t, ended);

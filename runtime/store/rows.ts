@@ -2,9 +2,11 @@
  * Table rows to domain objects, and the arrival-history queries and sums, shared by both stores.
  * Numbers may arrive as strings (BIGINT).
  */
-import { ArrivalHistory, busyBySlot, SlotCounts } from '../scaler/history';
-import type { Bot, GroupState, RegisterResult, Run, RunListing } from './types';
-import { FINAL_RUN_STATES } from './types';
+import { ArrivalHistory, busyBySlot, SlotCounts } from '../domain/history';
+import type { Bot } from '../domain/bot';
+import type { GroupState } from '../domain/group';
+import type { GroupGate } from '../domain/transitions';
+import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
 
 type Row = Record<string, any>;
 
@@ -12,8 +14,19 @@ function opt<T>(value: T | null | undefined): T | undefined {
   return value === null ? undefined : value;
 }
 
+/** Known states as an SQL list, e.g. `'busy', 'idle'`; never user input. */
+export function sqlList(states: readonly string[]): string {
+  return states.map((s) => `'${s}'`).join(', ');
+}
+
 /** The final run states as an SQL list, for both stores' retention. */
-export const FINAL_STATES_SQL = FINAL_RUN_STATES.map((s) => `'${s}'`).join(', ');
+export const FINAL_STATES_SQL = sqlList(FINAL_RUN_STATES);
+
+/**
+ * Claim order: the latest move to the top first, then high priority before normal, then first in,
+ * first out. Each store's claim takes the same order in two index-backed steps.
+ */
+export const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
 
 /** The columns of a run but its data, for lists (see RunListing). */
 export const RUN_LISTING_COLUMNS =
@@ -66,16 +79,27 @@ export function rowToBot(r: Row): Bot {
   };
 }
 
-export function rowToGroup(r: Row): GroupState {
+/** The flags a claim or an enqueue reads, from a row with at least those columns. */
+export function rowToGroupGate(r: Row): GroupGate {
   return {
-    name: r.name,
     paused: Boolean(Number(r.paused)),
     expired: Boolean(Number(r.expired)),
     declared: Boolean(Number(r.declared)),
+    claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
+  };
+}
+
+export function rowToGroup(r: Row): GroupState {
+  const gate = rowToGroupGate(r);
+  return {
+    name: r.name,
+    paused: gate.paused,
+    expired: gate.expired,
+    declared: gate.declared,
     lastActivityAt: Number(r.last_activity_at),
     backoffUntil: r.backoff_until == null ? undefined : Number(r.backoff_until),
     backoffLevel: Number(r.backoff_level),
-    claimLimit: r.claim_limit == null ? undefined : Number(r.claim_limit),
+    claimLimit: gate.claimLimit,
     vmss: r.vmss ? JSON.parse(r.vmss) : undefined,
   };
 }
@@ -126,22 +150,4 @@ export function busySlots(runs: readonly Run[]): BusySlot[] {
     }
   }
   return [...sums.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.slot - b.slot));
-}
-
-/**
- * Why an agent may not register as this bot, or undefined when it may: the bot belongs to another
- * group, has ended, or already registered (one VM name, one agent: a second agent claiming the
- * name would act as the first).
- */
-export function registrationRefusal(bot: Bot, group: string, vmName: string): RegisterResult | undefined {
-  if (bot.group !== group) return { kind: 'refused', refusal: 'other_group', reason: `VM ${vmName} belongs to group ${bot.group}` };
-  if (bot.state === 'failed' || bot.state === 'deleting') return { kind: 'refused', refusal: 'bot_ended', reason: `bot ${bot.id} is ${bot.state}` };
-  if (bot.registeredAt !== undefined) {
-    return {
-      kind: 'refused',
-      refusal: 'vm_name_taken',
-      reason: `VM ${vmName} is already registered as bot ${bot.id}; its agent keeps its bot credential across restarts, and no other agent may take the name`,
-    };
-  }
-  return undefined;
 }

@@ -6,41 +6,25 @@
  */
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
-import {
-  Bot,
-  BotState,
-  CancelResult,
-  Caps,
-  ClaimInput,
-  ClaimResult,
-  CompleteInput,
-  DeclaredGroup,
-  CompleteResult,
-  EnqueueInput,
-  EnqueueResult,
-  ForgetInput,
-  ForgetResult,
-  GroupState,
-  HeartbeatResult,
-  Priority,
-  ProvisioningError,
-  QueueCounts,
-  RegisterResult,
-  Run,
-  RunListing,
-  RunQuery,
-  Store,
-  SweepGroup,
-  SweepResult,
+import type {
+  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
+import { Bot, BOT_STATES, BotState, Caps } from '../domain/bot';
+import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
+import type { Priority, Run, RunListing } from '../domain/run';
+import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
+import {
+  botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
+} from '../domain/transitions';
 import { newId } from './ids';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, registrationRefusal, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToRun, rowToRunListing } from './rows';
-import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../scaler/history';
+import {
+  arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing,
+  RUN_LISTING_COLUMNS, sqlList,
+} from './rows';
 
 type Row = Record<string, any>;
-
-const BOT_STATES: readonly BotState[] = ['provisioning', 'idle', 'busy', 'failed', 'deleting', 'deleted'];
-const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, priority ASC, seq ASC';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -86,7 +70,7 @@ export class SqliteStore implements Store {
       requeue: p(`UPDATE runs SET state = 'queued', queued_at = @now, bot_id = NULL, vm_name = NULL, started_at = NULL,
                   last_heartbeat_at = NULL WHERE id = @id AND state = 'running'`),
       finishRun: p(`UPDATE runs SET state = @state, finished_at = @now, exit_code = @exitCode, output = @output,
-                    error_code = @errorCode, error_message = @errorMessage WHERE id = @id`),
+                    error_code = @errorCode, error_message = @errorMessage, cancel_requested = MAX(cancel_requested, @cancel) WHERE id = @id`),
       liveInGroup: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state <> 'deleted'`),
       liveAll: p(`SELECT COUNT(*) AS n FROM bots WHERE state <> 'deleted'`),
       insertBot: p(`INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
@@ -152,6 +136,21 @@ export class SqliteStore implements Store {
   private bot(id: string): Bot | undefined {
     const r = this.stmt.botById.get(id) as Row | undefined;
     return r ? rowToBot(r) : undefined;
+  }
+
+  /** Ends a run as decided, and reads it back. */
+  private finish(id: string, end: RunEnd, now: number): Run {
+    this.stmt.finishRun.run({
+      id,
+      now,
+      state: end.state,
+      exitCode: end.exitCode ?? null,
+      output: end.output ?? null,
+      errorCode: end.errorCode ?? null,
+      errorMessage: end.errorMessage ?? null,
+      cancel: end.cancelRequested ? 1 : 0,
+    });
+    return this.run(id)!;
   }
 
   /** Adds the busy time of runs that ended to the arrival history. */
@@ -237,16 +236,17 @@ export class SqliteStore implements Store {
   enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     return this.tx((): EnqueueResult => {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
-      if (!g || !Number(g.declared)) return { kind: 'refused', reason: 'group_unknown' };
+      const refusal = enqueueRefusal(g && rowToGroupGate(g));
+      if (refusal === 'group_unknown') return { kind: 'refused', reason: refusal };
       if (input.idempotencyKey !== undefined) {
         const existing = this.sql('SELECT * FROM runs WHERE grp = ? AND created_by = ? AND idempotency_key = ?')
           .get(input.group, input.createdBy, input.idempotencyKey) as Row | undefined;
         if (existing) return { kind: 'existing', run: rowToRun(existing) };
       }
-      if (Number(g.expired)) return { kind: 'refused', reason: 'group_expired' };
+      if (refusal) return { kind: 'refused', reason: refusal };
       if (input.maxQueuedPerUser !== undefined) {
         const queued = Number((this.stmt.queuedBy.get(input.group, input.createdBy) as Row).n);
-        if (queued >= input.maxQueuedPerUser) return { kind: 'refused', reason: 'user_queue_full', queued };
+        if (userQueueFull(queued, input.maxQueuedPerUser)) return { kind: 'refused', reason: 'user_queue_full', queued };
       }
       this.sql(
           `INSERT INTO runs (id, grp, flow, inputs, priority, state, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at)
@@ -271,14 +271,15 @@ export class SqliteStore implements Store {
 
   claim(input: ClaimInput): Promise<ClaimResult> {
     return this.tx((): ClaimResult => {
-      const bot = this.bot(input.botId);
-      if (!bot || bot.group !== input.group) return { kind: 'gone', state: 'unknown' };
-      if (bot.state === 'deleting' || bot.state === 'deleted' || bot.state === 'failed') return { kind: 'gone', state: bot.state };
+      const gate = claimGate(this.bot(input.botId), input.group, input.enabled);
+      if (gate.kind === 'gone') return { kind: 'gone', state: gate.state };
+      const bot = gate.bot;
       this.stmt.touchBot.run(input.now, bot.id);
-      if (bot.state !== 'idle' || !input.enabled) return { kind: 'none' };
-      const g = this.stmt.groupByName.get(input.group) as Row | undefined;
-      if (!g || Number(g.paused) || Number(g.expired) || !Number(g.declared)) return { kind: 'none' };
-      if (g.claim_limit != null && Number((this.stmt.busyCount.get(input.group) as Row).n) >= Number(g.claim_limit)) return { kind: 'none' };
+      if (gate.kind === 'none') return { kind: 'none' };
+      const row = this.stmt.groupByName.get(input.group) as Row | undefined;
+      const g = row && rowToGroupGate(row);
+      const busy = g?.claimLimit === undefined ? undefined : Number((this.stmt.busyCount.get(input.group) as Row).n);
+      if (!groupHandsOut(g, busy)) return { kind: 'none' };
       const next = (this.stmt.nextOnTop.get(input.group) ?? this.stmt.nextQueued.get(input.group)) as Row | undefined;
       if (!next) return { kind: 'none' };
       this.stmt.startRun.run({ id: next.id, now: input.now, botId: bot.id, vmName: bot.vmName ?? null });
@@ -290,48 +291,26 @@ export class SqliteStore implements Store {
 
   heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult> {
     return this.tx((): HeartbeatResult => {
-      const run = this.run(runId);
-      const bot = this.bot(botId);
-      if (!run || !bot) return { kind: 'stale' };
-      this.stmt.touchBot.run(now, botId);
-      if (run.state === 'running' && run.botId === botId && run.attempts === attempt) {
-        this.sql('UPDATE runs SET last_heartbeat_at = ? WHERE id = ?').run(now, runId);
-        return { kind: 'ok', cancel: run.cancelRequested };
-      }
-      // The run ended without the bot (time-out, cancel): tell the agent to stop it.
-      if (bot.currentRunId === runId) return { kind: 'ok', cancel: true };
-      return { kind: 'stale' };
+      const decision = decideHeartbeat(this.run(runId), this.bot(botId), attempt);
+      if (decision.seen) this.stmt.touchBot.run(now, botId);
+      if (decision.beat) this.sql('UPDATE runs SET last_heartbeat_at = ? WHERE id = ?').run(now, runId);
+      return decision.reply;
     });
   }
 
   complete(input: CompleteInput): Promise<CompleteResult> {
     return this.tx((): CompleteResult => {
       const run = this.run(input.runId);
-      const bot = this.bot(input.botId);
+      const decision = decideComplete(run, this.bot(input.botId), input);
       if (!run) return { kind: 'stale' };
-      const mine = run.botId === input.botId && run.attempts === input.attempt;
-      if (run.state === 'running' && mine) {
-        const state = run.cancelRequested ? 'cancelled' : input.status;
-        this.stmt.finishRun.run({
-          id: run.id,
-          state,
-          now: input.now,
-          exitCode: input.exitCode ?? null,
-          output: input.output ?? null,
-          errorCode: input.errorCode ?? (state === 'failed' ? 'exit_code' : state === 'cancelled' ? 'cancelled' : null),
-          errorMessage: input.errorMessage ?? null,
-        });
+      if (decision.kind === 'completed') {
+        const done = this.finish(run.id, decision.end, input.now);
         this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
-        const done = this.run(run.id)!;
         this.recordBusy([done]);
         return { kind: 'completed', run: done };
       }
-      if (bot && bot.state === 'busy' && bot.currentRunId === run.id) {
-        // The run ended while the bot was still on it (time-out, loss): free the bot, ignore the report.
-        this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
-        return { kind: 'stale', run };
-      }
-      if (mine && run.finishedAt !== undefined) return { kind: 'duplicate', run };
+      if (decision.kind === 'duplicate') return { kind: 'duplicate', run };
+      if (decision.releaseBot) this.stmt.releaseBot.run({ id: input.botId, now: input.now, counted: 1 });
       return { kind: 'stale', run };
     });
   }
@@ -340,11 +319,9 @@ export class SqliteStore implements Store {
     return this.tx((): CancelResult => {
       const run = this.run(runId);
       if (!run) return { kind: 'not_found' };
-      if (run.state === 'queued') {
-        this.stmt.finishRun.run({ id: runId, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'cancelled', errorMessage: null });
-        return { kind: 'cancelled', run: this.run(runId)! };
-      }
-      if (run.state === 'running') {
+      const decision = decideCancel(run);
+      if (decision.kind === 'cancelled') return { kind: 'cancelled', run: this.finish(runId, decision.end, now) };
+      if (decision.kind === 'cancel_requested') {
         this.sql('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(runId);
         return { kind: 'cancel_requested', run: this.run(runId)! };
       }
@@ -361,10 +338,12 @@ export class SqliteStore implements Store {
 
   moveToTop(runId: string, now: number): Promise<Run | undefined> {
     return this.tx(() => {
-      // Strictly later than any earlier move, even within the same millisecond.
+      const run = this.run(runId);
+      if (!run) return undefined;
       const last = this.sql(`SELECT MAX(moved_to_top_at) AS t FROM runs WHERE state = 'queued'`).get() as Row;
-      const at = Math.max(now, Number(last.t ?? 0) + 1);
-      this.sql(`UPDATE runs SET moved_to_top_at = ? WHERE id = ? AND state = 'queued'`).run(at, runId);
+      const at = decideMoveToTop(run, last.t == null ? undefined : Number(last.t), now);
+      if (at === undefined) return run;
+      this.sql(`UPDATE runs SET moved_to_top_at = ? WHERE id = ?`).run(at, runId);
       return this.run(runId);
     });
   }
@@ -424,26 +403,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Re-queues a running run whose bot is gone, or fails it once it used its attempts. */
-  private returnRun(run: Run, now: number, maxAttempts: number, out: { requeued: Run[]; failed: Run[] }): void {
-    if (run.state !== 'running') return;
-    if (run.cancelRequested) {
-      this.stmt.finishRun.run({ id: run.id, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'cancelled', errorMessage: 'the bot was lost while the run was being cancelled' });
-      out.failed.push(this.run(run.id)!);
-    } else if (run.attempts >= maxAttempts) {
-      this.stmt.finishRun.run({
-        id: run.id,
-        state: 'failed',
-        now,
-        exitCode: null,
-        output: null,
-        errorCode: 'bot_lost',
-        errorMessage: `the bot was lost ${run.attempts} time(s); maxAttempts is ${maxAttempts}`,
-      });
-      out.failed.push(this.run(run.id)!);
-    } else {
-      this.stmt.requeue.run({ id: run.id, now });
-      out.requeued.push(this.run(run.id)!);
+  /** Re-queues or ends the run a lost or deleted bot was on, as decideReturn() says. */
+  private returnRun(bot: Bot, maxAttempts: number | undefined, now: number, out: { requeued: Run[]; failed: Run[] }): void {
+    const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
+    const decision = decideReturn(run, bot, maxAttempts);
+    if (decision.kind === 'end') out.failed.push(this.finish(run!.id, decision.end, now));
+    else if (decision.kind === 'requeue') {
+      this.stmt.requeue.run({ id: run!.id, now });
+      out.requeued.push(this.run(run!.id)!);
     }
   }
 
@@ -451,40 +418,34 @@ export class SqliteStore implements Store {
     return this.tx((): SweepResult => {
       const result = { expired: [] as Run[], timedOut: [] as Run[], requeued: [] as Run[], failedLost: [] as Run[], lostBots: [] as string[], expiredGroups: [] as string[] };
       for (const g of groups) {
-        const stale = this.sql(`SELECT id FROM runs WHERE grp = ? AND state = 'queued' AND queued_at < ?`)
-          .all(g.name, now - g.queueTimeoutMs) as Row[];
-        for (const r of stale) {
-          this.stmt.finishRun.run({ id: r.id, state: 'expired', now, exitCode: null, output: null, errorCode: 'queue_timeout', errorMessage: `waited longer than ${Math.round(g.queueTimeoutMs / 60000)} minutes` });
-          result.expired.push(this.run(r.id)!);
-        }
-        const running = (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'running'`).all(g.name) as Row[]).map(rowToRun);
+        const queue = queueTimeout(g, now);
+        const stale = this.sql(`SELECT id FROM runs WHERE grp = ? AND state = 'queued' AND queued_at < ? ORDER BY seq`).all(g.name, queue.queuedBefore) as Row[];
+        for (const r of stale) result.expired.push(this.finish(r.id, queue.end, now));
+
+        const running = (this.sql(`SELECT * FROM runs WHERE grp = ? AND state = 'running' ORDER BY seq`).all(g.name) as Row[]).map(rowToRun);
         for (const run of running) {
-          if (run.startedAt !== undefined && now - run.startedAt > run.timeoutMinutes * 60000) {
-            this.sql('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(run.id);
-            this.stmt.finishRun.run({ id: run.id, state: 'failed', now, exitCode: null, output: null, errorCode: 'run_timeout', errorMessage: `ran longer than the flow's time-out of ${run.timeoutMinutes} minutes` });
-            result.timedOut.push(this.run(run.id)!);
-          }
+          const end = timedOut(run, now);
+          if (end) result.timedOut.push(this.finish(run.id, end, now));
         }
-        const silent = (this.sql(
-            `SELECT * FROM bots WHERE grp = @grp AND COALESCE(last_seen_at, state_changed_at) < CASE state WHEN 'busy' THEN @busy ELSE @idle END
-             AND state IN ('busy', 'idle')`,
-          )
-          .all({ grp: g.name, busy: now - g.heartbeatTimeoutMs, idle: now - g.idleSilenceMs }) as Row[]).map(rowToBot);
-        for (const bot of silent) {
-          this.sql(`UPDATE bots SET state = 'failed', failure_reason = 'lost: its agent went silent', state_changed_at = ? WHERE id = ?`).run(now, bot.id);
+
+        const bots = (this.sql(`SELECT * FROM bots WHERE grp = ? AND state IN (${sqlList(LOSABLE_BOT_STATES)}) ORDER BY created_at, id`).all(g.name) as Row[]).map(rowToBot);
+        for (const bot of bots) {
+          const lost = botLost(bot, g, now);
+          if (!lost) continue;
+          this.sql(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ?`).run(lost.failureReason, now, bot.id);
           result.lostBots.push(bot.id);
-          const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
-          if (run && run.botId === bot.id) this.returnRun(run, now, g.maxAttempts, { requeued: result.requeued, failed: result.failedLost });
+          this.returnRun(bot, g.maxAttempts, now, { requeued: result.requeued, failed: result.failedLost });
         }
-        if (g.committedBots === 0) {
-          const row = this.stmt.groupByName.get(g.name) as Row | undefined;
-          const active = this.sql(
-            `SELECT EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'running') AS busy`,
-          ).get({ g: g.name }) as Row;
-          if (row && !Number(row.expired) && !Number(active.busy) && Number(row.last_activity_at) < now - g.inactiveMs) {
-            this.sql('UPDATE groups SET expired = 1 WHERE name = ?').run(g.name);
-            result.expiredGroups.push(g.name);
-          }
+
+        const row = this.sql(
+          `SELECT expired, last_activity_at,
+             EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'queued') OR EXISTS (SELECT 1 FROM runs WHERE grp = @g AND state = 'running') AS live
+           FROM groups WHERE name = @g`,
+        ).get({ g: g.name }) as Row | undefined;
+        const group = row && { expired: Boolean(Number(row.expired)), lastActivityAt: Number(row.last_activity_at) };
+        if (groupInactive(group, g, Boolean(Number(row?.live)), now)) {
+          this.sql('UPDATE groups SET expired = 1 WHERE name = ?').run(g.name);
+          result.expiredGroups.push(g.name);
         }
       }
       this.recordBusy([...result.timedOut, ...result.failedLost]);
@@ -507,11 +468,9 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       const cancelled: Run[] = [];
       for (const group of groups) {
+        const end = groupRemoved(group);
         const queued = this.sql(`SELECT id FROM runs WHERE grp = ? AND state = 'queued'`).all(group) as Row[];
-        for (const r of queued) {
-          this.stmt.finishRun.run({ id: r.id, state: 'cancelled', now, exitCode: null, output: null, errorCode: 'group_removed', errorMessage: `group ${group} was removed from the fleet` });
-          cancelled.push(this.run(r.id)!);
-        }
+        for (const r of queued) cancelled.push(this.finish(r.id, end, now));
       }
       return cancelled;
     });
@@ -537,9 +496,13 @@ export class SqliteStore implements Store {
   }
 
   private room(group: string, caps: Caps): number {
-    const inGroup = Number((this.stmt.liveInGroup.get(group) as Row).n);
-    const all = Number((this.stmt.liveAll.get() as Row).n);
-    return Math.max(0, Math.min(caps.maxBots - inGroup, caps.capacity - all));
+    return botRoom(caps, { inGroup: Number((this.stmt.liveInGroup.get(group) as Row).n), total: Number((this.stmt.liveAll.get() as Row).n) });
+  }
+
+  /** Where a VM no live bot holds goes (see placeVm). */
+  private placement(group: string, caps: Caps) {
+    const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
+    return placeVm(free && rowToBot(free), this.room(group, caps));
   }
 
   private insertBot(group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Bot {
@@ -562,11 +525,11 @@ export class SqliteStore implements Store {
       const unplaced: string[] = [];
       for (const vmName of vmNames) {
         if (this.stmt.botByVm.get(vmName)) continue;
-        const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
-        if (free) {
-          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
-          bound.push(this.bot(free.id)!);
-        } else if (this.room(group, caps) > 0) {
+        const placement = this.placement(group, caps);
+        if (placement.kind === 'bind') {
+          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, placement.bot.id);
+          bound.push(this.bot(placement.bot.id)!);
+        } else if (placement.kind === 'adopt') {
           bound.push(this.insertBot(group, vmName, 'provisioning', imageKey, now));
         } else {
           unplaced.push(vmName);
@@ -578,26 +541,18 @@ export class SqliteStore implements Store {
 
   register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult> {
     return this.tx((): RegisterResult => {
-      let row = this.stmt.botByVm.get(vmName) as Row | undefined;
-      if (!row) {
-        const free = this.stmt.unboundProvisioning.get(group) as Row | undefined;
-        if (free) {
-          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, free.id);
-          row = this.stmt.botById.get(free.id) as Row;
-        } else if (this.room(group, caps) > 0) {
-          const bot = this.insertBot(group, vmName, 'idle', imageKey, now);
-          this.sql('UPDATE bots SET credential_hash = ? WHERE id = ?').run(credentialHash, bot.id);
-          return { kind: 'registered', bot };
-        } else {
-          return { kind: 'refused', refusal: 'group_full', reason: `group ${group} is at its bot limit; this VM will be deleted` };
-        }
+      const existing = this.stmt.botByVm.get(vmName) as Row | undefined;
+      const decision = decideRegister(group, vmName, existing ? { existing: rowToBot(existing) } : { placement: this.placement(group, caps) });
+      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
+      if (decision.kind === 'adopt') {
+        const bot = this.insertBot(group, vmName, 'idle', imageKey, now);
+        this.sql('UPDATE bots SET credential_hash = ? WHERE id = ?').run(credentialHash, bot.id);
+        return { kind: 'registered', bot };
       }
-      const bot = rowToBot(row);
-      const refused = registrationRefusal(bot, group, vmName);
-      if (refused) return refused;
+      if (decision.bind) this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, decision.bot.id);
       this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ?, credential_hash = ? WHERE id = ?`)
-        .run(now, now, now, credentialHash, bot.id);
-      return { kind: 'registered', bot: this.bot(bot.id)! };
+        .run(now, now, now, credentialHash, decision.bot.id);
+      return { kind: 'registered', bot: this.bot(decision.bot.id)! };
     });
   }
 
@@ -620,7 +575,7 @@ export class SqliteStore implements Store {
       // The states go into the SQL text (one statement per set of states), so only known ones may.
       const unknown = from.filter((s) => !BOT_STATES.includes(s));
       if (unknown.length) throw new Error(`markDeleting: unknown bot states ${unknown.join(', ')}`);
-      const states = from.map((s) => `'${s}'`).join(', ');
+      const states = sqlList(from);
       const update = this.sql(
         `UPDATE bots SET state = 'deleting', state_changed_at = @now WHERE id = @id AND state IN (${states})
          AND (@idleBefore IS NULL OR state <> 'idle' OR state_changed_at <= @idleBefore)`,
@@ -647,8 +602,7 @@ export class SqliteStore implements Store {
       for (const id of botIds) {
         const bot = this.bot(id);
         if (!bot || bot.state === 'deleted') continue;
-        const run = bot.currentRunId ? this.run(bot.currentRunId) : undefined;
-        if (run && run.botId === bot.id) this.returnRun(run, now, maxAttemptsByGroup[bot.group] ?? 1, { requeued: [], failed: ended });
+        this.returnRun(bot, maxAttemptsByGroup[bot.group], now, { requeued: [], failed: ended });
         this.sql(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
       }
       this.recordBusy(ended);

@@ -3,94 +3,10 @@
  * Every method that changes state is one transaction, so a crash at any point leaves either the
  * whole change or none of it.
  */
-import type { ArrivalHistory } from '../scaler/history';
-
-export type Priority = 'high' | 'normal';
-export const PRIORITIES: readonly Priority[] = ['high', 'normal'];
-
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
-export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired'];
-export const FINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
-
-export interface Run {
-  readonly id: string;
-  readonly group: string;
-  readonly flow: string;
-  readonly inputs: unknown;
-  readonly priority: Priority;
-  readonly state: RunState;
-  /** How many times a bot has started the run. */
-  readonly attempts: number;
-  readonly createdBy: string;
-  readonly idempotencyKey?: string;
-  readonly timeoutMinutes: number;
-  readonly enqueuedAt: number;
-  /** When the run last went (back) into the queue. */
-  readonly queuedAt: number;
-  readonly startedAt?: number;
-  readonly finishedAt?: number;
-  readonly movedToTopAt?: number;
-  readonly lastHeartbeatAt?: number;
-  readonly cancelRequested: boolean;
-  readonly botId?: string;
-  readonly vmName?: string;
-  readonly exitCode?: number;
-  readonly output?: string;
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
-}
-
-/** A run as lists read it: everything but its data (inputs, output, error text), which only the run's own read returns. */
-export type RunListing = Omit<Run, 'inputs' | 'output' | 'errorMessage'>;
-
-export type BotState = 'provisioning' | 'idle' | 'busy' | 'failed' | 'deleting' | 'deleted';
-/** Every state but `deleted` counts against maxBots and the capacity. */
-export const LIVE_BOT_STATES: readonly BotState[] = ['provisioning', 'idle', 'busy', 'failed', 'deleting'];
-
-export interface Bot {
-  readonly id: string;
-  readonly group: string;
-  readonly vmName?: string;
-  readonly state: BotState;
-  readonly createdAt: number;
-  readonly registeredAt?: number;
-  readonly stateChangedAt: number;
-  readonly lastSeenAt?: number;
-  readonly currentRunId?: string;
-  readonly runsCompleted: number;
-  /** Which image the bot was created from; bots on an old image are replaced. */
-  readonly imageKey: string;
-  readonly failureReason?: string;
-}
-
-export interface GroupState {
-  readonly name: string;
-  readonly paused: boolean;
-  readonly expired: boolean;
-  /** The last time a run of the group was enqueued or started, or when the group was first seen. */
-  readonly lastActivityAt: number;
-  readonly backoffUntil?: number;
-  readonly backoffLevel: number;
-  /** Busy bots the group may have while capacity is contended; unset when it is not. */
-  readonly claimLimit?: number;
-  /** False once the group is gone from the manifest. */
-  readonly declared: boolean;
-  /** The group's scale set, remembered so bots of a removed group can still be deleted. */
-  readonly vmss?: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
-}
-
-export interface DeclaredGroup {
-  readonly name: string;
-  readonly vmss: { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
-}
-
-export interface ProvisioningError {
-  readonly group: string;
-  readonly at: number;
-  readonly operation: string;
-  readonly code: string;
-  readonly message: string;
-}
+import type { ArrivalHistory } from '../domain/history';
+import type { Bot, BotState, Caps, RegisterRefusal } from '../domain/bot';
+import type { DeclaredGroup, GroupLimits, GroupState, ProvisioningError } from '../domain/group';
+import type { Priority, Run, RunListing, RunState } from '../domain/run';
 
 export interface EnqueueInput {
   readonly id: string;
@@ -180,16 +96,8 @@ export interface RunQuery {
 }
 
 /** Per-group settings the sweep needs. */
-export interface SweepGroup {
+export interface SweepGroup extends GroupLimits {
   readonly name: string;
-  readonly queueTimeoutMs: number;
-  readonly heartbeatTimeoutMs: number;
-  /** An idle bot whose agent has not polled for this long is lost too. */
-  readonly idleSilenceMs: number;
-  readonly maxAttempts: number;
-  readonly inactiveMs: number;
-  /** Groups with committed bots never become inactive. */
-  readonly committedBots: number;
 }
 
 export interface SweepResult {
@@ -205,13 +113,7 @@ export interface RegisterResult {
   readonly kind: 'registered' | 'refused';
   readonly bot?: Bot;
   readonly reason?: string;
-  /** Why a registration was refused: the VM already has a registered bot, the group is full, or the bot ended. */
-  readonly refusal?: 'vm_name_taken' | 'group_full' | 'other_group' | 'bot_ended';
-}
-
-export interface Caps {
-  readonly maxBots: number;
-  readonly capacity: number;
+  readonly refusal?: RegisterRefusal;
 }
 
 export interface QueueCounts {

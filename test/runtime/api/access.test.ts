@@ -13,7 +13,8 @@ import { Authenticator } from '../../../runtime/api/auth';
 import { localManifest } from '../../../runtime/cli/local-fleet';
 import { SESSION_COOKIE, SessionStore } from '../../../runtime/dashboard/sessions';
 import { RuntimeError } from '../../../runtime/errors';
-import type { Bot, Run } from '../../../runtime/store/types';
+import type { Bot } from '../../../runtime/domain/bot';
+import type { Run } from '../../../runtime/domain/run';
 import { eventually, startTestFleet, synthesizedFleetJson, TestFleet, USERS } from '../../helpers/local-fleet';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';

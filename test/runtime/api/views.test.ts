@@ -1,6 +1,6 @@
 import { describeWait, runWaitReasons, warmUpView } from '../../../runtime/api/views';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
-import type { Bot } from '../../../runtime/store/types';
+import type { Bot } from '../../../runtime/domain/bot';
 
 const NOW = 1_800_000_000_000;
 const MINUTE = 60_000;

@@ -1,15 +1,8 @@
-import { busyBySlot, DAY_MS, forecast, HistoryRecorder, SLOT_MS } from '../../../runtime/scaler/history';
+import { DAY_MS, SLOT_MS } from '../../../runtime/domain/history';
+import { forecast, HistoryRecorder } from '../../../runtime/scaler/history';
 
 const DAY1 = Date.UTC(2026, 0, 5);
 const at = (day: number, hh: number, mm: number) => DAY1 + (day - 1) * DAY_MS + (hh * 60 + mm) * 60_000;
-
-test('busy time is split over the slots a run spans', () => {
-  expect(busyBySlot(at(1, 9, 5), at(1, 9, 25))).toEqual([
-    { slot: at(1, 9, 0), seconds: 300 },
-    { slot: at(1, 9, 10), seconds: 600 },
-    { slot: at(1, 9, 20), seconds: 300 },
-  ]);
-});
 
 test('no forecast without a past day to learn from', () => {
   const h = new HistoryRecorder(at(1, 0, 0));

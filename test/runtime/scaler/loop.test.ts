@@ -8,7 +8,7 @@ import type { ComputeDriver, ScaleSetRef } from '../../../runtime/azure/compute'
 import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/config/manifest';
 import { createRuntime } from '../../../runtime/server';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
-import { DAY_MS } from '../../../runtime/scaler/history';
+import { DAY_MS } from '../../../runtime/domain/history';
 import { planScaling, Scaler } from '../../../runtime/scaler/loop';
 import { newId } from '../../../runtime/store/ids';
 import { SqliteStore } from '../../../runtime/store/sqlite';

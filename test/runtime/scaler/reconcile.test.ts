@@ -1,7 +1,7 @@
 /** Reconcile's decisions, as tables: ARM's VMs against the store's bots, and orphans seen twice. */
 import type { ScaleSetVm } from '../../../runtime/azure/compute';
 import { orphansToDelete, reconcileGroup } from '../../../runtime/scaler/reconcile';
-import type { Bot, BotState } from '../../../runtime/store/types';
+import type { Bot, BotState } from '../../../runtime/domain/bot';
 
 const vm = (name: string, provisioningState = 'Succeeded'): ScaleSetVm => ({ name, id: `/vms/${name}`, provisioningState });
 const bot = (id: string, state: BotState, vmName?: string): Bot => ({ id, group: 'finance', state, vmName, createdAt: 0, stateChangedAt: 0, runsCompleted: 0, imageKey: 'img' });

@@ -2,7 +2,8 @@
 import { HistoryRecorder } from '../../../runtime/scaler/history';
 import type { PlanScaling } from '../../../runtime/scaler/plan';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, SnapshotInput } from '../../../runtime/scaler/snapshot';
-import type { Bot, GroupState } from '../../../runtime/store/types';
+import type { Bot } from '../../../runtime/domain/bot';
+import type { GroupState } from '../../../runtime/domain/group';
 
 const NOW = Date.UTC(2026, 2, 10, 9, 0);
 const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 1, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15 };

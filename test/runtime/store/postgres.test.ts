@@ -13,7 +13,7 @@ import { PostgresStore } from '../../../runtime/store/postgres';
 import { newId } from '../../../runtime/store/ids';
 import { MIGRATIONS } from '../../../runtime/store/migrations';
 import { redactText } from '../../../runtime/log';
-import type { Run } from '../../../runtime/store/types';
+import type { Run } from '../../../runtime/domain/run';
 import { storeSuite } from './store-suite';
 
 const url = process.env.BOTS_TEST_PG_URL;

@@ -4,7 +4,7 @@
 import { testCredential } from '../../helpers/credentials';
 import type { Store } from '../../../runtime/store/types';
 import { newId } from '../../../runtime/store/ids';
-import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/scaler/history';
+import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/domain/history';
 
 export type StoreFactory = () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup?: () => Promise<void> }>;
 
