@@ -7,6 +7,7 @@ import type { ArrivalHistory } from '../domain/history';
 import type { Bot, BotState, Caps, RegisterRefusal } from '../domain/bot';
 import type { DeclaredGroup, GroupLimits, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing, RunState } from '../domain/run';
+import type { CompletionReport } from '../domain/transitions';
 
 export interface EnqueueInput {
   readonly id: string;
@@ -58,15 +59,8 @@ export type ClaimResult =
   /** The bot is being deleted or is gone: its agent should stop. */
   | { readonly kind: 'gone'; readonly state: BotState | 'unknown' };
 
-export interface CompleteInput {
-  readonly botId: string;
+export interface CompleteInput extends CompletionReport {
   readonly runId: string;
-  readonly attempt: number;
-  readonly status: 'succeeded' | 'failed' | 'cancelled';
-  readonly exitCode?: number;
-  readonly output?: string;
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
   readonly now: number;
 }
 
