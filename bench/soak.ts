@@ -110,6 +110,8 @@ async function soak(storeName: 'sqlite' | 'postgres', runs: number, pgUrl?: stri
       '--manifest', path.join(dir, 'fleet.json'), ...store, '--port', String(port), '--host', '127.0.0.1',
       '--tokens-file', path.join(dir, 'tokens.json'), '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
       '--tick-seconds', '0.5', '--backoff-seconds', '0.5', '--rate-limit-user', '1000000', '--rate-limit-bot', '1000000',
+      // Seconds-long heartbeats and boot time-outs, below what a deployed manifest may set.
+      '--compressed-time',
     ]);
   };
   await start();

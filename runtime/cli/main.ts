@@ -51,8 +51,8 @@ function staticTokens(file?: string): StaticToken[] {
 }
 
 /** The runtime's manifest: a file, or (as App Service sets it) the JSON in HOSTED_BOTS_MANIFEST. */
-function runtimeManifest(file: string | undefined, localValues?: string) {
-  if (file) return manifestFrom(file, localValues);
+function runtimeManifest(file: string | undefined, localValues?: string, compressedTime = false) {
+  if (file) return manifestFrom(file, localValues, compressedTime);
   const inline = process.env.HOSTED_BOTS_MANIFEST;
   if (!inline) throw new Error('give the fleet manifest with --manifest <file>, HOSTED_BOTS_MANIFEST_FILE, or its JSON in HOSTED_BOTS_MANIFEST');
   let raw: unknown;
@@ -61,7 +61,7 @@ function runtimeManifest(file: string | undefined, localValues?: string) {
   } catch (err) {
     throw new Error(`HOSTED_BOTS_MANIFEST is not JSON: ${(err as Error).message}`);
   }
-  return parseManifest(raw, { source: 'HOSTED_BOTS_MANIFEST' });
+  return parseManifest(raw, { source: 'HOSTED_BOTS_MANIFEST', compressedTime });
 }
 
 function entraOptions(tenantId?: string, audience?: string) {
@@ -71,11 +71,11 @@ function entraOptions(tenantId?: string, audience?: string) {
 }
 
 /** A synthesized manifest made runnable here: `--local-values` holds { subscriptionId?, botTokens }. */
-function manifestFrom(file: string, localValues?: string) {
-  if (!localValues) return loadManifest(file);
+function manifestFrom(file: string, localValues?: string, compressedTime = false) {
+  if (!localValues) return loadManifest(file, { compressedTime });
   const values = readJson(localValues, 'local values file');
   const raw = readJson(file, 'fleet manifest');
-  return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file });
+  return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file, compressedTime });
 }
 
 function buildProgram(): Command {
@@ -120,6 +120,7 @@ function buildProgram(): Command {
     .option('--arm-endpoint <url>', 'ARM endpoint; set it with --arm-ca to use a local arm-sim')
     .option('--arm-ca <file>', 'PEM certificate to trust for the ARM endpoint')
     .option('--local-values <file>', 'fill a synthesized manifest for a local run: JSON { subscriptionId?, botTokens: { group: token } }')
+    .option('--compressed-time', 'accept durations below the deployed minimums (heartbeats under 5 s, boot time-outs under a minute), for local runs against arm-sim; needs --arm-endpoint and --arm-ca')
     .addOption(new Option('--tick-seconds <s>', 'scaler tick').default(15).argParser(number('--tick-seconds', 0.05, 3600)))
     .addOption(new Option('--backoff-seconds <s>', 'first back-off after an ARM error').default(30).argParser(number('--backoff-seconds', 0.05, 3600)))
     .option('--holder <name>', 'this replica\'s name in the scaler lease')
@@ -135,7 +136,10 @@ function buildProgram(): Command {
         .argParser(number('--trust-proxy', 0, 10)),
     )
     .action(async (opts) => {
-      const manifest = runtimeManifest(opts.manifest, opts.localValues);
+      if (opts.compressedTime && (opts.armEndpoint === undefined || opts.armCa === undefined)) {
+        throw new Error('--compressed-time is for local runs against arm-sim: give --arm-endpoint and --arm-ca too (a deployed runtime keeps the manifest\'s minimums)');
+      }
+      const manifest = runtimeManifest(opts.manifest, opts.localValues, Boolean(opts.compressedTime));
       const log = createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'runtime' } });
       const local = opts.armEndpoint !== undefined && opts.armCa !== undefined;
       const clientId = process.env.AZURE_CLIENT_ID;

@@ -32,6 +32,24 @@ describe('hosted-bots', () => {
     expect(result.stderr).toMatch(/groups\.\[1\]\.vmss\.subscriptionId: still holds a Terraform expression/);
   });
 
+  test('runtime refuses seconds-long durations a deployed manifest may not set, naming the field and the bound', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    const { synthesizedFleetJson } = jest.requireActual('../../helpers/local-fleet');
+    const { localManifest } = jest.requireActual('../../../runtime/cli/local-fleet');
+    const { manifest } = localManifest(synthesizedFleetJson(), { scaling: { heartbeatSeconds: 1 } });
+    fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(manifest));
+    const result = run('runtime', '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'x.db'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/environment\.scaling\.heartbeatSeconds: 1 must be .*5/);
+  });
+
+  test('runtime --compressed-time is refused without a local ARM endpoint', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    const result = run('runtime', '--compressed-time', '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'x.db'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--compressed-time is for local runs against arm-sim: give --arm-endpoint and --arm-ca too/);
+  });
+
   test('demo: bots scale out, run every sample run, and scale back in to zero', async () => {
     const output = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [cli, 'demo', '--port', '0', '--boot-seconds', '0.5', '--idle-seconds', '1', '--exit-when-idle'], { timeout: 90_000, encoding: 'utf8' }, (err, stdout, stderr) =>
