@@ -8,8 +8,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FleetManifest } from '../config/manifest';
 import type { RuntimeEvents } from '../events';
 import type { Store } from '../store/types';
+import { BOT_STATES } from '../domain/bot';
 
-const BOT_STATES = ['provisioning', 'idle', 'busy', 'failed', 'deleting'] as const;
+/** The gauge's states: every bot that still exists. */
+const LIVE_STATES = BOT_STATES.filter((s) => s !== 'deleted');
 /** Seconds: from a second (a warm bot) to several hours (a queue time-out). */
 const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
@@ -49,7 +51,7 @@ export class RuntimeMetrics implements RuntimeEvents {
         this.reset();
         const bots = await store.bots();
         for (const g of manifest.groups) {
-          for (const state of BOT_STATES) this.set({ group: g.name, state }, bots.filter((b) => b.group === g.name && b.state === state).length);
+          for (const state of LIVE_STATES) this.set({ group: g.name, state }, bots.filter((b) => b.group === g.name && b.state === state).length);
         }
       },
     });

@@ -228,6 +228,30 @@ export function groupRemoved(group: string): RunEnd {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scaling in
+
+/**
+ * Whether the scaler may move a bot to `deleting`, the only way a bot is scaled in: it is still in
+ * one of the states the plan saw it in (`from`), and, when `idleBefore` is given, an idle bot has
+ * been idle since before then. A claim takes only an idle bot and the store serializes the two on
+ * the bot's row, so a bot is never deleted with a run on it.
+ */
+export function mayMarkDeleting(bot: Bot | undefined, from: readonly BotState[], idleBefore?: number): bot is Bot {
+  if (!bot || !from.includes(bot.state)) return false;
+  return idleBefore === undefined || bot.state !== 'idle' || bot.stateChangedAt <= idleBefore;
+}
+
+/** Only a bot still provisioning is marked failed (a failed scale-out, a VM ARM reports Failed). */
+export function mayMarkFailed(bot: Bot | undefined): bot is Bot {
+  return bot?.state === 'provisioning';
+}
+
+/** Whether ARM's word that a bot's VM is gone still ends the bot: not when it has already ended. */
+export function mayMarkDeleted(bot: Bot | undefined): bot is Bot {
+  return bot !== undefined && bot.state !== 'deleted';
+}
+
+// ---------------------------------------------------------------------------------------------
 // Placing VMs and registering agents
 
 /** How many more live bots the group may have: under its maxBots and under the capacity. */

@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import type {
   CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
@@ -30,6 +30,7 @@ import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/gro
 import type { Priority, Run, RunListing } from '../domain/run';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  mayMarkDeleted, mayMarkDeleting, mayMarkFailed,
   groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
@@ -37,7 +38,6 @@ import { Log, silentLog } from '../log';
 
 type Row = Record<string, any>;
 
-/** The NOTIFY channel; the payload is the group's name. */
 /** The NOTIFY channel of one schema, so environments sharing a database never wake each other. */
 export function queueChannel(schema: string): string {
   return `hosted_bots_queue_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`;
@@ -197,6 +197,12 @@ export class PostgresStore implements Store {
     return (await this.pool.query<Row>(text, values)).rows;
   }
 
+  /** A bot's row, locked until the transaction ends; a claim or a scale-in holding it is waited for. */
+  private async lockBot(t: Tx, id: string): Promise<Bot | undefined> {
+    const row = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
+    return row && rowToBot(row);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -343,13 +349,7 @@ export class PostgresStore implements Store {
   }
 
   async provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]> {
-    return (await this.query('SELECT * FROM provisioning_errors WHERE grp = $1 ORDER BY id DESC LIMIT $2', [group, noLimitIfNegative(limit)])).map((r) => ({
-      group: r.grp,
-      at: Number(r.at),
-      operation: r.operation,
-      code: r.code,
-      message: r.message,
-    }));
+    return (await this.query('SELECT * FROM provisioning_errors WHERE grp = $1 ORDER BY id DESC LIMIT $2', [group, noLimitIfNegative(limit)])).map(rowToProvisioningError);
   }
 
   // ------------------------------------------------------------------ runs
@@ -419,8 +419,7 @@ export class PostgresStore implements Store {
   claim(input: ClaimInput): Promise<ClaimResult> {
     return this.tx(async (t): Promise<ClaimResult> => {
       // The bot row lock is what makes this and markDeleting mutually exclusive.
-      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
-      const gate = claimGate(b && rowToBot(b), input.group, input.enabled);
+      const gate = claimGate(await this.lockBot(t, input.botId), input.group, input.enabled);
       if (gate.kind === 'gone') return { kind: 'gone', state: gate.state };
       const bot = gate.bot;
       await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [input.now, bot.id]);
@@ -471,9 +470,9 @@ export class PostgresStore implements Store {
 
   heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult> {
     return this.tx(async (t): Promise<HeartbeatResult> => {
-      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [botId]));
+      const bot = await this.lockBot(t, botId);
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
-      const decision = decideHeartbeat(r && rowToRun(r), b && rowToBot(b), attempt);
+      const decision = decideHeartbeat(r && rowToRun(r), bot, attempt);
       if (decision.seen) await t.q('UPDATE bots SET last_seen_at = $1 WHERE id = $2', [now, botId]);
       if (decision.beat) await t.q('UPDATE runs SET last_heartbeat_at = $1 WHERE id = $2', [now, runId]);
       return decision.reply;
@@ -482,11 +481,11 @@ export class PostgresStore implements Store {
 
   complete(input: CompleteInput): Promise<CompleteResult> {
     return this.tx(async (t): Promise<CompleteResult> => {
-      const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [input.botId]));
+      const bot = await this.lockBot(t, input.botId);
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [input.runId]));
       if (!r) return { kind: 'stale' };
       const run = rowToRun(r);
-      const decision = decideComplete(run, b && rowToBot(b), input);
+      const decision = decideComplete(run, bot, input);
       if (decision.kind === 'completed') {
         const done = await this.finishRun(t, run.id, decision.end, input.now);
         await this.releaseBot(t, input.botId, input.now);
@@ -857,15 +856,10 @@ export class PostgresStore implements Store {
     return this.tx(async (t) => {
       const moved: Bot[] = [];
       for (const id of botIds) {
-        // A conditional UPDATE waits for a claim holding the row, then re-checks the state it left.
-        const r = first(
-          await t.q(
-            `UPDATE bots SET state = 'deleting', state_changed_at = $2 WHERE id = $1 AND state = ANY($3::text[])
-             AND ($4::bigint IS NULL OR state <> 'idle' OR state_changed_at <= $4::bigint) RETURNING *`,
-            [id, now, [...from], idleBefore ?? null],
-          ),
-        );
-        if (r) moved.push(rowToBot(r));
+        // FOR UPDATE waits for a claim holding the row, then reads the state it left.
+        const bot = await this.lockBot(t, id);
+        if (!mayMarkDeleting(bot, from, idleBefore)) continue;
+        moved.push(rowToBot(first(await t.q(`UPDATE bots SET state = 'deleting', state_changed_at = $2 WHERE id = $1 RETURNING *`, [id, now]))!));
       }
       return moved;
     });
@@ -875,10 +869,8 @@ export class PostgresStore implements Store {
     return this.tx(async (t) => {
       const failed: Bot[] = [];
       for (const id of botIds) {
-        const r = first(
-          await t.q(`UPDATE bots SET state = 'failed', failure_reason = $1, state_changed_at = $2 WHERE id = $3 AND state = 'provisioning' RETURNING *`, [reason, now, id]),
-        );
-        if (r) failed.push(rowToBot(r));
+        if (!mayMarkFailed(await this.lockBot(t, id))) continue;
+        failed.push(rowToBot(first(await t.q(`UPDATE bots SET state = 'failed', failure_reason = $1, state_changed_at = $2 WHERE id = $3 RETURNING *`, [reason, now, id]))!));
       }
       return failed;
     });
@@ -888,9 +880,9 @@ export class PostgresStore implements Store {
     return this.tx(async (t) => {
       const ended: Run[] = [];
       for (const id of botIds) {
-        const b = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
-        if (!b || b.state === 'deleted') continue;
-        await this.returnRun(t, rowToBot(b), maxAttemptsByGroup[b.grp], now, { requeued: [], failed: ended });
+        const bot = await this.lockBot(t, id);
+        if (!mayMarkDeleted(bot)) continue;
+        await this.returnRun(t, bot, maxAttemptsByGroup[bot.group], now, { requeued: [], failed: ended });
         await t.q(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = $1 WHERE id = $2`, [now, id]);
       }
       await this.recordBusy(t, ended);

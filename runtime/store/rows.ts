@@ -4,7 +4,7 @@
  */
 import { ArrivalHistory, busyBySlot, SlotCounts } from '../domain/history';
 import type { Bot } from '../domain/bot';
-import type { GroupState } from '../domain/group';
+import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
 
@@ -80,6 +80,10 @@ export function rowToBot(r: Row): Bot {
 }
 
 /** The flags a claim or an enqueue reads, from a row with at least those columns. */
+export function rowToProvisioningError(r: Row): ProvisioningError {
+  return { group: r.grp, at: Number(r.at), operation: r.operation, code: r.code, message: r.message };
+}
+
 export function rowToGroupGate(r: Row): GroupGate {
   return {
     paused: Boolean(Number(r.paused)),

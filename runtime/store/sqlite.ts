@@ -10,17 +10,18 @@ import type {
   CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
-import { Bot, BOT_STATES, BotState, Caps } from '../domain/bot';
+import { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
+  mayMarkDeleted, mayMarkDeleting, mayMarkFailed,
   groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
-  arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToRun, rowToRunListing,
+  arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
   RUN_LISTING_COLUMNS, sqlList,
 } from './rows';
 
@@ -220,15 +221,7 @@ export class SqliteStore implements Store {
   }
 
   provisioningErrors(group: string, limit: number): Promise<ProvisioningError[]> {
-    return this.read(() =>
-      (this.sql('SELECT * FROM provisioning_errors WHERE grp = ? ORDER BY id DESC LIMIT ?').all(group, limit) as Row[]).map((r) => ({
-        group: r.grp,
-        at: Number(r.at),
-        operation: r.operation,
-        code: r.code,
-        message: r.message,
-      })),
-    );
+    return this.read(() => (this.sql('SELECT * FROM provisioning_errors WHERE grp = ? ORDER BY id DESC LIMIT ?').all(group, limit) as Row[]).map(rowToProvisioningError));
   }
 
   // ------------------------------------------------------------------ runs
@@ -572,16 +565,10 @@ export class SqliteStore implements Store {
   markDeleting(botIds: readonly string[], from: readonly BotState[], now: number, idleBefore?: number): Promise<Bot[]> {
     return this.tx(() => {
       const moved: Bot[] = [];
-      // The states go into the SQL text (one statement per set of states), so only known ones may.
-      const unknown = from.filter((s) => !BOT_STATES.includes(s));
-      if (unknown.length) throw new Error(`markDeleting: unknown bot states ${unknown.join(', ')}`);
-      const states = sqlList(from);
-      const update = this.sql(
-        `UPDATE bots SET state = 'deleting', state_changed_at = @now WHERE id = @id AND state IN (${states})
-         AND (@idleBefore IS NULL OR state <> 'idle' OR state_changed_at <= @idleBefore)`,
-      );
       for (const id of botIds) {
-        if (update.run({ id, now, idleBefore: idleBefore ?? null }).changes === 1) moved.push(this.bot(id)!);
+        if (!mayMarkDeleting(this.bot(id), from, idleBefore)) continue;
+        this.sql(`UPDATE bots SET state = 'deleting', state_changed_at = ? WHERE id = ?`).run(now, id);
+        moved.push(this.bot(id)!);
       }
       return moved;
     });
@@ -590,8 +577,11 @@ export class SqliteStore implements Store {
   markFailed(botIds: readonly string[], reason: string, now: number): Promise<Bot[]> {
     return this.tx(() => {
       const failed: Bot[] = [];
-      const update = this.sql(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ? AND state = 'provisioning'`);
-      for (const id of botIds) if (update.run(reason, now, id).changes === 1) failed.push(this.bot(id)!);
+      for (const id of botIds) {
+        if (!mayMarkFailed(this.bot(id))) continue;
+        this.sql(`UPDATE bots SET state = 'failed', failure_reason = ?, state_changed_at = ? WHERE id = ?`).run(reason, now, id);
+        failed.push(this.bot(id)!);
+      }
       return failed;
     });
   }
@@ -601,7 +591,7 @@ export class SqliteStore implements Store {
       const ended: Run[] = [];
       for (const id of botIds) {
         const bot = this.bot(id);
-        if (!bot || bot.state === 'deleted') continue;
+        if (!mayMarkDeleted(bot)) continue;
         this.returnRun(bot, maxAttemptsByGroup[bot.group], now, { requeued: [], failed: ended });
         this.sql(`UPDATE bots SET state = 'deleted', current_run_id = NULL, state_changed_at = ? WHERE id = ?`).run(now, id);
       }

@@ -15,6 +15,9 @@ import {
   groupHandsOut,
   groupInactive,
   groupRemoved,
+  mayMarkDeleted,
+  mayMarkDeleting,
+  mayMarkFailed,
   placeVm,
   queueTimeout,
   timedOut,
@@ -245,6 +248,44 @@ describe('decideRegister', () => {
 
   test.each(['failed', 'deleting'] as const)('a %s bot is refused as bot_ended', (state) => {
     expect(decideRegister('finance', 'vm-1', { existing: { ...provisioning, state } })).toEqual({ kind: 'refused', refusal: 'bot_ended', reason: `bot bot_p is ${state}` });
+  });
+});
+
+describe('scaling in', () => {
+  const idleSince = (at: number) => bot({ state: 'idle', currentRunId: undefined, stateChangedAt: at });
+
+  test.each([
+    ['an idle bot the plan saw idle', idleSince(T0), ['idle'], undefined, true],
+    ['a bot that took a run since the plan saw it idle', bot({ state: 'busy' }), ['idle'], undefined, false],
+    ['a busy bot, when the plan asked for busy ones too (image replaced)', bot({ state: 'busy' }), ['idle', 'busy'], undefined, true],
+    ['a bot idle since before the idle limit', idleSince(T0), ['idle'], T0, true],
+    ['a bot idle again since after the idle limit (it ran meanwhile)', idleSince(T0 + MINUTE), ['idle'], T0, false],
+    ['a provisioning bot: the idle limit does not apply', bot({ state: 'provisioning' }), ['provisioning'], T0 - MINUTE, true],
+    ['a bot already being deleted', bot({ state: 'deleting' }), ['idle', 'busy'], undefined, false],
+    ['a bot that does not exist', undefined, ['idle'], undefined, false],
+  ] as const)('mayMarkDeleting: %s → %s', (_name, b, from, idleBefore, expected) => {
+    expect(mayMarkDeleting(b, from, idleBefore)).toBe(expected);
+  });
+
+  test.each([
+    ['provisioning', true],
+    ['idle', false],
+    ['busy', false],
+    ['deleting', false],
+  ] as const)('mayMarkFailed: a %s bot → %s', (state, expected) => {
+    expect(mayMarkFailed(bot({ state }))).toBe(expected);
+  });
+
+  test.each([
+    ['deleting', true],
+    ['busy', true],
+    ['deleted', false],
+  ] as const)('mayMarkDeleted: a %s bot → %s', (state, expected) => {
+    expect(mayMarkDeleted(bot({ state }))).toBe(expected);
+  });
+
+  test('mayMarkDeleted: an unknown bot is left alone', () => {
+    expect(mayMarkDeleted(undefined)).toBe(false);
   });
 });
 
