@@ -254,6 +254,16 @@ export function mayMarkDeleted(bot: Bot | undefined): bot is Bot {
 // ---------------------------------------------------------------------------------------------
 // Placing VMs and registering agents
 
+/**
+ * A new bot: `provisioning` when the scaler creates it or adopts a VM ARM lists (its agent has yet
+ * to register), `idle` and registered at once when an agent registers on a VM no bot held.
+ */
+export function newBot(input: { readonly id: string; readonly group: string; readonly vmName?: string; readonly state: 'provisioning' | 'idle'; readonly imageKey: string; readonly now: number }): Bot {
+  const { id, group, vmName, state, imageKey, now } = input;
+  const registered = state === 'idle' ? now : undefined;
+  return { id, group, vmName, state, imageKey, createdAt: now, stateChangedAt: now, registeredAt: registered, lastSeenAt: registered, runsCompleted: 0 };
+}
+
 /** How many more live bots the group may have: under its maxBots and under the capacity. */
 export function botRoom(caps: Caps, live: { readonly inGroup: number; readonly total: number }): number {
   return Math.max(0, Math.min(caps.maxBots - live.inGroup, caps.capacity - live.total));

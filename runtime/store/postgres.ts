@@ -30,7 +30,7 @@ import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/gro
 import type { Priority, Run, RunListing } from '../domain/run';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
-  mayMarkDeleted, mayMarkDeleting, mayMarkFailed,
+  mayMarkDeleted, mayMarkDeleting, mayMarkFailed, newBot,
   groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
@@ -772,13 +772,13 @@ export class PostgresStore implements Store {
     return botRoom(caps, { inGroup: Number(r.in_group), total: Number(r.total) });
   }
 
-  private async insertBot(t: Tx, group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Promise<Bot> {
-    const registered = state === 'idle' ? now : null;
+  private async insertBot(t: Tx, group: string, vmName: string | null, state: 'provisioning' | 'idle', imageKey: string, now: number): Promise<Bot> {
+    const bot = newBot({ id: newId('bot'), group, vmName: vmName ?? undefined, state, imageKey, now });
     const r = first(
       await t.q(
         `INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7) RETURNING *`,
-        [newId('bot'), group, vmName, state, now, imageKey, registered],
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING *`,
+        [bot.id, bot.group, vmName, bot.state, bot.createdAt, bot.imageKey, bot.registeredAt ?? null, bot.lastSeenAt ?? null],
       ),
     );
     return rowToBot(r!);

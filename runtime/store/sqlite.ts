@@ -16,7 +16,7 @@ import type { Priority, Run, RunListing } from '../domain/run';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
-  mayMarkDeleted, mayMarkDeleting, mayMarkFailed,
+  mayMarkDeleted, mayMarkDeleting, mayMarkFailed, newBot,
   groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
@@ -498,11 +498,12 @@ export class SqliteStore implements Store {
     return placeVm(free && rowToBot(free), this.room(group, caps));
   }
 
-  private insertBot(group: string, vmName: string | null, state: BotState, imageKey: string, now: number): Bot {
-    const id = newId('bot');
-    const registered = state === 'idle' ? now : null;
-    this.stmt.insertBot.run({ id, grp: group, vmName, state, now, imageKey, registeredAt: registered, lastSeenAt: registered });
-    return this.bot(id)!;
+  private insertBot(group: string, vmName: string | null, state: 'provisioning' | 'idle', imageKey: string, now: number): Bot {
+    const bot = newBot({ id: newId('bot'), group, vmName: vmName ?? undefined, state, imageKey, now });
+    this.stmt.insertBot.run({
+      id: bot.id, grp: bot.group, vmName, state: bot.state, now: bot.createdAt, imageKey: bot.imageKey, registeredAt: bot.registeredAt ?? null, lastSeenAt: bot.lastSeenAt ?? null,
+    });
+    return this.bot(bot.id)!;
   }
 
   createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]> {

@@ -18,6 +18,7 @@ import {
   mayMarkDeleted,
   mayMarkDeleting,
   mayMarkFailed,
+  newBot,
   placeVm,
   queueTimeout,
   timedOut,
@@ -286,6 +287,18 @@ describe('scaling in', () => {
 
   test('mayMarkDeleted: an unknown bot is left alone', () => {
     expect(mayMarkDeleted(undefined)).toBe(false);
+  });
+});
+
+describe('newBot', () => {
+  test('a bot the scaler creates waits for its agent: not registered, never seen', () => {
+    expect(newBot({ id: 'bot_9', group: 'finance', state: 'provisioning', imageKey: 'img', now: T0 })).toEqual({
+      id: 'bot_9', group: 'finance', vmName: undefined, state: 'provisioning', imageKey: 'img', createdAt: T0, stateChangedAt: T0, registeredAt: undefined, lastSeenAt: undefined, runsCompleted: 0,
+    });
+  });
+
+  test('a bot an agent registers on an unheld VM is registered and seen at once', () => {
+    expect(newBot({ id: 'bot_9', group: 'finance', vmName: 'vm-9', state: 'idle', imageKey: 'img', now: T0 })).toMatchObject({ vmName: 'vm-9', state: 'idle', registeredAt: T0, lastSeenAt: T0 });
   });
 });
 
