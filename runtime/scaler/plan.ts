@@ -98,7 +98,7 @@ export type WaitReason =
   | { readonly code: 'fair_share'; readonly share: number };
 
 export interface GroupPlan {
-  /** Bots the group wants: queued + running + standby, capped by maxBots. */
+  /** Bots the group wants: queued + running + standby, or the forecast when more, capped by maxBots. */
   readonly desired: number;
   /** Its share of the capacity: committed first, then shared by demand (see `shares`). */
   readonly entitlement: number;
@@ -158,9 +158,13 @@ export function fairShares(pool: number, wants: readonly ShareWant[]): Record<st
     if (!Number.isFinite(weight) || weight <= 0) throw new Error(`fairShares: the weight of group "${w.name}" must be a positive finite number, got ${weight}`);
   }
   const shares: Record<string, number> = Object.fromEntries(wants.map((w) => [w.name, 0]));
-  const key = (w: ShareWant) => (shares[w.name] + 0.5) / (w.weight ?? 1);
+  // (share + ½) / weight compared by cross-multiplying, so that equal keys compare equal.
+  const key = (a: ShareWant, b: ShareWant) => (2 * shares[a.name] + 1) * (b.weight ?? 1) - (2 * shares[b.name] + 1) * (a.weight ?? 1);
   const total = (w: ShareWant) => shares[w.name] + (w.base ?? 0);
-  const before = (a: ShareWant, b: ShareWant) => key(a) < key(b) || (key(a) === key(b) && (total(a) < total(b) || (total(a) === total(b) && a.name < b.name)));
+  const before = (a: ShareWant, b: ShareWant) => {
+    const k = key(a, b);
+    return k < 0 || (k === 0 && (total(a) < total(b) || (total(a) === total(b) && a.name < b.name)));
+  };
   let left = pool;
   const give = (from: readonly ShareWant[]) => {
     let pick = from[0];
@@ -273,7 +277,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
   const overCapacity = demand.reduce((s, d) => s + serving(d.bots), 0) > capacity;
   const limited = (d: (typeof demand)[number]) => capacityBound || overCapacity || serving(d.bots) > d.group.maxBots;
   // Queued runs that lack the bots they are entitled to, with no free capacity to create them:
-  // idle bots above their group's share, left over from an earlier forecast, must make room.
+  // idle bots above their group's share (e.g. warmed for a forecast that did not come) make room.
   const runsShort =
     demand.reduce((s, d) => s + (d.group.queued > 0 ? Math.max(0, passes[d.group.name].runs - serving(d.bots)) : 0), 0) >
     capacity - snapshot.bots.length;
