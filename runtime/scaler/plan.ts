@@ -5,13 +5,19 @@
  * reads the clock: everything it knows is in its arguments, so it can be replayed and tested.
  *
  * Policy:
- * - Each group wants a bot per queued or running run, plus its standby bots while it is warm,
- *   capped by its maxBots.
- * - Capacity goes to committed bots first; the rest is shared by demand as max-min fair shares.
+ * - Each group wants a bot per queued or running run (its runs), plus its standby bots while it is
+ *   warm and the bots predictive warm-up forecasts beyond those, capped by its maxBots.
+ * - Capacity goes to committed bots first. The rest is shared in two passes. First the runs:
+ *   max-min fair shares weighted by each group's queued and running runs (at least 1), so a group
+ *   with a long queue gets more bots than one with a short queue, and every group whose runs wait
+ *   gets at least one bot while the capacity allows. Then standby and warm-up, max-min fair, from
+ *   what the runs leave: a forecast never holds a bot that another group's runs need.
  * - Bots that are provisioning or being deleted count against every cap until ARM confirms.
  * - A busy bot is never taken away. While capacity is contended, a group above its share gets a
  *   claim limit, so its bots go idle as runs finish, and those idle bots are deleted at once to
- *   make room for the groups below their share.
+ *   make room for the groups below their share. Idle bots above a group's share also go at once
+ *   when other groups' queued runs lack bots and there is no free capacity to create them.
+ * - New bots go to committed shortfalls first, then to runs, then to standby and warm-up.
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
  *   time-out are marked failed and deleted.
  */
@@ -92,10 +98,16 @@ export type WaitReason =
   | { readonly code: 'fair_share'; readonly share: number };
 
 export interface GroupPlan {
-  /** Bots the group wants: queued + running + standby, capped by maxBots. */
+  /** Bots the group wants: queued + running + standby, or the forecast when more, capped by maxBots. */
   readonly desired: number;
-  /** Its share of the capacity: committed first, then max-min fair. */
+  /** Its share of the capacity: committed first, then shared by demand (see `shares`). */
   readonly entitlement: number;
+  /**
+   * The entitlement in its two passes: `runs` for queued and running runs (committed bots, then
+   * the pool weighted by demand); `warm` for standby and warm-up (committed bots the runs leave,
+   * then max-min fair shares of what the runs leave of the pool).
+   */
+  readonly shares?: { readonly runs: number; readonly warm: number };
   /** Bots counting against the caps (every live state). */
   readonly live: number;
   /** Bots that can run flows now or soon: provisioning, idle, busy. */
@@ -118,26 +130,56 @@ export interface Plan {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
+/** A group's claim on a pool of bots, for fairShares(). */
+export interface ShareWant {
+  readonly name: string;
+  /** Most bots the group takes from this pool. */
+  readonly want: number;
+  /** Bots the group holds outside this pool (e.g. its committed bots); ties go to the group holding fewer. */
+  readonly base?: number;
+  /** The group's weight, e.g. its queued and running runs; shares grow in proportion to it. @default 1 */
+  readonly weight?: number;
+  /** Gets one bot before the weighted sharing starts, when it holds none (base 0) and the pool allows. @default false */
+  readonly floor?: boolean;
+}
+
 /**
- * Max-min fair shares of `pool` among `wants`, one bot at a time to the group with the smallest
- * share; ties go to the group holding fewer bots in all (`base`, e.g. its committed bots), then
- * in declaration order.
+ * Weighted max-min fair shares of `pool` among `wants`, one bot at a time. First every group with
+ * a floor that holds no bot gets one, so a small group is never starved by a large one. Then each
+ * bot goes to the group with the smallest share for its weight, (share + ½) / weight, which
+ * rounds shares to the nearest whole bot of their exact proportion (Sainte-Laguë); a group that
+ * reaches its want drops out and the rest is shared among the others. Ties go to the group
+ * holding fewer bots in all (share + base), then to the first name. With every weight 1 these
+ * are plain max-min fair shares.
  */
-export function fairShares(
-  pool: number,
-  wants: ReadonlyArray<{ readonly name: string; readonly want: number; readonly base?: number }>,
-): Record<string, number> {
+export function fairShares(pool: number, wants: readonly ShareWant[]): Record<string, number> {
+  for (const w of wants) {
+    const weight = w.weight ?? 1;
+    if (!Number.isFinite(weight) || weight <= 0) throw new Error(`fairShares: the weight of group "${w.name}" must be a positive finite number, got ${weight}`);
+  }
   const shares: Record<string, number> = Object.fromEntries(wants.map((w) => [w.name, 0]));
-  let open = wants.filter((w) => w.want > 0);
+  // (share + ½) / weight compared by cross-multiplying, so that equal keys compare equal.
+  const key = (a: ShareWant, b: ShareWant) => (2 * shares[a.name] + 1) * (b.weight ?? 1) - (2 * shares[b.name] + 1) * (a.weight ?? 1);
+  const total = (w: ShareWant) => shares[w.name] + (w.base ?? 0);
+  const before = (a: ShareWant, b: ShareWant) => {
+    const k = key(a, b);
+    return k < 0 || (k === 0 && (total(a) < total(b) || (total(a) === total(b) && a.name < b.name)));
+  };
   let left = pool;
-  const total = (w: { name: string; base?: number }) => shares[w.name] + (w.base ?? 0);
-  while (left > 0 && open.length > 0) {
-    let pick = open[0];
-    for (const w of open) {
-      if (shares[w.name] < shares[pick.name] || (shares[w.name] === shares[pick.name] && total(w) < total(pick))) pick = w;
-    }
+  const give = (from: readonly ShareWant[]) => {
+    let pick = from[0];
+    for (const w of from) if (before(w, pick)) pick = w;
     shares[pick.name] += 1;
     left -= 1;
+  };
+  let floors = wants.filter((w) => w.floor && (w.base ?? 0) === 0 && w.want > 0);
+  while (left > 0 && floors.length > 0) {
+    give(floors);
+    floors = floors.filter((w) => shares[w.name] === 0);
+  }
+  let open = wants.filter((w) => shares[w.name] < w.want);
+  while (left > 0 && open.length > 0) {
+    give(open);
     open = open.filter((w) => shares[w.name] < w.want);
   }
   return shares;
@@ -185,24 +227,60 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
         want = Math.max(want, target);
       }
     }
-    return { group: g, bots, busy, desired: Math.min(want, g.maxBots), predicted };
+    // Real demand, the runs queued and running, is shared first; standby and warm-up bots, the
+    // rest of `want`, only get what real demand leaves.
+    const runs = snapshot.enabled && g.status === 'active' ? g.queued + g.running : want;
+    const desired = Math.min(want, g.maxBots);
+    return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight: Math.max(1, runs), predicted };
   });
 
+  // Committed bots first, for runs and then for standby and warm-up. Then the pool in two passes:
+  // runs, weighted by demand, with one bot for every group whose runs wait; then what is left,
+  // max-min fair, for standby and warm-up. A forecast thus never holds a bot that runs need.
   const capacity = snapshot.capacity;
-  const committed = demand.map((d) => ({ name: d.group.name, base: Math.min(d.group.committedBots, d.desired) }));
+  const committed = demand.map((d) => {
+    const base = Math.min(d.group.committedBots, d.desired);
+    return { base, runs: Math.min(base, d.runs) };
+  });
   const pool = Math.max(0, capacity - committed.reduce((s, c) => s + c.base, 0));
-  const shares = fairShares(
+  const forRuns = fairShares(
     pool,
-    demand.map((d, i) => ({ name: d.group.name, want: d.desired - committed[i].base, base: committed[i].base })),
+    demand.map((d, i) => ({
+      name: d.group.name,
+      want: d.runs - committed[i].runs,
+      base: committed[i].base,
+      weight: d.weight,
+      floor: snapshot.enabled && d.group.status === 'active' && d.group.queued > 0,
+    })),
+  );
+  const poolLeft = pool - demand.reduce((s, d) => s + forRuns[d.group.name], 0);
+  const forWarm = fairShares(
+    poolLeft,
+    demand.map((d, i) => ({
+      name: d.group.name,
+      // Standby and warm-up bots beyond those its committed bots already cover.
+      want: d.desired - d.runs - (committed[i].base - committed[i].runs),
+      base: committed[i].base + forRuns[d.group.name],
+    })),
   );
   const entitlement: Record<string, number> = {};
-  demand.forEach((d, i) => (entitlement[d.group.name] = committed[i].base + shares[d.group.name]));
+  const passes: Record<string, NonNullable<GroupPlan['shares']>> = {};
+  demand.forEach((d, i) => {
+    const name = d.group.name;
+    passes[name] = { runs: committed[i].runs + forRuns[name], warm: committed[i].base - committed[i].runs + forWarm[name] };
+    entitlement[name] = passes[name].runs + passes[name].warm;
+  });
   const capacityBound = demand.reduce((s, d) => s + d.desired, 0) > capacity;
   // After a deploy lowered maxBots or the capacity, more bots may serve than allowed: they go as
   // they become idle, and meanwhile their group takes no more runs than it is now allowed.
   const serving = (bots: readonly PlanBot[]) => bots.filter((b) => b.state === 'provisioning' || b.state === 'idle' || b.state === 'busy').length;
   const overCapacity = demand.reduce((s, d) => s + serving(d.bots), 0) > capacity;
   const limited = (d: (typeof demand)[number]) => capacityBound || overCapacity || serving(d.bots) > d.group.maxBots;
+  // Queued runs that lack the bots they are entitled to, with no free capacity to create them:
+  // idle bots above their group's share (e.g. warmed for a forecast that did not come) make room.
+  const runsShort =
+    demand.reduce((s, d) => s + (d.group.queued > 0 ? Math.max(0, passes[d.group.name].runs - serving(d.bots)) : 0), 0) >
+    capacity - snapshot.bots.length;
 
   // Scale in.
   const deleting = new Set<string>();
@@ -229,12 +307,13 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
 
     // Above its share: idle bots that cannot take a run within the group's claim limit go now,
     // so capacity moves to other groups as bots finish. Idle bots about to claim are kept.
+    // Without contention, bots above the share only go now when other groups' runs need room.
     const excess = stillServing - entitlement[g.name];
     if (excess > 0) {
       const reason: DeleteReason = !snapshot.enabled ? 'disabled' : g.status === 'removed' ? 'removed' : g.status === 'expired' ? 'expired' : 'rebalance';
       const claimable = reason === 'rebalance' && g.status === 'active' ? Math.min(g.queued, Math.max(0, entitlement[g.name] - d.busy)) : 0;
       const surplus = Math.min(excess, Math.max(0, stillIdle.length - claimable));
-      const goNow = limited(d) || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
+      const goNow = limited(d) || runsShort || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
       remove(g.name, goNow, reason);
       stillIdle = stillIdle.filter((b) => !deleting.has(b.id));
       stillServing -= goNow.length;
@@ -248,31 +327,34 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     }
   }
 
-  // Scale out, within the free capacity; committed shortfalls first, then the largest gaps.
-  const held = snapshot.bots.length;
-  let free = Math.max(0, capacity - held);
-  const gaps = demand
-    .map((d) => {
-      const serving = d.bots.filter((b) => !deleting.has(b.id) && (b.state === 'provisioning' || b.state === 'idle' || b.state === 'busy')).length;
-      return { d, serving, gap: entitlement[d.group.name] - serving, committedGap: Math.min(d.group.committedBots, entitlement[d.group.name]) - serving };
-    })
-    .sort((a, b) => b.committedGap - a.committedGap || b.gap - a.gap);
-  const created: Record<string, number> = {};
-  const groupPlans: Record<string, GroupPlan> = {};
-  for (const { d, serving, gap } of gaps) {
-    const g = d.group;
-    const live = d.bots.length + (byGroup.get(g.name)?.filter((b) => failing.has(b.id)).length ?? 0);
-    const provisioning = d.bots.filter((b) => b.state === 'provisioning').length;
-    const backingOff = g.backoffUntil !== undefined && g.backoffUntil > now;
-    let count = 0;
-    if (gap > 0 && !backingOff) {
-      count = Math.min(gap, g.maxBots - live, free);
-      if (count > 0) {
-        actions.push({ kind: 'create', group: g.name, count });
-        free -= count;
+  // Scale out, within the free capacity, in rounds: committed shortfalls first, then bots for
+  // runs, then standby and warm-up; within a round, the largest gaps first.
+  let free = Math.max(0, capacity - snapshot.bots.length);
+  const gaps = demand.map((d) => {
+    const name = d.group.name;
+    const serving = d.bots.filter((b) => !deleting.has(b.id) && (b.state === 'provisioning' || b.state === 'idle' || b.state === 'busy')).length;
+    const live = d.bots.length + (byGroup.get(name)?.filter((b) => failing.has(b.id)).length ?? 0);
+    const forCommitted = Math.min(d.group.committedBots, entitlement[name]);
+    const targets = [forCommitted, Math.max(forCommitted, passes[name].runs), entitlement[name]];
+    return { d, serving, live, targets, count: 0 };
+  });
+  for (let round = 0; round < 3; round++) {
+    const open = gaps.filter((x) => !(x.d.group.backoffUntil !== undefined && x.d.group.backoffUntil > now));
+    open.sort((a, b) => b.targets[round] - b.serving - b.count - (a.targets[round] - a.serving - a.count));
+    for (const x of open) {
+      const n = Math.min(x.targets[round] - x.serving - x.count, x.d.group.maxBots - x.live - x.count, free);
+      if (n > 0) {
+        x.count += n;
+        free -= n;
       }
     }
-    created[g.name] = count;
+  }
+  const groupPlans: Record<string, GroupPlan> = {};
+  for (const { d, serving, live, count } of gaps) {
+    const g = d.group;
+    const provisioning = d.bots.filter((b) => b.state === 'provisioning').length;
+    const backingOff = g.backoffUntil !== undefined && g.backoffUntil > now;
+    if (count > 0) actions.push({ kind: 'create', group: g.name, count });
 
     const waiting: WaitReason[] = [];
     if (g.queued > 0) {
@@ -296,6 +378,9 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       live,
       serving,
       created: count,
+      shares: passes[g.name],
+      // Whenever runs contend, nothing is left for the second pass, so this is the share for runs
+      // (plus committed bots): bots warmed for a forecast take no run beyond it.
       claimLimit: limited(d) ? entitlement[g.name] : undefined,
       waiting,
       ...(d.predicted ? { forecast: d.predicted } : {}),

@@ -117,7 +117,8 @@ describe('plan()', () => {
   test('while capacity is contended, an over-share group gets a claim limit and its idle bots go at once', () => {
     const aBusy = bots('a', 'busy', 3);
     const aIdle = bots('a', 'idle', 1, { stateChangedAt: NOW - 1000 });
-    const p = run({ capacity: 4, groups: [group('a', { queued: 5, running: 3 }), group('b', { queued: 4 })], bots: [...aBusy, ...aIdle] });
+    // Equal demand (8 runs each), so equal shares.
+    const p = run({ capacity: 4, groups: [group('a', { queued: 5, running: 3 }), group('b', { queued: 8 })], bots: [...aBusy, ...aIdle] });
     expect(p.groups.a.claimLimit).toBe(2);
     expect(deletes(p, 'rebalance')).toEqual([aIdle[0].id]);
     expect(creates(p)).toEqual({});
@@ -182,15 +183,15 @@ describe('fairShares()', () => {
 
 describe('plan() rebalancing', () => {
   test('an over-share group keeps idle bots that can still take its queued runs within its claim limit', () => {
-    // finance got 3 bots before sales asked; its share is now 2, but none of its bots is busy yet.
-    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 6 }), group('sales', { maxBots: 2, queued: 3 })], bots: [...bots('finance', 'idle', 1), ...bots('finance', 'provisioning', 2), ...bots('sales', 'provisioning', 1)] });
+    // finance got 3 bots before sales asked; with equal queues its share is now 2, but none of its bots is busy yet.
+    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 6 }), group('sales', { maxBots: 2, queued: 6 })], bots: [...bots('finance', 'idle', 1), ...bots('finance', 'provisioning', 2), ...bots('sales', 'provisioning', 1)] });
     expect(p.groups.finance.entitlement).toBe(2);
     expect(deletes(p)).toEqual([]);
   });
 
   test('once its share is busy, its next idle bot goes to make room', () => {
     const idle = bots('finance', 'idle', 1);
-    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 4, running: 2 }), group('sales', { maxBots: 2, queued: 3 })], bots: [...bots('finance', 'busy', 2), ...idle, ...bots('sales', 'busy', 1)] });
+    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 4, running: 2 }), group('sales', { maxBots: 2, queued: 6 })], bots: [...bots('finance', 'busy', 2), ...idle, ...bots('sales', 'busy', 1)] });
     expect(deletes(p, 'rebalance')).toEqual([idle[0].id]);
   });
 });
