@@ -94,8 +94,9 @@ const GROWTH_DRIFT_MINUTES = 20;
 
 /**
  * Run lengths: three groups with 2-, 10- and 40-minute runs, 08:00-18:00 on weekdays. Busy bots
- * wanted on average (rate × length): 6 + 10 + 12 = 28, above the contended fleet's 24, more
- * during the short group's 11:00 and 15:00 bursts.
+ * wanted on average (rate × length): 6 + 8 + 8 = 22, just under the contended fleet's 24, and
+ * 34 during the short group's 11:00 and 15:00 bursts, so the groups contend at the bursts and
+ * the backlog can clear between them.
  */
 const RUN_LENGTH_WINDOWS: Readonly<Record<'quick' | 'reports' | 'batch', readonly Window[]>> = {
   quick: [
@@ -103,8 +104,8 @@ const RUN_LENGTH_WINDOWS: Readonly<Record<'quick' | 'reports' | 'batch', readonl
     { from: hm(11), to: hm(11, 20), rate: 6 },
     { from: hm(15), to: hm(15, 20), rate: 6 },
   ],
-  reports: [{ from: hm(8), to: hm(18), rate: 1 }],
-  batch: [{ from: hm(8), to: hm(18), rate: 0.3 }],
+  reports: [{ from: hm(8), to: hm(18), rate: 0.8 }],
+  batch: [{ from: hm(8), to: hm(18), rate: 0.2 }],
 };
 
 const HIGH_PRIORITY_SHARE = 0.1;
@@ -167,7 +168,7 @@ export const WORKLOAD_DESCRIPTIONS: Readonly<Record<WorkloadKind, string>> = {
   calendar: 'Four weeks from Monday 2026-01-05: the office-hours weekday curve at 40% (70% finance), weekends at 0.02 runs a minute 09:00-17:00, and finance at 2.5× on the last three weekdays of January (month-end close).',
   'time-zones': 'A week, three groups on one fleet, each on the office-hours weekday curve at 35% in its own local time and local weekdays: apac (UTC+9), emea (UTC+1), americas (UTC-5).',
   growth: 'Three weeks of the office-hours curve (70% finance) starting at 30% and growing 10% a week, continuously, with the whole day drifting 20 minutes later each week.',
-  'run-lengths': 'Weekdays from Monday, 08:00-18:00 UTC, three groups contending: quick (2-minute runs, 3 a minute, 6 more a minute 11:00-11:20 and 15:00-15:20), reports (10-minute runs, 1 a minute), batch (40-minute runs, 0.3 a minute).',
+  'run-lengths': 'Weekdays from Monday, 08:00-18:00 UTC, three groups contending: quick (2-minute runs, 3 a minute, 6 more a minute 11:00-11:20 and 15:00-15:20), reports (10-minute runs, 0.8 a minute), batch (40-minute runs, 0.2 a minute): about 22 busy bots wanted on average, 34 during the bursts, on a capacity of 24.',
 };
 
 export interface WorkloadOptions {

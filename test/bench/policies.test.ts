@@ -72,6 +72,12 @@ describe('elasticRatio and targetVerdicts', () => {
     expect(elasticRatio('quiet', zero).p95).toBe(1);
   });
 
+  test('a wait against elastic-pool\'s zero is infinite, shown as ∞, and still counts in the median', () => {
+    const zero = [row('elastic-pool', 0, 1000, { finance: 0 }), row('ours (defaults)', 5, 500, { finance: 5 })];
+    const lines = targetVerdicts([elasticRatio('steady', zero), elasticRatio('b', rows(50, 500)), elasticRatio('c', rows(60, 500))]);
+    expect(lines[0]).toMatch(/: 0\.60× p95 \(steady ∞, b 0\.50, c 0\.60\)/);
+  });
+
   test('names the missing row', () => {
     expect(() => elasticRatio('steady', [row('elastic-pool', 1, 1, { finance: 1 })])).toThrow(/steady has no "ours \(defaults\)" row/);
   });

@@ -181,7 +181,7 @@ describe('generateWorkload', () => {
     expect(burstCentre(2) - burstCentre(0)).toBeGreaterThan(20);
   });
 
-  test('run-lengths: three groups of 2-, 10- and 40-minute runs that together want more than 24 bots', () => {
+  test('run-lengths: three groups of 2-, 10- and 40-minute runs that want more than 24 bots during the bursts', () => {
     const runs = workload('run-lengths');
     const medianMinutes = (group: string) => {
       const d = runs.filter((r) => r.group === group).map((r) => r.durationSeconds).sort((a, b) => a - b);
@@ -190,9 +190,13 @@ describe('generateWorkload', () => {
     expect(medianMinutes('quick')).toBeCloseTo(2, 0);
     expect(medianMinutes('reports')).toBeCloseTo(10, 0);
     expect(Math.abs(medianMinutes('batch') - 40)).toBeLessThan(2);
-    // Bot-minutes of work arriving per minute of the 08:00-18:00 window over both days.
-    const work = runs.reduce((a, r) => a + r.durationSeconds / 60, 0) / (2 * 600);
-    expect(work).toBeGreaterThan(24);
+    // Bot-minutes of work arriving per minute (the busy bots it asks for): over the 08:00-18:00
+    // windows of both days, and over the 11:00-11:20 bursts.
+    const work = (from: number, to: number) =>
+      runs.filter((r) => when(r).minute >= from && when(r).minute < to).reduce((a, r) => a + r.durationSeconds / 60, 0) / (2 * (to - from));
+    expect(work(8 * 60, 18 * 60)).toBeGreaterThan(19);
+    expect(work(8 * 60, 18 * 60)).toBeLessThan(24);
+    expect(work(11 * 60, 11 * 60 + 20)).toBeGreaterThan(24);
   });
 
   test('options: days and start move the window', () => {
