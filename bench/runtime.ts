@@ -62,6 +62,8 @@ async function main(): Promise<void> {
   for (const [name, value, min, max] of [['runs', runs, 1, 50], ['cycles', cycles, 10, 1_000_000], ['samples', samples, 1, 100_000], ['clients', clients, 1, 16], ['delay-samples', delaySamples, 1, 50]] as const) {
     if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
+  // The cores are shared: the load at the start says how much of them the figures had.
+  const loadAtStart = os.loadavg()[0];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-runtime-'));
 
   // A manifest from a real synth of the single-geo example, with room for BOTS warm bots.
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
       '## Runtime: enqueue → claim → complete over HTTP, SQLite',
       '',
       `Command: \`npm run build && node dist/bench/runtime.js --runs ${runs} --cycles ${cycles} --samples ${samples} --clients ${clients} --delay-samples ${delaySamples}\``,
-      `Machine: ${machine()}`,
+      `Machine: ${machine()}; load average ${loadAtStart.toFixed(1)} when it started (the cores are shared, so absolute figures vary from run to run more than the ratios)`,
       '',
       `The runtime runs alone in its own process (\`hosted-bots runtime\`, SQLite in WAL mode). The benchmark process holds arm-sim and the ${BOTS} bots' real agents (long-polling, flows that take no time); the clients that enqueue runs are ${clients} separate processes with ${CONCURRENCY / clients} requests in flight each (${CONCURRENCY} in all), on keep-alive HTTP connections. A cycle is three HTTP requests: the enqueue, the claim and the completion, each one store transaction.`,
       '',
