@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatTrace, parseTrace, type TraceRun } from '../../../runtime/sim/trace';
-import { generateWorkload, WORKLOAD_DAYS, WORKLOAD_DESCRIPTIONS, WORKLOADS } from '../../../runtime/sim/workloads';
+import { generateWorkload, WORKLOAD_DAYS, WORKLOAD_DESCRIPTIONS, WORKLOAD_GROUPS, WORKLOADS } from '../../../runtime/sim/workloads';
 
 const TRACES_DIR = path.resolve(__dirname, '..', '..', '..', 'bench', 'traces');
 const MONDAY = Date.UTC(2026, 0, 5);
@@ -43,7 +43,9 @@ describe('generateWorkload', () => {
     expect(parseTrace(formatTrace(runs), `${kind}.csv`)).toEqual(runs);
     for (const run of runs) {
       expect(run.at % 1000).toBe(0);
-      expect(Number.isInteger(run.durationSeconds) && run.durationSeconds >= 30 && run.durationSeconds <= 45 * 60).toBe(true);
+      // Only the 40-minute batch group may run past 45 minutes, within its 60-minute timeout.
+      const max = run.group === 'batch' ? 55 * 60 : 45 * 60;
+      expect(Number.isInteger(run.durationSeconds) && run.durationSeconds >= 30 && run.durationSeconds <= max).toBe(true);
     }
     expect(runs[0].at).toBeGreaterThanOrEqual(MONDAY);
     expect(runs[runs.length - 1].at).toBeLessThan(MONDAY + WORKLOAD_DAYS[kind] * 86_400_000);
@@ -102,6 +104,99 @@ describe('generateWorkload', () => {
 
   test('steady and spiky are all finance', () => {
     for (const kind of ['steady', 'spiky'] as const) expect(new Set(workload(kind).map((r) => r.group))).toEqual(new Set(['finance']));
+  });
+
+  test.each(WORKLOADS)('%s: its runs use exactly the groups and flows WORKLOAD_GROUPS lists', (kind) => {
+    const seen = new Set(workload(kind).map((r) => `${r.group}/${r.flow}`));
+    expect([...seen].sort()).toEqual(WORKLOAD_GROUPS[kind].map((g) => `${g.group}/${g.flow}`).sort());
+  });
+
+  test('calendar: four weekends, each day a small fraction of a weekday', () => {
+    const runs = workload('calendar');
+    const perDay = new Map<number, number>();
+    for (const r of runs) perDay.set(Math.floor(r.at / 86_400_000), (perDay.get(Math.floor(r.at / 86_400_000)) ?? 0) + 1);
+    const weekend = [...perDay].filter(([d]) => [0, 6].includes(new Date(d * 86_400_000).getUTCDay()));
+    const weekday = [...perDay].filter(([d]) => ![0, 6].includes(new Date(d * 86_400_000).getUTCDay()));
+    expect(weekend.length).toBe(8);
+    const mean = (xs: Array<[number, number]>) => xs.reduce((a, [, n]) => a + n, 0) / xs.length;
+    expect(mean(weekend)).toBeLessThan(0.05 * mean(weekday));
+  });
+
+  test('calendar: finance surges on the last three weekdays of January, not before', () => {
+    const runs = workload('calendar').filter((r) => r.group === 'finance');
+    const financeOn = (date: number) => runs.filter((r) => new Date(r.at).getUTCDate() === date && new Date(r.at).getUTCMonth() === 0).length;
+    const monthEnd = [28, 29, 30].map(financeOn); // Wednesday to Friday; the 31st is a Saturday
+    const usual = [19, 20, 21, 22, 23, 26, 27].map(financeOn);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.min(...monthEnd)).toBeGreaterThan(1.8 * mean(usual));
+    expect(Math.max(...usual)).toBeLessThan(1.3 * mean(usual));
+  });
+
+  test.each([
+    ['apac', 9],
+    ['emea', 1],
+    ['americas', -5],
+  ] as const)('time-zones: %s peaks at its local office hours (UTC%+d) on its local weekdays', (group, offset) => {
+    const runs = workload('time-zones').filter((r) => r.group === group);
+    const local = runs.map((r) => new Date(r.at + offset * 3_600_000));
+    const byHour = new Array<number>(24).fill(0);
+    for (const d of local) byHour[d.getUTCHours()]++;
+    // The 08:55-09:20 scheduled burst makes local 09:00 the busiest hour.
+    expect(byHour.indexOf(Math.max(...byHour))).toBe(9);
+    const office = local.filter((d) => d.getUTCHours() >= 7 && d.getUTCHours() < 19).length;
+    expect(office / runs.length).toBeGreaterThan(0.9);
+    const weekendDays = local.filter((d) => [0, 6].includes(d.getUTCDay())).length;
+    expect(weekendDays).toBe(0);
+  });
+
+  test('time-zones: the three peaks fall at different UTC hours', () => {
+    const runs = workload('time-zones');
+    const peakHour = (group: string) => {
+      const byHour = new Array<number>(24).fill(0);
+      for (const r of runs) if (r.group === group) byHour[new Date(r.at).getUTCHours()]++;
+      return byHour.indexOf(Math.max(...byHour));
+    };
+    expect([peakHour('apac'), peakHour('emea'), peakHour('americas')]).toEqual([0, 8, 14]);
+  });
+
+  test('growth: each week busier than the last, the last about 20% above the first', () => {
+    const runs = workload('growth');
+    const weeks = [0, 1, 2].map((w) => runs.filter((r) => Math.floor((r.at - MONDAY) / (7 * 86_400_000)) === w).length);
+    expect(weeks[1]).toBeGreaterThan(weeks[0]);
+    expect(weeks[2]).toBeGreaterThan(weeks[1]);
+    expect(weeks[2] / weeks[0]).toBeGreaterThan(1.12);
+    expect(weeks[2] / weeks[0]).toBeLessThan(1.3);
+  });
+
+  test('growth: the morning burst drifts later week by week', () => {
+    const runs = workload('growth');
+    // Mean minute of day of weekday runs in 08:30-10:30 UTC, where the burst sits.
+    const burstCentre = (week: number) => {
+      const minutes = runs
+        .filter((r) => Math.floor((r.at - MONDAY) / (7 * 86_400_000)) === week && when(r).day >= 1 && when(r).day <= 5)
+        .map((r) => when(r).minute)
+        .filter((m) => m >= 8 * 60 + 30 && m < 10 * 60 + 30);
+      return minutes.reduce((a, b) => a + b, 0) / minutes.length;
+    };
+    expect(burstCentre(2) - burstCentre(0)).toBeGreaterThan(20);
+  });
+
+  test('run-lengths: three groups of 2-, 10- and 40-minute runs that want more than 24 bots during the bursts', () => {
+    const runs = workload('run-lengths');
+    const medianMinutes = (group: string) => {
+      const d = runs.filter((r) => r.group === group).map((r) => r.durationSeconds).sort((a, b) => a - b);
+      return d[Math.floor(d.length / 2)] / 60;
+    };
+    expect(medianMinutes('quick')).toBeCloseTo(2, 0);
+    expect(medianMinutes('reports')).toBeCloseTo(10, 0);
+    expect(Math.abs(medianMinutes('batch') - 40)).toBeLessThan(2);
+    // Bot-minutes of work arriving per minute (the busy bots it asks for): over the 08:00-18:00
+    // windows of both days, and over the 11:00-11:20 bursts.
+    const work = (from: number, to: number) =>
+      runs.filter((r) => when(r).minute >= from && when(r).minute < to).reduce((a, r) => a + r.durationSeconds / 60, 0) / (2 * (to - from));
+    expect(work(8 * 60, 18 * 60)).toBeGreaterThan(19);
+    expect(work(8 * 60, 18 * 60)).toBeLessThan(24);
+    expect(work(11 * 60, 11 * 60 + 20)).toBeGreaterThan(24);
   });
 
   test('options: days and start move the window', () => {
