@@ -6,7 +6,7 @@ import { TraceRun } from '../../../runtime/sim/trace';
 
 const DAY_MS = 24 * 3600_000;
 const DAY1 = Date.UTC(2026, 0, 5);
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15, spareBot: true };
 
 /** Two days, each with a burst at 9:00: 40 runs of 10 minutes over 20 minutes, and nothing else. */
 function dailyBurst(): TraceRun[] {
