@@ -23,9 +23,10 @@ export const PACE_MAX = 2;
 /** Growth is judged against at least this many past days: one day's count is as noisy as today's. */
 const MIN_DAYS_FOR_GROWTH = 2;
 /**
- * The percentile of the past days' values aimed at: with 5 weekdays, the 4th busiest (a burst on
- * 3 of 5 days is met, one on a single day is mostly not); with 2 weekend days, 80% of the way from
- * the quieter to the busier one. Interpolated linearly between ranks.
+ * The percentile of the past days' values aimed at, interpolated linearly between ranks: with 5
+ * weekdays, the second busiest day's value and a fifth of the way on to the busiest (a burst seen
+ * on 2 or more of the 5 days is met in full, one seen on a single day a fifth of it); with 2
+ * weekend days, 80% of the way from the quieter to the busier one.
  */
 export const FORECAST_PERCENTILE = 0.8;
 /** The spare bot is kept when an arrival within the lead window is at least this likely. */
@@ -99,8 +100,8 @@ const none = (dayTypeNow: DayType): Forecast => ({ bots: 0, expected: 0, pace: 1
  * Past days: each of the last HISTORY_DAYS days at the same local wall-clock time as now (so the
  * days line up across a DST change), of the same day type as today. If the history holds no day
  * of today's type yet (a group's first week), it falls back to the days of the other type it has,
- * and today's pace then does the damping: a Saturday with none of the weekday's trailing arrivals
- * has a pace of 0.
+ * and today's pace then does the damping: a Saturday with none of the arrivals the weekdays had in
+ * the hours before has a pace of 0.
  *
  * Busy bots on a past day: the group's mean run length R (busy seconds per arrival over the whole
  * history); at the end of each slot the window ahead touches, the arrivals of the preceding R
