@@ -6,7 +6,7 @@
  * the findings through Annotations, so that a hard fault fails `cdktf synth` and names the
  * construct path, the rule ID, the field, the value and the rule.
  */
-import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, NumericBound, withinBound } from '../runtime/config/fleet-schema';
+import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, isTimeZone, NumericBound, TIME_ZONE_RULE, withinBound } from '../runtime/config/fleet-schema';
 import { Geography } from './geography';
 
 export type Severity = 'error' | 'warning';
@@ -50,6 +50,7 @@ export const RULE_CATALOGUE = {
   'HRB-SCALE-1': hard('scaling settings'),
   'HRB-QUEUE-1': hard('queue settings'),
   'HRB-RET-1': hard('run retention and idempotency keys'),
+  'HRB-TZ-1': hard('environment time zone (IANA name)'),
   'HRB-IMAGE-1': hard('image version format (Azure)'),
   'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)"),
   'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)"),
@@ -327,7 +328,7 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
 /**
  * Scaling settings (a standby pool's capacities too) are finite, within the manifest's bounds,
  * and counts are whole; a group's standby and predictive cap fit in its maxBots; predictive is
- * true or false, and its lead time is more than 0 minutes and at most a day.
+ * true or false (so is spareBot), and its lead time is more than 0 minutes and at most a day.
  */
 export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>; maxBots?: number; prefix: string }> = ({ scaling, maxBots, prefix }) => {
   const findings: Finding[] = [];
@@ -350,9 +351,9 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
       findings.push(error('HRB-SCALE-1', `${prefix}${key}`, value, `must be at most the group's maxBots (${maxBots})`));
     }
   }
-  const predictive = scaling.predictive;
-  if (predictive !== undefined && typeof predictive !== 'boolean') {
-    findings.push(error('HRB-SCALE-1', `${prefix}predictive`, predictive, 'must be true or false'));
+  for (const key of ['predictive', 'spareBot']) {
+    const value = scaling[key];
+    if (value !== undefined && typeof value !== 'boolean') findings.push(error('HRB-SCALE-1', `${prefix}${key}`, value, 'must be true or false'));
   }
   const lead = scaling.predictiveLeadMinutes;
   if (lead !== undefined && !withinBound(BOUNDS.scaling.predictiveLeadMinutes, lead)) {
@@ -375,6 +376,10 @@ export const queueSettings: Rule<{ queue: Readonly<Record<string, unknown>> }> =
   }
   return findings;
 };
+
+/** The environment's time zone is an IANA name the runtime's Node knows, so the forecast can read local days. */
+export const timeZoneSetting: Rule<{ timeZone: unknown }> = ({ timeZone }) =>
+  isTimeZone(timeZone) ? [] : [error('HRB-TZ-1', 'timeZone', timeZone, `${TIME_ZONE_RULE} (predictive warm-up tells weekdays, weekends and times of day in it)`)];
 
 export interface RetentionFacts {
   readonly runRetentionDays: number;

@@ -8,7 +8,7 @@ import { effectiveCapacity } from './azure-rules';
 import { BotAuthentication, HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
 import { BotNetwork, BotNetworkProps } from './bot-network';
 import { Construct } from './cdktf';
-import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
+import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, DEFAULT_TIME_ZONE, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
@@ -49,6 +49,12 @@ export interface BotEnvironmentProps {
   readonly runRetentionDays?: number;
   /** How long an Idempotency-Key answers retries with the same run, in hours (1 to 8760). @default 24 */
   readonly idempotencyKeyHours?: number;
+  /**
+   * The IANA time zone the environment's users work in, e.g. 'Europe/Berlin': predictive warm-up
+   * forecasts from past days of the same type (weekday or weekend) at the same local time.
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
 }
 
 /** Where an environment lives; `HostedBotsStack` provides it. */
@@ -142,6 +148,8 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   private readonly site: EnvironmentSite;
   private readonly admins: readonly string[];
   private readonly retention: { readonly runRetentionDays: number; readonly idempotencyKeyHours: number };
+  /** The IANA time zone of the environment's users. */
+  readonly timeZone: string;
   private readonly groupList: HostedBotGroup[] = [];
   private readonly groupListeners: Array<(group: HostedBotGroup) => void> = [];
 
@@ -167,6 +175,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       runRetentionDays: props.runRetentionDays ?? DEFAULT_RUN_RETENTION_DAYS,
       idempotencyKeyHours: props.idempotencyKeyHours ?? DEFAULT_IDEMPOTENCY_KEY_HOURS,
     };
+    this.timeZone = props.timeZone ?? DEFAULT_TIME_ZONE;
     this.network = new BotNetwork(this, 'network', props.name, site.placement, props.network);
     this.networkSecurityGroup = this.network.networkSecurityGroup;
     this.networkSecurityGroupId = this.networkSecurityGroup.id;
@@ -230,6 +239,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
         scaling: resolveScaling(this.scalingOverrides),
         runRetentionDays: this.retention.runRetentionDays,
         idempotencyKeyHours: this.retention.idempotencyKeyHours,
+        timeZone: this.timeZone,
       },
       groups: this.groupList.map((g) => g.manifestEntry()),
     };
@@ -245,6 +255,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       scaling: { ...this.scalingOverrides },
       existingSubnet: this.network.existingSubnet,
       retention: { ...this.retention },
+      timeZone: this.timeZone,
     };
   }
 }

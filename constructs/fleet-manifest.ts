@@ -27,6 +27,8 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = contract.DEFAULTS.queue;
 export const DEFAULT_RUN_RETENTION_DAYS = contract.DEFAULTS.runRetentionDays;
 /** An Idempotency-Key answers retries with the same run for this many hours. */
 export const DEFAULT_IDEMPOTENCY_KEY_HOURS = contract.DEFAULTS.idempotencyKeyHours;
+/** The time zone of an environment that declares none. */
+export const DEFAULT_TIME_ZONE = contract.DEFAULTS.timeZone;
 
 type Environment = contract.FleetManifest['environment'];
 

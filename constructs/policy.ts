@@ -23,6 +23,8 @@ export type PolicyFacts =
       /** The bots use an existing subnet, which must bring its own outbound. */
       readonly existingSubnet: boolean;
       readonly retention: rules.RetentionFacts;
+      /** The environment's time zone, as declared or defaulted. */
+      readonly timeZone: string;
     } & rules.EnvironmentCapacityFacts)
   | ({
       readonly kind: 'runtime';
@@ -84,6 +86,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => rules.scalingSettings({ scaling: f.scaling, prefix: 'scaling.' }),
     rules.existingSubnetOutbound,
     (f) => rules.retentionSettings(f.retention),
+    (f) => rules.timeZoneSetting({ timeZone: f.timeZone }),
   ],
   runtime: [
     (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),

@@ -120,6 +120,21 @@ function bounded(bound: NumericBound, compressedTime: boolean) {
     .refine((value) => withinBound(bound, value, compressedTime), { error: (issue) => `${show(issue.input)} ${rule}` });
 }
 
+/** Whether `name` is a time zone this Node knows by name, e.g. "Europe/Berlin" or "UTC". */
+export function isTimeZone(name: unknown): name is string {
+  // Intl also takes offsets such as "+01:00", which follow no daylight saving: a name is asked for.
+  if (typeof name !== 'string' || name === '' || /^[+-]/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The rule a time zone setting must meet, in words. */
+export const TIME_ZONE_RULE = 'must be an IANA time zone name, such as "UTC" or "Europe/Berlin"';
+
 // ---------------------------------------------------------------------------------------------
 // Defaults.
 
@@ -136,7 +151,9 @@ export const DEFAULTS = {
     inactiveDays: 28,
     predictive: true,
     predictiveLeadMinutes: 15,
+    spareBot: true,
   },
+  timeZone: 'UTC',
   queue: { maxQueuedPerUser: 100, highPriority: 'co-owners' },
   runRetentionDays: 30,
   idempotencyKeyHours: 24,
@@ -199,8 +216,8 @@ function buildSchema(compressedTime: boolean) {
         .optional(),
       /**
        * Predictive warm-up: start bots ahead of the demand the group's last 7 days of arrivals show
-       * for the coming boot window at this time of day, damped when today runs quieter than those
-       * days. `false` scales on queued and running runs (and standby bots) only. Manifests written
+       * for the coming boot window at this local time of day on days of the same type (weekday or
+       * weekend, in the environment's timeZone), scaled by how busy today is against those days. `false` scales on queued and running runs (and standby bots) only. Manifests written
        * before it existed lack it and get the default.
        */
       predictive: z.boolean({ error: (issue) => `${show(issue.input)} must be true or false` }).default(DEFAULTS.scaling.predictive),
@@ -208,6 +225,13 @@ function buildSchema(compressedTime: boolean) {
       predictiveLeadMinutes: num('scaling', 'predictiveLeadMinutes').default(DEFAULTS.scaling.predictiveLeadMinutes),
       /** The most bots predictive warm-up alone keeps in a group (a cost cap). @default the group's maxBots */
       predictiveMaxBots: num('scaling', 'predictiveMaxBots').optional(),
+      /**
+       * With predictive warm-up, keep one spare bot beyond the forecast busy bots while the
+       * history gives an arrival within the lead window at least an even chance, so a sparse group
+       * (a run every half hour) does not boot for nearly every run. Manifests written before it
+       * existed lack it and get the default.
+       */
+      spareBot: z.boolean({ error: (issue) => `${show(issue.input)} must be true or false` }).default(DEFAULTS.scaling.spareBot),
     })
     .strict();
 
@@ -285,6 +309,14 @@ function buildSchema(compressedTime: boolean) {
           runRetentionDays: num('environment', 'runRetentionDays').default(DEFAULTS.runRetentionDays),
           /** An Idempotency-Key answers retries with the same run for this many hours. */
           idempotencyKeyHours: num('environment', 'idempotencyKeyHours').default(DEFAULTS.idempotencyKeyHours),
+          /**
+           * The IANA time zone the environment's users work in: predictive warm-up tells weekdays
+           * from weekends and times of day in it. Manifests written before it existed get UTC.
+           */
+          timeZone: z
+            .string({ error: (issue) => `${show(issue.input)} ${TIME_ZONE_RULE}` })
+            .refine(isTimeZone, { error: (issue) => `${show(issue.input)} ${TIME_ZONE_RULE}` })
+            .default(DEFAULTS.timeZone),
         })
         .strict(),
       groups: z

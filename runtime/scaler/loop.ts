@@ -78,6 +78,7 @@ export function planScaling(scaling: ScalingSettings): PlanScaling {
     predictive: scaling.predictive,
     predictiveLeadMinutes: scaling.predictiveLeadMinutes,
     predictiveMaxBots: scaling.predictiveMaxBots,
+    spareBot: scaling.spareBot,
   };
 }
 
@@ -352,6 +353,7 @@ export class Scaler {
       bots,
       counts,
       history: this.history,
+      timeZone: env.timeZone,
     });
   }
 

@@ -32,7 +32,7 @@ import { Forecast, forecast } from './history';
  */
 export type PlanScaling = Pick<
   ScalingSettings,
-  'idleMinutes' | 'standbyBots' | 'coldAfterHours' | 'bootTimeoutMinutes' | 'recycleAfterRuns' | 'predictive' | 'predictiveLeadMinutes' | 'predictiveMaxBots'
+  'idleMinutes' | 'standbyBots' | 'coldAfterHours' | 'bootTimeoutMinutes' | 'recycleAfterRuns' | 'predictive' | 'predictiveLeadMinutes' | 'predictiveMaxBots' | 'spareBot'
 >;
 
 export type GroupStatus = 'active' | 'paused' | 'expired' | 'removed';
@@ -72,6 +72,8 @@ export interface PlanSnapshot {
   readonly groups: readonly PlanGroup[];
   /** Live bots: every state but `deleted`. */
   readonly bots: readonly PlanBot[];
+  /** The environment's IANA time zone: the forecast's days and times of day are local to it. @default 'UTC' */
+  readonly timeZone?: string;
 }
 
 export interface PlanSettings {
@@ -221,7 +223,7 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     else {
       want = g.queued + g.running + (warm ? scaling?.standbyBots ?? 0 : 0);
       if (scaling?.predictive) {
-        const f = forecast(g.history, now, scaling.predictiveLeadMinutes);
+        const f = forecast(g.history, now, scaling.predictiveLeadMinutes, { timeZone: snapshot.timeZone, spareBot: scaling.spareBot });
         const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
         predicted = { ...f, warmBots: Math.max(0, target - Math.min(want, g.maxBots)) };
         want = Math.max(want, target);

@@ -42,6 +42,8 @@ export interface SnapshotInput {
   readonly counts: readonly QueueCounts[];
   /** Each group's arrival history, for predictive warm-up. */
   readonly history: Readonly<Record<string, ArrivalHistory | undefined>>;
+  /** The environment's IANA time zone, for the forecast's local days. @default 'UTC' */
+  readonly timeZone?: string;
 }
 
 export interface Snapshot {
@@ -81,6 +83,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
       enabled: input.enabled,
       groups,
       bots: input.bots.map((b) => ({ id: b.id, group: b.group, state: b.state, createdAt: b.createdAt, stateChangedAt: b.stateChangedAt, imageKey: b.imageKey, runsCompleted: b.runsCompleted })),
+      ...(input.timeZone !== undefined ? { timeZone: input.timeZone } : {}),
     },
     settings,
   };

@@ -14,6 +14,7 @@ import type { TraceRun } from './trace';
 export function fleetOf(manifest: FleetManifest): SimFleet {
   return {
     capacity: manifest.environment.botCapacity,
+    timeZone: manifest.environment.timeZone,
     groups: manifest.groups.map((g) => ({ name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, scaling: planScaling(g.scaling) })),
   };
 }
@@ -57,7 +58,7 @@ function whatIfCandidates(fleet: SimFleet): WhatIf[] {
 
 function applyWhatIf(fleet: SimFleet, change: WhatIf): SimFleet {
   return {
-    capacity: fleet.capacity,
+    ...fleet,
     groups: fleet.groups.map((g): SimGroup => {
       if (g.name !== change.group) return g;
       if (change.setting === 'maxBots') return { ...g, maxBots: change.to };

@@ -37,6 +37,7 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
         bots: view.bots.map((b) => ({ ...b, imageKey: SIM_IMAGE })),
         counts: view.groups.map((g) => ({ group: g.config.name, queued: g.queued, running: g.running })),
         history: Object.fromEntries(view.groups.map((g) => [g.config.name, g.history])),
+        timeZone: view.timeZone,
       });
       const result = plan(snapshot.plan, { groups: snapshot.settings }, now);
       const decision = { create: [] as Array<{ group: string; count: number }>, delete: [] as string[], fail: [] as string[] };

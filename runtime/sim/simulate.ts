@@ -30,6 +30,8 @@ export interface SimGroup {
 /** The environment being simulated: its capacity and groups, as the manifest declares them. */
 export interface SimFleet {
   readonly capacity: number;
+  /** The environment's IANA time zone, for the forecast's local days. @default 'UTC' */
+  readonly timeZone?: string;
   readonly groups: readonly SimGroup[];
 }
 
@@ -79,6 +81,8 @@ export interface SimGroupView {
 /** What a policy sees: the same facts the runtime's store holds. */
 export interface PolicyView {
   readonly capacity: number;
+  /** The environment's IANA time zone. @default 'UTC' */
+  readonly timeZone?: string;
   readonly groups: readonly SimGroupView[];
   readonly bots: readonly SimBotView[];
 }
@@ -336,6 +340,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     for (const g of groups.values()) for (const b of g.bots.values()) bots.push({ ...b });
     return {
       capacity: fleet.capacity,
+      ...(fleet.timeZone !== undefined ? { timeZone: fleet.timeZone } : {}),
       groups: [...groups.values()].map((g) => ({ config: g.config, queued: g.queue.length, running: g.running, lastActivityAt: g.lastActivityAt, history: g.history })),
       bots,
     };

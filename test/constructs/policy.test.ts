@@ -236,6 +236,22 @@ const CASES: Case[] = [
     value: '0.5',
   },
   {
+    rule: 'environment time zone',
+    id: 'HRB-TZ-1',
+    build: (bad) => fleetStack({ environment: { timeZone: bad ? 'Europe/Atlantis' : 'Europe/Berlin' } }),
+    path: 'fleet/environment',
+    field: 'timeZone',
+    value: '"Europe/Atlantis"',
+  },
+  {
+    rule: 'spare bot on or off',
+    id: 'HRB-SCALE-1',
+    build: (bad) => fleetStack({ groups: [{ scaling: { spareBot: (bad ? 'no' : false) as boolean } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'scaling.spareBot',
+    value: '"no"',
+  },
+  {
     rule: 'managed identity needs Entra ID',
     id: 'HRB-RUNTIME-2',
     build: (bad) => fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: bad ? 'managed-identity' : 'token' } }),

@@ -44,7 +44,7 @@ describe('why each queued run waits', () => {
   });
 
   test('predictive warm-up is named with the bots it started ahead of the usual demand', () => {
-    const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, warmBots: 3 };
+    const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, dayType: 'weekday' as const, sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 3 };
     // Nothing queued or running: all 3 bots the group wants are warm-up, and it may have them.
     expect(warmUpView({ ...planWith(), desired: 3, entitlement: 3, forecast })).toEqual({
       bots: 3,
@@ -67,6 +67,6 @@ describe('why each queued run waits', () => {
   test('no warm-up line without a forecast, or when the forecast adds nothing', () => {
     expect(warmUpView(undefined)).toBeNull();
     expect(warmUpView(planWith())).toBeNull();
-    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, warmBots: 0 } })).toBeNull();
+    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0 } })).toBeNull();
   });
 });

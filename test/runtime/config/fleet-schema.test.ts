@@ -252,6 +252,85 @@ describe('every bound holds the same at synth and at run time', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Settings that are not numbers, both sides.
+
+interface NonNumericRow {
+  readonly name: string;
+  /** How the synth rule names the field. */
+  readonly field: string;
+  readonly props: FleetOptions;
+  /** The runtime's path of the field, as its problems name it. */
+  readonly path: string;
+  readonly set: (manifest: Json) => void;
+  readonly value: unknown;
+  readonly inside: boolean;
+  /** The rule's words in both messages. */
+  readonly rule: string;
+}
+
+const timeZoneRows: NonNumericRow[] = [
+  ['UTC', true],
+  ['Europe/Berlin', true],
+  ['Asia/Tokyo', true],
+  ['Mars/Olympus_Mons', false],
+  ['+01:00', false],
+  ['', false],
+].map(([value, inside]) => ({
+  name: `environment.timeZone = ${JSON.stringify(value)}`,
+  field: 'timeZone',
+  props: { environment: { timeZone: value as string } },
+  path: 'environment.timeZone',
+  set: (m: Json) => void (m.environment.timeZone = value),
+  value,
+  inside: inside as boolean,
+  rule: 'must be an IANA time zone name',
+}));
+
+const spareBotRows: NonNumericRow[] = [true, false, 'yes'].flatMap((value) => [
+  {
+    name: `groups[0].scaling.spareBot = ${JSON.stringify(value)}`,
+    field: 'scaling.spareBot',
+    props: groupWith({ scaling: { spareBot: value as boolean } }),
+    path: 'groups[0].scaling.spareBot',
+    set: (m: Json) => void (m.groups[0].scaling.spareBot = value),
+    value,
+    inside: typeof value === 'boolean',
+    rule: 'must be true or false',
+  },
+  {
+    name: `environment.scaling.spareBot = ${JSON.stringify(value)}`,
+    field: 'scaling.spareBot',
+    props: { environment: { scaling: { spareBot: value as boolean } } },
+    path: 'environment.scaling.spareBot',
+    set: (m: Json) => void (m.environment.scaling.spareBot = value),
+    value,
+    inside: typeof value === 'boolean',
+    rule: 'must be true or false',
+  },
+]);
+
+describe('the time zone and the spare bot hold the same at synth and at run time', () => {
+  const good = localized(emitted(fleetStack()));
+
+  test.each([...timeZoneRows, ...spareBotRows])('$name', ({ field, props, path: where, set, value, inside, rule }) => {
+    const built = synthErrors(() => fleetStack(props));
+    const manifest = JSON.parse(JSON.stringify(good));
+    set(manifest);
+    const problems = runtimeProblems(manifest);
+    if (inside) {
+      expect(built.errors).toEqual([]);
+      const parsed = parseManifest(localized(emitted(built.stack!)));
+      expect(where === 'environment.timeZone' ? parsed.environment.timeZone : where.startsWith('environment') ? parsed.environment.scaling.spareBot : parsed.groups[0].scaling.spareBot).toBe(value);
+      expect(problems).toEqual([]);
+    } else {
+      // The field, the value and the rule, in both.
+      expect(built.errors).toEqual([expect.stringContaining(` ${field} ${JSON.stringify(value)} ${rule}`)]);
+      expect(problems).toEqual([`${where}: ${JSON.stringify(value)} ${rule}${rule.startsWith('must be an IANA') ? ', such as "UTC" or "Europe/Berlin"' : ''}`]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Defaults.
 
 describe('the defaults the constructs write are the schema\'s', () => {
@@ -263,6 +342,7 @@ describe('the defaults the constructs write are the schema\'s', () => {
     expect(manifest.groups[0].queue).toEqual(DEFAULTS.queue);
     expect(manifest.environment.runRetentionDays).toBe(DEFAULTS.runRetentionDays);
     expect(manifest.environment.idempotencyKeyHours).toBe(DEFAULTS.idempotencyKeyHours);
+    expect(manifest.environment.timeZone).toBe(DEFAULTS.timeZone);
     expect(manifest.groups[0].flows.f.timeoutMinutes).toBe(DEFAULTS.flowTimeoutMinutes);
   });
 
@@ -271,9 +351,11 @@ describe('the defaults the constructs write are the schema\'s', () => {
     const older = JSON.parse(JSON.stringify(full));
     delete older.environment.runRetentionDays;
     delete older.environment.idempotencyKeyHours;
+    delete older.environment.timeZone;
     for (const scaling of [older.environment.scaling, older.groups[0].scaling]) {
       delete scaling.predictive;
       delete scaling.predictiveLeadMinutes;
+      delete scaling.spareBot;
     }
     delete older.groups[0].queue;
     delete older.groups[0].botAuth;

@@ -4,7 +4,7 @@ import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from 
 
 const NOW = 10 * DAY_MS + 9 * 3600_000;
 const MIN = 60_000;
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: false };
 
 function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
   return { name, maxBots: 16, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };

@@ -1,8 +1,9 @@
 import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { HistoryRecorder } from '../../../runtime/scaler/history';
 
 const NOW = 10 * 24 * 3600_000;
 const MIN = 60_000;
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: true };
 
 function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
   return { name, maxBots: 5, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };
@@ -210,5 +211,69 @@ describe('plan() after a deploy lowered the limits', () => {
     const p = run({ capacity: 3, groups: [group('a', { running: 3 }), group('b', { running: 1 })], bots: [...bots('a', 'busy', 3), ...idle, ...bots('b', 'busy', 1)] });
     expect(deletes(p)).toEqual([idle[0].id]);
     expect(p.groups.a.claimLimit).toBeDefined();
+  });
+});
+
+describe('plan() with predictive warm-up', () => {
+  const DAY = 24 * 3600_000;
+  /** Monday 12 January 2026, 10:05 UTC. */
+  const MONDAY = Date.UTC(2026, 0, 12, 10, 5);
+
+  /** A 4-minute run every `everyMinutes` at 3 past, on the 7 days before `now` and today so far. */
+  function sparseHistory(now: number, everyMinutes: number): HistoryRecorder {
+    const h = new HistoryRecorder(now - 8 * DAY);
+    for (let t = now - 7 * DAY - 10 * 3600_000 + 3 * MIN; t < now; t += everyMinutes * MIN) {
+      h.arrival(t);
+      h.busy(t, t + 4 * MIN);
+    }
+    return h;
+  }
+
+  const predictive = (snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling: Partial<PlanScaling> = {}, now = MONDAY) => {
+    const full: PlanSnapshot = { capacity: 10, enabled: true, bots: [], ...snapshot };
+    return plan(full, { groups: Object.fromEntries(full.groups.map((g) => [g.name, { ...SCALING, predictive: true, ...scaling }])) }, now);
+  };
+
+  test('a sparse group (a run every half hour, lead 15 minutes) keeps 1 bot with spareBot on and 0 with it off', () => {
+    const g = group('g', { lastActivityAt: MONDAY - 20 * MIN, history: sparseHistory(MONDAY, 30) });
+    const on = predictive({ groups: [g] });
+    expect(creates(on)).toEqual({ g: 1 });
+    expect(on.groups.g.forecast).toMatchObject({ spare: 1, bots: 1, warmBots: 1 });
+    const off = predictive({ groups: [g] }, { spareBot: false });
+    expect(creates(off)).toEqual({});
+    expect(off.groups.g.forecast).toMatchObject({ spare: 0, bots: 0, warmBots: 0 });
+  });
+
+  test('the spare bot stays idle past idleMinutes while an arrival is likely', () => {
+    const g = group('g', { lastActivityAt: MONDAY - 20 * MIN, history: sparseHistory(MONDAY, 30) });
+    const idle = bots('g', 'idle', 1, { stateChangedAt: MONDAY - 20 * MIN });
+    expect(deletes(predictive({ groups: [g], bots: idle }))).toEqual([]);
+    expect(deletes(predictive({ groups: [g], bots: idle }, { spareBot: false }), 'idle')).toEqual([idle[0].id]);
+  });
+
+  test('a group with a run every 6 hours keeps no spare bot', () => {
+    const g = group('g', { lastActivityAt: MONDAY - 20 * MIN, history: sparseHistory(MONDAY, 6 * 60) });
+    const p = predictive({ groups: [g] });
+    expect(creates(p)).toEqual({});
+    expect(p.groups.g.forecast?.spare).toBe(0);
+  });
+
+  test("the forecast reads days in the snapshot's time zone", () => {
+    // Weekday mornings at 9:00 in Tokyo (0:00 UTC), Monday 5 to Friday 9 January: 20 runs of 10 minutes.
+    const h = new HistoryRecorder(Date.UTC(2026, 0, 2));
+    for (let day = 5; day <= 9; day++) {
+      const t = Date.UTC(2026, 0, day);
+      for (let i = 0; i < 20; i++) {
+        h.arrival(t);
+        h.busy(t, t + 10 * MIN);
+      }
+    }
+    // Friday 9 January, 23:50 UTC: Saturday 8:50 in Tokyo.
+    const now = Date.UTC(2026, 0, 9, 23, 50);
+    const g = group('g', { maxBots: 30, lastActivityAt: now - 60 * MIN, history: h });
+    expect(predictive({ capacity: 30, groups: [g] }, { spareBot: false }, now).groups.g.forecast).toMatchObject({ dayType: 'weekday', bots: 20 });
+    const tokyo = predictive({ capacity: 30, groups: [g], timeZone: 'Asia/Tokyo' }, { spareBot: false }, now);
+    expect(tokyo.groups.g.forecast).toMatchObject({ dayType: 'weekend', bots: 0 });
+    expect(creates(tokyo)).toEqual({});
   });
 });

@@ -6,7 +6,7 @@ import type { Bot } from '../../../runtime/domain/bot';
 import type { GroupState } from '../../../runtime/domain/group';
 
 const NOW = Date.UTC(2026, 2, 10, 9, 0);
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 1, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 1, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15, spareBot: true };
 const ENVIRONMENT_SCALING: PlanScaling = { ...SCALING, idleMinutes: 0, standbyBots: 0 };
 
 const declaration = (name: string, extra: Partial<GroupDeclaration> = {}): GroupDeclaration => ({ name, maxBots: 5, committedBots: 1, imageKey: `img-${name}`, scaling: SCALING, ...extra });
@@ -84,4 +84,9 @@ test('groups come in name order whatever order they are given in, as the stores 
 test('bots keep only what plan() reads', () => {
   const bot: Bot = { id: 'b1', group: 'finance', vmName: 'vm-1', state: 'busy', createdAt: 1, registeredAt: 2, stateChangedAt: 3, lastSeenAt: 4, currentRunId: 'r1', runsCompleted: 7, imageKey: 'img-finance' };
   expect(buildSnapshot(input({ bots: [bot] })).plan.bots).toEqual([{ id: 'b1', group: 'finance', state: 'busy', createdAt: 1, stateChangedAt: 3, imageKey: 'img-finance', runsCompleted: 7 }]);
+});
+
+test("the environment's time zone reaches plan(); without one, plan() reads UTC", () => {
+  expect(buildSnapshot(input({ timeZone: 'Europe/Berlin' })).plan.timeZone).toBe('Europe/Berlin');
+  expect(buildSnapshot(input()).plan).not.toHaveProperty('timeZone');
 });

@@ -6,7 +6,7 @@ import { TraceRun } from '../../../runtime/sim/trace';
 
 const DAY_MS = 24 * 3600_000;
 const DAY1 = Date.UTC(2026, 0, 5);
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15, spareBot: true };
 
 /** Two days, each with a burst at 9:00: 40 runs of 10 minutes over 20 minutes, and nothing else. */
 function dailyBurst(): TraceRun[] {
@@ -57,4 +57,27 @@ test('day 2 burst waits less than day 1 burst', () => {
   const both = simulate(trace, fleet(SCALING), oursPolicy(), { seed: 4 });
   // Mean wait over both days is well under day 1's alone: day 2 hardly waits.
   expect(both.total.wait.mean).toBeLessThan(day1.total.wait.mean * 0.75);
+});
+
+test("the fleet's time zone reaches the forecast: a Saturday morning in Tokyo is not warmed from the weekdays' bursts", () => {
+  // One run on Friday 2 January, then 40 runs of 10 minutes at 23:30 UTC on Monday 5 to Friday 9
+  // January: 8:30 from Tuesday to Saturday in Tokyo.
+  const runs: TraceRun[] = [{ at: Date.UTC(2026, 0, 2, 0, 0), group: 'g', flow: 'f', durationSeconds: 600, priority: 'normal' }];
+  for (const day of [5, 6, 7, 8, 9]) for (let i = 0; i < 40; i++) runs.push({ at: Date.UTC(2026, 0, day, 23, 30) + i * 15_000, group: 'g', flow: 'f', durationSeconds: 600, priority: 'normal' });
+  const readyAt = (timeZone?: string) => {
+    let ready = -1;
+    const policy = oursPolicy();
+    simulate(runs, { ...fleet(SCALING), ...(timeZone ? { timeZone } : {}) }, {
+      ...policy,
+      decide(view: PolicyView, now: number) {
+        if (now === Date.UTC(2026, 0, 9, 23, 29)) ready = view.bots.filter((b) => b.state === 'idle').length;
+        return policy.decide(view, now);
+      },
+    }, { seed: 4 });
+    return ready;
+  };
+  // In UTC it is Friday, and Monday to Thursday had the burst at this time.
+  expect(readyAt()).toBeGreaterThanOrEqual(15);
+  // In Tokyo it is Saturday, and the past weekend had none.
+  expect(readyAt('Asia/Tokyo')).toBe(0);
 });

@@ -6,7 +6,7 @@ import { generateWorkload } from '../../../runtime/sim/workloads';
 
 const DAY = Date.UTC(2026, 0, 5);
 const at = (hh: number, mm: number, ss = 0) => DAY + ((hh * 60 + mm) * 60 + ss) * 1000;
-const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15 };
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: true };
 const run = (t: number, durationSeconds: number, priority: 'high' | 'normal' = 'normal'): TraceRun => ({ at: t, group: 'g', flow: 'f', durationSeconds, priority });
 /** Every boot takes exactly 4 minutes. */
 const EXACT_BOOT = { boot: { medianSeconds: 240, sigma: 0, maxSeconds: 3600 }, deleteSeconds: 60 };
