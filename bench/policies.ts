@@ -161,7 +161,7 @@ export function worstGroupP95(row: Pick<PolicyRow, 'groupP95'>): number {
 }
 
 /** Medians over the seeds of each figure. */
-function rowOf(policy: string, reports: readonly SimReport[]): PolicyRow {
+export function rowOf(policy: string, reports: readonly SimReport[]): PolicyRow {
   const m = (f: (r: SimReport) => number) => median(reports.map(f));
   return {
     policy,

@@ -106,7 +106,8 @@ const none = (dayTypeNow: DayType): Forecast => ({ bots: 0, expected: 0, pace: 1
  * Busy bots on a past day: the group's mean run length R (busy seconds per arrival over the whole
  * history); at the end of each slot the window ahead touches, the arrivals of the preceding R
  * (spread evenly within their slot) are the runs still in progress; the day's value is the most
- * of these. The forecast aims at the FORECAST_PERCENTILE of the days' values, times today's pace.
+ * of these. The forecast aims at aimOf(the days' values) (a high percentile where the demand
+ * repeats, else the median), times today's pace.
  */
 export function forecast(history: ArrivalHistory | undefined, now: number, leadMinutes: number, options: ForecastOptions = {}): Forecast {
   const timeZone = options.timeZone ?? 'UTC';
@@ -152,13 +153,25 @@ export function forecast(history: ArrivalHistory | undefined, now: number, leadM
     trailingHalves(history, then).forEach((n, i) => (expectedHalves[i] += n / days.length));
   }
   expectedArrivals /= days.length;
-  const expected = percentile(busyAtOnce, FORECAST_PERCENTILE);
+  const expected = aimOf(busyAtOnce);
   const pace = paceOf(trailingHalves(history, now), expectedHalves, days.length);
   // Poisson arrivals: the chance of at least one in the window. The history cannot place an
   // arrival within its slot, so the window is the whole slots it touches.
   const arrivalChance = 1 - Math.exp(-expectedArrivals * pace);
   const spare = options.spareBot !== false && arrivalChance >= SPARE_MIN_CHANCE ? 1 : 0;
   return { bots: Math.round(expected * pace) + spare, expected, pace, days: days.length, dayType: todayType, sameDayType, arrivalChance, spare };
+}
+
+/**
+ * What the forecast aims at among the past days' values: their FORECAST_PERCENTILE where the
+ * demand repeats (it comes to at least half that value on 2 or more of the days), so a burst that
+ * comes back at this hour is met; otherwise their median, so a burst seen on a single day does not
+ * warm bots every day after.
+ */
+export function aimOf(values: readonly number[]): number {
+  const high = percentile(values, FORECAST_PERCENTILE);
+  const repeats = values.filter((v) => v >= high / 2).length >= Math.min(2, values.length);
+  return repeats ? high : percentile(values, 0.5);
 }
 
 /** Arrivals in the earlier and the later half of the trailing window before `at`. */

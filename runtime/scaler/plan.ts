@@ -221,12 +221,15 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     if (!snapshot.enabled || g.status === 'removed' || g.status === 'expired') want = busy;
     else if (g.status === 'paused') want = Math.max(busy, g.running);
     else {
-      want = g.queued + g.running + (warm ? scaling?.standbyBots ?? 0 : 0);
+      const standby = warm ? scaling?.standbyBots ?? 0 : 0;
+      want = g.queued + g.running + standby;
       if (scaling?.predictive) {
         const f = forecast(g.history, now, scaling.predictiveLeadMinutes, { timeZone: snapshot.timeZone, spareBot: scaling.spareBot });
         const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
-        predicted = { ...f, warmBots: Math.max(0, target - Math.min(want, g.maxBots)) };
-        want = Math.max(want, target);
+        // The spare bot is a learned standby: one bot ready beyond the runs queued and running.
+        const withSpare = g.queued + g.running + Math.max(standby, f.spare);
+        predicted = { ...f, warmBots: Math.max(0, Math.max(target, withSpare) - Math.min(want, g.maxBots)) };
+        want = Math.max(withSpare, target);
       }
     }
     // Real demand, the runs queued and running, is shared first; standby and warm-up bots, the

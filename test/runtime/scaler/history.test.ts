@@ -1,5 +1,5 @@
 import { DAY_MS, SLOT_MS } from '../../../runtime/domain/history';
-import { forecast, HistoryRecorder, percentile } from '../../../runtime/scaler/history';
+import { aimOf, forecast, HistoryRecorder, percentile } from '../../../runtime/scaler/history';
 
 /** Monday 5 January 2026, 00:00 UTC. */
 const DAY1 = Date.UTC(2026, 0, 5);
@@ -236,4 +236,14 @@ test('percentile: interpolated between ranks', () => {
   expect(percentile([0, 10], 0.8)).toBe(8);
   expect(percentile([20, 0, 20, 0, 20], 0.8)).toBe(20);
   expect(percentile([0, 0, 0, 0, 20], 0.8)).toBeCloseTo(4, 10);
+});
+
+test.each([
+  ['a burst on most days: the high percentile', [20, 0, 20, 20, 0], 20],
+  ['steady demand: the high percentile', [4, 5, 6, 5, 4], 5.2],
+  ['one day with a burst that did not come back: the median', [0, 0, 30, 0, 1], 0],
+  ['a burst on 2 of 5 days: the high percentile', [0, 25, 0, 30, 2], 26],
+  ['one day of history: that day', [12], 12],
+] as const)('aimOf: %s', (_name, values, aim) => {
+  expect(aimOf(values)).toBeCloseTo(aim, 10);
 });

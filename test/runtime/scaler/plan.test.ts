@@ -251,6 +251,20 @@ describe('plan() with predictive warm-up', () => {
     expect(deletes(predictive({ groups: [g], bots: idle }, { spareBot: false }), 'idle')).toEqual([idle[0].id]);
   });
 
+  test('the spare bot is a learned standby: one bot ready beyond the runs queued and running, even above the forecast', () => {
+    const g = group('g', { lastActivityAt: MONDAY - MIN, queued: 0, running: 3, history: sparseHistory(MONDAY, 30) });
+    const busy = bots('g', 'busy', 3);
+    const on = predictive({ groups: [g], bots: busy });
+    expect(on.groups.g.desired).toBe(4);
+    expect(creates(on)).toEqual({ g: 1 });
+    expect(creates(predictive({ groups: [g], bots: busy }, { spareBot: false }))).toEqual({});
+  });
+
+  test('the spare bot does not add to a standby that already keeps a bot ready', () => {
+    const g = group('g', { lastActivityAt: MONDAY - MIN, queued: 0, running: 3, history: sparseHistory(MONDAY, 30) });
+    expect(predictive({ groups: [g], bots: bots('g', 'busy', 3) }, { standbyBots: 1 }).groups.g.desired).toBe(4);
+  });
+
   test('a group with a run every 6 hours keeps no spare bot', () => {
     const g = group('g', { lastActivityAt: MONDAY - 20 * MIN, history: sparseHistory(MONDAY, 6 * 60) });
     const p = predictive({ groups: [g] });
