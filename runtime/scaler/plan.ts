@@ -8,9 +8,10 @@
  * - Each group wants a bot per queued or running run (its runs), plus its standby bots while it is
  *   warm and the bots predictive warm-up forecasts beyond those, capped by its maxBots.
  * - Capacity goes to committed bots first. The rest is shared in two passes. First the runs:
- *   max-min fair shares weighted by each group's queued and running runs (at least 1), so a group
- *   with a long queue gets more bots than one with a short queue, and every group whose runs wait
- *   gets at least one bot while the capacity allows. Then standby and warm-up, max-min fair, from
+ *   max-min fair shares weighted by the square root of each group's queued and running runs (at
+ *   least 1), so a group with a long queue gets more bots than one with a short queue without
+ *   starving a group of fewer, longer runs, and every group whose runs wait gets at least one bot
+ *   while the capacity allows. Then standby and warm-up, max-min fair, from
  *   what the runs leave: a forecast never holds a bot that another group's runs need.
  * - Bots that are provisioning or being deleted count against every cap until ARM confirms.
  * - A busy bot is never taken away. While capacity is contended, a group above its share gets a
@@ -236,7 +237,9 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     // rest of `want`, only get what real demand leaves.
     const runs = snapshot.enabled && g.status === 'active' ? g.queued + g.running : want;
     const desired = Math.min(want, g.maxBots);
-    return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight: Math.max(1, runs), predicted };
+    // The square root, not the count: a queue of many short runs drains fast with few bots, and
+    // weighting by the count starved a group of fewer, longer runs (bench/traces/run-lengths).
+    return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight: Math.sqrt(Math.max(1, runs)), predicted };
   });
 
   // Committed bots first, for runs and then for standby and warm-up. Then the pool in two passes:

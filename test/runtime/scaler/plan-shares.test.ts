@@ -49,15 +49,15 @@ function busyAtThisHour(): HistoryRecorder {
 }
 
 describe('plan() shares the capacity by demand', () => {
-  test('three groups with unequal queues get shares in proportion to their queues, each at least one', () => {
+  test('three groups with unequal queues get shares that grow with their queues, each at least one', () => {
     // 480 queued short runs, 23 queued long ones, 2 queued: equal shares would be 8 each.
     const p = run({ groups: [group('a', { queued: 480 }), group('b', { queued: 23 }), group('c', { queued: 2 })] });
-    // a takes its maxBots; b and c share the other 8 as 23 to 2, which leaves c its one bot.
-    expect(entitlements(p)).toEqual({ a: 16, b: 7, c: 1 });
-    expect(creates(p)).toEqual({ a: 16, b: 7, c: 1 });
+    // a takes its maxBots; b and c share the other 8 as √23 to √2 (4.8 to 1.4).
+    expect(entitlements(p)).toEqual({ a: 16, b: 6, c: 2 });
+    expect(creates(p)).toEqual({ a: 16, b: 6, c: 2 });
     expect(p.capacityBound).toBe(true);
     expect(p.groups.a.claimLimit).toBe(16);
-    expect(p.groups.b.claimLimit).toBe(7);
+    expect(p.groups.b.claimLimit).toBe(6);
   });
 
   test('a small group whose runs wait still gets one bot when the capacity is far below the demand', () => {
@@ -68,9 +68,11 @@ describe('plan() shares the capacity by demand', () => {
 
   test('running runs weigh as much as queued ones', () => {
     const p = run({ capacity: 8, groups: [group('a', { running: 6, queued: 3 }), group('b', { queued: 3 })], bots: bots('a', 'busy', 6) });
-    // 9 runs against 3: 6 and 2 of 8.
-    expect(entitlements(p)).toEqual({ a: 6, b: 2 });
+    // 9 runs against 3: weights √9 and √3, so 5 and 3 of 8.
+    expect(entitlements(p)).toEqual({ a: 5, b: 3 });
+    // a's six busy bots are not taken away: b gets the 2 free, and a's claim limit holds it at 5.
     expect(creates(p)).toEqual({ b: 2 });
+    expect(p.groups.a.claimLimit).toBe(5);
   });
 
   test('with room for everyone, every group gets all it wants, as before', () => {
