@@ -1,28 +1,13 @@
 import { DAY_MS } from '../../../runtime/domain/history';
 import { HistoryRecorder } from '../../../runtime/scaler/history';
-import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { creates, deletes, planBuilders } from '../../helpers/plan';
 
 const NOW = 10 * DAY_MS + 9 * 3600_000;
 const MIN = 60_000;
 const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: false };
 
-function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
-  return { name, maxBots: 16, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };
-}
-
-let seq = 0;
-function bots(groupName: string, state: PlanBot['state'], count: number, overrides: Partial<PlanBot> = {}): PlanBot[] {
-  return Array.from({ length: count }, () => ({
-    id: `${groupName}-${state}-${seq++}`,
-    group: groupName,
-    state,
-    createdAt: NOW - 30 * MIN,
-    stateChangedAt: NOW - 2 * MIN,
-    imageKey: 'img',
-    runsCompleted: 0,
-    ...overrides,
-  }));
-}
+const { group, bots } = planBuilders({ now: NOW, maxBots: 16, createdAgoMs: 30 * MIN, stateAgoMs: 2 * MIN });
 
 function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling: Readonly<Record<string, Partial<PlanScaling>>> = {}) {
   const full: PlanSnapshot = { capacity: 24, enabled: true, bots: [], ...snapshot };
@@ -30,9 +15,6 @@ function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling:
   return plan(full, settings, NOW);
 }
 
-const creates = (p: ReturnType<typeof plan>) => Object.fromEntries(p.actions.filter((a) => a.kind === 'create').map((a) => [a.group, (a as { count: number }).count]));
-const deletes = (p: ReturnType<typeof plan>, reason?: string) =>
-  p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: readonly string[] }).botIds);
 const entitlements = (p: ReturnType<typeof plan>) => Object.fromEntries(Object.entries(p.groups).map(([name, g]) => [name, g.entitlement]));
 
 /** Six 10-minute runs that arrived in this slot on each of the last 7 days. */

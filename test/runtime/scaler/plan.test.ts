@@ -1,27 +1,12 @@
-import { fairShares, plan, PlanBot, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { creates, deletes, planBuilders } from '../../helpers/plan';
 import { HistoryRecorder } from '../../../runtime/scaler/history';
 
 const NOW = 10 * 24 * 3600_000;
 const MIN = 60_000;
 const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: true };
 
-function group(name: string, overrides: Partial<PlanGroup> = {}): PlanGroup {
-  return { name, maxBots: 5, committedBots: 0, status: 'active', queued: 0, running: 0, lastActivityAt: NOW, imageKey: 'img', ...overrides };
-}
-
-let seq = 0;
-function bots(groupName: string, state: PlanBot['state'], count: number, overrides: Partial<PlanBot> = {}): PlanBot[] {
-  return Array.from({ length: count }, () => ({
-    id: `${groupName}-${state}-${seq++}`,
-    group: groupName,
-    state,
-    createdAt: NOW - MIN,
-    stateChangedAt: NOW - MIN,
-    imageKey: 'img',
-    runsCompleted: 0,
-    ...overrides,
-  }));
-}
+const { group, bots } = planBuilders({ now: NOW, maxBots: 5, createdAgoMs: MIN, stateAgoMs: MIN });
 
 function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling: Partial<PlanScaling> = {}) {
   const full: PlanSnapshot = { capacity: 10, enabled: true, bots: [], ...snapshot };
@@ -29,9 +14,6 @@ function run(snapshot: Partial<PlanSnapshot> & { groups: PlanGroup[] }, scaling:
   return plan(full, settings, NOW);
 }
 
-const creates = (p: ReturnType<typeof plan>) => Object.fromEntries(p.actions.filter((a) => a.kind === 'create').map((a) => [a.group, (a as { count: number }).count]));
-const deletes = (p: ReturnType<typeof plan>, reason?: string) =>
-  p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: readonly string[] }).botIds);
 
 describe('plan()', () => {
   test('2 idle bots and 5 runs arriving in a group of maxBots 5: 3 bots are created', () => {
