@@ -2,38 +2,17 @@
  * RunQueue.register: an agent's registration goes through the queue, which records it within the
  * caps and wakes the group's waiting claims; a refused one changes nothing and wakes no one.
  */
-import { DEFAULT_SCALING } from '../../../constructs/scaling';
-import { parseManifest, sha256Hex } from '../../../runtime/config/manifest';
+import { parseManifest } from '../../../runtime/config/manifest';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { RunQueue } from '../../../runtime/queue/queue';
 import { imageKeyOf } from '../../../runtime/scaler/loop';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 import { testCredential } from '../../helpers/credentials';
+import { FINANCE_VMSS, oneGroupManifest } from '../../helpers/manifest';
 
 const NOW = Date.UTC(2026, 2, 10, 9, 0);
-const VMSS = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'vmss-demo-finance' };
-
-const manifest = parseManifest({
-  version: 1,
-  stack: 'demo',
-  environment: { name: 'demo', geography: 'Europe', region: 'northeurope', botCapacity: 10, plan: 'standard', enabled: true, admins: ['ops'], scaling: DEFAULT_SCALING },
-  groups: [
-    {
-      name: 'finance',
-      description: 'Invoice entry',
-      maxBots: 1,
-      committedBots: 0,
-      vmss: VMSS,
-      vmSize: 'Standard_D2s_v5',
-      computerNamePrefix: 'finance',
-      image: { kind: 'marketplace', publisher: 'MicrosoftWindowsDesktop', offer: 'windows-11', sku: 'win11-24h2-pro', version: 'latest' },
-      flows: { 'invoice-entry': { command: 'invoice.cmd', timeoutMinutes: 30 } },
-      access: { users: [], coOwners: [] },
-      scaling: DEFAULT_SCALING,
-      botTokenSha256: sha256Hex('bot-token'),
-    },
-  ],
-});
+const VMSS = FINANCE_VMSS;
+const manifest = parseManifest(oneGroupManifest({ maxBots: 1 }));
 
 describe('RunQueue.register', () => {
   let store: SqliteStore;

@@ -3,6 +3,7 @@
  * before reaches plan(), and bots start ahead of the runs that usually come at this hour.
  */
 import { testCredential } from '../../helpers/credentials';
+import { FINANCE_VMSS, oneGroupManifest } from '../../helpers/manifest';
 import { DEFAULT_SCALING } from '../../../constructs/scaling';
 import type { ComputeDriver, ScaleSetRef } from '../../../runtime/azure/compute';
 import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/config/manifest';
@@ -17,7 +18,7 @@ const MINUTE = 60_000;
 /** 09:02 UTC on a weekday; "yesterday" is the same time a day earlier. */
 const NOW = Date.UTC(2026, 2, 10, 9, 2);
 const YESTERDAY = NOW - DAY_MS;
-const VMSS: ScaleSetRef = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'vmss-demo-finance' };
+const VMSS: ScaleSetRef = FINANCE_VMSS;
 const CAPS = { maxBots: 5, capacity: 10 };
 
 function manifest(scaling: Partial<ScalingSettings> = {}) {
@@ -25,27 +26,7 @@ function manifest(scaling: Partial<ScalingSettings> = {}) {
 }
 
 function manifestInput(scaling: Partial<ScalingSettings> = {}) {
-  return {
-    version: 1,
-    stack: 'demo',
-    environment: { name: 'demo', geography: 'Europe', region: 'northeurope', botCapacity: 10, plan: 'standard', enabled: true, admins: ['ops'], scaling: DEFAULT_SCALING },
-    groups: [
-      {
-        name: 'finance',
-        description: 'Invoice entry',
-        maxBots: 5,
-        committedBots: 0,
-        vmss: VMSS,
-        vmSize: 'Standard_D2s_v5',
-        computerNamePrefix: 'finance',
-        image: { kind: 'marketplace', publisher: 'MicrosoftWindowsDesktop', offer: 'windows-11', sku: 'win11-24h2-pro', version: 'latest' },
-        flows: { 'invoice-entry': { command: 'invoice.cmd', timeoutMinutes: 30 } },
-        access: { users: [], coOwners: [] },
-        scaling: { ...DEFAULT_SCALING, ...scaling },
-        botTokenSha256: sha256Hex('bot-token'),
-      },
-    ],
-  };
+  return oneGroupManifest({ maxBots: 5, scaling });
 }
 
 /** A compute driver that records the capacities asked for and has no VMs. */
