@@ -3,10 +3,9 @@
  * (or warning) annotation naming the construct path, the field and the value, and a stack that
  * keeps it gets none.
  */
-import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { Testing } from 'cdktf';
 import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
-import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
 
 interface Case {
   readonly rule: string;
@@ -333,15 +332,7 @@ const CASES: Case[] = [
     id: 'HRB-RUNTIME-4',
     build: (bad) => {
       const stack = fleetStack();
-      new LinuxWebApp(stack, 'own-app', {
-        name: 'contoso-own-app',
-        resourceGroupName: 'rg',
-        location: 'northeurope',
-        servicePlanId: '/plan',
-        siteConfig: {},
-        webdeployPublishBasicAuthenticationEnabled: false,
-        zipDeployFile: bad ? 'app.zip' : undefined,
-      });
+      userWebApp(stack, bad ? 'app.zip' : undefined);
       return stack;
     },
     path: 'fleet/own-app',

@@ -4,10 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { Testing } from 'cdktf';
 import { RULE_CATALOGUE, RuleSuppressions } from '../../index';
-import { DEPLOYER_IP, fleetStack, plainEnvironment, synth } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, plainEnvironment, synth, userWebApp } from '../helpers/fleet';
 
 const REASON = 'terraform runs on a self-hosted agent inside the VNet';
 
@@ -56,22 +55,12 @@ describe('RuleSuppressions', () => {
   });
 
   test('the suppressible error of a user web app: synth goes on and records the reason', () => {
-    const ownApp = (stack: import('cdktf').TerraformStack) =>
-      new LinuxWebApp(stack, 'own-app', {
-        name: 'contoso-own-app',
-        resourceGroupName: 'rg',
-        location: 'northeurope',
-        servicePlanId: '/plan',
-        siteConfig: {},
-        webdeployPublishBasicAuthenticationEnabled: false,
-        zipDeployFile: 'app.zip',
-      });
     const failing = fleetStack();
-    ownApp(failing);
+    userWebApp(failing, 'app.zip');
     expect(() => Testing.fullSynth(failing)).toThrow(/fleet\/own-app: \[HRB-RUNTIME-4\] zipDeployFile \(set\)/);
 
     const stack = fleetStack();
-    RuleSuppressions.of(ownApp(stack)).suppress('HRB-RUNTIME-4', 'this app is applied once, then replaced by a pipeline');
+    RuleSuppressions.of(userWebApp(stack, 'app.zip')).suppress('HRB-RUNTIME-4', 'this app is applied once, then replaced by a pipeline');
     const out = fullSynth(stack);
     expect(out.terraform['//'].metadata.suppressedRules).toEqual([{ id: 'HRB-RUNTIME-4', path: 'fleet/own-app', reason: 'this app is applied once, then replaced by a pipeline' }]);
   });

@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import { App, Testing, TerraformStack, TerraformVariable } from 'cdktf';
@@ -118,4 +119,17 @@ export function plainEnvironment(props: Partial<BotEnvironmentProps> = {}): { ap
   new RandomProvider(stack, 'random');
   const environment = new BotEnvironment(stack, 'environment', { name: 'demo', botCapacity: 4, ...props }, PLAIN_SITE);
   return { app, stack, environment, outdir };
+}
+
+/** A web app of the user's own in the stack, basic auth off, with a zip deploy file when given. */
+export function userWebApp(stack: TerraformStack, zipDeployFile?: string): LinuxWebApp {
+  return new LinuxWebApp(stack, 'own-app', {
+    name: 'contoso-own-app',
+    resourceGroupName: 'rg',
+    location: 'northeurope',
+    servicePlanId: '/plan',
+    siteConfig: {},
+    webdeployPublishBasicAuthenticationEnabled: false,
+    zipDeployFile,
+  });
 }
