@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'crypto';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
+import { sha256Hex } from '../config/manifest';
 import { forbidden, notFound, RuntimeError, unauthorized } from '../errors';
 import type { Bot } from '../domain/bot';
 import type { Run } from '../domain/run';
@@ -93,7 +94,8 @@ export interface RouteTable {
   readonly declared: ReadonlyMap<string, AccessPolicy>;
 }
 
-export const credentialHash = (credential: string) => createHash('sha256').update(credential).digest('hex');
+/** What the store keeps of a bot's credential: its SHA-256, in hex. */
+export const credentialHash = sha256Hex;
 
 const RESOURCE_POLICIES: readonly AccessPolicy[] = ['group-user', 'group-co-owner', 'run-owner-or-co-owner'];
 
