@@ -42,7 +42,6 @@ export interface DashboardContext {
   readonly now?: () => number;
 }
 
-
 /** The request came from a page of this origin: its Origin header, else its Referer, names this host. */
 export function sameOrigin(req: Request): boolean {
   const claimed = req.headers.origin ?? req.headers.referer;
