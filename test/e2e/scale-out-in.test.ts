@@ -28,7 +28,8 @@ describe('scale-out and scale-in', () => {
       return g.running === 2 && g.botCounts.provisioning === 3 ? g : undefined;
     }, 2000, 20);
     expect(started.queued).toBe(3);
-    expect(t.fleet.sim.stats.calls.setCapacity).toBeGreaterThan(scaleOutsBefore);
+    // The bots are in the store before the scale-out call reaches ARM: wait for the call.
+    await eventually('a scale-out call reached ARM', async () => t.fleet.sim.stats.calls.setCapacity > scaleOutsBefore, 2000, 20);
 
     await eventually('all 5 runs succeeded', async () => {
       const states = await Promise.all(runs.map(async (r) => (await t.api('GET', `/v1/runs/${r.body.id}`)).body.state));
