@@ -7,6 +7,8 @@
  * environment's time zone), aims at a high percentile of those days so that bursts that repeat
  * are met, and scales that by how today is going so far: quieter days (a holiday) damp it, busier
  * days (growth) raise it. A sparse group also keeps one spare bot when an arrival is likely.
+ * And idle bots beyond those the recent arrivals will likely use go before idleMinutes
+ * (likelyReuse).
  */
 import type { ArrivalHistory, SlotCounts } from '../domain/history';
 import { busyBySlot, HISTORY_DAYS, historyKeepFrom, historyReadFrom, SLOT_MS, slotOf, TRAILING_MS } from '../domain/history';
@@ -31,6 +33,8 @@ const MIN_DAYS_FOR_GROWTH = 2;
 export const FORECAST_PERCENTILE = 0.8;
 /** The spare bot is kept when an arrival within the lead window is at least this likely. */
 export const SPARE_MIN_CHANCE = 0.5;
+/** likelyReuse() judges the recent rate from at least this many whole slots (half an hour). */
+export const REUSE_MIN_SLOTS = 3;
 
 /** A history being written: the simulator's, and the in-memory form of the store's rows. */
 export class HistoryRecorder implements ArrivalHistory {
@@ -224,4 +228,36 @@ function arrivalsSpread(history: ArrivalHistory, from: number, to: number): numb
     if (overlap > 0) n += (count * overlap) / SLOT_MS;
   }
   return n;
+}
+
+/**
+ * How many idle bots the group's runs will likely claim within `minutes`: the median of a Poisson
+ * count at the group's recent arrival rate. The rate is the median of the arrivals per slot over
+ * the trailing window's whole slots, so a burst (one or two busy slots) is not taken for the rate
+ * that follows it. Infinity (keep every idle bot) without a history or while the history covers
+ * fewer than REUSE_MIN_SLOTS whole slots: too little to judge by.
+ */
+export function likelyReuse(history: ArrivalHistory | undefined, now: number, minutes: number): number {
+  if (!history) return Infinity;
+  const counts: number[] = [];
+  for (let slot = Math.max(slotOf(now - TRAILING_MS), slotOf(history.since)); slot < slotOf(now); slot += SLOT_MS) counts.push(history.slots.get(slot)?.arrivals ?? 0);
+  if (counts.length < REUSE_MIN_SLOTS) return Infinity;
+  return poissonMedian((percentile(counts, 0.5) * minutes * 60_000) / SLOT_MS);
+}
+
+/** The median of a Poisson distribution of mean m: the least k with P(X ≤ k) ≥ ½. */
+export function poissonMedian(m: number): number {
+  if (!Number.isFinite(m) || m < 0) throw new Error(`poissonMedian: the mean must be a finite number of at least 0, got ${m}`);
+  if (m === 0) return 0;
+  // For large means the median lies within a unit of m (Choi 1994); summing from 0 would underflow.
+  if (m > 500) return Math.floor(m + 1 / 3);
+  let k = 0;
+  let p = Math.exp(-m);
+  let cdf = p;
+  while (cdf < 0.5) {
+    k += 1;
+    p *= m / k;
+    cdf += p;
+  }
+  return k;
 }

@@ -8,24 +8,29 @@
  * - Each group wants a bot per queued or running run (its runs), plus its standby bots while it is
  *   warm and the bots predictive warm-up forecasts beyond those, capped by its maxBots.
  * - Capacity goes to committed bots first. The rest is shared in two passes. First the runs:
- *   max-min fair shares weighted by the square root of each group's queued and running runs (at
- *   least 1), so a group with a long queue gets more bots than one with a short queue without
- *   starving a group of fewer, longer runs, and every group whose runs wait gets at least one bot
- *   while the capacity allows. Then standby and warm-up, max-min fair, from
- *   what the runs leave: a forecast never holds a bot that another group's runs need.
+ *   max-min fair shares weighted by demand (see weightOf: the square root of the group's queued
+ *   and running runs, raised as its oldest queued run waits), so a group with a long queue gets
+ *   more bots than one with a short queue without starving a group of fewer, longer runs, and
+ *   every group whose runs wait gets at least one bot while the capacity allows. Then standby and
+ *   warm-up, max-min fair, from what the runs leave: a forecast never holds a bot that another
+ *   group's runs need.
  * - Bots that are provisioning or being deleted count against every cap until ARM confirms.
  * - A busy bot is never taken away. While capacity is contended, a group above its share gets a
  *   claim limit, so its bots go idle as runs finish, and those idle bots are deleted at once to
- *   make room for the groups below their share. Idle bots above a group's share also go at once
+ *   make room for the groups below their share. A group with queued runs keeps up to
+ *   REBALANCE_SLACK bots above its share: moving a bot costs a delete and a boot, minutes of
+ *   capacity, and shares shift whenever a queue does. Idle bots above a group's share also go at once
  *   when other groups' queued runs lack bots and there is no free capacity to create them.
  * - New bots go to committed shortfalls first, then to runs, then to standby and warm-up.
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
- *   time-out are marked failed and deleted.
+ *   time-out are marked failed and deleted. With predictive warm-up, idle bots beyond those the
+ *   group's recent arrivals will likely use within idleMinutes (likelyReuse) go sooner, after
+ *   EARLY_IDLE_MINUTES: the bots left over from a burst.
  */
 import type { ScalingSettings } from '../config/fleet-schema';
 import type { BotState } from '../domain/bot';
 import type { ArrivalHistory } from '../domain/history';
-import { Forecast, forecast } from './history';
+import { Forecast, forecast, likelyReuse } from './history';
 
 /**
  * The scaling settings plan() reads: a projection of the manifest's scaling settings, after
@@ -47,6 +52,8 @@ export interface PlanGroup {
   readonly running: number;
   /** Last enqueue or start, for the warm/cold decision. */
   readonly lastActivityAt: number;
+  /** Since when the group's longest-waiting queued run waits; absent when none is queued. */
+  readonly oldestQueuedAt?: number;
   /** No scale-out before this time, after ARM errors. */
   readonly backoffUntil?: number;
   /** The image bots should run; bots on another one are replaced when idle. */
@@ -132,6 +139,37 @@ export interface Plan {
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+
+/**
+ * A group's weight in the shares for runs doubles for each this many minutes its oldest queued
+ * run has waited, so a group whose runs have waited longest gains bots, much as one queue served
+ * oldest first would give them (bench/traces/run-lengths: the worst group's p95 went from 5,518 s
+ * to 2,913 s with REBALANCE_SLACK).
+ */
+export const WAIT_WEIGHT_MINUTES = 10;
+/**
+ * While capacity is contended, a group with queued runs keeps claiming with up to this many bots
+ * above its share before its idle bots go to other groups. Each move costs a delete and a boot,
+ * about 5 minutes of a bot, and shares shift with every change in the queues; on
+ * bench/traces/run-lengths moving on every shift cost 400 more bot-minutes of boots.
+ */
+export const REBALANCE_SLACK = 2;
+/** With predictive warm-up, idle bots beyond the likely reuse are deleted after this long idle. */
+export const EARLY_IDLE_MINUTES = 3;
+
+/**
+ * A group's weight in the shares for runs: the square root of its queued and running runs (at
+ * least 1), times 1 + the minutes its oldest queued run has waited / WAIT_WEIGHT_MINUTES.
+ *
+ * The square root, not the count: a queue of many short runs drains fast with few bots, and
+ * weighting by the count starved a group of fewer, longer runs (bench/traces/run-lengths). The
+ * wait: a group whose few runs wait long (long runs, few bots) gains on a group whose many runs
+ * are served quickly.
+ */
+export function weightOf(runs: number, oldestQueuedAt: number | undefined, now: number): number {
+  const waited = oldestQueuedAt === undefined ? 0 : Math.max(0, now - oldestQueuedAt) / MINUTE;
+  return Math.sqrt(Math.max(1, runs)) * (1 + waited / WAIT_WEIGHT_MINUTES);
+}
 
 /** A group's claim on a pool of bots, for fairShares(). */
 export interface ShareWant {
@@ -237,9 +275,8 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     // rest of `want`, only get what real demand leaves.
     const runs = snapshot.enabled && g.status === 'active' ? g.queued + g.running : want;
     const desired = Math.min(want, g.maxBots);
-    // The square root, not the count: a queue of many short runs drains fast with few bots, and
-    // weighting by the count starved a group of fewer, longer runs (bench/traces/run-lengths).
-    return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight: Math.sqrt(Math.max(1, runs)), predicted };
+    const weight = weightOf(runs, g.queued > 0 ? g.oldestQueuedAt : undefined, now);
+    return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight, predicted };
   });
 
   // Committed bots first, for runs and then for standby and warm-up. Then the pool in two passes:
@@ -284,6 +321,11 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
   const serving = (bots: readonly PlanBot[]) => bots.filter((b) => b.state === 'provisioning' || b.state === 'idle' || b.state === 'busy').length;
   const overCapacity = demand.reduce((s, d) => s + serving(d.bots), 0) > capacity;
   const limited = (d: (typeof demand)[number]) => capacityBound || overCapacity || serving(d.bots) > d.group.maxBots;
+  // The bots a group may hold above its share before they go to others: REBALANCE_SLACK while its
+  // runs wait and it is active. Never beyond its maxBots, and none once capacity is exceeded (a
+  // deploy lowered it) or the group is being wound down.
+  const slack = (d: (typeof demand)[number]) =>
+    snapshot.enabled && d.group.status === 'active' && d.group.queued > 0 && !overCapacity ? Math.max(0, Math.min(REBALANCE_SLACK, d.group.maxBots - entitlement[d.group.name])) : 0;
   // Queued runs that lack the bots they are entitled to, with no free capacity to create them:
   // idle bots above their group's share (e.g. warmed for a forecast that did not come) make room.
   const runsShort =
@@ -316,10 +358,10 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     // Above its share: idle bots that cannot take a run within the group's claim limit go now,
     // so capacity moves to other groups as bots finish. Idle bots about to claim are kept.
     // Without contention, bots above the share only go now when other groups' runs need room.
-    const excess = stillServing - entitlement[g.name];
+    const excess = stillServing - entitlement[g.name] - slack(d);
     if (excess > 0) {
       const reason: DeleteReason = !snapshot.enabled ? 'disabled' : g.status === 'removed' ? 'removed' : g.status === 'expired' ? 'expired' : 'rebalance';
-      const claimable = reason === 'rebalance' && g.status === 'active' ? Math.min(g.queued, Math.max(0, entitlement[g.name] - d.busy)) : 0;
+      const claimable = reason === 'rebalance' && g.status === 'active' ? Math.min(g.queued, Math.max(0, entitlement[g.name] + slack(d) - d.busy)) : 0;
       const surplus = Math.min(excess, Math.max(0, stillIdle.length - claimable));
       const goNow = limited(d) || runsShort || reason !== 'rebalance' ? stillIdle.slice(0, surplus) : [];
       remove(g.name, goNow, reason);
@@ -327,11 +369,16 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       stillServing -= goNow.length;
     }
 
-    // Idle for idleMinutes: deleted, beyond the bots waiting runs and standby still need.
+    // Idle for idleMinutes: deleted, beyond the bots waiting runs and standby still need. With
+    // predictive warm-up, the longest idle beyond those recent arrivals will likely use within
+    // idleMinutes go after EARLY_IDLE_MINUTES: a burst's leftovers.
     if (scaling) {
       const keep = Math.max(0, entitlement[g.name] - (stillServing - stillIdle.length));
       const spare = stillIdle.slice(0, Math.max(0, stillIdle.length - keep));
-      remove(g.name, spare.filter((b) => now - b.stateChangedAt >= scaling.idleMinutes * MINUTE), 'idle');
+      const reuse = scaling.predictive ? likelyReuse(g.history, now, scaling.idleMinutes) : Infinity;
+      const early = Math.max(0, spare.length - reuse);
+      const idleFor = (b: PlanBot) => now - b.stateChangedAt;
+      remove(g.name, spare.filter((b, i) => idleFor(b) >= scaling.idleMinutes * MINUTE || (i < early && idleFor(b) >= Math.min(EARLY_IDLE_MINUTES, scaling.idleMinutes) * MINUTE)), 'idle');
     }
   }
 
@@ -388,8 +435,9 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       created: count,
       shares: passes[g.name],
       // Whenever runs contend, nothing is left for the second pass, so this is the share for runs
-      // (plus committed bots): bots warmed for a forecast take no run beyond it.
-      claimLimit: limited(d) ? entitlement[g.name] : undefined,
+      // (plus committed bots, plus the slack while its runs wait): bots warmed for a forecast take
+      // no run beyond it.
+      claimLimit: limited(d) ? entitlement[g.name] + slack(d) : undefined,
       waiting,
       ...(d.predicted ? { forecast: d.predicted } : {}),
     };

@@ -72,6 +72,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
       queued: Math.min(DEMAND_CAP, counts.get(s.name)?.queued ?? 0),
       running: Math.min(DEMAND_CAP, counts.get(s.name)?.running ?? 0),
       lastActivityAt: s.lastActivityAt,
+      oldestQueuedAt: counts.get(s.name)?.oldestQueuedAt,
       backoffUntil: s.backoffUntil,
       imageKey: declared?.imageKey ?? '',
       history: input.history[s.name],

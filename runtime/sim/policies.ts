@@ -35,7 +35,7 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
         declared: new Map(view.groups.map(({ config: g }) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: SIM_IMAGE, scaling: { ...g.scaling, ...overrides } }])),
         states: view.groups.map((g) => ({ name: g.config.name, paused: false, expired: false, declared: true, lastActivityAt: g.lastActivityAt })),
         bots: view.bots.map((b) => ({ ...b, imageKey: SIM_IMAGE })),
-        counts: view.groups.map((g) => ({ group: g.config.name, queued: g.queued, running: g.running })),
+        counts: view.groups.map((g) => ({ group: g.config.name, queued: g.queued, running: g.running, oldestQueuedAt: g.oldestQueuedAt })),
         history: Object.fromEntries(view.groups.map((g) => [g.config.name, g.history])),
         timeZone: view.timeZone,
       });

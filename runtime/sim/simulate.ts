@@ -76,6 +76,8 @@ export interface SimGroupView {
   readonly running: number;
   readonly lastActivityAt: number;
   readonly history: ArrivalHistory;
+  /** When the group's longest-waiting queued run arrived; undefined when none waits. */
+  readonly oldestQueuedAt?: number;
 }
 
 /** What a policy sees: the same facts the runtime's store holds. */
@@ -220,6 +222,12 @@ class SimQueue {
   push(run: SimRun): void {
     (run.priority === 'high' ? this.high : this.normal).push(run);
   }
+  /** When the longest-waiting queued run arrived; undefined when none waits. */
+  get oldestArrivedAt(): number | undefined {
+    const high = this.high[this.highHead]?.arrivedAt;
+    const normal = this.normal[this.normalHead]?.arrivedAt;
+    return high === undefined ? normal : normal === undefined ? high : Math.min(high, normal);
+  }
   shift(): SimRun | undefined {
     if (this.highHead < this.high.length) return this.high[this.highHead++];
     if (this.normalHead < this.normal.length) return this.normal[this.normalHead++];
@@ -341,7 +349,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     return {
       capacity: fleet.capacity,
       ...(fleet.timeZone !== undefined ? { timeZone: fleet.timeZone } : {}),
-      groups: [...groups.values()].map((g) => ({ config: g.config, queued: g.queue.length, running: g.running, lastActivityAt: g.lastActivityAt, history: g.history })),
+      groups: [...groups.values()].map((g) => ({ config: g.config, queued: g.queue.length, oldestQueuedAt: g.queue.oldestArrivedAt, running: g.running, lastActivityAt: g.lastActivityAt, history: g.history })),
       bots,
     };
   };

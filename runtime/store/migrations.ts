@@ -124,4 +124,13 @@ ALTER TABLE bots ADD COLUMN credential_hash TEXT;
 CREATE UNIQUE INDEX bots_credential ON bots (credential_hash) WHERE credential_hash IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'queued runs by wait',
+    // The scaler weighs each group by how long its oldest queued run waits, on every cycle: an
+    // index seek, however long the queue. The sweep's queue time-out reads the same order.
+    sql: () => `
+CREATE INDEX runs_queued_since ON runs (grp, queued_at) WHERE state = 'queued';
+`,
+  },
 ];

@@ -19,7 +19,7 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing } from './rows';
+import { arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing, withOldest } from './rows';
 import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
 import type {
   CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
@@ -595,25 +595,20 @@ export class PostgresStore implements Store {
     if (cap === undefined) {
       // Queued groups first, then groups with only running runs: the SQLite store's order.
       const rows = await this.query(
-        `SELECT grp, state, COUNT(*) AS n FROM runs WHERE state IN ('queued', 'running') GROUP BY grp, state ORDER BY state, grp COLLATE "C"`,
+        `SELECT grp, state, COUNT(*) AS n, MIN(queued_at) AS oldest FROM runs WHERE state IN ('queued', 'running') GROUP BY grp, state ORDER BY state, grp COLLATE "C"`,
       );
-      const counts = new Map<string, { group: string; queued: number; running: number }>();
-      for (const r of rows) {
-        const c = counts.get(r.grp) ?? { group: r.grp, queued: 0, running: 0 };
-        c[r.state as 'queued' | 'running'] = Number(r.n);
-        counts.set(r.grp, c);
-      }
-      return [...counts.values()];
+      return countsOf(rows);
     }
     // Counting at most `cap` per group keeps this O(groups × cap) however long the queues grow.
     const rows = await this.query(
       `SELECT g.name,
          (SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE grp = g.name AND state = 'queued' LIMIT $1) AS q) AS queued,
-         (SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE grp = g.name AND state = 'running' LIMIT $1) AS r) AS running
+         (SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE grp = g.name AND state = 'running' LIMIT $1) AS r) AS running,
+         (SELECT MIN(queued_at) FROM runs WHERE grp = g.name AND state = 'queued') AS oldest
        FROM groups g ORDER BY g.name COLLATE "C"`,
       [noLimitIfNegative(cap)],
     );
-    return rows.map((r) => ({ group: r.name as string, queued: Number(r.queued), running: Number(r.running) })).filter((c) => c.queued > 0 || c.running > 0);
+    return rows.map((r) => withOldest({ group: r.name as string, queued: Number(r.queued), running: Number(r.running) }, r.oldest)).filter((c) => c.queued > 0 || c.running > 0);
   }
 
   /** Re-queues or ends the run a lost or deleted bot (locked) was on, as decideReturn() says. */

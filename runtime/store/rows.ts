@@ -7,6 +7,7 @@ import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
+import type { QueueCounts } from './types';
 
 type Row = Record<string, any>;
 
@@ -154,4 +155,19 @@ export function busySlots(runs: readonly Run[]): BusySlot[] {
     }
   }
   return [...sums.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.slot - b.slot));
+}
+
+/** A group's counts with the oldest queued run's time, when the row has one (BIGINT may be a string). */
+export function withOldest(counts: Omit<QueueCounts, 'oldestQueuedAt'>, oldest: unknown): QueueCounts {
+  return oldest === null || oldest === undefined ? counts : { ...counts, oldestQueuedAt: Number(oldest) };
+}
+
+/** Queue counts from rows of (grp, state, n, oldest), one per group and state, in the rows' group order. */
+export function countsOf(rows: readonly Row[]): QueueCounts[] {
+  const counts = new Map<string, QueueCounts>();
+  for (const r of rows) {
+    const c = counts.get(r.grp) ?? { group: r.grp as string, queued: 0, running: 0 };
+    counts.set(r.grp, r.state === 'queued' ? withOldest({ ...c, queued: Number(r.n) }, r.oldest) : { ...c, running: Number(r.n) });
+  }
+  return [...counts.values()];
 }

@@ -21,8 +21,8 @@ import {
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
-  arrivalHistorySql, busySlots, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  RUN_LISTING_COLUMNS, sqlList,
+  arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  RUN_LISTING_COLUMNS, sqlList, withOldest,
 } from './rows';
 
 type Row = Record<string, any>;
@@ -376,22 +376,17 @@ export class SqliteStore implements Store {
       if (cap === undefined) {
         // Two queries, so that each uses its partial index (SQLite does not match `IN` to them).
         const rows = [
-          ...(this.sql(`SELECT grp, 'queued' AS state, COUNT(*) AS n FROM runs WHERE state = 'queued' GROUP BY grp`).all() as Row[]),
-          ...(this.sql(`SELECT grp, 'running' AS state, COUNT(*) AS n FROM runs WHERE state = 'running' GROUP BY grp`).all() as Row[]),
+          ...(this.sql(`SELECT grp, 'queued' AS state, COUNT(*) AS n, MIN(queued_at) AS oldest FROM runs WHERE state = 'queued' GROUP BY grp`).all() as Row[]),
+          ...(this.sql(`SELECT grp, 'running' AS state, COUNT(*) AS n, NULL AS oldest FROM runs WHERE state = 'running' GROUP BY grp`).all() as Row[]),
         ];
-        const counts = new Map<string, { group: string; queued: number; running: number }>();
-        for (const r of rows) {
-          const c = counts.get(r.grp) ?? { group: r.grp, queued: 0, running: 0 };
-          c[r.state as 'queued' | 'running'] = Number(r.n);
-          counts.set(r.grp, c);
-        }
-        return [...counts.values()];
+        return countsOf(rows);
       }
       // Counting at most `cap` per group keeps this O(groups × cap) however long the queues grow.
       const groups = this.sql('SELECT name FROM groups').all() as Row[];
       const capped = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs WHERE grp = ? AND state = ? LIMIT ?)`);
+      const oldest = this.sql(`SELECT MIN(queued_at) AS t FROM runs WHERE grp = ? AND state = 'queued'`);
       return groups
-        .map((g) => ({ group: g.name as string, queued: Number((capped.get(g.name, 'queued', cap) as Row).n), running: Number((capped.get(g.name, 'running', cap) as Row).n) }))
+        .map((g) => withOldest({ group: g.name as string, queued: Number((capped.get(g.name, 'queued', cap) as Row).n), running: Number((capped.get(g.name, 'running', cap) as Row).n) }, (oldest.get(g.name) as Row).t))
         .filter((c) => c.queued > 0 || c.running > 0);
     });
   }

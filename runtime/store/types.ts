@@ -114,6 +114,8 @@ export interface QueueCounts {
   readonly group: string;
   readonly queued: number;
   readonly running: number;
+  /** When the group's longest-waiting queued run entered the queue (its `queuedAt`); absent when none is queued. */
+  readonly oldestQueuedAt?: number;
 }
 
 export interface Store {
@@ -150,7 +152,10 @@ export interface Store {
   queue(group: string, limit?: number, offset?: number): Promise<RunListing[]>;
   /** Runs newest first, without their data: a list never reads inputs or output. */
   runs(query: RunQuery): Promise<RunListing[]>;
-  /** Queued and running runs per group; with `cap`, each count stops at `cap` (enough for scaling). */
+  /**
+   * Queued and running runs per group, and when the oldest queued run entered the queue; with
+   * `cap`, each count stops at `cap` (enough for scaling).
+   */
   queueCounts(cap?: number): Promise<QueueCounts[]>;
   /**
    * Time-outs, lost bots and inactive groups, in one transaction. It also forgets arrival history

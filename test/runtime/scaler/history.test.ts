@@ -1,5 +1,5 @@
 import { DAY_MS, SLOT_MS } from '../../../runtime/domain/history';
-import { aimOf, forecast, HistoryRecorder, percentile } from '../../../runtime/scaler/history';
+import { aimOf, forecast, HistoryRecorder, likelyReuse, percentile, poissonMedian, REUSE_MIN_SLOTS } from '../../../runtime/scaler/history';
 
 /** Monday 5 January 2026, 00:00 UTC. */
 const DAY1 = Date.UTC(2026, 0, 5);
@@ -246,4 +246,37 @@ test.each([
   ['one day of history: that day', [12], 12],
 ] as const)('aimOf: %s', (_name, values, aim) => {
   expect(aimOf(values)).toBeCloseTo(aim, 10);
+});
+
+describe('likely reuse of idle bots', () => {
+  test('poissonMedian is the least count with at least an even chance', () => {
+    expect(poissonMedian(0)).toBe(0);
+    // P(0) = e^-0.5 ≈ 0.61 and e^-0.7 ≈ 0.50 (just under), so 0 and 1.
+    expect(poissonMedian(0.5)).toBe(0);
+    expect(poissonMedian(0.7)).toBe(1);
+    expect(poissonMedian(1)).toBe(1);
+    expect(poissonMedian(6)).toBe(6);
+    expect(poissonMedian(1000)).toBe(1000);
+    expect(() => poissonMedian(-1)).toThrow('poissonMedian: the mean must be a finite number of at least 0, got -1');
+  });
+
+  test('likelyReuse reads the median slot of the trailing window, not its busiest', () => {
+    const now = Date.UTC(2026, 0, 12, 12, 0);
+    const h = new HistoryRecorder(now - 3 * 3600_000);
+    for (let t = now - 2 * 3600_000; t < now; t += 10 * 60_000) h.arrival(t + 60_000, 2);
+    expect(likelyReuse(h, now, 10)).toBe(2);
+    h.arrival(now - 5 * 60_000 - 10 * 60_000, 40);
+    expect(likelyReuse(h, now, 10)).toBe(2);
+    // A longer idle time covers more arrivals.
+    expect(likelyReuse(h, now, 30)).toBe(6);
+  });
+
+  test('without a history, or with under REUSE_MIN_SLOTS slots of it, every idle bot counts as likely used', () => {
+    const now = Date.UTC(2026, 0, 12, 12, 0);
+    expect(likelyReuse(undefined, now, 10)).toBe(Infinity);
+    const young = new HistoryRecorder(now - (REUSE_MIN_SLOTS - 1) * 10 * 60_000);
+    expect(likelyReuse(young, now, 10)).toBe(Infinity);
+    const old = new HistoryRecorder(now - REUSE_MIN_SLOTS * 10 * 60_000);
+    expect(likelyReuse(old, now, 10)).toBe(0);
+  });
 });

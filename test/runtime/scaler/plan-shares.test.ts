@@ -1,6 +1,6 @@
 import { DAY_MS } from '../../../runtime/domain/history';
 import { HistoryRecorder } from '../../../runtime/scaler/history';
-import { fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot, REBALANCE_SLACK, WAIT_WEIGHT_MINUTES, weightOf } from '../../../runtime/scaler/plan';
 import { creates, deletes, planBuilders } from '../../helpers/plan';
 
 const NOW = 10 * DAY_MS + 9 * 3600_000;
@@ -38,8 +38,9 @@ describe('plan() shares the capacity by demand', () => {
     expect(entitlements(p)).toEqual({ a: 16, b: 6, c: 2 });
     expect(creates(p)).toEqual({ a: 16, b: 6, c: 2 });
     expect(p.capacityBound).toBe(true);
+    // Claim limits: the share, plus the slack while runs wait, within maxBots.
     expect(p.groups.a.claimLimit).toBe(16);
-    expect(p.groups.b.claimLimit).toBe(6);
+    expect(p.groups.b.claimLimit).toBe(6 + REBALANCE_SLACK);
   });
 
   test('a small group whose runs wait still gets one bot when the capacity is far below the demand', () => {
@@ -52,9 +53,10 @@ describe('plan() shares the capacity by demand', () => {
     const p = run({ capacity: 8, groups: [group('a', { running: 6, queued: 3 }), group('b', { queued: 3 })], bots: bots('a', 'busy', 6) });
     // 9 runs against 3: weights √9 and √3, so 5 and 3 of 8.
     expect(entitlements(p)).toEqual({ a: 5, b: 3 });
-    // a's six busy bots are not taken away: b gets the 2 free, and a's claim limit holds it at 5.
+    // a's six busy bots are not taken away: b gets the 2 free, and a's claim limit holds it at its
+    // share and the slack.
     expect(creates(p)).toEqual({ b: 2 });
-    expect(p.groups.a.claimLimit).toBe(5);
+    expect(p.groups.a.claimLimit).toBe(5 + REBALANCE_SLACK);
   });
 
   test('with room for everyone, every group gets all it wants, as before', () => {
@@ -84,6 +86,32 @@ describe('plan() shares the capacity by demand', () => {
     const p = run({ capacity: 6, groups: [group('a', { committedBots: 2 }), group('b', { queued: 400 })] }, { a: { standbyBots: 2 } });
     expect(p.groups.a.shares).toEqual({ runs: 0, warm: 2 });
     expect(p.groups.b.shares).toEqual({ runs: 4, warm: 0 });
+  });
+});
+
+describe('plan() weighs how long runs have waited', () => {
+  test('the weight is the square root of the runs, doubled for each WAIT_WEIGHT_MINUTES the oldest queued run waited', () => {
+    expect(weightOf(9, undefined, NOW)).toBe(3);
+    expect(weightOf(0, undefined, NOW)).toBe(1);
+    expect(weightOf(9, NOW - WAIT_WEIGHT_MINUTES * MIN, NOW)).toBe(6);
+    expect(weightOf(4, NOW - 3 * WAIT_WEIGHT_MINUTES * MIN, NOW)).toBe(8);
+    // A clock set back never makes a wait negative.
+    expect(weightOf(4, NOW + 5 * MIN, NOW)).toBe(2);
+  });
+
+  test('of two groups with equal queues, the one whose runs have waited longer gets more bots', () => {
+    // Few long runs waiting 30 minutes against as many short ones just queued.
+    const p = run({ capacity: 12, groups: [group('batch', { queued: 10, oldestQueuedAt: NOW - 30 * MIN }), group('quick', { queued: 10, oldestQueuedAt: NOW - MIN })] });
+    expect(p.groups.batch.entitlement).toBeGreaterThan(p.groups.quick.entitlement);
+    expect(entitlements(p)).toEqual({ batch: 9, quick: 3 });
+    // Without the waits, the same queues share evenly.
+    const even = run({ capacity: 12, groups: [group('batch', { queued: 10 }), group('quick', { queued: 10 })] });
+    expect(entitlements(even)).toEqual({ batch: 6, quick: 6 });
+  });
+
+  test('a group with no queued run is not weighed by a stale wait', () => {
+    const p = run({ capacity: 8, groups: [group('a', { running: 4, oldestQueuedAt: NOW - 60 * MIN }), group('b', { queued: 4 })] });
+    expect(entitlements(p)).toEqual({ a: 4, b: 4 });
   });
 });
 

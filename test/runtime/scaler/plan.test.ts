@@ -1,4 +1,4 @@
-import { fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot } from '../../../runtime/scaler/plan';
+import { EARLY_IDLE_MINUTES, fairShares, plan, PlanGroup, PlanScaling, PlanSnapshot, REBALANCE_SLACK } from '../../../runtime/scaler/plan';
 import { creates, deletes, planBuilders } from '../../helpers/plan';
 import { HistoryRecorder } from '../../../runtime/scaler/history';
 
@@ -100,12 +100,28 @@ describe('plan()', () => {
   test('while capacity is contended, an over-share group gets a claim limit and its idle bots go at once', () => {
     const aBusy = bots('a', 'busy', 3);
     const aIdle = bots('a', 'idle', 1, { stateChangedAt: NOW - 1000 });
-    // Equal demand (8 runs each), so equal shares.
-    const p = run({ capacity: 4, groups: [group('a', { queued: 5, running: 3 }), group('b', { queued: 8 })], bots: [...aBusy, ...aIdle] });
+    // a has no queued runs, so no slack: its claim limit is its share, and its idle bot goes.
+    const p = run({ capacity: 4, groups: [group('a', { running: 3 }), group('b', { queued: 8 })], bots: [...aBusy, ...aIdle] });
+    expect(p.groups.a.entitlement).toBe(2);
     expect(p.groups.a.claimLimit).toBe(2);
     expect(deletes(p, 'rebalance')).toEqual([aIdle[0].id]);
     expect(creates(p)).toEqual({});
     expect(p.groups.b.waiting).toEqual([{ code: 'capacity_in_use', capacity: 4 }]);
+  });
+
+  test('an over-share group whose runs wait keeps REBALANCE_SLACK bots above its share, and no more', () => {
+    const aIdle = bots('a', 'idle', 6, { stateChangedAt: NOW - 1000 });
+    const p = run({ capacity: 8, groups: [group('a', { maxBots: 8, queued: 10, running: 2 }), group('b', { maxBots: 8, queued: 10 })], bots: [...bots('a', 'busy', 2), ...aIdle] });
+    expect(p.groups.a.entitlement).toBe(4);
+    expect(p.groups.a.claimLimit).toBe(4 + REBALANCE_SLACK);
+    // 8 serving against a share of 4 and the slack of 2: the 2 idle bots beyond them go.
+    expect(deletes(p, 'rebalance')).toHaveLength(8 - 4 - REBALANCE_SLACK);
+  });
+
+  test('the slack never takes a group beyond its maxBots', () => {
+    const p = run({ capacity: 8, groups: [group('a', { maxBots: 5, queued: 10, running: 4 }), group('b', { maxBots: 8, queued: 10 })], bots: bots('a', 'busy', 4) });
+    expect(p.groups.a.entitlement).toBe(4);
+    expect(p.groups.a.claimLimit).toBe(5);
   });
 
   test('without contention there is no claim limit', () => {
@@ -172,9 +188,10 @@ describe('plan() rebalancing', () => {
     expect(deletes(p)).toEqual([]);
   });
 
-  test('once its share is busy, its next idle bot goes to make room', () => {
+  test('once its share and the slack are busy, its next idle bot goes to make room', () => {
     const idle = bots('finance', 'idle', 1);
-    const p = run({ capacity: 4, groups: [group('finance', { maxBots: 3, queued: 4, running: 2 }), group('sales', { maxBots: 2, queued: 6 })], bots: [...bots('finance', 'busy', 2), ...idle, ...bots('sales', 'busy', 1)] });
+    const p = run({ capacity: 6, groups: [group('finance', { maxBots: 6, queued: 4, running: 4 }), group('sales', { maxBots: 6, queued: 20, running: 1 })], bots: [...bots('finance', 'busy', 4), ...idle, ...bots('sales', 'busy', 1)] });
+    expect(p.groups.finance.entitlement + REBALANCE_SLACK).toBe(4);
     expect(deletes(p, 'rebalance')).toEqual([idle[0].id]);
   });
 });
@@ -271,5 +288,52 @@ describe('plan() with predictive warm-up', () => {
     const tokyo = predictive({ capacity: 30, groups: [g], timeZone: 'Asia/Tokyo' }, { spareBot: false }, now);
     expect(tokyo.groups.g.forecast).toMatchObject({ dayType: 'weekend', bots: 0 });
     expect(creates(tokyo)).toEqual({});
+  });
+});
+
+describe('plan(): idle bots left over from a burst', () => {
+  const SLOT = 10 * MIN;
+  /** Since `hours` ago: `perSlot` arrivals in each 10-minute slot, and `burst` more in the latest whole slot. */
+  function recentHistory(hours: number, perSlot: number, burst = 0): HistoryRecorder {
+    const h = new HistoryRecorder(NOW - hours * 60 * MIN);
+    for (let slot = NOW - hours * 60 * MIN; slot < NOW; slot += SLOT) h.arrival(slot + MIN, perSlot);
+    if (burst) h.arrival(NOW - SLOT + MIN, burst);
+    return h;
+  }
+  const leftovers = (idleMinutes: number) =>
+    Array.from({ length: 8 }, (_, i) => bots('g', 'idle', 1, { stateChangedAt: NOW - idleMinutes * MIN - i * 1000 })[0]);
+
+  test('with predictive warm-up, idle bots beyond the likely reuse go after EARLY_IDLE_MINUTES, the longest idle first', () => {
+    // One arrival a slot: within idleMinutes (10) the median count is 1, so one idle bot stays.
+    const idle = leftovers(EARLY_IDLE_MINUTES + 1);
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(2, 1) })], bots: idle }, { predictive: true, spareBot: false });
+    expect(deletes(p, 'idle').sort()).toEqual(idle.slice(1).map((b) => b.id).sort());
+  });
+
+  test('a burst in the trailing window is not taken for the rate that follows it', () => {
+    const idle = leftovers(EARLY_IDLE_MINUTES + 1);
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(2, 1, 30) })], bots: idle }, { predictive: true, spareBot: false });
+    expect(deletes(p, 'idle')).toHaveLength(7);
+  });
+
+  test('not before EARLY_IDLE_MINUTES idle', () => {
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(2, 1) })], bots: leftovers(EARLY_IDLE_MINUTES - 1) }, { predictive: true, spareBot: false });
+    expect(deletes(p)).toEqual([]);
+  });
+
+  test('without predictive warm-up, idle bots keep the full idleMinutes', () => {
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(2, 1) })], bots: leftovers(EARLY_IDLE_MINUTES + 1) }, { predictive: false });
+    expect(deletes(p)).toEqual([]);
+  });
+
+  test('with under half an hour of history, nothing is judged early', () => {
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(0.25, 1) })], bots: leftovers(EARLY_IDLE_MINUTES + 1) }, { predictive: true, spareBot: false });
+    expect(deletes(p)).toEqual([]);
+  });
+
+  test('a busier recent rate keeps more idle bots', () => {
+    // Six arrivals a slot: a median of 6 within 10 minutes, so 6 of the 8 stay.
+    const p = run({ groups: [group('g', { maxBots: 8, history: recentHistory(2, 6) })], bots: leftovers(EARLY_IDLE_MINUTES + 1) }, { predictive: true, spareBot: false });
+    expect(deletes(p, 'idle')).toHaveLength(2);
   });
 });

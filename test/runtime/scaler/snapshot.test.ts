@@ -26,15 +26,15 @@ function input(extra: Partial<SnapshotInput> = {}): SnapshotInput {
   };
 }
 
-test('a declared group carries its caps, image, activity, back-off, counts, history and settings', () => {
+test('a declared group carries its caps, image, activity, back-off, counts, oldest queued run, history and settings', () => {
   const history = new HistoryRecorder(NOW - 86_400_000);
   const snapshot = buildSnapshot(
-    input({ states: [state('finance', { backoffUntil: NOW + 5_000 })], counts: [{ group: 'finance', queued: 3, running: 2 }], history: { finance: history } }),
+    input({ states: [state('finance', { backoffUntil: NOW + 5_000 })], counts: [{ group: 'finance', queued: 3, running: 2, oldestQueuedAt: NOW - 90_000 }], history: { finance: history } }),
   );
   expect(snapshot.plan).toEqual({
     capacity: 10,
     enabled: true,
-    groups: [{ name: 'finance', maxBots: 5, committedBots: 1, status: 'active', queued: 3, running: 2, lastActivityAt: NOW - 60_000, backoffUntil: NOW + 5_000, imageKey: 'img-finance', history }],
+    groups: [{ name: 'finance', maxBots: 5, committedBots: 1, status: 'active', queued: 3, running: 2, lastActivityAt: NOW - 60_000, oldestQueuedAt: NOW - 90_000, backoffUntil: NOW + 5_000, imageKey: 'img-finance', history }],
     bots: [],
   });
   expect(snapshot.settings).toEqual({ finance: SCALING });

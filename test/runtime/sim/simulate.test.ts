@@ -41,6 +41,21 @@ describe('simulate', () => {
     expect(report.total.wait.max).toBe(240 + 120 - 10);
   });
 
+  test('a policy sees when the oldest queued run of each group arrived, high priority included', () => {
+    const fleet: SimFleet = { capacity: 1, groups: [{ name: 'g', maxBots: 1, committedBots: 0, scaling: SCALING }] };
+    const trace = [run(at(9, 0), 60), run(at(9, 0, 10), 60), run(at(9, 0, 20), 60, 'high')];
+    const seen: Array<[number, number | undefined]> = [];
+    const ours = oursPolicy();
+    simulate(trace, fleet, { ...ours, decide: (view, now) => (seen.push([now, view.groups[0].oldestQueuedAt]), ours.decide(view, now)) }, EXACT_BOOT);
+    const oldestAt = (t: number) => seen.filter(([now]) => now <= t).pop()?.[1];
+    expect(oldestAt(at(9, 0, 20))).toBe(at(9, 0));
+    // 09:04: the bot takes the high-priority run first; A (09:00) is still the oldest waiting.
+    expect(oldestAt(at(9, 4, 30))).toBe(at(9, 0));
+    // 09:05: A starts and B (09:00:10) is the oldest; at 09:06 B starts and none waits.
+    expect(oldestAt(at(9, 5, 30))).toBe(at(9, 0, 10));
+    expect(oldestAt(at(9, 6, 30))).toBeUndefined();
+  });
+
   test('the same trace, fleet and seed give the same report, byte for byte', () => {
     const trace = generateWorkload('spiky', { seed: 3, days: 1 });
     const fleet: SimFleet = { capacity: 20, groups: [{ name: 'finance', maxBots: 20, committedBots: 0, scaling: { ...SCALING, predictive: true } }] };

@@ -268,8 +268,10 @@ function postgresTests(connectionString: string): void {
       const [run] = await b.queue('finance');
       expect(typeof run.enqueuedAt).toBe('number');
       expect(run.timeoutMinutes).toBe(1.5);
-      expect(await b.queueCounts()).toEqual([{ group: 'finance', queued: 1, running: 0 }]);
-      expect(await b.queueCounts(5)).toEqual([{ group: 'finance', queued: 1, running: 0 }]);
+      const counts = [{ group: 'finance', queued: 1, running: 0, oldestQueuedAt: run.queuedAt }];
+      expect(typeof run.queuedAt).toBe('number');
+      expect(await b.queueCounts()).toEqual(counts);
+      expect(await b.queueCounts(5)).toEqual(counts);
     });
   });
 }

@@ -79,6 +79,29 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('queueCounts', () => {
+      test('counts queued and running runs per group, with when the oldest queued run entered the queue', async () => {
+        await enqueue({ now: T0 + 5 });
+        await enqueue({ now: T0 + 2, priority: 'high' });
+        await enqueue({ now: T0 + 9 });
+        await enqueue({ group: 'sales', now: T0 + 7 });
+        await claimed((await idleBot()).id, 'finance', T0 + 20);
+        const byGroup = Object.fromEntries((await store.queueCounts()).map((c) => [c.group, c]));
+        // The high-priority run (T0 + 2) was claimed first: the oldest still queued came at T0 + 5.
+        expect(byGroup.finance).toEqual({ group: 'finance', queued: 2, running: 1, oldestQueuedAt: T0 + 5 });
+        expect(byGroup.sales).toEqual({ group: 'sales', queued: 1, running: 0, oldestQueuedAt: T0 + 7 });
+        // Capped counts carry the same time.
+        const capped = Object.fromEntries((await store.queueCounts(1)).map((c) => [c.group, c]));
+        expect(capped.finance).toEqual({ group: 'finance', queued: 1, running: 1, oldestQueuedAt: T0 + 5 });
+      });
+
+      test('a group with only running runs has no oldest queued time', async () => {
+        await enqueue();
+        await claimed((await idleBot()).id);
+        for (const counts of [await store.queueCounts(), await store.queueCounts(5)]) expect(counts).toEqual([{ group: 'finance', queued: 0, running: 1 }]);
+      });
+    });
+
     describe('claim', () => {
       test('move-to-top first, then high priority, then FIFO', async () => {
         const ids: string[] = [];
