@@ -17,9 +17,9 @@
  * - Bots that are provisioning or being deleted count against every cap until ARM confirms.
  * - A busy bot is never taken away. While capacity is contended, a group above its share gets a
  *   claim limit, so its bots go idle as runs finish, and those idle bots are deleted at once to
- *   make room for the groups below their share. A group with queued runs keeps up to
- *   REBALANCE_SLACK bots above its share: moving a bot costs a delete and a boot, minutes of
- *   capacity, and shares shift whenever a queue does. Idle bots above a group's share also go at once
+ *   make room for the groups below their share. A group with queued runs and a share of at least
+ *   4 bots keeps up to REBALANCE_SLACK bots above it: moving a bot costs a delete and a boot,
+ *   minutes of capacity, and shares shift whenever a queue does. Idle bots above a group's share also go at once
  *   when other groups' queued runs lack bots and there is no free capacity to create them.
  * - New bots go to committed shortfalls first, then to runs, then to standby and warm-up.
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
@@ -149,9 +149,11 @@ const HOUR = 60 * MINUTE;
 export const WAIT_WEIGHT_MINUTES = 10;
 /**
  * While capacity is contended, a group with queued runs keeps claiming with up to this many bots
- * above its share before its idle bots go to other groups. Each move costs a delete and a boot,
- * about 5 minutes of a bot, and shares shift with every change in the queues; on
- * bench/traces/run-lengths moving on every shift cost 400 more bot-minutes of boots.
+ * above its share before its idle bots go to other groups, once its share is at least twice the
+ * slack (in a small fleet 2 bots are most of a share, and its groups get their plain shares).
+ * Each move costs a delete and a boot, about 5 minutes of a bot, and shares shift with every
+ * change in the queues; on bench/traces/run-lengths moving on every shift cost 400 more
+ * bot-minutes of boots.
  */
 export const REBALANCE_SLACK = 2;
 /** With predictive warm-up, idle bots beyond the likely reuse are deleted after this long idle. */
@@ -322,10 +324,13 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
   const overCapacity = demand.reduce((s, d) => s + serving(d.bots), 0) > capacity;
   const limited = (d: (typeof demand)[number]) => capacityBound || overCapacity || serving(d.bots) > d.group.maxBots;
   // The bots a group may hold above its share before they go to others: REBALANCE_SLACK while its
-  // runs wait and it is active. Never beyond its maxBots, and none once capacity is exceeded (a
-  // deploy lowered it) or the group is being wound down.
-  const slack = (d: (typeof demand)[number]) =>
-    snapshot.enabled && d.group.status === 'active' && d.group.queued > 0 && !overCapacity ? Math.max(0, Math.min(REBALANCE_SLACK, d.group.maxBots - entitlement[d.group.name])) : 0;
+  // runs wait, it is active and its share is at least twice the slack. Never beyond its maxBots,
+  // and none once capacity is exceeded (a deploy lowered it) or the group is being wound down.
+  const slack = (d: (typeof demand)[number]) => {
+    const share = entitlement[d.group.name];
+    const applies = snapshot.enabled && d.group.status === 'active' && d.group.queued > 0 && !overCapacity && share >= 2 * REBALANCE_SLACK;
+    return applies ? Math.max(0, Math.min(REBALANCE_SLACK, d.group.maxBots - share)) : 0;
+  };
   // Queued runs that lack the bots they are entitled to, with no free capacity to create them:
   // idle bots above their group's share (e.g. warmed for a forecast that did not come) make room.
   const runsShort =

@@ -118,6 +118,14 @@ describe('plan()', () => {
     expect(deletes(p, 'rebalance')).toHaveLength(8 - 4 - REBALANCE_SLACK);
   });
 
+  test('a share under twice the slack gets no slack: a small fleet is shared plainly', () => {
+    const idle = bots('a', 'idle', 1, { stateChangedAt: NOW - 1000 });
+    const p = run({ capacity: 4, groups: [group('a', { maxBots: 3, queued: 5, running: 2 }), group('b', { maxBots: 3, queued: 5 })], bots: [...bots('a', 'busy', 2), ...idle] });
+    expect(p.groups.a.entitlement).toBe(2);
+    expect(p.groups.a.claimLimit).toBe(2);
+    expect(deletes(p, 'rebalance')).toEqual([idle[0].id]);
+  });
+
   test('the slack never takes a group beyond its maxBots', () => {
     const p = run({ capacity: 8, groups: [group('a', { maxBots: 5, queued: 10, running: 4 }), group('b', { maxBots: 8, queued: 10 })], bots: bots('a', 'busy', 4) });
     expect(p.groups.a.entitlement).toBe(4);
