@@ -226,7 +226,7 @@ export function renderText(changes: readonly FleetChange[]): string {
 /** Markdown for a pull-request comment: a heading, a summary, and a table with destructive rows flagged. */
 export function renderMarkdown(changes: readonly FleetChange[]): string {
   const lines = ['### Fleet changes', ''];
-  if (changes.length === 0) return `${lines.join('\n')}No fleet changes.\n`;
+  if (changes.length === 0) return `${lines.join('\n')}\nNo fleet changes.\n`;
   const destructive = changes.filter((c) => c.destructive).length;
   lines.push(
     destructive
