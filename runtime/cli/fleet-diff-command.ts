@@ -64,18 +64,29 @@ async function synthIn(cwd: string, settings: { app?: string; output: string; ve
   }
 }
 
+/** The repository's top folder, once `ref` is known to name a commit of it. */
+function assertRef(ref: string): string {
+  let top: string;
+  try {
+    top = git(['rev-parse', '--show-toplevel'], process.cwd());
+  } catch {
+    throw new Error(`--base ${ref} needs a git repository, and ${process.cwd()} is not in one; use --from and --to instead`);
+  }
+  try {
+    git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], top);
+  } catch {
+    throw new Error(`--base ${ref} is not a commit of the repository at ${top}; fetch it first (e.g. git fetch origin main) or give another ref`);
+  }
+  return top;
+}
+
 /**
  * The project as it is at `ref`, synthesized into a temporary folder: a `git worktree add
  * --detach` of the ref, with the current project's node_modules linked in (the ref's own are
  * not installed), then cdktf synth there. The worktree is removed afterwards.
  */
 async function synthAtRef(ref: string, settings: { app?: string; verbose?: boolean }): Promise<{ outdir: string; cleanup: () => void }> {
-  const top = git(['rev-parse', '--show-toplevel'], process.cwd());
-  try {
-    git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], top);
-  } catch {
-    throw new Error(`--base ${ref} is not a commit of the repository at ${top}; fetch it first (e.g. git fetch origin main) or give another ref`);
-  }
+  const top = assertRef(ref);
   const prefix = path.relative(top, process.cwd());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-diff-'));
   const tree = path.join(dir, 'tree');
@@ -110,6 +121,8 @@ export async function runDiffCommand(opts: DiffCommandOptions, out: Output = pro
   let toDir: string;
   let cleanup = () => {};
   if (opts.base) {
+    // Before any synth: a mistyped ref should fail in a moment, not after minutes.
+    assertRef(opts.base);
     if (opts.to) toDir = path.resolve(opts.to);
     else {
       // Synthesized now, so the working tree is never compared through a stale output.

@@ -286,3 +286,58 @@ describe('hosted-bots diff', () => {
     expect(r.status).toBe(1);
   });
 });
+
+/**
+ * --base in a temporary git repository: a tiny cdktf app (main.js, which loads this project's
+ * built library) is committed with maxBots 4, then changed to 2 in the working tree. Its
+ * node_modules is a link to this project's, as a fleet repo's would be installed; the ref's
+ * worktree gets the same link from the command.
+ */
+describe('hosted-bots diff --base', () => {
+  const repo = path.join(temp, 'repo');
+  const appSource = (maxBots: number) =>
+    [
+      `const { App, TerraformVariable } = require('cdktf');`,
+      `const { HostedBotsStack } = require(${JSON.stringify(path.join(root, 'dist/index.js'))});`,
+      `const app = new App();`,
+      `const stack = new HostedBotsStack(app, 'bots', { geography: 'Europe', environment: { name: 'demo', botCapacity: 8, admins: ['ops-admin'] } });`,
+      `const password = new TerraformVariable(stack, 'bot_admin_password', { type: 'string', sensitive: true }).stringValue;`,
+      `stack.environment.addGroup('finance', { name: 'finance', maxBots: ${maxBots}, adminUsername: 'botadmin', adminPassword: password, flows: { 'invoice-entry': { command: 'invoice.exe' } } });`,
+      `app.synth();`,
+      '',
+    ].join('\n');
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, 'diff', ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+
+  beforeAll(() => {
+    fs.mkdirSync(repo, { recursive: true });
+    fs.writeFileSync(path.join(repo, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node main.js', terraformProviders: [], sendCrashReports: 'false' }));
+    fs.writeFileSync(path.join(repo, '.gitignore'), 'node_modules\ncdktf.out\n');
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource(4));
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'));
+    git('init', '--quiet', '--initial-branch=main');
+    git('-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'empty');
+    git('add', '-A');
+    git('-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'a fleet');
+    // As a pull request's checkout has it after a fetch: the target branch as origin/main.
+    git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource(2));
+  });
+
+  test('the working tree lowers maxBots against origin/main: the sentence in Markdown, exit code 2, and the temporary worktree removed', () => {
+    const r = run(['--base', 'origin/main', '--markdown']);
+    expect(r.stdout).toContain('| ⚠️ destructive | bots | group finance: maxBots lowered from 4 to 2');
+    expect(r.status).toBe(2);
+    const worktrees = spawnSync('git', ['worktree', 'list'], { cwd: repo, encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(worktrees).toHaveLength(1);
+  }, 120_000);
+
+  test('a ref that names no commit: exit code 1, naming the ref, before any synth', () => {
+    const r = run(['--base', 'origin/nowhere']);
+    expect(r.stderr).toContain('--base origin/nowhere is not a commit of the repository');
+    expect(r.status).toBe(1);
+  });
+});
