@@ -3,7 +3,7 @@
  * and prints what the change does to the fleet (fleet-diff.ts). Exit code 0 when nothing
  * destructive changes, 2 when something does, 1 on errors.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,6 +18,8 @@ export interface DiffCommandOptions {
   readonly to?: string;
   readonly base?: string;
   readonly app?: string;
+  /** A shell command run in the ref's worktree before its synth, e.g. `npm run build`. */
+  readonly baseBuild?: string;
   readonly markdown?: boolean;
   readonly verbose?: boolean;
 }
@@ -85,7 +87,7 @@ function assertRef(ref: string): string {
  * --detach` of the ref, with the current project's node_modules linked in (the ref's own are
  * not installed), then cdktf synth there. The worktree is removed afterwards.
  */
-async function synthAtRef(ref: string, settings: { app?: string; verbose?: boolean }): Promise<{ outdir: string; cleanup: () => void }> {
+async function synthAtRef(ref: string, settings: { app?: string; build?: string; verbose?: boolean }): Promise<{ outdir: string; cleanup: () => void }> {
   const top = assertRef(ref);
   const prefix = path.relative(top, process.cwd());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-diff-'));
@@ -104,6 +106,13 @@ async function synthAtRef(ref: string, settings: { app?: string; verbose?: boole
     if (!fs.existsSync(project)) throw new Error(`--base ${ref} has no folder ${prefix || '.'}: the project did not exist at that ref`);
     const modules = path.join(process.cwd(), 'node_modules');
     if (fs.existsSync(modules) && !fs.existsSync(path.join(project, 'node_modules'))) fs.symlinkSync(modules, path.join(project, 'node_modules'), 'junction');
+    if (settings.build) {
+      try {
+        execSync(settings.build, { cwd: project, stdio: ['ignore', process.stderr, process.stderr] });
+      } catch (err) {
+        throw new Error(`--base-build "${settings.build}" failed in the worktree of ${ref}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
     const outdir = path.join(dir, 'cdktf.out');
     await synthIn(project, { app: settings.app, output: outdir, verbose: settings.verbose });
     return { outdir, cleanup };
@@ -130,7 +139,7 @@ export async function runDiffCommand(opts: DiffCommandOptions, out: Output = pro
       toDir = steps.outdir;
       await synthIn(process.cwd(), { app: opts.app, output: toDir, verbose: opts.verbose });
     }
-    const base = await synthAtRef(opts.base, { app: opts.app, verbose: opts.verbose });
+    const base = await synthAtRef(opts.base, { app: opts.app, build: opts.baseBuild, verbose: opts.verbose });
     cleanup = base.cleanup;
     try {
       from = readFleetSide(base.outdir, `--base ${opts.base}`);

@@ -229,6 +229,7 @@ function buildProgram(): Command {
     .option('--to <dir>', 'the synth output after the change; with --base, used instead of synthesizing the working tree')
     .option('--base <git-ref>', 'compare the working tree with this ref, e.g. origin/main (the ref must be fetched)')
     .addOption(new Option('--app <command>', "the command that runs the CDKTF app, for the synths of --base (default: cdktf.json's app)"))
+    .option('--base-build <command>', "a shell command run in the ref's worktree before its synth, when the app runs built files (e.g. 'npm run build')")
     .option('--markdown', 'print Markdown for a pull-request comment')
     .option('--verbose', "print cdktf's output as it comes")
     .action(async (opts) => {
