@@ -280,6 +280,14 @@ describe('hosted-bots diff', () => {
     expect(r.status).toBe(1);
   });
 
+  test('--help says what --base does and what the exit codes mean', () => {
+    const r = run(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: hosted-bots diff \[options\]/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('2: something destructive');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('temporary git worktree');
+  });
+
   test('neither --from/--to nor --base: exit code 1', () => {
     const r = run([]);
     expect(r.stderr).toContain('give --from <cdktf.out> and --to <cdktf.out>, or --base <git-ref>');
