@@ -217,6 +217,27 @@ function buildProgram(): Command {
     });
 
   program
+    .command('diff')
+    .description(
+      'What a change does to the fleet, in sentences a reviewer reads: groups, maxBots, committed bots, capacity, scaling, images, access, flows and regions, ' +
+        'from the fleet manifests of two synth outputs. Exit code 0: no change, or none destructive; 2: something destructive (a group or stack removed, ' +
+        'capacity cut, a region moved), so a pipeline can ask for approval; 1: an error. With --base, the working tree is synthesized into cdktf.out ' +
+        "(cdktf.json's output), or --to is read as it is, and compared with the project at the ref, synthesized in a temporary git worktree that " +
+        "uses this project's node_modules.",
+    )
+    .option('--from <dir>', 'the synth output before the change (a cdktf.out folder)')
+    .option('--to <dir>', 'the synth output after the change; with --base, used instead of synthesizing the working tree')
+    .option('--base <git-ref>', 'compare the working tree with this ref, e.g. origin/main (the ref must be fetched)')
+    .addOption(new Option('--app <command>', "the command that runs the CDKTF app, for the synths of --base (default: cdktf.json's app)"))
+    .option('--base-build <command>', "a shell command run in the ref's worktree before its synth, when the app runs built files (e.g. 'npm run build')")
+    .option('--markdown', 'print Markdown for a pull-request comment')
+    .option('--verbose', "print cdktf's output as it comes")
+    .action(async (opts) => {
+      const { runDiffCommand } = require('./fleet-diff-command') as typeof import('./fleet-diff-command');
+      process.exitCode = await runDiffCommand(opts);
+    });
+
+  program
     .command('arm-sim')
     .description('Serve a local imitation of the ARM calls the runtime makes; its VMs run the real agent against --runtime-url.')
     .requiredOption('--manifest <file>', 'the fleet.json whose scale sets to serve')
