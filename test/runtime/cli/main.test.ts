@@ -66,4 +66,24 @@ describe('hosted-bots', () => {
     expect(output).toMatch(/^sales\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
     expect(output).toMatch(/every sample run is done and the fleet is back to zero bots\./);
   }, 100_000);
+
+  test('demo: one status block per change of state, and one line when back to zero', async () => {
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [cli, 'demo', '--port', '0', '--boot-seconds', '0.5', '--idle-seconds', '1', '--exit-when-idle'], { timeout: 90_000, encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    // In a log each block is its elapsed time, the header, one row per group and the VM count.
+    const lines = output.split('\n');
+    const blocks: string[] = [];
+    lines.forEach((line, i) => {
+      if (!/^\[\d+ s\]$/.test(line)) return;
+      const end = lines.findIndex((l, j) => j > i && l.startsWith('VMs in arm-sim:'));
+      blocks.push(lines.slice(i + 1, end + 1).join('\n'));
+    });
+    const changes = blocks.filter((b, i) => i === 0 || b !== blocks[i - 1]).length;
+    expect(blocks.length).toBeGreaterThan(2);
+    expect(blocks.length).toBe(changes);
+    expect(lines.filter((l) => l.includes('back to zero')).length).toBe(1);
+  }, 100_000);
 });
