@@ -1,5 +1,6 @@
 /** The demo's status output: one block per change of state, one line when back to zero. */
 import { DemoStatus, DemoWatcher, GroupRow, atZero, renderStatus } from '../../../runtime/cli/demo';
+import { stripAnsi } from '../../../runtime/cli/terminal';
 
 const BACK = 'back to zero (test)';
 
@@ -28,7 +29,7 @@ function capture(isTTY = false) {
   return { out: { isTTY, write: (t: string) => chunks.push(t) }, text: () => chunks.join(''), chunks };
 }
 
-const blocks = (text: string) => text.split('\n').filter((l) => /^(\x1b\[2K)?group\s+provisioning/.test(l)).length;
+const blocks = (text: string) => stripAnsi(text).split('\n').filter((l) => /^group\s+provisioning/.test(l)).length;
 const backLines = (text: string) => text.split('\n').filter((l) => l === BACK).length;
 
 describe('demo status', () => {
