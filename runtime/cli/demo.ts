@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { LocalFleet, localManifest, randomToken } from './local-fleet';
 import { createLog, silentLog } from '../log';
+import { BlockPrinter, Output } from './terminal';
 
 export interface DemoOptions {
   readonly port: number;
@@ -36,7 +37,8 @@ function synthesizeExample(outdir: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stack.node.id, 'fleet.json'), 'utf8'));
 }
 
-interface GroupRow {
+/** One group as GET /v1/groups reports it; the demo shows these fields only. */
+export interface GroupRow {
   name: string;
   bots: Record<string, number>;
   queued: number;
@@ -44,17 +46,70 @@ interface GroupRow {
   state: string;
 }
 
-function pad(value: string | number, width: number): string {
-  return String(value).padEnd(width);
+/** What one look at the fleet shows: the groups, the runs done per group, and arm-sim's VMs. */
+export interface DemoStatus {
+  readonly groups: readonly GroupRow[];
+  readonly done: Readonly<Record<string, { succeeded: number; failed: number }>>;
+  readonly vms: number;
 }
 
-function renderTable(rows: GroupRow[], done: Record<string, { succeeded: number; failed: number }>, vms: number): string[] {
+function pad(value: string | number | undefined, width: number): string {
+  return String(value ?? 0).padEnd(width);
+}
+
+/**
+ * The status block: a pure function of the status, with no clock or age in it, so that two
+ * looks at an unchanged fleet render the same text and the block is printed once.
+ */
+export function renderStatus(status: DemoStatus): string[] {
   const header = `${pad('group', 10)}${pad('provisioning', 14)}${pad('idle', 6)}${pad('busy', 6)}${pad('deleting', 10)}${pad('queued', 8)}${pad('running', 9)}${pad('done', 6)}state`;
-  const lines = rows.map((r) => {
-    const d = done[r.name] ?? { succeeded: 0, failed: 0 };
+  const lines = status.groups.map((r) => {
+    const d = status.done[r.name] ?? { succeeded: 0, failed: 0 };
     return `${pad(r.name, 10)}${pad(r.bots.provisioning, 14)}${pad(r.bots.idle, 6)}${pad(r.bots.busy, 6)}${pad(r.bots.deleting, 10)}${pad(r.queued, 8)}${pad(r.running, 9)}${pad(d.succeeded + d.failed, 6)}${r.state}`;
   });
-  return [header, ...lines, `VMs in arm-sim: ${vms}`];
+  return [header, ...lines, `VMs in arm-sim: ${status.vms}`];
+}
+
+/** No VM, no bot in any state, and no run queued or running. */
+export function atZero(status: DemoStatus): boolean {
+  return (
+    status.vms === 0 &&
+    status.groups.every((g) => g.queued === 0 && g.running === 0 && Object.values(g.bots).every((n) => !n))
+  );
+}
+
+/**
+ * Prints the demo's status block when it changes, and one line when the fleet comes back to
+ * zero after some activity; then nothing until the fleet moves again (a run submitted through
+ * the API starts the cycle over).
+ */
+export class DemoWatcher {
+  private readonly printer: BlockPrinter;
+  private active = false;
+  private announced = false;
+
+  constructor(
+    out: Output,
+    private readonly backToZeroLine: string,
+  ) {
+    this.printer = new BlockPrinter(out);
+  }
+
+  /** Shows one look at the fleet; returns whether the fleet is back to zero after activity. */
+  update(status: DemoStatus, stamp?: string): boolean {
+    this.printer.show(renderStatus(status), stamp);
+    if (!atZero(status)) {
+      this.active = true;
+      this.announced = false;
+      return false;
+    }
+    if (!this.active) return false;
+    if (!this.announced) {
+      this.printer.note(this.backToZeroLine);
+      this.announced = true;
+    }
+    return true;
+  }
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -128,12 +183,20 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(`submitted ${submitted.length} sample runs: 6 to finance (invoice-entry), 3 to sales (lead-sync); capacity is ${manifest.environment.botCapacity} bots.`);
   }
 
-  const tty = Boolean(out.isTTY);
-  let drawn = 0;
-  let lastPrinted = '';
   const started = Date.now();
-  let sawBots = false;
+  const watcher = new DemoWatcher(
+    out,
+    options.exitWhenIdle
+      ? 'every sample run is done and the fleet is back to zero bots.'
+      : submitted.length > 0
+        ? 'every sample run is done and the fleet is back to zero bots. The API stays up; Ctrl-C stops the demo.'
+        : 'the fleet is back to zero bots, with no run queued or running. The API stays up; Ctrl-C stops the demo.',
+  );
+  // A look takes a few requests; a slow one must not overlap the next and print out of order.
+  let looking = false;
   const ticker = setInterval(() => {
+    if (looking) return;
+    looking = true;
     void (async () => {
       if (stopping) return;
       const groups = ((await call('GET', '/v1/groups')) as { groups: GroupRow[] }).groups;
@@ -143,31 +206,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         done[g.name] = { succeeded: page.runs.filter((r) => r.state === 'succeeded').length, failed: page.runs.filter((r) => r.state === 'failed').length };
       }
       const vms = fleet.sim.vms().length;
-      const lines = renderTable(groups, done, vms);
-      if (tty) {
-        if (drawn) out.write(`\x1b[${drawn}A`);
-        for (const line of lines) out.write(`\x1b[2K${line}\n`);
-        drawn = lines.length;
-      } else {
-        const text = lines.join('\n');
-        if (text !== lastPrinted) say(`[${((Date.now() - started) / 1000).toFixed(0)} s]\n${text}`);
-        lastPrinted = text;
-      }
-      if (vms > 0) sawBots = true;
-      const allDone = submitted.length > 0 && Object.values(done).reduce((s, d) => s + d.succeeded + d.failed, 0) >= submitted.length;
-      if (sawBots && allDone && vms === 0 && groups.every((g) => g.queued === 0 && g.running === 0)) {
-        if (options.exitWhenIdle) {
-          say('every sample run is done and the fleet is back to zero bots.');
-          await stop(0);
-        } else if (!lastPrinted.includes('back to zero')) {
-          lastPrinted += ' back to zero';
-          say('every sample run is done and the fleet is back to zero bots. The API stays up; Ctrl-C stops the demo.');
-          drawn = 0;
-        }
-      }
+      if (stopping) return;
+      const idle = watcher.update({ groups, done, vms }, `[${((Date.now() - started) / 1000).toFixed(0)} s]`);
+      const allDone = Object.values(done).reduce((s, d) => s + d.succeeded + d.failed, 0) >= submitted.length;
+      if (idle && allDone && options.exitWhenIdle) await stop(0);
       if (options.duration > 0 && Date.now() - started >= options.duration * 1000) await stop(0);
-    })().catch((err) => {
-      if (!stopping) say(`demo: ${(err as Error).message}`);
-    });
+    })()
+      .catch((err) => {
+        if (!stopping) say(`demo: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        looking = false;
+      });
   }, 500);
 }

@@ -75,3 +75,38 @@ export class ProgressLine {
     this.out.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
   }
 }
+
+/**
+ * A status block that is printed only when it changes. A watcher polls far more often than the
+ * state changes; reprinting an unchanged block buries what changed (and, in a CI log, fills it).
+ * The block must be a pure function of the state (no clocks, no ages) so that "unchanged" is an
+ * exact comparison. On a terminal a changed block is redrawn in place; in a log it is appended,
+ * after the optional `stamp` line (e.g. the elapsed time), which is not part of the comparison.
+ */
+export class BlockPrinter {
+  private last: string | undefined;
+  private drawn = 0;
+
+  constructor(private readonly out: Output) {}
+
+  /** Prints the block if it differs from the last one printed; says whether it printed. */
+  show(lines: readonly string[], stamp?: string): boolean {
+    const text = lines.join('\n');
+    if (text === this.last) return false;
+    this.last = text;
+    if (this.out.isTTY) {
+      if (this.drawn) this.out.write(`\x1b[${this.drawn}A`);
+      for (const line of lines) this.out.write(`\x1b[2K${line}\n`);
+      this.drawn = lines.length;
+    } else {
+      this.out.write(`${stamp === undefined ? '' : `${stamp}\n`}${text}\n`);
+    }
+    return true;
+  }
+
+  /** A line below the block; the next changed block is printed under it rather than over it. */
+  note(line: string): void {
+    this.out.write(`${line}\n`);
+    this.drawn = 0;
+  }
+}

@@ -50,20 +50,41 @@ describe('hosted-bots', () => {
     expect(result.stderr).toMatch(/--compressed-time is for local runs against arm-sim: give --arm-endpoint and --arm-ca too/);
   });
 
-  test('demo: bots scale out, run every sample run, and scale back in to zero', async () => {
-    const output = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [cli, 'demo', '--port', '0', '--boot-seconds', '0.5', '--idle-seconds', '1', '--exit-when-idle'], { timeout: 90_000, encoding: 'utf8' }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
-      );
+  describe('demo --exit-when-idle, run once for the tests below', () => {
+    let output = '';
+    beforeAll(async () => {
+      output = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [cli, 'demo', '--port', '0', '--boot-seconds', '0.5', '--idle-seconds', '1', '--exit-when-idle'], { timeout: 90_000, encoding: 'utf8' }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+        );
+      });
+    }, 100_000);
+
+    test('demo: bots scale out, run every sample run, and scale back in to zero', () => {
+      expect(output).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
+      expect(output).toMatch(/^API: +http:\/\/127\.0\.0\.1:\d+\/v1 /m);
+      expect(output).toMatch(/^token: +\S+/m);
+      expect(output).toMatch(/submitted 9 sample runs/);
+      expect(output).toMatch(/^finance\s+[1-9]\d*\s/m);
+      expect(output).toMatch(/^finance\s+\d+\s+\d+\s+[1-9]\d*\s/m);
+      expect(output).toMatch(/^finance\s+0\s+0\s+0\s+0\s+0\s+0\s+6\s+active$/m);
+      expect(output).toMatch(/^sales\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
+      expect(output).toMatch(/every sample run is done and the fleet is back to zero bots\./);
     });
-    expect(output).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
-    expect(output).toMatch(/^API: +http:\/\/127\.0\.0\.1:\d+\/v1 /m);
-    expect(output).toMatch(/^token: +\S+/m);
-    expect(output).toMatch(/submitted 9 sample runs/);
-    expect(output).toMatch(/^finance\s+[1-9]\d*\s/m);
-    expect(output).toMatch(/^finance\s+\d+\s+\d+\s+[1-9]\d*\s/m);
-    expect(output).toMatch(/^finance\s+0\s+0\s+0\s+0\s+0\s+0\s+6\s+active$/m);
-    expect(output).toMatch(/^sales\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
-    expect(output).toMatch(/every sample run is done and the fleet is back to zero bots\./);
-  }, 100_000);
+
+    test('demo: one status block per change of state, and one line when back to zero', () => {
+      // In a log each block is its elapsed time, the header, one row per group and the VM count.
+      const lines = output.split('\n');
+      const blocks: string[] = [];
+      lines.forEach((line, i) => {
+        if (!/^\[\d+ s\]$/.test(line)) return;
+        const end = lines.findIndex((l, j) => j > i && l.startsWith('VMs in arm-sim:'));
+        blocks.push(lines.slice(i + 1, end + 1).join('\n'));
+      });
+      const changes = blocks.filter((b, i) => i === 0 || b !== blocks[i - 1]).length;
+      expect(blocks.length).toBeGreaterThan(2);
+      expect(blocks.length).toBe(changes);
+      expect(lines.filter((l) => l.includes('back to zero')).length).toBe(1);
+    });
+  });
 });
