@@ -418,7 +418,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     if (arrivalAt === Number.POSITIVE_INFINITY && outstanding === 0) break;
     now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick);
     advance(now);
-    // Samples see the state as it stood just before this instant's changes.
+    // Sample times passed by now: the state has held since the last event, whose changes they include.
     if (series && now >= series.next) series.sample(now);
 
     let changed = false;
