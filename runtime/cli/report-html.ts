@@ -3,8 +3,7 @@
  * The charting library (uPlot, MIT) is read from the installed package and inlined, and the data
  * goes in a JSON script block; nothing is fetched when the page opens.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import { chartLibrary } from '../charts';
 import { escapeHtml } from '../dashboard/pages';
 import type { PlannerResult } from '../sim/planner';
 import type { GroupSeries } from '../sim/simulate';
@@ -67,11 +66,6 @@ export function inlineScript(source: string): string {
   return source.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--');
 }
 
-/** uPlot's minified build and stylesheet, from the installed package. */
-export function chartLibrary(): { js: string; css: string } {
-  const dir = path.dirname(require.resolve('uplot/package.json'));
-  return { js: fs.readFileSync(path.join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8'), css: fs.readFileSync(path.join(dir, 'dist', 'uPlot.min.css'), 'utf8') };
-}
 
 export function reportPage(input: ReportPageInput, library = chartLibrary()): string {
   const data = reportData(input.result);
@@ -173,7 +167,7 @@ const PAGE_JS = `
   };
   new uPlot({
     title: 'Wait distribution (CDF)', width: width(), height: 280,
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: { range: [0, 100] } },
     axes: [{ label: 'wait (seconds)' }, { label: '% of runs' }],
     series: [{ label: 'wait (s)' }].concat(data.groups.map(function (g, i) { return { label: g.name, stroke: palette[i % palette.length], width: 2, paths: uPlot.paths.stepped({ align: 1 }) }; }))
   }, [xs].concat(data.groups.map(cdf)), document.getElementById('waits'));
@@ -186,8 +180,8 @@ const PAGE_JS = `
     axes: [{ label: 'bot-hours' }, { label: 'p95 wait (s)' }],
     series: [
       { label: 'bot-hours' },
-      { label: 'declared settings', stroke: '#c0392b', fill: '#c0392b', paths: none, points: { show: true, size: 12 } },
-      { label: 'one-setting changes', stroke: '#1f6feb', fill: '#1f6feb', paths: none, points: { show: true, size: 8 } }
+      { label: 'declared settings', stroke: '#c0392b', fill: '#c0392b', paths: none, points: { show: true, size: 12, fill: '#c0392b' } },
+      { label: 'one-setting changes', stroke: '#1f6feb', fill: '#1f6feb', paths: none, points: { show: true, size: 8, fill: '#1f6feb' } }
     ]
   }, [
     points.map(function (w) { return w.botHours; }),

@@ -1,7 +1,8 @@
 /** The HTML report's page builder: its data, and that nothing embedded can break out of its element. */
 import type { PlannerResult } from '../../../runtime/sim/planner';
 import type { GroupSeries, SimReport } from '../../../runtime/sim/simulate';
-import { chartLibrary, inlineScript, reportData, reportPage, scriptJson } from '../../../runtime/cli/report-html';
+import { chartLibrary } from '../../../runtime/charts';
+import { inlineScript, reportData, reportPage, scriptJson } from '../../../runtime/cli/report-html';
 
 const LIB = { js: 'window.uPlot = function () {};', css: '.u-legend {}' };
 
