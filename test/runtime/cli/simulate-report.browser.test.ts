@@ -78,7 +78,7 @@ describeBrowser('the simulate report in a browser', () => {
     for (const label of ['demand (queued + running)', 'bots busy', 'bots idle', 'bots provisioning']) expect(timeline).toContain(label);
     await expect(page.locator('#whatif .u-legend').innerText()).resolves.toMatch(/declared settings[\s\S]*one-setting changes/);
     // The charts drew something: the timeline's canvas is not blank.
-    const inked = await page.locator('#timeline-0 canvas').evaluate((c: HTMLCanvasElement) => {
+    const inked = await page.locator('#timeline-0 canvas').evaluate((c: any) => {
       const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
