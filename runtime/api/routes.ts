@@ -137,6 +137,7 @@ export function createApi(options: ApiOptions): express.Express {
     groupSummaries: views.groupSummaries,
     groupDetail: views.groupDetail,
     environmentView: views.environmentView,
+    arrivalHistory: (t) => options.store.arrivalHistory(t),
     log,
     now,
   });

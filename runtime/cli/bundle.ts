@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 
+import { CHART_FILES, chartLibraryDir } from '../charts';
 import { BUNDLE_FILES } from './bundle-files';
 
 export { BUNDLE_FILES };
@@ -133,6 +134,8 @@ export function buildBundle(outDir: string): string {
       logLevel: 'error',
     });
   }
+  // The dashboard serves the charting library's files; the bundle has no node_modules to read them from.
+  for (const file of Object.values(CHART_FILES)) fs.copyFileSync(path.join(chartLibraryDir(), file), path.join(outDir, file));
   fs.writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ name: 'hosted-bots-runtime', private: true, main: BUNDLE_FILES.runtime, scripts: { start: `node ${BUNDLE_FILES.runtime} runtime` } }, null, 2)}\n`);
   // The App Service package, zipped once: every stack ships the same file.
   zipFolder(outDir, `${outDir}.zip`);

@@ -202,6 +202,7 @@ function buildProgram(): Command {
     .addOption(new Option('--boot-sigma <n>', 'spread of provisioning times (log-normal sigma; 0.6 puts 1% past 15 minutes)').default(0.6).argParser(number('--boot-sigma', 0, 3)))
     .option('--no-what-if', 'only simulate the declared settings')
     .option('--json', 'print the report as JSON')
+    .option('--html <file>', 'also write the report as one self-contained HTML page (works offline): demand and bots per group over time, the wait distribution, and the what-if rows as p95 wait against bot-hours')
     .action((opts) => {
       // Loaded here, as the heavy modules above are: only this command needs the simulator.
       const { runSimulateCommand } = require('./simulate') as typeof import('./simulate');
@@ -213,6 +214,7 @@ function buildProgram(): Command {
         bootSigma: opts.bootSigma,
         whatIf: opts.whatIf,
         json: Boolean(opts.json),
+        html: opts.html,
       });
     });
 

@@ -3,10 +3,12 @@
  * manifest declares, with the runtime's own scaler, and prints the report and the what-if rows.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { parseManifest } from '../config/manifest';
 import { fleetOf, REPORT_HEADER, reportRows, runPlanner, seconds, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
 import { DEFAULT_BOOT } from '../sim/simulate';
 import { parseTrace } from '../sim/trace';
+import { reportPage, ReportPageInput } from './report-html';
 import { formatDuration, formatTable, Output } from './terminal';
 
 export interface SimulateCommandOptions {
@@ -17,6 +19,8 @@ export interface SimulateCommandOptions {
   readonly bootSigma: number;
   readonly whatIf: boolean;
   readonly json: boolean;
+  /** Also write the report as one self-contained HTML page with charts, to this file. */
+  readonly html?: string;
   readonly out?: Output;
   readonly err?: Output;
 }
@@ -82,21 +86,26 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   const boot = { ...DEFAULT_BOOT, medianSeconds: options.bootMedianSeconds, sigma: options.bootSigma };
   const bar = trace.length * (options.whatIf ? 10 : 1) >= PROGRESS_FROM_RUNS && !options.json ? new ProgressBar(err) : undefined;
   const started = Date.now();
-  const result = runPlanner(trace, fleet, { seed: options.seed, boot, whatIf: options.whatIf, onProgress: bar ? (s, l) => bar.update(s, l) : undefined });
+  const result = runPlanner(trace, fleet, { seed: options.seed, boot, whatIf: options.whatIf, series: options.html !== undefined, onProgress: bar ? (s, l) => bar.update(s, l) : undefined });
   bar?.done();
 
   if (options.json) {
+    if (options.html !== undefined) writeHtml(options.html, { title: `Capacity plan: ${path.basename(options.trace)} on environment ${manifest.environment.name}`, summary: [], result }, err);
     out.write(`${JSON.stringify({ manifest: options.manifest, trace: options.trace, seed: options.seed, boot, declared: result.declared, whatIfs: result.whatIfs, tried: result.tried }, jsonNumbers, 2)}\n`);
     return;
   }
   const env = manifest.environment;
   const day = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
-  const lines = [
+  const summary = [
     `Simulated ${trace.length.toLocaleString('en-US')} runs of ${options.trace} (${day(trace[0].at)} to ${day(trace[trace.length - 1].at)} UTC) on environment ${env.name}: capacity ${env.botCapacity} bots, ${fleet.groups.length} groups.`,
     `Declared settings: ${fleet.groups
       .map((g) => `${g.name} maxBots ${g.maxBots}, committed ${g.committedBots}, standby ${g.scaling.standbyBots}, idle ${g.scaling.idleMinutes} min, predictive ${g.scaling.predictive ? 'on' : 'off'}`)
       .join('; ')}.`,
     `Boots take a median of ${seconds(boot.medianSeconds)} (log-normal, sigma ${boot.sigma}); seed ${options.seed}.`,
+  ];
+  if (options.html !== undefined) writeHtml(options.html, { title: `Capacity plan: ${path.basename(options.trace)} on environment ${env.name}`, summary, result }, err);
+  const lines = [
+    ...summary,
     '',
     ...formatTable(REPORT_HEADER, reportRows(result.declared)),
     '',
@@ -112,6 +121,17 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   out.write(`${lines.join('\n').trimEnd()}\n`);
   // Timing goes to stderr, so the report itself is the same byte for byte on every run.
   err.write(`${1 + result.tried} simulations in ${formatDuration(Date.now() - started)}.\n`);
+}
+
+/** Writes the HTML report; it says where on stderr, as the progress goes, so stdout stays the text report. */
+function writeHtml(file: string, input: ReportPageInput, err: Output): void {
+  const page = reportPage(input);
+  try {
+    fs.writeFileSync(file, page);
+  } catch (e) {
+    throw new Error(`--html ${file} cannot be written: ${(e as Error).message}`);
+  }
+  err.write(`HTML report written to ${file} (${Math.round(page.length / 1024)} KiB).\n`);
 }
 
 function jsonNumbers(_key: string, value: unknown): unknown {

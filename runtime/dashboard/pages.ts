@@ -4,6 +4,8 @@
  * escaped; every form carries the session's CSRF token.
  */
 
+import { historyFigure, HistoryChartData } from './history-chart';
+
 export const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -44,6 +46,8 @@ export interface Chrome {
   readonly flash?: { kind: 'error' | 'info'; text: string };
   /** Refresh the main region every few seconds (pages with live counts). */
   readonly live?: boolean;
+  /** Load the charting library and the script that draws the page's charts (same-origin files). */
+  readonly charts?: boolean;
 }
 
 /** The whole page: landmarks, the environment header, the main region. */
@@ -56,7 +60,9 @@ export function page(chrome: Chrome, main: Html): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${chrome.title} · hosted RPA bots</title>
 <link rel="stylesheet" href="/assets/dashboard.css">
+${chrome.charts ? html`<link rel="stylesheet" href="/assets/uplot.css">` : ''}
 ${chrome.live ? html`<script src="/assets/dashboard.js" defer></script>` : ''}
+${chrome.charts ? html`<script src="/assets/uplot.js" defer></script><script src="/assets/dashboard-chart.js" defer></script>` : ''}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
@@ -170,6 +176,8 @@ export interface GroupPageData {
   predictiveWarmUp?: { readonly message: string } | null;
   recent: Array<{ state: string; waitMs: number; runMs: number | null; finishedAt: string | null } & ((RunIdentity & { result: { exitCode: number | null; errorCode: string | null } | null }) | RunShadow)>;
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
+  /** The 24-hour chart; absent where the store's history is not at hand. */
+  history?: HistoryChartData;
 }
 
 export function groupPage(chrome: Chrome, g: GroupPageData): string {
@@ -197,13 +205,17 @@ export function groupPage(chrome: Chrome, g: GroupPageData): string {
 </tr>`,
   );
   return page(
-    { ...chrome, title: g.name, live: true },
+    { ...chrome, title: g.name, live: true, charts: g.history !== undefined },
     html`<nav aria-label="Breadcrumb"><a href="/">Groups</a> › ${g.name}</nav>
 <h1>${g.name} <span class="state ${g.state}" data-testid="group-state">${g.state}</span></h1>
 <p>${g.description}</p>
 <p>maxBots ${g.maxBots}, committed ${g.committedBots}; your access: ${g.access}.</p>
 ${g.predictiveWarmUp ? html`<p class="why" data-testid="predictive-warm-up">${sentence(g.predictiveWarmUp.message)}</p>` : ''}
 ${g.canManage ? html`<div class="group-actions">${g.state === 'paused' || g.state === 'expired' ? form(`/groups/${g.name}/resume`, g.state === 'expired' ? 'Revive' : 'Resume') : form(`/groups/${g.name}/pause`, 'Pause')}</div>` : ''}
+${g.history ? html`<section aria-labelledby="history-h">
+<h2 id="history-h">Last 24 hours</h2>
+${historyFigure(g.history)}
+</section>` : ''}
 <section aria-labelledby="queue-h">
 <h2 id="queue-h">Queue (<span data-testid="queued">${g.queue.length}</span>)</h2>
 ${
@@ -285,6 +297,8 @@ button:hover { background: #eef3fb; }
 form.signin { display: grid; gap: .5rem; max-width: 26rem; }
 form.signin input { font: inherit; padding: .4rem; border: 1px solid #777; border-radius: .25rem; }
 .why { font-weight: 600; }
+figure.history { margin: .5rem 0; } figure.history figcaption { color: var(--muted); max-width: 60rem; }
+.chart { min-height: 240px; }
 footer { color: var(--muted); padding: 0 1.5rem 1.5rem; }
 `;
 
@@ -297,7 +311,15 @@ export const DASHBOARD_JS = `
     if (document.hidden || main.contains(document.activeElement) && document.activeElement.tagName === 'SELECT') return;
     fetch(location.pathname + '?partial=main', { credentials: 'same-origin', headers: { 'X-Requested-With': 'dashboard' } })
       .then(function (r) { if (r.status === 401) { location.href = '/signin'; return null; } return r.ok ? r.text() : null; })
-      .then(function (text) { if (text !== null && text !== main.innerHTML) main.innerHTML = text; })
+      .then(function (text) {
+        if (text === null || text === main.innerHTML) return;
+        // The drawn chart stays while its data is the same; otherwise the new one is drawn.
+        var old = document.getElementById('history-chart');
+        main.innerHTML = text;
+        var fresh = document.getElementById('history-chart');
+        if (old && fresh && old.getAttribute('data-chart') === fresh.getAttribute('data-chart')) fresh.parentNode.replaceChild(old, fresh);
+        else if (window.hostedBotsDrawCharts) window.hostedBotsDrawCharts();
+      })
       .catch(function () {});
   }
   setInterval(refresh, 2000);

@@ -16,6 +16,9 @@ import type { Priority } from '../domain/run';
 import { PRIORITIES } from '../domain/run';
 import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPage, GroupPageData, GroupRow, signInPage } from './pages';
 import { SESSION_COOKIE, SessionStore } from './sessions';
+import { DASHBOARD_CHART_JS, historyChartData } from './history-chart';
+import { chartLibrary } from '../charts';
+import type { ArrivalHistory } from '../domain/history';
 
 export type DashboardPolicy = 'anyone' | 'session-user';
 
@@ -35,8 +38,13 @@ export interface DashboardContext {
     queue: GroupPageData['queue'];
     recentRuns: GroupPageData['recent'];
     provisioningErrors: GroupPageData['errors'];
+    queued: number;
+    running: number;
+    botCounts: Record<string, number>;
   }>;
   readonly environmentView: () => Promise<Chrome['environment']>;
+  /** Each group's arrival history, for the group page's 24-hour chart; without it the page has no chart. */
+  readonly arrivalHistory?: (now: number) => Promise<Record<string, ArrivalHistory>>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
   /** @default Date.now */
   readonly now?: () => number;
@@ -106,6 +114,20 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
     res.send(DASHBOARD_JS);
   });
 
+  // The charting library, from this origin: the CSP (default-src 'self') admits no CDN.
+  route('get', '/assets/uplot.js', 'anyone', (_req, res) => {
+    res.type('application/javascript').setHeader('cache-control', 'public, max-age=3600');
+    res.send(chartLibrary().js);
+  });
+  route('get', '/assets/uplot.css', 'anyone', (_req, res) => {
+    res.type('css').setHeader('cache-control', 'public, max-age=3600');
+    res.send(chartLibrary().css);
+  });
+  route('get', '/assets/dashboard-chart.js', 'anyone', (_req, res) => {
+    res.type('application/javascript').setHeader('cache-control', 'public, max-age=300');
+    res.send(DASHBOARD_CHART_JS);
+  });
+
   route('get', '/signin', 'anyone', wrap(async (req, res) => send(res, 200, signInPage(await chrome(req, 'Sign in')))));
 
   route('post', '/signin', 'anyone',
@@ -150,8 +172,10 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
   route('get', '/groups/:group', 'session-user',
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
-      const detail = await ctx.groupDetail(group, access, principal);
+      const t = (ctx.now ?? Date.now)();
+      const [detail, history] = await Promise.all([ctx.groupDetail(group, access, principal), ctx.arrivalHistory?.(t)]);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
+      if (history) data.history = historyChartData(history[group.name], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),

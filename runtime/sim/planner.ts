@@ -81,6 +81,8 @@ export interface PlannerOptions {
   readonly whatIf?: boolean;
   /** Progress over all the simulations, as a share from 0 to 1. */
   readonly onProgress?: (share: number, label: string) => void;
+  /** Record the declared run's time series (SimReport.series), for the HTML report. */
+  readonly series?: boolean;
 }
 
 export interface PlannerResult {
@@ -97,6 +99,7 @@ export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options:
     simulate(trace, f, oursPolicy('declared settings'), {
       seed: options.seed,
       boot: options.boot,
+      ...(options.series && index === 0 ? { series: {} } : {}),
       onProgress: options.onProgress ? (arrived, all) => options.onProgress!((index + arrived / all) / total, label) : undefined,
     });
   const declared = sim(fleet, 0, 'declared settings');

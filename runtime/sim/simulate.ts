@@ -56,6 +56,30 @@ export interface SimOptions {
   readonly deleteSeconds?: number;
   /** Called now and then with the share of the trace's runs that have arrived. */
   readonly onProgress?: (arrived: number, total: number) => void;
+  /**
+   * Also record each group's demand and bots by state over time (for `simulate --html`). Off by
+   * default: the benchmarks and the what-if runs need only the totals.
+   */
+  readonly series?: SeriesOptions;
+}
+
+export interface SeriesOptions {
+  /** Seconds between samples; widened so a series never holds more than maxPoints. @default 60 */
+  readonly everySeconds?: number;
+  /** @default 1500 */
+  readonly maxPoints?: number;
+}
+
+/** A group's state sampled over the simulation: parallel arrays, one entry per sample time. */
+export interface GroupSeries {
+  readonly group: string;
+  /** Sample times, epoch ms. */
+  readonly at: number[];
+  readonly queued: number[];
+  readonly running: number[];
+  readonly bots: Record<SimBotState, number[]>;
+  /** Wait in seconds at percentiles 0, 1, ..., 100 (nearest rank): the wait distribution as a CDF. */
+  readonly waitPercentiles: number[];
 }
 
 /** A simulated bot is forgotten once deleted, so it is in one of the live states. */
@@ -140,6 +164,8 @@ export interface SimReport {
   readonly end: number;
   readonly groups: readonly GroupReport[];
   readonly total: GroupReport;
+  /** Present when options.series asked for it. */
+  readonly series?: readonly GroupSeries[];
 }
 
 interface SimRun {
@@ -299,6 +325,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   const tickMs = policy.tickSeconds * SECOND;
   let nextTick = start;
   const progressEvery = Math.max(1, Math.floor(trace.length / 100));
+  const series = options.series ? new SeriesRecorder([...groups.values()], start, trace[trace.length - 1].at, options.series) : undefined;
 
   const setState = (g: SimulatedGroup, bot: SimBot, state: SimBotState) => {
     g.counts[bot.state]--;
@@ -391,6 +418,8 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     if (arrivalAt === Number.POSITIVE_INFINITY && outstanding === 0) break;
     now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick);
     advance(now);
+    // Sample times passed by now: the state has held since the last event, whose changes they include.
+    if (series && now >= series.next) series.sample(now);
 
     let changed = false;
     while (nextArrival < trace.length && trace[nextArrival].at === now) {
@@ -450,7 +479,55 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     peakTotal,
     boundTotalMs,
   );
-  return { policy: policy.name, start, end: lastEnd, groups: reports, total };
+  if (series) series.sample(lastEnd + 1);
+  return { policy: policy.name, start, end: lastEnd, groups: reports, total, ...(series ? { series: series.finish() } : {}) };
+}
+
+/** Samples each group's queue, running runs and bots by state at a fixed step of virtual time. */
+class SeriesRecorder {
+  next: number;
+  private readonly stepMs: number;
+  private readonly maxPoints: number;
+  private readonly out: Array<{ g: SimulatedGroup; s: GroupSeries }>;
+
+  constructor(groups: readonly SimulatedGroup[], start: number, lastArrival: number, options: SeriesOptions) {
+    const maxPoints = (this.maxPoints = options.maxPoints ?? 1500);
+    // The runs end some time after the last arrival: leave a quarter of the room for that tail.
+    const span = Math.max(MINUTE, lastArrival - start);
+    const minStep = Math.ceil(span / (maxPoints * 0.75) / MINUTE) * MINUTE;
+    this.stepMs = Math.max((options.everySeconds ?? 60) * SECOND, minStep);
+    this.next = start;
+    this.out = groups.map((g) => ({
+      g,
+      s: { group: g.config.name, at: [], queued: [], running: [], bots: { provisioning: [], idle: [], busy: [], failed: [], deleting: [] }, waitPercentiles: [] },
+    }));
+  }
+
+  /** Records one sample per step passed by `now` (the state held constant since the last event). */
+  sample(now: number): void {
+    while (this.next < now) {
+      // A tail far longer than the trace (a run of days at its end) stops at the bound.
+      if (this.out[0] && this.out[0].s.at.length >= this.maxPoints) {
+        this.next = Number.POSITIVE_INFINITY;
+        return;
+      }
+      for (const { g, s } of this.out) {
+        s.at.push(this.next);
+        s.queued.push(g.queue.length);
+        s.running.push(g.running);
+        for (const state of Object.keys(s.bots) as SimBotState[]) s.bots[state].push(g.counts[state]);
+      }
+      this.next += this.stepMs;
+    }
+  }
+
+  finish(): GroupSeries[] {
+    return this.out.map(({ g, s }) => {
+      const sorted = [...g.waits].sort((a, b) => a - b);
+      const waitPercentiles = Array.from({ length: 101 }, (_, p) => (p === 0 ? (sorted[0] ?? 0) : percentile(sorted, p)));
+      return { ...s, waitPercentiles };
+    });
+  }
 }
 
 function findBot(groups: ReadonlyMap<string, SimulatedGroup>, id: string): { g: SimulatedGroup; bot: SimBot } | undefined {

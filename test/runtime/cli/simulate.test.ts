@@ -84,5 +84,21 @@ test('a missing trace file is named', () => {
 
 test('help names every option', () => {
   const r = spawnSync(process.execPath, [cli, 'simulate', '--help'], { encoding: 'utf8' });
-  for (const option of ['--manifest', '--trace', '--seed', '--boot-median-seconds', '--boot-sigma', '--no-what-if', '--json']) expect(r.stdout).toContain(option);
+  for (const option of ['--manifest', '--trace', '--seed', '--boot-median-seconds', '--boot-sigma', '--no-what-if', '--json', '--html']) expect(r.stdout).toContain(option);
+});
+
+test('--html to a folder that does not exist is refused, naming the flag and the file', () => {
+  const target = path.join(dir, 'missing', 'report.html');
+  const r = run('--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--no-what-if', '--html', target);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toContain(`--html ${target} cannot be written`);
+});
+
+test('--html leaves the text report on stdout as it was', () => {
+  const args = ['--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--no-what-if'];
+  const plain = run(...args);
+  const withHtml = run(...args, '--html', path.join(dir, 'report.html'));
+  expect(withHtml.status).toBe(0);
+  expect(withHtml.stdout).toBe(plain.stdout);
+  expect(fs.readFileSync(path.join(dir, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/);
 });

@@ -83,6 +83,30 @@ describeBrowser('the dashboard in a browser', () => {
     await page.context().close();
   }, 60_000);
 
+  test('the group page draws the last 24 hours from the arrival history, within the CSP', async () => {
+    const page = await signIn(USERS.admin);
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${t.fleet.url}/groups/finance`);
+    await page.waitForSelector('#history-chart[data-drawn="true"] canvas', { timeout: 10_000 });
+    const legend = await page.locator('#history-chart .u-legend').innerText();
+    expect(legend).toContain('runs arrived per 10 min');
+    expect(legend).toContain('busy bots (10-min average)');
+    await expect(page.locator('figure.history figcaption').innerText()).resolves.toMatch(/busy bot-seconds of the slot ÷ 600/);
+    // The runs of the test before arrived in the current slot.
+    const data = JSON.parse((await page.locator('#history-chart').getAttribute('data-chart'))!);
+    expect(data.t).toHaveLength(144);
+    expect(data.arrivals[143]).toBeGreaterThanOrEqual(4);
+    // The live refresh keeps the drawn chart rather than wiping it: one refresh, then a frame later.
+    await page.waitForResponse((r) => r.url().includes('partial=main'), { timeout: 10_000 });
+    await page.evaluate(() => new Promise((done) => setTimeout(done, 0)).then(() => new Promise((done) => (globalThis as any).requestAnimationFrame(done))));
+    await expect(page.locator('#history-chart canvas').count()).resolves.toBe(1);
+    expect(problems).toEqual([]);
+    await page.locator('section[aria-labelledby="history-h"]').screenshot({ path: path.join(ARTIFACTS, 'dashboard-24h.png') });
+    await page.context().close();
+  }, 30_000);
+
   test('a co-owner cancels a queued run from the page', async () => {
     await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead);
     const id = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeClerk)).body.id;

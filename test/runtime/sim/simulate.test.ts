@@ -33,6 +33,38 @@ describe('simulate', () => {
     expect(report.end).toBe(at(9, 35));
   });
 
+  test('with series, samples each minute the queue, running runs and bots by state of the hand-worked trace', () => {
+    const fleet: SimFleet = { capacity: 2, groups: [{ name: 'g', maxBots: 2, committedBots: 0, scaling: SCALING }] };
+    const trace = [run(at(9, 0), 600), run(at(9, 1), 300), run(at(9, 2), 120), run(at(9, 30), 60)];
+    const report = simulate(trace, fleet, oursPolicy(), { ...EXACT_BOOT, series: { everySeconds: 60 } });
+    const s = report.series![0];
+    const i = (hh: number, mm: number) => s.at.indexOf(at(hh, mm));
+    // 09:03: three runs wait for the two booting bots.
+    expect([s.queued[i(9, 3)], s.running[i(9, 3)], s.bots.provisioning[i(9, 3)], s.bots.busy[i(9, 3)]]).toEqual([3, 0, 2, 0]);
+    // 09:06: A and B run; C waits for maxBots.
+    expect([s.queued[i(9, 6)], s.running[i(9, 6)], s.bots.busy[i(9, 6)], s.bots.idle[i(9, 6)]]).toEqual([1, 2, 2, 0]);
+    // A sample holds the state after that instant's changes: bot2 is deleted at 09:22 and gone at 09:23.
+    expect([s.bots.idle[i(9, 22)], s.bots.deleting[i(9, 22)]]).toEqual([1, 1]);
+    expect([s.bots.idle[i(9, 23)], s.bots.deleting[i(9, 23)]]).toEqual([1, 0]);
+    for (const values of [s.queued, s.running, ...Object.values(s.bots)]) expect(values).toHaveLength(s.at.length);
+    // The waits 240, 240, 240, 480 as percentiles.
+    expect([s.waitPercentiles[0], s.waitPercentiles[50], s.waitPercentiles[100]]).toEqual([240, 240, 480]);
+  });
+
+  test('series stay within maxPoints, and recording them changes no figure of the report', () => {
+    const fleet: SimFleet = { capacity: 30, groups: ['finance', 'sales'].map((name) => ({ name, maxBots: 15, committedBots: 0, scaling: SCALING })) };
+    const trace = generateWorkload('office-hours', { seed: 42, days: 2 });
+    const plain = simulate(trace, fleet, oursPolicy(), { seed: 3 });
+    const withSeries = simulate(trace, fleet, oursPolicy(), { seed: 3, series: { everySeconds: 1, maxPoints: 200 } });
+    expect(withSeries.groups).toEqual(plain.groups);
+    expect(withSeries.total).toEqual(plain.total);
+    expect(plain.series).toBeUndefined();
+    for (const s of withSeries.series!) {
+      expect(s.at.length).toBeGreaterThan(100);
+      expect(s.at.length).toBeLessThanOrEqual(200);
+    }
+  });
+
   test('runs of high priority are claimed before earlier normal ones', () => {
     const fleet: SimFleet = { capacity: 1, groups: [{ name: 'g', maxBots: 1, committedBots: 0, scaling: SCALING }] };
     const trace = [run(at(9, 0), 60), run(at(9, 0, 10), 60), run(at(9, 0, 20), 60, 'high')];
