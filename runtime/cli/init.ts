@@ -76,7 +76,12 @@ interface Settings {
 }
 
 function settingsOf(options: InitOptions): Settings {
-  const geography = assertGeography(options.geography ?? 'Europe', '--geography');
+  let geography: Geography;
+  try {
+    geography = assertGeography(options.geography ?? 'Europe', '--geography');
+  } catch (err) {
+    throw new InitError((err as Error).message);
+  }
   const environment = options.environment ?? 'prod';
   checkName('--environment', environment, environmentName({ name: environment }));
   const group = options.group ?? 'finance';
