@@ -37,6 +37,16 @@ test('--force writes into a folder that is not empty and keeps files of other na
   expect(fs.existsSync(path.join(dir, 'main.ts'))).toBe(true);
 });
 
+test('the command exits 1 with the error on stderr, and prints nothing else', () => {
+  const dir = fresh();
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
+  const result = spawnSync(process.execPath, [cli, 'init', dir, '--pipeline', 'azure'], { encoding: 'utf8' });
+  expect(result.status).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toContain(`error: ${dir} is not empty (notes.txt)`);
+});
+
 test.each([
   [{ geography: 'Mars' }, /--geography "Mars" is not supported.*Supported geographies: US, Europe/],
   [{ geography: 'UAE' }, /--geography "UAE" is not supported: the UAE geography is not supported/],
