@@ -222,7 +222,7 @@ function buildProgram(): Command {
     .option('--geography <name>', 'the environment\'s geography, e.g. Europe, US, UK', 'Europe')
     .option('--environment <name>', 'the environment\'s name, also the stack\'s ID (lowercase letters, digits, hyphens)', 'prod')
     .option('--group <name>', 'the bot group main.ts declares', 'finance')
-    .addOption(new Option('--pipeline <kind>', 'the pipeline file to write: GitHub Actions or Azure Pipelines').default('github'))
+    .addOption(new Option('--pipeline <kind>', 'the pipeline file to write: github (GitHub Actions) or azure (Azure Pipelines)').default('github'))
     .option('--main-branch <name>', 'the branch pull requests target and the pipeline promotes from', 'main')
     .option('--force', 'write into a folder that is not empty, overwriting files of the same names')
     .action((dir: string | undefined, opts) => {
