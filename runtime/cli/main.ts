@@ -240,6 +240,21 @@ function buildProgram(): Command {
     });
 
   program
+    .command('init [dir]')
+    .description('Start a fleet repository for your team: package.json, cdktf.json, tsconfig.json, main.ts with one environment and one group, .gitignore and a pipeline; refuses a folder that is not empty unless --force.')
+    .option('--geography <name>', 'the environment\'s geography, e.g. Europe, US, UK', 'Europe')
+    .option('--environment <name>', 'the environment\'s name, also the stack\'s ID (lowercase letters, digits, hyphens)', 'prod')
+    .option('--group <name>', 'the bot group main.ts declares', 'finance')
+    .addOption(new Option('--pipeline <kind>', 'the pipeline file to write: github (GitHub Actions) or azure (Azure Pipelines)').default('github'))
+    .option('--main-branch <name>', 'the branch pull requests target and the pipeline promotes from', 'main')
+    .option('--force', 'write into a folder that is not empty, overwriting files of the same names')
+    .action((dir: string | undefined, opts) => {
+      // Loaded here, as simulate is: only this command needs the templates.
+      const { runInitCommand } = require('./init') as typeof import('./init');
+      runInitCommand(dir, { geography: opts.geography, environment: opts.environment, group: opts.group, pipeline: opts.pipeline, mainBranch: opts.mainBranch, force: Boolean(opts.force) });
+    });
+
+  program
     .command('arm-sim')
     .description('Serve a local imitation of the ARM calls the runtime makes; its VMs run the real agent against --runtime-url.')
     .requiredOption('--manifest <file>', 'the fleet.json whose scale sets to serve')
