@@ -1,10 +1,13 @@
 /**
  * The pipeline examples: the GitHub Actions workflow passes a workflow validator
  * (@action-validator/core, GitHub's workflow schema, offline), and the Azure Pipelines file
- * parses with its stages in order, each with jobs and steps.
+ * parses with its stages in order, each with jobs and steps. The same for the pipeline files
+ * `hosted-bots init` writes.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { fleetRepoFiles } from '../../runtime/cli/init';
 import { azureStageProblems, azureStages, validateWorkflow } from '../helpers/pipelines';
 
 const dir = path.resolve(__dirname, '..', '..', 'examples', 'pipelines');
@@ -65,5 +68,25 @@ describe('Azure Pipelines', () => {
   test('stages that wait for each other are a problem', () => {
     const stages = azureStages('stages:\n  - stage: a\n    dependsOn: b\n    jobs: [{ job: x, steps: [{ script: echo }] }]\n  - stage: b\n    dependsOn: a\n    jobs: [{ job: y, steps: [{ script: echo }] }]\n');
     expect(azureStageProblems(stages).some((p) => p.startsWith('stages wait for each other in a cycle'))).toBe(true);
+  });
+});
+
+describe('the pipelines hosted-bots init writes', () => {
+  const files = (pipeline: 'github' | 'azure', mainBranch?: string) => fleetRepoFiles(path.join(os.tmpdir(), 'pipelines-test-never-written'), { pipeline, mainBranch }).files;
+
+  test.each([['main'], ['trunk']])('the GitHub Actions workflow (target branch %s) passes the workflow validator', (branch) => {
+    expect(validateWorkflow(files('github', branch).get('.github/workflows/fleet.yml')!)).toEqual([]);
+  });
+
+  test('the Azure Pipelines file has a review stage and a promote stage, each with jobs and steps', () => {
+    const stages = azureStages(files('azure').get('azure-pipelines.yml')!);
+    expect(stages.map((s) => s.name)).toEqual(['review', 'promote']);
+    // promote must not wait for review, which is skipped outside pull requests.
+    expect(stages.map((s) => s.dependsOn)).toEqual([[], []]);
+    for (const s of stages) {
+      expect(s.jobs.length).toBeGreaterThan(0);
+      for (const j of s.jobs) expect(j.steps).toBeGreaterThan(0);
+    }
+    expect(azureStageProblems(stages)).toEqual([]);
   });
 });
