@@ -138,6 +138,7 @@ export function createApi(options: ApiOptions): express.Express {
     groupDetail: views.groupDetail,
     environmentView: views.environmentView,
     arrivalHistory: (t) => options.store.arrivalHistory(t),
+    groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
     log,
     now,
   });

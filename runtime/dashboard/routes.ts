@@ -16,9 +16,9 @@ import type { Priority } from '../domain/run';
 import { PRIORITIES } from '../domain/run';
 import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPage, GroupPageData, GroupRow, signInPage } from './pages';
 import { SESSION_COOKIE, SessionStore } from './sessions';
-import { DASHBOARD_CHART_JS, historyChartData } from './history-chart';
+import { chartWindow, DASHBOARD_CHART_JS, historyChartData } from './history-chart';
 import { chartLibrary } from '../charts';
-import type { ArrivalHistory } from '../domain/history';
+import type { ArrivalHistory, SlotSample } from '../domain/history';
 
 export type DashboardPolicy = 'anyone' | 'session-user';
 
@@ -45,6 +45,8 @@ export interface DashboardContext {
   readonly environmentView: () => Promise<Chrome['environment']>;
   /** Each group's arrival history, for the group page's 24-hour chart; without it the page has no chart. */
   readonly arrivalHistory?: (now: number) => Promise<Record<string, ArrivalHistory>>;
+  /** A group's samples (most queued runs, bots per state) in slots [from, to), for the same chart. */
+  readonly groupSamples?: (group: string, from: number, to: number) => Promise<SlotSample[]>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
   /** @default Date.now */
   readonly now?: () => number;
@@ -173,9 +175,14 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
       const t = (ctx.now ?? Date.now)();
-      const [detail, history] = await Promise.all([ctx.groupDetail(group, access, principal), ctx.arrivalHistory?.(t)]);
+      const span = chartWindow(t);
+      const [detail, history, samples] = await Promise.all([
+        ctx.groupDetail(group, access, principal),
+        ctx.arrivalHistory?.(t),
+        ctx.groupSamples?.(group.name, span.from, span.to),
+      ]);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
-      if (history) data.history = historyChartData(history[group.name], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
+      if (history) data.history = historyChartData(history[group.name], samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),

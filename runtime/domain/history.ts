@@ -45,3 +45,26 @@ export function historyReadFrom(now: number): number {
 export function historyKeepFrom(now: number): number {
   return slotOf(now) - (HISTORY_DAYS + 1) * DAY_MS;
 }
+
+/**
+ * The bot states a group sample counts: the live ones. `deleted` bots are gone and never counted.
+ */
+export const SAMPLED_BOT_STATES = ['provisioning', 'idle', 'busy', 'deleting', 'failed'] as const;
+export type SampledBotState = (typeof SAMPLED_BOT_STATES)[number];
+
+/**
+ * What a group looked like at one look: its queued and running runs and its bots per live state.
+ * The store keeps, per group and 10-minute slot, the most of each count seen in the slot, for the
+ * dashboard's 24-hour chart; it forgets them with the arrival history (historyKeepFrom).
+ */
+export interface GroupSample {
+  readonly group: string;
+  readonly queued: number;
+  readonly running: number;
+  readonly bots: Readonly<Record<SampledBotState, number>>;
+}
+
+/** A group's samples in one slot (its start, in ms): the most of each count seen in it. */
+export interface SlotSample extends Omit<GroupSample, 'group'> {
+  readonly slot: number;
+}

@@ -10,14 +10,19 @@
  *
  * For predictive warm-up, the arrival history is read from the store on ticks only, and the
  * cycles triggered in between plan with the last one read: it changes by the 10-minute slot.
+ *
+ * On ticks only, too, the leader records each group's sample (queued and running runs, bots per
+ * live state) for the dashboard's 24-hour chart: one small write per tick, never one per
+ * enqueue-triggered cycle. Tick cycles count the queue uncapped, so the chart shows the real
+ * length; the cycles in between stop counting at DEMAND_CAP, which is all plan() reads.
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
-import type { Store, SweepGroup } from '../store/types';
+import type { QueueCounts, Store, SweepGroup } from '../store/types';
 import type { Bot, BotState, Caps } from '../domain/bot';
 import type { GroupState } from '../domain/group';
-import type { ArrivalHistory } from '../domain/history';
+import { ArrivalHistory, GroupSample, SAMPLED_BOT_STATES } from '../domain/history';
 import { DeleteReason, Plan, plan, PlanScaling } from './plan';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
@@ -274,7 +279,13 @@ export class Scaler {
       }
     }
 
-    const snapshot = await this.snapshot(await this.store.groups());
+    const states = await this.store.groups();
+    // No group wants more bots than its maxBots (at most 50), so counting further is wasted,
+    // except on ticks, whose samples chart the queue's real length.
+    const counts = await this.store.queueCounts(tick ? undefined : DEMAND_CAP);
+    const bots = await this.store.bots();
+    if (tick) await this.recordSamples(states, counts, bots, now);
+    const snapshot = this.snapshot(states, counts, bots);
     const decided = plan(snapshot.plan, { groups: snapshot.settings }, now);
     this.latest = decided;
     const limits = Object.fromEntries(Object.entries(decided.groups).map(([g, p]) => [g, p.claimLimit]));
@@ -339,10 +350,23 @@ export class Scaler {
     }));
   }
 
-  private async snapshot(states: GroupState[]): Promise<Snapshot> {
-    // No group wants more bots than its maxBots (at most 50), so counting further is wasted.
-    const counts = await this.store.queueCounts(DEMAND_CAP);
-    const bots = await this.store.bots();
+  /** Each group's sample for the dashboard's chart; scaling goes on if the write fails. */
+  private async recordSamples(states: readonly GroupState[], counts: readonly QueueCounts[], bots: readonly Bot[], now: number): Promise<void> {
+    const byGroup = new Map(counts.map((c) => [c.group, c]));
+    const samples: GroupSample[] = states.map((state) => {
+      const botCounts = Object.fromEntries(SAMPLED_BOT_STATES.map((s) => [s, 0])) as Record<(typeof SAMPLED_BOT_STATES)[number], number>;
+      for (const bot of bots) if (bot.group === state.name && bot.state !== 'deleted') botCounts[bot.state]++;
+      const c = byGroup.get(state.name);
+      return { group: state.name, queued: c?.queued ?? 0, running: c?.running ?? 0, bots: botCounts };
+    });
+    try {
+      await this.store.recordGroupSamples(samples, now);
+    } catch (err) {
+      this.log('scaler.samples_failed', { error: (err as Error).message });
+    }
+  }
+
+  private snapshot(states: GroupState[], counts: readonly QueueCounts[], bots: readonly Bot[]): Snapshot {
     const env = this.manifest.environment;
     return buildSnapshot({
       capacity: env.botCapacity,

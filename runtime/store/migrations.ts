@@ -133,4 +133,25 @@ CREATE UNIQUE INDEX bots_credential ON bots (credential_hash) WHERE credential_h
 CREATE INDEX runs_queued_since ON runs (grp, queued_at) WHERE state = 'queued';
 `,
   },
+  {
+    version: 6,
+    name: 'group samples per 10-minute slot',
+    // Per group and slot (its start, in ms), the most queued and running runs and bots in each
+    // live state the scaler saw: the dashboard's 24-hour chart. Pruned with arrival_slots.
+    sql: () => `
+CREATE TABLE group_samples (
+  group_name TEXT NOT NULL,
+  slot_start BIGINT NOT NULL,
+  queued INTEGER NOT NULL DEFAULT 0,
+  running INTEGER NOT NULL DEFAULT 0,
+  provisioning INTEGER NOT NULL DEFAULT 0,
+  idle INTEGER NOT NULL DEFAULT 0,
+  busy INTEGER NOT NULL DEFAULT 0,
+  deleting INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (group_name, slot_start)
+);
+CREATE INDEX group_samples_start ON group_samples (slot_start);
+`,
+  },
 ];

@@ -19,8 +19,11 @@
 import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
-import { arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing, withOldest } from './rows';
-import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
+import {
+  arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, withOldest,
+} from './rows';
+import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import type {
   CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
@@ -691,6 +694,7 @@ export class PostgresStore implements Store {
       }
       await this.recordBusy(t, [...result.timedOut, ...result.failedLost]);
       await t.q('DELETE FROM arrival_slots WHERE slot_start < $1', [historyKeepFrom(now)]);
+      await t.q('DELETE FROM group_samples WHERE slot_start < $1', [historyKeepFrom(now)]);
       return result;
     });
   }
@@ -738,6 +742,24 @@ export class PostgresStore implements Store {
 
   async arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
     return rowsToHistory(await this.query(arrivalHistorySql('$1'), [historyReadFrom(now)]));
+  }
+
+  /** All groups in one statement, in group order, so two writers never lock rows crosswise. */
+  async recordGroupSamples(samples: readonly GroupSample[], now: number): Promise<void> {
+    const rows = sampleRows(samples);
+    if (rows.length === 0) return;
+    const arrays = SAMPLE_COLUMNS.map((_, i) => rows.map((r) => r.values[i]));
+    await this.query(
+      `INSERT INTO group_samples (group_name, slot_start, ${SAMPLE_COLUMNS.join(', ')})
+       SELECT g, $2::bigint, ${SAMPLE_COLUMNS.map((c) => `u.${c}`).join(', ')}
+       FROM unnest($1::text[], ${SAMPLE_COLUMNS.map((_, i) => `$${i + 3}::int[]`).join(', ')}) WITH ORDINALITY AS u(g, ${SAMPLE_COLUMNS.join(', ')}, n) ORDER BY n
+       ${SAMPLE_KEEP_MAX}`,
+      [rows.map((r) => r.group), slotOf(now), ...arrays],
+    );
+  }
+
+  async groupSamples(group: string, from: number, to: number): Promise<SlotSample[]> {
+    return (await this.query('SELECT * FROM group_samples WHERE group_name = $1 AND slot_start >= $2 AND slot_start < $3 ORDER BY slot_start', [group, from, to])).map(rowToSlotSample);
   }
 
   // ------------------------------------------------------------------ bots

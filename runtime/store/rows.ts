@@ -2,7 +2,7 @@
  * Table rows to domain objects, and the arrival-history queries and sums, shared by both stores.
  * Numbers may arrive as strings (BIGINT).
  */
-import { ArrivalHistory, busyBySlot, SlotCounts } from '../domain/history';
+import { ArrivalHistory, busyBySlot, GroupSample, SAMPLED_BOT_STATES, SlotCounts, SlotSample } from '../domain/history';
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
@@ -130,6 +130,52 @@ export function rowsToHistory(rows: readonly Row[]): Record<string, ArrivalHisto
     if (r.slot_start != null) history.slots.set(Number(r.slot_start), { arrivals: Number(r.arrivals), busySeconds: Number(r.busy_seconds) });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group samples (table group_samples).
+
+/** The counted columns of group_samples, in one order: queued, running, then the bot states. */
+export const SAMPLE_COLUMNS = ['queued', 'running', ...SAMPLED_BOT_STATES] as const;
+
+/**
+ * The upsert's conflict clause: each column keeps the larger of the stored and the new count.
+ * CASE rather than MAX()/GREATEST(), which SQLite and PostgreSQL spell differently.
+ */
+export const SAMPLE_KEEP_MAX = `ON CONFLICT (group_name, slot_start) DO UPDATE SET ${SAMPLE_COLUMNS.map(
+  (c) => `${c} = CASE WHEN excluded.${c} > group_samples.${c} THEN excluded.${c} ELSE group_samples.${c} END`,
+).join(', ')}`;
+
+/** A sample's counts in SAMPLE_COLUMNS order; a negative or fractional count is refused. */
+export function sampleValues(sample: GroupSample): number[] {
+  const values = [sample.queued, sample.running, ...SAMPLED_BOT_STATES.map((s) => sample.bots[s] ?? 0)];
+  values.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`group sample of ${sample.group}: ${SAMPLE_COLUMNS[i]} is ${v}; it must be a whole number of at least 0`);
+  });
+  return values;
+}
+
+/**
+ * The samples as rows to write, one per group in group order (two writers then lock rows in one
+ * order), a group given twice keeping the larger of each count, as the slot would.
+ */
+export function sampleRows(samples: readonly GroupSample[]): Array<{ group: string; values: number[] }> {
+  const byGroup = new Map<string, number[]>();
+  for (const sample of samples) {
+    const values = sampleValues(sample);
+    const seen = byGroup.get(sample.group);
+    byGroup.set(sample.group, seen ? seen.map((v, i) => Math.max(v, values[i])) : values);
+  }
+  return [...byGroup.keys()].sort().map((group) => ({ group, values: byGroup.get(group)! }));
+}
+
+export function rowToSlotSample(r: Row): SlotSample {
+  return {
+    slot: Number(r.slot_start),
+    queued: Number(r.queued),
+    running: Number(r.running),
+    bots: Object.fromEntries(SAMPLED_BOT_STATES.map((s) => [s, Number(r[s])])) as SlotSample['bots'],
+  };
 }
 
 export interface BusySlot {

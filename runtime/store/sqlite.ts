@@ -13,7 +13,7 @@ import type {
 import { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
-import { ArrivalHistory, historyKeepFrom, historyReadFrom, slotOf } from '../domain/history';
+import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
   mayMarkDeleted, mayMarkDeleting, mayMarkFailed, newBot,
@@ -22,7 +22,7 @@ import {
 import { newId } from './ids';
 import {
   arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  RUN_LISTING_COLUMNS, sqlList, withOldest,
+  RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, withOldest,
 } from './rows';
 
 type Row = Record<string, any>;
@@ -438,6 +438,7 @@ export class SqliteStore implements Store {
       }
       this.recordBusy([...result.timedOut, ...result.failedLost]);
       this.sql('DELETE FROM arrival_slots WHERE slot_start < ?').run(historyKeepFrom(now));
+      this.sql('DELETE FROM group_samples WHERE slot_start < ?').run(historyKeepFrom(now));
       return result;
     });
   }
@@ -466,6 +467,21 @@ export class SqliteStore implements Store {
 
   arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
     return this.read(() => rowsToHistory(this.sql(arrivalHistorySql('?')).all(historyReadFrom(now)) as Row[]));
+  }
+
+  recordGroupSamples(samples: readonly GroupSample[], now: number): Promise<void> {
+    const insert = this.sql(
+      `INSERT INTO group_samples (group_name, slot_start, ${SAMPLE_COLUMNS.join(', ')}) VALUES (?, ?, ${SAMPLE_COLUMNS.map(() => '?').join(', ')}) ${SAMPLE_KEEP_MAX}`,
+    );
+    return this.tx(() => {
+      for (const r of sampleRows(samples)) insert.run(r.group, slotOf(now), ...r.values);
+    });
+  }
+
+  groupSamples(group: string, from: number, to: number): Promise<SlotSample[]> {
+    return this.read(() =>
+      (this.sql('SELECT * FROM group_samples WHERE group_name = ? AND slot_start >= ? AND slot_start < ? ORDER BY slot_start').all(group, from, to) as Row[]).map(rowToSlotSample),
+    );
   }
 
   // ------------------------------------------------------------------ bots

@@ -3,7 +3,7 @@
  * Every method that changes state is one transaction, so a crash at any point leaves either the
  * whole change or none of it.
  */
-import type { ArrivalHistory } from '../domain/history';
+import type { ArrivalHistory, GroupSample, SlotSample } from '../domain/history';
 import type { Bot, BotState, Caps, RegisterRefusal } from '../domain/bot';
 import type { DeclaredGroup, GroupLimits, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing, RunState } from '../domain/run';
@@ -159,7 +159,7 @@ export interface Store {
   queueCounts(cap?: number): Promise<QueueCounts[]>;
   /**
    * Time-outs, lost bots and inactive groups, in one transaction. It also forgets arrival history
-   * older than HISTORY_DAYS + 1 days.
+   * and group samples older than HISTORY_DAYS + 1 days.
    */
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
   /**
@@ -177,6 +177,14 @@ export interface Store {
    * the slots it spanned. Both happen in the transaction that makes the change.
    */
   arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>>;
+  /**
+   * Records what each group looks like now in the slot of `now`: per count, the slot keeps the
+   * most it was given (one transaction for all groups). The sweep forgets slots with the arrival
+   * history.
+   */
+  recordGroupSamples(samples: readonly GroupSample[], now: number): Promise<void>;
+  /** A group's sampled slots whose start is in [from, to), oldest first. */
+  groupSamples(group: string, from: number, to: number): Promise<SlotSample[]>;
 
   // bots
   bots(group?: string): Promise<Bot[]>;

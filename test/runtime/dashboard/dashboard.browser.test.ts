@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { SLOT_MS } from '../../../runtime/domain/history';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
@@ -83,21 +84,39 @@ describeBrowser('the dashboard in a browser', () => {
     await page.context().close();
   }, 60_000);
 
-  test('the group page draws the last 24 hours from the arrival history, within the CSP', async () => {
+  test('the group page draws the last 24 hours of queued runs and bots by state, within the CSP', async () => {
     const page = await signIn(USERS.admin);
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
+    // A day of earlier samples, through the store's API, so the screenshot shows a day's shape:
+    // a morning queue that bots catch up with. The last two slots are left to the live scaler.
+    const slotNow = Math.floor(Date.now() / SLOT_MS) * SLOT_MS;
+    for (let back = 143; back >= 2; back--) {
+      const wave = Math.max(0, Math.sin(((143 - back) / 143) * Math.PI * 2 - 1));
+      const queued = Math.round(9 * wave * wave);
+      const busy = Math.min(4, Math.round(5 * wave));
+      await t.fleet.store.recordGroupSamples(
+        [{ group: 'finance', queued, running: busy, bots: { provisioning: queued > busy ? 1 : 0, idle: busy > 0 ? 1 : 0, busy, deleting: back % 37 === 0 ? 1 : 0, failed: 0 } }],
+        slotNow - back * SLOT_MS,
+      );
+    }
     await page.goto(`${t.fleet.url}/groups/finance`);
     await page.waitForSelector('#history-chart[data-drawn="true"] canvas', { timeout: 10_000 });
     const legend = await page.locator('#history-chart .u-legend').innerText();
-    expect(legend).toContain('runs arrived per 10 min');
-    expect(legend).toContain('busy bots (10-min average)');
-    await expect(page.locator('figure.history figcaption').innerText()).resolves.toMatch(/busy bot-seconds of the slot ÷ 600/);
-    // The runs of the test before arrived in the current slot.
+    for (const name of ['queued runs (most)', 'provisioning bots (most)', 'idle bots (most)', 'busy bots (most)', 'deleting bots (most)', 'failed bots (most)', 'runs arrived']) {
+      expect(legend).toContain(name);
+    }
+    await expect(page.locator('figure.history figcaption').innerText()).resolves.toMatch(/queued runs \(most\), the longest the queue was/);
+    // The 4 runs of the test before waited in the queue while bots booted, and the scaler
+    // (ticking every 200 ms here) sampled them: the latest slots show them queued, then busy bots.
+    // The last two slots, in case a 10-minute boundary passed between the tests.
     const data = JSON.parse((await page.locator('#history-chart').getAttribute('data-chart'))!);
     expect(data.t).toHaveLength(144);
-    expect(data.arrivals[143]).toBeGreaterThanOrEqual(4);
+    const recent = (series: Array<number | null>) => Math.max(...series.slice(-2).map((n) => n ?? 0));
+    expect(recent(data.queued)).toBeGreaterThanOrEqual(4);
+    expect(recent(data.bots.busy)).toBeGreaterThanOrEqual(1);
+    expect(recent(data.arrivals)).toBeGreaterThanOrEqual(4);
     // The live refresh keeps the drawn chart rather than wiping it: one refresh, then a frame later.
     await page.waitForResponse((r) => r.url().includes('partial=main'), { timeout: 10_000 });
     await page.evaluate(() => new Promise((done) => setTimeout(done, 0)).then(() => new Promise((done) => (globalThis as any).requestAnimationFrame(done))));

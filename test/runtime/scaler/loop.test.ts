@@ -9,8 +9,9 @@ import type { ComputeDriver, ScaleSetRef } from '../../../runtime/azure/compute'
 import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/config/manifest';
 import { createRuntime } from '../../../runtime/server';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
-import { DAY_MS } from '../../../runtime/domain/history';
+import { DAY_MS, slotOf } from '../../../runtime/domain/history';
 import { planScaling, Scaler } from '../../../runtime/scaler/loop';
+import { DEMAND_CAP } from '../../../runtime/scaler/snapshot';
 import { newId } from '../../../runtime/store/ids';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 
@@ -196,5 +197,69 @@ describe('scaler loop: triggered cycles', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await scaler.settle();
     expect(counted).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('scaler loop: group samples for the dashboard chart', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - MINUTE);
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  const enqueueMany = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: `user-${i}`, timeoutMinutes: 30, now: NOW - MINUTE });
+    }
+  };
+
+  const start = async () => {
+    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    await scaler.start();
+    await scaler.settle();
+  };
+
+  test('a tick records the group\'s queued runs and bots by state in the slot of now', async () => {
+    await enqueueMany(3);
+    await start();
+    const [sample] = await store.groupSamples('finance', NOW - DAY_MS, NOW + DAY_MS);
+    expect(sample).toEqual({ slot: slotOf(NOW), queued: 3, running: 0, bots: { provisioning: 0, idle: 0, busy: 0, deleting: 0, failed: 0 } });
+  });
+
+  test('the cycles triggered between ticks write no sample', async () => {
+    const write = jest.spyOn(store, 'recordGroupSamples');
+    await start();
+    expect(write).toHaveBeenCalledTimes(1);
+    await scaler!.cycle();
+    await scaler!.cycle();
+    await scaler!.settle();
+    expect(write).toHaveBeenCalledTimes(1);
+  });
+
+  test('the sample counts the queue beyond the cap plan() reads', async () => {
+    await enqueueMany(DEMAND_CAP + 5);
+    await start();
+    const [sample] = await store.groupSamples('finance', NOW - DAY_MS, NOW + DAY_MS);
+    expect(sample.queued).toBe(DEMAND_CAP + 5);
+  });
+
+  test('a failed sample write is logged and the cycle still scales', async () => {
+    jest.spyOn(store, 'recordGroupSamples').mockRejectedValue(new Error('disk full'));
+    const log = jest.fn();
+    await enqueueMany(1);
+    const driver = recordingDriver();
+    scaler = new Scaler({ store, driver, manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    await scaler.start();
+    await scaler.settle();
+    expect(log).toHaveBeenCalledWith('scaler.samples_failed', { error: 'disk full' });
+    expect(driver.capacities.length).toBeGreaterThan(0);
   });
 });

@@ -498,6 +498,58 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('group samples', () => {
+      const S = slotOf(T0);
+      const MIN = 60_000;
+      const NO_BOTS = { provisioning: 0, idle: 0, busy: 0, deleting: 0, failed: 0 };
+      const sample = (queued: number, running: number, bots: Partial<typeof NO_BOTS> = {}, group = 'finance') => ({ group, queued, running, bots: { ...NO_BOTS, ...bots } });
+
+      test('a slot keeps the most of each count it was given', async () => {
+        await store.recordGroupSamples([sample(3, 1, { idle: 2, provisioning: 1 })], S + MIN);
+        await store.recordGroupSamples([sample(7, 0, { busy: 2 })], S + 5 * MIN);
+        await store.recordGroupSamples([sample(2, 4, { failed: 1, deleting: 1 })], S + SLOT_MS - 1);
+        expect(await store.groupSamples('finance', S, S + SLOT_MS)).toEqual([
+          { slot: S, queued: 7, running: 4, bots: { provisioning: 1, idle: 2, busy: 2, deleting: 1, failed: 1 } },
+        ]);
+      });
+
+      test('samples in different slots are kept apart, oldest first', async () => {
+        await store.recordGroupSamples([sample(5, 0)], S + SLOT_MS);
+        await store.recordGroupSamples([sample(2, 0)], S);
+        expect((await store.groupSamples('finance', S, S + 2 * SLOT_MS)).map((x) => [x.slot, x.queued])).toEqual([
+          [S, 2],
+          [S + SLOT_MS, 5],
+        ]);
+      });
+
+      test('only the asked group and window [from, to) are returned', async () => {
+        await store.recordGroupSamples([sample(1, 0), sample(9, 9, {}, 'sales')], S);
+        await store.recordGroupSamples([sample(2, 0)], S + SLOT_MS);
+        await store.recordGroupSamples([sample(3, 0)], S + 2 * SLOT_MS);
+        expect((await store.groupSamples('finance', S + SLOT_MS, S + 2 * SLOT_MS)).map((x) => x.queued)).toEqual([2]);
+        expect((await store.groupSamples('sales', S, S + 3 * SLOT_MS)).map((x) => x.queued)).toEqual([9]);
+        expect(await store.groupSamples('nobody', S, S + 3 * SLOT_MS)).toEqual([]);
+      });
+
+      test('a group given twice in one call keeps the larger of each count', async () => {
+        await store.recordGroupSamples([sample(4, 0, { idle: 1 }), sample(1, 2, { idle: 3 })], S);
+        expect(await store.groupSamples('finance', S, S + SLOT_MS)).toEqual([{ slot: S, queued: 4, running: 2, bots: { ...NO_BOTS, idle: 3 } }]);
+      });
+
+      test('a negative count is refused, naming the group and the count', async () => {
+        await expect(store.recordGroupSamples([sample(-1, 0)], S)).rejects.toThrow('group sample of finance: queued is -1; it must be a whole number of at least 0');
+      });
+
+      test('the sweep forgets the samples older than 8 days, as it does the arrival history', async () => {
+        const now = S + 8 * DAY_MS + SLOT_MS + 3 * MIN;
+        await store.recordGroupSamples([sample(1, 0)], S);
+        await store.recordGroupSamples([sample(2, 0)], S + SLOT_MS);
+        await store.recordGroupSamples([sample(3, 0)], S + DAY_MS);
+        await store.sweep([], now);
+        expect((await store.groupSamples('finance', 0, now)).map((x) => x.slot)).toEqual([S + SLOT_MS, S + DAY_MS]);
+      });
+    });
+
     describe('per-user queue limit', () => {
       test('a user at the limit is refused, with the count; another user and another group are not', async () => {
         for (let i = 0; i < 3; i++) expect((await enqueue({ maxQueuedPerUser: 3, now: T0 + i })).kind).toBe('created');
