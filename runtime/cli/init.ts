@@ -171,14 +171,19 @@ function commands(s: Settings) {
   };
 }
 
-function githubWorkflow(s: Settings): string {
-  const c = commands(s);
+/** What both pipeline files say of themselves first. */
+function pipelineIntro(s: Settings): string {
   return `# The fleet's pipeline. On a pull request: synthesize and report what the change does to the
 # fleet (the step fails, exit code 2, when something destructive changes, such as a group removed
 # or capacity cut, so the change asks for a reviewer's approval). On ${s.mainBranch}: promote the
 # ${s.environment} environment, gated on its runtime's health and a smoke run of ${s.group}/hello.
 #
-# Needs: main.ts's remoteState filled in; a federated credential (OIDC) for the deploying app
+`;
+}
+
+function githubWorkflow(s: Settings): string {
+  const c = commands(s);
+  return `${pipelineIntro(s)}# Needs: main.ts's remoteState filled in; a federated credential (OIDC) for the deploying app
 # registration; repository variables AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_SUBSCRIPTION_ID,
 # AZURE_PIPELINE_OBJECT_ID (the service principal's object ID) and HOSTED_BOTS_AUDIENCE
 # (e.g. api://hosted-bots); and the secret BOT_ADMIN_PASSWORD.
@@ -263,12 +268,7 @@ jobs:
 
 function azurePipeline(s: Settings): string {
   const c = commands(s);
-  return `# The fleet's pipeline. On a pull request: synthesize and report what the change does to the
-# fleet (the step fails, exit code 2, when something destructive changes, such as a group removed
-# or capacity cut, so the change asks for a reviewer's approval). On ${s.mainBranch}: promote the
-# ${s.environment} environment, gated on its runtime's health and a smoke run of ${s.group}/hello.
-#
-# Needs: main.ts's remoteState filled in; an Azure Resource Manager service connection
+  return `${pipelineIntro(s)}# Needs: main.ts's remoteState filled in; an Azure Resource Manager service connection
 # \`hosted-bots\` with workload identity federation; a variable group \`hosted-bots\` with
 # HOSTED_BOTS_AUDIENCE (e.g. api://hosted-bots) and the secret BOT_ADMIN_PASSWORD.
 trigger:

@@ -11,16 +11,10 @@ import { Browser, chromium } from 'playwright-core';
 import { formatTrace } from '../../../runtime/sim/trace';
 import { generateWorkload } from '../../../runtime/sim/workloads';
 import { synthesizedFleetJson } from '../../helpers/local-fleet';
+import { ARTIFACTS, CHROMIUM, describeWithBrowser } from '../../helpers/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
 const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'runtime', 'cli', 'main.js');
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
-  console.warn(`report browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
-const describeBrowser = haveChromium ? describe : describe.skip;
+const describeBrowser = describeWithBrowser('report browser tests');
 
 describeBrowser('the simulate report in a browser', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simulate-html-'));

@@ -6,16 +6,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { ARTIFACTS, CHROMIUM, describeWithBrowser } from '../../helpers/browser';
 import { SLOT_MS } from '../../../runtime/domain/history';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
-  console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
-const describeBrowser = haveChromium ? describe : describe.skip;
+const describeBrowser = describeWithBrowser('dashboard browser tests');
 
 describeBrowser('the dashboard in a browser', () => {
   let t: TestFleet;
