@@ -137,7 +137,7 @@ export function createApi(options: ApiOptions): express.Express {
     groupSummaries: views.groupSummaries,
     groupDetail: views.groupDetail,
     environmentView: views.environmentView,
-    arrivalHistory: (t) => options.store.arrivalHistory(t),
+    arrivals: (group, from, to) => options.store.arrivals(group, from, to),
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
     log,
     now,

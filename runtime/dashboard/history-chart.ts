@@ -2,10 +2,10 @@
  * The group page's 24-hour chart. Per 10-minute slot it draws the runs that arrived (from the
  * arrival history the scaler's forecast keeps) and, from the group samples the leading scaler
  * records on each tick, the most queued runs and the most bots in each live state seen in the
- * slot. The page costs two reads of small tables. The data goes in an attribute and a
+ * slot. The page costs two reads of one group's day in small tables. The data goes in an attribute and a
  * same-origin script draws it (the CSP allows no inline script).
  */
-import { ArrivalHistory, SAMPLED_BOT_STATES, SampledBotState, SLOT_MS, slotOf, SlotSample } from '../domain/history';
+import { SAMPLED_BOT_STATES, SampledBotState, SLOT_MS, slotOf, SlotSample } from '../domain/history';
 import { html, Html } from './pages';
 
 export const CHART_SLOTS = (24 * 60 * 60_000) / SLOT_MS;
@@ -34,7 +34,8 @@ export function chartWindow(now: number): { from: number; to: number } {
   return { from: last - (CHART_SLOTS - 1) * SLOT_MS, to: last + SLOT_MS };
 }
 
-export function historyChartData(history: ArrivalHistory | undefined, samples: readonly SlotSample[], now: number, current: HistoryChartData['now']): HistoryChartData {
+/** The chart's series from the group's arrivals by slot start and its samples, both read for chartWindow(now). */
+export function historyChartData(arrivalsBySlot: ReadonlyMap<number, number>, samples: readonly SlotSample[], now: number, current: HistoryChartData['now']): HistoryChartData {
   const { from } = chartWindow(now);
   const bySlot = new Map(samples.map((s) => [s.slot, s]));
   const t: number[] = [];
@@ -46,7 +47,7 @@ export function historyChartData(history: ArrivalHistory | undefined, samples: r
     const slot = from + i * SLOT_MS;
     const sample = bySlot.get(slot);
     t.push(slot / 1000);
-    arrivals.push(history?.slots.get(slot)?.arrivals ?? 0);
+    arrivals.push(arrivalsBySlot.get(slot) ?? 0);
     queued.push(sample ? sample.queued : null);
     running.push(sample ? sample.running : null);
     for (const state of SAMPLED_BOT_STATES) bots[state].push(sample ? sample.bots[state] : null);

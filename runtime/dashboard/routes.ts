@@ -18,7 +18,7 @@ import { Chrome, DASHBOARD_CSS, DASHBOARD_JS, errorPage, groupListPage, groupPag
 import { SESSION_COOKIE, SessionStore } from './sessions';
 import { chartWindow, DASHBOARD_CHART_JS, historyChartData } from './history-chart';
 import { chartLibrary } from '../charts';
-import type { ArrivalHistory, SlotSample } from '../domain/history';
+import type { SlotSample } from '../domain/history';
 
 export type DashboardPolicy = 'anyone' | 'session-user';
 
@@ -43,8 +43,8 @@ export interface DashboardContext {
     botCounts: Record<string, number>;
   }>;
   readonly environmentView: () => Promise<Chrome['environment']>;
-  /** Each group's arrival history, for the group page's 24-hour chart; without it the page has no chart. */
-  readonly arrivalHistory?: (now: number) => Promise<Record<string, ArrivalHistory>>;
+  /** A group's arrivals by slot start in slots [from, to), for the group page's 24-hour chart; without it the page has no chart. */
+  readonly arrivals?: (group: string, from: number, to: number) => Promise<Map<number, number>>;
   /** A group's samples (most queued runs, bots per state) in slots [from, to), for the same chart. */
   readonly groupSamples?: (group: string, from: number, to: number) => Promise<SlotSample[]>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
@@ -176,13 +176,13 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const { group, access, principal } = grantedGroup(req);
       const t = (ctx.now ?? Date.now)();
       const span = chartWindow(t);
-      const [detail, history, samples] = await Promise.all([
+      const [detail, arrivals, samples] = await Promise.all([
         ctx.groupDetail(group, access, principal),
-        ctx.arrivalHistory?.(t),
+        ctx.arrivals?.(group.name, span.from, span.to),
         ctx.groupSamples?.(group.name, span.from, span.to),
       ]);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
-      if (history) data.history = historyChartData(history[group.name], samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
+      if (arrivals) data.history = historyChartData(arrivals, samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),

@@ -20,7 +20,7 @@ import { createHash } from 'crypto';
 import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
 import { MIGRATIONS } from './migrations';
 import {
-  arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
   rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, withOldest,
 } from './rows';
 import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
@@ -742,6 +742,10 @@ export class PostgresStore implements Store {
 
   async arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
     return rowsToHistory(await this.query(arrivalHistorySql('$1'), [historyReadFrom(now)]));
+  }
+
+  async arrivals(group: string, from: number, to: number): Promise<Map<number, number>> {
+    return rowsToArrivals(await this.query('SELECT slot_start, arrivals FROM arrival_slots WHERE group_name = $1 AND slot_start >= $2 AND slot_start < $3', [group, from, to]));
   }
 
   /** All groups in one statement, in group order, so two writers never lock rows crosswise. */

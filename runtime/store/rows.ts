@@ -122,6 +122,11 @@ FROM (SELECT group_name, MIN(slot_start) AS since FROM arrival_slots GROUP BY gr
 LEFT JOIN arrival_slots s ON s.group_name = e.group_name AND s.slot_start >= ${windowStart}`;
 }
 
+/** One group's arrivals by slot start, from rows of (slot_start, arrivals). */
+export function rowsToArrivals(rows: readonly Row[]): Map<number, number> {
+  return new Map(rows.map((r) => [Number(r.slot_start), Number(r.arrivals)]));
+}
+
 /** Each group's history from the rows of arrivalHistorySql(). */
 export function rowsToHistory(rows: readonly Row[]): Record<string, ArrivalHistory> {
   const out: Record<string, { since: number; slots: Map<number, SlotCounts> }> = {};

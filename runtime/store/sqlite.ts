@@ -21,7 +21,7 @@ import {
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
-  arrivalHistorySql, busySlots, countsOf, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
   RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, withOldest,
 } from './rows';
 
@@ -467,6 +467,10 @@ export class SqliteStore implements Store {
 
   arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>> {
     return this.read(() => rowsToHistory(this.sql(arrivalHistorySql('?')).all(historyReadFrom(now)) as Row[]));
+  }
+
+  arrivals(group: string, from: number, to: number): Promise<Map<number, number>> {
+    return this.read(() => rowsToArrivals(this.sql('SELECT slot_start, arrivals FROM arrival_slots WHERE group_name = ? AND slot_start >= ? AND slot_start < ?').all(group, from, to) as Row[]));
   }
 
   recordGroupSamples(samples: readonly GroupSample[], now: number): Promise<void> {

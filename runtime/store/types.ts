@@ -177,6 +177,8 @@ export interface Store {
    * the slots it spanned. Both happen in the transaction that makes the change.
    */
   arrivalHistory(now: number): Promise<Record<string, ArrivalHistory>>;
+  /** A group's arrivals per slot whose start is in [from, to), by slot start: one group's window, not the whole history. */
+  arrivals(group: string, from: number, to: number): Promise<Map<number, number>>;
   /**
    * Records what each group looks like now in the slot of `now`: per count, the slot keeps the
    * most it was given (one transaction for all groups). The sweep forgets slots with the arrival

@@ -9,7 +9,7 @@ const NO_BOTS = { provisioning: 0, idle: 0, busy: 0, deleting: 0, failed: 0 };
 const sample = (slot: number, queued: number, bots: Partial<typeof NO_BOTS> = {}): SlotSample => ({ slot, queued, running: 0, bots: { ...NO_BOTS, ...bots } });
 
 test('144 ten-minute slots, oldest first, ending with the slot of now', () => {
-  const d = historyChartData(undefined, [], NOW, current);
+  const d = historyChartData(new Map(), [], NOW, current);
   expect(CHART_SLOTS).toBe(144);
   expect(d.t).toHaveLength(144);
   expect(d.t[143]).toBe(SLOT / 1000);
@@ -21,19 +21,19 @@ test('the window the route reads is the chart\'s 144 slots, its end excluded', (
   expect(chartWindow(NOW)).toEqual({ from: SLOT - 143 * SLOT_MS, to: SLOT + SLOT_MS });
 });
 
-test('arrivals per slot from the arrival history; slots older than a day left out', () => {
-  const slots = new Map([
-    [SLOT, { arrivals: 7, busySeconds: 900 }],
-    [SLOT - SLOT_MS, { arrivals: 3, busySeconds: 600 }],
-    [SLOT - 144 * SLOT_MS, { arrivals: 99, busySeconds: 99_999 }],
+test('arrivals per slot; slots older than a day left out', () => {
+  const arrivals = new Map([
+    [SLOT, 7],
+    [SLOT - SLOT_MS, 3],
+    [SLOT - 144 * SLOT_MS, 99],
   ]);
-  const d = historyChartData({ since: 0, slots }, [], NOW, current);
+  const d = historyChartData(arrivals, [], NOW, current);
   expect(d.arrivals.slice(-2)).toEqual([3, 7]);
   expect(d.arrivals).not.toContain(99);
 });
 
 test('queued runs and bots by state per slot from the samples; a slot without a sample is a gap, not zero', () => {
-  const d = historyChartData(undefined, [sample(SLOT, 12, { busy: 3, idle: 1 }), sample(SLOT - 2 * SLOT_MS, 0, { provisioning: 2, failed: 1 })], NOW, current);
+  const d = historyChartData(new Map(), [sample(SLOT, 12, { busy: 3, idle: 1 }), sample(SLOT - 2 * SLOT_MS, 0, { provisioning: 2, failed: 1 })], NOW, current);
   expect(d.queued.slice(-3)).toEqual([0, null, 12]);
   expect(d.bots.busy.slice(-3)).toEqual([0, null, 3]);
   expect(d.bots.idle.slice(-3)).toEqual([0, null, 1]);
@@ -44,7 +44,7 @@ test('queued runs and bots by state per slot from the samples; a slot without a 
 });
 
 test('the figure names each series and says it is the most seen in the slot; the counts now; its data attribute is escaped', () => {
-  const figure = historyFigure(historyChartData(undefined, [], NOW, { ...current, bots: { '"><script>x</script>': 1 } })).text;
+  const figure = historyFigure(historyChartData(new Map(), [], NOW, { ...current, bots: { '"><script>x</script>': 1 } })).text;
   expect(figure).toContain('queued runs (most)</strong>, the longest the queue was');
   expect(figure).toContain('provisioning, idle, busy, deleting and failed bots (most)</strong>, the most bots seen in each state');
   expect(figure).toContain('runs arrived');

@@ -420,6 +420,21 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(slots(history.sales)).toEqual([[S, { arrivals: 1, busySeconds: 0 }]]);
       });
 
+      test("arrivals reads one group's slots in [from, to) only", async () => {
+        await enqueue({ now: S - SLOT_MS });
+        await enqueue({ now: S + 1 });
+        await enqueue({ now: S + 2 });
+        await enqueue({ now: S + SLOT_MS });
+        await enqueue({ group: 'sales', now: S + 1 });
+        expect([...(await store.arrivals('finance', S, S + SLOT_MS)).entries()]).toEqual([[S, 2]]);
+        expect([...(await store.arrivals('finance', S - SLOT_MS, S + 2 * SLOT_MS)).entries()].sort((a, b) => a[0] - b[0])).toEqual([
+          [S - SLOT_MS, 1],
+          [S, 2],
+          [S + SLOT_MS, 1],
+        ]);
+        expect((await store.arrivals('nope', S - SLOT_MS, S + 2 * SLOT_MS)).size).toBe(0);
+      });
+
       test('an idempotent replay and a refused run are not arrivals; a run cancelled before it started adds no busy time', async () => {
         const { run } = (await enqueue({ idempotencyKey: 'k1', now: S })) as { run: { id: string } };
         expect((await enqueue({ idempotencyKey: 'k1', now: S + 1 })).kind).toBe('existing');
