@@ -524,7 +524,7 @@ class SeriesRecorder {
   finish(): GroupSeries[] {
     return this.out.map(({ g, s }) => {
       const sorted = [...g.waits].sort((a, b) => a - b);
-      const waitPercentiles = Array.from({ length: 101 }, (_, p) => (p === 0 ? (sorted[0] ?? 0) : percentile(sorted, p)));
+      const waitPercentiles = Array.from({ length: 101 }, (_, p) => percentile(sorted, p));
       return { ...s, waitPercentiles };
     });
   }

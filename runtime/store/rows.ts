@@ -80,11 +80,11 @@ export function rowToBot(r: Row): Bot {
   };
 }
 
-/** The flags a claim or an enqueue reads, from a row with at least those columns. */
 export function rowToProvisioningError(r: Row): ProvisioningError {
   return { group: r.grp, at: Number(r.at), operation: r.operation, code: r.code, message: r.message };
 }
 
+/** The flags a claim or an enqueue reads, from a row with at least those columns. */
 export function rowToGroupGate(r: Row): GroupGate {
   return {
     paused: Boolean(Number(r.paused)),
