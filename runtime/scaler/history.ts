@@ -234,13 +234,19 @@ function arrivalsSpread(history: ArrivalHistory, from: number, to: number): numb
  * How many idle bots the group's runs will likely claim within `minutes`: the median of a Poisson
  * count at the group's recent arrival rate. The rate is the median of the arrivals per slot over
  * the trailing window's whole slots, so a burst (one or two busy slots) is not taken for the rate
- * that follows it. Infinity (keep every idle bot) without a history or while the history covers
- * fewer than REUSE_MIN_SLOTS whole slots: too little to judge by.
+ * that follows it. The slots start at the group's first arrival in the window: the quiet slots
+ * before it are the hours before its day began, not its rate (a group that opens at 09:00 would
+ * otherwise read a rate of 0 for its first hour and lose its idle bots after EARLY_IDLE_MINUTES,
+ * to boot them again minutes later); a window with no arrival at all reads a rate of 0. Infinity
+ * (keep every idle bot) without a history, or while fewer than REUSE_MIN_SLOTS whole slots are
+ * left to judge by.
  */
 export function likelyReuse(history: ArrivalHistory | undefined, now: number, minutes: number): number {
   if (!history) return Infinity;
-  const counts: number[] = [];
-  for (let slot = Math.max(slotOf(now - TRAILING_MS), slotOf(history.since)); slot < slotOf(now); slot += SLOT_MS) counts.push(history.slots.get(slot)?.arrivals ?? 0);
+  const window: number[] = [];
+  for (let slot = Math.max(slotOf(now - TRAILING_MS), slotOf(history.since)); slot < slotOf(now); slot += SLOT_MS) window.push(history.slots.get(slot)?.arrivals ?? 0);
+  const first = window.findIndex((n) => n > 0);
+  const counts = first > 0 ? window.slice(first) : window;
   if (counts.length < REUSE_MIN_SLOTS) return Infinity;
   return poissonMedian((percentile(counts, 0.5) * minutes * 60_000) / SLOT_MS);
 }

@@ -271,6 +271,19 @@ describe('likely reuse of idle bots', () => {
     expect(likelyReuse(h, now, 30)).toBe(6);
   });
 
+  test('likelyReuse judges a group whose day has just begun by its day, not by the quiet hours before it', () => {
+    const day = Date.UTC(2026, 0, 12);
+    const h = new HistoryRecorder(day - 3 * 24 * 3600_000);
+    // Nothing from 07:00; from 09:00, 6 arrivals in each 10-minute slot.
+    for (let t = day + 9 * 3600_000; t < day + 9.5 * 3600_000; t += 10 * 60_000) h.arrival(t + 60_000, 6);
+    // At 09:35 the 2-hour window holds 9 quiet slots and 3 busy ones; the rate is that of the 3.
+    expect(likelyReuse(h, day + 9 * 3600_000 + 35 * 60_000, 10)).toBe(6);
+    // At 09:25 only 2 slots of its day are whole: too few to judge by.
+    expect(likelyReuse(h, day + 9 * 3600_000 + 25 * 60_000, 10)).toBe(Infinity);
+    // A window with no arrival at all is a rate of 0, not a day yet to begin.
+    expect(likelyReuse(h, day + 8 * 3600_000, 10)).toBe(0);
+  });
+
   test('without a history, or with under REUSE_MIN_SLOTS slots of it, every idle bot counts as likely used', () => {
     const now = Date.UTC(2026, 0, 12, 12, 0);
     expect(likelyReuse(undefined, now, 10)).toBe(Infinity);
