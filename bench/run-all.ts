@@ -24,7 +24,7 @@ if (unknown.length) {
 const BENCHMARKS: Array<{ name: string; args: string[] }> = [
   { name: 'synth', args: ['--runs', '5'] },
   { name: 'runtime', args: ['--runs', '3', '--cycles', '4000', '--samples', '400', '--clients', '2', '--delay-samples', '10'] },
-  { name: 'policies', args: ['--seeds', '3'] },
+  { name: 'policies', args: ['--seeds', '9'] },
 ];
 if (!args.includes('--skip-soak')) {
   const pg = process.env.BOTS_TEST_PG_URL;

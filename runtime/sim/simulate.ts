@@ -61,6 +61,15 @@ export interface SimOptions {
    * default: the benchmarks and the what-if runs need only the totals.
    */
   readonly series?: SeriesOptions;
+  /** Also return every run's wait with its arrival time, per group (SimReport.runWaits). @default false */
+  readonly runWaits?: boolean;
+}
+
+/** One run's wait, for SimReport.runWaits. */
+export interface RunWait {
+  /** Epoch ms. */
+  readonly arrivedAt: number;
+  readonly waitSeconds: number;
 }
 
 export interface SeriesOptions {
@@ -166,6 +175,8 @@ export interface SimReport {
   readonly total: GroupReport;
   /** Present when options.series asked for it. */
   readonly series?: readonly GroupSeries[];
+  /** Present when options.runWaits asked for it: each group's runs in the order they started. */
+  readonly runWaits?: Readonly<Record<string, readonly RunWait[]>>;
 }
 
 interface SimRun {
@@ -271,6 +282,8 @@ interface SimulatedGroup {
   readonly bots: Map<string, SimBot>;
   readonly counts: Record<SimBotState, number>;
   readonly waits: number[];
+  /** Arrival times, parallel to waits. */
+  readonly arrivals: number[];
   busyMs: number;
   idleMs: number;
   bootingMs: number;
@@ -299,6 +312,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       bots: new Map(),
       counts: { provisioning: 0, idle: 0, busy: 0, failed: 0, deleting: 0 },
       waits: [],
+      arrivals: [],
       busyMs: 0,
       idleMs: 0,
       bootingMs: 0,
@@ -365,6 +379,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
         g.running++;
         g.lastActivityAt = now;
         g.waits.push((now - run.arrivedAt) / SECOND);
+        g.arrivals.push(run.arrivedAt);
         events.push({ at: now + run.durationMs, seq: seq++, kind: 'finished', bot, run });
       }
     }
@@ -480,7 +495,10 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     boundTotalMs,
   );
   if (series) series.sample(lastEnd + 1);
-  return { policy: policy.name, start, end: lastEnd, groups: reports, total, ...(series ? { series: series.finish() } : {}) };
+  const runWaits = options.runWaits
+    ? Object.fromEntries(all.map((g) => [g.config.name, g.waits.map((waitSeconds, i) => ({ arrivedAt: g.arrivals[i], waitSeconds }))]))
+    : undefined;
+  return { policy: policy.name, start, end: lastEnd, groups: reports, total, ...(series ? { series: series.finish() } : {}), ...(runWaits ? { runWaits } : {}) };
 }
 
 /** Samples each group's queue, running runs and bots by state at a fixed step of virtual time. */

@@ -164,11 +164,11 @@ export const WORKLOAD_DESCRIPTIONS: Readonly<Record<WorkloadKind, string>> = {
   'office-hours': 'A working week from Monday: morning ramp, a burst of scheduled jobs at 09:00, lunch dip, evening fall-off, near-idle weekend; 70% finance, 30% sales, about 5,000 runs.',
   steady: 'Round-the-clock Poisson arrivals at 0.5 runs a minute, all finance.',
   spiky: 'A trickle of 0.1 runs a minute plus, about every three hours, a spike of 15-40 runs within two minutes; all finance.',
-  contention: 'Weekdays from Monday with two groups competing: finance on the office-hours curve at 60%, sales at 0.6 runs a minute 09:00-17:00 with 6-a-minute bursts 10:00-10:30 and 14:00-14:30.',
+  contention: 'Monday and Tuesday, two groups competing: finance on the office-hours curve at 60%, sales at 0.6 runs a minute 09:00-17:00 with 6-a-minute bursts 10:00-10:30 and 14:00-14:30.',
   calendar: 'Four weeks from Monday 2026-01-05: the office-hours weekday curve at 40% (70% finance), weekends at 0.02 runs a minute 09:00-17:00, and finance at 2.5× on the last three weekdays of January (month-end close).',
   'time-zones': 'A week, three groups on one fleet, each on the office-hours weekday curve at 35% in its own local time and local weekdays: apac (UTC+9), emea (UTC+1), americas (UTC-5).',
   growth: 'Three weeks of the office-hours curve (70% finance) starting at 30% and growing 10% a week, continuously, with the whole day drifting 20 minutes later each week.',
-  'run-lengths': 'Weekdays from Monday, 08:00-18:00 UTC, three groups contending: quick (2-minute runs, 3 a minute, 6 more a minute 11:00-11:20 and 15:00-15:20), reports (10-minute runs, 0.8 a minute), batch (40-minute runs, 0.2 a minute): about 22 busy bots wanted on average, 34 during the bursts, on a capacity of 24.',
+  'run-lengths': 'Monday and Tuesday, 08:00-18:00 UTC, three groups contending: quick (2-minute runs, 3 a minute, 6 more a minute 11:00-11:20 and 15:00-15:20), reports (10-minute runs, 0.8 a minute), batch (40-minute runs, 0.2 a minute): about 22 busy bots wanted on average, 34 during the bursts, on a capacity of 24.',
 };
 
 export interface WorkloadOptions {

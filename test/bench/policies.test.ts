@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { elasticRatio, FLEET_OF_TRACE, FLEET_SPECS, markPareto, paretoFront, PolicyRow, targetVerdicts, worstGroupP95 } from '../../bench/policies';
+import { elasticRatio, FLEET_OF_TRACE, FLEET_SPECS, markPareto, paretoFront, PolicyRow, tailByDay, tailVerdict, targetVerdicts, worstGroupP95 } from '../../bench/policies';
+import type { RunWait, SimReport } from '../../runtime/sim/simulate';
 import { WORKLOAD_GROUPS, WORKLOADS } from '../../runtime/sim/workloads';
 
 const FLEETS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'fleets');
@@ -110,6 +111,44 @@ describe('bench fleets', () => {
     expect(fleet.environment.botCapacity).toBe(spec.capacity);
     expect(fleet.groups.map((g: { name: string; maxBots: number; flows: object }) => [g.name, g.maxBots, Object.keys(g.flows)])).toEqual(
       spec.groups.map((g) => [g.name, g.maxBots, [g.flow]]),
+    );
+  });
+});
+
+describe('where the worst group\'s p95 comes from', () => {
+  const MON = Date.UTC(2026, 0, 5, 10);
+  const TUE = MON + 24 * 3600_000;
+  /** A report with only what tailByDay reads: the run waits of one group. */
+  const report = (policy: string, waits: RunWait[]): SimReport => ({ policy, runWaits: { sales: waits } }) as unknown as SimReport;
+  // 20 runs a day: Monday's waits 100..2,000 s, Tuesday's 50..1,000 s. The slowest 5% of 40 runs are the 2 slowest: both Monday's.
+  const day = (at: number, step: number) => Array.from({ length: 20 }, (_, i) => ({ arrivedAt: at + i * 60_000, waitSeconds: (i + 1) * step }));
+  const on = [report('ours (defaults)', [...day(MON, 100), ...day(TUE, 50)])];
+  const off = [report('ours, predictive off', [...day(MON, 100), ...day(TUE, 120)])];
+
+  test('tailByDay counts the slowest 5% of runs by the day they arrived, and each day\'s longest wait', () => {
+    expect(tailByDay(on, 'sales')).toEqual([
+      { day: '2026-01-05', tailShare: 1, maxWait: 2000 },
+      { day: '2026-01-06', tailShare: 0, maxWait: 1000 },
+    ]);
+    // Tuesday's slowest now beat Monday's: the 2 slowest are both Tuesday's.
+    expect(tailByDay(off, 'sales').map((d) => d.tailShare)).toEqual([0, 1]);
+  });
+
+  test('tailByDay takes the median of each day\'s longest wait over the seeds', () => {
+    const seeds = [100, 300, 200].map((step) => report('ours (defaults)', day(MON, step)));
+    expect(tailByDay(seeds, 'sales')).toEqual([{ day: '2026-01-05', tailShare: 1, maxWait: 4000 }]);
+  });
+
+  test('tailByDay refuses reports simulated without run waits, naming the group', () => {
+    expect(() => tailByDay([{ policy: 'x' } as unknown as SimReport], 'sales')).toThrow('report "x" has no run waits for group "sales": simulate it with runWaits: true');
+  });
+
+  test('tailVerdict names the worst group, the days of its slowest runs under both rows, and says when all were on the first day', () => {
+    const defaults = { policy: 'ours (defaults)', groupP95: { finance: 1200, sales: 1900 } } as unknown as PolicyRow;
+    expect(tailVerdict('contention', defaults, on, off)).toBe(
+      '- contention, where the worst group\'s p95 comes from: sales\'s slowest 5% of runs arrived on Mon 2026-01-05 (100%) under "ours (defaults)", and on Tue 2026-01-06 (100%) under "ours, predictive off". ' +
+        "All of them arrived on the trace's first day, when the history holds no past day for predictive warm-up to read. " +
+        'Its longest wait by day: Mon 2000 s, Tue 1000 s under "ours (defaults)"; Mon 2000 s, Tue 2400 s with predictive off.',
     );
   });
 });

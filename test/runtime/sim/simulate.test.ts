@@ -65,6 +65,21 @@ describe('simulate', () => {
     }
   });
 
+  test('with runWaits, returns each run of the hand-worked trace with its arrival and wait, in the order they started', () => {
+    const fleet: SimFleet = { capacity: 2, groups: [{ name: 'g', maxBots: 2, committedBots: 0, scaling: SCALING }] };
+    const trace = [run(at(9, 0), 600), run(at(9, 1), 300), run(at(9, 2), 120), run(at(9, 30), 60)];
+    const report = simulate(trace, fleet, oursPolicy(), { ...EXACT_BOOT, runWaits: true });
+    expect(report.runWaits).toEqual({
+      g: [
+        { arrivedAt: at(9, 0), waitSeconds: 240 },
+        { arrivedAt: at(9, 1), waitSeconds: 240 },
+        { arrivedAt: at(9, 2), waitSeconds: 480 },
+        { arrivedAt: at(9, 30), waitSeconds: 240 },
+      ],
+    });
+    expect(simulate(trace, fleet, oursPolicy(), EXACT_BOOT).runWaits).toBeUndefined();
+  });
+
   test('runs of high priority are claimed before earlier normal ones', () => {
     const fleet: SimFleet = { capacity: 1, groups: [{ name: 'g', maxBots: 1, committedBots: 0, scaling: SCALING }] };
     const trace = [run(at(9, 0), 60), run(at(9, 0, 10), 60), run(at(9, 0, 20), 60, 'high')];
