@@ -153,11 +153,16 @@ export interface PolicyRow {
   paretoWorst?: boolean;
 }
 
-/** The highest of a row's per-group p95 waits: the group the policy serves worst. */
+/** The group the policy serves worst: the one with the highest p95 wait (the first named, on a tie). */
+export function worstGroup(row: Pick<PolicyRow, 'groupP95'>): string {
+  const entries = Object.entries(row.groupP95);
+  if (!entries.length) throw new Error('groupP95 is empty: a row needs at least one group to have a worst group');
+  return entries.reduce((worst, entry) => (entry[1] > worst[1] ? entry : worst))[0];
+}
+
+/** The highest of a row's per-group p95 waits: that of the group the policy serves worst. */
 export function worstGroupP95(row: Pick<PolicyRow, 'groupP95'>): number {
-  const values = Object.values(row.groupP95);
-  if (!values.length) throw new Error('groupP95 is empty: a row needs at least one group to have a worst group');
-  return Math.max(...values);
+  return row.groupP95[worstGroup(row)];
 }
 
 /** Medians over the seeds of each figure. */
@@ -239,7 +244,7 @@ export function tailByDay(reports: readonly SimReport[], group: string): TailDay
  * day is one it could not act on.
  */
 export function tailVerdict(kind: string, defaults: PolicyRow, onReports: readonly SimReport[], offReports: readonly SimReport[]): string {
-  const group = Object.entries(defaults.groupP95).sort((a, b) => b[1] - a[1])[0][0];
+  const group = worstGroup(defaults);
   const on = tailByDay(onReports, group);
   const off = tailByDay(offReports, group);
   const weekday = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' });

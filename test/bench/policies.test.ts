@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { elasticRatio, FLEET_OF_TRACE, FLEET_SPECS, markPareto, paretoFront, PolicyRow, tailByDay, tailVerdict, targetVerdicts, worstGroupP95 } from '../../bench/policies';
+import { elasticRatio, FLEET_OF_TRACE, FLEET_SPECS, markPareto, paretoFront, PolicyRow, tailByDay, tailVerdict, targetVerdicts, worstGroup, worstGroupP95 } from '../../bench/policies';
 import type { RunWait, SimReport } from '../../runtime/sim/simulate';
 import { WORKLOAD_GROUPS, WORKLOADS } from '../../runtime/sim/workloads';
 
@@ -17,6 +17,17 @@ describe('worstGroupP95', () => {
 
   test('refuses a row with no groups', () => {
     expect(() => worstGroupP95({ groupP95: {} })).toThrow(/groupP95 is empty/);
+  });
+});
+
+describe('worstGroup', () => {
+  test('names the group with the highest p95, the first named on a tie', () => {
+    expect(worstGroup({ groupP95: { finance: 40, sales: 900, ops: 10 } })).toBe('sales');
+    expect(worstGroup({ groupP95: { finance: 900, sales: 900 } })).toBe('finance');
+  });
+
+  test('refuses a row with no groups', () => {
+    expect(() => worstGroup({ groupP95: {} })).toThrow(/groupP95 is empty/);
   });
 });
 
