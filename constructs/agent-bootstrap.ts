@@ -4,7 +4,9 @@
  *   1. installs a pinned Node.js after checking its SHA-256;
  *   2. downloads the agent bundle from the runtime, with the group's bot token, and checks it
  *      against the SHA-256 of the agent.js in the package the stack ships (known at synth);
- *   3. signs the local admin account in automatically, so UI automation has a desktop. The
+ *   3. sets the local admin account's password to the current one from the protected settings (the
+ *      scale set's model keeps the password of its first deploy, so that a rotation replaces no
+ *      scale set; see bot-group.ts), then signs that account in automatically, so UI automation has a desktop. The
  *      password goes into the LSA secret `DefaultPassword`, as Sysinternals Autologon stores it,
  *      not the Winlogon registry value of that name, which is plain text ("Turn on automatic
  *      logon in Windows", Microsoft Learn); Winlogon reads the secret when the value is absent;
@@ -83,6 +85,10 @@ Invoke-Step 'download-agent' {
   Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
   icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:R" "Administrators:R" "$($config.adminUsername):R" | Out-Null
   if ($LASTEXITCODE -ne 0) { throw "icacls exited with code $LASTEXITCODE" }
+}
+
+Invoke-Step 'admin-password' {
+  Set-LocalUser -Name $config.adminUsername -Password (ConvertTo-SecureString -String $config.adminPassword -AsPlainText -Force)
 }
 
 Invoke-Step 'auto-logon' {

@@ -55,8 +55,8 @@ export const RULE_CATALOGUE = {
   'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)"),
   'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)"),
   'HRB-NET-1': advice('runtime opened to public network access'),
-  'HRB-NET-2': hard('deployer addresses are IPv4 (Key Vault firewall)'),
-  'HRB-NET-3': advice('Key Vault closed to the deploying machine'),
+  'HRB-NET-2': hard('operator addresses are IPv4 (Key Vault firewall)'),
+  'HRB-NET-3': advice('deployer addresses are no longer used'),
   'HRB-NET-4': advice('existing subnet must bring its own outbound'),
   'HRB-RUNTIME-1': hard('runtime App Service plan'),
   'HRB-RUNTIME-2': hard('managed-identity bots need runtime.entra'),
@@ -509,7 +509,9 @@ const IPV4_RANGE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}
 
 export interface RuntimeNetworkFacts {
   readonly publicNetworkAccess: boolean;
-  readonly deployerIpRanges: readonly string[];
+  readonly operatorIpRanges: readonly string[];
+  /** The retired `runtime.deployerIpRanges`, when a stack still gives it. */
+  readonly deployerIpRanges?: readonly string[];
 }
 
 /**
@@ -522,18 +524,23 @@ export const runtimeExposure: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess
     ? [warning('HRB-NET-1', 'runtime.publicNetworkAccess', true, "opens the runtime's PostgreSQL server to every Azure service (firewall rule 0.0.0.0, which admits any Azure customer's services) and its Key Vault to the Internet; remove it to keep both private")]
     : [];
 
-/** Terraform writes the runtime's secrets into Key Vault, whose firewall must admit the deploying machine. */
-export const deployerAccess: Rule<RuntimeNetworkFacts> = ({ publicNetworkAccess, deployerIpRanges }) => {
-  const findings = deployerIpRanges
+/**
+ * The vault's firewall takes IPv4 only: an IP rule's value is "An IPv4 address range in CIDR
+ * notation, such as '124.56.78.91' (simple IP address) or '124.56.78.0/24'" (the Key Vault
+ * management API's IPRule, as Microsoft Learn documents it for KeyVaultIPRule). Terraform itself
+ * needs no address: it never reads or writes the vault's secrets.
+ */
+export const vaultAccess: Rule<RuntimeNetworkFacts> = ({ operatorIpRanges, deployerIpRanges }) => {
+  const findings = operatorIpRanges
     .filter((r) => !IPV4_RANGE.test(r))
-    .map((r) => error('HRB-NET-2', 'runtime.deployerIpRanges', r, 'must be an IPv4 address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24 (Key Vault firewall ipRules take IPv4 only)'));
-  if (!publicNetworkAccess && deployerIpRanges.length === 0) {
+    .map((r) => error('HRB-NET-2', 'runtime.operatorIpRanges', r, 'must be an IPv4 address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24 (Key Vault firewall ipRules take IPv4 only)'));
+  if (deployerIpRanges !== undefined) {
     findings.push(
       warning(
         'HRB-NET-3',
         'runtime.deployerIpRanges',
-        new Shown('(none)'),
-        "leaves the Key Vault closed to every Internet address, so terraform can write the runtime's secrets only from inside the environment's VNet; list the public address of the machine that runs terraform (e.g. HOSTED_BOTS_DEPLOYER_IPS in the examples) or run it on a self-hosted agent in the VNet",
+        new Shown(deployerIpRanges.length ? deployerIpRanges.join(', ') : '(empty)'),
+        'is no longer used: terraform never reads or writes the Key Vault\'s secrets, so a deploy works from any address. Remove it; to let people read the admin token from these addresses, give them as runtime.operatorIpRanges',
       ),
     );
   }

@@ -5,6 +5,7 @@
 import { OrchestratedVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { VirtualMachineScaleSetStandbyPool } from '@cdktf/provider-azurerm/lib/virtual-machine-scale-set-standby-pool';
+import { Id } from '@cdktf/provider-random/lib/id';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { DEFAULTS } from '../runtime/config/fleet-schema';
 import { bootstrapCommand } from './agent-bootstrap';
@@ -12,15 +13,16 @@ import { bootstrapCommand } from './agent-bootstrap';
 /** How a group's bots prove their group to the runtime: a managed identity's token for the runtime's audience, or a shared token. */
 export type BotAuthentication = { readonly kind: 'managed-identity'; readonly audience: string } | { readonly kind: 'token' };
 import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
-import { Construct, Fn, IConstruct, Token } from './cdktf';
+import { conditional, Construct, Fn, IConstruct, Op, Token } from './cdktf';
 import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } from './fleet-manifest';
+import { BANNED_ADMIN_PASSWORDS, LIMITS } from './azure-rules';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resolveScaling, ScalingSettings } from './scaling';
 import { Tags } from './tags';
-import { expressionValue, templateString } from './terraform-expressions';
+import { expressionString, expressionValue, templateString } from './terraform-expressions';
 
 /** A flow that runs may start: the command the agent runs, with the run's inputs as JSON. */
 export interface FlowDefinition {
@@ -33,6 +35,12 @@ export interface FlowDefinition {
 }
 
 export const DEFAULT_FLOW_TIMEOUT_MINUTES = DEFAULTS.flowTimeoutMinutes;
+
+/**
+ * The scale set model's admin password, which Terraform leaves as first deployed: a list block of
+ * one (`os_profile`, `windows_configuration`) indexed as Terraform's `ignore_changes` takes it.
+ */
+export const ADMIN_PASSWORD_PATH = 'os_profile[0].windows_configuration[0].admin_password';
 
 /** Who may use a group, by principal (a static token's name or an Entra object ID). */
 export interface GroupAccess {
@@ -118,6 +126,12 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
    */
   readonly botToken?: Password;
   readonly standbyPool?: VirtualMachineScaleSetStandbyPool;
+  /**
+   * Changes whenever the admin password changes (a random value kept by the password's SHA-256),
+   * so that the runtime replaces idle bots that still have the old one; it tells nothing about
+   * the password itself.
+   */
+  readonly credentialVersion: Id;
 
   private readonly host: IBotGroupHost;
   private readonly props: HostedBotGroupProps;
@@ -161,6 +175,25 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       adminPassword: props.adminPassword,
     });
 
+    // Rotating the admin password is an ordinary change. The scale set's own `admin_password` is
+    // ForceNew (internal/services/compute/orchestrated_virtual_machine_scale_set.go, the Windows
+    // configuration schema), so a new value would replace the scale set and delete running bots:
+    // the model keeps the first one (ignore_changes), and the bootstrap, whose protected settings
+    // carry the current password and are updated in place (the `extension` change in the
+    // resource's Update), sets the account's password on every new bot. Idle bots with the old
+    // password are replaced through the credential version; busy ones finish their runs first.
+    const password = expressionString(props.adminPassword);
+    this.credentialVersion = new Id(this, 'admin-password-version', {
+      byteLength: 6,
+      keepers: { admin_password_sha256: Fn.sha256(password) },
+      // Azure checks the password only when a scale set is created; a rotated one reaches the bots
+      // through the bootstrap. Terraform checks Azure's rules (HRB-ADMIN-3) at plan instead, also
+      // for a sensitive variable, which synth cannot see.
+      lifecycle: {
+        precondition: [{ condition: adminPasswordCondition(password), errorMessage: `Bot group "${props.name}": adminPassword ${ADMIN_PASSWORD_RULE}.` }],
+      },
+    });
+
     this.scaleSet = new OrchestratedVirtualMachineScaleSet(this, 'scale-set', {
       name: this.scaleSetName,
       resourceGroupName,
@@ -168,7 +201,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       platformFaultDomainCount: 1,
       skuName: this.vmSize,
       instances: 0,
-      lifecycle: { ignoreChanges: ['instances'] },
+      lifecycle: { ignoreChanges: ['instances', ADMIN_PASSWORD_PATH] },
       licenseType: props.licenseType ?? 'Windows_Client',
       osProfile: {
         windowsConfiguration: {
@@ -252,6 +285,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       access: { users: [...(this.props.access?.users ?? [])], coOwners: [...(this.props.access?.coOwners ?? [])] },
       queue: { ...DEFAULT_QUEUE_SETTINGS, ...definedOnly(this.props.queue) },
       scaling: this.scaling,
+      credentialVersion: this.credentialVersion.hex,
       ...(this.botToken
         ? { botAuth: { kind: 'token' as const }, botTokenSha256: Fn.sha256(this.botToken.result) }
         : { botAuth: { kind: 'managed-identity' as const, principalId: this.identity.principalId, resourceId: this.identity.id, clientId: this.identity.clientId } }),
@@ -291,6 +325,25 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
           : undefined,
     };
   }
+}
+
+/** Azure's rules for a Windows VM's admin password, as HRB-ADMIN-3 checks them at synth. */
+export const ADMIN_PASSWORD_RULE =
+  `must be ${LIMITS.adminPasswordMin}-${LIMITS.adminPasswordMax} characters with 3 of: a lower-case letter, an upper-case letter, a digit, a special character, and not one of Azure's banned passwords (Azure Windows VM password rules)`;
+
+/** The same rules as a Terraform condition over the password expression. */
+export function adminPasswordCondition(password: string): string {
+  // Each class the password has becomes a non-empty list element. A bare `a ? 1 : 0 + b ? 1 : 0`
+  // would parse as `a ? 1 : (0 + b) ? 1 : 0`: list elements need no parentheses.
+  const has = (pattern: string) => Token.asString(conditional(Fn.can(Fn.regex(pattern, password)), pattern, ''));
+  const classes = Fn.lengthOf(Fn.compact([has('[a-z]'), has('[A-Z]'), has('[0-9]'), has('[^a-zA-Z0-9]')]));
+  const length = Fn.lengthOf(password);
+  return Token.asString(
+    Op.and(
+      Op.and(Op.gte(length, LIMITS.adminPasswordMin), Op.lte(length, LIMITS.adminPasswordMax)),
+      Op.and(Op.gte(classes, 3), Op.not(Fn.contains([...BANNED_ADMIN_PASSWORDS], password))),
+    ),
+  );
 }
 
 function imageArguments(image: BotImageSource) {

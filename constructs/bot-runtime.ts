@@ -5,8 +5,15 @@
  *
  * Private by default: the database has private access only (a delegated subnet and a private DNS
  * zone), the App Service is integrated into the environment's VNet and routes all its traffic
- * there, the Key Vault admits only that subnet and the deploying machine's addresses, and bots
- * reach the runtime through a private endpoint. Users and pipelines reach the API over HTTPS.
+ * there, the Key Vault is reached through a private endpoint (and from `operatorIpRanges`, when
+ * given, for people reading the admin token), and bots reach the runtime through a private
+ * endpoint. Users and pipelines reach the API over HTTPS.
+ *
+ * Terraform never touches the Key Vault's data plane, so a deploy works from any machine, the
+ * second time as well as the first: no secret is a Terraform resource. The runtime creates its own
+ * admin and metrics tokens in the vault with its managed identity (runtime/api/runtime-secrets.ts),
+ * and signs in to PostgreSQL with that identity's Entra ID tokens: the database has no password.
+ * The vault authorizes with Azure RBAC, so deployers never overwrite each other's access.
  *
  * The package reaches the App Service as a blob that the app reads with its managed identity
  * (`WEBSITE_RUN_FROM_PACKAGE` with a blob URL): no publishing credentials, so it works on every
@@ -24,9 +31,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
-import { KeyVaultSecret } from '@cdktf/provider-azurerm/lib/key-vault-secret';
 import { LinuxWebApp } from '@cdktf/provider-azurerm/lib/linux-web-app';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
+import { PostgresqlFlexibleServerActiveDirectoryAdministrator } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-active-directory-administrator';
 import { PostgresqlFlexibleServerDatabase } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-database';
 import { PostgresqlFlexibleServerFirewallRule } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-firewall-rule';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
@@ -39,7 +46,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
-import { Password } from '@cdktf/provider-random/lib/password';
+import { RUNTIME_SECRET_NAMES } from '../runtime/config/runtime-secret-names';
 import type { BotEnvironment } from './bot-environment';
 import { GalleryImageSource } from './bot-image';
 import { AssetType, Construct, Fn, Lazy, TerraformAsset, Token } from './cdktf';
@@ -47,7 +54,7 @@ import type { FleetManifest } from './fleet-manifest';
 import { PINNED_NODE } from './agent-bootstrap';
 import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
-import { expressionString, jsonTemplate, templateString } from './terraform-expressions';
+import { expressionString, jsonTemplate } from './terraform-expressions';
 
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
 export const RUNTIME_NODE_VERSION = '22-lts';
@@ -77,21 +84,37 @@ export interface BotRuntimeProps {
   };
   /** Accept Entra ID access tokens for users, besides static tokens. @default static tokens only */
   readonly entra?: { readonly tenantId: string; readonly audience: string };
-  /** Object IDs that may read the runtime's secrets (admin token, bot tokens) in Key Vault. @default only the deploying identity */
+  /**
+   * Object IDs (users, groups, service principals) that may read the runtime's secrets in Key
+   * Vault (the admin and metrics tokens): the built-in role Key Vault Secrets User on the vault.
+   * @default nobody but the runtime itself
+   */
   readonly secretReaders?: readonly string[];
+  /**
+   * Object IDs that may also set new versions of those secrets, to rotate them (the runtime picks
+   * a new version up within a minute): Key Vault Secrets Officer on the vault, e.g. the on-call
+   * group. Deployers need no role on the vault: Terraform never reads or writes its secrets.
+   * @default nobody but the runtime itself
+   */
+  readonly secretOfficers?: readonly string[];
   /** The zipped runtime bundle (main.js, agent.js) to deploy. @default the one built with this package */
   readonly bundleZip?: string;
   /**
-   * Serve Prometheus metrics at `/metrics` to a bearer token generated here and kept in Key Vault
-   * (secret `runtime-metrics-token`). `false` turns `/metrics` off. @default true
+   * Serve Prometheus metrics at `/metrics` to a bearer token that the runtime generates and keeps
+   * in Key Vault (secret `runtime-metrics-token`). `false` turns `/metrics` off. @default true
    */
   readonly metrics?: boolean;
   /**
-   * Public IPv4 addresses or CIDR ranges of the machines that run `terraform apply` (a pipeline's
-   * agent, your workstation). Terraform writes the runtime's secrets into Key Vault, whose firewall
-   * admits only the runtime's subnet and these addresses. Not needed when terraform runs inside
-   * the environment's VNet (a self-hosted agent) or with `publicNetworkAccess`.
-   * @default none: terraform must run from inside the VNet
+   * Public IPv4 addresses or CIDR ranges from which people may read the runtime's secrets in Key
+   * Vault (with a role from `secretReaders` or `secretOfficers`), e.g. your office's egress range.
+   * Terraform needs none of them: a deploy works from any address.
+   * @default none: the vault has no public network access; read it from inside the VNet
+   */
+  readonly operatorIpRanges?: readonly string[];
+  /**
+   * @deprecated Terraform no longer reads or writes the vault's secrets, so the machine that runs it
+   * needs no address in the vault's firewall. Addresses given here are not used; synth warns
+   * (HRB-NET-3). Use `operatorIpRanges` for people who read the admin token.
    */
   readonly deployerIpRanges?: readonly string[];
   /**
@@ -214,8 +237,6 @@ export interface BotRuntimeSite {
   readonly environment: BotEnvironment;
   readonly appName: string;
   readonly tenantId: string;
-  /** The identity that runs terraform: it writes the secrets. */
-  readonly deployerObjectId: string;
   readonly resourceGroupId: string;
   /** Global names of the stack, see naming.ts. */
   readonly globalNames: GlobalNameInputs;
@@ -227,9 +248,12 @@ export class BotRuntime extends Construct implements IPolicySubject {
   readonly app: LinuxWebApp;
   readonly database: PostgresqlFlexibleServer;
   readonly keyVault: KeyVault;
-  readonly adminTokenSecret: KeyVaultSecret;
-  /** The token a Prometheus scraper sends to `/metrics`; absent when metrics are off. */
-  readonly metricsTokenSecret?: KeyVaultSecret;
+  /** The Key Vault secret holding the API admin token, which the runtime creates. */
+  readonly adminTokenSecretName: string = RUNTIME_SECRET_NAMES.adminToken;
+  /** The Key Vault secret holding the token a Prometheus scraper sends to `/metrics`; absent when metrics are off. */
+  readonly metricsTokenSecretName?: string;
+  /** The runtime's Entra ID administration of its database: it signs in with its identity, no password. */
+  readonly databaseAdministrator: PostgresqlFlexibleServerActiveDirectoryAdministrator;
   /** Holds the runtime packages, one blob per bundle. */
   readonly packageStorage: StorageAccount;
   readonly packageBlob: StorageBlob;
@@ -254,9 +278,12 @@ export class BotRuntime extends Construct implements IPolicySubject {
 
     this.identity = new UserAssignedIdentity(this, 'identity', { name: names.runtimeIdentity(env.name), resourceGroupName, location });
 
-    // Secrets: the database password and the API admin token are generated here; bot tokens and
-    // admin passwords come from the groups. All are kept in Key Vault, written write-only. The
-    // vault admits the runtime's subnet (its Key Vault references) and the deploying machine.
+    // The vault holds only what the runtime writes itself, through its identity: Terraform never
+    // reads or writes a secret, so neither plan nor refresh touches the data plane, from wherever
+    // they run. Azure RBAC, not access policies: a role assignment per principal, so a pipeline
+    // and a person deploying by hand no longer replace each other's access on every apply.
+    // Reached through a private endpoint; people read the admin token from `operatorIpRanges`.
+    const operatorIps = (props.operatorIpRanges ?? []).map(keyVaultIpRule);
     this.keyVault = new KeyVault(this, 'key-vault', {
       name: names.keyVault(site.globalNames),
       resourceGroupName,
@@ -264,37 +291,37 @@ export class BotRuntime extends Construct implements IPolicySubject {
       tenantId: site.tenantId,
       skuName: 'standard',
       softDeleteRetentionDays: 7,
-      publicNetworkAccessEnabled: true,
+      rbacAuthorizationEnabled: true,
+      publicNetworkAccessEnabled: !isPrivate || operatorIps.length > 0,
       networkAcls: {
         defaultAction: isPrivate ? 'Deny' : 'Allow',
         bypass: 'AzureServices',
-        ipRules: (props.deployerIpRanges ?? []).map(keyVaultIpRule),
-        virtualNetworkSubnetIds: [network.runtimeSubnet.id],
+        ipRules: operatorIps,
       },
-      accessPolicy: [
-        { tenantId: site.tenantId, objectId: site.deployerObjectId, secretPermissions: ['Get', 'List', 'Set', 'Delete', 'Purge', 'Recover'] },
-        { tenantId: site.tenantId, objectId: this.identity.principalId, secretPermissions: ['Get'] },
-        ...(props.secretReaders ?? []).map((objectId) => ({ tenantId: site.tenantId, objectId, secretPermissions: ['Get', 'List'] })),
-      ],
     });
-    // A value may be a literal (a password given in code): Terraform must not read it as a template.
-    const secret = (sid: string, name: string, value: string) =>
-      new KeyVaultSecret(this, sid, { name, keyVaultId: this.keyVault.id, valueWo: templateString(value), valueWoVersion: 1, contentType: 'text/plain' });
+    const vaultRole = (aid: string, principalId: string, roleDefinitionName: string, principalType?: 'ServicePrincipal') => {
+      const assignment = new RoleAssignment(this, aid, { scope: this.keyVault.id, principalId, roleDefinitionName, ...(principalType ? { principalType } : {}) });
+      this.roleAssignments.push(assignment);
+      return assignment;
+    };
+    // Built-in data-plane roles (Microsoft Learn, key-vault/general/rbac-guide.md): Key Vault
+    // Secrets Officer manages secrets, so the runtime creates its tokens and reads new versions;
+    // Key Vault Secrets User reads secret contents.
+    const runtimeSecrets = vaultRole('vault-runtime', this.identity.principalId, 'Key Vault Secrets Officer', 'ServicePrincipal');
+    (props.secretReaders ?? []).forEach((principalId, i) => vaultRole(`vault-reader-${i}`, principalId, 'Key Vault Secrets User'));
+    (props.secretOfficers ?? []).forEach((principalId, i) => vaultRole(`vault-officer-${i}`, principalId, 'Key Vault Secrets Officer'));
+    if (props.metrics ?? true) this.metricsTokenSecretName = RUNTIME_SECRET_NAMES.metricsToken;
 
-    const dbPassword = new Password(this, 'database-password', { length: 32, special: false, minUpper: 2, minLower: 2, minNumeric: 2 });
-    const adminToken = new Password(this, 'admin-token', { length: 48, special: false });
-    this.database = this.buildDatabase(isPrivate, dbPassword.result);
+    this.database = this.buildDatabase(isPrivate);
+    this.databaseAdministrator = new PostgresqlFlexibleServerActiveDirectoryAdministrator(this, 'database-administrator', {
+      serverName: this.database.name,
+      resourceGroupName,
+      tenantId: site.tenantId,
+      objectId: this.identity.principalId,
+      principalName: this.identity.name,
+      principalType: 'ServicePrincipal',
+    });
     new PostgresqlFlexibleServerDatabase(this, 'database-runtime', { name: 'hostedbots', serverId: this.database.id, charset: 'UTF8', collation: 'en_US.utf8' });
-    const connection = secret(
-      'secret-store',
-      'runtime-store-connection',
-      `postgresql://hostedbots:${Fn.urlencode(dbPassword.result)}@${this.database.fqdn}:5432/hostedbots?sslmode=require`,
-    );
-    this.adminTokenSecret = secret('secret-admin-token', 'runtime-admin-token', adminToken.result);
-    if (props.metrics ?? true) {
-      const metricsToken = new Password(this, 'metrics-token', { length: 48, special: false });
-      this.metricsTokenSecret = secret('secret-metrics-token', 'runtime-metrics-token', metricsToken.result);
-    }
 
     // Roles: one custom role assigned only where scaling acts, and one at the resource group for
     // the VMs, NICs and disks a Flexible scale-out creates there.
@@ -331,9 +358,9 @@ export class BotRuntime extends Construct implements IPolicySubject {
     assign('scale-nsg', env.networkSecurityGroupId, runtimeRole);
     assign('scale-instances', site.resourceGroupId, { id: instancesRole.roleDefinitionResourceId });
     // Groups are added after the stack is built: their secrets and roles follow as they come.
+    // A group's bot token and admin password reach its VMs in the scale set's protected settings
+    // only; no copy goes to the vault.
     env.onGroupAdded((group) => {
-      if (group.botToken) secret(`secret-bot-token-${group.name}`, `bot-token-${group.name}`, group.botToken.result);
-      secret(`secret-admin-password-${group.name}`, `bot-admin-password-${group.name}`, group.adminPassword);
       assign(`scale-${group.name}`, group.scaleSetId, runtimeRole);
       assign(`assign-identity-${group.name}`, group.identity.id, runtimeRole);
       if (group.image instanceof GalleryImageSource) assign(`read-image-${group.name}`, group.image.version.id, { name: 'Reader' });
@@ -370,8 +397,24 @@ export class BotRuntime extends Construct implements IPolicySubject {
     });
     const readPackage = assign('read-package', this.packageStorage.id, { name: BLOB_READER });
 
+    // The runtime reaches its vault inside the VNet: a private endpoint beside the app's own, and
+    // the zone that makes `<vault>.vault.azure.net` resolve to it there.
+    const vaultZone = this.privateZone('vault-dns', 'privatelink.vaultcore.azure.net');
+    const vaultEndpoint = new PrivateEndpoint(this, 'vault-private-endpoint', {
+      name: names.vaultPrivateEndpoint(env.name),
+      resourceGroupName,
+      location,
+      subnetId: env.subnetId,
+      privateServiceConnection: {
+        name: 'vault',
+        privateConnectionResourceId: this.keyVault.id,
+        subresourceNames: ['vault'],
+        isManualConnection: false,
+      },
+      privateDnsZoneGroup: { name: 'vault', privateDnsZoneIds: [vaultZone.id] },
+    });
+
     const plan = new ServicePlan(this, 'plan', { name: names.servicePlan(env.name), resourceGroupName, location, osType: 'Linux', skuName: props.planSku ?? DEFAULT_PLAN_SKU });
-    const vaultRef = (s: KeyVaultSecret) => `@Microsoft.KeyVault(SecretUri=${s.versionlessId})`;
     this.app = new LinuxWebApp(this, 'app', {
       name: site.appName,
       resourceGroupName,
@@ -383,7 +426,6 @@ export class BotRuntime extends Construct implements IPolicySubject {
       // Dashboard sessions live in each instance's memory: keep a browser on one instance.
       clientAffinityEnabled: true,
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
-      keyVaultReferenceIdentityId: this.identity.id,
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
       virtualNetworkSubnetId: network.runtimeSubnet.id,
@@ -393,9 +435,9 @@ export class BotRuntime extends Construct implements IPolicySubject {
         healthCheckEvictionTimeInMin: 5,
         minimumTlsVersion: '1.2',
         ftpsState: 'Disabled',
-        // Key Vault references and the database go over the VNet: "Linux applications that
-        // connect to private endpoints must be explicitly configured to route all traffic
-        // through the virtual network" (app-service/app-service-key-vault-references.md).
+        // The vault's private endpoint and the database are reached over the VNet: "Linux
+        // applications that connect to private endpoints must be explicitly configured to route
+        // all traffic through the virtual network" (app-service/app-service-key-vault-references.md).
         vnetRouteAllEnabled: true,
         // Nothing publishes through the SCM site: the package is a blob.
         scmIpRestrictionDefaultAction: 'Deny',
@@ -407,16 +449,20 @@ export class BotRuntime extends Construct implements IPolicySubject {
         WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: this.identity.id,
         // Resolved at synth, once every group is declared; Terraform fills in the IDs at apply.
         HOSTED_BOTS_MANIFEST: Lazy.stringValue({ produce: () => jsonTemplate(site.manifest()) }),
-        HOSTED_BOTS_STORE: vaultRef(connection),
-        HOSTED_BOTS_ADMIN_TOKEN_SHA256: Fn.sha256(adminToken.result),
+        // No password: the runtime signs in as its identity, the database's Entra ID administrator.
+        HOSTED_BOTS_STORE: `postgresql://${encodeURIComponent(names.runtimeIdentity(env.name))}@${this.database.fqdn}:5432/hostedbots?sslmode=require`,
+        HOSTED_BOTS_STORE_AUTH: 'managed-identity',
+        // The runtime keeps its admin (and metrics) token here, creating them on first start.
+        HOSTED_BOTS_KEY_VAULT_URL: this.keyVault.vaultUri,
         AZURE_CLIENT_ID: this.identity.clientId,
         // App Service's front end adds the client's address to X-Forwarded-For: believe one hop.
         HOSTED_BOTS_TRUST_PROXY: '1',
-        ...(this.metricsTokenSecret ? { HOSTED_BOTS_METRICS_TOKEN: vaultRef(this.metricsTokenSecret) } : {}),
+        ...(this.metricsTokenSecretName ? { HOSTED_BOTS_METRICS_TOKEN_SECRET: this.metricsTokenSecretName } : {}),
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
       },
-      // The first start loads the package: its read grant must exist by then.
-      dependsOn: [readPackage],
+      // The first start loads the package, signs in to the database and writes its tokens: its
+      // grants must exist by then, and the vault's private address must resolve.
+      dependsOn: [readPackage, this.databaseAdministrator, runtimeSecrets, vaultEndpoint],
     });
     this.url = `https://${this.app.defaultHostname}`;
 
@@ -457,7 +503,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
    * delegated_subnet_id and private_dns_zone_id have a value" (azurerm docs for
    * postgresql_flexible_server), and the server waits for its zone's VNet link.
    */
-  private buildDatabase(isPrivate: boolean, password: string): PostgresqlFlexibleServer {
+  private buildDatabase(isPrivate: boolean): PostgresqlFlexibleServer {
     const env = this.site.environment;
     const { resourceGroupName, location } = env.placement;
     const db = this.props.database;
@@ -469,9 +515,11 @@ export class BotRuntime extends Construct implements IPolicySubject {
       skuName: db?.skuName ?? 'B_Standard_B1ms',
       storageMb: db?.storageMb ?? 32768,
       backupRetentionDays: db?.backupRetentionDays ?? 7,
-      administratorLogin: 'hostedbots',
-      administratorPasswordWo: password,
-      administratorPasswordWoVersion: 1,
+      // Entra ID sign-in only: no password exists to keep, leak or rotate. A server first created
+      // with a password login keeps it (`administrator_login` is Optional and Computed, so leaving
+      // it out is no change), but password sign-in is switched off in place ("authentication" is
+      // updated by PATCH: internal/services/postgres/postgresql_flexible_server_resource.go).
+      authentication: { activeDirectoryAuthEnabled: true, passwordAuthEnabled: false, tenantId: this.site.tenantId },
       lifecycle: { ignoreChanges: ['zone'] },
     };
     if (!isPrivate) {
@@ -516,7 +564,8 @@ export class BotRuntime extends Construct implements IPolicySubject {
       },
       givenBy: props.appName !== undefined ? { webApp: 'runtime.appName' } : {},
       publicNetworkAccess: props.publicNetworkAccess ?? false,
-      deployerIpRanges: [...(props.deployerIpRanges ?? [])],
+      operatorIpRanges: [...(props.operatorIpRanges ?? [])],
+      deployerIpRanges: props.deployerIpRanges ? [...props.deployerIpRanges] : undefined,
       planSku: props.planSku ?? DEFAULT_PLAN_SKU,
       botAuthentication: botAuthenticationOf(props),
       chosen: props.botAuthentication !== undefined,

@@ -24,6 +24,8 @@ export {
   Token,
   Tokenization,
   Lazy,
+  Op,
+  conditional,
 } from 'cdktf';
 // Not re-exported by the package index; both are stable parts of cdktf's synthesis.
 export { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';

@@ -75,6 +75,7 @@ export const names = {
   natGateway: (environment: string): string => `ng-hostedbots-${environment}`,
   natPublicIp: (environment: string): string => `pip-hostedbots-${environment}-outbound`,
   runtimePrivateEndpoint: (environment: string): string => `pe-hostedbots-${environment}-runtime`,
+  vaultPrivateEndpoint: (environment: string): string => `pe-hostedbots-${environment}-vault`,
   /** Scale set names are at most 64 characters; a longer environment and group pair is cut and told apart by a hash. */
   scaleSet: (environment: string, group: string): string => {
     const full = `vmss-${environment}-${group}`;

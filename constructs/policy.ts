@@ -92,7 +92,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),
     rules.globalNames,
     rules.runtimeExposure,
-    rules.deployerAccess,
+    rules.vaultAccess,
     rules.runtimePlan,
     rules.botAuthentication,
     (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),

@@ -36,6 +36,13 @@ export interface RuntimeOptions {
   readonly backoffMaxMs?: number;
   /** Who may scrape /metrics: a bearer token, or nobody (404). @default off */
   readonly metricsToken?: string;
+  /**
+   * Tokens kept in Key Vault that change while the runtime runs: the admin token, and the metrics
+   * token (which then serves /metrics instead of `metricsToken`). @default none
+   */
+  readonly rotatingTokens?: import('./api/vault-tokens').RotatingTokens;
+  /** Serve /metrics to the rotating metrics token. @default false */
+  readonly rotatingMetrics?: boolean;
   /** The agent bundle bots download from GET /v1/agent/bundle. @default none (404) */
   readonly agentBundle?: string;
   /** Slow clients: the whole request, and its headers, must arrive within these. @default 60 s and 20 s */
@@ -98,10 +105,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     store: options.store,
     queue,
     scaler,
-    auth: new Authenticator(options.manifest, options.tokens, options.entra),
+    auth: new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined),
     limits: options.limits,
     agentBundle: options.agentBundle,
-    metrics: options.metricsToken ? { registry: metrics.registry, token: options.metricsToken } : undefined,
+    metrics: metricsAccess(options, metrics.registry),
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
@@ -157,4 +164,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
     },
   };
+}
+
+/** Who may read /metrics: the static token, the rotating one from Key Vault, or nobody. */
+function metricsAccess(options: RuntimeOptions, registry: import('prom-client').Registry) {
+  const rotating = options.rotatingTokens;
+  if (options.metricsToken) return { registry, token: options.metricsToken };
+  if (rotating && options.rotatingMetrics) return { registry, token: () => rotating.metrics() };
+  return undefined;
 }

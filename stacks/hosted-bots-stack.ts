@@ -104,21 +104,20 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       environment: this.environment,
       appName,
       tenantId: client.tenantId,
-      deployerObjectId: client.objectId,
       resourceGroupId: this.resourceGroup.id,
       globalNames: this.globalNames,
       manifest: () => this.fleetManifest,
     });
     new TerraformOutput(this, 'runtime_url', { value: this.runtime.url, description: 'The runtime API and dashboard.' });
     new TerraformOutput(this, 'runtime_principal_id', { value: this.runtime.identity.principalId, description: "The runtime identity's object ID." });
-    new TerraformOutput(this, 'key_vault_name', { value: this.runtime.keyVault.name, description: 'Holds the runtime admin token, bot tokens and admin passwords.' });
+    new TerraformOutput(this, 'key_vault_name', { value: this.runtime.keyVault.name, description: 'Holds the runtime admin token (and metrics token), which the runtime creates on its first start.' });
     new TerraformOutput(this, 'admin_token_secret', {
-      value: this.runtime.adminTokenSecret.name,
-      description: 'az keyvault secret show --vault-name <key_vault_name> --name <admin_token_secret> --query value -o tsv',
+      value: this.runtime.adminTokenSecretName,
+      description: 'az keyvault secret show --vault-name <key_vault_name> --name <admin_token_secret> --query value -o tsv (from operatorIpRanges or the VNet, as a secretReader)',
     });
-    if (this.runtime.metricsTokenSecret) {
+    if (this.runtime.metricsTokenSecretName) {
       new TerraformOutput(this, 'metrics_token_secret', {
-        value: this.runtime.metricsTokenSecret.name,
+        value: this.runtime.metricsTokenSecretName,
         description: 'The bearer token for /metrics: az keyvault secret show --vault-name <key_vault_name> --name <metrics_token_secret> --query value -o tsv',
       });
     }

@@ -8,7 +8,6 @@ import { App, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { BotImageSource, BotImageVersion, Geography } from '../../constructs';
 import { BotImagesStack, declarePromotionOrder, HostedBotsStack } from '../../stacks';
-import { deployerIpRanges } from '../single-geo/main';
 
 export interface MultiGeoApp {
   readonly images: BotImagesStack;
@@ -29,10 +28,7 @@ function environmentStack(scope: Construct, id: string, geography: Geography, ve
   const stack = new HostedBotsStack(scope, id, {
     geography,
     environment: { name: 'rpa', botCapacity: 10, admins: ['ops-admin', ...extraAdmins] },
-    runtime: {
-      deployerIpRanges: deployerIpRanges(),
-      ...(entraTenant ? { entra: { tenantId: entraTenant, audience: entraAudience } } : {}),
-    },
+    runtime: entraTenant ? { entra: { tenantId: entraTenant, audience: entraAudience } } : {},
   });
   const adminPassword = new TerraformVariable(stack, 'bot_admin_password', { type: 'string', sensitive: true });
   stack.environment.addGroup('finance', {

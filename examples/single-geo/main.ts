@@ -8,19 +8,10 @@ import { App, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { HostedBotsStack } from '../../stacks';
 
-/**
- * The public addresses of the machine that runs terraform, comma-separated: the runtime's Key
- * Vault admits them (and its own subnet), so that terraform can write the secrets.
- */
-export function deployerIpRanges(value = process.env.HOSTED_BOTS_DEPLOYER_IPS ?? ''): string[] {
-  return value.split(',').map((a) => a.trim()).filter(Boolean);
-}
-
 export function buildSingleGeo(scope: Construct): HostedBotsStack {
   const stack = new HostedBotsStack(scope, 'demo', {
     geography: 'Europe',
     environment: { name: 'demo', botCapacity: 4, admins: ['ops-admin'] },
-    runtime: { deployerIpRanges: deployerIpRanges() },
     tags: { 'cost-center': 'rpa' },
   });
 

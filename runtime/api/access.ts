@@ -80,8 +80,8 @@ export interface AccessOptions {
   readonly sessions: SessionStore;
   readonly limits: { readonly userPerSecond: number; readonly userBurst: number; readonly botPerSecond: number; readonly botBurst: number };
   readonly now: () => number;
-  /** The token /metrics asks for. @default none: metrics-token routes answer 404 */
-  readonly metricsToken?: string;
+  /** The token /metrics asks for, or where to read it as it changes. @default none: metrics-token routes answer 404 */
+  readonly metricsToken?: string | (() => string | undefined);
 }
 
 /** A route's gate; it carries its policy, so a test can see that each route applies the one it declares. */
@@ -114,7 +114,11 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
   const groups = new Map(manifest.groups.map((g) => [g.name, g]));
   const limiter = new RateLimiter(now);
   const refusals = new RefusalDelays();
-  const metricsHash = options.metricsToken !== undefined ? createHash('sha256').update(options.metricsToken).digest() : undefined;
+  const metricsToken = options.metricsToken;
+  const metricsHash = (): Buffer | undefined => {
+    const token = typeof metricsToken === 'function' ? metricsToken() : metricsToken;
+    return token !== undefined ? createHash('sha256').update(token).digest() : undefined;
+  };
 
   /** The group and the caller's access; groups the caller may not see do not exist for them. */
   const groupFor = (principal: UserPrincipal, name: string): { group: ManifestGroup; access: Access } => {
@@ -175,8 +179,11 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
       if (policy === 'anyone') return next();
       if (policy === 'metrics-token') {
         const given = createHash('sha256').update(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '').digest();
-        if (!metricsHash) return next(notFound('metrics_off', 'metrics are off in this runtime; start it with --metrics-token to expose them'));
-        return timingSafeEqual(metricsHash, given) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
+        if (metricsToken === undefined) return next(notFound('metrics_off', 'metrics are off in this runtime; start it with --metrics-token to expose them'));
+        const expected = metricsHash();
+        // Kept in Key Vault and not read yet: nothing can match it.
+        if (!expected) return next(unauthorized('the metrics token is not loaded from Key Vault yet; try again in a minute'));
+        return timingSafeEqual(expected, given) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
       }
       if (policy === 'session-user') {
         const session = sessionOf(sessions, req);

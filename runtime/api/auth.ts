@@ -53,7 +53,11 @@ export class Authenticator {
   private readonly identities: ReadonlyMap<string, { group: string; resourceId: string }>;
   private readonly entra?: { issuer: string[]; audience: string; jwks: JWTVerifyGetKey; tolerance: number };
 
-  constructor(manifest: FleetManifest, tokens: readonly StaticToken[], entra?: EntraOptions) {
+  /** Tokens that change while the runtime runs (the admin token kept in Key Vault). */
+  private readonly rotating?: () => readonly StaticToken[];
+
+  constructor(manifest: FleetManifest, tokens: readonly StaticToken[], entra?: EntraOptions, rotating?: () => readonly StaticToken[]) {
+    this.rotating = rotating;
     this.users = tokens.map((t) => ({ principal: t.principal, hash: fromHex(t.sha256), admin: t.admin ?? false }));
     // Only groups that opted into a shared token accept one.
     this.bots = manifest.groups.flatMap((g) => (g.botAuth.kind === 'token' && g.botTokenSha256 ? [{ group: g.name, hash: fromHex(g.botTokenSha256) }] : []));
@@ -86,7 +90,8 @@ export class Authenticator {
     const hash = sha256(token);
     // Compare with every entry, so the time taken does not tell which (or whether one) matched.
     let found: Principal | undefined;
-    for (const u of this.users) {
+    const rotating = (this.rotating?.() ?? []).map((t) => ({ principal: t.principal, hash: fromHex(t.sha256), admin: t.admin ?? false }));
+    for (const u of [...this.users, ...rotating]) {
       if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, roles: [], admin: u.admin || this.admins.has(u.principal), via: 'token' };
     }
     for (const b of this.bots) if (timingSafeEqual(b.hash, hash) && !found) found = { kind: 'bot', group: b.group };

@@ -38,7 +38,7 @@ export interface ApiOptions {
   /** The agent bundle served to bots. @default none */
   readonly agentBundle?: string;
   /** /metrics, for holders of this token. @default off (404) */
-  readonly metrics?: { readonly registry: Registry; readonly token: string };
+  readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
   /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
   readonly trustProxy?: number;
 }

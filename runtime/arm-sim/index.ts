@@ -12,3 +12,5 @@ export type {
 } from './arm-sim';
 export { sharedSimCertificate } from './certificate';
 export type { SimCertificate } from './certificate';
+export { KeyVaultSim } from './key-vault-sim';
+export type { KeyVaultSimStats } from './key-vault-sim';

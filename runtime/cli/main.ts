@@ -78,6 +78,33 @@ function manifestFrom(file: string, localValues?: string, compressedTime = false
   return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file, compressedTime });
 }
 
+/** Each new PostgreSQL connection's password: a fresh Entra ID token for Azure Database for PostgreSQL. */
+function entraPassword(credential: import('@azure/core-auth').TokenCredential): () => Promise<string> {
+  const { POSTGRES_ENTRA_SCOPE } = require('../config/runtime-secret-names') as typeof import('../config/runtime-secret-names');
+  return async () => {
+    const token = await credential.getToken(POSTGRES_ENTRA_SCOPE);
+    if (!token) throw new Error(`the managed identity returned no token for ${POSTGRES_ENTRA_SCOPE}`);
+    return token.token;
+  };
+}
+
+/** The admin (and metrics) token in the stack's Key Vault, created when missing and read again every minute. */
+async function startVaultTokens(opts: { keyVaultUrl: string; keyVaultCa?: string; metricsTokenSecret?: string; keyVaultRefreshSeconds: number }, clientId: string | undefined, log: import('../log').Log) {
+  const { keyVaultSecretStore } = require('../azure/key-vault') as typeof import('../azure/key-vault');
+  const { VaultTokens } = require('../api/vault-tokens') as typeof import('../api/vault-tokens');
+  const local = opts.keyVaultCa !== undefined;
+  if (!local && !clientId) throw new Error("--key-vault-url reads the vault with the runtime's managed identity: set AZURE_CLIENT_ID to its client ID");
+  const credential = local ? lazy.localValues().localArmCredential() : lazy.driver().managedIdentityCredential(clientId!);
+  const tokens = new VaultTokens({
+    store: keyVaultSecretStore({ vaultUrl: opts.keyVaultUrl, credential, ca: local ? fs.readFileSync(opts.keyVaultCa!) : undefined }),
+    metricsSecret: opts.metricsTokenSecret,
+    refreshMs: opts.keyVaultRefreshSeconds * 1000,
+    log,
+  });
+  await tokens.start();
+  return tokens;
+}
+
 function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
@@ -113,6 +140,15 @@ function buildProgram(): Command {
     .option('--manifest <file>', 'the fleet.json of the stack (HOSTED_BOTS_MANIFEST_FILE, or the JSON itself in HOSTED_BOTS_MANIFEST)', process.env.HOSTED_BOTS_MANIFEST_FILE)
     .option('--store <file-or-url>', 'the runtime state: a SQLite file, or a postgresql:// URL for several replicas (HOSTED_BOTS_STORE)', process.env.HOSTED_BOTS_STORE ?? 'hosted-bots.db')
     .option('--store-schema <name>', 'PostgreSQL schema of the state (HOSTED_BOTS_STORE_SCHEMA)', process.env.HOSTED_BOTS_STORE_SCHEMA ?? 'public')
+    .addOption(
+      new Option('--store-auth <kind>', "how to sign in to PostgreSQL: the URL's password, or an Entra ID token of the runtime's managed identity (AZURE_CLIENT_ID) (HOSTED_BOTS_STORE_AUTH)")
+        .choices(['password', 'managed-identity'])
+        .default(process.env.HOSTED_BOTS_STORE_AUTH ?? 'password'),
+    )
+    .option('--key-vault-url <url>', "the stack's Key Vault: the runtime creates its admin token there (secret runtime-admin-token) when missing and reads new versions every minute (HOSTED_BOTS_KEY_VAULT_URL)", process.env.HOSTED_BOTS_KEY_VAULT_URL)
+    .option('--metrics-token-secret <name>', 'serve /metrics to the token in this Key Vault secret, created when missing; needs --key-vault-url (HOSTED_BOTS_METRICS_TOKEN_SECRET)', process.env.HOSTED_BOTS_METRICS_TOKEN_SECRET)
+    .addOption(new Option('--key-vault-refresh-seconds <s>', 'how often to read the Key Vault tokens again, so that a new version takes over').default(60).argParser(number('--key-vault-refresh-seconds', 1, 86400)))
+    .option('--key-vault-ca <file>', 'PEM certificate to trust for a local Key Vault (tests); its bearer token then comes from the local credential')
     .addOption(new Option('--lease-seconds <s>', 'how long the scaling replica\'s lease lasts without renewal').argParser(number('--lease-seconds', 1, 3600)))
     .addOption(new Option('--port <port>', 'port to listen on').default(Number(process.env.PORT ?? 8080)).argParser(number('--port', 0, 65535)))
     .option('--host <host>', 'address to listen on', process.env.HOSTED_BOTS_HOST ?? '0.0.0.0')
@@ -152,10 +188,20 @@ function buildProgram(): Command {
         pollIntervalMs: local ? 100 : undefined,
         observer: (call) => runtime?.metrics.armCall(call),
       });
-      const store = /^postgres(ql)?:\/\//.test(opts.store)
-        ? await lazy.postgres().PostgresStore.open({ connectionString: opts.store, schema: opts.storeSchema, log })
+      const postgres = /^postgres(ql)?:\/\//.test(opts.store);
+      if (opts.storeAuth === 'managed-identity' && !postgres) throw new Error('--store-auth managed-identity signs in to PostgreSQL: give --store a postgresql:// URL');
+      if (opts.metricsTokenSecret && !opts.keyVaultUrl) throw new Error('--metrics-token-secret names a Key Vault secret: give --key-vault-url too');
+      if (opts.storeAuth === 'managed-identity' && !clientId) throw new Error("--store-auth managed-identity signs in with the runtime's managed identity: set AZURE_CLIENT_ID to its client ID");
+      const store = postgres
+        ? await lazy.postgres().PostgresStore.open({
+            connectionString: opts.store,
+            schema: opts.storeSchema,
+            log,
+            ...(opts.storeAuth === 'managed-identity' ? { password: entraPassword(managedIdentityCredential(clientId!)) } : {}),
+          })
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
+      const vaultTokens = opts.keyVaultUrl ? await startVaultTokens(opts, clientId, log) : undefined;
       // Declared before it is assigned: the driver's observer may be called while the runtime is
       // being created, and must then find none rather than fail.
       let runtime: import('../server').Runtime | undefined;
@@ -163,11 +209,10 @@ function buildProgram(): Command {
         manifest,
         store,
         driver,
-        tokens: [
-          ...staticTokens(opts.tokensFile),
-          // The deployed stack's admin token (its value is in Key Vault): an environment admin.
-          ...(process.env.HOSTED_BOTS_ADMIN_TOKEN_SHA256 ? [{ principal: 'hosted-bots-admin', sha256: process.env.HOSTED_BOTS_ADMIN_TOKEN_SHA256, admin: true }] : []),
-        ],
+        tokens: staticTokens(opts.tokensFile),
+        // The deployed stack's admin (and metrics) token, kept in its Key Vault by the runtime itself.
+        rotatingTokens: vaultTokens,
+        rotatingMetrics: Boolean(opts.metricsTokenSecret),
         agentBundle: path.join(__dirname, BUNDLE_FILES.agent),
         entra: entraOptions(opts.entraTenant, opts.entraAudience),
         limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
@@ -184,6 +229,7 @@ function buildProgram(): Command {
       const stop = async () => {
         // In-flight ARM calls may take long to give up; a stop must not hang on them.
         setTimeout(() => process.exit(0), 10_000).unref();
+        vaultTokens?.stop();
         await runtime.close();
         await store.close();
         process.exit(0);

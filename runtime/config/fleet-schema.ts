@@ -283,6 +283,11 @@ function buildSchema(compressedTime: boolean) {
         .default({ kind: 'token' }),
       /** SHA-256 (hex) of the group's bot token when it uses one, resolved at apply time; the token itself is never here. */
       botTokenSha256: z.string().min(1).optional(),
+      /**
+       * Changes when the bots' admin password changes (random, resolved at apply time): bots
+       * created under another version are replaced once idle. @default none: no replacement
+       */
+      credentialVersion: z.string().min(1).max(128).optional(),
     })
     .strict()
     .superRefine((g, ctx) => {

@@ -111,11 +111,13 @@ export interface LocalValues {
   readonly subscriptionId: string;
   /** The bot token of each group, by group name. */
   readonly botTokens: Readonly<Record<string, string>>;
+  /** The admin credential version of each group, by group name, as a rotation would change it. @default 'local' */
+  readonly credentialVersions?: Readonly<Record<string, string>>;
 }
 
 /**
  * Fills a synthesized manifest's apply-time values with local ones, for the demo, tests and
- * benchmarks: the subscription, each group's bot-token hash, and gallery image IDs.
+ * benchmarks: the subscription, each group's bot-token hash and credential version, and gallery image IDs.
  */
 export function localizeManifest(raw: unknown, values: LocalValues): unknown {
   const manifest = JSON.parse(JSON.stringify(raw)) as { groups?: Array<Record<string, any>> };
@@ -127,6 +129,9 @@ export function localizeManifest(raw: unknown, values: LocalValues): unknown {
     group.botAuth = { kind: 'token' };
     if (group.vmss && typeof group.vmss.subscriptionId === 'string' && group.vmss.subscriptionId.includes('${')) {
       group.vmss.subscriptionId = values.subscriptionId;
+    }
+    if (group.credentialVersion !== undefined && String(group.credentialVersion).includes('${')) {
+      group.credentialVersion = values.credentialVersions?.[group.name] ?? 'local';
     }
     if (group.image?.kind === 'gallery' && String(group.image.id).includes('${')) {
       group.image.id = `/subscriptions/${values.subscriptionId}/resourceGroups/local/providers/Microsoft.Compute/galleries/${group.image.gallery}/images/${group.image.image}/versions/${group.image.version}`;

@@ -1,4 +1,6 @@
 /** Bots: one VM of a group's scale set and the agent on it. */
+import type { ManifestGroup } from '../config/manifest';
+
 export type BotState = 'provisioning' | 'idle' | 'busy' | 'failed' | 'deleting' | 'deleted';
 export const BOT_STATES: readonly BotState[] = ['provisioning', 'idle', 'busy', 'failed', 'deleting', 'deleted'];
 
@@ -13,7 +15,7 @@ export interface Bot {
   readonly lastSeenAt?: number;
   readonly currentRunId?: string;
   readonly runsCompleted: number;
-  /** Which image the bot was created from; bots on an old image are replaced. */
+  /** What the bot was created as (image and admin password version, see botModelKeyOf); bots of an older model are replaced. */
   readonly imageKey: string;
   readonly failureReason?: string;
 }
@@ -26,3 +28,13 @@ export interface Caps {
 
 /** Why an agent's registration was refused: the VM already has a registered bot, the group is full, or the bot ended. */
 export type RegisterRefusal = 'vm_name_taken' | 'group_full' | 'other_group' | 'bot_ended';
+
+/**
+ * A stable key for what a group's bots should be: the image, and the version of the admin
+ * password they were given. Bots under another key are replaced once idle (plan.ts, `outdated`).
+ */
+export function botModelKeyOf(group: ManifestGroup): string {
+  const image = group.image;
+  const imageKey = image.kind === 'gallery' ? `gallery:${image.id}` : `marketplace:${image.publisher}/${image.offer}/${image.sku}/${image.version}`;
+  return group.credentialVersion === undefined ? imageKey : `${imageKey}#admin:${group.credentialVersion}`;
+}

@@ -11,7 +11,7 @@ import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, RegisterResult, Store } from '../store/types';
 import type { Priority, Run } from '../domain/run';
-import { imageKeyOf } from '../scaler/loop';
+import { botModelKeyOf } from '../domain/bot';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';
 
@@ -198,7 +198,7 @@ export class RunQueue {
   async register(group: string, vmName: string, credentialHash: string): Promise<RegisterResult> {
     const declared = this.group(group);
     const caps = { maxBots: declared.maxBots, capacity: this.manifest.environment.botCapacity };
-    const result = await this.store.register(declared.name, vmName, imageKeyOf(declared), caps, this.now(), credentialHash);
+    const result = await this.store.register(declared.name, vmName, botModelKeyOf(declared), caps, this.now(), credentialHash);
     if (result.kind === 'registered') {
       this.notifier.notify(declared.name);
       this.onChange(declared.name);

@@ -20,7 +20,7 @@ import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/ma
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
 import type { QueueCounts, Store, SweepGroup } from '../store/types';
-import type { Bot, BotState, Caps } from '../domain/bot';
+import { Bot, botModelKeyOf, BotState, Caps } from '../domain/bot';
 import type { GroupState } from '../domain/group';
 import { ArrivalHistory, GroupSample, SAMPLED_BOT_STATES } from '../domain/history';
 import { DeleteReason, Plan, plan, PlanScaling } from './plan';
@@ -66,12 +66,6 @@ export interface ScalerOptions {
 }
 
 const MINUTE = 60_000;
-
-/** A stable key for the image a group's bots should run. */
-export function imageKeyOf(group: ManifestGroup): string {
-  const image = group.image;
-  return image.kind === 'gallery' ? `gallery:${image.id}` : `marketplace:${image.publisher}/${image.offer}/${image.sku}/${image.version}`;
-}
 
 export function planScaling(scaling: ScalingSettings): PlanScaling {
   return {
@@ -143,7 +137,7 @@ export class Scaler {
     this.events = options.events ?? noEvents;
     this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
     this.declared = new Map(
-      options.manifest.groups.map((g) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: imageKeyOf(g), scaling: planScaling(g.scaling) }]),
+      options.manifest.groups.map((g) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: botModelKeyOf(g), scaling: planScaling(g.scaling) }]),
     );
     this.predictive = options.manifest.groups.some((g) => planScaling(g.scaling).predictive);
   }
@@ -397,7 +391,7 @@ export class Scaler {
   private async scaleOut(group: string, count: number, now: number): Promise<void> {
     const manifestGroup = this.groups.get(group);
     if (!manifestGroup) return;
-    const created = await this.store.createBots(group, count, imageKeyOf(manifestGroup), this.capsOf(group), now);
+    const created = await this.store.createBots(group, count, botModelKeyOf(manifestGroup), this.capsOf(group), now);
     if (created.length === 0) return;
     this.events.scalerAction({ kind: 'create', group, count: created.length });
     this.log('scaler.scale_out', { group, bots: created.map((b) => b.id) });
@@ -492,7 +486,7 @@ export class Scaler {
     let unplaced: string[] = [];
     if (decision.unknown.length) {
       const caps = manifestGroup ? this.capsOf(group) : { maxBots: 0, capacity: 0 };
-      const bound = await this.store.bindVms(group, decision.unknown, manifestGroup ? imageKeyOf(manifestGroup) : '', caps, now);
+      const bound = await this.store.bindVms(group, decision.unknown, manifestGroup ? botModelKeyOf(manifestGroup) : '', caps, now);
       if (bound.bound.length) this.log('scaler.bound', { group, vms: bound.bound.map((b) => b.vmName) });
       unplaced = bound.unplaced;
     }
@@ -525,7 +519,7 @@ export class Scaler {
           const listed = new Set(vms.map((vm) => vm.name));
           const after = await this.driver.listInstances(vmss);
           const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => vm.name);
-          if (fresh.length) await this.store.bindVms(group, fresh, imageKeyOf(manifestGroup), this.capsOf(group), this.now());
+          if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
         } catch (err) {
           await this.recordArmError(group, 'setCapacity', err);
         }

@@ -70,6 +70,12 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
   /** Where lost listener connections and broken idle connections are reported. @default silent */
   readonly log?: Log;
+  /**
+   * The password of each new connection, asked for when the server asks for one: an Entra ID access
+   * token for Azure Database for PostgreSQL, which lives about an hour, so that every connection
+   * gets a fresh one. @default the connection string's password
+   */
+  readonly password?: () => Promise<string>;
 }
 
 /** One transaction: its queries, and the groups whose queue it changed. */
@@ -120,6 +126,7 @@ export class PostgresStore implements Store {
     const searchPath = `SET search_path TO ${escapeIdentifier(this.schema)}`;
     this.pool = new Pool({
       connectionString: options.connectionString,
+      ...(options.password ? { password: options.password } : {}),
       max: options.poolSize ?? 10,
       types: TYPES,
       // Runs before the pool hands the connection out, so no query ever sees another schema.
@@ -242,7 +249,11 @@ export class PostgresStore implements Store {
 
   private connectListener(reconnect: boolean): void {
     if (this.closed) return;
-    const client = new Client({ connectionString: this.options.connectionString, application_name: `hosted-bots listener (${this.schema})`.slice(0, 63) });
+    const client = new Client({
+      connectionString: this.options.connectionString,
+      ...(this.options.password ? { password: this.options.password } : {}),
+      application_name: `hosted-bots listener (${this.schema})`.slice(0, 63),
+    });
     this.listener = client;
     let dropped = false;
     const drop = (err: Error) => {

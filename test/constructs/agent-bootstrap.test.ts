@@ -21,9 +21,9 @@ function step(script: string, name: string): string {
 describe('agent bootstrap', () => {
   const script = bootstrapScript();
 
-  test('runs the four steps in order, then restarts', () => {
+  test('runs the five steps in order, then restarts', () => {
     const steps = [...script.matchAll(/Invoke-Step '([a-z-]+)'/g)].map((m) => m[1]);
-    expect(steps).toEqual(['install-node', 'download-agent', 'auto-logon', 'startup-task', 'restart']);
+    expect(steps).toEqual(['install-node', 'download-agent', 'admin-password', 'auto-logon', 'startup-task', 'restart']);
   });
 
   test('pins a Node.js LTS line that is supported today (Node.js 20 reached end of life on 2026-04-30)', () => {
@@ -66,6 +66,12 @@ describe('agent bootstrap', () => {
       `bootstrap config: agentSha256 "${AGENT_SHA256.toUpperCase()}" is not a SHA-256 in lowercase hex`,
     );
     expect(() => bootstrapCommand(config({ agentSha256: '' }))).toThrow(/agentSha256 "" is not a SHA-256/);
+  });
+
+  test("sets the local admin account's password from the protected settings, before auto-logon stores it", () => {
+    const set = step(script, 'admin-password');
+    expect(set).toContain('Set-LocalUser -Name $config.adminUsername -Password (ConvertTo-SecureString -String $config.adminPassword -AsPlainText -Force)');
+    expect(script.indexOf("Invoke-Step 'admin-password'")).toBeLessThan(script.indexOf("Invoke-Step 'auto-logon'"));
   });
 
   test('turns on auto-logon for the local account and starts the agent at logon', () => {
@@ -177,11 +183,10 @@ describe('with Entra ID, bots prove their group with their managed identity', ()
   test('the config carries the identity\'s client ID and the audience, and no token; the group has no shared secret', () => {
     const binary = terraformFor('the evaluation of the protected settings');
     if (!binary) return;
-    const stack = fleetStack({ runtime: { entra: { tenantId: 'tenant', audience: 'api://hosted-bots' }, deployerIpRanges: ['203.0.113.7'] } });
+    const stack = fleetStack({ runtime: { entra: { tenantId: 'tenant', audience: 'api://hosted-bots' } } });
     const { json } = synth(stack);
-    expect(resources(json, 'random_password').map((p) => p)).toHaveLength(resources(json, 'random_password').length);
-    expect(Object.keys(json.resource.random_password).some((k) => k.includes('bot-token'))).toBe(false);
-    expect(resources(json, 'azurerm_key_vault_secret').map((x) => x.name)).not.toContain('bot-token-finance');
+    // Nothing is generated at all: no bot token, and the runtime's own tokens live in its vault.
+    expect(json.resource.random_password).toBeUndefined();
     const [vmss] = resources(json, 'azurerm_orchestrated_virtual_machine_scale_set');
     const { settings } = evaluateWithTerraform(
       { settings: vmss.extension[0].protected_settings },

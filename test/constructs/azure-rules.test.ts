@@ -210,7 +210,7 @@ describe('azure rules', () => {
 
   const network = (over: Partial<rules.RuntimeNetworkFacts> = {}): rules.RuntimeNetworkFacts => ({
     publicNetworkAccess: false,
-    deployerIpRanges: ['203.0.113.7'],
+    operatorIpRanges: [],
     ...over,
   });
 
@@ -223,13 +223,21 @@ describe('azure rules', () => {
     });
   });
 
-  test('deployer access: IPv4 addresses or ranges, and a warning when none is given', () => {
-    expect(rules.deployerAccess(network({ deployerIpRanges: ['203.0.113.7', '198.51.100.0/24', '10.0.0.1/32'] }))).toEqual([]);
-    expect(rules.deployerAccess(network({ deployerIpRanges: [], publicNetworkAccess: true }))).toEqual([]);
-    expect(only(rules.deployerAccess(network({ deployerIpRanges: [] })))).toMatchObject({ severity: 'warning', field: 'runtime.deployerIpRanges', value: '(none)' });
+  test('vault access: operator addresses are IPv4 addresses or ranges; none is fine, terraform needs none', () => {
+    expect(rules.vaultAccess(network({ operatorIpRanges: ['203.0.113.7', '198.51.100.0/24', '10.0.0.1/32'] }))).toEqual([]);
+    expect(rules.vaultAccess(network({ operatorIpRanges: [] }))).toEqual([]);
     for (const bad of ['203.0.113.256', '2001:db8::1', '203.0.113.0/33', 'my-laptop']) {
-      expect(only(rules.deployerAccess(network({ deployerIpRanges: [bad] })))).toMatchObject({ severity: 'error', value: JSON.stringify(bad) });
+      expect(only(rules.vaultAccess(network({ operatorIpRanges: [bad] })))).toMatchObject({ severity: 'error', field: 'runtime.operatorIpRanges', value: JSON.stringify(bad) });
     }
+  });
+
+  test('vault access: the retired deployerIpRanges warns that it is no longer used and names operatorIpRanges', () => {
+    expect(only(rules.vaultAccess(network({ deployerIpRanges: ['203.0.113.7'] })))).toMatchObject({
+      severity: 'warning',
+      field: 'runtime.deployerIpRanges',
+      value: '203.0.113.7',
+      rule: expect.stringMatching(/no longer used: terraform never reads or writes the Key Vault's secrets.*operatorIpRanges/),
+    });
   });
 
   test('an existing subnet must provide outbound itself (a warning)', () => {

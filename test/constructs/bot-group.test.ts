@@ -4,6 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Testing } from 'cdktf';
 import { BotImageSource, HostedBotsStack } from '../../index';
+import { ADMIN_PASSWORD_PATH, ADMIN_PASSWORD_RULE } from '../../constructs/bot-group';
+import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
 import { readZipEntry, zipFolder } from '../../runtime/cli/bundle';
 import { DEPLOYER_IP, fleetStack, groupProps, plainEnvironment, resources, sensitiveVariable, synth } from '../helpers/fleet';
 
@@ -23,7 +25,7 @@ describe('HostedBotGroup', () => {
       name: 'vmss-demo-finance',
       platform_fault_domain_count: 1,
       instances: 0,
-      lifecycle: { ignore_changes: ['instances'] },
+      lifecycle: { ignore_changes: ['instances', 'os_profile[0].windows_configuration[0].admin_password'] },
     });
   });
 
@@ -94,7 +96,7 @@ describe('HostedBotGroup', () => {
   test("the bootstrap config carries the SHA-256 of the agent.js inside the runtime package the stack ships", () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-agent-'));
     const app = new App({ outdir, stackTraces: false });
-    const stack = new HostedBotsStack(app, 'fleet', { geography: 'Europe', environment: { name: 'demo', botCapacity: 1 }, runtime: { deployerIpRanges: [DEPLOYER_IP] } });
+    const stack = new HostedBotsStack(app, 'fleet', { geography: 'Europe', environment: { name: 'demo', botCapacity: 1 }, runtime: {} });
     stack.environment.addGroup('finance', groupProps());
     app.synth();
     const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks/fleet/cdk.tf.json'), 'utf8'));
@@ -108,7 +110,7 @@ describe('HostedBotGroup', () => {
     fs.writeFileSync(path.join(dir, 'main.js'), 'require("./agent.js");\n');
     fs.writeFileSync(path.join(dir, 'agent.js'), 'console.log("my agent");\n');
     const bundleZip = zipFolder(dir, `${dir}.zip`);
-    const [vmss] = scaleSets(synth(fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], bundleZip } })).json);
+    const [vmss] = scaleSets(synth(fleetStack({ runtime: { bundleZip } })).json);
     expect(configuredAgentSha256(vmss)).toBe(sha256('console.log("my agent");\n'));
   });
 
@@ -135,6 +137,58 @@ describe('HostedBotGroup', () => {
     expect(finance.scaling).toMatchObject({ predictive: true, predictiveLeadMinutes: 20 });
     expect(finance.scaling.predictiveMaxBots).toBeUndefined();
     expect(sales.scaling).toMatchObject({ predictive: false, predictiveLeadMinutes: 20, predictiveMaxBots: 1 });
+  });
+});
+
+// Rotation: the scale set's admin_password is ForceNew ("admin_password": ForceNew: true in
+// internal/services/compute/orchestrated_virtual_machine_scale_set.go at v4.55.0), while a change to
+// `extension` is applied in place by the resource's Update ("d.HasChanges(\"extension\", ...)" in
+// orchestrated_virtual_machine_scale_set_resource.go).
+describe('rotating the admin password', () => {
+  const withPassword = (password: string) => {
+    const stack = fleetStack({ groups: [{ adminPassword: password }] });
+    return synth(stack).json;
+  };
+  const before = withPassword('First-Passw0rd-2026');
+  const after = withPassword('Second-Passw0rd-2027');
+
+  test('changes only what is updated in place: the bootstrap settings and the credential version, never the ignored model password', () => {
+    const [a] = scaleSets(before);
+    const [b] = scaleSets(after);
+    expect(b.lifecycle.ignore_changes).toContain(ADMIN_PASSWORD_PATH);
+    expect(b.extension[0].protected_settings).not.toEqual(a.extension[0].protected_settings);
+    const { extension: _ea, os_profile: oa, ...restA } = a;
+    const { extension: _eb, os_profile: ob, ...restB } = b;
+    expect(restB).toEqual(restA);
+    // The only difference in os_profile is the ignored admin_password.
+    expect({ ...ob.windows_configuration, admin_password: 'x' }).toEqual({ ...oa.windows_configuration, admin_password: 'x' });
+  });
+
+  test('the credential version is a random value kept by the password\'s SHA-256, and reaches the manifest', () => {
+    const [version] = resources(after, 'random_id');
+    expect(version).toMatchObject({ byte_length: 6, keepers: { admin_password_sha256: '${sha256("Second-Passw0rd-2027")}' } });
+    const [id] = Object.keys(after.resource.random_id);
+    const [webApp] = resources(after, 'azurerm_linux_web_app');
+    expect(webApp.app_settings.HOSTED_BOTS_MANIFEST).toContain(`\\"credentialVersion\\":", jsonencode(random_id.${id}.hex)`);
+  });
+
+  test('Terraform checks Azure\'s password rules at plan, for a sensitive variable too, on the credential version', () => {
+    const binary = terraformFor('the password precondition');
+    if (!binary) return;
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('finance', groupProps({ adminPassword: sensitiveVariable(stack, 'bot_admin_password') }));
+    const [version] = resources(synth(stack).json, 'random_id');
+    const [precondition] = version.lifecycle.precondition;
+    expect(precondition.error_message).toBe(`Bot group "finance": adminPassword ${ADMIN_PASSWORD_RULE}.`);
+    const verdict = (password: string) =>
+      evaluateWithTerraform({ ok: precondition.condition }, { 'var\\.bot_admin_password': JSON.stringify(password) }, binary).ok as unknown as boolean;
+    expect(verdict('Str0ng-Rotation!')).toBe(true);
+    expect(verdict('Short1!a')).toBe(false); // 8 characters
+    expect(verdict('alllowercaseletters')).toBe(false); // one class
+    expect(verdict('lowercase-and-digits-123')).toBe(true); // three classes
+    expect(verdict('Password22')).toBe(false); // banned, and short
+    expect(verdict('P@ssword123')).toBe(false); // banned
+    expect(verdict(`Aa1!${'x'.repeat(120)}`)).toBe(false); // 124 characters
   });
 });
 

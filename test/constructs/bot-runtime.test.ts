@@ -3,7 +3,7 @@ import * as path from 'path';
 import { App, Testing } from 'cdktf';
 import { BotImageSource, BotImagesStack, BotRuntimeProps, HostedBotsStack, NODE_END_OF_LIFE, RUNTIME_INSTANCE_ACTIONS } from '../../index';
 import { parseManifest, sha256Hex } from '../../runtime/config/manifest';
-import { DEPLOYER_IP, groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
+import { groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
 import { evaluateWithTerraform, terraformFor } from '../helpers/terraform';
 
 function fleet(options: { subnetId?: string; gallery?: boolean; runtime?: BotRuntimeProps } = {}) {
@@ -19,7 +19,7 @@ function fleet(options: { subnetId?: string; gallery?: boolean; runtime?: BotRun
   const stack = new HostedBotsStack(app, 'fleet', {
     geography: 'Europe',
     environment: { name: 'demo', botCapacity: 4, network: options.subnetId ? { subnetId: options.subnetId } : undefined },
-    runtime: options.runtime ?? { deployerIpRanges: [DEPLOYER_IP] },
+    runtime: options.runtime ?? {},
   });
   const password = sensitiveVariable(stack, 'pw');
   stack.environment.addGroup('finance', groupProps({ adminPassword: password, image }));
@@ -75,9 +75,9 @@ describe('BotRuntime', () => {
     expect(app.depends_on).toContain(`azurerm_role_assignment.${readPackage[0]}`);
   });
 
-  test('runs under its own user-assigned identity, which also reads the Key Vault references', () => {
+  test('runs under its own user-assigned identity', () => {
     expect(app.identity).toEqual({ type: 'UserAssigned', identity_ids: [expect.stringMatching(/runtime_identity/)] });
-    expect(app.key_vault_reference_identity_id).toMatch(/runtime_identity/);
+    expect(app.app_settings.AZURE_CLIENT_ID).toMatch(/runtime_identity_.+\.client_id/);
     expect(identity).toBeDefined();
   });
 
@@ -110,8 +110,7 @@ describe('BotRuntime', () => {
 
   test('stores its state in a PostgreSQL flexible server with private access only: a delegated subnet and a private DNS zone', () => {
     const [server] = resources(json, 'azurerm_postgresql_flexible_server');
-    expect(server).toMatchObject({ version: '16', administrator_login: 'hostedbots', administrator_password_wo_version: 1, public_network_access_enabled: false });
-    expect(server.administrator_password).toBeUndefined();
+    expect(server).toMatchObject({ version: '16', public_network_access_enabled: false });
     expect(server.delegated_subnet_id).toMatch(/azurerm_subnet\.environment_network_database-subnet_.+\.id/);
     expect(server.private_dns_zone_id).toMatch(/azurerm_private_dns_zone\.runtime_database-dns_.+\.id/);
     expect(server.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone_virtual_network_link\.runtime_database-dns-link_/)]);
@@ -121,22 +120,72 @@ describe('BotRuntime', () => {
     expect(resources(json, 'azurerm_postgresql_flexible_server_firewall_rule')).toEqual([]);
   });
 
+  // "`administrator_login`, `administrator_password` and `administrator_password_wo` cannot be set
+  // during creation when `authentication.password_auth_enabled` is set to `false`"
+  // (internal/services/postgres/postgresql_flexible_server_resource.go, v4.55.0).
+  test('the database has no password: Entra ID sign-in only, with the runtime identity as its administrator', () => {
+    const [server] = resources(json, 'azurerm_postgresql_flexible_server');
+    expect(server.authentication).toEqual({ active_directory_auth_enabled: true, password_auth_enabled: false, tenant_id: '${data.azurerm_client_config.client.tenant_id}' });
+    for (const key of ['administrator_login', 'administrator_password', 'administrator_password_wo', 'administrator_password_wo_version']) expect(server[key]).toBeUndefined();
+    const [admin] = resources(json, 'azurerm_postgresql_flexible_server_active_directory_administrator');
+    expect(admin).toMatchObject({
+      server_name: expect.stringMatching(/azurerm_postgresql_flexible_server\.runtime_database_.+\.name/),
+      object_id: expect.stringMatching(/runtime_identity_.+\.principal_id/),
+      principal_name: expect.stringMatching(/runtime_identity_.+\.name/),
+      principal_type: 'ServicePrincipal',
+      tenant_id: '${data.azurerm_client_config.client.tenant_id}',
+    });
+    // The only generated secrets left are the groups' bot tokens (this fleet's bots use tokens).
+    expect(Object.keys(json.resource.random_password)).toEqual([expect.stringMatching(/^environment_finance_bot-token_/), expect.stringMatching(/^environment_sales_bot-token_/)]);
+  });
+
+  test('the runtime signs in to the database as its identity: a URL with no password, and managed-identity sign-in', () => {
+    expect(app.app_settings.HOSTED_BOTS_STORE).toMatch(/^postgresql:\/\/id-hostedbots-demo-runtime@\$\{azurerm_postgresql_flexible_server\.runtime_database_.+\.fqdn\}:5432\/hostedbots\?sslmode=require$/);
+    expect(app.app_settings.HOSTED_BOTS_STORE_AUTH).toBe('managed-identity');
+    const [adminId] = Object.keys(json.resource.azurerm_postgresql_flexible_server_active_directory_administrator);
+    expect(app.depends_on).toContain(`azurerm_postgresql_flexible_server_active_directory_administrator.${adminId}`);
+  });
+
   test('publicNetworkAccess opts out: public database with the 0.0.0.0 Azure-services rule, Key Vault open', () => {
     const open = synth(fleet({ runtime: { publicNetworkAccess: true } })).json;
     expect(resources(open, 'azurerm_postgresql_flexible_server')[0]).toMatchObject({ public_network_access_enabled: true });
     expect(resources(open, 'azurerm_postgresql_flexible_server')[0].delegated_subnet_id).toBeUndefined();
     expect(resources(open, 'azurerm_postgresql_flexible_server_firewall_rule')).toEqual([expect.objectContaining({ start_ip_address: '0.0.0.0', end_ip_address: '0.0.0.0' })]);
-    expect(resources(open, 'azurerm_key_vault')[0].network_acls.default_action).toBe('Allow');
+    expect(resources(open, 'azurerm_key_vault')[0]).toMatchObject({ public_network_access_enabled: true, network_acls: { default_action: 'Allow' } });
   });
 
-  test('the Key Vault admits only the runtime subnet and the deploying machine', () => {
-    const [vault] = resources(synth(fleet({ runtime: { deployerIpRanges: ['203.0.113.7/32', '198.51.100.0/24'] } })).json, 'azurerm_key_vault');
-    expect(vault.network_acls).toEqual({
-      default_action: 'Deny',
-      bypass: 'AzureServices',
-      ip_rules: ['203.0.113.7', '198.51.100.0/24'],
-      virtual_network_subnet_ids: [expect.stringMatching(/azurerm_subnet\.environment_network_runtime-subnet_.+\.id/)],
-    });
+  test('the Key Vault has no public network access by default: the runtime reaches it through a private endpoint', () => {
+    const [vault] = resources(json, 'azurerm_key_vault');
+    expect(vault).toMatchObject({ public_network_access_enabled: false, rbac_authorization_enabled: true });
+    expect(vault.network_acls).toEqual({ default_action: 'Deny', bypass: 'AzureServices', ip_rules: [] });
+    const endpoint = resources(json, 'azurerm_private_endpoint').find((e) => e.private_service_connection.subresource_names[0] === 'vault')!;
+    expect(endpoint.private_service_connection.private_connection_resource_id).toMatch(/azurerm_key_vault\.runtime_key-vault_.+\.id/);
+    const [zoneId] = Object.entries<any>(json.resource.azurerm_private_dns_zone).find(([, z]) => z.name === 'privatelink.vaultcore.azure.net')!;
+    expect(endpoint.private_dns_zone_group).toEqual({ name: 'vault', private_dns_zone_ids: [`\${azurerm_private_dns_zone.${zoneId}.id}`] });
+    const [endpointId] = Object.entries<any>(json.resource.azurerm_private_endpoint).find(([, e]) => e === endpoint)!;
+    expect(app.depends_on).toContain(`azurerm_private_endpoint.${endpointId}`);
+  });
+
+  test('operatorIpRanges open the vault\'s firewall to those addresses only, for people who read the admin token', () => {
+    const [vault] = resources(synth(fleet({ runtime: { operatorIpRanges: ['203.0.113.7/32', '198.51.100.0/24'] } })).json, 'azurerm_key_vault');
+    expect(vault.public_network_access_enabled).toBe(true);
+    expect(vault.network_acls).toEqual({ default_action: 'Deny', bypass: 'AzureServices', ip_rules: ['203.0.113.7', '198.51.100.0/24'] });
+  });
+
+  // Access policies inline on the vault are replaced as a whole on every apply, so the principal
+  // of each deployer (a pipeline, a person) removed the other's; RBAC grants are resources of
+  // their own ("rbac_authorization_enabled", internal/services/keyvault/key_vault_resource.go).
+  test('the vault authorizes with Azure RBAC: one role assignment per principal, and no access policy', () => {
+    const { json: withRoles } = synth(fleet({ runtime: { secretReaders: ['reader-object-id'], secretOfficers: ['oncall-group-id'] } }));
+    const [vault] = resources(withRoles, 'azurerm_key_vault');
+    expect(vault.access_policy).toBeUndefined();
+    const atVault = resources(withRoles, 'azurerm_role_assignment').filter((a) => /azurerm_key_vault\./.test(a.scope));
+    expect(atVault.map((a) => [a.role_definition_name, a.principal_id])).toEqual(expect.arrayContaining([
+      ['Key Vault Secrets Officer', expect.stringMatching(/runtime_identity_.+\.principal_id/)],
+      ['Key Vault Secrets User', 'reader-object-id'],
+      ['Key Vault Secrets Officer', 'oncall-group-id'],
+    ]));
+    expect(atVault).toHaveLength(3);
   });
 
   test('the App Service is integrated into the VNet and routes all its traffic there', () => {
@@ -162,23 +211,12 @@ describe('BotRuntime', () => {
     expect(zone).toBeDefined();
   });
 
-  test('keeps every secret in Key Vault, written write-only, and reads the connection through a Key Vault reference', () => {
-    const secrets = resources(json, 'azurerm_key_vault_secret');
-    expect(secrets.map((s) => s.name).sort()).toEqual([
-      'bot-admin-password-finance',
-      'bot-admin-password-sales',
-      'bot-token-finance',
-      'bot-token-sales',
-      'runtime-admin-token',
-      'runtime-metrics-token',
-      'runtime-store-connection',
-    ]);
-    for (const secret of secrets) {
-      expect(secret.value).toBeUndefined();
-      expect(secret.value_wo).toMatch(/\$\{/);
-    }
-    expect(app.app_settings.HOSTED_BOTS_STORE).toMatch(/^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault_secret\..+\.versionless_id\}\)$/);
-    expect(app.app_settings.HOSTED_BOTS_ADMIN_TOKEN_SHA256).toMatch(/^\$\{sha256\(random_password\./);
+  test('no secret is a Terraform resource: the runtime keeps its own tokens in the vault', () => {
+    expect(resources(json, 'azurerm_key_vault_secret')).toEqual([]);
+    expect(app.app_settings.HOSTED_BOTS_KEY_VAULT_URL).toMatch(/^\$\{azurerm_key_vault\.runtime_key-vault_.+\.vault_uri\}$/);
+    expect(app.app_settings.HOSTED_BOTS_ADMIN_TOKEN_SHA256).toBeUndefined();
+    expect(Object.values<string>(app.app_settings).filter((v) => v.includes('@Microsoft.KeyVault'))).toEqual([]);
+    expect(json.output.admin_token_secret.value).toBe('runtime-admin-token');
   });
 
   test('no secret appears in an output', () => {
@@ -188,16 +226,16 @@ describe('BotRuntime', () => {
     expect(Object.keys(json.output).sort()).toEqual(['admin_token_secret', 'key_vault_name', 'metrics_token_secret', 'runtime_principal_id', 'runtime_url']);
   });
 
-  test('serves /metrics to a generated token it reads from Key Vault', () => {
-    expect(app.app_settings.HOSTED_BOTS_METRICS_TOKEN).toMatch(/^@Microsoft\.KeyVault\(SecretUri=\$\{azurerm_key_vault_secret\..+\.versionless_id\}\)$/);
-    expect(json.output.metrics_token_secret.value).toMatch(/azurerm_key_vault_secret\..+\.name/);
+  test('serves /metrics to a token the runtime generates in Key Vault', () => {
+    expect(app.app_settings.HOSTED_BOTS_METRICS_TOKEN_SECRET).toBe('runtime-metrics-token');
+    expect(app.app_settings.HOSTED_BOTS_METRICS_TOKEN).toBeUndefined();
+    expect(json.output.metrics_token_secret.value).toBe('runtime-metrics-token');
   });
 
   test('with metrics: false, /metrics is off: no token, no setting, no output', () => {
     const off = synth(fleet({ runtime: { metrics: false } })).json;
     const [offApp] = resources(off, 'azurerm_linux_web_app');
-    expect(offApp.app_settings.HOSTED_BOTS_METRICS_TOKEN).toBeUndefined();
-    expect(resources(off, 'azurerm_key_vault_secret').map((s) => s.name)).not.toContain('runtime-metrics-token');
+    expect(offApp.app_settings.HOSTED_BOTS_METRICS_TOKEN_SECRET).toBeUndefined();
     expect(off.output.metrics_token_secret).toBeUndefined();
   });
 
@@ -242,7 +280,11 @@ describe('what Terraform hands the runtime at apply', () => {
     const subscriptionId = '11111111-2222-3333-4444-555555555555';
     const { manifest } = evaluateWithTerraform(
       { manifest: webApp.app_settings.HOSTED_BOTS_MANIFEST },
-      { 'data\\.azurerm_client_config\\.client\\.subscription_id': `"${subscriptionId}"`, 'random_password\\.[\\w-]+\\.result': '"the-bot-token"' },
+      {
+        'data\\.azurerm_client_config\\.client\\.subscription_id': `"${subscriptionId}"`,
+        'random_password\\.[\\w-]+\\.result': '"the-bot-token"',
+        'random_id\\.[\\w-]+\\.hex': '"0a1b2c3d4e5f"',
+      },
       binary,
     );
     const parsed = parseManifest(JSON.parse(manifest), { source: 'HOSTED_BOTS_MANIFEST' });
@@ -252,5 +294,6 @@ describe('what Terraform hands the runtime at apply', () => {
     expect(ops.description).toBe('Say "hi" \\ ${y}');
     expect(ops.vmss.subscriptionId).toBe(subscriptionId);
     expect(ops.botTokenSha256).toBe(sha256Hex('the-bot-token'));
+    expect(ops.credentialVersion).toBe('0a1b2c3d4e5f');
   });
 });

@@ -34,7 +34,7 @@ function replicaCase(bad: boolean) {
   const stack = new HostedBotsStack(app, 'bots', {
     geography: bad ? 'US' : 'Europe',
     environment: { name: 'rpa', botCapacity: 2 },
-    runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' },
+    runtime: { botAuthentication: 'token' },
   });
   stack.environment.addGroup('finance', groupProps({ image: BotImageSource.fromVersion(version) }));
   return stack;
@@ -253,7 +253,7 @@ const CASES: Case[] = [
   {
     rule: 'managed identity needs Entra ID',
     id: 'HRB-RUNTIME-2',
-    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: bad ? 'managed-identity' : 'token' } }),
+    build: (bad) => fleetStack({ runtime: { botAuthentication: bad ? 'managed-identity' : 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.botAuthentication',
     value: '"managed-identity"',
@@ -262,7 +262,7 @@ const CASES: Case[] = [
     rule: 'bots on a shared token by default (warning)',
     id: 'HRB-RUNTIME-3',
     level: 'warning',
-    build: (bad) => fleetStack({ runtime: bad ? { deployerIpRanges: [DEPLOYER_IP] } : { deployerIpRanges: [DEPLOYER_IP], entra: { tenantId: 't', audience: 'api://bots' } } }),
+    build: (bad) => fleetStack({ runtime: bad ? {} : { entra: { tenantId: 't', audience: 'api://bots' } } }),
     path: 'fleet/runtime',
     field: 'runtime.botAuthentication',
     value: '"token"',
@@ -278,7 +278,7 @@ const CASES: Case[] = [
   {
     rule: 'runtime app name',
     id: 'HRB-NAME-8',
-    build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
+    build: (bad) => fleetStack({ runtime: { appName: bad ? 'bots-' : 'contoso-bots', botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.appName',
     value: '"bots-"',
@@ -286,33 +286,33 @@ const CASES: Case[] = [
   {
     rule: 'runtime plan supports VNet integration and private endpoints',
     id: 'HRB-RUNTIME-1',
-    build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
+    build: (bad) => fleetStack({ runtime: { planSku: bad ? 'F1' : 'P0V3', botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.planSku',
     value: '"F1"',
   },
   {
-    rule: 'deployer addresses are IPv4 addresses or ranges',
+    rule: 'operator addresses are IPv4 addresses or ranges',
     id: 'HRB-NET-2',
-    build: (bad) => fleetStack({ runtime: { deployerIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'], botAuthentication: 'token' } }),
+    build: (bad) => fleetStack({ runtime: { operatorIpRanges: [bad ? '203.0.113.300' : '203.0.113.0/24'], botAuthentication: 'token' } }),
     path: 'fleet/runtime',
-    field: 'runtime.deployerIpRanges',
+    field: 'runtime.operatorIpRanges',
     value: '"203.0.113.300"',
   },
   {
-    rule: 'Key Vault closed to the deploying machine (warning)',
+    rule: 'the retired deployerIpRanges is no longer used (warning)',
     id: 'HRB-NET-3',
     level: 'warning',
-    build: (bad) => fleetStack({ runtime: { deployerIpRanges: bad ? [] : [DEPLOYER_IP], botAuthentication: 'token' } }),
+    build: (bad) => fleetStack({ runtime: bad ? { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } : { botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.deployerIpRanges',
-    value: '(none)',
+    value: DEPLOYER_IP,
   },
   {
     rule: 'public network access opt-out (warning)',
     id: 'HRB-NET-1',
     level: 'warning',
-    build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } }),
+    build: (bad) => fleetStack({ runtime: { publicNetworkAccess: bad, botAuthentication: 'token' } }),
     path: 'fleet/runtime',
     field: 'runtime.publicNetworkAccess',
     value: 'true',
@@ -390,7 +390,7 @@ describe('rule pack through constructs', () => {
   });
 
   test('a finding is reported once in a HostedBotsStack, whose Aspect and the construct both run, even when synth runs twice', () => {
-    const stack = fleetStack({ groups: [{ adminUsername: 'admin' }], runtime: { deployerIpRanges: [], botAuthentication: 'token' } });
+    const stack = fleetStack({ groups: [{ adminUsername: 'admin' }], runtime: { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' } });
     synth(stack);
     const annotations = synth(stack).annotations;
     expect(annotations.filter((a) => a.message.includes('[HRB-ADMIN-1]'))).toHaveLength(1);

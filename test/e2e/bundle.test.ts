@@ -1,18 +1,18 @@
 /**
  * The bundle is self-contained: copied alone to a folder with no node_modules, `node main.js
- * runtime` runs a synthesized manifest on a real PostgreSQL against arm-sim. It serves /healthz,
- * accepts a run, scales a bot out and back in, and serves the agent bundle to its bots.
+ * runtime` runs a synthesized manifest on a real PostgreSQL against arm-sim. It creates its admin
+ * token in a (local) Key Vault with the bundled Key Vault SDK, serves /healthz, accepts a run with
+ * that token, scales a bot out and back in, and serves the agent bundle to its bots.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
-import { ArmSim, sharedSimCertificate } from '../../runtime/arm-sim';
-import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
+import { ArmSim, KeyVaultSim, sharedSimCertificate } from '../../runtime/arm-sim';
+import { localManifest } from '../../runtime/cli/local-fleet';
 import { freePort } from '../../runtime/cli/processes';
 import { simBotBooter } from '../../runtime/cli/sim-bots';
-import { sha256Hex } from '../../runtime/config/manifest';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
 
 const PG_URL = process.env.BOTS_TEST_PG_URL;
@@ -28,12 +28,14 @@ describePg('the runtime bundle', () => {
   const schema = `hb_bundle_${Date.now().toString(36)}`;
   let runtime: ChildProcess | undefined;
   let sim: ArmSim | undefined;
+  let vault: KeyVaultSim | undefined;
   const agents: Array<{ stop(): Promise<void> }> = [];
 
   afterAll(async () => {
     runtime?.kill('SIGKILL');
     await Promise.all(agents.map((a) => a.stop()));
     await sim?.stop();
+    await vault?.stop();
     const client = new Client({ connectionString: PG_URL });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -48,7 +50,6 @@ describePg('the runtime bundle', () => {
     expect(fs.readdirSync(app).sort()).toEqual(['agent.js', 'main.js', 'package.json']);
 
     const { manifest, botTokens } = localManifest(synthesizedFleetJson(), { scaling: { idleMinutes: 0.05, heartbeatSeconds: 5 } });
-    const admin = randomToken();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     sim = new ArmSim({
@@ -60,9 +61,11 @@ describePg('the runtime bundle', () => {
     for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
     const { url: armUrl } = await sim.start();
     fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
+    vault = new KeyVaultSim();
+    const { url: vaultUrl } = await vault.start();
 
     // As App Service runs it: manifest and settings from the environment, the store from a URL.
-    runtime = spawn(process.execPath, ['main.js', 'runtime', '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '0.5', '--host', '127.0.0.1'], {
+    runtime = spawn(process.execPath, ['main.js', 'runtime', '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--key-vault-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '0.5', '--host', '127.0.0.1'], {
       cwd: app,
       env: {
         PATH: process.env.PATH,
@@ -70,7 +73,8 @@ describePg('the runtime bundle', () => {
         HOSTED_BOTS_MANIFEST: JSON.stringify(manifest),
         HOSTED_BOTS_STORE: PG_URL,
         HOSTED_BOTS_STORE_SCHEMA: schema,
-        HOSTED_BOTS_ADMIN_TOKEN_SHA256: sha256Hex(admin),
+        HOSTED_BOTS_KEY_VAULT_URL: vaultUrl,
+        HOSTED_BOTS_METRICS_TOKEN_SECRET: 'runtime-metrics-token',
         NODE_PATH: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,6 +85,12 @@ describePg('the runtime bundle', () => {
       throw new Error(`${(err as Error).message}\n${stderr.slice(-2000)}`);
     });
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'postgres', leader: true });
+
+    // The runtime made its own tokens in the vault; an operator reads them there.
+    const admin = vault.secret('runtime-admin-token')!;
+    expect(admin).toMatch(/^[A-Za-z0-9_-]{48}$/);
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${vault.secret('runtime-metrics-token')}` } });
+    expect(metrics.status).toBe(200);
 
     const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
     const run = (await (await fetch(`${url}/v1/groups/finance/runs`, { method: 'POST', headers, body: JSON.stringify({ flow: 'invoice-entry', inputs: { simulateSeconds: 0.2 } }) })).json()) as { id: string; state: string };

@@ -38,7 +38,7 @@ function buildVariants(scope: Construct): void {
     'public-opt-out': { runtime: { publicNetworkAccess: true, metrics: false } },
     'entra-and-prefix': {
       globalNamePrefix: 'contoso',
-      runtime: { entra: { tenantId: '00000000-0000-0000-0000-000000000001', audience: 'api://hosted-bots' }, appName: 'contoso-bots-runtime', deployerIpRanges: [DEPLOYER_IP, '198.51.100.0/24'] },
+      runtime: { entra: { tenantId: '00000000-0000-0000-0000-000000000001', audience: 'api://hosted-bots' }, appName: 'contoso-bots-runtime', operatorIpRanges: [DEPLOYER_IP, '198.51.100.0/24'] },
       backend: { resourceGroupName: 'tfstate', storageAccountName: 'tfstatebots', containerName: 'state' },
     },
     'trial-standby': {
@@ -50,7 +50,7 @@ function buildVariants(scope: Construct): void {
     const stack = new HostedBotsStack(scope, id, {
       geography: 'Europe',
       environment: { name: id.slice(0, 20), botCapacity: 4 },
-      runtime: { deployerIpRanges: [DEPLOYER_IP] },
+      runtime: {},
       ...props,
     });
     const password = new TerraformVariable(stack, 'admin_password', { type: 'string', sensitive: true }).stringValue;

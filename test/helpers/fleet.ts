@@ -37,12 +37,12 @@ export interface FleetOptions {
   readonly region?: string;
   readonly environment?: Partial<BotEnvironmentProps>;
   readonly groups?: ReadonlyArray<Partial<HostedBotGroupProps>>;
-  /** @default { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' }, so that the deploy-path warnings stay out of tests not about them */
+  /** @default { botAuthentication: 'token' }, so that the deploy-path warnings stay out of tests not about them */
   readonly runtime?: BotRuntimeProps;
   readonly globalNamePrefix?: string;
 }
 
-/** A documentation address (RFC 5737) standing for the machine that runs terraform. */
+/** A documentation address (RFC 5737) standing for a machine outside the VNet (an operator, a pipeline runner). */
 export const DEPLOYER_IP = '203.0.113.7';
 
 /** A stack with one environment and the given groups (one default group when none are given). */
@@ -52,7 +52,7 @@ export function fleetStack(options: FleetOptions = {}): HostedBotsStack {
     geography: options.geography ?? 'Europe',
     region: options.region,
     environment: { name: 'demo', botCapacity: 4, ...options.environment },
-    runtime: options.runtime ?? { deployerIpRanges: [DEPLOYER_IP], botAuthentication: 'token' },
+    runtime: options.runtime ?? { botAuthentication: 'token' },
     globalNamePrefix: options.globalNamePrefix,
   });
   for (const [i, g] of (options.groups ?? [{}]).entries()) {

@@ -76,7 +76,7 @@ describe('a manifest the constructs emit, the runtime parses', () => {
 
   test('a stack using every setting: managed identity, standby pool, recycling, predictive off, queue and retention', () => {
     const stack = fleetStack({
-      runtime: { deployerIpRanges: ['203.0.113.7'], entra: { tenantId: 'tenant', audience: 'api://bots' } },
+      runtime: { entra: { tenantId: 'tenant', audience: 'api://bots' } },
       environment: {
         botCapacity: 6,
         plan: 'standard',

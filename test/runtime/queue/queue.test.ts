@@ -5,7 +5,7 @@
 import { parseManifest } from '../../../runtime/config/manifest';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { RunQueue } from '../../../runtime/queue/queue';
-import { imageKeyOf } from '../../../runtime/scaler/loop';
+import { botModelKeyOf } from '../../../runtime/domain/bot';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 import { testCredential } from '../../helpers/credentials';
 import { FINANCE_VMSS, oneGroupManifest } from '../../helpers/manifest';
@@ -37,7 +37,7 @@ describe('RunQueue.register', () => {
     await expect(waiting).resolves.toBe(true);
     expect(changed).toEqual(['finance']);
     const bot = await store.botByCredential(credential);
-    expect(bot).toMatchObject({ id: result.bot!.id, group: 'finance', vmName: 'finance-vm-1', imageKey: imageKeyOf(manifest.groups[0]) });
+    expect(bot).toMatchObject({ id: result.bot!.id, group: 'finance', vmName: 'finance-vm-1', imageKey: botModelKeyOf(manifest.groups[0]) });
   });
 
   test('a refused registration (the group is at maxBots) wakes no one and re-plans nothing', async () => {
