@@ -78,16 +78,6 @@ function manifestFrom(file: string, localValues?: string, compressedTime = false
   return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file, compressedTime });
 }
 
-/** Each new PostgreSQL connection's password: a fresh Entra ID token for Azure Database for PostgreSQL. */
-function entraPassword(credential: import('@azure/core-auth').TokenCredential): () => Promise<string> {
-  const { POSTGRES_ENTRA_SCOPE } = require('../config/runtime-secret-names') as typeof import('../config/runtime-secret-names');
-  return async () => {
-    const token = await credential.getToken(POSTGRES_ENTRA_SCOPE);
-    if (!token) throw new Error(`the managed identity returned no token for ${POSTGRES_ENTRA_SCOPE}`);
-    return token.token;
-  };
-}
-
 /** The admin (and metrics) token in the stack's Key Vault, created when missing and read again every minute. */
 async function startVaultTokens(opts: { keyVaultUrl: string; keyVaultCa?: string; metricsTokenSecret?: string; keyVaultRefreshSeconds: number }, clientId: string | undefined, log: import('../log').Log) {
   const { keyVaultSecretStore } = require('../azure/key-vault') as typeof import('../azure/key-vault');
@@ -197,7 +187,7 @@ function buildProgram(): Command {
             connectionString: opts.store,
             schema: opts.storeSchema,
             log,
-            ...(opts.storeAuth === 'managed-identity' ? { password: entraPassword(managedIdentityCredential(clientId!)) } : {}),
+            ...(opts.storeAuth === 'managed-identity' ? { password: (require('../azure/database-sign-in') as typeof import('../azure/database-sign-in')).databaseTokenPassword(managedIdentityCredential(clientId!)) } : {}),
           })
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });

@@ -42,6 +42,7 @@ function applyTimeFields(value: unknown): Array<[string, unknown]> {
   return groups.flatMap((group: Record<string, any> | null, i): Array<[string, unknown]> => [
     [`groups.[${i}].vmss.subscriptionId`, group?.vmss?.subscriptionId],
     [`groups.[${i}].botTokenSha256`, group?.botTokenSha256],
+    [`groups.[${i}].credentialVersion`, group?.credentialVersion],
     ...(['principalId', 'resourceId', 'clientId'] as const).map((k): [string, unknown] => [`groups.[${i}].botAuth.${k}`, group?.botAuth?.[k]]),
     ...(group?.image?.kind === 'gallery' ? [[`groups.[${i}].image.id`, group.image.id] as [string, unknown]] : []),
   ]);

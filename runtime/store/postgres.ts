@@ -17,7 +17,8 @@
  * LISTENs and feeds `onQueueChange`.
  */
 import { createHash } from 'crypto';
-import { Client, ClientBase, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
+import { Client, ClientBase, ClientConfig, Pool, QueryResult, escapeIdentifier, escapeLiteral, types as pgTypes } from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { MIGRATIONS } from './migrations';
 import {
   arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
@@ -78,6 +79,16 @@ export interface PostgresStoreOptions {
   readonly password?: () => Promise<string>;
 }
 
+/**
+ * Where and how to connect. `pg` lets a connection string's fields override the rest of its
+ * config (pg/lib/connection-parameters.js), and a URL without a password would turn a password
+ * function into an empty password: with one, the URL is parsed here and the function put last.
+ */
+function connectionConfig(options: PostgresStoreOptions): ClientConfig {
+  if (!options.password) return { connectionString: options.connectionString };
+  return { ...parseIntoClientConfig(options.connectionString), password: options.password };
+}
+
 /** One transaction: its queries, and the groups whose queue it changed. */
 interface Tx {
   q(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
@@ -125,8 +136,7 @@ export class PostgresStore implements Store {
     this.keys = { migrate: lockKey(this.schema, 'migrate'), caps: lockKey(this.schema, 'caps'), moveToTop: lockKey(this.schema, 'move-to-top') };
     const searchPath = `SET search_path TO ${escapeIdentifier(this.schema)}`;
     this.pool = new Pool({
-      connectionString: options.connectionString,
-      ...(options.password ? { password: options.password } : {}),
+      ...connectionConfig(options),
       max: options.poolSize ?? 10,
       types: TYPES,
       // Runs before the pool hands the connection out, so no query ever sees another schema.
@@ -250,8 +260,7 @@ export class PostgresStore implements Store {
   private connectListener(reconnect: boolean): void {
     if (this.closed) return;
     const client = new Client({
-      connectionString: this.options.connectionString,
-      ...(this.options.password ? { password: this.options.password } : {}),
+      ...connectionConfig(this.options),
       application_name: `hosted-bots listener (${this.schema})`.slice(0, 63),
     });
     this.listener = client;

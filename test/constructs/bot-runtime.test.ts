@@ -297,3 +297,70 @@ describe('what Terraform hands the runtime at apply', () => {
     expect(ops.credentialVersion).toBe('0a1b2c3d4e5f');
   });
 });
+
+/**
+ * What a Terraform refresh reads from a Key Vault's data plane, in azurerm 4.55.0: every type whose
+ * file in internal/services/keyvault/ calls the vault's data-plane client (KeyVault.ManagementClient
+ * or the dataplane SDK). azurerm_key_vault itself reads only its certificate contacts there, and
+ * ignores the error when the vault has no public network access or answers 403
+ * (resourceKeyVaultRead, key_vault_resource.go), so a runner outside the firewall refreshes it.
+ */
+const VAULT_DATA_PLANE = {
+  resource: [
+    'azurerm_key_vault_certificate',
+    'azurerm_key_vault_certificate_contacts',
+    'azurerm_key_vault_certificate_issuer',
+    'azurerm_key_vault_key',
+    'azurerm_key_vault_managed_storage_account',
+    'azurerm_key_vault_managed_storage_account_sas_token_definition',
+    'azurerm_key_vault_secret',
+  ],
+  data: [
+    'azurerm_key_vault_certificate',
+    'azurerm_key_vault_certificate_data',
+    'azurerm_key_vault_certificate_issuer',
+    'azurerm_key_vault_certificates',
+    'azurerm_key_vault_encrypted_value',
+    'azurerm_key_vault_key',
+    'azurerm_key_vault_secret',
+    'azurerm_key_vault_secrets',
+  ],
+};
+
+describe('a deploy from a runner nobody knew at synth, the second time as well as the first', () => {
+  const stacks = () => {
+    const app = Testing.app();
+    const { buildSingleGeo } = require('../../examples/single-geo/main') as typeof import('../../examples/single-geo/main');
+    const { buildMultiGeo } = require('../../examples/multi-geo/main') as typeof import('../../examples/multi-geo/main');
+    const multi = buildMultiGeo(app);
+    return [buildSingleGeo(app), multi.europe, multi.us, fleet({ runtime: { operatorIpRanges: ['203.0.113.7'], secretReaders: ['r'], secretOfficers: ['o'], metrics: true } })];
+  };
+
+  test("no resource or data source of any stack reads the vault's data plane, and the vault has no data-plane field", () => {
+    for (const stack of stacks()) {
+      const { json } = synth(stack);
+      const types = { resource: Object.keys(json.resource ?? {}), data: Object.keys(json.data ?? {}) };
+      expect(types.resource.filter((t) => VAULT_DATA_PLANE.resource.includes(t))).toEqual([]);
+      expect(types.data.filter((t) => VAULT_DATA_PLANE.data.includes(t))).toEqual([]);
+      for (const vault of resources(json, 'azurerm_key_vault')) expect(vault.contact).toBeUndefined();
+    }
+  });
+
+  test('the runner\'s address changes nothing: a synth with another one (or none) gives the same stacks', () => {
+    const render = () => stacks().slice(0, 3).map((s) => Testing.synth(s));
+    const saved = process.env.HOSTED_BOTS_DEPLOYER_IPS;
+    try {
+      process.env.HOSTED_BOTS_DEPLOYER_IPS = '198.51.100.23';
+      const first = render();
+      process.env.HOSTED_BOTS_DEPLOYER_IPS = '203.0.113.99';
+      const second = render();
+      delete process.env.HOSTED_BOTS_DEPLOYER_IPS;
+      expect(second).toEqual(first);
+      expect(render()).toEqual(first);
+      for (const text of first) expect(text).not.toMatch(/198\.51\.100\.23/);
+    } finally {
+      if (saved === undefined) delete process.env.HOSTED_BOTS_DEPLOYER_IPS;
+      else process.env.HOSTED_BOTS_DEPLOYER_IPS = saved;
+    }
+  });
+});

@@ -65,7 +65,7 @@ describePg('the runtime bundle', () => {
     const { url: vaultUrl } = await vault.start();
 
     // As App Service runs it: manifest and settings from the environment, the store from a URL.
-    runtime = spawn(process.execPath, ['main.js', 'runtime', '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--key-vault-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '0.5', '--host', '127.0.0.1'], {
+    runtime = spawn(process.execPath, ['main.js', 'runtime', '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--key-vault-ca', path.join(dir, 'ca.pem'), '--key-vault-refresh-seconds', '1', '--tick-seconds', '0.5', '--host', '127.0.0.1'], {
       cwd: app,
       env: {
         PATH: process.env.PATH,
@@ -103,5 +103,10 @@ describePg('the runtime bundle', () => {
     expect(agentJs.status).toBe(200);
     expect((await agentJs.text()).length).toBeGreaterThan(10_000);
     expect((await fetch(`${url}/v1/agent/bundle`, { headers })).status).toBe(403);
+
+    // Rotation: an operator sets a new version; the old token stops working, the new one works.
+    vault.setSecret('runtime-admin-token', 'rotated-admin-token-0123456789abcdefghijklmn');
+    await eventually('the new admin token works', async () => (await fetch(`${url}/v1/environment`, { headers: { authorization: 'Bearer rotated-admin-token-0123456789abcdefghijklmn' } })).status === 200, 10_000);
+    expect((await fetch(`${url}/v1/environment`, { headers })).status).toBe(401);
   }, 90_000);
 });

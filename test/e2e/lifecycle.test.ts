@@ -1,6 +1,7 @@
 /**
- * What a deploy changes, applied by the runtime on restart with the new manifest: a new image,
- * bots recycled after N runs, a group removed from code, and limits lowered below what exists.
+ * What a deploy changes, applied by the runtime on restart with the new manifest: a new image, a
+ * rotated admin password, bots recycled after N runs, a group removed from code, and limits
+ * lowered below what exists.
  * No bot is ever cut off mid-run.
  */
 import { localManifest } from '../../runtime/cli/local-fleet';
@@ -42,6 +43,37 @@ describe('lifecycle after a deploy', () => {
     );
     const bots = await t.fleet.store.bots('finance');
     expect(bots.map((b) => b.imageKey)).toEqual(bots.map(() => expect.stringContaining('win11-24h2-ent')));
+  }, 60_000);
+
+  // A rotation's deploy changes the group's credential version (a random_id kept by the password's
+  // SHA-256, constructs/bot-group.ts) and nothing else the runtime reads.
+  test('a rotated admin password: a busy bot finishes its run, the idle one goes, new bots are of the new version', async () => {
+    t = await startTestFleet({ groups: { finance: { maxBots: 2 } }, scaling: SCALING });
+    const long = await run('finance', 3);
+    const short = await run('finance', 0.05);
+    await eventually('the long run is running and the short one done', async () => (await state(long)).state === 'running' && (await state(short)).state === 'succeeded', 15_000);
+    const busyVm = (await state(long)).bot.vmName;
+    const idleVm = (await state(short)).bot.vmName;
+    expect(idleVm).not.toBe(busyVm);
+
+    await redeploy({ groups: { finance: { maxBots: 2, credentialVersion: 'rotated-2' } } });
+    await eventually('the idle bot with the old password is deleted', () => !t.fleet.sim.vms().some((vm) => vm.name === idleVm), 15_000);
+    expect((await state(long)).state).toBe('running');
+    const done = await eventually('the long run finished on its bot', async () => {
+      const r = await state(long);
+      return r.state === 'succeeded' ? r : undefined;
+    }, 15_000);
+    expect(done).toMatchObject({ attempts: 1, bot: { vmName: busyVm } });
+    const next = await run('finance', 0.05);
+    const ran = await eventually('a new run ran', async () => {
+      const r = await state(next);
+      return r.state === 'succeeded' ? r : undefined;
+    }, 15_000);
+    expect([idleVm, busyVm]).not.toContain(ran.bot.vmName);
+    await eventually('only bots of the new version are left', async () => {
+      const bots = await t.fleet.store.bots('finance');
+      return bots.length > 0 && bots.every((b) => b.imageKey.endsWith('#admin:rotated-2'));
+    }, 15_000);
   }, 60_000);
 
   test('recycleAfterRuns: a bot is replaced after that many runs', async () => {

@@ -18,10 +18,18 @@ describe('fleet manifest (runtime side)', () => {
     expect(unresolvedTokens(synthesizedFleetJson())).toEqual([
       'groups.[0].vmss.subscriptionId',
       'groups.[0].botTokenSha256',
+      'groups.[0].credentialVersion',
       'groups.[1].vmss.subscriptionId',
       'groups.[1].botTokenSha256',
+      'groups.[1].credentialVersion',
     ]);
     expect(() => parseManifest(synthesizedFleetJson())).toThrow(/groups\.\[0\]\.vmss\.subscriptionId: still holds a Terraform expression/);
+  });
+
+  test("locally, each group's admin password version is 'local' unless a test gives one, as a rotation would change it", () => {
+    expect(parseManifest(local()).groups.map((g) => g.credentialVersion)).toEqual(['local', 'local']);
+    const rotated = localizeManifest(synthesizedFleetJson(), { subscriptionId: 'sub-1', botTokens: { finance: 'tf', sales: 'ts' }, credentialVersions: { finance: 'v2' } });
+    expect(parseManifest(rotated).groups.map((g) => g.credentialVersion)).toEqual(['v2', 'local']);
   });
 
   test('user text holding ${ (PowerShell\'s ${env:TEMP}) is not taken for a Terraform expression', () => {
