@@ -75,6 +75,8 @@ export const names = {
   natGateway: (environment: string): string => `ng-hostedbots-${environment}`,
   natPublicIp: (environment: string): string => `pip-hostedbots-${environment}-outbound`,
   runtimePrivateEndpoint: (environment: string): string => `pe-hostedbots-${environment}-runtime`,
+  /** The link of the runtime's private DNS zones to the VNet of an existing bots subnet. */
+  botNetworkLink: (environment: string): string => `link-hostedbots-${environment}-bots`,
   /** Scale set names are at most 64 characters; a longer environment and group pair is cut and told apart by a hash. */
   scaleSet: (environment: string, group: string): string => {
     const full = `vmss-${environment}-${group}`;
