@@ -8,6 +8,7 @@
  */
 import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, isTimeZone, NumericBound, TIME_ZONE_RULE, withinBound } from '../runtime/config/fleet-schema';
 import { Geography } from './geography';
+import { contains, Ipv4Range, overlaps, parseIpv4Range } from './ipv4-ranges';
 
 export type Severity = 'error' | 'warning';
 
@@ -37,6 +38,8 @@ export const RULE_CATALOGUE = {
   'HRB-NAME-6': hard('Windows computer-name prefix'),
   'HRB-NAME-7': hard('prefix of Azure-wide names'),
   'HRB-NAME-8': hard('Azure-wide names (Key Vault, storage account, PostgreSQL, App Service)'),
+  'HRB-NAME-9': hard('standby pool name (Azure)'),
+  'HRB-NAME-10': hard('group names unique in an environment'),
   'HRB-ADMIN-1': hard('admin username (Windows local account, Azure reserved names)'),
   'HRB-ADMIN-2': advice('admin username only known at apply time'),
   'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)'),
@@ -46,6 +49,7 @@ export const RULE_CATALOGUE = {
   'HRB-CAP-3': advice('trial plan caps the capacity'),
   'HRB-CAP-4': hard('groups per environment'),
   'HRB-CAP-5': hard('committed bots within the capacity'),
+  'HRB-CAP-6': advice("group maxBots above the environment's bot capacity"),
   'HRB-FLOW-1': hard('flow names, commands and time-outs'),
   'HRB-SCALE-1': hard('scaling settings'),
   'HRB-QUEUE-1': hard('queue settings'),
@@ -54,10 +58,12 @@ export const RULE_CATALOGUE = {
   'HRB-IMAGE-1': hard('image version format (Azure)'),
   'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)"),
   'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)"),
+  'HRB-IMAGE-4': hard('image version source a Trusted Launch supported definition takes (Azure)'),
   'HRB-NET-1': advice('runtime opened to public network access'),
   'HRB-NET-2': hard('operator addresses are IPv4 (Key Vault firewall)'),
   'HRB-NET-3': advice('deployer addresses are no longer used'),
   'HRB-NET-4': advice('existing subnet must bring its own outbound'),
+  'HRB-NET-5': hard('subnets inside the VNet address space and apart (Azure)'),
   'HRB-RUNTIME-1': hard('runtime App Service plan'),
   'HRB-RUNTIME-2': hard('managed-identity bots need runtime.entra'),
   'HRB-RUNTIME-3': advice('bots on a shared token by default'),
@@ -193,6 +199,35 @@ export const computerNamePrefix: Rule<{ prefix: string; derived: boolean }> = ({
   return [error('HRB-NAME-6', 'computerNamePrefix', prefix, `must be 1-${LIMITS.computerNamePrefixMax} letters, digits or hyphens and not all digits (Windows computer-name prefix)${hint}`)];
 };
 
+/**
+ * Standby pool: azurerm refuses any name but `^[a-zA-Z0-9-]{3,24}$`, "name must be between 3 and 24
+ * characters in length and may contain only letters, numbers and hyphens (-)."
+ * (internal/services/compute/virtual_machine_scale_set_standby_pool_resource.go at v4.55.0).
+ */
+export const standbyPoolName: Rule<{ name: string }> = ({ name }) =>
+  nameFits('standbyPool', name)
+    ? []
+    : [error('HRB-NAME-9', 'standbyPoolName', name, `must be ${NAME_RULES.standbyPool.text} (Azure standby pool name); it is derived from the environment and group names, so fix the one that breaks HRB-NAME-4 or HRB-NAME-5`)];
+
+export interface GroupNameUseFacts {
+  readonly name: string;
+  /** The environment's groups so far, by name and construct path. */
+  readonly others: readonly { readonly name: string; readonly path: string }[];
+}
+
+/**
+ * A group's name names its scale set, identity, standby pool, secrets and API paths, so two groups
+ * of an environment cannot share one. Compared ignoring case: "Resource and resource group names
+ * are case-insensitive unless specifically noted in the valid characters column" (Microsoft Learn,
+ * "Naming rules and restrictions for Azure resources", azure-resource-manager/management/resource-name-rules.md).
+ */
+export const uniqueGroupName: Rule<GroupNameUseFacts> = ({ name, others }) => {
+  const taken = others.find((o) => o.name.toLowerCase() === name.toLowerCase());
+  return taken
+    ? [error('HRB-NAME-10', 'name', name, `is already the name of group ${taken.path}; each group of an environment needs a name of its own (it names the group's scale set, identity, secrets and API paths, and Azure compares names ignoring case): rename one of them`)]
+    : [];
+};
+
 // ---------------------------------------------------------------------------------------------
 // The local admin account.
 
@@ -299,6 +334,22 @@ export const committedCapacity: Rule<EnvironmentCapacityFacts> = ({ botCapacity:
   if (!isWhole(capacity) || total <= allowed) return [];
   const parts = groups.filter((g) => g.committedBots > 0).map((g) => `${g.name}=${g.committedBots}`).join(', ');
   return [error('HRB-CAP-5', 'committedBots', new Shown(`${total} (${parts})`), `sum over all groups must be at most the bot capacity (${allowed}${plan === 'trial' ? ', trial plan' : ''}); lower committedBots or raise botCapacity`)];
+};
+
+export interface GroupCapacityFacts {
+  readonly maxBots: number;
+  /** The environment's capacity as declared, and its plan. */
+  readonly botCapacity: number;
+  readonly plan: 'standard' | 'trial';
+}
+
+/** A group's maxBots above what the environment may run at once can never be reached: a warning. */
+export const maxBotsWithinCapacity: Rule<GroupCapacityFacts> = ({ maxBots, botCapacity: capacity, plan }) => {
+  if (!withinBound(BOUNDS.group.maxBots, maxBots) || !withinBound(BOUNDS.environment.botCapacity, capacity)) return [];
+  const allowed = effectiveCapacity(capacity, plan);
+  return maxBots > allowed
+    ? [warning('HRB-CAP-6', 'maxBots', maxBots, `is above the environment's bot capacity (${allowed}${plan === 'trial' ? ', trial plan' : ''}), so the group can never run that many bots at once; lower maxBots to ${allowed} or raise botCapacity`)]
+    : [];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +465,7 @@ export interface ReplicaFacts {
 export const imageReplica: Rule<ReplicaFacts> = ({ version, replicaRegions, groupRegion }) =>
   replicaRegions.includes(groupRegion)
     ? []
-    : [error('HRB-IMAGE-3', 'image', version, `has no replica in region ${groupRegion} (replicated to: ${replicaRegions.join(', ') || 'none'}); add this stack's geography to the version's geographies`)];
+    : [error('HRB-IMAGE-3', 'image', version, `has no replica in region ${groupRegion} (replicated to: ${replicaRegions.join(', ') || 'none'}); add this stack's geography to the version's geographies, or ${groupRegion} to its additionalRegions`)];
 
 export interface VersionReplicationFacts {
   readonly galleryRegion: string;
@@ -428,6 +479,54 @@ export const versionReplication: Rule<VersionReplicationFacts> = ({ galleryRegio
   return targetRegions.includes(galleryRegion)
     ? []
     : [error('HRB-IMAGE-2', 'geographies', new Shown(`[${geographies.join(', ')}]`), `replicate to ${targetRegions.join(', ')}, which must include the gallery's region ${galleryRegion} (Azure keeps the source replica there); add its geography, or use additionalRegions`)];
+};
+
+/** Where an image version's OS disk comes from: the key of BotImageVersionSource. */
+export type ImageSourceKind = 'managedImageId' | 'osDiskSnapshotId' | 'blobUri';
+
+export interface ImageSourceFacts {
+  readonly source: ImageSourceKind;
+  /** The source's resource ID or URI, or a Terraform token. */
+  readonly sourceId: string;
+  readonly sourceIsToken: boolean;
+  /** The security type of the VM the managed image or snapshot was taken from, as given or defaulted. */
+  readonly sourceVmSecurityType: 'Standard' | 'TrustedLaunch';
+  /** Whether sourceVmSecurityType was given rather than defaulted. */
+  readonly sourceVmSecurityTypeGiven: boolean;
+}
+
+/**
+ * The library's image definitions are Trusted Launch supported, which Azure fills only from sources
+ * without VM guest state. Microsoft Learn, "Deploy a virtual machine with Trusted Launch enabled"
+ * (virtual-machines/trusted-launch-portal.md): "For the following image sources, the security type
+ * on the image definition should be set to `TrustedLaunchsupported`: Gen2 operating system (OS)
+ * disk VHD, Gen2 Managed Image, Gen2 Gallery Image version. No VM Guest State information can be
+ * included in the image source."; "The security type on the image definition should be set to
+ * `TrustedLaunch` for the following image sources: Trusted Launch VM capture, Managed OS disk,
+ * Managed OS disk snapshot."; "Creation of managed images isn't supported for Trusted Launch VMs."
+ * "Store and share images in an Azure Compute Gallery" (virtual-machines/shared-image-galleries.md):
+ * TrustedLaunchSupported "is a generic Gen2 image that does not contain the VMGS blob". A disk of a
+ * Trusted Launch VM carries that state: "The lifecycle of the VMGS blob is tied to that of the OS
+ * disk" ("Trusted launch FAQs", virtual-machines/trusted-launch-faq.md).
+ */
+export const trustedLaunchSource: Rule<ImageSourceFacts> = ({ source, sourceId, sourceIsToken, sourceVmSecurityType, sourceVmSecurityTypeGiven }) => {
+  if (source === 'blobUri' || sourceVmSecurityType === 'Standard') return [];
+  const value = sourceIsToken ? new Shown('(Terraform token)') : sourceId;
+  const vhd = 'publish a VHD of its OS disk instead (source.blobUri and storageAccountId): Azure takes an OS disk VHD, without the VM guest state, into a Trusted Launch supported definition';
+  if (source === 'managedImageId') {
+    return [
+      error('HRB-IMAGE-4', `source.${source}`, value, `is a managed image of a Trusted Launch VM (sourceVmSecurityType 'TrustedLaunch'): Azure supports no managed image of a Trusted Launch VM, and this library's image definitions are Trusted Launch supported, whose sources carry no VM guest state; ${vhd}`),
+    ];
+  }
+  const defaulted = sourceVmSecurityTypeGiven ? '' : " (sourceVmSecurityType defaults to 'TrustedLaunch' for a snapshot: new Gen2 VMs are Trusted Launch VMs unless told otherwise)";
+  return [
+    error(
+      'HRB-IMAGE-4',
+      `source.${source}`,
+      value,
+      `is an OS disk snapshot of a Trusted Launch VM${defaulted}, which carries VM guest state: Azure takes it only into an image definition of security type TrustedLaunch, and this library's are Trusted Launch supported; ${vhd}, or, if the snapshot is of a VM without Trusted Launch, set sourceVmSecurityType: 'Standard'`,
+    ),
+  ];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +570,11 @@ export const NAME_RULES = {
   identity: { pattern: /^[A-Za-z0-9][\w-]{2,127}$/, text: '3-128 letters, digits, hyphens and underscores, starting with a letter or digit', scope: 'resource group' },
   /** Microsoft.Compute/virtualMachineScaleSets: "1-64. Alphanumerics, underscores, periods, and hyphens. Start with alphanumeric. End alphanumeric or underscore." (Windows: at most 64, no period or underscore needed here.) */
   scaleSet: { pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/, text: '1-64 letters, digits or hyphens, starting with a letter or digit and not ending with a hyphen', scope: 'resource group' },
+  /**
+   * Microsoft.StandbyPool/standbyVirtualMachinePools: `^[a-zA-Z0-9-]{3,24}$`, as azurerm validates it
+   * (internal/services/compute/virtual_machine_scale_set_standby_pool_resource.go at v4.55.0).
+   */
+  standbyPool: { pattern: /^[a-zA-Z0-9-]{3,24}$/, text: '3-24 letters, digits or hyphens', scope: 'resource group' },
   /** Blob containers: "3-63. Lowercase letters, numbers, and hyphens. Can't start or end with hyphen. Can't use consecutive hyphens." */
   blobContainer: { pattern: /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, text: '3-63 lowercase letters, digits and single hyphens', scope: 'parent' },
 } as const satisfies Record<string, NameRule>;
@@ -551,6 +655,9 @@ export const vaultAccess: Rule<RuntimeNetworkFacts> = ({ operatorIpRanges, deplo
  * "Any instances created via Flexible scale sets don't have the default outbound access IP
  * associated with them, so an explicit outbound method is required." (Microsoft Learn,
  * virtual-network/ip-services/default-outbound-access.md). An existing subnet must bring its own.
+ * Its VNet is linked to the runtime's private DNS zones, but "if you define a custom DNS server in
+ * a virtual network, the system doesn't automatically query private DNS zones linked to that
+ * virtual network" (Microsoft Learn, "What is an Azure Private DNS zone?", dns/private-dns-privatednszone.md).
  */
 export const existingSubnetOutbound: Rule<{ existingSubnet: boolean }> = ({ existingSubnet }) =>
   existingSubnet
@@ -559,10 +666,68 @@ export const existingSubnetOutbound: Rule<{ existingSubnet: boolean }> = ({ exis
           'HRB-NET-4',
           'network.subnetId',
           new Shown('(existing subnet)'),
-          "must provide outbound connectivity itself (a NAT gateway or a firewall): Flexible scale sets get no default outbound access, and each bot downloads Node.js from registry.npmjs.org and the agent from the runtime at boot. Bots reach the runtime's private endpoint only if their network resolves privatelink.azurewebsites.net (link this stack's zone or forward to it); otherwise they use its public address",
+          "must provide outbound connectivity itself (a NAT gateway or a firewall): Flexible scale sets get no default outbound access, and each bot downloads Node.js from registry.npmjs.org and the agent from the runtime at boot. This stack links its private DNS zones to the subnet's VNet so that bots resolve the runtime's private endpoint; if that VNet uses DNS servers of its own, forward privatelink.azurewebsites.net to Azure DNS (168.63.129.16) there, or bots use the runtime's public address",
         ),
       ]
     : [];
+
+export interface NetworkLayoutFacts {
+  /** The VNet's address space as given or defaulted; may be a Terraform token. */
+  readonly addressSpace: string;
+  readonly addressSpaceIsToken: boolean;
+  /** The subnets the library makes in the VNet, by the prop that sets each. */
+  readonly subnets: readonly { readonly field: string; readonly prefix: string; readonly derived: boolean }[];
+  /** The longest address-space prefix that holds the layout the derived subnets follow. */
+  readonly layoutPrefixLength: number;
+}
+
+/** The smallest subnet Azure creates. */
+export const SMALLEST_SUBNET_PREFIX_LENGTH = 29;
+
+/**
+ * Every subnet lies inside the VNet's address space, apart from the others. Microsoft Learn, "Add,
+ * change, or delete a virtual network subnet" (virtual-network/virtual-network-manage-subnet.md):
+ * "The range must be unique within the address space for the virtual network. The range can't
+ * overlap with other subnet address ranges within the virtual network. The address space must be
+ * specified by using Classless Inter-Domain Routing (CIDR) notation." and "The smallest range you
+ * can specify is /29". Subnets not given are derived from the space, which must hold their layout.
+ */
+export const networkLayout: Rule<NetworkLayoutFacts> = ({ addressSpace, addressSpaceIsToken, subnets, layoutPrefixLength }) => {
+  const derived = subnets.filter((s) => s.derived);
+  const layout = `bots /22, then runtime /26 and database /28, from the start of the space: a /${layoutPrefixLength} or larger`;
+  const setAll = `set ${derived.map((s) => `network.${s.field}`).join(', ')}`;
+  if (addressSpaceIsToken) {
+    return derived.length
+      ? [error('HRB-NET-5', 'network.addressSpace', new Shown('(Terraform token)'), `is only known at apply time, so the subnets cannot be laid out from it; ${setAll}`)]
+      : [];
+  }
+  const space = parseIpv4Range(addressSpace);
+  if (!space) return [error('HRB-NET-5', 'network.addressSpace', addressSpace, 'must be an IPv4 range in CIDR notation, e.g. 10.80.0.0/16 (Azure VNet address space)')];
+  if (derived.length && space.prefixLength > layoutPrefixLength) {
+    return [error('HRB-NET-5', 'network.addressSpace', addressSpace, `is too small for the subnets derived from it (${layout}); give a larger space, or ${setAll}`)];
+  }
+  const findings: Finding[] = [];
+  const placed: { field: string; prefix: string; range: Ipv4Range }[] = [];
+  for (const subnet of subnets) {
+    const field = `network.${subnet.field}`;
+    const value = subnet.derived ? new Shown(`${JSON.stringify(subnet.prefix)} (derived from network.addressSpace)`) : subnet.prefix;
+    const range = parseIpv4Range(subnet.prefix);
+    if (!range) {
+      findings.push(error('HRB-NET-5', field, value, 'must be an IPv4 range in CIDR notation, e.g. 10.80.0.0/22 (Azure subnet address range)'));
+      continue;
+    }
+    if (range.prefixLength > SMALLEST_SUBNET_PREFIX_LENGTH) {
+      findings.push(error('HRB-NET-5', field, value, `is smaller than a /${SMALLEST_SUBNET_PREFIX_LENGTH}, the smallest subnet Azure creates`));
+    }
+    if (!contains(space, range)) {
+      findings.push(error('HRB-NET-5', field, value, `lies outside network.addressSpace ${addressSpace}; Azure creates a subnet only inside its VNet's address space: choose a range inside it`));
+    }
+    const clash = placed.find((p) => overlaps(p.range, range));
+    if (clash) findings.push(error('HRB-NET-5', field, value, `overlaps network.${clash.field} ${clash.prefix}; subnets of a VNet must not overlap: choose ranges apart`));
+    placed.push({ field: subnet.field, prefix: subnet.prefix, range });
+  }
+  return findings;
+};
 
 export interface WebAppPackageFacts {
   readonly zipDeployFile: boolean;

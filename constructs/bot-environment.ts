@@ -4,15 +4,15 @@
  */
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
-import { effectiveCapacity } from './azure-rules';
+import { effectiveCapacity, uniqueGroupName } from './azure-rules';
 import { BotAuthentication, HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
-import { BotNetwork, BotNetworkProps } from './bot-network';
-import { Construct } from './cdktf';
+import { BotNetwork, BotNetworkProps, LAYOUT_SPACE_PREFIX_LENGTH } from './bot-network';
+import { Construct, Token } from './cdktf';
 import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, DEFAULT_TIME_ZONE, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
-import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
+import { checkAtSynth, formatFinding, IPolicySubject, PolicyFacts } from './policy';
 import { assignRoles } from './role-assignments';
 import { resolveScaling, ScalingSettings } from './scaling';
 
@@ -199,8 +199,14 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     this.roleDefinitions = Object.fromEntries(roleEntries) as Record<keyof typeof ROLE_ACTIONS, RoleDefinition>;
   }
 
-  /** Adds a bot group: a Flexible scale set with no instances, scaled by the runtime. */
+  /**
+   * Adds a bot group: a Flexible scale set with no instances, scaled by the runtime. A name another
+   * group of this environment has is refused here, before any of its resources is declared.
+   */
   addGroup(id: string, props: HostedBotGroupProps): HostedBotGroup {
+    const path = `${this.node.path}/${id}`;
+    const [taken] = uniqueGroupName({ name: props.name, others: this.groupList.map((g) => ({ name: g.name, path: g.node.path })) });
+    if (taken) throw new Error(formatFinding(path, taken));
     const group = new HostedBotGroup(this, id, props);
     this.groupList.push(group);
     for (const listener of this.groupListeners) listener(group);
@@ -256,6 +262,13 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       existingSubnet: this.network.existingSubnet,
       retention: { ...this.retention },
       timeZone: this.timeZone,
+      network: {
+        addressSpace: this.network.addressSpace,
+        addressSpaceIsToken: Token.isUnresolved(this.network.addressSpace),
+        // With an existing subnet the bots' subnet lives in another VNet: only the runtime's are made here.
+        subnets: Object.values(this.network.subnetPrefixes).filter((s) => !(this.network.existingSubnet && s.field === 'subnetPrefix')),
+        layoutPrefixLength: LAYOUT_SPACE_PREFIX_LENGTH,
+      },
     };
   }
 }

@@ -104,6 +104,9 @@ export interface IBotGroupHost extends IConstruct {
   /** SHA-256 (hex) of the agent the runtime serves; the bootstrap refuses any other. */
   readonly agentSha256: string;
   readonly scalingOverrides: Partial<ScalingSettings>;
+  /** The most bots the environment may run at once, as declared, and its plan. */
+  readonly botCapacity: number;
+  readonly plan: 'standard' | 'trial';
 }
 
 export class HostedBotGroup extends Construct implements IPolicySubject {
@@ -323,6 +326,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
               groupRegion: this.host.region,
             }
           : undefined,
+      standbyPoolName: this.standbyPool ? names.standbyPool(this.host.name, this.name) : undefined,
+      environmentCapacity: { botCapacity: this.host.botCapacity, plan: this.host.plan },
     };
   }
 }

@@ -3,7 +3,8 @@
  */
 import { SharedImage } from '@cdktf/provider-azurerm/lib/shared-image';
 import { SharedImageVersion } from '@cdktf/provider-azurerm/lib/shared-image-version';
-import { Construct } from './cdktf';
+import type { ImageSourceFacts, ImageSourceKind } from './azure-rules';
+import { Construct, Token } from './cdktf';
 import { Geography, normalizeRegion, regionFor } from './geography';
 import type { BotImageGallery } from './image-gallery';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
@@ -82,6 +83,16 @@ export interface BotImageVersionProps {
    * @default 1
    */
   readonly replicaCount?: number;
+  /**
+   * The security type of the VM a managed image or OS disk snapshot source was taken from. The
+   * library's image definitions are Trusted Launch supported, and Azure fills those only from
+   * sources without VM guest state, which a Trusted Launch VM's disk carries; a resource ID does not
+   * say which kind of VM it came from, so synth asks for it here (rule HRB-IMAGE-4). Not used for a
+   * VHD source, which never carries guest state.
+   * @default 'Standard' for a managed image (Azure makes no managed image of a Trusted Launch VM);
+   * 'TrustedLaunch' for an OS disk snapshot (new Gen2 VMs are Trusted Launch VMs by default)
+   */
+  readonly sourceVmSecurityType?: 'Standard' | 'TrustedLaunch';
   /** @default the enclosing stack's tags only */
   readonly tags?: Tags;
 }
@@ -97,9 +108,14 @@ export class BotImageVersion extends Construct implements IPolicySubject {
   /** The version's resource ID; another stack's scale set may reference it. */
   readonly id: string;
 
+  private readonly source: BotImageVersionSource;
+  private readonly sourceVmSecurityType?: 'Standard' | 'TrustedLaunch';
+
   constructor(image: BotImage, id: string, props: BotImageVersionProps & { readonly version: string }) {
     super(image, id);
     checkAtSynth(this);
+    this.source = props.source;
+    this.sourceVmSecurityType = props.sourceVmSecurityType;
     this.version = props.version;
     this.image = image;
     this.geographies = [...props.geographies];
@@ -137,6 +153,20 @@ export class BotImageVersion extends Construct implements IPolicySubject {
       galleryRegion: normalizeRegion(this.image.gallery.placement.location),
       targetRegions: this.regions,
       geographies: this.geographies,
+      ...this.sourceFacts(),
+    };
+  }
+
+  private sourceFacts(): ImageSourceFacts {
+    const source = this.source;
+    const [kind, sourceId]: [ImageSourceKind, string] =
+      'managedImageId' in source ? ['managedImageId', source.managedImageId] : 'osDiskSnapshotId' in source ? ['osDiskSnapshotId', source.osDiskSnapshotId] : ['blobUri', source.blobUri];
+    return {
+      source: kind,
+      sourceId,
+      sourceIsToken: Token.isUnresolved(sourceId),
+      sourceVmSecurityType: this.sourceVmSecurityType ?? (kind === 'osDiskSnapshotId' ? 'TrustedLaunch' : 'Standard'),
+      sourceVmSecurityTypeGiven: this.sourceVmSecurityType !== undefined,
     };
   }
 }

@@ -195,7 +195,14 @@ export function agentBundleSha256(zip: string): string {
 }
 const agentDigests = new Map<string, string>();
 
-/** What the runtime's identity may do, assigned only at the scale sets, identities, subnet, NSG. */
+/**
+ * What the runtime's identity may do, assigned only at the scale sets, identities, subnet, NSG.
+ * A group's standby pool asks nothing more of it: "Moving virtual machines between the standby pool
+ * into the scale set happens automatically whenever a scale-out event is triggered. There's no extra
+ * configuration required." (Microsoft Learn, "Standby pools for Virtual Machine Scale Sets",
+ * virtual-machine-scale-sets/standby-pools-overview.md). The pool's own permissions belong to the
+ * Standby Pool Resource Provider ("Configure role permissions for standby pools").
+ */
 const RUNTIME_ACTIONS = [
   'Microsoft.Compute/virtualMachineScaleSets/read',
   'Microsoft.Compute/virtualMachineScaleSets/write',
@@ -399,7 +406,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
 
     // The runtime reaches its vault inside the VNet: a private endpoint beside the app's own, and
     // the zone that makes `<vault>.vault.azure.net` resolve to it there.
-    const vaultZone = this.privateZone('vault-dns', 'privatelink.vaultcore.azure.net');
+    const vaultZone = this.privateZone('vault-dns', 'privatelink.vaultcore.azure.net').zone;
     const vaultEndpoint = new PrivateEndpoint(this, 'vault-private-endpoint', {
       name: names.vaultPrivateEndpoint(env.name),
       resourceGroupName,
@@ -468,7 +475,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
 
     // Bots reach the runtime inside the VNet: a private endpoint in their subnet, and the
     // privatelink zone that makes `<app>.azurewebsites.net` resolve to it there.
-    const appZone = this.privateZone('app-dns', 'privatelink.azurewebsites.net');
+    const appZone = this.privateZone('app-dns', 'privatelink.azurewebsites.net').zone;
     this.privateEndpoint = new PrivateEndpoint(this, 'private-endpoint', {
       name: names.runtimePrivateEndpoint(env.name),
       resourceGroupName,
@@ -484,18 +491,21 @@ export class BotRuntime extends Construct implements IPolicySubject {
     });
   }
 
-  /** A private DNS zone in the environment's resource group, linked to its VNet. */
-  private privateZone(id: string, zoneName: string): PrivateDnsZone {
-    const { resourceGroupName } = this.site.environment.placement;
+  /**
+   * A private DNS zone in the environment's resource group, linked to its VNet and, with an
+   * existing bots subnet, to that subnet's VNet too: bots resolve the runtime's private endpoint
+   * through it ("DNS resolution against a private DNS zone works only from virtual networks that
+   * are linked to it", Microsoft Learn, "What is an Azure Private DNS zone?", dns/private-dns-privatednszone.md).
+   */
+  private privateZone(id: string, zoneName: string): { zone: PrivateDnsZone; link: PrivateDnsZoneVirtualNetworkLink } {
+    const env = this.site.environment;
+    const { resourceGroupName } = env.placement;
     const zone = new PrivateDnsZone(this, id, { name: zoneName, resourceGroupName });
-    new PrivateDnsZoneVirtualNetworkLink(this, `${id}-link`, {
-      name: names.virtualNetwork(this.site.environment.name),
-      resourceGroupName,
-      privateDnsZoneName: zone.name,
-      virtualNetworkId: this.site.environment.network.virtualNetwork.id,
-      registrationEnabled: false,
-    });
-    return zone;
+    const linkTo = (lid: string, name: string, virtualNetworkId: string) =>
+      new PrivateDnsZoneVirtualNetworkLink(this, lid, { name, resourceGroupName, privateDnsZoneName: zone.name, virtualNetworkId, registrationEnabled: false });
+    const link = linkTo(`${id}-link`, names.virtualNetwork(env.name), env.network.virtualNetwork.id);
+    if (env.network.existingSubnet) linkTo(`${id}-bots-link`, names.botNetworkLink(env.name), virtualNetworkOf(env.subnetId));
+    return { zone, link };
   }
 
   /**
@@ -533,14 +543,7 @@ export class BotRuntime extends Construct implements IPolicySubject {
       });
       return server;
     }
-    const zone = new PrivateDnsZone(this, 'database-dns', { name: names.postgresDnsZone(env.name), resourceGroupName });
-    const link = new PrivateDnsZoneVirtualNetworkLink(this, 'database-dns-link', {
-      name: names.virtualNetwork(env.name),
-      resourceGroupName,
-      privateDnsZoneName: zone.name,
-      virtualNetworkId: env.network.virtualNetwork.id,
-      registrationEnabled: false,
-    });
+    const { zone, link } = this.privateZone('database-dns', names.postgresDnsZone(env.name));
     return new PostgresqlFlexibleServer(this, 'database', {
       ...common,
       publicNetworkAccessEnabled: false,
@@ -578,6 +581,12 @@ export class BotRuntime extends Construct implements IPolicySubject {
 /** Key Vault takes a single address without its /32. */
 function keyVaultIpRule(range: string): string {
   return range.endsWith('/32') ? range.slice(0, -3) : range;
+}
+
+/** The VNet ID of a subnet ID (the subnet ID without `/subnets/<name>`), at synth when it is a plain string, else in Terraform. */
+function virtualNetworkOf(subnetId: string): string {
+  if (Token.isUnresolved(subnetId)) return Fn.element(Fn.regex(expressionString('(?i)^(.+)/subnets/[^/]+/?$'), subnetId), 0);
+  return subnetId.replace(/\/subnets\/[^/]+\/?$/i, '');
 }
 
 /** The resource group ID of a resource ID, at synth when it is a plain string, else in Terraform. */

@@ -18,8 +18,8 @@ export const NAME_SUFFIX_LENGTH = 10;
 /** A suffix of the right length and alphabet, for checking names at synth, before Terraform computes the real one. */
 export const SAMPLE_NAME_SUFFIX = '5f3a9c0e1b';
 
-/** Longest names Azure accepts, per type (resource-name-rules.md). */
-const MAX = { keyVault: 24, storageAccount: 24, postgresServer: 63, webApp: 60, scaleSet: 64, identity: 128 } as const;
+/** Longest names Azure accepts, per type (resource-name-rules.md; standby pools: azurerm's validation, see NAME_RULES.standbyPool). */
+const MAX = { keyVault: 24, storageAccount: 24, postgresServer: 63, webApp: 60, scaleSet: 64, identity: 128, standbyPool: 24 } as const;
 
 /** The suffix Terraform derives from the resource group ID; tests compute it here to compare. */
 export function globalNameSuffix(subscriptionId: string, resourceGroupName: string): string {
@@ -65,6 +65,13 @@ export function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 6);
 }
 
+/** `full` when it fits in `max` characters, else cut, with trailing hyphens dropped, and ended by a hash of `key`. */
+function cutWithHash(full: string, max: number, key: string): string {
+  if (full.length <= max) return full;
+  const hash = shortHash(key);
+  return `${full.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
+
 export const names = {
   resourceGroup: (environment: string, region: string): string => `rg-hostedbots-${environment}-${region}`,
   virtualNetwork: (environment: string): string => `vnet-hostedbots-${environment}`,
@@ -76,13 +83,12 @@ export const names = {
   natPublicIp: (environment: string): string => `pip-hostedbots-${environment}-outbound`,
   runtimePrivateEndpoint: (environment: string): string => `pe-hostedbots-${environment}-runtime`,
   vaultPrivateEndpoint: (environment: string): string => `pe-hostedbots-${environment}-vault`,
+  /** The link of the runtime's private DNS zones to the VNet of an existing bots subnet. */
+  botNetworkLink: (environment: string): string => `link-hostedbots-${environment}-bots`,
   /** Scale set names are at most 64 characters; a longer environment and group pair is cut and told apart by a hash. */
-  scaleSet: (environment: string, group: string): string => {
-    const full = `vmss-${environment}-${group}`;
-    if (full.length <= MAX.scaleSet) return full;
-    return `${full.slice(0, MAX.scaleSet - 7).replace(/-+$/, '')}-${shortHash(`${environment}/${group}`)}`;
-  },
-  standbyPool: (environment: string, group: string): string => `sbp-${environment}-${group}`,
+  scaleSet: (environment: string, group: string): string => cutWithHash(`vmss-${environment}-${group}`, MAX.scaleSet, `${environment}/${group}`),
+  /** Standby pool names are 3-24 letters, digits or hyphens; a longer environment and group pair is cut and told apart by a hash. */
+  standbyPool: (environment: string, group: string): string => cutWithHash(`sbp-${environment}-${group}`, MAX.standbyPool, `${environment}/${group}`),
   botIdentity: (environment: string, group: string): string => `id-${environment}-${group}-bots`,
   runtimeIdentity: (environment: string): string => `id-hostedbots-${environment}-runtime`,
   servicePlan: (environment: string): string => `asp-hostedbots-${environment}`,

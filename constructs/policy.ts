@@ -15,7 +15,7 @@ import { recordSuppressed, RuleSuppressions } from './rule-suppressions';
 export type PolicyFacts =
   | { readonly kind: 'gallery'; readonly name: string }
   | { readonly kind: 'image'; readonly name: string }
-  | ({ readonly kind: 'imageVersion'; readonly version: string } & rules.VersionReplicationFacts)
+  | ({ readonly kind: 'imageVersion'; readonly version: string } & rules.VersionReplicationFacts & rules.ImageSourceFacts)
   | ({
       readonly kind: 'environment';
       readonly name: string;
@@ -25,6 +25,8 @@ export type PolicyFacts =
       readonly retention: rules.RetentionFacts;
       /** The environment's time zone, as declared or defaulted. */
       readonly timeZone: string;
+      /** The VNet's address space and the subnets the library makes in it. */
+      readonly network: rules.NetworkLayoutFacts;
     } & rules.EnvironmentCapacityFacts)
   | ({
       readonly kind: 'runtime';
@@ -60,6 +62,10 @@ export type PolicyFacts =
       readonly queue: Readonly<Record<string, unknown>>;
       /** Present when the group uses a gallery image version. */
       readonly replica?: rules.ReplicaFacts;
+      /** Present when the group has a standby pool. */
+      readonly standbyPoolName?: string;
+      /** What the group's environment may run at once. */
+      readonly environmentCapacity: Omit<rules.GroupCapacityFacts, 'maxBots'>;
     };
 
 /** A construct that the rule pack checks. */
@@ -77,7 +83,7 @@ type FactsOf<K extends PolicyFacts['kind']> = Extract<PolicyFacts, { kind: K }>;
 const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsOf<K>) => rules.Finding[]> } = {
   gallery: [rules.galleryName],
   image: [rules.imageDefinitionName],
-  imageVersion: [rules.imageVersion, rules.versionReplication],
+  imageVersion: [rules.imageVersion, rules.versionReplication, rules.trustedLaunchSource],
   environment: [
     rules.environmentName,
     rules.botCapacity,
@@ -87,6 +93,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     rules.existingSubnetOutbound,
     (f) => rules.retentionSettings(f.retention),
     (f) => rules.timeZoneSetting({ timeZone: f.timeZone }),
+    (f) => rules.networkLayout(f.network),
   ],
   runtime: [
     (f) => rules.globalNamePrefix({ prefix: f.globalNamePrefix }),
@@ -109,6 +116,8 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => rules.scalingSettings({ scaling: f.scaling, maxBots: f.maxBots, prefix: 'scaling.' }),
     (f) => rules.queueSettings({ queue: f.queue }),
     (f) => (f.replica ? rules.imageReplica(f.replica) : []),
+    (f) => (f.standbyPoolName !== undefined ? rules.standbyPoolName({ name: f.standbyPoolName }) : []),
+    (f) => rules.maxBotsWithinCapacity({ maxBots: f.maxBots, ...f.environmentCapacity }),
   ],
 };
 

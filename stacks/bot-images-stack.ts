@@ -44,11 +44,9 @@ export class BotImagesStack extends TerraformStack implements IPlacementProvider
     const location = normalizeRegion(props.location);
     configureBackend(this, props.backend);
     new AzurermProvider(this, 'azurerm', { features: [{}] });
-    this.resourceGroup = new ResourceGroup(this, 'resource-group', {
-      name: props.resourceGroupName ?? `rg-hostedbots-images-${location}`,
-      location,
-    });
-    this.placement = { resourceGroupName: this.resourceGroup.name, location };
+    const resourceGroupName = props.resourceGroupName ?? `rg-hostedbots-images-${location}`;
+    this.resourceGroup = new ResourceGroup(this, 'resource-group', { name: resourceGroupName, location });
+    this.placement = { resourceGroupName: this.resourceGroup.name, location, declaredResourceGroupName: resourceGroupName };
     this.gallery = new BotImageGallery(this, 'gallery', {
       name: props.gallery?.name ?? 'botimages',
       description: props.gallery?.description ?? 'Images for hosted RPA bots',

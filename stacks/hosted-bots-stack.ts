@@ -70,7 +70,7 @@ export class HostedBotsStack extends TerraformStack implements IPlacementProvide
       name: resourceGroupName,
       location: this.region,
     });
-    this.placement = { resourceGroupName: this.resourceGroup.name, location: this.region };
+    this.placement = { resourceGroupName: this.resourceGroup.name, location: this.region, declaredResourceGroupName: resourceGroupName };
     // Unique per subscription and resource group, and the same on every apply: Bicep's
     // uniqueString(resourceGroup().id), computed by Terraform from the resource group's ID.
     const suffix = new TerraformLocal(

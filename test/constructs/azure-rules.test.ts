@@ -130,6 +130,11 @@ describe('azure rules', () => {
     expect(finding.rule).toMatch(/no replica in region westus \(replicated to: northeurope\)/);
   });
 
+  test("image replica: the hint names the version's geographies and its additionalRegions", () => {
+    const facts = { version: 'botimages/windows-rpa@1.0.0', replicaRegions: ['northeurope'], replicaGeographies: ['Europe' as const], groupRegion: 'westeurope' };
+    expect(only(rules.imageReplica(facts)).rule).toMatch(/add this stack's geography to the version's geographies, or westeurope to its additionalRegions$/);
+  });
+
   test('version replication: at least one geography, including the gallery region', () => {
     expect(rules.versionReplication({ galleryRegion: 'northeurope', targetRegions: ['northeurope', 'westus'], geographies: ['Europe', 'US'] })).toEqual([]);
     expect(only(rules.versionReplication({ galleryRegion: 'northeurope', targetRegions: [], geographies: [] }))).toMatchObject({ field: 'geographies' });
@@ -273,5 +278,156 @@ describe('azure rules', () => {
     for (const planSku of ['F1', 'D1', 'Y1', 'EP1']) {
       expect(only(rules.runtimePlan({ planSku }))).toMatchObject({ severity: 'error', field: 'runtime.planSku', value: JSON.stringify(planSku) });
     }
+  });
+
+  test('standby pool name: 3-24 letters, digits or hyphens (azurerm validation)', () => {
+    expect(rules.standbyPoolName({ name: 'sbp-demo-finance' })).toEqual([]);
+    expect(rules.standbyPoolName({ name: 'a-9' })).toEqual([]);
+    expect(only(rules.standbyPoolName({ name: 'sbp-finance-ops-eu-invoices' }))).toMatchObject({
+      severity: 'error',
+      id: 'HRB-NAME-9',
+      field: 'standbyPoolName',
+      value: '"sbp-finance-ops-eu-invoices"',
+      rule: expect.stringMatching(/^must be 3-24 letters, digits or hyphens \(Azure standby pool name\)/),
+    });
+    expect(rules.standbyPoolName({ name: 'sbp-demo-fin_eu' })).toHaveLength(1);
+    expect(rules.standbyPoolName({ name: 'sb' })).toHaveLength(1);
+  });
+
+  test('group names: unique in an environment, ignoring case, naming the group that has it', () => {
+    const others = [{ name: 'finance', path: 'demo/environment/finance' }];
+    expect(rules.uniqueGroupName({ name: 'sales', others })).toEqual([]);
+    expect(rules.uniqueGroupName({ name: 'finance', others: [] })).toEqual([]);
+    expect(only(rules.uniqueGroupName({ name: 'finance', others }))).toMatchObject({
+      severity: 'error',
+      id: 'HRB-NAME-10',
+      field: 'name',
+      value: '"finance"',
+      rule: expect.stringMatching(/^is already the name of group demo\/environment\/finance; .*rename one of them$/),
+    });
+    expect(rules.uniqueGroupName({ name: 'Finance', others })).toHaveLength(1);
+  });
+
+  test("maxBots above the environment's capacity is a warning: it can never be reached", () => {
+    expect(rules.maxBotsWithinCapacity({ maxBots: 4, botCapacity: 4, plan: 'standard' })).toEqual([]);
+    expect(only(rules.maxBotsWithinCapacity({ maxBots: 6, botCapacity: 4, plan: 'standard' }))).toMatchObject({
+      severity: 'warning',
+      id: 'HRB-CAP-6',
+      field: 'maxBots',
+      value: '6',
+      rule: "is above the environment's bot capacity (4), so the group can never run that many bots at once; lower maxBots to 4 or raise botCapacity",
+    });
+    expect(only(rules.maxBotsWithinCapacity({ maxBots: 3, botCapacity: 10, plan: 'trial' })).rule).toMatch(/bot capacity \(2, trial plan\)/);
+    // Values the group size and capacity rules already refuse are theirs to report.
+    expect(rules.maxBotsWithinCapacity({ maxBots: 60, botCapacity: 4, plan: 'standard' })).toEqual([]);
+    expect(rules.maxBotsWithinCapacity({ maxBots: 3, botCapacity: 0, plan: 'standard' })).toEqual([]);
+  });
+
+  describe('Trusted Launch supported definitions take no source with VM guest state', () => {
+    const facts = (over: Partial<rules.ImageSourceFacts>): rules.ImageSourceFacts => ({
+      source: 'managedImageId',
+      sourceId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa',
+      sourceIsToken: false,
+      sourceVmSecurityType: 'Standard',
+      sourceVmSecurityTypeGiven: false,
+      ...over,
+    });
+
+    test('a managed image, a VHD and a snapshot of a VM without Trusted Launch are taken', () => {
+      expect(rules.trustedLaunchSource(facts({}))).toEqual([]);
+      expect(rules.trustedLaunchSource(facts({ source: 'blobUri', sourceId: 'https://sa.blob.core.windows.net/vhds/os.vhd', sourceVmSecurityType: 'TrustedLaunch' }))).toEqual([]);
+      expect(rules.trustedLaunchSource(facts({ source: 'osDiskSnapshotId', sourceId: '/snap', sourceVmSecurityType: 'Standard', sourceVmSecurityTypeGiven: true }))).toEqual([]);
+    });
+
+    test('a managed image of a Trusted Launch VM is refused, pointing at a VHD', () => {
+      expect(only(rules.trustedLaunchSource(facts({ sourceVmSecurityType: 'TrustedLaunch', sourceVmSecurityTypeGiven: true })))).toMatchObject({
+        severity: 'error',
+        id: 'HRB-IMAGE-4',
+        field: 'source.managedImageId',
+        value: '"/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa"',
+        rule: expect.stringMatching(/managed image of a Trusted Launch VM.*source\.blobUri and storageAccountId/),
+      });
+    });
+
+    test('an OS disk snapshot is taken as one of a Trusted Launch VM unless told otherwise, and says so', () => {
+      const finding = only(rules.trustedLaunchSource(facts({ source: 'osDiskSnapshotId', sourceId: '/snap', sourceVmSecurityType: 'TrustedLaunch' })));
+      expect(finding).toMatchObject({ severity: 'error', id: 'HRB-IMAGE-4', field: 'source.osDiskSnapshotId', value: '"/snap"' });
+      expect(finding.rule).toMatch(/defaults to 'TrustedLaunch' for a snapshot/);
+      expect(finding.rule).toMatch(/source\.blobUri and storageAccountId.*set sourceVmSecurityType: 'Standard'$/);
+      const stated = only(rules.trustedLaunchSource(facts({ source: 'osDiskSnapshotId', sourceId: '/snap', sourceVmSecurityType: 'TrustedLaunch', sourceVmSecurityTypeGiven: true })));
+      expect(stated.rule).not.toMatch(/defaults to/);
+    });
+
+    test('a source given as a Terraform token is shown as one', () => {
+      const finding = only(rules.trustedLaunchSource(facts({ sourceId: '${TfToken[TOKEN.1]}', sourceIsToken: true, sourceVmSecurityType: 'TrustedLaunch' })));
+      expect(finding.value).toBe('(Terraform token)');
+    });
+  });
+
+  describe('network layout: subnets inside the address space and apart', () => {
+    const layout = (over: Partial<rules.NetworkLayoutFacts> = {}): rules.NetworkLayoutFacts => ({
+      addressSpace: '10.1.0.0/16',
+      addressSpaceIsToken: false,
+      subnets: [
+        { field: 'subnetPrefix', prefix: '10.1.0.0/22', derived: true },
+        { field: 'runtimeSubnetPrefix', prefix: '10.1.4.0/26', derived: true },
+        { field: 'databaseSubnetPrefix', prefix: '10.1.4.64/28', derived: true },
+      ],
+      layoutPrefixLength: 21,
+      ...over,
+    });
+
+    test('subnets inside the space and apart pass', () => {
+      expect(rules.networkLayout(layout())).toEqual([]);
+      expect(rules.networkLayout(layout({ addressSpace: '10.1.0.0/21' }))).toEqual([]);
+    });
+
+    test('a given subnet outside the space is refused, naming the field, the value and the space', () => {
+      const subnets = [{ field: 'subnetPrefix', prefix: '10.80.0.0/22', derived: false }, ...layout().subnets.slice(1)];
+      expect(only(rules.networkLayout(layout({ subnets })))).toMatchObject({
+        severity: 'error',
+        id: 'HRB-NET-5',
+        field: 'network.subnetPrefix',
+        value: '"10.80.0.0/22"',
+        rule: expect.stringMatching(/^lies outside network\.addressSpace 10\.1\.0\.0\/16/),
+      });
+    });
+
+    test('overlapping subnets are refused, naming the one overlapped', () => {
+      const subnets = [layout().subnets[0], { field: 'runtimeSubnetPrefix', prefix: '10.1.3.0/26', derived: false }, layout().subnets[2]];
+      expect(only(rules.networkLayout(layout({ subnets })))).toMatchObject({
+        field: 'network.runtimeSubnetPrefix',
+        value: '"10.1.3.0/26"',
+        rule: expect.stringMatching(/^overlaps network\.subnetPrefix 10\.1\.0\.0\/22/),
+      });
+    });
+
+    test('a space too small for the derived layout is refused once, naming the props that would avoid it', () => {
+      const finding = only(rules.networkLayout(layout({ addressSpace: '10.1.0.0/24' })));
+      expect(finding).toMatchObject({ field: 'network.addressSpace', value: '"10.1.0.0/24"' });
+      expect(finding.rule).toMatch(/too small.*a \/21 or larger.*set network\.subnetPrefix, network\.runtimeSubnetPrefix, network\.databaseSubnetPrefix$/);
+      // With every prefix given, a small space only has to hold them.
+      const given = [
+        { field: 'runtimeSubnetPrefix', prefix: '10.1.0.0/26', derived: false },
+        { field: 'databaseSubnetPrefix', prefix: '10.1.0.64/28', derived: false },
+      ];
+      expect(rules.networkLayout(layout({ addressSpace: '10.1.0.0/24', subnets: given }))).toEqual([]);
+    });
+
+    test('text that is not IPv4 CIDR, and a subnet below a /29, are refused', () => {
+      expect(only(rules.networkLayout(layout({ addressSpace: '10.1.0.0' })))).toMatchObject({ field: 'network.addressSpace', rule: expect.stringMatching(/CIDR/) });
+      const subnets = [{ field: 'databaseSubnetPrefix', prefix: '10.1.4.64/30', derived: false }];
+      expect(only(rules.networkLayout(layout({ subnets })))).toMatchObject({ field: 'network.databaseSubnetPrefix', rule: expect.stringMatching(/smaller than a \/29/) });
+      expect(only(rules.networkLayout(layout({ subnets: [{ field: 'subnetPrefix', prefix: '10.1.0.0/33', derived: false }] }))).rule).toMatch(/CIDR/);
+    });
+
+    test('an address space known only at apply time needs every prefix given', () => {
+      expect(only(rules.networkLayout(layout({ addressSpace: '${TfToken[TOKEN.2]}', addressSpaceIsToken: true })))).toMatchObject({
+        field: 'network.addressSpace',
+        value: '(Terraform token)',
+      });
+      const given = layout().subnets.map((s) => ({ ...s, derived: false }));
+      expect(rules.networkLayout(layout({ addressSpace: '${TfToken[TOKEN.2]}', addressSpaceIsToken: true, subnets: given }))).toEqual([]);
+    });
   });
 });

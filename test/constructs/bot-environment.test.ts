@@ -28,6 +28,23 @@ describe('BotEnvironment', () => {
   test('the trial plan caps the capacity at 2', () => {
     expect(fleetStack({ environment: { plan: 'trial', botCapacity: 8 } }).environment.effectiveCapacity).toBe(2);
   });
+
+  test('a second group with a name the environment has is refused with an HRB error naming both groups', () => {
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('finance', groupProps({ name: 'finance' }));
+    expect(() => stack.environment.addGroup('finance-eu', groupProps({ name: 'finance' }))).toThrow(
+      /^fleet\/environment\/finance-eu: \[HRB-NAME-10\] name "finance" is already the name of group fleet\/environment\/finance; .*rename one of them$/,
+    );
+  });
+
+  test('the refused group declares nothing, and the stack still synthesizes', () => {
+    const stack = fleetStack({ groups: [] });
+    stack.environment.addGroup('finance', groupProps({ name: 'finance' }));
+    expect(() => stack.environment.addGroup('finance-eu', groupProps({ name: 'Finance' }))).toThrow(/\[HRB-NAME-10\]/);
+    expect(stack.environment.node.tryFindChild('finance-eu')).toBeUndefined();
+    expect(stack.environment.groups.map((g) => g.name)).toEqual(['finance']);
+    expect(resources(synth(stack).json, 'azurerm_orchestrated_virtual_machine_scale_set')).toHaveLength(1);
+  });
 });
 
 describe('BotEnvironment checks itself, in any stack', () => {

@@ -126,6 +126,14 @@ describe('HostedBotGroup', () => {
     });
   });
 
+  test("a standby pool of an ordinary environment and group gets a name Azure accepts, and synth reports nothing about it", () => {
+    const stack = fleetStack({ environment: { name: 'finance-ops-eu' }, groups: [{ name: 'invoices', scaling: { standbyPool: { maxReadyCapacity: 2 } } }] });
+    const result = synth(stack);
+    const [pool] = resources(result.json, 'azurerm_virtual_machine_scale_set_standby_pool');
+    expect(pool.name).toMatch(/^[a-zA-Z0-9-]{3,24}$/);
+    expect(result.annotations.filter((a) => a.message.includes('[HRB-NAME-9]'))).toEqual([]);
+  });
+
   test('group settings override environment scaling settings', () => {
     const stack = fleetStack({ environment: { scaling: { idleMinutes: 20, maxAttempts: 5 } }, groups: [{ scaling: { idleMinutes: 5 } }] });
     expect(stack.environment.groups[0].scaling).toMatchObject({ idleMinutes: 5, maxAttempts: 5, queueTimeoutHours: 6 });

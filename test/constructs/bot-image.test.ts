@@ -26,9 +26,10 @@ describe('BotImage', () => {
 describe('BotImageVersion', () => {
   test('has one target region per geography, with the replica count', () => {
     const { stack, image } = images();
-    image.addVersion('1.2.3', { source: { osDiskSnapshotId: '/snap' }, geographies: ['Europe', 'Japan'], replicaCount: 2 });
+    image.addVersion('1.2.3', { source: { osDiskSnapshotId: '/snap' }, sourceVmSecurityType: 'Standard', geographies: ['Europe', 'Japan'], replicaCount: 2 });
     const [version] = resources(synth(stack).json, 'azurerm_shared_image_version');
     expect(version).toMatchObject({ name: '1.2.3', os_disk_snapshot_id: '/snap' });
+    expect(Object.keys(version)).not.toContain('source_vm_security_type');
     expect(version.target_region).toEqual([
       { name: 'northeurope', regional_replica_count: 2, storage_account_type: 'Standard_LRS' },
       { name: 'japaneast', regional_replica_count: 2, storage_account_type: 'Standard_LRS' },
@@ -47,6 +48,15 @@ describe('BotImageVersion', () => {
     image.addVersion('1.0.0', { source: { blobUri: 'https://sa.blob.core.windows.net/vhds/os.vhd', storageAccountId: '/sa' }, geographies: ['Europe'] });
     const [version] = resources(synth(stack).json, 'azurerm_shared_image_version');
     expect(version).toMatchObject({ blob_uri: 'https://sa.blob.core.windows.net/vhds/os.vhd', storage_account_id: '/sa' });
+  });
+
+  test('a snapshot said to be of a VM without Trusted Launch synthesizes; one not said to be fails, pointing at a VHD', () => {
+    const good = images();
+    good.image.addVersion('1.0.0', { source: { osDiskSnapshotId: '/snap' }, sourceVmSecurityType: 'Standard', geographies: ['Europe'] });
+    expect(synth(good.stack).annotations).toEqual([]);
+    const bad = images();
+    bad.image.addVersion('1.0.0', { source: { osDiskSnapshotId: '/snap' }, geographies: ['Europe'] });
+    expect(() => Testing.fullSynth(bad.stack)).toThrow(/images\/gallery\/windows\/v1\.0\.0: \[HRB-IMAGE-4\] source\.osDiskSnapshotId "\/snap" is an OS disk snapshot of a Trusted Launch VM.*source\.blobUri and storageAccountId/);
   });
 
   test('is labelled gallery/image@version in messages', () => {

@@ -3,6 +3,7 @@
  * inbound from the Internet; the runtime has its own delegated subnets.
  */
 import { DENY_INTERNET_INBOUND_PRIORITY, NETWORK_DEFAULTS } from '../../constructs/bot-network';
+import { Testing } from 'cdktf';
 import { fleetStack, resources, synth } from '../helpers/fleet';
 
 const EXISTING_SUBNET = '/subscriptions/0/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots';
@@ -40,6 +41,32 @@ describe('BotNetwork', () => {
     expect(subnetNamed(json, 'snet-runtime-database')).toMatchObject({ address_prefixes: [NETWORK_DEFAULTS.databaseSubnetPrefix] });
   });
 
+  test('the subnets not given are laid out from the start of the address space given: bots /22, runtime /26, database /28', () => {
+    const other = synth(fleetStack({ environment: { network: { addressSpace: '172.16.8.0/21' } } }));
+    expect(resources(other.json, 'azurerm_virtual_network')).toEqual([expect.objectContaining({ address_space: ['172.16.8.0/21'] })]);
+    expect(subnetNamed(other.json, 'snet-bots')).toMatchObject({ address_prefixes: ['172.16.8.0/22'] });
+    expect(subnetNamed(other.json, 'snet-runtime-app')).toMatchObject({ address_prefixes: ['172.16.12.0/26'] });
+    expect(subnetNamed(other.json, 'snet-runtime-database')).toMatchObject({ address_prefixes: ['172.16.12.64/28'] });
+    expect(other.annotations).toEqual([]);
+  });
+
+  test('a prefix given stays as given; the others still follow the layout', () => {
+    const { json: given } = synth(fleetStack({ environment: { network: { addressSpace: '10.20.0.0/16', runtimeSubnetPrefix: '10.20.200.0/26' } } }));
+    expect(subnetNamed(given, 'snet-bots')).toMatchObject({ address_prefixes: ['10.20.0.0/22'] });
+    expect(subnetNamed(given, 'snet-runtime-app')).toMatchObject({ address_prefixes: ['10.20.200.0/26'] });
+    expect(subnetNamed(given, 'snet-runtime-database')).toMatchObject({ address_prefixes: ['10.20.4.64/28'] });
+  });
+
+  test('a subnet given outside the address space fails synth, naming the field, the value and the space', () => {
+    const stack = fleetStack({ environment: { network: { addressSpace: '10.20.0.0/16', databaseSubnetPrefix: '10.80.4.64/28' } } });
+    expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment: \[HRB-NET-5\] network\.databaseSubnetPrefix "10\.80\.4\.64\/28" lies outside network\.addressSpace 10\.20\.0\.0\/16/);
+  });
+
+  test('with an existing subnet, only the runtime subnets must fit the address space', () => {
+    const result = synth(fleetStack({ environment: { network: { subnetId: EXISTING_SUBNET, addressSpace: '10.30.0.0/24', runtimeSubnetPrefix: '10.30.0.0/26', databaseSubnetPrefix: '10.30.0.64/28' } } }));
+    expect(result.annotations.filter((a) => a.level === 'error')).toEqual([]);
+  });
+
   // "Any instances created via Flexible scale sets don't have the default outbound access IP
   // associated with them, so an explicit outbound method is required." (Microsoft Learn,
   // virtual-network/ip-services/default-outbound-access.md)
@@ -68,12 +95,12 @@ describe('BotNetwork', () => {
     }
   });
 
-  test('the runtime subnet is delegated to App Service, leaves through the NAT gateway and reaches Key Vault by service endpoint', () => {
+  test('the runtime subnet is delegated to App Service and leaves through the NAT gateway; the Key Vault is reached by its private endpoint, not a service endpoint', () => {
     const runtime = subnetNamed(json, 'snet-runtime-app')!;
     expect(runtime.delegation).toEqual([
       { name: 'app-service', service_delegation: { name: 'Microsoft.Web/serverFarms', actions: ['Microsoft.Network/virtualNetworks/subnets/action'] } },
     ]);
-    expect(runtime.service_endpoints).toEqual(['Microsoft.KeyVault']);
+    expect(runtime.service_endpoints).toBeUndefined();
     expect(runtime.default_outbound_access_enabled).toBe(false);
     expect(resources(json, 'azurerm_subnet_nat_gateway_association').map((a) => a.subnet_id)).toContain(`\${azurerm_subnet.${runtime.id}.id}`);
   });

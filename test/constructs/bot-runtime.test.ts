@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Testing } from 'cdktf';
+import { App, Fn, Testing } from 'cdktf';
 import { BotImageSource, BotImagesStack, BotRuntimeProps, HostedBotsStack, NODE_END_OF_LIFE, RUNTIME_INSTANCE_ACTIONS } from '../../index';
 import { parseManifest, sha256Hex } from '../../runtime/config/manifest';
 import { groupProps, resources, sensitiveVariable, synth } from '../helpers/fleet';
@@ -257,6 +257,30 @@ describe('BotRuntime', () => {
     expect(role.assignable_scopes).toEqual([expect.stringMatching(/azurerm_resource_group/), '/subscriptions/0/resourceGroups/hub-network']);
   });
 
+  test("with an existing subnet, both private DNS zones are linked to that subnet's VNet too", () => {
+    const subnetId = '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots';
+    const existing = synth(fleet({ subnetId })).json;
+    const zoneIds = Object.keys(existing.resource.azurerm_private_dns_zone);
+    expect(zoneIds).toHaveLength(2);
+    const toHub = resources(existing, 'azurerm_private_dns_zone_virtual_network_link').filter((l) => l.name === 'link-hostedbots-demo-bots');
+    expect(toHub.map((l) => l.private_dns_zone_name).sort()).toEqual(zoneIds.map((id) => `\${azurerm_private_dns_zone.${id}.name}`).sort());
+    for (const link of toHub) {
+      expect(link).toMatchObject({ virtual_network_id: '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub', registration_enabled: false });
+    }
+  });
+
+  test("the VNet of an existing subnet is its ID without /subnets/<name>, in whatever case the ID spells it", () => {
+    const vnetId = '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub';
+    const links = resources(synth(fleet({ subnetId: `${vnetId}/Subnets/bots` })).json, 'azurerm_private_dns_zone_virtual_network_link');
+    expect(links.filter((l) => l.name === 'link-hostedbots-demo-bots').map((l) => l.virtual_network_id)).toEqual([vnetId, vnetId]);
+  });
+
+  test("without an existing subnet, each zone is linked to the environment's VNet only", () => {
+    const links = resources(json, 'azurerm_private_dns_zone_virtual_network_link');
+    expect(links).toHaveLength(2);
+    for (const link of links) expect(link.virtual_network_id).toMatch(/^\$\{azurerm_virtual_network\.[\w-]+\.id\}$/);
+  });
+
   test('the bundle travels as an asset of the synthesized stack, uploaded as the package blob', () => {
     const outdir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'runtime-asset-'));
     const appWithDir = new App({ outdir, stackTraces: false });
@@ -270,6 +294,19 @@ describe('BotRuntime', () => {
 });
 
 describe('what Terraform hands the runtime at apply', () => {
+  test("an existing subnet known only at apply time: Terraform links the zones to the VNet part of its ID", () => {
+    const binary = terraformFor('the evaluation of the VNet ID of an apply-time subnet ID');
+    if (!binary) return;
+    const vnetId = '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub';
+    const links = resources(synth(fleet({ subnetId: Fn.trimspace(`${vnetId}/subnets/bots`) })).json, 'azurerm_private_dns_zone_virtual_network_link').filter(
+      (l) => l.name === 'link-hostedbots-demo-bots',
+    );
+    expect(links).toHaveLength(2);
+    const evaluated = evaluateWithTerraform(Object.fromEntries(links.map((l, i) => [`link${i}`, l.virtual_network_id])), {}, binary);
+    expect(Object.values(evaluated)).toEqual([vnetId, vnetId]);
+  });
+
+
   test('HOSTED_BOTS_MANIFEST evaluates to a manifest the runtime accepts, user text intact', () => {
     const binary = terraformFor('the evaluation of the manifest setting');
     if (!binary) return;

@@ -3,7 +3,7 @@
  * environment, group, region and prefix inputs the library accepts; global names are unique per
  * subscription (Terraform computes the suffix, and is asked here) and the same on every synth.
  */
-import { environmentName, globalNamePrefix, groupName, NAME_RULES, NameKind, nameFits } from '../../constructs/azure-rules';
+import { environmentName, globalNamePrefix, groupName, NAME_RULES, NameKind, nameFits, standbyPoolName } from '../../constructs/azure-rules';
 import { computerNamePrefix } from '../../constructs/azure-rules';
 import { GEOGRAPHIES, regionsOf } from '../../constructs/geography';
 import { globalNameSuffix, NAME_SUFFIX_LENGTH, names } from '../../constructs/naming';
@@ -83,6 +83,8 @@ function namesFor(i: Inputs): Array<[NameKind, string]> {
     ['networkResource', names.natPublicIp(i.environment)],
     ['privateEndpoint', names.runtimePrivateEndpoint(i.environment)],
     ['scaleSet', names.scaleSet(i.environment, i.group)],
+    ['standbyPool', names.standbyPool(i.environment, i.group)],
+    ['networkResource', names.botNetworkLink(i.environment)],
     ['identity', names.botIdentity(i.environment, i.group)],
     ['identity', names.runtimeIdentity(i.environment)],
     ['servicePlan', names.servicePlan(i.environment)],
@@ -131,6 +133,22 @@ describe('names', () => {
     expect(a.length).toBeLessThanOrEqual(64);
     expect(a).not.toBe(b);
     expect(names.scaleSet('demo', 'finance')).toBe('vmss-demo-finance');
+  });
+
+  test('a standby pool name fits 24 characters for ordinary names, e.g. environment finance-ops-eu and group invoices', () => {
+    const name = names.standbyPool('finance-ops-eu', 'invoices');
+    expect(`sbp-finance-ops-eu-invoices`.length).toBeGreaterThan(24);
+    expect(name.length).toBeLessThanOrEqual(24);
+    expect(name).toMatch(/^sbp-finance-ops-e-[0-9a-f]{6}$/);
+    expect(standbyPoolName({ name })).toEqual([]);
+    expect(names.standbyPool('demo', 'finance')).toBe('sbp-demo-finance');
+  });
+
+  test('two standby pool names cut to 24 characters stay apart', () => {
+    const a = names.standbyPool('e'.repeat(24), 'g'.repeat(40));
+    const b = names.standbyPool('e'.repeat(24), `${'g'.repeat(39)}h`);
+    expect([a.length, b.length]).toEqual([24, 24]);
+    expect(a).not.toBe(b);
   });
 
   test('the same stack synthesized twice gets the same names', () => {

@@ -4,7 +4,7 @@
  * keeps it gets none.
  */
 import { Testing } from 'cdktf';
-import { BotImagesStack, BotImageSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
+import { BotImagesStack, BotImageSource, BotImageVersionSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
 import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
 
 interface Case {
@@ -18,13 +18,19 @@ interface Case {
   readonly value: string;
 }
 
-function imagesStack(opts: { gallery?: string; image?: string; version?: string; geographies?: ('Europe' | 'US')[] } = {}) {
+const SNAPSHOT_ID = '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/snapshots/rpa-os';
+const MANAGED_IMAGE_ID = '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa';
+
+function imagesStack(
+  opts: { gallery?: string; image?: string; version?: string; geographies?: ('Europe' | 'US')[]; source?: BotImageVersionSource; sourceVmSecurityType?: 'Standard' | 'TrustedLaunch' } = {},
+) {
   const app = Testing.app();
   const images = new BotImagesStack(app, 'images', { location: 'northeurope', gallery: { name: opts.gallery ?? 'botimages' } });
   const image = images.gallery.addImage('windows', { name: opts.image ?? 'windows-rpa', publisher: 'contoso', offer: 'rpa', sku: 'win11' });
   const version = image.addVersion(opts.version ?? '1.0.0', {
-    source: { managedImageId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa' },
+    source: opts.source ?? { managedImageId: MANAGED_IMAGE_ID },
     geographies: opts.geographies ?? ['Europe'],
+    sourceVmSecurityType: opts.sourceVmSecurityType,
   });
   return { app, images, version };
 }
@@ -72,6 +78,55 @@ const CASES: Case[] = [
     path: 'images/gallery/windows/v1.0.0',
     field: 'geographies',
     value: '[US]',
+  },
+  {
+    rule: 'image version source: a snapshot of a Trusted Launch VM by default',
+    id: 'HRB-IMAGE-4',
+    build: (bad) => imagesStack({ source: { osDiskSnapshotId: SNAPSHOT_ID }, sourceVmSecurityType: bad ? undefined : 'Standard' }).images,
+    path: 'images/gallery/windows/v1.0.0',
+    field: 'source.osDiskSnapshotId',
+    value: JSON.stringify(SNAPSHOT_ID),
+  },
+  {
+    rule: 'image version source: a managed image of a Trusted Launch VM',
+    id: 'HRB-IMAGE-4',
+    build: (bad) => imagesStack({ sourceVmSecurityType: bad ? 'TrustedLaunch' : undefined }).images,
+    path: 'images/gallery/windows/v1.0.0',
+    field: 'source.managedImageId',
+    value: JSON.stringify(MANAGED_IMAGE_ID),
+  },
+  {
+    rule: 'standby pool name',
+    id: 'HRB-NAME-9',
+    build: (bad) => fleetStack({ groups: [{ name: bad ? 'fin_eu' : 'fin-eu', scaling: { standbyPool: { maxReadyCapacity: 1 } } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'standbyPoolName',
+    value: '"sbp-demo-fin_eu"',
+  },
+  {
+    rule: "maxBots above the environment's capacity (warning)",
+    id: 'HRB-CAP-6',
+    level: 'warning',
+    build: (bad) => fleetStack({ environment: { botCapacity: 4 }, groups: [{ maxBots: bad ? 5 : 4 }] }),
+    path: 'fleet/environment/group-0',
+    field: 'maxBots',
+    value: '5',
+  },
+  {
+    rule: 'subnets inside the address space',
+    id: 'HRB-NET-5',
+    build: (bad) => fleetStack({ environment: { network: { addressSpace: '10.1.0.0/16', subnetPrefix: bad ? '10.80.0.0/22' : '10.1.0.0/22' } } }),
+    path: 'fleet/environment',
+    field: 'network.subnetPrefix',
+    value: '"10.80.0.0/22"',
+  },
+  {
+    rule: 'address space big enough for the derived subnets',
+    id: 'HRB-NET-5',
+    build: (bad) => fleetStack({ environment: { network: { addressSpace: bad ? '10.1.0.0/22' : '10.1.0.0/21' } } }),
+    path: 'fleet/environment',
+    field: 'network.addressSpace',
+    value: '"10.1.0.0/22"',
   },
   {
     rule: 'group name',
