@@ -257,11 +257,11 @@ describe('BotRuntime', () => {
     expect(role.assignable_scopes).toEqual([expect.stringMatching(/azurerm_resource_group/), '/subscriptions/0/resourceGroups/hub-network']);
   });
 
-  test("with an existing subnet, both private DNS zones are linked to that subnet's VNet too", () => {
+  test("with an existing subnet, every private DNS zone (app, database, vault) is linked to that subnet's VNet too", () => {
     const subnetId = '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub/subnets/bots';
     const existing = synth(fleet({ subnetId })).json;
     const zoneIds = Object.keys(existing.resource.azurerm_private_dns_zone);
-    expect(zoneIds).toHaveLength(2);
+    expect(zoneIds).toHaveLength(3);
     const toHub = resources(existing, 'azurerm_private_dns_zone_virtual_network_link').filter((l) => l.name === 'link-hostedbots-demo-bots');
     expect(toHub.map((l) => l.private_dns_zone_name).sort()).toEqual(zoneIds.map((id) => `\${azurerm_private_dns_zone.${id}.name}`).sort());
     for (const link of toHub) {
@@ -272,12 +272,12 @@ describe('BotRuntime', () => {
   test("the VNet of an existing subnet is its ID without /subnets/<name>, in whatever case the ID spells it", () => {
     const vnetId = '/subscriptions/0/resourceGroups/hub-network/providers/Microsoft.Network/virtualNetworks/hub';
     const links = resources(synth(fleet({ subnetId: `${vnetId}/Subnets/bots` })).json, 'azurerm_private_dns_zone_virtual_network_link');
-    expect(links.filter((l) => l.name === 'link-hostedbots-demo-bots').map((l) => l.virtual_network_id)).toEqual([vnetId, vnetId]);
+    expect(links.filter((l) => l.name === 'link-hostedbots-demo-bots').map((l) => l.virtual_network_id)).toEqual([vnetId, vnetId, vnetId]);
   });
 
   test("without an existing subnet, each zone is linked to the environment's VNet only", () => {
     const links = resources(json, 'azurerm_private_dns_zone_virtual_network_link');
-    expect(links).toHaveLength(2);
+    expect(links).toHaveLength(3);
     for (const link of links) expect(link.virtual_network_id).toMatch(/^\$\{azurerm_virtual_network\.[\w-]+\.id\}$/);
   });
 
@@ -301,9 +301,9 @@ describe('what Terraform hands the runtime at apply', () => {
     const links = resources(synth(fleet({ subnetId: Fn.trimspace(`${vnetId}/subnets/bots`) })).json, 'azurerm_private_dns_zone_virtual_network_link').filter(
       (l) => l.name === 'link-hostedbots-demo-bots',
     );
-    expect(links).toHaveLength(2);
+    expect(links).toHaveLength(3);
     const evaluated = evaluateWithTerraform(Object.fromEntries(links.map((l, i) => [`link${i}`, l.virtual_network_id])), {}, binary);
-    expect(Object.values(evaluated)).toEqual([vnetId, vnetId]);
+    expect(Object.values(evaluated)).toEqual([vnetId, vnetId, vnetId]);
   });
 
 
