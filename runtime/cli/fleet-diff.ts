@@ -280,8 +280,8 @@ export function renderText(changes: readonly FleetChange[]): string {
 }
 
 /** Markdown for a pull-request comment: a heading, a summary, and a table with destructive rows flagged. */
-export function renderMarkdown(changes: readonly FleetChange[]): string {
-  const lines = ['### Fleet changes', ''];
+export function renderMarkdown(changes: readonly FleetChange[], title = 'Fleet changes'): string {
+  const lines = [`### ${title}`, ''];
   if (changes.length === 0) return `${lines.join('\n')}\nNo fleet changes.\n`;
   const destructive = changes.filter((c) => c.destructive).length;
   lines.push(
