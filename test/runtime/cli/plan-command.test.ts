@@ -126,6 +126,19 @@ describe('hosted-bots plan and apply', () => {
     expect(after.pool.id).not.toBe(before.pool.id);
   }, 120_000);
 
+  test('a saved plan made stale by an apply since is refused by Terraform: exit code 1, its error shown', () => {
+    if (!terraform) return;
+    const dir = project('stale', { bots: { resources: v1, environment: true } });
+    hostedBots(dir, ['plan', '--stack', 'bots', '--skip-synth']);
+    const old = fs.readFileSync(planFile(dir, 'bots'));
+    expect(hostedBots(dir, ['apply', '--stack', 'bots']).status).toBe(0);
+    fs.writeFileSync(planFile(dir, 'bots'), old);
+    const r = hostedBots(dir, ['apply', '--stack', 'bots']);
+    expect(r.stderr).toContain('Saved plan is stale');
+    expect(r.stderr).toContain('error: apply --stack bots: terraform apply exited with code 1; its error output is above');
+    expect(r.status).toBe(1);
+  }, 120_000);
+
   test('no changes: exit code 0 and says so', () => {
     if (!terraform) return;
     const dir = project('unchanged', { bots: { resources: v1, environment: true } });

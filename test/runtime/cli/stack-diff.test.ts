@@ -89,6 +89,9 @@ describe('diffStackResources', () => {
     );
     expect(lineAbout(changes, 'azurerm_storage_container').text).toMatch(/storage_account_id refers to azurerm_storage_account\.\S+\.id/);
     expect(lineAbout(changes, 'azurerm_storage_blob').text).toMatch(/storage_account_name refers to azurerm_storage_account\.\S+\.name/);
+    const secrets = changes.filter((c) => c.resource?.startsWith('azurerm_key_vault_secret.'));
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const c of secrets) expect(c.text).toMatch(/is replaced: key_vault_id refers to azurerm_key_vault\.\S+\.id/);
     // The scale set's extension settings name the new runtime URL, but no ForceNew attribute changes.
     expect(changes.some((c) => c.resource?.startsWith('azurerm_orchestrated_virtual_machine_scale_set.'))).toBe(false);
   }, 60_000);
@@ -133,6 +136,14 @@ describe('diffStackResources', () => {
     expect(lineAbout(changes, 'azurerm_storage_account').text).toContain('account_tier Standard → Premium forces a new resource');
     expect(lineAbout(changes, 'azurerm_public_ip').text).toContain('sku Standard → Basic forces a new resource');
     expect(diffExitCode(changes)).toBe(2);
+  });
+
+  test('a replication change between zone-redundant and not replaces the storage account; within one kind it is in place', () => {
+    const replication = (type: string) => edited(base, (r) => (only(r, 'azurerm_storage_account').account_replication_type = type));
+    expect(lineAbout(diffStackResources('bots', terraformOf(base), replication('ZRS')), 'azurerm_storage_account').text).toContain(
+      'account_replication_type LRS → ZRS forces a new resource (between a zone-redundant kind (ZRS, GZRS, RAGZRS) and one that is not (LRS, GRS, RAGRS))',
+    );
+    expect(diffStackResources('bots', terraformOf(base), replication('GRS'))).toEqual([]);
   });
 
   test("a smaller database storage replaces the server (the provider's CustomizeDiff); a larger one does not", () => {
