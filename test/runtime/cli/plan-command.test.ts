@@ -218,6 +218,18 @@ describe('hosted-bots plan and apply', () => {
     expect(fs.existsSync(planFile(dir, 'tooling'))).toBe(false);
   }, 120_000);
 
+  test('--skip-synth on an output without manifest.json: the named stack is planned; without --stack, an error saying to name one', () => {
+    if (!terraform) return;
+    const dir = project('no-manifest', { bots: { resources: v1, environment: true } });
+    fs.rmSync(path.join(dir, 'cdktf.out', 'manifest.json'));
+    const named = hostedBots(dir, ['plan', '--stack', 'bots', '--skip-synth']);
+    expect(named.stdout).toContain('Terraform plan: 2 to create');
+    expect(named.status).toBe(0);
+    const unnamed = hostedBots(dir, ['plan', '--skip-synth']);
+    expect(unnamed.stderr).toContain(`error: ${path.join(dir, 'cdktf.out')} has no manifest.json to list its stacks; name them with --stack, or synthesize first`);
+    expect(unnamed.status).toBe(1);
+  }, 120_000);
+
   test('a stack the synth output does not have: exit code 1, listing the stacks it has', () => {
     if (!terraform) return;
     const dir = project('misnamed', { bots: { resources: v1, environment: true } });
