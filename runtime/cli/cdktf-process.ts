@@ -14,7 +14,7 @@ export interface CdktfExecutable {
   readonly prefix: readonly string[];
 }
 
-function isExecutableFile(file: string): boolean {
+export function isExecutableFile(file: string): boolean {
   try {
     if (!fs.statSync(file).isFile()) return false;
     if (process.platform !== 'win32') fs.accessSync(file, fs.constants.X_OK);
@@ -24,7 +24,8 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+/** The first executable `name` on PATH (with PATHEXT on Windows), or `name` itself when it is a path. */
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   if (name.includes('/') || name.includes(path.sep)) return isExecutableFile(name) ? path.resolve(name) : undefined;
   const extensions = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';')] : [''];
   for (const dir of (env.PATH ?? env.Path ?? '').split(path.delimiter)) {

@@ -155,6 +155,42 @@ export function registerDeployerCommands(program: Command): void {
     });
 
   program
+    .command('plan')
+    .description(
+      'Synthesize (unless --skip-synth), then for each stack run terraform init (when its folder is not initialized), terraform plan -out=hosted-bots.tfplan ' +
+        'and terraform show -json, in cdktf.out/stacks/<stack>, and report what each plan creates, updates in place, replaces and destroys; every replaced or ' +
+        "destroyed resource is named with its actions and the attributes that force it (Terraform's replace_paths). The saved plan stays in the stack's " +
+        'folder for hosted-bots apply. Progress goes to stderr, the report to stdout. Exit code 0: nothing replaced or destroyed; 2: something is, so a ' +
+        'pipeline asks for approval; 1: an error (terraform missing, a failed plan: its error output is shown). Needs Terraform 1.11 or later and the ' +
+        "stack's cloud credentials.",
+    )
+    .option('--stack <stacks...>', 'the stacks to plan, in dependency order; repeatable (default: every environment and image stack)')
+    .option('--markdown', 'print Markdown for a pull-request comment')
+    .option('--skip-synth', 'plan the synth output as it is (cdktf.out), without synthesizing first')
+    .addOption(appOption())
+    .addOption(outputOption())
+    .addOption(new Option('--verbose', "print cdktf's and terraform's output as it comes"))
+    .action(async (opts: { stack?: string[]; markdown?: boolean; skipSynth?: boolean; app?: string; output?: string; verbose?: boolean }) => {
+      const { runPlanCommand } = require('./plan-command') as typeof import('./plan-command');
+      process.exitCode = await runPlanCommand({ stacks: opts.stack, markdown: opts.markdown, skipSynth: opts.skipSynth, app: opts.app, output: opts.output, verbose: opts.verbose });
+    });
+
+  program
+    .command('apply')
+    .description(
+      "Apply exactly the plan hosted-bots plan saved for a stack: terraform apply hosted-bots.tfplan in cdktf.out/stacks/<stack>, after terraform init when the folder " +
+        'is not initialized (a pipeline job that downloaded the folder as an artifact). Refuses when there is no saved plan; the applied plan file is removed. ' +
+        'Terraform itself refuses a plan made stale by a change applied since.',
+    )
+    .requiredOption('--stack <stack>', 'the stack whose saved plan to apply')
+    .addOption(outputOption())
+    .addOption(new Option('--verbose', "print terraform's output as it comes"))
+    .action(async (opts: { stack: string; output?: string; verbose?: boolean }) => {
+      const { runApplyCommand } = require('./plan-command') as typeof import('./plan-command');
+      await runApplyCommand({ stack: opts.stack, output: opts.output, verbose: opts.verbose });
+    });
+
+  program
     .command('promote')
     .description(
       "Deploy environment stacks one stage at a time (--order, or the order the app declares). After each stage, gate on its runtime's /healthz and, with --smoke, on a run of a flow that must succeed; the first failure stops the promotion.",

@@ -1,7 +1,8 @@
 /**
  * `hosted-bots diff`: reads two synth outputs (or synthesizes the working tree and a git ref)
- * and prints what the change does to the fleet (fleet-diff.ts). Exit code 0 when nothing
- * destructive changes, 2 when something does, 1 on errors.
+ * and prints what the change does to the fleet (fleet-diff.ts) and what Terraform would replace
+ * or destroy (stack-diff.ts). Exit code 0 when nothing destructive changes, 2 when something
+ * does, 1 on errors.
  */
 import { execFileSync, execSync } from 'child_process';
 import * as fs from 'fs';
@@ -10,6 +11,7 @@ import * as path from 'path';
 import { parseManifest } from '../config/manifest';
 import { CdktfSteps } from './cdktf-steps';
 import { diffExitCode, diffFleets, FleetSide, renderMarkdown, renderText } from './fleet-diff';
+import { TerraformConfig } from './stack-diff';
 import { SynthOutput } from './synth-output';
 import { Output } from './terminal';
 
@@ -24,6 +26,16 @@ export interface DiffCommandOptions {
   readonly verbose?: boolean;
 }
 
+/** A stack's cdk.tf.json, or undefined when the stack has none (its resources are then not compared). */
+function readTerraformConfig(file: string): TerraformConfig | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as TerraformConfig;
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); synthesize again`);
+  }
+}
+
 /** One synth output as the diff compares it; fleet.json is parsed with the runtime's schema, defaults filled in. */
 export function readFleetSide(outdir: string, what: string): FleetSide {
   if (!fs.existsSync(outdir)) throw new Error(`${what}: the folder ${outdir} does not exist; give the output folder of a cdktf synth`);
@@ -35,6 +47,7 @@ export function readFleetSide(outdir: string, what: string): FleetSide {
     stacks: synth.stacks.map((s) => ({
       name: s.name,
       imageVersions: s.imageVersions,
+      terraform: readTerraformConfig(path.join(s.directory, 'cdk.tf.json')),
       // Apply-time values (subscription, gallery image IDs, token hashes) are still Terraform expressions here.
       fleet: s.fleet ? parseManifest(s.fleet, { requireResolved: false, source: path.join(s.directory, 'fleet.json') }) : undefined,
     })),

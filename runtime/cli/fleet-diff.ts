@@ -1,6 +1,7 @@
 /**
  * What a change does to the fleet, in sentences a reviewer reads: computed from the fleet
- * manifests (and image versions) of two synth outputs. Pure: reading the outputs and synthesizing
+ * manifests (and image versions) of two synth outputs, and from their synthesized stacks, for what
+ * Terraform would replace or destroy (stack-diff.ts). Pure: reading the outputs and synthesizing
  * a git ref are the command's (fleet-diff-command.ts).
  *
  * Sentences describe what the runtime does with the new manifest, see README "What a redeploy
@@ -9,6 +10,7 @@
  * limit go as they become idle, and bots on an old image are replaced when idle (plan.ts 'outdated').
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
+import { diffStackResources, TerraformConfig } from './stack-diff';
 
 /** One side of the comparison: the stacks of a synth output. */
 export interface FleetSide {
@@ -18,6 +20,8 @@ export interface FleetSide {
     readonly fleet?: FleetManifest;
     /** Gallery image versions the stack's cdk.tf.json declares (image stacks). */
     readonly imageVersions: ReadonlyArray<{ readonly gallery: string; readonly image: string; readonly version: string; readonly regions: readonly string[] }>;
+    /** The stack's cdk.tf.json; when both sides have it, the resources are compared too. */
+    readonly terraform?: TerraformConfig;
   }>;
 }
 
@@ -37,7 +41,15 @@ export type ChangeKind =
   | 'flow-removed'
   | 'flow-changed'
   | 'location'
-  | 'setting';
+  | 'setting'
+  /** Terraform replaces a resource (offline: a ForceNew attribute changed; or its plan says so). */
+  | 'resource-replaced'
+  /** Terraform destroys a resource: no longer declared, or declared at a new address. */
+  | 'resource-destroyed'
+  /** A VNet address space or subnet prefix changed. */
+  | 'network'
+  /** A stack's Terraform plan in numbers. */
+  | 'terraform-plan';
 
 export interface FleetChange {
   readonly kind: ChangeKind;
@@ -45,6 +57,8 @@ export interface FleetChange {
   readonly destructive: boolean;
   readonly stack: string;
   readonly group?: string;
+  /** The Terraform resource address, for resource changes. */
+  readonly resource?: string;
   readonly text: string;
 }
 
@@ -92,6 +106,29 @@ function principalChanges(role: string, before: readonly string[], after: readon
   ];
 }
 
+/** A group's access changes; a principal taken from one list and put in the other moves. */
+function groupAccessChanges(before: ManifestGroup['access'], after: ManifestGroup['access']): string[] {
+  const toCoOwners = before.users.filter((p) => !after.users.includes(p) && after.coOwners.includes(p) && !before.coOwners.includes(p));
+  const toUsers = before.coOwners.filter((p) => !after.coOwners.includes(p) && after.users.includes(p) && !before.users.includes(p));
+  const moved = new Set([...toCoOwners, ...toUsers]);
+  const keep = (line: string) => !moved.has(line.replace(/ (added to|removed from) \w+$/, ''));
+  return [
+    ...toCoOwners.map((p) => `${p} moved from users to coOwners: may now also cancel, re-prioritise and move runs to the top, and pause or resume the group`),
+    ...toUsers.map((p) => `${p} moved from coOwners to users: may no longer cancel others' runs, re-prioritise, move runs to the top, or pause the group`),
+    ...principalChanges('users', before.users, after.users).filter(keep),
+    ...principalChanges('coOwners', before.coOwners, after.coOwners).filter(keep),
+  ];
+}
+
+/** Who can use a new group, for the sentence that reports it. */
+function whoCanUse(access: ManifestGroup['access']): string {
+  if (access.users.length === 0 && access.coOwners.length === 0) return "nobody but the environment's admins can use it";
+  const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'none');
+  return `who can use it: users ${list(access.users)}; coOwners ${list(access.coOwners)}; and the environment's admins`;
+}
+
+const HIGH_PRIORITY: Record<ManifestGroup['queue']['highPriority'], string> = { 'co-owners': 'co-owners', users: 'users and co-owners' };
+
 function groupChanges(stack: string, a: ManifestGroup, b: ManifestGroup, env: { before: ScalingSettings; after: ScalingSettings }): FleetChange[] {
   const changes: FleetChange[] = [];
   const add = (kind: ChangeKind, destructive: boolean, text: string) => changes.push({ kind, destructive, stack, group: b.name, text: `group ${b.name}: ${text}` });
@@ -110,10 +147,11 @@ function groupChanges(stack: string, a: ManifestGroup, b: ManifestGroup, env: { 
   }
   if (a.vmSize !== b.vmSize) add('setting', false, `vmSize ${a.vmSize} → ${b.vmSize}`);
   for (const line of scalingChanges(a.scaling, b.scaling, env)) add('scaling', false, line);
-  if (!same(a.queue, b.queue)) add('setting', false, `queue ${show(a.queue)} → ${show(b.queue)}`);
-  for (const line of [...principalChanges('users', a.access.users, b.access.users), ...principalChanges('coOwners', a.access.coOwners, b.access.coOwners)]) {
-    add('access', false, line);
+  if (a.queue.maxQueuedPerUser !== b.queue.maxQueuedPerUser) add('setting', false, `queue.maxQueuedPerUser ${a.queue.maxQueuedPerUser} → ${b.queue.maxQueuedPerUser} (the most runs one user may have queued)`);
+  if (a.queue.highPriority !== b.queue.highPriority) {
+    add('access', false, `who may queue at high priority: ${HIGH_PRIORITY[a.queue.highPriority]} → ${HIGH_PRIORITY[b.queue.highPriority]} (environment admins always may)`);
   }
+  for (const line of groupAccessChanges(a.access, b.access)) add('access', false, line);
   for (const [name, flow] of Object.entries(b.flows)) {
     const old = a.flows[name];
     if (!old) add('flow-added', false, `flow ${name} added (${flow.command}, time-out ${flow.timeoutMinutes} min)`);
@@ -155,7 +193,12 @@ function fleetChanges(stack: string, a: FleetManifest, b: FleetManifest): FleetC
   for (const g of b.groups) {
     const old = before.get(g.name);
     if (!old) {
-      add('group-added', false, `group ${g.name} added: up to ${plural(g.maxBots, 'bot')}${g.committedBots ? ` (${g.committedBots} committed)` : ''}, image ${imageLabel(g.image)}, flows ${Object.keys(g.flows).join(', ') || 'none'}`, g.name);
+      add(
+        'group-added',
+        false,
+        `group ${g.name} added: up to ${plural(g.maxBots, 'bot')}${g.committedBots ? ` (${g.committedBots} committed)` : ''}, image ${imageLabel(g.image)}, flows ${Object.keys(g.flows).join(', ') || 'none'}; ${whoCanUse(g.access)}`,
+        g.name,
+      );
     } else {
       changes.push(...groupChanges(stack, old, g, { before: ea.scaling, after: eb.scaling }));
     }
@@ -166,7 +209,15 @@ function fleetChanges(stack: string, a: FleetManifest, b: FleetManifest): FleetC
   return changes;
 }
 
-const versionKey = (v: FleetSide['stacks'][number]['imageVersions'][number]) => `${v.gallery}/${v.image}@${v.version}`;
+type ImageVersion = FleetSide['stacks'][number]['imageVersions'][number];
+const versionKey = (v: ImageVersion) => `${v.gallery}/${v.image}@${v.version}`;
+
+/** `stack/group` of every group in `side` that runs on this gallery image version. */
+function usersOfVersion(side: FleetSide, v: ImageVersion): string[] {
+  return side.stacks.flatMap((s) =>
+    (s.fleet?.groups ?? []).filter((g) => g.image.kind === 'gallery' && g.image.gallery === v.gallery && g.image.image === v.image && g.image.version === v.version).map((g) => `${s.name}/${g.name}`),
+  );
+}
 
 /** Every change from `from` to `to`, stack by stack in the order of `to` (removed stacks last). */
 export function diffFleets(from: FleetSide, to: FleetSide): FleetChange[] {
@@ -176,7 +227,8 @@ export function diffFleets(from: FleetSide, to: FleetSide): FleetChange[] {
   for (const s of to.stacks) {
     const old = before.get(s.name);
     if (!old) {
-      const what = s.fleet ? `environment ${s.fleet.environment.name} in ${s.fleet.environment.geography} (${s.fleet.environment.region}) with ${plural(s.fleet.groups.length, 'group')}` : 'a stack without a fleet';
+      const env = s.fleet?.environment;
+      const what = env ? `environment ${env.name} in ${env.geography} (${env.region}) with ${plural(s.fleet!.groups.length, 'group')}; admins ${env.admins.join(', ') || 'none'}` : 'a stack without a fleet';
       changes.push({ kind: 'stack-added', destructive: false, stack: s.name, text: `stack ${s.name} added: ${what}` });
       continue;
     }
@@ -191,8 +243,12 @@ export function diffFleets(from: FleetSide, to: FleetSide): FleetChange[] {
       }
     }
     for (const key of oldVersions.keys()) {
-      if (!newVersions.has(key)) changes.push({ kind: 'image-version', destructive: false, stack: s.name, text: `image version ${key} removed: groups must no longer use it` });
+      if (newVersions.has(key)) continue;
+      const users = usersOfVersion(to, oldVersions.get(key)!);
+      const still = users.length ? `; still used by ${users.join(', ')}, whose bots cannot start once it is gone` : '';
+      changes.push({ kind: 'image-version', destructive: true, stack: s.name, text: `image version ${key} removed: the deploy deletes it from the gallery, so no group can roll back to it${still}` });
     }
+    if (old.terraform && s.terraform) changes.push(...diffStackResources(s.name, old.terraform, s.terraform));
   }
   for (const s of from.stacks.filter((s) => !after.has(s.name))) {
     const what = s.fleet ? `: environment ${s.fleet.environment.name} and its ${plural(s.fleet.groups.length, 'group')} (${s.fleet.groups.map((g) => g.name).join(', ') || 'none'}) go with it` : '';
@@ -224,8 +280,8 @@ export function renderText(changes: readonly FleetChange[]): string {
 }
 
 /** Markdown for a pull-request comment: a heading, a summary, and a table with destructive rows flagged. */
-export function renderMarkdown(changes: readonly FleetChange[]): string {
-  const lines = ['### Fleet changes', ''];
+export function renderMarkdown(changes: readonly FleetChange[], title = 'Fleet changes'): string {
+  const lines = [`### ${title}`, ''];
   if (changes.length === 0) return `${lines.join('\n')}\nNo fleet changes.\n`;
   const destructive = changes.filter((c) => c.destructive).length;
   lines.push(

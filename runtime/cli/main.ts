@@ -258,8 +258,11 @@ function buildProgram(): Command {
     .command('diff')
     .description(
       'What a change does to the fleet, in sentences a reviewer reads: groups, maxBots, committed bots, capacity, scaling, images, access, flows and regions, ' +
-        'from the fleet manifests of two synth outputs. Exit code 0: no change, or none destructive; 2: something destructive (a group or stack removed, ' +
-        'capacity cut, a region moved), so a pipeline can ask for approval; 1: an error. With --base, the working tree is synthesized into cdktf.out ' +
+        'from the fleet manifests of two synth outputs; and, from their synthesized stacks (cdk.tf.json), what Terraform would replace or destroy: a change to ' +
+        'an attribute the provider marks ForceNew (a rename, a region, an image definition, a SKU), a resource removed or moved to a new address, and a changed ' +
+        'VNet address space or subnet prefix. No cloud credentials are needed; hosted-bots plan asks Terraform itself. Exit code 0: no change, or none ' +
+        'destructive; 2: something destructive (a group, stack or image version removed, capacity cut, a region moved, a resource replaced or destroyed, ' +
+        'a network change), so a pipeline can ask for approval; 1: an error. With --base, the working tree is synthesized into cdktf.out ' +
         "(cdktf.json's output), or --to is read as it is, and compared with the project at the ref, synthesized in a temporary git worktree that " +
         "uses this project's node_modules.",
     )

@@ -21,12 +21,18 @@ interface FleetSpec {
   readonly stack?: string;
   readonly capacity?: number;
   readonly groups: GroupSpec[];
+  readonly globalNamePrefix?: string;
+  readonly addressSpace?: string;
 }
 
 /** Synthesizes a tiny environment stack with the library, as bench/policies.ts synthesizeBenchFleet does. */
 function synthesize(outdir: string, spec: FleetSpec): void {
   const app = new App({ outdir, stackTraces: false });
-  const stack = new HostedBotsStack(app, spec.stack ?? 'bots', { geography: 'Europe', environment: { name: 'demo', botCapacity: spec.capacity ?? 8, admins: ['ops-admin'] } });
+  const stack = new HostedBotsStack(app, spec.stack ?? 'bots', {
+    geography: 'Europe',
+    globalNamePrefix: spec.globalNamePrefix,
+    environment: { name: 'demo', botCapacity: spec.capacity ?? 8, admins: ['ops-admin'], network: spec.addressSpace ? { addressSpace: spec.addressSpace } : undefined },
+  });
   const password = new TerraformVariable(stack, 'bot_admin_password', { type: 'string', sensitive: true }).stringValue;
   for (const g of spec.groups) {
     stack.environment.addGroup(g.name, {
@@ -74,10 +80,15 @@ describe('diffFleets', () => {
     expect(renderText(changes)).toBe('no fleet changes\n');
   });
 
-  test('a group added: its size, image and flows; not destructive', () => {
-    const c = only(diff(changed((m) => m.groups.push({ ...JSON.parse(JSON.stringify(group(m, 'hr'))), name: 'legal' }))));
+  test('a group added: its size, image, flows and who can use it; not destructive', () => {
+    const c = only(diff(changed((m) => m.groups.push({ ...JSON.parse(JSON.stringify(group(m, 'hr'))), name: 'legal', access: { users: ['alice', 'bob'], coOwners: ['carol'] } }))));
     expect(c).toMatchObject({ kind: 'group-added', destructive: false, stack: 'bots', group: 'legal' });
-    expect(c.text).toMatch(/^group legal added: up to 2 bots, image .*, flows invoice-entry$/);
+    expect(c.text).toMatch(/^group legal added: up to 2 bots, image .*, flows invoice-entry; who can use it: users alice, bob; coOwners carol; and the environment's admins$/);
+  });
+
+  test('a group added without users or co-owners: only the admins can use it', () => {
+    const c = only(diff(changed((m) => m.groups.push({ ...JSON.parse(JSON.stringify(group(m, 'hr'))), name: 'legal', access: { users: [], coOwners: [] } }))));
+    expect(c.text).toMatch(/; nobody but the environment's admins can use it$/);
   });
 
   test('a group removed: its queued runs will be cancelled; destructive, exit code 2', () => {
@@ -160,6 +171,27 @@ describe('diffFleets', () => {
     ]);
   });
 
+  test('a user made a co-owner (and back) moves, with what the move allows', () => {
+    const promoted = diff(changed((m) => Object.assign(group(m, 'finance').access, { users: [], coOwners: ['alice'] })));
+    expect(only(promoted)).toMatchObject({
+      kind: 'access',
+      destructive: false,
+      text: 'group finance: alice moved from users to coOwners: may now also cancel, re-prioritise and move runs to the top, and pause or resume the group',
+    });
+    const demoted = diffFleets(side(changed((m) => Object.assign(group(m, 'finance').access, { users: [], coOwners: ['alice'] }))), side(base));
+    expect(only(demoted).text).toBe("group finance: alice moved from coOwners to users: may no longer cancel others' runs, re-prioritise, move runs to the top, or pause the group");
+  });
+
+  test('who may queue at high priority is an access change', () => {
+    const c = only(diff(changed((m) => (group(m, 'hr').queue.highPriority = 'users'))));
+    expect(c).toMatchObject({ kind: 'access', destructive: false, text: 'group hr: who may queue at high priority: co-owners → users and co-owners (environment admins always may)' });
+  });
+
+  test("a user's queue share is a setting", () => {
+    const c = only(diff(changed((m) => (group(m, 'hr').queue.maxQueuedPerUser = 7))));
+    expect(c).toMatchObject({ kind: 'setting', text: `group hr: queue.maxQueuedPerUser ${base.groups[1].queue.maxQueuedPerUser} → 7 (the most runs one user may have queued)` });
+  });
+
   test('a flow added', () => {
     const c = only(diff(changed((m) => (group(m, 'hr').flows.payroll = { command: 'payroll.exe', timeoutMinutes: 30 }))));
     expect(c).toMatchObject({ kind: 'flow-added', destructive: false, text: 'group hr: flow payroll added (payroll.exe, time-out 30 min)' });
@@ -191,7 +223,7 @@ describe('diffFleets', () => {
   test('a stack added: not destructive', () => {
     const changes = diffFleets(side(base), { stacks: [...side(base).stacks, ...side(base, 'bots-us').stacks] });
     expect(only(changes)).toMatchObject({ kind: 'stack-added', destructive: false, stack: 'bots-us' });
-    expect(changes[0].text).toBe(`stack bots-us added: environment demo in Europe (${base.environment.region}) with 2 groups`);
+    expect(changes[0].text).toBe(`stack bots-us added: environment demo in Europe (${base.environment.region}) with 2 groups; admins ops-admin`);
   });
 
   test('a stack removed: destructive', () => {
@@ -200,13 +232,24 @@ describe('diffFleets', () => {
     expect(diffExitCode(changes)).toBe(2);
   });
 
-  test('an image stack version added and removed (from cdk.tf.json)', () => {
+  test('an image stack version added and removed (from cdk.tf.json): the removed one is a rollback target gone, destructive', () => {
     const v = (version: string) => ({ gallery: 'bots', image: 'win11', version, regions: ['northeurope'] });
     const changes = diffFleets(side(undefined, 'bot-images', [v('1.0.0')]), side(undefined, 'bot-images', [v('1.1.0')]));
     expect(changes.map((c) => [c.kind, c.destructive, c.text])).toEqual([
       ['image-version', false, 'image version bots/win11@1.1.0 added: built and replicated to northeurope'],
-      ['image-version', false, 'image version bots/win11@1.0.0 removed: groups must no longer use it'],
+      ['image-version', true, 'image version bots/win11@1.0.0 removed: the deploy deletes it from the gallery, so no group can roll back to it'],
     ]);
+    expect(diffExitCode(changes)).toBe(2);
+  });
+
+  test('a removed image version that a group still uses names the group', () => {
+    const v = { gallery: 'bots', image: 'win11', version: '1.0.0', regions: ['northeurope'] };
+    const onVersion = changed((m) => (group(m, 'finance').image = { kind: 'gallery', gallery: 'bots', image: 'win11', version: '1.0.0', id: '${azurerm_shared_image_version.v.id}' }));
+    const before: FleetSide = { stacks: [{ name: 'bot-images', imageVersions: [v] }, { name: 'bots', fleet: onVersion, imageVersions: [] }] };
+    const after: FleetSide = { stacks: [{ name: 'bot-images', imageVersions: [] }, { name: 'bots', fleet: onVersion, imageVersions: [] }] };
+    expect(only(diffFleets(before, after)).text).toBe(
+      'image version bots/win11@1.0.0 removed: the deploy deletes it from the gallery, so no group can roll back to it; still used by bots/finance, whose bots cannot start once it is gone',
+    );
   });
 });
 
@@ -257,7 +300,24 @@ describe('hosted-bots diff', () => {
     synthesize(path.join(temp, 'a'), { groups: [{ name: 'finance', maxBots: 4 }] });
     synthesize(path.join(temp, 'b'), { groups: [{ name: 'finance', maxBots: 6 }] });
     synthesize(path.join(temp, 'c'), { groups: [{ name: 'finance', maxBots: 2 }] });
+    synthesize(path.join(temp, 'prefixed'), { groups: [{ name: 'finance', maxBots: 4 }], globalNamePrefix: 'contoso' });
+    synthesize(path.join(temp, 'renumbered'), { groups: [{ name: 'finance', maxBots: 4 }], addressSpace: '10.90.0.0/16' });
   }, 60_000);
+
+  test('a globalNamePrefix change renames the vault, PostgreSQL server, storage account and App Service: exit code 2, each named with its attribute', () => {
+    const r = run(['--from', path.join(temp, 'a'), '--to', path.join(temp, 'prefixed')]);
+    for (const what of ['Key Vault', 'PostgreSQL server', 'storage account', 'runtime App Service']) {
+      expect(r.stdout).toMatch(new RegExp(`! azurerm_\\w+\\.\\S+ \\(${what}\\) is replaced: name \\S+ → contoso\\S+ \\(a rename\\) forces a new resource`));
+    }
+    expect(r.stdout).toContain('run history');
+    expect(r.status).toBe(2);
+  });
+
+  test('an addressSpace change is a network change: exit code 2, naming the VNet and address_space', () => {
+    const r = run(['--from', path.join(temp, 'a'), '--to', path.join(temp, 'renumbered'), '--markdown']);
+    expect(r.stdout).toMatch(/\| ⚠️ destructive \| bots \| azurerm_virtual_network\.\S+ \(virtual network\): network change: address_space 10\.80\.0\.0\/16 → 10\.90\.0\.0\/16; /);
+    expect(r.status).toBe(2);
+  });
 
   test('only non-destructive changes: exit code 0', () => {
     const r = run(['--from', path.join(temp, 'a'), '--to', path.join(temp, 'b')]);
