@@ -284,7 +284,13 @@ export function diffStackResources(stack: string, from: TerraformConfig | undefi
     const resource = after.get(address)!;
     const rule = replacementRule(resource.type);
     const verb = replacement.uncertain ? 'may be replaced' : 'is replaced';
-    add(true, 'resource-replaced', address, `${label(resource, rule)} ${verb}: ${replacement.reasons.join('; ')}${rule ? ` (${sourceCitation(rule)})` : ''}${lost(rule)}`);
+    const routine = rule?.routineReplacement;
+    add(
+      !routine,
+      'resource-replaced',
+      address,
+      `${label(resource, rule)} ${verb}: ${replacement.reasons.join('; ')}${rule ? ` (${sourceCitation(rule)})` : ''}${routine ? `; routine, nothing is lost: ${routine}` : lost(rule)}`,
+    );
   }
   for (const { resource, changes: leaves } of network) {
     const rule = replacementRule(resource.type);

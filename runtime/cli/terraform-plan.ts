@@ -91,9 +91,14 @@ export function readTerraformPlan(showJson: unknown, source: string): TerraformP
   return { created, updated, replaced, destroyed, deletions };
 }
 
-/** True when the plan replaces or destroys anything: the plan needs approval (exit code 2). */
+/** A deletion that loses something: every destroy, and every replacement but the routine ones (force-new-attributes.ts). */
+export function isDestructive(d: PlannedDeletion): boolean {
+  return d.kind === 'destroy' || !replacementRule(d.type)?.routineReplacement;
+}
+
+/** True when the plan replaces or destroys anything that is not routine: the plan needs approval (exit code 2). */
 export function planDeletes(plan: TerraformPlanSummary): boolean {
-  return plan.deletions.length > 0;
+  return plan.deletions.some(isDestructive);
 }
 
 /** The sentence for one replaced or destroyed resource. */
@@ -101,7 +106,8 @@ function deletionText(d: PlannedDeletion): string {
   const rule = replacementRule(d.type);
   const head = `${d.address}${rule ? ` (${rule.what})` : ''}`;
   const reason = d.actionReason ? (ACTION_REASONS[d.actionReason] ?? d.actionReason) : undefined;
-  const lost = rule?.loses ? `; lost with it: ${rule.loses}` : '';
+  const routine = d.kind === 'replace' ? rule?.routineReplacement : undefined;
+  const lost = routine ? `; routine, nothing is lost: ${routine}` : rule?.loses ? `; lost with it: ${rule.loses}` : '';
   if (d.kind === 'destroy') return `${head} is destroyed${reason ? `: ${reason}` : ''} (actions ${d.actions.join(', ')})${lost}`;
   const order = d.actions[0] === 'create' ? 'the new one is created before the old one is destroyed' : 'destroyed, then created';
   const forcedBy = d.replacePaths.length ? `; forced by ${d.replacePaths.join(', ')}` : '';
@@ -121,7 +127,7 @@ export function planChanges(stack: string, plan: TerraformPlanSummary): FleetCha
   return [
     { kind: 'terraform-plan', destructive: false, stack, text: numbers },
     ...plan.deletions.map(
-      (d): FleetChange => ({ kind: d.kind === 'replace' ? 'resource-replaced' : 'resource-destroyed', destructive: true, stack, resource: d.address, text: deletionText(d) }),
+      (d): FleetChange => ({ kind: d.kind === 'replace' ? 'resource-replaced' : 'resource-destroyed', destructive: isDestructive(d), stack, resource: d.address, text: deletionText(d) }),
     ),
   ];
 }

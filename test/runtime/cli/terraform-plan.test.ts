@@ -39,6 +39,34 @@ function planOf(before: Resources, after: Resources) {
   return binary ? readTerraformPlan(realPlan(binary, before, after), 'test plan') : undefined;
 }
 
+describe('routine replacements', () => {
+  const showJson = (type: string, actions: string[]) => ({
+    format_version: '1.2',
+    resource_changes: [{ address: `${type}.x`, mode: 'managed', type, name: 'x', change: { actions, replace_paths: [['name']] }, action_reason: 'replace_because_cannot_update' }],
+  });
+
+  test("a new runtime package blob or admin password version is reported as routine and needs no approval", () => {
+    for (const type of ['azurerm_storage_blob', 'random_id']) {
+      const plan = readTerraformPlan(showJson(type, ['create', 'delete']), 'test');
+      const changes = planChanges('bots', plan);
+      expect(changes[1]).toMatchObject({ kind: 'resource-replaced', destructive: false, text: expect.stringContaining('routine, nothing is lost') });
+      expect(planDeletes(plan)).toBe(false);
+      expect(diffExitCode(changes)).toBe(0);
+    }
+  });
+
+  test('destroying one of them is still destructive', () => {
+    const plan = readTerraformPlan(showJson('azurerm_storage_blob', ['delete']), 'test');
+    expect(planDeletes(plan)).toBe(true);
+    expect(diffExitCode(planChanges('bots', plan))).toBe(2);
+  });
+
+  test('any other replacement needs approval', () => {
+    const plan = readTerraformPlan(showJson('azurerm_key_vault', ['delete', 'create']), 'test');
+    expect(diffExitCode(planChanges('bots', plan))).toBe(2);
+  });
+});
+
 describe('readTerraformPlan over real plans', () => {
   test('an update in place: listed as updated, nothing deleted, exit code 0', () => {
     const plan = planOf({ keep: { input: 'a' } }, { keep: { input: 'b' } });
