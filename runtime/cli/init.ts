@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { environmentName, groupName } from '../../constructs/azure-rules';
 import { assertGeography, Geography } from '../../constructs/geography';
+import { OwnPackage, ownPackage } from './own-package';
 
 export const PIPELINES = ['github', 'azure'] as const;
 export type PipelineKind = (typeof PIPELINES)[number];
@@ -37,20 +38,7 @@ export interface InitResult {
 /** Thrown for a value the scaffold refuses; the message names the flag, the value and the rule. */
 export class InitError extends Error {}
 
-/** This package's own package.json: the scaffold depends on the same versions this package was built and tested with. */
-function ownPackage(): { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> } {
-  // Source (runtime/cli) and build (dist/runtime/cli) sit at different depths: walk up to it.
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (pkg.name === 'hosted-rpa-bots') return pkg;
-    }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the package.json of hosted-rpa-bots above ${__dirname}`);
-  }
-}
-
-function pinned(pkg: ReturnType<typeof ownPackage>, name: string): string {
+function pinned(pkg: OwnPackage, name: string): string {
   const version = pkg.dependencies[name] ?? pkg.devDependencies[name];
   if (!version) throw new Error(`hosted-rpa-bots' package.json pins no version of ${name}`);
   return version;

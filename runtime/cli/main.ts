@@ -12,6 +12,7 @@ import { addAgentCommand } from '../agent/command';
 import { registerDeployerCommands } from './deployer';
 import { LOCAL_SUBSCRIPTION } from './local-values';
 import { BUNDLE_FILES } from './bundle-files';
+import { ownVersion } from './own-package';
 
 /* The heavy modules (Azure SDK, Express, the stores, arm-sim) load inside the commands that use
  * them, so that `hosted-bots status` or `--help` start in a fraction of a second. */
@@ -81,6 +82,7 @@ function manifestFrom(file: string, localValues?: string, compressedTime = false
 function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
+    .version(ownVersion(), '-V, --version', 'print the version of hosted-rpa-bots')
     .showHelpAfterError('(run with --help for usage)');
 
   program

@@ -96,6 +96,7 @@ function describeGates(options: PromoteOptions, stage: string): string[] {
     const { group, flow, inputs } = options.smoke;
     const shown = Object.keys(inputs).length ? ` with inputs ${JSON.stringify(inputs)}` : '';
     lines.push(`  gate 2, smoke:  a high-priority run of ${group}/${flow}${shown} ends succeeded within ${options.smokeTimeoutMs / 1000} s`);
+    if (!options.token) lines.push('                  (it needs an API token when the promotion runs: --token or HOSTED_BOTS_TOKEN)');
   }
   return lines;
 }
@@ -170,7 +171,8 @@ async function smokeGate(out: Output, stage: string, url: string, token: string,
 
 export async function promote(options: PromoteOptions, steps: CdktfSteps, out: Output): Promise<void> {
   const say = (line: string) => out.write(`${line}\n`);
-  if (options.smoke && !options.token) {
+  // A dry run calls no runtime, so it needs no token; a real one fails here, before any deploy.
+  if (options.smoke && !options.token && !options.dryRun) {
     throw new Error(`--smoke ${options.smoke.group}/${options.smoke.flow} starts a run, which needs an API token: pass --token or set HOSTED_BOTS_TOKEN`);
   }
   if (options.order && options.dryRun) {

@@ -411,6 +411,15 @@ describe('promote', () => {
     expect(result.stdout).toMatch(/not started: bots-us/);
   });
 
+  test('--dry-run needs no API token, even with --smoke: it says the real run will', async () => {
+    const result = await hostedBots(['promote', '--order', 'bots-europe', '--dry-run', '--smoke', 'finance/invoice-entry']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/gate 2, smoke: +a high-priority run of finance\/invoice-entry ends succeeded/);
+    expect(result.stdout).toMatch(/it needs an API token when the promotion runs: --token or HOSTED_BOTS_TOKEN/);
+    expect(calls()).toEqual([]);
+  });
+
   test('--smoke without a token is refused before anything runs', async () => {
     const result = await hostedBots(['promote', '--smoke', 'finance/invoice-entry']);
     expect(result.code).toBe(1);
