@@ -72,7 +72,17 @@ export interface CdktfResult {
   readonly lastLines: readonly string[];
   /** The last lines of stderr, without colours. */
   readonly errorLines: readonly string[];
+  /**
+   * Every annotation line cdktf printed (`ERROR [path]: …`, `WARN [path]: …`), in order and once
+   * each: the rule pack's findings, which a failed synth must show however many there are.
+   */
+  readonly annotationLines: readonly string[];
 }
+
+/** How cdktf prints an annotation of the app: `ERROR [<construct path>]: <message>`. */
+const ANNOTATION_LINE = /^(ERROR|WARN) \[[^\]]*\]: /;
+/** Far more findings than an app has; only a runaway app reaches it. */
+const KEEP_ANNOTATIONS = 10_000;
 
 const KEEP_LINES = 200;
 
@@ -104,6 +114,8 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
     : spawn(file, all, { cwd: options.cwd, env: cdktfEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const lastLines: string[] = [];
   const errorLines: string[] = [];
+  const annotationLines: string[] = [];
+  const annotationsSeen = new Set<string>();
   const reader = (stream: NodeJS.ReadableStream, isError: boolean) => {
     let pending = '';
     const take = (line: string) => {
@@ -111,6 +123,10 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
       if (!clean.trim()) return;
       keep(lastLines, clean);
       if (isError) keep(errorLines, clean);
+      if (ANNOTATION_LINE.test(clean) && !annotationsSeen.has(clean) && annotationLines.length < KEEP_ANNOTATIONS) {
+        annotationsSeen.add(clean);
+        annotationLines.push(clean);
+      }
       options.progress?.update(clean);
       options.onLine?.(clean);
     };
@@ -126,7 +142,7 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   reader(child.stderr!, true);
   return new Promise((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`cannot start cdktf (${file}): ${(err as Error).message}`)));
-    child.once('close', (code, signal) => resolve({ args, code, signal, ms: Date.now() - started, lastLines, errorLines }));
+    child.once('close', (code, signal) => resolve({ args, code, signal, ms: Date.now() - started, lastLines, errorLines, annotationLines }));
   });
 }
 

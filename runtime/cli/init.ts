@@ -393,7 +393,7 @@ export function fleetRepoFiles(dir: string, options: InitOptions = {}): { files:
     }),
   );
   files.set('main.ts', mainTs(s));
-  files.set('.gitignore', ['node_modules/', 'dist/', 'cdktf.out/', '*.tfstate*', '.terraform/', ''].join('\n'));
+  files.set('.gitignore', ['node_modules/', 'dist/', 'cdktf.out/', '.cdktf.out.*/', '*.tfstate*', '.terraform/', ''].join('\n'));
   if (s.pipeline === 'github') files.set('.github/workflows/fleet.yml', githubWorkflow(s));
   else files.set('azure-pipelines.yml', azurePipeline(s));
   return { files, stack: s.environment };

@@ -4,6 +4,7 @@
  * call and copies a real synth of examples/multi-geo; the gates and `run` talk to a real runtime.
  */
 import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -29,6 +30,7 @@ const output = path.resolve(flag('--output') || 'cdktf.out');
 if (argv[0] === 'synth') {
   console.log('Synthesizing');
   if (config.failSynth) {
+    for (const e of config.synthErrors || []) console.log('ERROR [' + e.split(':')[0] + ']: ' + e);
     console.error('Error: ' + config.failSynth);
     process.exit(1);
   }
@@ -63,6 +65,8 @@ interface StandInConfig {
   runtimeUrls?: Record<string, string>;
   failDeploy?: string[];
   failSynth?: string;
+  /** Annotation lines a failing synth prints on stdout, as cdktf prints the app's errors. */
+  synthErrors?: string[];
   synthWarnings?: string[];
 }
 
@@ -89,6 +93,26 @@ function calls(): string[][] {
 }
 
 const deployed = () => calls().filter((a) => a[0] === 'deploy').map((a) => a[1]);
+
+/** A synth call: cdktf writes into a staging folder beside the output folder (runtime/cli/staged-output.ts). */
+const synthCall = (output = 'cdktf.out', ...args: string[]) => ['synth', ...args, '--output', expect.stringMatching(new RegExp(`/\\.${path.basename(output).replace(/\./g, '\\.')}\\.next-\\w+$`))];
+
+/** Every file under `dir` with the SHA-256 of its bytes, by relative path. */
+function fingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out[path.relative(dir, full)] = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** What is left beside the output folder: staging folders of synths that did not finish. */
+const leftovers = () => fs.readdirSync(work).filter((f) => /^\.cdktf\.out\.(next|old)-/.test(f));
 
 interface Result {
   code: number | null;
@@ -172,7 +196,7 @@ describe('synth', () => {
   test('runs cdktf synth with CI=true and CHECKPOINT_DISABLE=1, then prints a summary per stack', async () => {
     const result = await hostedBots(['synth']);
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     const logged = JSON.parse(fs.readFileSync(logFile, 'utf8').split('\n')[0]);
     expect(logged.env).toEqual({ CI: 'true', CHECKPOINT_DISABLE: '1' });
     expect(result.stdout).toMatch(/^stack\s+geography\s+region\s+capacity\s+group\s+maxBots\s+committed\s+image$/m);
@@ -208,7 +232,8 @@ describe('synth', () => {
   test('passes --app and --output on, and reads the summary from that folder', async () => {
     const result = await hostedBots(['synth', '--app', 'node app.js', '--output', 'out/app']);
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth', '--app', 'node app.js', '--output', 'out/app']]);
+    expect(calls()).toEqual([synthCall('out/app', '--app', 'node app.js')]);
+    expect(calls()[0][4]).toMatch(new RegExp(`^${fs.realpathSync(work)}/out/\\.app\\.next-`));
     expect(fs.existsSync(path.join(work, 'out/app/manifest.json'))).toBe(true);
     expect(result.stdout).toMatch(/^bots-us\s+US\s+westus/m);
   });
@@ -220,13 +245,80 @@ describe('synth', () => {
     expect(result.stderr).toMatch(/Error: bots-us\/environment\/finance: maxBots 99 is more than 50/);
     expect(result.stderr).toMatch(/error: cdktf synth exited with code 1/);
     expect(result.stdout).not.toMatch(/environment stacks/);
+    expect(leftovers()).toEqual([]);
   });
+
+  test('a failing synth prints every error of the app without --verbose, however many cdktf printed', async () => {
+    // More findings than the 200 last lines cdktf-process.ts keeps of the output.
+    const errors = Array.from({ length: 250 }, (_, i) => `bots-us/environment/g${i}: bots-us/environment/g${i}: [HRB-CAP-1] maxBots ${100 + i} must be a whole number from 1 to 50 (bots per group)`);
+    configure({ failSynth: 'While synthesizing one or more error annotations have been encountered.', synthErrors: errors });
+    const result = await hostedBots(['synth']);
+    expect(result.code).toBe(1);
+    const shown = result.stderr.split('\n').filter((l) => l.startsWith('  ERROR ['));
+    expect(shown).toEqual(errors.map((e) => `  ERROR [${e.split(':')[0]}]: ${e}`));
+    expect(result.stderr).toMatch(/error: cdktf synth found 250 errors in the app \(above\)/);
+  });
+
+  test('a successful synth replaces the output folder, keeping each stack\'s Terraform working files, and leaves nothing beside it', async () => {
+    const stack = path.join(work, 'cdktf.out', 'stacks', 'bots-us');
+    fs.mkdirSync(path.join(stack, '.terraform', 'providers'), { recursive: true });
+    fs.writeFileSync(path.join(stack, '.terraform', 'providers', 'marker'), 'installed');
+    fs.writeFileSync(path.join(stack, '.terraform.lock.hcl'), 'lock');
+    fs.writeFileSync(path.join(stack, 'fleet.json'), 'stale');
+    fs.writeFileSync(path.join(work, 'cdktf.out', 'stale.txt'), 'from an older synth');
+    const result = await hostedBots(['synth']);
+    expect(result.code).toBe(0);
+    expect(fs.readFileSync(path.join(stack, '.terraform', 'providers', 'marker'), 'utf8')).toBe('installed');
+    expect(fs.readFileSync(path.join(stack, '.terraform.lock.hcl'), 'utf8')).toBe('lock');
+    expect(fs.readFileSync(path.join(stack, 'fleet.json'), 'utf8')).toBe(fs.readFileSync(path.join(fixture, 'stacks', 'bots-us', 'fleet.json'), 'utf8'));
+    expect(fs.existsSync(path.join(work, 'cdktf.out', 'stale.txt'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
+  test(
+    'a real app with errors: every finding printed in full (path, rule ID, field, value, what to do), and the previous cdktf.out left byte for byte',
+    async () => {
+      // The real cdktf, on a small app of this package's built library.
+      const realCdktf = path.join(root, 'node_modules', '.bin', 'cdktf');
+      fs.writeFileSync(path.join(work, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.js', projectId: 'x', sendCrashReports: 'false', terraformProviders: [], terraformModules: [], context: {} }));
+      fs.writeFileSync(
+        path.join(work, 'app.js'),
+        `const { App } = require(${JSON.stringify(path.join(root, 'node_modules', 'cdktf'))});
+const { HostedBotsStack } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+const app = new App();
+const stack = new HostedBotsStack(app, 'shop', { geography: 'Europe', environment: { name: 'shop', botCapacity: 2 } });
+stack.environment.addGroup('finance', {
+  name: 'finance',
+  maxBots: Number(process.env.MAX_BOTS),
+  adminUsername: process.env.ADMIN_USER,
+  adminPassword: 'Xy7!abcdefgh1',
+  flows: { hello: { command: 'cmd /c echo hi', timeoutMinutes: 5 } },
+});
+app.synth();
+`,
+      );
+      const good = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: realCdktf, MAX_BOTS: '2', ADMIN_USER: 'botadmin' });
+      expect(good.stderr).toBe('');
+      expect(good.code).toBe(0);
+      const before = fingerprint(path.join(work, 'cdktf.out'));
+      expect(Object.keys(before)).toEqual(expect.arrayContaining(['manifest.json', 'stacks/shop/cdk.tf.json', 'stacks/shop/fleet.json']));
+
+      const bad = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: realCdktf, MAX_BOTS: '99', ADMIN_USER: 'admin' });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^ {2}ERROR \[shop\/environment\/finance\]: shop\/environment\/finance: \[HRB-CAP-1\] maxBots 99 must be a whole number from 1 to 50/m);
+      expect(bad.stderr).toMatch(/^ {2}ERROR \[shop\/environment\/finance\]: shop\/environment\/finance: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure; choose another name/m);
+      expect(bad.stderr).toMatch(new RegExp(`error: cdktf synth found 2 errors in the app \\(above\\); ${fs.realpathSync(work)}/cdktf.out is unchanged`));
+      expect(fingerprint(path.join(work, 'cdktf.out'))).toEqual(before);
+      expect(leftovers()).toEqual([]);
+    },
+    120_000,
+  );
 
   test('HOSTED_BOTS_CDKTF overrides the lookup on PATH, as a file or a command', async () => {
     const standIn = path.join(work, 'bin', 'cdktf');
     const asCommand = await hostedBots(['synth'], { PATH: emptyDir(), HOSTED_BOTS_CDKTF: `${process.execPath} ${standIn}` });
     expect(asCommand.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     const missing = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: path.join(work, 'no-such-cdktf') });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/HOSTED_BOTS_CDKTF is ".*no-such-cdktf", but .* is neither an executable file nor on PATH/);
@@ -250,7 +342,7 @@ describe('synth', () => {
     try {
       const result = await hostedBots(['synth'], { PATH: nodeOnly });
       expect(result.code).toBe(0);
-      expect(calls()).toEqual([['synth']]);
+      expect(calls()).toEqual([synthCall()]);
     } finally {
       fs.rmSync(path.join(work, 'node_modules'), { recursive: true, force: true });
     }
@@ -262,7 +354,7 @@ describe('deploy', () => {
     const result = await hostedBots(['deploy']);
     expect(result.code).toBe(0);
     const all = calls();
-    expect(all[0]).toEqual(['synth']);
+    expect(all[0]).toEqual(synthCall());
     const order = deployed();
     expect(order).toHaveLength(3);
     expect(order[0]).toBe('bot-images');
@@ -315,7 +407,7 @@ describe('promote', () => {
   test('--dry-run without --order synthesizes to read the declared order, and deploys nothing', async () => {
     const result = await hostedBots(['promote', '--dry-run']);
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     expect(result.stdout).toMatch(/no --order, so cdktf synth runs first/);
     expect(result.stdout).toMatch(/order: bots-europe → bots-us \(declared by the app\)/);
     expect(result.stdout).toMatch(/deploy: cdktf deploy bot-images .*\(bots-europe depends on it\)/);

@@ -343,6 +343,24 @@ describe('hosted-bots diff --base', () => {
     expect(worktrees).toHaveLength(1);
   }, 120_000);
 
+  test("a working tree with errors: exit code 1, each error printed with its rule ID, and the working tree's cdktf.out left as it was", () => {
+    const out = path.join(repo, 'cdktf.out');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'previous.txt'), 'the last good synth');
+    const listing = () => fs.readdirSync(out, { recursive: true, encoding: 'utf8' }).sort().map((f) => [f, fs.statSync(path.join(out, f)).isFile() ? fs.readFileSync(path.join(out, f), 'utf8') : '']);
+    const before = listing();
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource(99));
+    try {
+      const r = run(['--base', 'origin/main']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^ {2}ERROR \[bots\/environment\/finance\]: bots\/environment\/finance: \[HRB-CAP-1\] maxBots 99 must be a whole number from 1 to 50/m);
+      expect(r.stderr).toMatch(/error: cdktf synth found 1 error in the app \(above\)/);
+      expect(listing()).toEqual(before);
+    } finally {
+      fs.writeFileSync(path.join(repo, 'main.js'), appSource(2));
+    }
+  }, 120_000);
+
   test('a ref that names no commit: exit code 1, naming the ref, before any synth', () => {
     const r = run(['--base', 'origin/nowhere']);
     expect(r.stderr).toContain('--base origin/nowhere is not a commit of the repository');
