@@ -7,6 +7,7 @@
  * construct path, the rule ID, the field, the value and the rule.
  */
 import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, isTimeZone, NumericBound, TIME_ZONE_RULE, withinBound } from '../runtime/config/fleet-schema';
+import { SELF_TEST_FLOW, SELF_TEST_FLOW_RESERVED } from '../runtime/config/self-test-flow';
 import { Geography } from './geography';
 
 export type Severity = 'error' | 'warning';
@@ -47,6 +48,7 @@ export const RULE_CATALOGUE = {
   'HRB-CAP-4': hard('groups per environment'),
   'HRB-CAP-5': hard('committed bots within the capacity'),
   'HRB-FLOW-1': hard('flow names, commands and time-outs'),
+  'HRB-FLOW-2': hard('reserved flow name of the built-in self-test'),
   'HRB-SCALE-1': hard('scaling settings'),
   'HRB-QUEUE-1': hard('queue settings'),
   'HRB-RET-1': hard('run retention and idempotency keys'),
@@ -324,6 +326,13 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
   }
   return findings;
 };
+
+/**
+ * No declared flow takes the name of the built-in self-test (runtime/config/self-test-flow.ts),
+ * which every group runs without declaring it: the runtime would refuse the manifest.
+ */
+export const reservedFlowName: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) =>
+  flows.filter((flow) => flow.name === SELF_TEST_FLOW).map((flow) => error('HRB-FLOW-2', `flows.${flow.name}`, flow.name, SELF_TEST_FLOW_RESERVED));
 
 /**
  * Scaling settings (a standby pool's capacities too) are finite, within the manifest's bounds,

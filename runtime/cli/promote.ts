@@ -4,6 +4,7 @@
  * named flow that must succeed. The first failure stops the promotion; later stages stay as
  * they were.
  */
+import { SELF_TEST_FLOW } from '../config/self-test-flow';
 import { CdktfSteps, RUNTIME_URL_OUTPUT } from './cdktf-steps';
 import { commandLine } from './cdktf-process';
 import { describeRunEnd, followRun, retryTransient, RunView, RuntimeClient, waitForHealth } from './runtime-client';
@@ -74,7 +75,9 @@ function planStages(synth: SynthOutput, order: readonly string[], options: Promo
       const g = synth.get(name)!.fleet!.groups.find((x) => x.name === group);
       if (!g) throw new Error(`--smoke ${group}/${flow}: stage ${name} has no group "${group}" (its groups: ${synth.get(name)!.fleet!.groups.map((x) => x.name).join(', ') || 'none'})`);
       const flows = Object.keys(g.flows ?? {});
-      if (!flows.includes(flow)) throw new Error(`--smoke ${group}/${flow}: group ${group} of stage ${name} has no flow "${flow}" (its flows: ${flows.join(', ') || 'none'})`);
+      if (flow !== SELF_TEST_FLOW && !flows.includes(flow)) {
+        throw new Error(`--smoke ${group}/${flow}: group ${group} of stage ${name} has no flow "${flow}" (its flows: ${flows.join(', ') || 'none'}; every group also runs the built-in ${SELF_TEST_FLOW})`);
+      }
     }
   }
   const deployed = new Set<string>();

@@ -492,6 +492,14 @@ describe('promote', () => {
     expect(smoke.length).toBeGreaterThanOrEqual(2);
   });
 
+  test('the built-in self-test as the smoke run: no stage declares it, and it passes gate 2 on a real bot', async () => {
+    configure({ runtimeUrls: { 'bots-europe': fleet.fleet.url, 'bots-us': fleet.fleet.url } });
+    const result = await hostedBots(['promote', '--smoke', 'finance/hosted-bots-self-test', '--health-timeout', '10', '--smoke-timeout', '30'], { HOSTED_BOTS_TOKEN: adminToken });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/smoke: run run_[0-9a-f]{24} succeeded/g)).toHaveLength(2);
+  });
+
   test('a smoke run that fails stops the promotion, naming the stage, the run and its exit code', async () => {
     configure({ runtimeUrls: { 'bots-europe': fleet.fleet.url, 'bots-us': fleet.fleet.url } });
     const result = await hostedBots(
@@ -522,7 +530,7 @@ describe('promote', () => {
   test('a smoke flow the stages do not declare is refused before anything is deployed', async () => {
     const result = await hostedBots(['promote', '--smoke', 'finance/lead-sync', '--token', 'x']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/--smoke finance\/lead-sync: group finance of stage bots-europe has no flow "lead-sync" \(its flows: invoice-entry\)/);
+    expect(result.stderr).toMatch(/--smoke finance\/lead-sync: group finance of stage bots-europe has no flow "lead-sync" \(its flows: invoice-entry; every group also runs the built-in hosted-bots-self-test\)/);
     expect(deployed()).toEqual([]);
   });
 
