@@ -184,7 +184,7 @@ afterEach(() => {
 });
 
 test('every deployer command has help', async () => {
-  const commands = ['synth', 'deploy', 'promote', 'status', 'run'];
+  const commands = ['synth', 'deploy', 'promote', 'gate', 'status', 'run'];
   const results = await Promise.all(commands.map((command) => hostedBots([command, '--help'])));
   results.forEach((result, i) => {
     expect(result.code).toBe(0);
@@ -570,7 +570,7 @@ describe('promote', () => {
     const cases: Array<[string[], RegExp]> = [
     [['--order', 'bots-us,,bots-europe'], /--order "bots-us,,bots-europe" has an empty stage name/],
     [['--order', 'bots-us,bots-us'], /--order lists stage "bots-us" twice/],
-    [['--smoke', 'finance'], /--smoke takes <group>\/<flow>, e.g. finance\/invoice-entry, got "finance"/],
+    [['--smoke', 'finance'], /--smoke takes <group>\/<flow>, e.g. finance\/hosted-bots-self-test, got "finance"/],
     [['--health-timeout', '0'], /--health-timeout must be a number of seconds from 1 to 86400, got "0"/],
     [['--smoke-timeout', 'soon'], /--smoke-timeout must be a number of seconds from 1 to 86400, got "soon"/],
     [['--url', 'bots-us'], /--url takes <stack>=<url>/],
@@ -583,6 +583,38 @@ describe('promote', () => {
       expect(result.stderr).toMatch(cases[i][1]);
     });
     expect(calls()).toEqual([]);
+  });
+});
+
+describe('gate', () => {
+  test('a healthy runtime and the built-in self-test on a real bot: every gate passes, and the self-test\'s report is shown', async () => {
+    const result = await hostedBots(['gate', '--url', fleet.fleet.url, '--smoke', 'finance/hosted-bots-self-test', '--health-timeout', '10', '--smoke-timeout', '30'], { HOSTED_BOTS_TOKEN: adminToken });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/health: ok in/);
+    expect(result.stdout).toMatch(/smoke: run run_[0-9a-f]{24} succeeded/);
+    expect(result.stdout).toMatch(new RegExp(`hosted-bots-self-test passed: this bot runs commands and reaches the runtime\\n.*\\n.*\\n +runtime: GET ${fleet.fleet.url}/healthz answered HTTP 200`));
+    expect(result.stdout).toMatch(/every gate passed in/);
+    expect(calls()).toEqual([]);
+  });
+
+  test('an unhealthy runtime fails the health gate, exit code 1, and no run is started', async () => {
+    const unhealthy = await unhealthyServer();
+    try {
+      const result = await hostedBots(['gate', '--url', unhealthy.url, '--smoke', 'finance/hosted-bots-self-test', '--token', adminToken, '--health-timeout', '1']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`error: health gate failed: ${unhealthy.url} did not answer 200 with status ok within 1 s \\(last: HTTP 503 with status "unavailable"\\)`));
+      expect(result.stdout).not.toMatch(/smoke:/);
+    } finally {
+      await unhealthy.close();
+    }
+  });
+
+  test('--smoke without a token is refused before the runtime is called', async () => {
+    const result = await hostedBots(['gate', '--url', 'http://127.0.0.1:9', '--smoke', 'finance/hosted-bots-self-test']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/error: --smoke finance\/hosted-bots-self-test starts a run, which needs an API token: pass --token or set HOSTED_BOTS_TOKEN/);
+    expect(result.stdout).not.toMatch(/health:/);
   });
 });
 
