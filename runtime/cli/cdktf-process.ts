@@ -146,8 +146,13 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   });
 }
 
+/**
+ * The app still learns whether its caller runs in a pipeline, from HOSTED_BOTS_CALLER_CI
+ * (stacks/backend.ts runsInPipeline; the name is CALLER_CI_VARIABLE there, which the CLI's
+ * bundle does not load).
+ */
 function cdktfEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1' };
+  return { ...process.env, HOSTED_BOTS_CALLER_CI: process.env.HOSTED_BOTS_CALLER_CI ?? process.env.CI ?? '', CI: 'true', CHECKPOINT_DISABLE: '1' };
 }
 
 export function exitDescription(result: CdktfResult): string {

@@ -78,11 +78,16 @@ describe('the pipelines hosted-bots init writes', () => {
     expect(validateWorkflow(files('github', branch).get('.github/workflows/fleet.yml')!)).toEqual([]);
   });
 
-  test('the Azure Pipelines file has a review stage and a promote stage, each with jobs and steps', () => {
+  test.each([['Europe'], ['Europe,US,Japan']])('the GitHub Actions workflow for the geographies %s passes the workflow validator', (geography) => {
+    const text = fleetRepoFiles(path.join(os.tmpdir(), 'pipelines-test-never-written'), { pipeline: 'github', geography }).files.get('.github/workflows/fleet.yml')!;
+    expect(validateWorkflow(text)).toEqual([]);
+  });
+
+  test('the Azure Pipelines file has a review stage, then a plan and a deploy stage per geography, each with jobs and steps', () => {
     const stages = azureStages(files('azure').get('azure-pipelines.yml')!);
-    expect(stages.map((s) => s.name)).toEqual(['review', 'promote']);
-    // promote must not wait for review, which is skipped outside pull requests.
-    expect(stages.map((s) => s.dependsOn)).toEqual([[], []]);
+    expect(stages.map((s) => s.name)).toEqual(['review', 'plan_prod', 'deploy_prod']);
+    // The first plan must not wait for review, which is skipped outside pull requests.
+    expect(stages.map((s) => s.dependsOn)).toEqual([[], [], ['plan_prod']]);
     for (const s of stages) {
       expect(s.jobs.length).toBeGreaterThan(0);
       for (const j of s.jobs) expect(j.steps).toBeGreaterThan(0);

@@ -24,7 +24,7 @@ const fs = require('fs');
 const path = require('path');
 const config = JSON.parse(fs.readFileSync(process.env.CDKTF_STAND_IN_CONFIG, 'utf8'));
 const argv = process.argv.slice(2);
-fs.appendFileSync(config.log, JSON.stringify({ argv, env: { CI: process.env.CI, CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE } }) + '\\n');
+fs.appendFileSync(config.log, JSON.stringify({ argv, env: { CI: process.env.CI, CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE, HOSTED_BOTS_CALLER_CI: process.env.HOSTED_BOTS_CALLER_CI } }) + '\\n');
 const flag = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const output = path.resolve(flag('--output') || 'cdktf.out');
 if (argv[0] === 'synth') {
@@ -194,11 +194,14 @@ test('every deployer command has help', async () => {
 
 describe('synth', () => {
   test('runs cdktf synth with CI=true and CHECKPOINT_DISABLE=1, then prints a summary per stack', async () => {
-    const result = await hostedBots(['synth']);
+    const result = await hostedBots(['synth'], { CI: undefined });
     expect(result.code).toBe(0);
     expect(calls()).toEqual([synthCall()]);
     const logged = JSON.parse(fs.readFileSync(logFile, 'utf8').split('\n')[0]);
-    expect(logged.env).toEqual({ CI: 'true', CHECKPOINT_DISABLE: '1' });
+    // The caller's own CI goes on to the app, which may refuse what a pipeline must not do (stacks/backend.ts).
+    expect(logged.env).toEqual({ CI: 'true', CHECKPOINT_DISABLE: '1', HOSTED_BOTS_CALLER_CI: '' });
+    await hostedBots(['synth'], { CI: 'true' });
+    expect(JSON.parse(fs.readFileSync(logFile, 'utf8').split('\n')[1]).env.HOSTED_BOTS_CALLER_CI).toBe('true');
     expect(result.stdout).toMatch(/^stack\s+geography\s+region\s+capacity\s+group\s+maxBots\s+committed\s+image$/m);
     expect(result.stdout).toMatch(/^bots-europe\s+Europe\s+northeurope\s+10\s+finance\s+6\s+2\s+botimages\/windows-rpa@1\.0\.0$/m);
     expect(result.stdout).toMatch(/^bots-us\s+US\s+westus\s+10\s+finance\s+6\s+2\s+botimages\/windows-rpa@1\.0\.0$/m);
