@@ -40,32 +40,49 @@ function stackFolders(outdir: string): string[] {
   return fs.readdirSync(stacks, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 }
 
-/**
- * Puts a successful synth in place of `outdir`: first each stack's Terraform working files move
- * over from the previous output (as cdktf would have kept them), then the previous output is set
- * aside, the new one renamed into place, and the old one deleted. If the rename fails, the
- * previous output is put back.
- */
-export function replaceWithStaged(staged: string, outdir: string): void {
-  if (fs.existsSync(outdir)) {
-    for (const stack of stackFolders(staged)) {
-      for (const name of KEPT_BETWEEN_SYNTHS) {
-        const from = path.join(outdir, 'stacks', stack, name);
-        const to = path.join(staged, 'stacks', stack, name);
-        if (fs.existsSync(from) && !fs.existsSync(to)) fs.renameSync(from, to);
+/** Moves each stack's Terraform working files from `from` into `to`, where `to` has none; returns what it moved, as [from, to] paths. */
+function carryWorkingFiles(from: string, to: string): Array<[string, string]> {
+  const moved: Array<[string, string]> = [];
+  for (const stack of stackFolders(to)) {
+    for (const name of KEPT_BETWEEN_SYNTHS) {
+      const source = path.join(from, 'stacks', stack, name);
+      const target = path.join(to, 'stacks', stack, name);
+      if (fs.existsSync(source) && !fs.existsSync(target)) {
+        fs.renameSync(source, target);
+        moved.push([source, target]);
       }
     }
   }
-  const aside = fs.existsSync(outdir) ? fs.mkdtempSync(path.join(path.dirname(outdir), `.${path.basename(outdir)}.old-`)) : undefined;
-  if (aside) {
+  return moved;
+}
+
+/**
+ * Puts a successful synth in place of `outdir`: the previous output is set aside, each stack's
+ * Terraform working files move over from it into the new one (as cdktf would have kept them),
+ * the new one is renamed into place, and the old one deleted. If a step fails, the previous
+ * output is put back as it was and the new one deleted.
+ */
+export function replaceWithStaged(staged: string, outdir: string): void {
+  let aside: string | undefined;
+  if (fs.existsSync(outdir)) {
+    aside = fs.mkdtempSync(path.join(path.dirname(outdir), `.${path.basename(outdir)}.old-`));
     // mkdtemp made the name; rename needs it free.
     fs.rmdirSync(aside);
-    fs.renameSync(outdir, aside);
+    try {
+      fs.renameSync(outdir, aside);
+    } catch (err) {
+      // Another program holds a file in it open (Windows refuses the rename then): keep it as it is.
+      discardStagingFolder(staged);
+      throw new Error(`cannot replace ${outdir} with the new synth output: ${(err as Error).message}; close what uses it and synthesize again`);
+    }
   }
+  const moved = aside ? carryWorkingFiles(aside, staged) : [];
   try {
     fs.renameSync(staged, outdir);
   } catch (err) {
+    for (const [source, target] of moved) fs.renameSync(target, source);
     if (aside) fs.renameSync(aside, outdir);
+    discardStagingFolder(staged);
     throw new Error(`cannot move the new synth output ${staged} to ${outdir}: ${(err as Error).message}`);
   }
   if (aside) fs.rmSync(aside, { recursive: true, force: true });
