@@ -31,7 +31,8 @@ export function configureBackend(stack: TerraformStack, backend: BotStackBackend
 
 /**
  * The variable in which `hosted-bots` passes on the caller's own `CI`: it runs cdktf with CI=true
- * whatever the caller's (no prompts, no spinner), so the app cannot read CI itself.
+ * whatever the caller's (no prompts, no spinner), so the app cannot read CI itself. The CLI names
+ * it CALLER_CI in runtime/cli/cdktf-process.ts; test/stacks/backend.test.ts holds the two equal.
  */
 export const CALLER_CI_VARIABLE = 'HOSTED_BOTS_CALLER_CI';
 

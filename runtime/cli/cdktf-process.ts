@@ -97,6 +97,8 @@ export interface RunCdktfOptions {
   /** Every line as it comes, for --verbose. */
   readonly onLine?: (line: string) => void;
   readonly cwd?: string;
+  /** Variables set for this run on top of this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -110,8 +112,8 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   // Node refuses to spawn .cmd files without a shell (CVE-2024-27980), so quote for cmd.exe.
   const shell = /\.(cmd|bat)$/i.test(file);
   const child = shell
-    ? spawn(`"${file}" ${all.map((a) => `"${a.replace(/"/g, '""')}"`).join(' ')}`, { shell: true, cwd: options.cwd, env: cdktfEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(file, all, { cwd: options.cwd, env: cdktfEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(`"${file}" ${all.map((a) => `"${a.replace(/"/g, '""')}"`).join(' ')}`, { shell: true, cwd: options.cwd, env: cdktfEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(file, all, { cwd: options.cwd, env: cdktfEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const lastLines: string[] = [];
   const errorLines: string[] = [];
   const annotationLines: string[] = [];
@@ -147,12 +149,14 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
 }
 
 /**
- * The app still learns whether its caller runs in a pipeline, from HOSTED_BOTS_CALLER_CI
- * (stacks/backend.ts runsInPipeline; the name is CALLER_CI_VARIABLE there, which the CLI's
- * bundle does not load).
+ * The variable in which the app still learns whether its caller runs in a pipeline, since cdktf
+ * runs with CI=true whatever the caller's (stacks/backend.ts runsInPipeline reads it; the name is
+ * repeated there as CALLER_CI_VARIABLE, which test/stacks/backend.test.ts holds equal to this).
  */
-function cdktfEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, HOSTED_BOTS_CALLER_CI: process.env.HOSTED_BOTS_CALLER_CI ?? process.env.CI ?? '', CI: 'true', CHECKPOINT_DISABLE: '1' };
+export const CALLER_CI = 'HOSTED_BOTS_CALLER_CI';
+
+function cdktfEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, [CALLER_CI]: process.env[CALLER_CI] ?? process.env.CI ?? '', ...extra, CI: 'true', CHECKPOINT_DISABLE: '1' };
 }
 
 export function exitDescription(result: CdktfResult): string {

@@ -15,6 +15,8 @@ export interface CdktfSettings {
   /** `--output`, passed on to cdktf when given. */
   readonly output?: string;
   readonly verbose?: boolean;
+  /** Variables set for the app on top of this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The Terraform output a stack's runtime address comes from. */
@@ -109,6 +111,7 @@ export class CdktfSteps {
       cdktf: this.cdktf,
       progress,
       onLine: this.settings.verbose ? (line) => this.out.write(`    | ${line}\n`) : undefined,
+      env: this.settings.env,
     });
     return { result, progress };
   }

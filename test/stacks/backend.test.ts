@@ -1,7 +1,12 @@
 /** Where a stack keeps its state: the remote backend a pipeline must have. */
-import { requireRemoteStateInPipelines, runsInPipeline } from '../../stacks/backend';
+import { CALLER_CI } from '../../runtime/cli/cdktf-process';
+import { CALLER_CI_VARIABLE, requireRemoteStateInPipelines, runsInPipeline } from '../../stacks/backend';
 
 const remote = { resourceGroupName: 'rg-tfstate', storageAccountName: 'tfstatebots', containerName: 'tfstate' };
+
+test('the library reads the caller\'s CI under the name the CLI passes it in', () => {
+  expect(CALLER_CI_VARIABLE).toBe(CALLER_CI);
+});
 
 describe('runsInPipeline', () => {
   test.each([
