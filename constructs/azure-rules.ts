@@ -7,6 +7,7 @@
  * construct path, the rule ID, the field, the value and the rule.
  */
 import { BOUNDS, CAPPED_BY_MAX_BOTS, COMPUTER_NAME_PREFIX_MAX, describeBound, GROUP_NAME_MAX, isTimeZone, NumericBound, TIME_ZONE_RULE, withinBound } from '../runtime/config/fleet-schema';
+import { SELF_TEST_FLOW, SELF_TEST_FLOW_RESERVED } from '../runtime/config/self-test-flow';
 import { Geography } from './geography';
 import { contains, Ipv4Range, overlaps, parseIpv4Range } from './ipv4-ranges';
 
@@ -51,6 +52,7 @@ export const RULE_CATALOGUE = {
   'HRB-CAP-5': hard('committed bots within the capacity'),
   'HRB-CAP-6': advice("group maxBots above the environment's bot capacity"),
   'HRB-FLOW-1': hard('flow names, commands and time-outs'),
+  'HRB-FLOW-2': hard('reserved flow name of the built-in self-test'),
   'HRB-SCALE-1': hard('scaling settings'),
   'HRB-QUEUE-1': hard('queue settings'),
   'HRB-RET-1': hard('run retention and idempotency keys'),
@@ -264,7 +266,7 @@ export function maskPassword(password: string): string {
  */
 export const adminPassword: Rule<{ password: string; isToken: boolean }> = ({ password, isToken }) => {
   if (isToken) {
-    return [warning('HRB-ADMIN-4', 'adminPassword', new Shown('(sensitive Terraform value)'), 'is only known at apply time, so Azure\'s password rules (12-123 characters, 3 of 4 character classes, not a banned password) cannot be checked at synth')];
+    return [warning('HRB-ADMIN-4', 'adminPassword', new Shown('(sensitive Terraform value)'), 'is only known at apply time, so Azure\'s password rules (12-123 characters, 3 of 4 character classes, not a banned password) cannot be checked at synth; Terraform checks them at plan')];
   }
   const shown = maskPassword(password);
   const findings: Finding[] = [];
@@ -375,6 +377,13 @@ export const flowCatalogue: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) 
   }
   return findings;
 };
+
+/**
+ * No declared flow takes the name of the built-in self-test (runtime/config/self-test-flow.ts),
+ * which every group runs without declaring it: the runtime would refuse the manifest.
+ */
+export const reservedFlowName: Rule<{ flows: readonly FlowFacts[] }> = ({ flows }) =>
+  flows.filter((flow) => flow.name === SELF_TEST_FLOW).map((flow) => error('HRB-FLOW-2', `flows.${flow.name}`, flow.name, SELF_TEST_FLOW_RESERVED));
 
 /**
  * Scaling settings (a standby pool's capacities too) are finite, within the manifest's bounds,

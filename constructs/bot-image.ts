@@ -5,7 +5,7 @@ import { SharedImage } from '@cdktf/provider-azurerm/lib/shared-image';
 import { SharedImageVersion } from '@cdktf/provider-azurerm/lib/shared-image-version';
 import type { ImageSourceFacts, ImageSourceKind } from './azure-rules';
 import { Construct, Token } from './cdktf';
-import { Geography, normalizeRegion, regionFor } from './geography';
+import { assertGeography, Geography, normalizeRegion, regionFor } from './geography';
 import type { BotImageGallery } from './image-gallery';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { Tags } from './tags';
@@ -118,8 +118,9 @@ export class BotImageVersion extends Construct implements IPolicySubject {
     this.sourceVmSecurityType = props.sourceVmSecurityType;
     this.version = props.version;
     this.image = image;
-    this.geographies = [...props.geographies];
-    const regions = [...props.geographies.map(regionFor), ...(props.additionalRegions ?? []).map(normalizeRegion)];
+    // In the table's spelling, whatever case the user typed.
+    this.geographies = props.geographies.map((g, i) => assertGeography(g, `${this.node.path}: geographies[${i}]`));
+    const regions = [...this.geographies.map(regionFor), ...(props.additionalRegions ?? []).map(normalizeRegion)];
     this.regions = [...new Set(regions)];
     const replicaCount = props.replicaCount ?? 1;
     const gallery = image.gallery;

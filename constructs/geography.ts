@@ -81,14 +81,20 @@ function supportedList(): string {
   return GEOGRAPHIES.join(', ');
 }
 
+const BY_LOWER_CASE: ReadonlyMap<string, Geography> = new Map(GEOGRAPHIES.map((g) => [g.toLowerCase(), g]));
+
 /**
- * Checks a geography and returns it typed, or throws an error that lists the supported ones.
+ * Checks a geography and returns it typed, in the table's spelling: a name is accepted in any
+ * case (`europe`, `EUROPE`), as users type it, and the manifest keeps the canonical `Europe`.
+ * Anything else throws an error that lists the supported ones.
  * @param field how the caller names the value in its message, e.g. `HostedBotsStack bots-eu: geography`
  */
 export function assertGeography(value: unknown, field = 'geography'): Geography {
   if (isGeography(value)) return value;
+  const canonical = typeof value === 'string' ? BY_LOWER_CASE.get(value.trim().toLowerCase()) : undefined;
+  if (canonical) return canonical;
   const key = String(value).toLowerCase().replace(/[^a-z]/g, '');
-  const reason = UNSUPPORTED[key] ?? 'it is not a hosted-bots geography (names are case-sensitive)';
+  const reason = UNSUPPORTED[key] ?? 'it is not a hosted-bots geography';
   throw new UnsupportedGeographyError(
     `${field} "${String(value)}" is not supported: ${reason}. Supported geographies: ${supportedList()}.`,
   );

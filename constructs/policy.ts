@@ -113,6 +113,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => rules.adminPassword({ password: f.adminPassword, isToken: f.adminPasswordIsToken }),
     rules.groupSize,
     rules.flowCatalogue,
+    rules.reservedFlowName,
     (f) => rules.scalingSettings({ scaling: f.scaling, maxBots: f.maxBots, prefix: 'scaling.' }),
     (f) => rules.queueSettings({ queue: f.queue }),
     (f) => (f.replica ? rules.imageReplica(f.replica) : []),

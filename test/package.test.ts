@@ -75,3 +75,9 @@ test('the CLI runs from the installed package', () => {
   expect(result.status).toBe(0);
   expect(result.stdout).toContain('--pipeline <kind>');
 });
+
+test('hosted-bots --version, run from the installed package, prints the version of its package.json', () => {
+  const result = spawnSync(process.execPath, [path.join(installed, pkg.bin['hosted-bots']), '--version'], { cwd: app, encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toBe(`${pkg.version}\n`);
+});

@@ -1,12 +1,15 @@
 /**
  * The bot agent: runs on each bot VM (and, under arm-sim, in process for each simulated VM).
  * It registers, long-polls for a claim, runs the flow's declared command with the run's inputs
- * as JSON, sends heartbeats, and reports the exit code and at most 64 KiB of output. When the
- * runtime says the bot is gone (410), it stops.
+ * as JSON (or, for the built-in hosted-bots-self-test, its own self-test), sends heartbeats,
+ * and reports the exit code and at most 64 KiB of output. When the runtime says the bot is gone
+ * (410), it stops.
  */
 
 import * as fs from 'fs';
+import { SELF_TEST_FLOW } from '../config/self-test-flow';
 import { HttpClient } from './http-client';
+import { runSelfTest } from './self-test';
 
 /** The header that carries the bot's own credential (the runtime's BOT_CREDENTIAL_HEADER). */
 export const BOT_CREDENTIAL_HEADER = 'x-bot-credential';
@@ -235,7 +238,8 @@ export class BotAgent {
     this.log('agent.run_started', { runId: task.runId, flow: task.flow });
     let result: FlowResult;
     try {
-      result = await this.options.executor.run(task, flowAbort.signal);
+      // The built-in self-test runs here, on every bot, whatever executor runs the group's own flows.
+      result = task.flow === SELF_TEST_FLOW ? await runSelfTest({ runtimeUrl: this.options.url }, flowAbort.signal) : await this.options.executor.run(task, flowAbort.signal);
     } catch (err) {
       result = { exitCode: -1, output: `the flow could not run: ${(err as Error).message}` };
     } finally {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { notFound, RuntimeError } from '../errors';
+import { acceptedFlow } from '../config/self-test-flow';
 import { MAX_CLAIM_WAIT_MS } from '../queue/queue';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
 import { botGroup, callingBot, credentialHash } from './access';
@@ -87,7 +88,7 @@ export function registerAgentRoutes(ctx: RouteContext): void {
         return;
       }
       const run = result.run;
-      const flow = Object.hasOwn(group.flows, run.flow) ? group.flows[run.flow] : undefined;
+      const flow = acceptedFlow(group.flows, run.flow);
       log('run.claimed', { runId: run.id, botId: bot.id, group: group.name, attempt: run.attempts });
       res.json({
         run: { runId: run.id, attempt: run.attempts, flow: run.flow, command: flow?.command ?? '', inputs: run.inputs, timeoutMinutes: run.timeoutMinutes },

@@ -73,7 +73,17 @@ export interface CdktfResult {
   readonly lastLines: readonly string[];
   /** The last lines of stderr, without colours. */
   readonly errorLines: readonly string[];
+  /**
+   * Every annotation line cdktf printed (`ERROR [path]: …`, `WARN [path]: …`), in order and once
+   * each: the rule pack's findings, which a failed synth must show however many there are.
+   */
+  readonly annotationLines: readonly string[];
 }
+
+/** How cdktf prints an annotation of the app: `ERROR [<construct path>]: <message>`. */
+const ANNOTATION_LINE = /^(ERROR|WARN) \[[^\]]*\]: /;
+/** Far more findings than an app has; only a runaway app reaches it. */
+const KEEP_ANNOTATIONS = 10_000;
 
 const KEEP_LINES = 200;
 
@@ -88,6 +98,8 @@ export interface RunCdktfOptions {
   /** Every line as it comes, for --verbose. */
   readonly onLine?: (line: string) => void;
   readonly cwd?: string;
+  /** Variables set for this run on top of this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -101,10 +113,12 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   // Node refuses to spawn .cmd files without a shell (CVE-2024-27980), so quote for cmd.exe.
   const shell = /\.(cmd|bat)$/i.test(file);
   const child = shell
-    ? spawn(`"${file}" ${all.map((a) => `"${a.replace(/"/g, '""')}"`).join(' ')}`, { shell: true, cwd: options.cwd, env: cdktfEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(file, all, { cwd: options.cwd, env: cdktfEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(`"${file}" ${all.map((a) => `"${a.replace(/"/g, '""')}"`).join(' ')}`, { shell: true, cwd: options.cwd, env: cdktfEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(file, all, { cwd: options.cwd, env: cdktfEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const lastLines: string[] = [];
   const errorLines: string[] = [];
+  const annotationLines: string[] = [];
+  const annotationsSeen = new Set<string>();
   const reader = (stream: NodeJS.ReadableStream, isError: boolean) => {
     let pending = '';
     const take = (line: string) => {
@@ -112,6 +126,10 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
       if (!clean.trim()) return;
       keep(lastLines, clean);
       if (isError) keep(errorLines, clean);
+      if (ANNOTATION_LINE.test(clean) && !annotationsSeen.has(clean) && annotationLines.length < KEEP_ANNOTATIONS) {
+        annotationsSeen.add(clean);
+        annotationLines.push(clean);
+      }
       options.progress?.update(clean);
       options.onLine?.(clean);
     };
@@ -127,12 +145,19 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   reader(child.stderr!, true);
   return new Promise((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`cannot start cdktf (${file}): ${(err as Error).message}`)));
-    child.once('close', (code, signal) => resolve({ args, code, signal, ms: Date.now() - started, lastLines, errorLines }));
+    child.once('close', (code, signal) => resolve({ args, code, signal, ms: Date.now() - started, lastLines, errorLines, annotationLines }));
   });
 }
 
-function cdktfEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1' };
+/**
+ * The variable in which the app still learns whether its caller runs in a pipeline, since cdktf
+ * runs with CI=true whatever the caller's (stacks/backend.ts runsInPipeline reads it; the name is
+ * repeated there as CALLER_CI_VARIABLE, which test/stacks/backend.test.ts holds equal to this).
+ */
+export const CALLER_CI = 'HOSTED_BOTS_CALLER_CI';
+
+function cdktfEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, [CALLER_CI]: process.env[CALLER_CI] ?? process.env.CI ?? '', ...extra, CI: 'true', CHECKPOINT_DISABLE: '1' };
 }
 
 export function exitDescription(result: CdktfResult): string {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CdktfExecutable, CdktfResult, commandLine, exitDescription, failureLines, findCdktf, runCdktf } from './cdktf-process';
+import { createStagingFolder, discardStagingFolder, replaceWithStaged } from './staged-output';
 import { SynthOutput } from './synth-output';
 import { formatDuration, Output, ProgressLine } from './terminal';
 
@@ -14,6 +15,8 @@ export interface CdktfSettings {
   /** `--output`, passed on to cdktf when given. */
   readonly output?: string;
   readonly verbose?: boolean;
+  /** Variables set for the app on top of this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The Terraform output a stack's runtime address comes from. */
@@ -64,9 +67,15 @@ export class CdktfSteps {
     void this.cdktf;
   }
 
+  /** The synth as the user would type it; it runs with --output set to a staging folder (see staged-output.ts). */
   get synthArgs(): string[] {
     const { app, output } = this.settings;
     return ['synth', ...(app ? ['--app', app] : []), ...(output ? ['--output', output] : [])];
+  }
+
+  private synthArgsInto(folder: string): string[] {
+    const { app } = this.settings;
+    return ['synth', ...(app ? ['--app', app] : []), '--output', folder];
   }
 
   outputsFile(stack: string): string {
@@ -102,21 +111,45 @@ export class CdktfSteps {
       cdktf: this.cdktf,
       progress,
       onLine: this.settings.verbose ? (line) => this.out.write(`    | ${line}\n`) : undefined,
+      env: this.settings.env,
     });
     return { result, progress };
   }
 
-  /** Runs cdktf synth and reads what it wrote; a failed synth throws after its error lines are shown. */
+  /**
+   * Runs cdktf synth into a staging folder beside the output folder, which replaces the output
+   * folder only when the synth succeeds. A failed synth throws after every error of the app (the
+   * rule pack's findings: path, rule ID, field, value and what to do) is shown, and leaves the
+   * previous output as it was.
+   */
   async synth(): Promise<SynthOutput> {
-    const { result, progress } = await this.run(this.synthArgs, `synth: ${commandLine(this.synthArgs)}`);
-    if (result.code !== 0) {
-      progress.done(`synth: failed after ${formatDuration(result.ms)}: cdktf ${exitDescription(result)}`);
-      process.stderr.write(failureLines(result, 40).map((l) => `  ${l}\n`).join(''));
-      throw new Error(`cdktf synth ${exitDescription(result)}; its error output is above`);
+    const staged = createStagingFolder(this.outdir);
+    let result: CdktfResult;
+    let progress: ProgressLine;
+    try {
+      ({ result, progress } = await this.run(this.synthArgsInto(staged), `synth: ${commandLine(this.synthArgs)}`));
+    } catch (err) {
+      discardStagingFolder(staged);
+      throw err;
     }
+    if (result.code !== 0) {
+      discardStagingFolder(staged);
+      progress.done(`synth: failed after ${formatDuration(result.ms)}: cdktf ${exitDescription(result)}`);
+      // cdktf prints the findings on stdout among its own lines, and without --verbose nobody sees them.
+      const errors = result.annotationLines.filter((l) => l.startsWith('ERROR ['));
+      const shown = errors.length ? [...errors, ...result.annotationLines.filter((l) => l.startsWith('WARN ['))] : failureLines(result, 40);
+      process.stderr.write(shown.map((l) => `  ${l}\n`).join(''));
+      const unchanged = fs.existsSync(this.outdir) ? `; ${this.outdir} is unchanged` : '';
+      throw new Error(
+        errors.length
+          ? `cdktf synth found ${errors.length} error${errors.length === 1 ? '' : 's'} in the app (above)${unchanged}`
+          : `cdktf synth ${exitDescription(result)}; its error output is above${unchanged}`,
+      );
+    }
+    replaceWithStaged(staged, this.outdir);
     progress.done(`synth: done in ${formatDuration(result.ms)} (${this.outdir})`);
-    // The rule pack's warnings (a closed Key Vault, a password checked only at deploy) must not vanish with cdktf's output.
-    for (const line of result.lastLines.filter((l) => /^WARN \[/.test(l))) this.out.write(`  ${line}\n`);
+    // The rule pack's warnings (a password checked only at deploy, bots on a shared token) must not vanish with cdktf's output.
+    for (const line of result.annotationLines.filter((l) => l.startsWith('WARN ['))) this.out.write(`  ${line}\n`);
     const synth = SynthOutput.read(this.outdir);
     // Suppressed rules are neither errors nor warnings, but a reviewer must still see each one and why.
     for (const stack of synth.stacks) {

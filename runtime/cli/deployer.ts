@@ -5,7 +5,8 @@
 import { randomUUID } from 'crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CdktfSteps } from './cdktf-steps';
-import { parseOrder, promote, SmokeTest } from './promote';
+import { SELF_TEST_FLOW } from '../config/self-test-flow';
+import { parseOrder, promote, runGates, SmokeTest } from './promote';
 import { describeRunEnd, followRun, isFinal, retryTransient, RunView, RuntimeClient, runtimeUrl } from './runtime-client';
 import { imageLabel, SynthOutput } from './synth-output';
 import { formatDuration, formatTable } from './terminal';
@@ -53,7 +54,7 @@ function parseStackUrl(pair: string, previous: Map<string, string> = new Map()):
 
 function parseSmoke(value: string): { group: string; flow: string } {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(value);
-  if (!m) throw new InvalidArgumentError(`--smoke takes <group>/<flow>, e.g. finance/invoice-entry, got "${value}"`);
+  if (!m) throw new InvalidArgumentError(`--smoke takes <group>/<flow>, e.g. finance/${SELF_TEST_FLOW}, got "${value}"`);
   return { group: m[1], flow: m[2] };
 }
 
@@ -198,7 +199,7 @@ export function registerDeployerCommands(program: Command): void {
     .option('--order <stacks>', 'stages, comma-separated, e.g. bots-europe,bots-us (default: the declared promotion order, read from a synth)', parseOrderOption)
     .option('--dry-run', 'print the stages, gates and commands, and run nothing (without --order, cdktf synth still runs to read the declared order)')
     .addOption(tokenOption())
-    .option('--smoke <group/flow>', 'gate 2: start a run of this flow in every stage; it must end succeeded', parseSmoke)
+    .option('--smoke <group/flow>', `gate 2: start a run of this flow in every stage; it must end succeeded (${SELF_TEST_FLOW}: the built-in self-test every group runs)`, parseSmoke)
     .option('--smoke-input <key=value>', 'an input of the smoke run; repeatable (values as for run --input)', parseInput('--smoke-input'))
     .addOption(new Option('--smoke-timeout <s>', 'how long the smoke run may take, queue time included').default(900).argParser(seconds('--smoke-timeout')))
     .addOption(new Option('--health-timeout <s>', 'how long a stage\'s runtime may take to answer /healthz with status ok').default(300).argParser(seconds('--health-timeout')))
@@ -223,6 +224,33 @@ export function registerDeployerCommands(program: Command): void {
         steps,
         out,
       );
+    });
+
+  program
+    .command('gate')
+    .description(
+      "The gates promote runs after each stage, for a runtime deployed another way (a pipeline's hosted-bots apply of a reviewed plan): its /healthz must answer 200 with status ok, then, with --smoke, a run of a flow must succeed. " +
+        `--smoke <group>/${SELF_TEST_FLOW} runs the built-in self-test, which needs no flow of yours. Exit code 0 when every gate passes.`,
+    )
+    .requiredOption('--url <url>', "the runtime's URL (the stack's runtime_url output)")
+    .addOption(tokenOption())
+    .option('--smoke <group/flow>', 'start a high-priority run of this flow; it must end succeeded', parseSmoke)
+    .option('--smoke-input <key=value>', 'an input of the smoke run; repeatable (values as for run --input)', parseInput('--smoke-input'))
+    .addOption(new Option('--smoke-timeout <s>', 'how long the smoke run may take, queue time included').default(900).argParser(seconds('--smoke-timeout')))
+    .addOption(new Option('--health-timeout <s>', 'how long the runtime may take to answer /healthz with status ok').default(300).argParser(seconds('--health-timeout')))
+    .action(async (opts) => {
+      if (opts.smokeInput && !opts.smoke) throw new Error('--smoke-input needs --smoke <group>/<flow>');
+      const url = runtimeUrl(opts.url, '--url');
+      const smoke: SmokeTest | undefined = opts.smoke ? { ...opts.smoke, inputs: Object.fromEntries(opts.smokeInput ?? []) } : undefined;
+      const started = Date.now();
+      say(`gates of ${url}`);
+      await runGates(out, new URL(url).hostname, url, {
+        token: opts.token || process.env.HOSTED_BOTS_TOKEN || undefined,
+        smoke,
+        smokeTimeoutMs: opts.smokeTimeout * 1000,
+        healthTimeoutMs: opts.healthTimeout * 1000,
+      });
+      say(`every gate passed in ${formatDuration(Date.now() - started)}`);
     });
 
   program

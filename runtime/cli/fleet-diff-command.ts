@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseManifest } from '../config/manifest';
+import { CALLER_CI } from './cdktf-process';
 import { CdktfSteps } from './cdktf-steps';
 import { diffExitCode, diffFleets, FleetSide, renderMarkdown, renderText } from './fleet-diff';
 import { TerraformConfig } from './stack-diff';
@@ -66,7 +67,7 @@ function git(args: string[], cwd: string): string {
 /** Quiet progress: the diff's own output goes to stdout, cdktf's progress to stderr. */
 const progressOut: Output = { write: (text: string) => process.stderr.write(text), isTTY: false };
 
-async function synthIn(cwd: string, settings: { app?: string; output: string; verbose?: boolean }): Promise<void> {
+async function synthIn(cwd: string, settings: { app?: string; output: string; verbose?: boolean; env?: Record<string, string> }): Promise<void> {
   const previous = process.cwd();
   // CdktfSteps reads cdktf.json and finds cdktf relative to the working directory.
   process.chdir(cwd);
@@ -127,7 +128,10 @@ async function synthAtRef(ref: string, settings: { app?: string; build?: string;
       }
     }
     const outdir = path.join(dir, 'cdktf.out');
-    await synthIn(project, { app: settings.app, output: outdir, verbose: settings.verbose });
+    // Only compared, never deployed: an app that refuses a pipeline synth without remote state
+    // (stacks/backend.ts) must not refuse the ref, or the change that fills remoteState in could
+    // never pass its review.
+    await synthIn(project, { app: settings.app, output: outdir, verbose: settings.verbose, env: { [CALLER_CI]: '' } });
     return { outdir, cleanup };
   } catch (err) {
     cleanup();

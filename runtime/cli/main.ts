@@ -12,6 +12,7 @@ import { addAgentCommand } from '../agent/command';
 import { registerDeployerCommands } from './deployer';
 import { LOCAL_SUBSCRIPTION } from './local-values';
 import { BUNDLE_FILES } from './bundle-files';
+import { ownVersion } from './own-package';
 
 /* The heavy modules (Azure SDK, Express, the stores, arm-sim) load inside the commands that use
  * them, so that `hosted-bots status` or `--help` start in a fraction of a second. */
@@ -98,6 +99,7 @@ async function startVaultTokens(opts: { keyVaultUrl: string; keyVaultCa?: string
 function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
+    .version(ownVersion(), '-V, --version', 'print the version of hosted-rpa-bots')
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -280,12 +282,16 @@ function buildProgram(): Command {
 
   program
     .command('init [dir]')
-    .description('Start a fleet repository for your team: package.json, cdktf.json, tsconfig.json, main.ts with one environment and one group, .gitignore and a pipeline; refuses a folder that is not empty unless --force.')
-    .option('--geography <name>', 'the environment\'s geography, e.g. Europe, US, UK', 'Europe')
-    .option('--environment <name>', 'the environment\'s name, also the stack\'s ID (lowercase letters, digits, hyphens)', 'prod')
+    .description(
+      'Start a fleet repository for your team: package.json, cdktf.json, tsconfig.json, main.ts with one environment stack per geography and one group, .gitignore, ' +
+        'and a pipeline that diffs pull requests without cloud credentials and, on the main branch, plans each stack and applies that plan once its environment approves; ' +
+        'refuses a folder that is not empty unless --force, and reports every bad flag at once.',
+    )
+    .option('--geography <names>', 'the environment\'s geographies, comma-separated, the first promoted first, in any case, e.g. Europe or europe,us', 'Europe')
+    .option('--environment <name>', 'the environment\'s name (lowercase letters, digits, hyphens); the stack\'s ID with one geography, <name>-<geography> with several', 'prod')
     .option('--group <name>', 'the bot group main.ts declares', 'finance')
     .addOption(new Option('--pipeline <kind>', 'the pipeline file to write: github (GitHub Actions) or azure (Azure Pipelines)').default('github'))
-    .option('--main-branch <name>', 'the branch pull requests target and the pipeline promotes from', 'main')
+    .option('--main-branch <name>', 'the branch pull requests target and the pipeline deploys from', 'main')
     .option('--force', 'write into a folder that is not empty, overwriting files of the same names')
     .action((dir: string | undefined, opts) => {
       // Loaded here, as simulate is: only this command needs the templates.

@@ -2,8 +2,10 @@
  * `hosted-bots promote`: environment stacks deployed one geography at a time, each gated on its
  * runtime before the next starts. Gate 1 is `/healthz`; gate 2, optional, is a smoke run of a
  * named flow that must succeed. The first failure stops the promotion; later stages stay as
- * they were.
+ * they were. `hosted-bots gate` runs the same gates on one runtime that was deployed another way
+ * (a pipeline's `hosted-bots apply` of a reviewed plan).
  */
+import { SELF_TEST_FLOW } from '../config/self-test-flow';
 import { CdktfSteps, RUNTIME_URL_OUTPUT } from './cdktf-steps';
 import { commandLine } from './cdktf-process';
 import { describeRunEnd, followRun, retryTransient, RunView, RuntimeClient, waitForHealth } from './runtime-client';
@@ -16,14 +18,10 @@ export interface SmokeTest {
   readonly inputs: Readonly<Record<string, unknown>>;
 }
 
-export interface PromoteOptions {
+export interface PromoteOptions extends GateOptions {
   /** --order; without it, the order the app declares (declarePromotionOrder). */
   readonly order?: readonly string[];
   readonly dryRun: boolean;
-  readonly token?: string;
-  readonly smoke?: SmokeTest;
-  readonly smokeTimeoutMs: number;
-  readonly healthTimeoutMs: number;
   /** --url overrides of the runtime_url output, by stack. */
   readonly urls: ReadonlyMap<string, string>;
 }
@@ -32,6 +30,14 @@ interface Stage {
   readonly name: string;
   /** The stacks this stage deploys: dependencies that are not stages themselves, then the stage. */
   readonly deploys: readonly string[];
+}
+
+/** A gate that did not pass; the message says which gate and why. */
+export class GateFailed extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'GateFailed';
+  }
 }
 
 /** A promotion that stopped at a stage; the message names the stage and the reason. */
@@ -74,7 +80,9 @@ function planStages(synth: SynthOutput, order: readonly string[], options: Promo
       const g = synth.get(name)!.fleet!.groups.find((x) => x.name === group);
       if (!g) throw new Error(`--smoke ${group}/${flow}: stage ${name} has no group "${group}" (its groups: ${synth.get(name)!.fleet!.groups.map((x) => x.name).join(', ') || 'none'})`);
       const flows = Object.keys(g.flows ?? {});
-      if (!flows.includes(flow)) throw new Error(`--smoke ${group}/${flow}: group ${group} of stage ${name} has no flow "${flow}" (its flows: ${flows.join(', ') || 'none'})`);
+      if (flow !== SELF_TEST_FLOW && !flows.includes(flow)) {
+        throw new Error(`--smoke ${group}/${flow}: group ${group} of stage ${name} has no flow "${flow}" (its flows: ${flows.join(', ') || 'none'}; every group also runs the built-in ${SELF_TEST_FLOW})`);
+      }
     }
   }
   const deployed = new Set<string>();
@@ -96,6 +104,7 @@ function describeGates(options: PromoteOptions, stage: string): string[] {
     const { group, flow, inputs } = options.smoke;
     const shown = Object.keys(inputs).length ? ` with inputs ${JSON.stringify(inputs)}` : '';
     lines.push(`  gate 2, smoke:  a high-priority run of ${group}/${flow}${shown} ends succeeded within ${options.smokeTimeoutMs / 1000} s`);
+    if (!options.token) lines.push('                  (it needs an API token when the promotion runs: --token or HOSTED_BOTS_TOKEN)');
   }
   return lines;
 }
@@ -117,25 +126,25 @@ function printPlan(out: Output, steps: CdktfSteps, stages: ReadonlyArray<{ name:
   say('the first stage that fails stops the promotion; later stages are not touched.');
 }
 
-async function healthGate(out: Output, stage: string, url: string, timeoutMs: number): Promise<void> {
+async function healthGate(out: Output, url: string, timeoutMs: number): Promise<void> {
   const progress = new ProgressLine(out, `  health: GET ${url}/healthz`);
   const result = await waitForHealth(url, timeoutMs, (last) => progress.update(`last: ${last}`));
   if (!result.ok) {
     progress.done(`  health: failed (${result.attempts} tries)`);
-    throw new PromotionFailed(stage, `health gate failed: ${url} did not answer 200 with status ok within ${timeoutMs / 1000} s (last: ${result.last})`);
+    throw new GateFailed(`health gate failed: ${url} did not answer 200 with status ok within ${timeoutMs / 1000} s (last: ${result.last})`);
   }
   progress.done(`  health: ok in ${formatDuration(result.ms)}`);
 }
 
-async function smokeGate(out: Output, stage: string, url: string, token: string, smoke: SmokeTest, timeoutMs: number): Promise<void> {
+async function smokeGate(out: Output, label: string, url: string, token: string, smoke: SmokeTest, timeoutMs: number): Promise<void> {
   const { group, flow } = smoke;
   const deadline = Date.now() + timeoutMs;
   const client = new RuntimeClient(url, token);
-  const key = `promote-${stage}-${stamp()}`;
+  const key = `promote-${label}-${stamp()}`;
   const progress = new ProgressLine(out, `  smoke: run of ${group}/${flow} (Idempotency-Key ${key})`);
   const fail = (reason: string): never => {
     progress.done('  smoke: failed');
-    throw new PromotionFailed(stage, `smoke gate failed: ${reason}`);
+    throw new GateFailed(`smoke gate failed: ${reason}`);
   };
   let run: RunView;
   try {
@@ -160,17 +169,39 @@ async function smokeGate(out: Output, stage: string, url: string, token: string,
     );
     return fail(`run ${ended.id} of ${group}/${flow} did not end within ${timeoutMs / 1000} s (still ${ended.state}); ${cancelled}`);
   }
+  const output = ended.result?.output?.trim();
   if (ended.state !== 'succeeded') {
-    const output = ended.result?.output?.trim();
     if (output) out.write(`  output of run ${ended.id}:\n${output.split('\n').slice(-20).map((l) => `    ${l}\n`).join('')}`);
     return fail(`run ${ended.id} of ${group}/${flow} ended ${ended.state}${describeRunEnd(ended)}`);
   }
   progress.done(`  smoke: run ${ended.id} succeeded (waited ${formatDuration(ended.waitMs)}, ran ${formatDuration(ended.runMs ?? 0)})`);
+  // The self-test's report (host, OS, Node.js, the runtime's answer time) is worth a reader's glance.
+  if (flow === SELF_TEST_FLOW && output) out.write(output.split('\n').map((l) => `    ${l}\n`).join(''));
+}
+
+export interface GateOptions {
+  readonly token?: string;
+  readonly smoke?: SmokeTest;
+  readonly smokeTimeoutMs: number;
+  readonly healthTimeoutMs: number;
+}
+
+/**
+ * The gates of one runtime: its /healthz, then the smoke run when one is given. `label` names the
+ * runtime in the smoke run's idempotency key. Throws GateFailed at the first gate that fails.
+ */
+export async function runGates(out: Output, label: string, url: string, options: GateOptions): Promise<void> {
+  if (options.smoke && !options.token) {
+    throw new Error(`--smoke ${options.smoke.group}/${options.smoke.flow} starts a run, which needs an API token: pass --token or set HOSTED_BOTS_TOKEN`);
+  }
+  await healthGate(out, url, options.healthTimeoutMs);
+  if (options.smoke) await smokeGate(out, label, url, options.token!, options.smoke, options.smokeTimeoutMs);
 }
 
 export async function promote(options: PromoteOptions, steps: CdktfSteps, out: Output): Promise<void> {
   const say = (line: string) => out.write(`${line}\n`);
-  if (options.smoke && !options.token) {
+  // A dry run calls no runtime, so it needs no token; a real one fails here, before any deploy.
+  if (options.smoke && !options.token && !options.dryRun) {
     throw new Error(`--smoke ${options.smoke.group}/${options.smoke.flow} starts a run, which needs an API token: pass --token or set HOSTED_BOTS_TOKEN`);
   }
   if (options.order && options.dryRun) {
@@ -206,12 +237,11 @@ export async function promote(options: PromoteOptions, steps: CdktfSteps, out: O
         if ('missing' in found) throw new PromotionFailed(stage.name, `health gate failed: no runtime URL: ${found.missing}; pass --url ${stage.name}=<url>`);
         url = found.url.replace(/\/+$/, '');
       }
-      await healthGate(out, stage.name, url, options.healthTimeoutMs);
-      if (options.smoke) await smokeGate(out, stage.name, url, options.token!, options.smoke, options.smokeTimeoutMs);
+      await runGates(out, stage.name, url, options);
     } catch (err) {
       const rest = stages.slice(i + 1).map((s) => s.name);
       if (rest.length) say(`not started: ${rest.join(', ')}`);
-      throw err;
+      throw err instanceof GateFailed ? new PromotionFailed(stage.name, err.message) : err;
     }
     say(`stage ${i + 1}/${stages.length}: ${stage.name} passed in ${formatDuration(Date.now() - stageStarted)}`);
   }

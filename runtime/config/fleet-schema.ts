@@ -3,10 +3,11 @@
  *
  * The construct library writes the manifest at synth (constructs/fleet-manifest.ts) and checks its
  * settings against these bounds (constructs/azure-rules.ts); the runtime parses it with this
- * schema (runtime/config/manifest.ts). This module imports nothing but zod, so the runtime bundle
- * carries it without the construct library.
+ * schema (runtime/config/manifest.ts). This module imports nothing but zod and the reserved name
+ * of the built-in self-test flow, so the runtime bundle carries it without the construct library.
  */
 import { z } from 'zod';
+import { SELF_TEST_FLOW, SELF_TEST_FLOW_RESERVED } from './self-test-flow';
 
 export const FLEET_MANIFEST_VERSION = 1;
 
@@ -268,7 +269,13 @@ function buildSchema(compressedTime: boolean) {
       vmSize: z.string().min(1),
       computerNamePrefix: z.string().min(1).max(COMPUTER_NAME_PREFIX_MAX),
       image,
-      flows: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'flow names are 1-64 letters, digits, periods, underscores or hyphens'), flow),
+      flows: z.record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'flow names are 1-64 letters, digits, periods, underscores or hyphens')
+          .refine((name) => name !== SELF_TEST_FLOW, `"${SELF_TEST_FLOW}" ${SELF_TEST_FLOW_RESERVED}`),
+        flow,
+      ),
       access: z.object({ users: z.array(principal), coOwners: z.array(principal) }).strict(),
       // Absent in manifests written before it existed: the defaults apply.
       queue: queue.default({ ...DEFAULTS.queue }),

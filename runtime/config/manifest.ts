@@ -27,6 +27,11 @@ export class ManifestError extends Error {
   }
 }
 
+/** A bad record key (a flow's name) says why, not only zod's "Invalid key in record". */
+function issueMessage(issue: { code: string; message: string; issues?: ReadonlyArray<{ message: string }> }): string {
+  return issue.code === 'invalid_key' && issue.issues?.length ? issue.issues.map((i) => i.message).join('; ') : issue.message;
+}
+
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(manifest)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
@@ -76,7 +81,7 @@ export interface ParseOptions {
 export function parseManifest(raw: unknown, options: ParseOptions = {}): FleetManifest {
   const source = options.source ?? 'manifest';
   const result = fleetManifestSchema({ compressedTime: options.compressedTime }).safeParse(raw);
-  const problems = result.success ? [] : result.error.issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`);
+  const problems = result.success ? [] : result.error.issues.map((issue) => `${describePath(issue.path)}: ${issueMessage(issue)}`);
   if (options.requireResolved ?? true) {
     for (const path of unresolvedTokens(raw)) {
       problems.push(`${path}: still holds a Terraform expression; deploy the stack (terraform resolves it) or run locally with values filled in`);

@@ -8,6 +8,7 @@
  */
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
+import { acceptedFlow, SELF_TEST_FLOW } from '../config/self-test-flow';
 import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, RegisterResult, Store } from '../store/types';
 import type { Priority, Run } from '../domain/run';
@@ -88,13 +89,13 @@ export class RunQueue {
     if (!env.enabled) {
       throw conflict('environment_disabled', `environment ${env.name} is disabled (enabled: false in its stack); runs are refused until it is enabled and deployed again`);
     }
-    // Own properties only: a flow named `constructor` or `__proto__` is not in any catalogue.
-    const flow = Object.hasOwn(group.flows, request.flow) ? group.flows[request.flow] : undefined;
+    // The group's catalogue, or the built-in self-test every group runs.
+    const flow = acceptedFlow(group.flows, request.flow);
     if (!flow) {
       const declared = Object.keys(group.flows);
       throw unprocessable(
         'unknown_flow',
-        `flow: "${request.flow}" is not in group ${group.name}'s flow catalogue; declared flows: ${declared.length ? declared.join(', ') : 'none'}`,
+        `flow: "${request.flow}" is not in group ${group.name}'s flow catalogue; declared flows: ${declared.length ? declared.join(', ') : 'none'}; every group also runs the built-in ${SELF_TEST_FLOW}`,
       );
     }
     const inputs = request.inputs ?? {};

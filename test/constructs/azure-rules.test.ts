@@ -156,6 +156,17 @@ describe('azure rules', () => {
     expect(only(rules.flowCatalogue({ flows: [{ name: 'bad name', command: 'x', timeoutMinutes: 5 }] }))).toMatchObject({ field: 'flows.bad name' });
   });
 
+  test('flows: the built-in self-test\'s name is reserved', () => {
+    expect(rules.reservedFlowName({ flows: [{ name: 'hosted-bots-self-test-2', command: 'x', timeoutMinutes: 5 }] })).toEqual([]);
+    expect(only(rules.reservedFlowName({ flows: [{ name: 'invoice', command: 'x', timeoutMinutes: 5 }, { name: 'hosted-bots-self-test', command: 'x', timeoutMinutes: 5 }] }))).toEqual({
+      id: 'HRB-FLOW-2',
+      severity: 'error',
+      field: 'flows.hosted-bots-self-test',
+      value: '"hosted-bots-self-test"',
+      rule: 'is the name of the built-in self-test flow, which every group runs without declaring it; give your flow another name',
+    });
+  });
+
   test('scaling settings: bounds and whole counts', () => {
     expect(rules.scalingSettings({ scaling: { idleMinutes: 0, standbyBots: 1 }, maxBots: 2, prefix: 'scaling.' })).toEqual([]);
     expect(only(rules.scalingSettings({ scaling: { maxAttempts: 0 }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.maxAttempts', value: '0' });

@@ -43,6 +43,20 @@ describe('BotImageVersion', () => {
     synth(stack);
   });
 
+  test('geographies are taken in any case and kept as the table spells them', () => {
+    const { image } = images();
+    const v = image.addVersion('1.0.0', { source: { managedImageId: '/img' }, geographies: ['europe', 'US'.toLowerCase(), 'JAPAN'] as never });
+    expect(v.geographies).toEqual(['Europe', 'US', 'Japan']);
+    expect(v.regions).toEqual(['northeurope', 'westus', 'japaneast']);
+  });
+
+  test('an unknown geography is refused, naming the version and the index', () => {
+    const { image } = images();
+    expect(() => image.addVersion('1.0.0', { source: { managedImageId: '/img' }, geographies: ['Europe', 'Mars'] as never })).toThrow(
+      /\/windows\/v1\.0\.0: geographies\[1\] "Mars" is not supported: it is not a hosted-bots geography\. Supported geographies: US, Europe/,
+    );
+  });
+
   test('a blob source takes the storage account too', () => {
     const { stack, image } = images();
     image.addVersion('1.0.0', { source: { blobUri: 'https://sa.blob.core.windows.net/vhds/os.vhd', storageAccountId: '/sa' }, geographies: ['Europe'] });

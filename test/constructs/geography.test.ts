@@ -59,12 +59,22 @@ describe('geography', () => {
     ['USGov', /sovereign clouds \(US Government\) are not supported/],
     ['China', /sovereign clouds \(Azure China\) are not supported/],
     ['Mars', /it is not a hosted-bots geography/],
-    ['europe', /names are case-sensitive/],
+    ['Euro pe', /it is not a hosted-bots geography/],
   ])('%s is refused with the list of supported geographies', (geo, reason) => {
     expect(() => assertGeography(geo)).toThrow(reason);
     expect(() => assertGeography(geo)).toThrow(
       'Supported geographies: US, Europe, Canada, Australia, Brazil, France, India, Germany, Switzerland, Japan, UK, Asia, Norway.',
     );
+  });
+
+  test.each([
+    ['europe', 'Europe'],
+    ['EUROPE', 'Europe'],
+    ['uk', 'UK'],
+    [' Us ', 'US'],
+    ['SWITZERLAND', 'Switzerland'],
+  ])('%j is accepted in any case and returned as the table spells it, %s', (typed, canonical) => {
+    expect(assertGeography(typed)).toBe(canonical);
   });
 
   test('regionFor refuses an unsupported geography at run time too', () => {

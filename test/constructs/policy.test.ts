@@ -250,6 +250,14 @@ const CASES: Case[] = [
     value: '1500',
   },
   {
+    rule: 'the built-in self-test flow\'s name is reserved',
+    id: 'HRB-FLOW-2',
+    build: (bad) => fleetStack({ groups: [{ flows: { [bad ? 'hosted-bots-self-test' : 'self-test']: { command: 'selftest.cmd', timeoutMinutes: 5 } } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'flows.hosted-bots-self-test',
+    value: '"hosted-bots-self-test"',
+  },
+  {
     rule: 'scaling settings',
     id: 'HRB-SCALE-1',
     build: (bad) => fleetStack({ environment: { scaling: { maxAttempts: bad ? 0 : 2 } } }),

@@ -16,7 +16,7 @@ describe('bad input', () => {
   test('an unknown flow: 422 naming the flow field and the declared flows', async () => {
     const res = await t.api('POST', '/v1/groups/finance/runs', { flow: 'payroll' });
     expect(res.status).toBe(422);
-    expect(res.body.error).toEqual({ code: 'unknown_flow', message: expect.stringMatching(/^flow: "payroll" is not in group finance's flow catalogue; declared flows: invoice-entry$/) });
+    expect(res.body.error).toEqual({ code: 'unknown_flow', message: expect.stringMatching(/^flow: "payroll" is not in group finance's flow catalogue; declared flows: invoice-entry; every group also runs the built-in hosted-bots-self-test$/) });
   });
 
   test('malformed JSON: 400 invalid_json', async () => {

@@ -1,14 +1,16 @@
 /**
  * The pipeline examples: the GitHub Actions workflow passes a workflow validator
  * (@action-validator/core, GitHub's workflow schema, offline), and the Azure Pipelines file
- * parses with its stages in order, each with jobs and steps. The same for the pipeline files
- * `hosted-bots init` writes.
+ * parses with its stages in order, each with jobs and steps. Both plan each stack, keep the plan
+ * with the stack's folder as an artifact, and apply exactly that artifact behind the approval of
+ * the stack's environment; pull requests are diffed without cloud credentials. The same checks
+ * for the pipeline files `hosted-bots init` writes are in test/runtime/cli/init.test.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fleetRepoFiles } from '../../runtime/cli/init';
-import { azureStageProblems, azureStages, validateWorkflow } from '../helpers/pipelines';
+import { azureDocument, azureOutline, azureStageProblems, azureStages, githubOutline, githubWorkflow, validateWorkflow } from '../helpers/pipelines';
 
 const dir = path.resolve(__dirname, '..', '..', 'examples', 'pipelines');
 const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
@@ -34,17 +36,122 @@ describe('GitHub Actions', () => {
   });
 });
 
+/** The example's stacks in deploy order; the environment stacks are gated on their runtime. */
+const STACKS = ['bot-images', 'bots-europe', 'bots-us'];
+const gated = (stack: string) => stack !== 'bot-images';
+
+test.each(['github-actions.yml', 'azure-pipelines.yml'])('%s neither reads nor looks up the runner\'s public address', (file) => {
+  expect(read(file)).not.toMatch(/HOSTED_BOTS_DEPLOYER_IPS|ipify/);
+});
+
+describe('examples/pipelines/github-actions.yml', () => {
+  const workflow = () => githubWorkflow(read('github-actions.yml'));
+  const job = (id: string) => workflow().jobs.find((j) => j.id === id)!;
+
+  test('a plan job and a deploy job per stack, in order: each stack is planned after the one before is deployed', () => {
+    expect(workflow().jobs.map((j) => [j.id, j.needs])).toEqual([
+      ['fleet-diff', []],
+      ['comment', ['fleet-diff']],
+      ['plan-bot-images', []],
+      ['deploy-bot-images', ['plan-bot-images']],
+      ['plan-bots-europe', ['deploy-bot-images']],
+      ['deploy-bots-europe', ['plan-bots-europe']],
+      ['plan-bots-us', ['deploy-bots-europe']],
+      ['deploy-bots-us', ['plan-bots-us']],
+    ]);
+  });
+
+  test('only the deploy jobs wait for an approval, each of its own environment', () => {
+    expect(workflow().jobs.filter((j) => j.environment).map((j) => [j.id, j.environment])).toEqual(STACKS.map((s) => [`deploy-${s}`, s]));
+  });
+
+  test.each(STACKS)('%s: the plan is saved with its stack folder, and exactly that artifact is applied, then gated', (stack) => {
+    expect(githubOutline(job(`plan-${stack}`).steps)).toEqual([
+      `hosted-bots plan --stack ${stack} --app "$APP" --markdown > plan.md`,
+      `rm -rf cdktf.out/stacks/${stack}/.terraform`,
+      `upload plan-${stack} from cdktf.out/stacks/${stack} (hidden files too)`,
+    ]);
+    expect(githubOutline(job(`deploy-${stack}`).steps)).toEqual([
+      `download plan-${stack} to cdktf.out/stacks/${stack}`,
+      `hosted-bots apply --stack ${stack}`,
+      ...(gated(stack)
+        ? [`url="$(terraform -chdir=cdktf.out/stacks/${stack} output -raw runtime_url)"`, 'hosted-bots gate --url "$url" --smoke finance/hosted-bots-self-test --smoke-timeout 1800 --health-timeout 600']
+        : []),
+    ]);
+  });
+
+  test('the pull request job synthesizes and diffs with no cloud credentials; the comment job posts the diff', () => {
+    const diff = job('fleet-diff');
+    expect(githubOutline(diff.steps)).toEqual([
+      'hosted-bots synth --app "$APP"',
+      `hosted-bots diff --base "origin/$BASE_REF" --to cdktf.out --app "$APP" --base-build 'npm run build' --markdown > fleet-diff.md`,
+      'upload fleet-diff from fleet-diff.md',
+    ]);
+    expect(JSON.stringify(diff).match(/secrets\.|azure\/login|ARM_|TF_VAR_|id-token|github\.token/g)).toBeNull();
+    expect(JSON.stringify(workflow().env).match(/secrets\.|ARM_|TF_VAR_/g)).toBeNull();
+    expect(workflow().permissions).toEqual({ contents: 'read' });
+    const comment = job('comment');
+    expect(comment.permissions).toEqual({ 'pull-requests': 'write' });
+    expect(githubOutline(comment.steps)).toEqual(['download fleet-diff to .']);
+    expect(comment.steps.some((s) => s.run?.startsWith('gh pr comment "$PR" --body-file fleet-diff.md'))).toBe(true);
+  });
+});
+
 describe('Azure Pipelines', () => {
   test('examples/pipelines/azure-pipelines.yml has its stages in order, each with jobs and steps', () => {
     const stages = azureStages(read('azure-pipelines.yml'));
-    // The fleet diff on pull requests, and the promotion on the main branch: neither waits for the other.
-    expect(stages.map((s) => s.name)).toEqual(['fleet_diff', 'promote']);
-    expect(stages.map((s) => s.dependsOn)).toEqual([[], []]);
+    // The fleet diff on pull requests; on the main branch, a plan stage and a deploy stage per stack.
+    expect(stages.map((s) => [s.name, s.dependsOn])).toEqual([
+      ['fleet_diff', []],
+      ['plan_bot_images', []],
+      ['deploy_bot_images', ['plan_bot_images']],
+      ['plan_bots_europe', ['deploy_bot_images']],
+      ['deploy_bots_europe', ['plan_bots_europe']],
+      ['plan_bots_us', ['deploy_bots_europe']],
+      ['deploy_bots_us', ['plan_bots_us']],
+    ]);
     for (const s of stages) {
       expect(s.jobs.length).toBeGreaterThan(0);
       for (const j of s.jobs) expect(j.steps).toBeGreaterThan(0);
     }
     expect(azureStageProblems(stages)).toEqual([]);
+  });
+
+  test.each(STACKS)('%s: the plan is published with its stack folder, and a deployment job on its environment applies exactly that artifact, then gates', (stack) => {
+    const stages = azureStages(read('azure-pipelines.yml'));
+    const name = stack.replace(/-/g, '_');
+    const [plan] = stages.find((s) => s.name === `plan_${name}`)!.jobs;
+    const [deploy] = stages.find((s) => s.name === `deploy_${name}`)!.jobs;
+    expect(azureOutline(plan.stepList)).toEqual([
+      `hosted-bots plan --stack ${stack} --app "$(APP)" --markdown > plan.md`,
+      `rm -rf cdktf.out/stacks/${stack}/.terraform`,
+      `upload plan-${stack} from cdktf.out/stacks/${stack}`,
+    ]);
+    expect({ kind: deploy.kind, environment: deploy.environment }).toEqual({ kind: 'deployment', environment: stack });
+    expect(azureOutline(deploy.stepList)).toEqual([
+      `download plan-${stack} to cdktf.out/stacks/${stack}`,
+      `hosted-bots apply --stack ${stack}`,
+      ...(gated(stack)
+        ? [`url="$(terraform -chdir=cdktf.out/stacks/${stack} output -raw runtime_url)"`, 'hosted-bots gate --url "$url" --smoke finance/hosted-bots-self-test --smoke-timeout 1800 --health-timeout 600']
+        : []),
+    ]);
+  });
+
+  test('the pull request\'s diff job has no cloud credentials; its comment job posts the diff as a thread', () => {
+    const text = read('azure-pipelines.yml');
+    const review = azureStages(text).find((s) => s.name === 'fleet_diff')!;
+    expect(review.variables).toBeUndefined();
+    expect(JSON.stringify(azureDocument(text).variables)).not.toMatch(/group/);
+    const diff = review.jobs.find((j) => j.name === 'diff')!;
+    expect(azureOutline(diff.stepList)).toEqual([
+      'hosted-bots synth --app "$(APP)"',
+      `hosted-bots diff --base "origin/$target" --to cdktf.out --app "$(APP)" --base-build 'npm run build' --markdown > fleet-diff.md`,
+      'upload fleet-diff from fleet-diff.md',
+    ]);
+    expect(JSON.stringify(diff).match(/AzureCLI|azureSubscription|ARM_|TF_VAR_|AccessToken|BOT_ADMIN_PASSWORD/g)).toBeNull();
+    const comment = review.jobs.find((j) => j.name === 'comment')!;
+    expect(azureOutline(comment.stepList)).toEqual(['download fleet-diff to $(Pipeline.Workspace)/fleet-diff']);
+    expect(comment.stepList.some((st) => String(st.script).includes('/pullRequests/$(System.PullRequest.PullRequestId)/threads'))).toBe(true);
   });
 
   test('a stage without dependsOn waits for the one before it', () => {
@@ -78,11 +185,16 @@ describe('the pipelines hosted-bots init writes', () => {
     expect(validateWorkflow(files('github', branch).get('.github/workflows/fleet.yml')!)).toEqual([]);
   });
 
-  test('the Azure Pipelines file has a review stage and a promote stage, each with jobs and steps', () => {
+  test.each([['Europe'], ['Europe,US,Japan']])('the GitHub Actions workflow for the geographies %s passes the workflow validator', (geography) => {
+    const text = fleetRepoFiles(path.join(os.tmpdir(), 'pipelines-test-never-written'), { pipeline: 'github', geography }).files.get('.github/workflows/fleet.yml')!;
+    expect(validateWorkflow(text)).toEqual([]);
+  });
+
+  test('the Azure Pipelines file has a review stage, then a plan and a deploy stage per geography, each with jobs and steps', () => {
     const stages = azureStages(files('azure').get('azure-pipelines.yml')!);
-    expect(stages.map((s) => s.name)).toEqual(['review', 'promote']);
-    // promote must not wait for review, which is skipped outside pull requests.
-    expect(stages.map((s) => s.dependsOn)).toEqual([[], []]);
+    expect(stages.map((s) => s.name)).toEqual(['review', 'plan_prod', 'deploy_prod']);
+    // The first plan must not wait for review, which is skipped outside pull requests.
+    expect(stages.map((s) => s.dependsOn)).toEqual([[], [], ['plan_prod']]);
     for (const s of stages) {
       expect(s.jobs.length).toBeGreaterThan(0);
       for (const j of s.jobs) expect(j.steps).toBeGreaterThan(0);

@@ -29,16 +29,27 @@ export function validateWorkflow(text: string): string[] {
 export interface AzureJob {
   readonly name: string;
   readonly steps: number;
+  /** `job`, or `deployment` (a deployment job, which runs on an environment). */
+  readonly kind: 'job' | 'deployment';
+  /** The environment of a deployment job, whose approvals and checks it waits for. */
+  readonly environment?: string;
+  readonly dependsOn?: unknown;
+  readonly condition?: string;
+  /** The steps as written. */
+  readonly stepList: readonly Node[];
 }
 
 export interface AzureStage {
   readonly name: string;
   /** What the stage waits for: its `dependsOn`, or (Azure's default) the stage before it. */
   readonly dependsOn: readonly string[];
+  readonly condition?: string;
+  /** The stage's own `variables`, as written. */
+  readonly variables?: unknown;
   readonly jobs: readonly AzureJob[];
 }
 
-type Node = Record<string, unknown>;
+export type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function stepsOf(job: Node): unknown {
@@ -79,9 +90,18 @@ export function azureStages(text: string): AzureStage[] {
       if (!isNode(job) || typeof name !== 'string') throw new Error(`${jat}: must have a job or deployment name (got ${JSON.stringify(job)})`);
       const steps = stepsOf(job);
       if (!Array.isArray(steps) || steps.length === 0) throw new Error(`${jat} (${name}).steps: must be a non-empty list`);
-      return { name, steps: steps.length };
+      const environment = job.environment;
+      return {
+        name,
+        steps: steps.length,
+        kind: job.deployment !== undefined ? ('deployment' as const) : ('job' as const),
+        environment: typeof environment === 'string' ? environment : isNode(environment) ? String(environment.name) : undefined,
+        dependsOn: job.dependsOn,
+        condition: typeof job.condition === 'string' ? job.condition : undefined,
+        stepList: steps.filter(isNode),
+      };
     });
-    return { name: stage.stage, dependsOn, jobs };
+    return { name: stage.stage, dependsOn, condition: typeof stage.condition === 'string' ? stage.condition : undefined, variables: stage.variables, jobs };
   });
 }
 
@@ -100,4 +120,107 @@ export function azureStageProblems(stages: readonly AzureStage[]): string[] {
   };
   for (const s of stages) visit(s.name, []);
   return [...new Set(problems)];
+}
+
+/** The whole Azure Pipelines document, as written (for its pipeline-level `variables`). */
+export function azureDocument(text: string): Node {
+  const doc: unknown = parse(text);
+  if (!isNode(doc)) throw new Error('the pipeline is not a YAML mapping');
+  return doc;
+}
+
+/** An Azure Pipelines step's script, whatever kind of step runs it (`script`, `bash`, an AzureCLI task's inline script). */
+export function azureScript(step: Node): string {
+  if (typeof step.script === 'string') return step.script;
+  if (typeof step.bash === 'string') return step.bash;
+  const inputs = isNode(step.inputs) ? step.inputs : {};
+  return typeof inputs.inlineScript === 'string' ? inputs.inlineScript : '';
+}
+
+export interface GithubStep {
+  readonly id?: string;
+  readonly name?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly if?: string;
+  readonly with?: Node;
+  readonly env?: Node;
+}
+
+export interface GithubJob {
+  readonly id: string;
+  /** The jobs it waits for (`needs`, as a list). */
+  readonly needs: readonly string[];
+  readonly if?: string;
+  /** The environment whose protection rules (required reviewers) it waits for. */
+  readonly environment?: string;
+  readonly permissions?: unknown;
+  readonly env: Node;
+  readonly outputs?: Node;
+  readonly steps: readonly GithubStep[];
+}
+
+export interface GithubWorkflow {
+  readonly env: Node;
+  readonly permissions?: unknown;
+  readonly jobs: readonly GithubJob[];
+}
+
+/** A GitHub Actions workflow's jobs, in the order written. Throws naming the field when one is malformed. */
+export function githubWorkflow(text: string): GithubWorkflow {
+  const doc: unknown = parse(text);
+  if (!isNode(doc) || !isNode(doc.jobs)) throw new Error('jobs: must be a mapping of job IDs to jobs');
+  const jobs = Object.entries(doc.jobs).map(([id, job]): GithubJob => {
+    if (!isNode(job) || !Array.isArray(job.steps)) throw new Error(`jobs.${id}.steps: must be a list`);
+    const needs = job.needs === undefined ? [] : typeof job.needs === 'string' ? [job.needs] : (job.needs as string[]);
+    const environment = job.environment;
+    return {
+      id,
+      needs,
+      if: typeof job.if === 'string' ? job.if : undefined,
+      environment: typeof environment === 'string' ? environment : isNode(environment) ? String(environment.name) : undefined,
+      permissions: job.permissions,
+      env: isNode(job.env) ? job.env : {},
+      outputs: isNode(job.outputs) ? job.outputs : undefined,
+      steps: job.steps.filter(isNode) as GithubStep[],
+    };
+  });
+  return { env: isNode(doc.env) ? doc.env : {}, permissions: doc.permissions, jobs };
+}
+
+
+/** `npx hosted-bots …` or this repository's built CLI (`node dist/runtime/cli/main.js …`), both read as `hosted-bots …`. */
+const HOSTED_BOTS = /^(?:npx hosted-bots|node dist\/runtime\/cli\/main\.js) /;
+
+/** The lines of a script worth checking: hosted-bots commands, terraform and file removals, trimmed. */
+function scriptOutline(script: string): string[] {
+  return script
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => HOSTED_BOTS.test(l) || /^(rm -rf |url="\$\(terraform )/.test(l))
+    .map((l) => l.replace(HOSTED_BOTS, 'hosted-bots '));
+}
+
+/**
+ * What a GitHub job's steps do, in order and in words a test can compare: artifacts uploaded and
+ * downloaded, and the hosted-bots, terraform and rm lines of its scripts.
+ */
+export function githubOutline(steps: readonly GithubStep[]): string[] {
+  return steps.flatMap((step): string[] => {
+    const w = step.with ?? {};
+    if (step.uses?.startsWith('actions/upload-artifact@')) return [`upload ${w.name} from ${w.path}${w['include-hidden-files'] === true ? ' (hidden files too)' : ''}`];
+    if (step.uses?.startsWith('actions/download-artifact@')) return [`download ${w.name} to ${w.path ?? '.'}`];
+    return step.run ? scriptOutline(step.run) : [];
+  });
+}
+
+/** The same for an Azure Pipelines job. */
+export function azureOutline(steps: readonly Node[]): string[] {
+  return steps.flatMap((step): string[] => {
+    const inputs = isNode(step.inputs) ? step.inputs : {};
+    if (typeof step.publish === 'string') return [`upload ${step.artifact} from ${step.publish}`];
+    if (step.download === 'current') return [`download ${step.artifact} to $(Pipeline.Workspace)/${step.artifact}`];
+    if (step.task === 'DownloadPipelineArtifact@2') return [`download ${inputs.artifactName} to ${String(inputs.targetPath).replace('$(System.DefaultWorkingDirectory)/', '')}`];
+    return scriptOutline(azureScript(step));
+  });
 }

@@ -27,6 +27,13 @@ describe('HostedBotsStack', () => {
     );
   });
 
+  test('takes the geography in any case; the stack and its fleet manifest keep the canonical spelling', () => {
+    const stack = new HostedBotsStack(Testing.app(), 'bots-eu', { geography: 'EUROPE' as never, environment: { name: 'demo', botCapacity: 1 } });
+    expect(stack.geography).toBe('Europe');
+    expect(stack.region).toBe('northeurope');
+    expect(stack.resolvedFleetManifest().environment.geography).toBe('Europe');
+  });
+
   test('configures an azurerm remote backend with a per-stack key', () => {
     const app = Testing.app();
     const stack = new HostedBotsStack(app, 'bots-eu', {

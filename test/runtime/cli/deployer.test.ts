@@ -4,6 +4,7 @@
  * call and copies a real synth of examples/multi-geo; the gates and `run` talk to a real runtime.
  */
 import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -23,12 +24,13 @@ const fs = require('fs');
 const path = require('path');
 const config = JSON.parse(fs.readFileSync(process.env.CDKTF_STAND_IN_CONFIG, 'utf8'));
 const argv = process.argv.slice(2);
-fs.appendFileSync(config.log, JSON.stringify({ argv, env: { CI: process.env.CI, CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE } }) + '\\n');
+fs.appendFileSync(config.log, JSON.stringify({ argv, env: { CI: process.env.CI, CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE, HOSTED_BOTS_CALLER_CI: process.env.HOSTED_BOTS_CALLER_CI } }) + '\\n');
 const flag = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
 const output = path.resolve(flag('--output') || 'cdktf.out');
 if (argv[0] === 'synth') {
   console.log('Synthesizing');
   if (config.failSynth) {
+    for (const e of config.synthErrors || []) console.log('ERROR [' + e.split(':')[0] + ']: ' + e);
     console.error('Error: ' + config.failSynth);
     process.exit(1);
   }
@@ -63,6 +65,8 @@ interface StandInConfig {
   runtimeUrls?: Record<string, string>;
   failDeploy?: string[];
   failSynth?: string;
+  /** Annotation lines a failing synth prints on stdout, as cdktf prints the app's errors. */
+  synthErrors?: string[];
   synthWarnings?: string[];
 }
 
@@ -89,6 +93,26 @@ function calls(): string[][] {
 }
 
 const deployed = () => calls().filter((a) => a[0] === 'deploy').map((a) => a[1]);
+
+/** A synth call: cdktf writes into a staging folder beside the output folder (runtime/cli/staged-output.ts). */
+const synthCall = (output = 'cdktf.out', ...args: string[]) => ['synth', ...args, '--output', expect.stringMatching(new RegExp(`/\\.${path.basename(output).replace(/\./g, '\\.')}\\.next-\\w+$`))];
+
+/** Every file under `dir` with the SHA-256 of its bytes, by relative path. */
+function fingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out[path.relative(dir, full)] = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** What is left beside the output folder: staging folders of synths that did not finish. */
+const leftovers = () => fs.readdirSync(work).filter((f) => /^\.cdktf\.out\.(next|old)-/.test(f));
 
 interface Result {
   code: number | null;
@@ -160,7 +184,7 @@ afterEach(() => {
 });
 
 test('every deployer command has help', async () => {
-  const commands = ['synth', 'deploy', 'promote', 'status', 'run'];
+  const commands = ['synth', 'deploy', 'promote', 'gate', 'status', 'run'];
   const results = await Promise.all(commands.map((command) => hostedBots([command, '--help'])));
   results.forEach((result, i) => {
     expect(result.code).toBe(0);
@@ -170,11 +194,14 @@ test('every deployer command has help', async () => {
 
 describe('synth', () => {
   test('runs cdktf synth with CI=true and CHECKPOINT_DISABLE=1, then prints a summary per stack', async () => {
-    const result = await hostedBots(['synth']);
+    const result = await hostedBots(['synth'], { CI: undefined });
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     const logged = JSON.parse(fs.readFileSync(logFile, 'utf8').split('\n')[0]);
-    expect(logged.env).toEqual({ CI: 'true', CHECKPOINT_DISABLE: '1' });
+    // The caller's own CI goes on to the app, which may refuse what a pipeline must not do (stacks/backend.ts).
+    expect(logged.env).toEqual({ CI: 'true', CHECKPOINT_DISABLE: '1', HOSTED_BOTS_CALLER_CI: '' });
+    await hostedBots(['synth'], { CI: 'true' });
+    expect(JSON.parse(fs.readFileSync(logFile, 'utf8').split('\n')[1]).env.HOSTED_BOTS_CALLER_CI).toBe('true');
     expect(result.stdout).toMatch(/^stack\s+geography\s+region\s+capacity\s+group\s+maxBots\s+committed\s+image$/m);
     expect(result.stdout).toMatch(/^bots-europe\s+Europe\s+northeurope\s+10\s+finance\s+6\s+2\s+botimages\/windows-rpa@1\.0\.0$/m);
     expect(result.stdout).toMatch(/^bots-us\s+US\s+westus\s+10\s+finance\s+6\s+2\s+botimages\/windows-rpa@1\.0\.0$/m);
@@ -183,10 +210,10 @@ describe('synth', () => {
   });
 
   test("prints the rule pack's warnings before the summary", async () => {
-    configure({ synthWarnings: ['bots-us/runtime: [HRB-NET-3] runtime.deployerIpRanges (none) leaves the Key Vault closed'] });
+    configure({ synthWarnings: ['bots-us/environment: [HRB-NET-4] network.subnetId (existing subnet) must provide outbound connectivity itself'] });
     const result = await hostedBots(['synth']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/runtime\]: bots-us\/runtime: \[HRB-NET-3\] runtime\.deployerIpRanges \(none\) leaves the Key Vault closed$/m);
+    expect(result.stdout).toMatch(/^ {2}WARN \[bots-us\/environment\]: bots-us\/environment: \[HRB-NET-4\] network\.subnetId \(existing subnet\) must provide outbound connectivity itself$/m);
     expect(result.stdout.indexOf('WARN [')).toBeLessThan(result.stdout.indexOf('environment stacks'));
   });
 
@@ -208,7 +235,8 @@ describe('synth', () => {
   test('passes --app and --output on, and reads the summary from that folder', async () => {
     const result = await hostedBots(['synth', '--app', 'node app.js', '--output', 'out/app']);
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth', '--app', 'node app.js', '--output', 'out/app']]);
+    expect(calls()).toEqual([synthCall('out/app', '--app', 'node app.js')]);
+    expect(calls()[0][4]).toMatch(new RegExp(`^${fs.realpathSync(work)}/out/\\.app\\.next-`));
     expect(fs.existsSync(path.join(work, 'out/app/manifest.json'))).toBe(true);
     expect(result.stdout).toMatch(/^bots-us\s+US\s+westus/m);
   });
@@ -220,13 +248,80 @@ describe('synth', () => {
     expect(result.stderr).toMatch(/Error: bots-us\/environment\/finance: maxBots 99 is more than 50/);
     expect(result.stderr).toMatch(/error: cdktf synth exited with code 1/);
     expect(result.stdout).not.toMatch(/environment stacks/);
+    expect(leftovers()).toEqual([]);
   });
+
+  test('a failing synth prints every error of the app without --verbose, however many cdktf printed', async () => {
+    // More findings than the 200 last lines cdktf-process.ts keeps of the output.
+    const errors = Array.from({ length: 250 }, (_, i) => `bots-us/environment/g${i}: bots-us/environment/g${i}: [HRB-CAP-1] maxBots ${100 + i} must be a whole number from 1 to 50 (bots per group)`);
+    configure({ failSynth: 'While synthesizing one or more error annotations have been encountered.', synthErrors: errors });
+    const result = await hostedBots(['synth']);
+    expect(result.code).toBe(1);
+    const shown = result.stderr.split('\n').filter((l) => l.startsWith('  ERROR ['));
+    expect(shown).toEqual(errors.map((e) => `  ERROR [${e.split(':')[0]}]: ${e}`));
+    expect(result.stderr).toMatch(/error: cdktf synth found 250 errors in the app \(above\)/);
+  });
+
+  test('a successful synth replaces the output folder, keeping each stack\'s Terraform working files, and leaves nothing beside it', async () => {
+    const stack = path.join(work, 'cdktf.out', 'stacks', 'bots-us');
+    fs.mkdirSync(path.join(stack, '.terraform', 'providers'), { recursive: true });
+    fs.writeFileSync(path.join(stack, '.terraform', 'providers', 'marker'), 'installed');
+    fs.writeFileSync(path.join(stack, '.terraform.lock.hcl'), 'lock');
+    fs.writeFileSync(path.join(stack, 'fleet.json'), 'stale');
+    fs.writeFileSync(path.join(work, 'cdktf.out', 'stale.txt'), 'from an older synth');
+    const result = await hostedBots(['synth']);
+    expect(result.code).toBe(0);
+    expect(fs.readFileSync(path.join(stack, '.terraform', 'providers', 'marker'), 'utf8')).toBe('installed');
+    expect(fs.readFileSync(path.join(stack, '.terraform.lock.hcl'), 'utf8')).toBe('lock');
+    expect(fs.readFileSync(path.join(stack, 'fleet.json'), 'utf8')).toBe(fs.readFileSync(path.join(fixture, 'stacks', 'bots-us', 'fleet.json'), 'utf8'));
+    expect(fs.existsSync(path.join(work, 'cdktf.out', 'stale.txt'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
+  test(
+    'a real app with errors: every finding printed in full (path, rule ID, field, value, what to do), and the previous cdktf.out left byte for byte',
+    async () => {
+      // The real cdktf, on a small app of this package's built library.
+      const realCdktf = path.join(root, 'node_modules', '.bin', 'cdktf');
+      fs.writeFileSync(path.join(work, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.js', projectId: 'x', sendCrashReports: 'false', terraformProviders: [], terraformModules: [], context: {} }));
+      fs.writeFileSync(
+        path.join(work, 'app.js'),
+        `const { App } = require(${JSON.stringify(path.join(root, 'node_modules', 'cdktf'))});
+const { HostedBotsStack } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});
+const app = new App();
+const stack = new HostedBotsStack(app, 'shop', { geography: 'Europe', environment: { name: 'shop', botCapacity: 2 } });
+stack.environment.addGroup('finance', {
+  name: 'finance',
+  maxBots: Number(process.env.MAX_BOTS),
+  adminUsername: process.env.ADMIN_USER,
+  adminPassword: 'Xy7!abcdefgh1',
+  flows: { hello: { command: 'cmd /c echo hi', timeoutMinutes: 5 } },
+});
+app.synth();
+`,
+      );
+      const good = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: realCdktf, MAX_BOTS: '2', ADMIN_USER: 'botadmin' });
+      expect(good.stderr).toBe('');
+      expect(good.code).toBe(0);
+      const before = fingerprint(path.join(work, 'cdktf.out'));
+      expect(Object.keys(before)).toEqual(expect.arrayContaining(['manifest.json', 'stacks/shop/cdk.tf.json', 'stacks/shop/fleet.json']));
+
+      const bad = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: realCdktf, MAX_BOTS: '99', ADMIN_USER: 'admin' });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^ {2}ERROR \[shop\/environment\/finance\]: shop\/environment\/finance: \[HRB-CAP-1\] maxBots 99 must be a whole number from 1 to 50/m);
+      expect(bad.stderr).toMatch(/^ {2}ERROR \[shop\/environment\/finance\]: shop\/environment\/finance: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure; choose another name/m);
+      expect(bad.stderr).toMatch(new RegExp(`error: cdktf synth found 2 errors in the app \\(above\\); ${fs.realpathSync(work)}/cdktf.out is unchanged`));
+      expect(fingerprint(path.join(work, 'cdktf.out'))).toEqual(before);
+      expect(leftovers()).toEqual([]);
+    },
+    120_000,
+  );
 
   test('HOSTED_BOTS_CDKTF overrides the lookup on PATH, as a file or a command', async () => {
     const standIn = path.join(work, 'bin', 'cdktf');
     const asCommand = await hostedBots(['synth'], { PATH: emptyDir(), HOSTED_BOTS_CDKTF: `${process.execPath} ${standIn}` });
     expect(asCommand.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     const missing = await hostedBots(['synth'], { HOSTED_BOTS_CDKTF: path.join(work, 'no-such-cdktf') });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/HOSTED_BOTS_CDKTF is ".*no-such-cdktf", but .* is neither an executable file nor on PATH/);
@@ -250,7 +345,7 @@ describe('synth', () => {
     try {
       const result = await hostedBots(['synth'], { PATH: nodeOnly });
       expect(result.code).toBe(0);
-      expect(calls()).toEqual([['synth']]);
+      expect(calls()).toEqual([synthCall()]);
     } finally {
       fs.rmSync(path.join(work, 'node_modules'), { recursive: true, force: true });
     }
@@ -262,7 +357,7 @@ describe('deploy', () => {
     const result = await hostedBots(['deploy']);
     expect(result.code).toBe(0);
     const all = calls();
-    expect(all[0]).toEqual(['synth']);
+    expect(all[0]).toEqual(synthCall());
     const order = deployed();
     expect(order).toHaveLength(3);
     expect(order[0]).toBe('bot-images');
@@ -315,7 +410,7 @@ describe('promote', () => {
   test('--dry-run without --order synthesizes to read the declared order, and deploys nothing', async () => {
     const result = await hostedBots(['promote', '--dry-run']);
     expect(result.code).toBe(0);
-    expect(calls()).toEqual([['synth']]);
+    expect(calls()).toEqual([synthCall()]);
     expect(result.stdout).toMatch(/no --order, so cdktf synth runs first/);
     expect(result.stdout).toMatch(/order: bots-europe → bots-us \(declared by the app\)/);
     expect(result.stdout).toMatch(/deploy: cdktf deploy bot-images .*\(bots-europe depends on it\)/);
@@ -400,6 +495,14 @@ describe('promote', () => {
     expect(smoke.length).toBeGreaterThanOrEqual(2);
   });
 
+  test('the built-in self-test as the smoke run: no stage declares it, and it passes gate 2 on a real bot', async () => {
+    configure({ runtimeUrls: { 'bots-europe': fleet.fleet.url, 'bots-us': fleet.fleet.url } });
+    const result = await hostedBots(['promote', '--smoke', 'finance/hosted-bots-self-test', '--health-timeout', '10', '--smoke-timeout', '30'], { HOSTED_BOTS_TOKEN: adminToken });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/smoke: run run_[0-9a-f]{24} succeeded/g)).toHaveLength(2);
+  });
+
   test('a smoke run that fails stops the promotion, naming the stage, the run and its exit code', async () => {
     configure({ runtimeUrls: { 'bots-europe': fleet.fleet.url, 'bots-us': fleet.fleet.url } });
     const result = await hostedBots(
@@ -409,6 +512,15 @@ describe('promote', () => {
     expect(result.stderr).toMatch(/error: stage bots-europe: smoke gate failed: run run_[0-9a-f]{24} of finance\/invoice-entry ended failed \(exit code 3/);
     expect(deployed()).toEqual(['bot-images', 'bots-europe']);
     expect(result.stdout).toMatch(/not started: bots-us/);
+  });
+
+  test('--dry-run needs no API token, even with --smoke: it says the real run will', async () => {
+    const result = await hostedBots(['promote', '--order', 'bots-europe', '--dry-run', '--smoke', 'finance/invoice-entry']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/gate 2, smoke: +a high-priority run of finance\/invoice-entry ends succeeded/);
+    expect(result.stdout).toMatch(/it needs an API token when the promotion runs: --token or HOSTED_BOTS_TOKEN/);
+    expect(calls()).toEqual([]);
   });
 
   test('--smoke without a token is refused before anything runs', async () => {
@@ -421,7 +533,7 @@ describe('promote', () => {
   test('a smoke flow the stages do not declare is refused before anything is deployed', async () => {
     const result = await hostedBots(['promote', '--smoke', 'finance/lead-sync', '--token', 'x']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/--smoke finance\/lead-sync: group finance of stage bots-europe has no flow "lead-sync" \(its flows: invoice-entry\)/);
+    expect(result.stderr).toMatch(/--smoke finance\/lead-sync: group finance of stage bots-europe has no flow "lead-sync" \(its flows: invoice-entry; every group also runs the built-in hosted-bots-self-test\)/);
     expect(deployed()).toEqual([]);
   });
 
@@ -461,7 +573,7 @@ describe('promote', () => {
     const cases: Array<[string[], RegExp]> = [
     [['--order', 'bots-us,,bots-europe'], /--order "bots-us,,bots-europe" has an empty stage name/],
     [['--order', 'bots-us,bots-us'], /--order lists stage "bots-us" twice/],
-    [['--smoke', 'finance'], /--smoke takes <group>\/<flow>, e.g. finance\/invoice-entry, got "finance"/],
+    [['--smoke', 'finance'], /--smoke takes <group>\/<flow>, e.g. finance\/hosted-bots-self-test, got "finance"/],
     [['--health-timeout', '0'], /--health-timeout must be a number of seconds from 1 to 86400, got "0"/],
     [['--smoke-timeout', 'soon'], /--smoke-timeout must be a number of seconds from 1 to 86400, got "soon"/],
     [['--url', 'bots-us'], /--url takes <stack>=<url>/],
@@ -474,6 +586,38 @@ describe('promote', () => {
       expect(result.stderr).toMatch(cases[i][1]);
     });
     expect(calls()).toEqual([]);
+  });
+});
+
+describe('gate', () => {
+  test('a healthy runtime and the built-in self-test on a real bot: every gate passes, and the self-test\'s report is shown', async () => {
+    const result = await hostedBots(['gate', '--url', fleet.fleet.url, '--smoke', 'finance/hosted-bots-self-test', '--health-timeout', '10', '--smoke-timeout', '30'], { HOSTED_BOTS_TOKEN: adminToken });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/health: ok in/);
+    expect(result.stdout).toMatch(/smoke: run run_[0-9a-f]{24} succeeded/);
+    expect(result.stdout).toMatch(new RegExp(`hosted-bots-self-test passed: this bot runs commands and reaches the runtime\\n.*\\n.*\\n +runtime: GET ${fleet.fleet.url}/healthz answered HTTP 200`));
+    expect(result.stdout).toMatch(/every gate passed in/);
+    expect(calls()).toEqual([]);
+  });
+
+  test('an unhealthy runtime fails the health gate, exit code 1, and no run is started', async () => {
+    const unhealthy = await unhealthyServer();
+    try {
+      const result = await hostedBots(['gate', '--url', unhealthy.url, '--smoke', 'finance/hosted-bots-self-test', '--token', adminToken, '--health-timeout', '1']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`error: health gate failed: ${unhealthy.url} did not answer 200 with status ok within 1 s \\(last: HTTP 503 with status "unavailable"\\)`));
+      expect(result.stdout).not.toMatch(/smoke:/);
+    } finally {
+      await unhealthy.close();
+    }
+  });
+
+  test('--smoke without a token is refused before the runtime is called', async () => {
+    const result = await hostedBots(['gate', '--url', 'http://127.0.0.1:9', '--smoke', 'finance/hosted-bots-self-test']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/error: --smoke finance\/hosted-bots-self-test starts a run, which needs an API token: pass --token or set HOSTED_BOTS_TOKEN/);
+    expect(result.stdout).not.toMatch(/health:/);
   });
 });
 

@@ -403,9 +403,67 @@ describe('hosted-bots diff --base', () => {
     expect(worktrees).toHaveLength(1);
   }, 120_000);
 
+  test("a working tree with errors: exit code 1, each error printed with its rule ID, and the working tree's cdktf.out left as it was", () => {
+    const out = path.join(repo, 'cdktf.out');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'previous.txt'), 'the last good synth');
+    const listing = () => fs.readdirSync(out, { recursive: true, encoding: 'utf8' }).sort().map((f) => [f, fs.statSync(path.join(out, f)).isFile() ? fs.readFileSync(path.join(out, f), 'utf8') : '']);
+    const before = listing();
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource(99));
+    try {
+      const r = run(['--base', 'origin/main']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^ {2}ERROR \[bots\/environment\/finance\]: bots\/environment\/finance: \[HRB-CAP-1\] maxBots 99 must be a whole number from 1 to 50/m);
+      expect(r.stderr).toMatch(/error: cdktf synth found 1 error in the app \(above\)/);
+      expect(listing()).toEqual(before);
+    } finally {
+      fs.writeFileSync(path.join(repo, 'main.js'), appSource(2));
+    }
+  }, 120_000);
+
   test('a ref that names no commit: exit code 1, naming the ref, before any synth', () => {
     const r = run(['--base', 'origin/nowhere']);
     expect(r.stderr).toContain('--base origin/nowhere is not a commit of the repository');
     expect(r.status).toBe(1);
   });
 });
+
+/**
+ * --base against a ref whose app refuses a pipeline synth without remote state (as the main.ts of
+ * `hosted-bots init` does): the ref is only compared, never deployed, so its synth is not refused,
+ * and the change that fills remoteState in can pass its review.
+ */
+describe('hosted-bots diff --base, the ref without remote state', () => {
+  const repo = path.join(temp, 'repo-remote-state');
+  const appSource = (backend: string) =>
+    [
+      `const { App } = require('cdktf');`,
+      `const { HostedBotsStack, requireRemoteStateInPipelines } = require(${JSON.stringify(path.join(root, 'dist/index.js'))});`,
+      `const app = new App();`,
+      `const stack = new HostedBotsStack(app, 'bots', { geography: 'Europe', environment: { name: 'demo', botCapacity: 8 }, backend: requireRemoteStateInPipelines(${backend}) });`,
+      `app.synth();`,
+      '',
+    ].join('\n');
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+
+  test('in a pipeline (CI=true), the ref with undefined remote state is synthesized and compared; the working tree with a backend passes', () => {
+    fs.mkdirSync(repo, { recursive: true });
+    fs.writeFileSync(path.join(repo, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node main.js', terraformProviders: [], sendCrashReports: 'false' }));
+    fs.writeFileSync(path.join(repo, '.gitignore'), 'node_modules\ncdktf.out\n');
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource('undefined'));
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'));
+    git('init', '--quiet', '--initial-branch=main');
+    git('add', '-A');
+    git('-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'a fleet without remote state');
+    git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+    fs.writeFileSync(path.join(repo, 'main.js'), appSource("{ resourceGroupName: 'rg-tfstate', storageAccountName: 'tfstatebots', containerName: 'tfstate' }"));
+
+    const r = spawnSync(process.execPath, [cli, 'diff', '--base', 'origin/main'], { cwd: repo, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    expect(r.stderr).not.toContain('remoteState is undefined');
+    expect(r.status).toBe(0);
+  }, 120_000);
+});
+

@@ -12,7 +12,7 @@ import { buildSingleGeo } from '../../../examples/single-geo/main';
 import { BotImageSource, BotImagesStack, HostedBotsStack, HostedBotsStackProps } from '../../../index';
 import { coveredBy, FORCE_NEW_ATTRIBUTES, replacementRule, sourceCitation } from '../../../runtime/cli/force-new-attributes';
 import { synthApp } from '../../helpers/app';
-import { DEPLOYER_IP, groupProps } from '../../helpers/fleet';
+import { groupProps } from '../../helpers/fleet';
 
 const root = path.resolve(__dirname, '../../..');
 const principal = (n: number) => `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
@@ -46,7 +46,7 @@ function buildEveryOption(scope: Construct): string[] {
     'trial-standby': { environment: { name: 'trial', botCapacity: 2, plan: 'trial', scaling: { standbyPool: { maxReadyCapacity: 2 } } } },
   };
   for (const [id, props] of Object.entries(variants)) {
-    const stack = new HostedBotsStack(scope, id, { geography: 'Europe', environment: { name: id, botCapacity: 4 }, runtime: { deployerIpRanges: [DEPLOYER_IP] }, ...props });
+    const stack = new HostedBotsStack(scope, id, { geography: 'Europe', environment: { name: id, botCapacity: 4 }, runtime: {}, ...props });
     const password = new TerraformVariable(stack, 'admin_password', { type: 'string', sensitive: true }).stringValue;
     stack.environment.addGroup('finance', groupProps({ adminPassword: password, access: { users: [principal(7)], coOwners: [principal(8)] } }));
     stack.environment.addGroup('gallery', groupProps({ name: 'gallery', image: BotImageSource.fromVersion(version), adminPassword: password }));

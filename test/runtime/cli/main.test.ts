@@ -15,6 +15,14 @@ describe('hosted-bots', () => {
     expect(result.stdout).toMatch(new RegExp(`Usage: hosted-bots ${command} \\[options\\]`));
   });
 
+  test.each(['--version', '-V'])('%s prints the version of package.json and nothing else', (flag) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const result = run(flag);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${version}\n`);
+    expect(result.stderr).toBe('');
+  });
+
   test('a bad number is refused naming the flag', () => {
     const result = run('demo', '--boot-seconds', 'soon');
     expect(result.status).not.toBe(0);

@@ -65,6 +65,21 @@ describe('fleet manifest (runtime side)', () => {
     expect(error!.message).toMatch(/^fleet manifest fleet\.json is invalid:\n  - /);
   });
 
+  test('a declared flow named hosted-bots-self-test is refused: the name belongs to the built-in self-test', () => {
+    const manifest = local();
+    manifest.groups[1].flows['hosted-bots-self-test'] = { command: 'selftest.cmd', timeoutMinutes: 5 };
+    let error: ManifestError | undefined;
+    try {
+      parseManifest(manifest, { source: 'fleet.json' });
+    } catch (err) {
+      error = err as ManifestError;
+    }
+    expect(error).toBeInstanceOf(ManifestError);
+    expect(error!.problems).toEqual([
+      expect.stringMatching(/^groups\[1\]\.flows\.hosted-bots-self-test: "hosted-bots-self-test" is the name of the built-in self-test flow, which every group runs without declaring it; give your flow another name$/),
+    ]);
+  });
+
   test('cross-field rules: committed bots within maxBots and the capacity, unique group names', () => {
     const bad = local();
     bad.groups[0].committedBots = 4;
