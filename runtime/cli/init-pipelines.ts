@@ -32,7 +32,7 @@ export interface PipelineSettings {
 
 /** The Node.js the pipelines run hosted-bots with (an LTS line; README "Requirements"). */
 export const PIPELINE_NODE_VERSION = '22';
-/** The Terraform the pipelines install (write-only attributes need 1.11). */
+/** The Terraform the pipelines install: the version the plan reader and the tests are held to (hosted-bots plan needs 1.11 or later). */
 export const PIPELINE_TERRAFORM_VERSION = '1.11.4';
 
 /** The job and stage names and commands of one stack, shared by both pipelines. */
