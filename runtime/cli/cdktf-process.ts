@@ -5,8 +5,8 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { redactText } from '../log';
-import { ProgressLine, stripAnsi } from './terminal';
+import { forEachOutputLine } from './processes';
+import type { ProgressLine } from './terminal';
 
 export interface CdktfExecutable {
   readonly file: string;
@@ -119,11 +119,8 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
   const errorLines: string[] = [];
   const annotationLines: string[] = [];
   const annotationsSeen = new Set<string>();
-  const reader = (stream: NodeJS.ReadableStream, isError: boolean) => {
-    let pending = '';
-    const take = (line: string) => {
-      const clean = redactText(stripAnsi(line)).trimEnd();
-      if (!clean.trim()) return;
+  const reader = (stream: NodeJS.ReadableStream, isError: boolean) =>
+    forEachOutputLine(stream, (clean) => {
       keep(lastLines, clean);
       if (isError) keep(errorLines, clean);
       if (ANNOTATION_LINE.test(clean) && !annotationsSeen.has(clean) && annotationLines.length < KEEP_ANNOTATIONS) {
@@ -132,15 +129,7 @@ export function runCdktf(args: readonly string[], options: RunCdktfOptions): Pro
       }
       options.progress?.update(clean);
       options.onLine?.(clean);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const parts = pending.split(/\r\n|\r|\n/);
-      pending = parts.pop() ?? '';
-      parts.forEach(take);
     });
-    stream.on('end', () => pending && take(pending));
-  };
   reader(child.stdout!, false);
   reader(child.stderr!, true);
   return new Promise((resolve, reject) => {

@@ -60,22 +60,16 @@ function order(s: PipelineSettings): string {
   return s.stacks.map((x) => `${x.id} (${x.geography})`).join(', then ');
 }
 
-function githubStackJobs(s: PipelineSettings, stack: string, previous: string | undefined): string {
-  const c = stackSteps(stack, s.group);
-  return `  plan-${stack}:
-    if: github.event_name != 'pull_request'${previous ? `\n    needs: [deploy-${previous}]` : ''}
-    runs-on: ubuntu-latest
-    timeout-minutes: 60
-    permissions:
-      contents: read
-      id-token: write
-    env:
+/** The Azure sign-in of a GitHub job that runs terraform: OIDC, no stored secret. */
+const GITHUB_SIGN_IN = `    env:
       ARM_USE_OIDC: 'true'
       ARM_CLIENT_ID: \${{ vars.AZURE_CLIENT_ID }}
       ARM_TENANT_ID: \${{ vars.AZURE_TENANT_ID }}
       ARM_SUBSCRIPTION_ID: \${{ vars.AZURE_SUBSCRIPTION_ID }}
-      TF_VAR_bot_admin_password: \${{ secrets.BOT_ADMIN_PASSWORD }}
-    steps:
+`;
+
+/** The first steps of a GitHub job that runs hosted-bots and terraform. */
+const GITHUB_TOOLS = `    steps:
       - uses: actions/checkout@v4
       - uses: actions/setup-node@v4
         with:
@@ -85,7 +79,19 @@ function githubStackJobs(s: PipelineSettings, stack: string, previous: string | 
         with:
           terraform_version: ${PIPELINE_TERRAFORM_VERSION}
           terraform_wrapper: false
-      - run: npm ci
+`;
+
+function githubStackJobs(s: PipelineSettings, stack: string, previous: string | undefined): string {
+  const c = stackSteps(stack, s.group);
+  return `  plan-${stack}:
+    if: github.event_name != 'pull_request'${previous ? `\n    needs: [deploy-${previous}]` : ''}
+    runs-on: ubuntu-latest
+    timeout-minutes: 60
+    permissions:
+      contents: read
+      id-token: write
+${GITHUB_SIGN_IN}      TF_VAR_bot_admin_password: \${{ secrets.BOT_ADMIN_PASSWORD }}
+${GITHUB_TOOLS}      - run: npm ci
       - name: Plan ${stack}
         run: |
           set +e
@@ -115,22 +121,7 @@ function githubStackJobs(s: PipelineSettings, stack: string, previous: string | 
     permissions:
       contents: read
       id-token: write
-    env:
-      ARM_USE_OIDC: 'true'
-      ARM_CLIENT_ID: \${{ vars.AZURE_CLIENT_ID }}
-      ARM_TENANT_ID: \${{ vars.AZURE_TENANT_ID }}
-      ARM_SUBSCRIPTION_ID: \${{ vars.AZURE_SUBSCRIPTION_ID }}
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version: ${PIPELINE_NODE_VERSION}
-          cache: npm
-      - uses: hashicorp/setup-terraform@v3
-        with:
-          terraform_version: ${PIPELINE_TERRAFORM_VERSION}
-          terraform_wrapper: false
-      - uses: azure/login@v2
+${GITHUB_SIGN_IN}${GITHUB_TOOLS}      - uses: azure/login@v2
         with:
           client-id: \${{ vars.AZURE_CLIENT_ID }}
           tenant-id: \${{ vars.AZURE_TENANT_ID }}

@@ -6,6 +6,8 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { redactText } from '../log';
+import { stripAnsi } from './terminal';
 
 /** A free TCP port on 127.0.0.1, for a runtime whose URL the agents must know before it starts. */
 export function freePort(): Promise<number> {
@@ -37,4 +39,24 @@ export function startRuntimeProcess(args: readonly string[], options: { nodeOpti
     });
     child.once('exit', (code) => reject(new Error(`hosted-bots runtime exited with code ${code} before listening`)));
   });
+}
+
+/**
+ * Calls `take` with each line a child's output stream writes, cleaned for a terminal and a log
+ * (colour codes stripped, secrets masked, trailing space cut; blank lines skipped), as it arrives
+ * with any line ending, and the last unterminated one when the stream ends.
+ */
+export function forEachOutputLine(stream: NodeJS.ReadableStream, take: (line: string) => void): void {
+  let pending = '';
+  const each = (line: string) => {
+    const clean = redactText(stripAnsi(line)).trimEnd();
+    if (clean.trim()) take(clean);
+  };
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const parts = pending.split(/\r\n|\r|\n/);
+    pending = parts.pop() ?? '';
+    parts.forEach(each);
+  });
+  stream.on('end', () => pending && each(pending));
 }

@@ -6,9 +6,9 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as path from 'path';
-import { redactText } from '../log';
 import { isExecutableFile, onPath } from './cdktf-process';
-import { ProgressLine, stripAnsi } from './terminal';
+import { forEachOutputLine } from './processes';
+import type { ProgressLine } from './terminal';
 
 export const MINIMUM_TERRAFORM = [1, 11] as const;
 
@@ -90,26 +90,16 @@ export function runTerraform(terraform: TerraformExecutable, args: readonly stri
     if (buffer.length > KEEP_LINES) buffer.shift();
   };
   const reader = (stream: NodeJS.ReadableStream, isError: boolean) => {
-    let pending = '';
-    const take = (line: string) => {
-      const clean = redactText(stripAnsi(line)).trimEnd();
-      if (!clean.trim()) return;
+    if (!isError && options.captureStdout) {
+      stream.on('data', (chunk: Buffer) => stdout.push(chunk));
+      return;
+    }
+    forEachOutputLine(stream, (clean) => {
       keep(lastLines, clean);
       if (isError) keep(errorLines, clean);
       options.progress?.update(clean);
       options.onLine?.(clean);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (!isError && options.captureStdout) {
-        stdout.push(chunk);
-        return;
-      }
-      pending += chunk.toString();
-      const parts = pending.split(/\r\n|\r|\n/);
-      pending = parts.pop() ?? '';
-      parts.forEach(take);
     });
-    stream.on('end', () => pending && take(pending));
   };
   reader(child.stdout!, false);
   reader(child.stderr!, true);
