@@ -22,7 +22,7 @@ import { parseIntoClientConfig } from 'pg-connection-string';
 import { MIGRATIONS } from './migrations';
 import {
   arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, withOldest,
+  rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
 } from './rows';
 import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import type {
@@ -361,7 +361,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  async recordProvisioningError(error: ProvisioningError): Promise<void> {
+  async recordProvisioningError(given: ProvisioningError): Promise<void> {
+    const error = storableProvisioningError(given);
     await this.query('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES ($1, $2, $3, $4, $5)', [
       error.group,
       error.at,
@@ -377,7 +378,8 @@ export class PostgresStore implements Store {
 
   // ------------------------------------------------------------------ runs
 
-  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+  enqueue(given: EnqueueInput): Promise<EnqueueResult> {
+    const input = storableEnqueue(given);
     return this.tx(async (t): Promise<EnqueueResult> => {
       // KEY SHARE lets enqueues run side by side but holds off a sweep that would expire the group.
       const g = first(await t.q('SELECT declared, expired, paused, claim_limit FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
@@ -531,7 +533,8 @@ export class PostgresStore implements Store {
   }
 
   /** Ends a run as decided. */
-  private async finishRun(t: Tx, runId: string, end: RunEnd, now: number): Promise<Run> {
+  private async finishRun(t: Tx, runId: string, decided: RunEnd, now: number): Promise<Run> {
+    const end = storableEnd(decided);
     const r = first(
       await t.q(
         `UPDATE runs SET state = $2, finished_at = $3, exit_code = $4, output = $5, error_code = $6, error_message = $7,

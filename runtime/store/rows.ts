@@ -7,7 +7,9 @@ import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
-import type { QueueCounts } from './types';
+import type { EnqueueInput, QueueCounts } from './types';
+import type { RunEnd } from '../domain/transitions';
+import { storableOptional, storableText } from '../domain/text';
 
 type Row = Record<string, any>;
 
@@ -33,6 +35,21 @@ export const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, prior
 export const RUN_LISTING_COLUMNS =
   'seq, id, grp, flow, priority, state, attempts, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at, started_at, finished_at, ' +
   'moved_to_top_at, last_heartbeat_at, cancel_requested, bot_id, vm_name, exit_code, error_code';
+
+/** An enqueue with its free text as the stores keep it (see storableText). */
+export function storableEnqueue(input: EnqueueInput): EnqueueInput {
+  return { ...input, flow: storableText(input.flow), createdBy: storableText(input.createdBy), idempotencyKey: storableOptional(input.idempotencyKey) };
+}
+
+/** A run's end with its free text (output, error code and message) as the stores keep it. */
+export function storableEnd(end: RunEnd): RunEnd {
+  return { ...end, output: storableOptional(end.output), errorCode: storableOptional(end.errorCode), errorMessage: storableOptional(end.errorMessage) };
+}
+
+/** A provisioning error with its text as the stores keep it. */
+export function storableProvisioningError(error: ProvisioningError): ProvisioningError {
+  return { ...error, operation: storableText(error.operation), code: storableText(error.code), message: storableText(error.message) };
+}
 
 export function rowToRunListing(r: Row): RunListing {
   return {

@@ -22,7 +22,7 @@ import {
 import { newId } from './ids';
 import {
   arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, withOldest,
+  RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
 } from './rows';
 
 type Row = Record<string, any>;
@@ -140,7 +140,8 @@ export class SqliteStore implements Store {
   }
 
   /** Ends a run as decided, and reads it back. */
-  private finish(id: string, end: RunEnd, now: number): Run {
+  private finish(id: string, decided: RunEnd, now: number): Run {
+    const end = storableEnd(decided);
     this.stmt.finishRun.run({
       id,
       now,
@@ -213,7 +214,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  recordProvisioningError(error: ProvisioningError): Promise<void> {
+  recordProvisioningError(given: ProvisioningError): Promise<void> {
+    const error = storableProvisioningError(given);
     return this.tx(() => {
       this.sql('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES (?, ?, ?, ?, ?)')
         .run(error.group, error.at, error.operation, error.code, error.message);
@@ -226,7 +228,8 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ runs
 
-  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+  enqueue(given: EnqueueInput): Promise<EnqueueResult> {
+    const input = storableEnqueue(given);
     return this.tx((): EnqueueResult => {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
       const refusal = enqueueRefusal(g && rowToGroupGate(g));

@@ -237,6 +237,44 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('text the API admits', () => {
+      // JSON admits `\u0000` and lone surrogates, so the API does; PostgreSQL refuses U+0000 in
+      // TEXT, and neither store keeps a lone surrogate as it is (runtime/domain/text.ts).
+      const given = ['nul\u0000inside', 'high \ud800 alone', 'low \udc00 alone', 'pair 😀 kept', 'controls \u0001\u001f\t kept', 'ü ﬀ 日本'];
+      const kept = ['nul\ufffdinside', 'high \ufffd alone', 'low \ufffd alone', 'pair 😀 kept', 'controls \u0001\u001f\t kept', 'ü ﬀ 日本'];
+
+      test('inputs keep every string exactly, NUL and lone surrogates included, in keys and values', async () => {
+        const inputs = Object.fromEntries(given.map((text, i) => [`${text}:${i}`, text]));
+        const { run } = (await enqueue({ inputs })) as { run: { id: string } };
+        expect((await store.getRun(run.id))?.inputs).toEqual(inputs);
+      });
+
+      test('output and error text keep each NUL and lone surrogate as U+FFFD, everything else as given', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        const report = { botId: bot.id, runId: run.id, attempt: 1, status: 'failed' as const, exitCode: 1, output: given.join('\n'), errorCode: 'code\u0000\ud800', errorMessage: given.join(' | ') };
+        const done = await store.complete({ ...report, now: T0 + 50 });
+        expect(done).toMatchObject({ kind: 'completed', run: { state: 'failed', output: kept.join('\n'), errorCode: 'code\ufffd\ufffd', errorMessage: kept.join(' | ') } });
+        expect(await store.getRun(run.id)).toMatchObject({ output: kept.join('\n'), errorCode: 'code\ufffd\ufffd', errorMessage: kept.join(' | ') });
+        // The agent's retry of the same report is a duplicate, not an error.
+        expect((await store.complete({ ...report, now: T0 + 60 })).kind).toBe('duplicate');
+      });
+
+      test('a flow name, a principal and an idempotency key with a NUL or a lone surrogate are kept as U+FFFD, and the key still answers a retry', async () => {
+        const first = await enqueue({ flow: 'invoice\u0000entry', createdBy: 'ana\ud800', idempotencyKey: 'key\u0000\udc00' });
+        expect(first).toMatchObject({ kind: 'created', run: { flow: 'invoice\ufffdentry', createdBy: 'ana\ufffd', idempotencyKey: 'key\ufffd\ufffd' } });
+        const retry = await enqueue({ flow: 'invoice\u0000entry', createdBy: 'ana\ud800', idempotencyKey: 'key\u0000\udc00' });
+        expect(retry).toMatchObject({ kind: 'existing', run: { id: (first as { run: { id: string } }).run.id } });
+        expect((await store.queue('finance')).map((r) => r.flow)).toEqual(['invoice\ufffdentry']);
+      });
+
+      test('provisioning errors keep their text the same way', async () => {
+        await store.recordProvisioningError({ group: 'finance', at: T0, operation: 'setCapacity', code: 'Quota\u0000Exceeded', message: given.join(' ') });
+        expect(await store.provisioningErrors('finance', 1)).toEqual([{ group: 'finance', at: T0, operation: 'setCapacity', code: 'Quota\ufffdExceeded', message: kept.join(' ') }]);
+      });
+    });
+
     describe('cancel', () => {
       test('a queued run is cancelled at once', async () => {
         const { run } = (await enqueue()) as { run: { id: string } };
