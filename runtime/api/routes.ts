@@ -14,6 +14,7 @@ import type { Store } from '../store/types';
 import { AccessPolicy, createRouteTable, RouteTable } from './access';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAgentRoutes } from './agent-routes';
+import { auditRecordView, registerAuditRoutes } from './audit-routes';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
@@ -128,6 +129,7 @@ export function createApi(options: ApiOptions): express.Express {
   registerAdminRoutes(ctx);
   registerUserRoutes(ctx, views);
   registerAgentRoutes(ctx);
+  registerAuditRoutes(ctx);
   const dashboard = registerDashboard({
     route: table.route,
     wrap,
@@ -139,6 +141,7 @@ export function createApi(options: ApiOptions): express.Express {
     environmentView: views.environmentView,
     arrivals: (group, from, to) => options.store.arrivals(group, from, to),
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
+    auditRecords: async (group, limit) => (await options.store.auditRecords({ group, limit })).map(auditRecordView),
     log,
     now,
   });

@@ -9,6 +9,7 @@ import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
 import type { EnqueueInput, QueueCounts } from './types';
 import type { RunEnd } from '../domain/transitions';
+import type { AuditEntry, AuditRecord } from '../domain/audit';
 import { storableOptional, storableText } from '../domain/text';
 
 type Row = Record<string, any>;
@@ -99,6 +100,27 @@ export function rowToBot(r: Row): Bot {
 
 export function rowToProvisioningError(r: Row): ProvisioningError {
   return { group: r.grp, at: Number(r.at), operation: r.operation, code: r.code, message: r.message };
+}
+
+/** The columns of audit_records a store inserts, in order, and their values for an entry. */
+export const AUDIT_COLUMNS = 'grp, at, actor, via, action, run_id, before_fields, after_fields';
+
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [entry.group, entry.at, storableText(entry.actor), entry.via, entry.action, entry.runId ?? null, JSON.stringify(entry.before), JSON.stringify(entry.after)];
+}
+
+export function rowToAuditRecord(r: Row): AuditRecord {
+  return {
+    id: Number(r.id),
+    group: r.grp,
+    at: Number(r.at),
+    actor: r.actor,
+    via: r.via,
+    action: r.action,
+    ...(r.run_id == null ? {} : { runId: r.run_id as string }),
+    before: JSON.parse(r.before_fields),
+    after: JSON.parse(r.after_fields),
+  };
 }
 
 /** The flags a claim or an enqueue reads, from a row with at least those columns. */

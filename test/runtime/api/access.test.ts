@@ -86,6 +86,8 @@ describe('access', () => {
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'high' }), { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'normal' }), { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/finance/queue', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/finance/audit', () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/sales/audit', () => undefined, { anonymous: 401, user: 404, 'co-owner': 404, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', `/v1/runs/${runByClerk}/move-to-top`, () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', '/v1/agent/register', () => ({ vmName: `vm-matrix-${vmCounter++}` }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 201, 'bot of sales': 201 }],
     // A group's token alone proves the group, not a bot: the routes of a bot want its own credential (bot-identity.test.ts).
