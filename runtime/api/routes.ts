@@ -119,7 +119,7 @@ export function createApi(options: ApiOptions): express.Express {
     };
 
   const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
-  const sessions = new SessionStore(now);
+  const sessions = new SessionStore(now, (proof, at) => options.auth.principalOf(proof, at));
   const table = createRouteTable(app, { manifest: options.manifest, store: options.store, auth: options.auth, sessions, limits, now, metricsToken: options.metrics?.token });
   // The router-walk test checks every route against this registry.
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = table.declared;

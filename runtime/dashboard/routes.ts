@@ -150,14 +150,16 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
         ctx.log('dashboard.signin_refused', { reason: 'rate' });
         throw new TooManyRequests(`too many sign-ins from this address or with this token; retry in ${wait} s`, wait);
       }
-      const principal = token ? await ctx.auth.authenticate(`Bearer ${token}`) : undefined;
-      if (!principal || principal.kind !== 'user') {
-        ctx.log('dashboard.signin_refused', { reason: principal ? 'bot token' : 'invalid token' });
-        return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: principal ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
+      const signedIn = token ? await ctx.auth.signIn(token) : undefined;
+      if (!signedIn || !('proof' in signedIn)) {
+        ctx.log('dashboard.signin_refused', { reason: signedIn ? 'bot token' : 'invalid token' });
+        return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: signedIn ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
       }
-      const session = sessions.create(principal);
-      ctx.log('dashboard.signed_in', { principal: principal.id });
-      res.setHeader('set-cookie', `${SESSION_COOKIE}=${session.id}; ${cookieFlags(req)}; Max-Age=28800`);
+      const session = sessions.create(signedIn);
+      ctx.log('dashboard.signed_in', { principal: signedIn.principal.id });
+      // The cookie lasts no longer than the session.
+      const maxAge = Math.max(0, Math.floor((session.endsAt - session.signedInAt) / 1000));
+      res.setHeader('set-cookie', `${SESSION_COOKIE}=${session.id}; ${cookieFlags(req)}; Max-Age=${maxAge}`);
       res.redirect(303, '/');
     }),
   );
