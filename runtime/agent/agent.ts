@@ -74,10 +74,9 @@ function jsonBytes(unit: number): number {
   return unit >= 0xd800 && unit <= 0xdfff ? 2 : 3;
 }
 
+/** The bytes a string takes inside a JSON string (JSON.stringify is native, and fast). */
 function jsonSize(text: string): number {
-  let size = 0;
-  for (let i = 0; i < text.length; i++) size += jsonBytes(text.charCodeAt(i));
-  return size;
+  return Buffer.byteLength(JSON.stringify(text)) - 2;
 }
 
 /**

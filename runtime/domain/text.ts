@@ -11,14 +11,16 @@
 
 export const REPLACEMENT_CHARACTER = '\ufffd';
 
-/** A NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-/** The quick test: most text has neither a NUL nor any surrogate. */
-const SUSPECT = /[\u0000\ud800-\udfff]/;
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** The quick test: most text has no surrogate at all. */
+const ANY_SURROGATE = /[\ud800-\udfff]/;
 
 /** The text as both stores keep it: each NUL and each lone surrogate replaced by U+FFFD. */
 export function storableText(text: string): string {
-  return SUSPECT.test(text) ? text.replace(UNSTORABLE, REPLACEMENT_CHARACTER) : text;
+  // NULs apart: output read as the wrong encoding (UTF-16 as bytes) holds one in every two characters.
+  const withoutNul = text.includes('\u0000') ? text.replaceAll('\u0000', REPLACEMENT_CHARACTER) : text;
+  return ANY_SURROGATE.test(withoutNul) ? withoutNul.replace(LONE_SURROGATE, REPLACEMENT_CHARACTER) : withoutNul;
 }
 
 /** storableText() of a value that may be absent. */
