@@ -8,6 +8,7 @@
 
 import * as fs from 'fs';
 import { SELF_TEST_FLOW } from '../config/self-test-flow';
+import { storableText } from '../domain/text';
 import { HttpClient } from './http-client';
 import { runSelfTest } from './self-test';
 
@@ -60,12 +61,80 @@ export interface BotAgentOptions {
   readonly onReport?: (runId: string, outcome: 'completed' | 'duplicate' | 'stale') => void;
 }
 
-/** Keeps the last `max` bytes of a flow's output, marking the cut. */
+/**
+ * The bytes one UTF-16 unit of well-formed text takes inside a JSON string, as JSON.stringify
+ * writes it: a control character other than \b \f \n \r \t is escaped as \u00XX (6 bytes), so a
+ * flow's output of 64 KiB may take 384 KiB in a report; each half of a surrogate pair counts 2.
+ */
+function jsonBytes(unit: number): number {
+  if (unit === 0x22 || unit === 0x5c) return 2;
+  if (unit < 0x20) return unit === 0x08 || unit === 0x09 || unit === 0x0a || unit === 0x0c || unit === 0x0d ? 2 : 6;
+  if (unit < 0x80) return 1;
+  if (unit < 0x800) return 2;
+  return unit >= 0xd800 && unit <= 0xdfff ? 2 : 3;
+}
+
+/** The bytes a string takes inside a JSON string (JSON.stringify is native, and fast). */
+function jsonSize(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text)) - 2;
+}
+
+/**
+ * A flow's output as the agent reports it: as the runtime keeps text (storableText: a NUL or a
+ * lone surrogate becomes U+FFFD), and its last `max` bytes as they travel in the report's JSON,
+ * marking the cut; so a report always fits the runtime's body limit, whatever the flow printed.
+ */
 export function capOutput(text: string, max = MAX_OUTPUT_BYTES): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= max) return text;
-  const marker = `[first ${bytes.length - max} bytes cut]\n`;
-  return marker + bytes.subarray(bytes.length - max + Buffer.byteLength(marker)).toString('utf8');
+  const clean = storableText(text);
+  if (jsonSize(clean) <= max) return clean;
+  const total = Buffer.byteLength(clean);
+  const marker = (cut: number) => `[first ${cut} bytes cut]\n`;
+  // The marker of the whole output is the longest one the cut can need.
+  const budget = max - jsonSize(marker(total));
+  let start = clean.length;
+  for (let kept = 0; start > 0 && kept + jsonBytes(clean.charCodeAt(start - 1)) <= budget; start--) kept += jsonBytes(clean.charCodeAt(start - 1));
+  // Never keep the second half of a pair without its first.
+  if (start < clean.length && clean.charCodeAt(start) >= 0xdc00 && clean.charCodeAt(start) <= 0xdfff) start++;
+  const tail = clean.slice(start);
+  return marker(total - Buffer.byteLength(tail)) + tail;
+}
+
+/** What the agent does after a report of a run's end was not taken (see afterReportFailure). */
+export type ReportStep = 'retry' | 'minimal' | 'stale' | 'stop';
+
+/** Answers of 500 in a row to one report before the agent sends the minimal one instead. */
+export const REPORT_FAILURES_BEFORE_MINIMAL = 5;
+
+/**
+ * After the `failures`th failure in a row of a report (`status` undefined: no answer at all), the
+ * agent:
+ * - `stale`: 409, the run moved on without this bot (time-out, loss); nothing more to report;
+ * - `stop`: 401, 403, 404 or 410, this bot is not known or not allowed, and no report will be;
+ *   the runtime's loss detection ends the run;
+ * - `minimal`: any other 4xx (400, 413, 422: the runtime refuses this report and always will), or
+ *   the `REPORT_FAILURES_BEFORE_MINIMAL`th 500 in a row (the runtime fails on this report): it
+ *   reports the run failed with code `report_refused` and no output instead, so that the run
+ *   ends; a minimal report refused too stops the agent;
+ * - `retry`: no answer, 429, 502 to 504 (a runtime restarting), or a 500 before the limit: the
+ *   same report again, after a back-off.
+ */
+export function afterReportFailure(status: number | undefined, failures: number, minimal: boolean): ReportStep {
+  if (status === 409) return 'stale';
+  if (status === 401 || status === 403 || status === 404 || status === 410) return 'stop';
+  if (status === 500 && failures >= REPORT_FAILURES_BEFORE_MINIMAL && !minimal) return 'minimal';
+  if (status === undefined || status === 429 || status >= 500) return 'retry';
+  return minimal ? 'stop' : 'minimal';
+}
+
+/** What a report that was refused said, in a line: its code and message, else its status. */
+function refusalOf(err: HttpStatusError): string {
+  try {
+    const { error } = JSON.parse(err.body) as { error?: { code?: string; message?: string } };
+    if (error?.code) return `HTTP ${err.status} ${error.code}: ${error.message ?? ''}`.slice(0, 500);
+  } catch {
+    // not the runtime's JSON error
+  }
+  return `HTTP ${err.status}`;
 }
 
 class HttpStatusError extends Error {
@@ -248,23 +317,52 @@ export class BotAgent {
     }
     if (this.stopper.signal.aborted) return;
     const status = cancelled ? 'cancelled' : result.exitCode === 0 ? 'succeeded' : 'failed';
-    try {
-      const reply = await this.retrying('complete', () =>
-        this.call(`/v1/agent/runs/${task.runId}/complete`, {
-          botId: this.botIdValue,
-          attempt: task.attempt,
-          status,
-          exitCode: result.exitCode,
-          output: capOutput(result.output),
-        }),
-      );
-      this.options.onReport?.(task.runId, reply.json?.duplicate ? 'duplicate' : 'completed');
-    } catch (err) {
-      // 409: the run moved on without this bot (time-out, loss); nothing more to report.
-      if (!(err instanceof HttpStatusError && err.status === 409)) throw err;
-      this.options.onReport?.(task.runId, 'stale');
-    }
+    const outcome = await this.report(task, { botId: this.botIdValue, attempt: task.attempt, status, exitCode: result.exitCode, output: capOutput(result.output) });
+    this.options.onReport?.(task.runId, outcome);
     this.log('agent.run_finished', { runId: task.runId, status, exitCode: result.exitCode });
+  }
+
+  /**
+   * Reports a run's end, as afterReportFailure() says: again after a back-off while the runtime
+   * cannot answer, and once as a minimal report when it refuses this one, so that the run ends.
+   */
+  private async report(task: FlowTask, full: { botId?: string; attempt: number; status: string; exitCode: number; output: string }): Promise<'completed' | 'duplicate' | 'stale'> {
+    let body: Record<string, unknown> = full;
+    let minimal = false;
+    let failures = 0;
+    let delay = this.options.retryDelayMs ?? 500;
+    for (;;) {
+      try {
+        const reply = await this.call(`/v1/agent/runs/${task.runId}/complete`, body);
+        return reply.json?.duplicate ? 'duplicate' : 'completed';
+      } catch (err) {
+        if (this.stopper.signal.aborted) throw err;
+        const status = err instanceof HttpStatusError ? err.status : undefined;
+        const step = afterReportFailure(status, ++failures, minimal);
+        if (step === 'stale') return 'stale';
+        if (step === 'stop') throw err;
+        if (step === 'minimal') {
+          const refusal = err instanceof HttpStatusError ? refusalOf(err) : 'no answer';
+          this.log('agent.report_refused', { runId: task.runId, refusal });
+          body = {
+            botId: full.botId,
+            attempt: full.attempt,
+            status: 'failed',
+            exitCode: full.exitCode,
+            error: {
+              code: 'report_refused',
+              message: `the flow ended with exit code ${full.exitCode}, but the runtime did not take the agent's report of it (${refusal}); its output is not kept`,
+            },
+          };
+          minimal = true;
+          failures = 0;
+          continue;
+        }
+        this.log('agent.retry', { what: 'complete', error: (err as Error).message, delayMs: delay });
+        await sleep(delay, this.stopper.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import { sha256Hex } from '../config/manifest';
 import { forbidden, notFound, RuntimeError, unauthorized } from '../errors';
 import type { Bot } from '../domain/bot';
 import type { Run } from '../domain/run';
+import type { Actor } from '../domain/audit';
 import type { Store } from '../store/types';
 import { BOT_CREDENTIAL_HEADER } from '../agent/agent';
 import { sessionOf, SessionStore } from '../dashboard/sessions';
@@ -239,6 +240,11 @@ const unresolved = (req: Request, what: string, policies: string) =>
 export function callingUser(req: Request): UserPrincipal {
   if (req.principal?.kind !== 'user') throw unresolved(req, 'calling user', 'any-user, group-user, group-co-owner, run-owner-or-co-owner or session-user');
   return req.principal;
+}
+
+/** The calling user as the author of a change, for its audit record. */
+export function actingUser(req: Request, via: Actor['via']): Actor {
+  return { id: callingUser(req).id, via };
 }
 
 /** The group the gate resolved and the caller's role in it. */

@@ -3,7 +3,7 @@
  * pause, resume (which revives an expired group) and moving a run to the top.
  */
 import { RuntimeError } from '../errors';
-import { callingUser, grantedGroup, grantedRun } from './access';
+import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
 import { emptyBody, parse } from './input';
 import type { RouteContext } from './routes';
 import { groupStatus, runView } from './views';
@@ -34,7 +34,7 @@ export function registerAdminRoutes(ctx: RouteContext): void {
       const { run } = grantedRun(req);
       parse(emptyBody, req.body);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
-      const updated = await queue.moveToTop(run.id);
+      const updated = await queue.moveToTop(run.id, actingUser(req, 'api'));
       res.json(runView(updated!, now()));
     }),
   );
@@ -44,7 +44,8 @@ export function registerAdminRoutes(ctx: RouteContext): void {
       wrap(async (req, res) => {
         const { group } = grantedGroup(req);
         parse(emptyBody, req.body);
-        const state = action === 'pause' ? await queue.pause(group.name) : await queue.resume(group.name);
+        const actor = actingUser(req, 'api');
+        const state = action === 'pause' ? await queue.pause(group.name, actor) : await queue.resume(group.name, actor);
         log(`group.${action}`, { group: group.name, by: callingUser(req).id });
         res.json({ name: group.name, state: groupStatus(state) });
       }),

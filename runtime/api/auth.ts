@@ -17,6 +17,22 @@ export type Principal =
 
 export type Access = 'admin' | 'co-owner' | 'user';
 
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+/**
+ * What a dashboard session keeps of its sign-in, so that principalOf() can check the principal
+ * again on every request; never the token itself. A static token is kept as its SHA-256 (as the
+ * tokens file has it); an Entra ID token as its verified claims and expiry.
+ */
+export type SignInProof =
+  | { readonly kind: 'token'; readonly sha256: Buffer }
+  | { readonly kind: 'entra'; readonly oid: string; readonly roles: readonly string[]; readonly expiresAt: number };
+
+/** A token's sign-in: a user's, with its proof and when the token expires (never, for a static token), or a bot's. */
+export type SignIn =
+  | { readonly principal: UserPrincipal; readonly proof: SignInProof; readonly expiresAt?: number }
+  | { readonly principal: Extract<Principal, { kind: 'bot' }> };
+
 /** A static API token: the principal it signs in as, and the SHA-256 (hex) of the secret. */
 export interface StaticToken {
   readonly principal: string;
@@ -82,23 +98,49 @@ export class Authenticator {
 
   /** The principal for an `Authorization` header value, or undefined. */
   async authenticate(header: string | undefined): Promise<Principal | undefined> {
-    const match = /^Bearer ([\x21-\x7e]{1,8192})$/.exec(header ?? '');
-    if (!match) return undefined;
-    const token = match[1];
+    const match = /^Bearer (.*)$/.exec(header ?? '');
+    return match ? (await this.signIn(match[1]))?.principal : undefined;
+  }
+
+  /** A token's sign-in (what a dashboard session keeps of it), or undefined for a token that is not valid. */
+  async signIn(token: string): Promise<SignIn | undefined> {
+    if (!/^[\x21-\x7e]{1,8192}$/.test(token)) return undefined;
     if (this.entra && JWT_SHAPE.test(token)) return this.verifyJwt(token);
     if (token.length > 512) return undefined;
     const hash = sha256(token);
-    // Compare with every entry, so the time taken does not tell which (or whether one) matched.
-    let found: Principal | undefined;
+    const user = this.staticUser(hash);
+    // Bot tokens are compared too, whatever matched, so the time taken does not tell which did.
+    let bot: string | undefined;
+    for (const b of this.bots) if (timingSafeEqual(b.hash, hash) && !bot) bot = b.group;
+    if (user) return { principal: user, proof: { kind: 'token', sha256: hash } };
+    return bot === undefined ? undefined : { principal: { kind: 'bot', group: bot } };
+  }
+
+  /**
+   * The principal a sign-in stands for now, or undefined once it stands for none: a static token
+   * no longer among the tokens (a rotated admin token), an Entra ID token past its expiry. Admin
+   * rights are worked out again from the tokens and the manifest's `admins`.
+   */
+  principalOf(proof: SignInProof, now: number): UserPrincipal | undefined {
+    if (proof.kind === 'token') return this.staticUser(proof.sha256);
+    return now < proof.expiresAt ? this.entraUser(proof.oid, proof.roles) : undefined;
+  }
+
+  /** The user of a static token (by its SHA-256), compared with every entry so the time taken does not tell which matched. */
+  private staticUser(hash: Buffer): UserPrincipal | undefined {
+    let found: UserPrincipal | undefined;
     const rotating = (this.rotating?.() ?? []).map((t) => ({ principal: t.principal, hash: fromHex(t.sha256), admin: t.admin ?? false }));
     for (const u of [...this.users, ...rotating]) {
       if (timingSafeEqual(u.hash, hash) && !found) found = { kind: 'user', id: u.principal, roles: [], admin: u.admin || this.admins.has(u.principal), via: 'token' };
     }
-    for (const b of this.bots) if (timingSafeEqual(b.hash, hash) && !found) found = { kind: 'bot', group: b.group };
     return found;
   }
 
-  private async verifyJwt(token: string): Promise<Principal | undefined> {
+  private entraUser(oid: string, roles: readonly string[]): UserPrincipal {
+    return { kind: 'user', id: oid, roles, admin: this.admins.has(oid) || roles.some((r) => this.admins.has(r)), via: 'entra' };
+  }
+
+  private async verifyJwt(token: string): Promise<SignIn | undefined> {
     const entra = this.entra!;
     try {
       const { payload } = await jwtVerify(token, entra.jwks, {
@@ -116,11 +158,12 @@ export class Authenticator {
       if (identity) {
         const mirid = payload.xms_mirid;
         if (mirid !== undefined && String(mirid).toLowerCase() !== identity.resourceId.toLowerCase()) return undefined;
-        return { kind: 'bot', group: identity.group };
+        return { principal: { kind: 'bot', group: identity.group } };
       }
       const roles = Array.isArray(payload.roles) ? payload.roles.map(String) : [];
-      const admin = this.admins.has(oid) || roles.some((r) => this.admins.has(r));
-      return { kind: 'user', id: oid, roles, admin, via: 'entra' };
+      // `exp` is required above; a session signed in with the token ends with it.
+      const expiresAt = Number(payload.exp) * 1000;
+      return { principal: this.entraUser(oid, roles), proof: { kind: 'entra', oid, roles, expiresAt }, expiresAt };
     } catch {
       return undefined;
     }

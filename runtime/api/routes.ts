@@ -14,6 +14,7 @@ import type { Store } from '../store/types';
 import { AccessPolicy, createRouteTable, RouteTable } from './access';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAgentRoutes } from './agent-routes';
+import { auditRecordView, registerAuditRoutes } from './audit-routes';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
@@ -118,7 +119,7 @@ export function createApi(options: ApiOptions): express.Express {
     };
 
   const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
-  const sessions = new SessionStore(now);
+  const sessions = new SessionStore(now, (proof, at) => options.auth.principalOf(proof, at));
   const table = createRouteTable(app, { manifest: options.manifest, store: options.store, auth: options.auth, sessions, limits, now, metricsToken: options.metrics?.token });
   // The router-walk test checks every route against this registry.
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = table.declared;
@@ -128,6 +129,7 @@ export function createApi(options: ApiOptions): express.Express {
   registerAdminRoutes(ctx);
   registerUserRoutes(ctx, views);
   registerAgentRoutes(ctx);
+  registerAuditRoutes(ctx);
   const dashboard = registerDashboard({
     route: table.route,
     wrap,
@@ -139,6 +141,7 @@ export function createApi(options: ApiOptions): express.Express {
     environmentView: views.environmentView,
     arrivals: (group, from, to) => options.store.arrivals(group, from, to),
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
+    auditRecords: async (group, limit) => (await options.store.auditRecords({ group, limit })).map(auditRecordView),
     log,
     now,
   });

@@ -8,7 +8,7 @@ import type { ManifestGroup } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
 import type { Run, RunListing } from '../domain/run';
 import { RUN_STATES, RunState } from '../domain/run';
-import { callingUser, grantedGroup, grantedRun } from './access';
+import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
 import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
 import { emptyBody, parse, priority, runId } from './input';
 import { COST, pageCost } from './limits';
@@ -215,7 +215,7 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     wrap(async (req, res) => {
       const { run } = grantedRun(req);
       parse(emptyBody, req.body);
-      const result = await queue.cancel(run.id);
+      const result = await queue.cancel(run.id, actingUser(req, 'api'));
       if (result.kind === 'not_found') throw notFound('run_not_found', `run ${run.id} does not exist`);
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
       log('run.cancel', { runId: run.id, group: run.group, result: result.kind });
@@ -229,7 +229,7 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
       const body = parse(priorityBody, req.body);
       if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
-      const updated = await queue.setPriority(run.id, body.priority as Run['priority']);
+      const updated = await queue.setPriority(run.id, body.priority as Run['priority'], actingUser(req, 'api'));
       res.json(runView(updated!, now()));
     }),
   );

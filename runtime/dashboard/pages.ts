@@ -178,6 +178,17 @@ export interface GroupPageData {
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
   /** The 24-hour chart; absent where the store's history is not at hand. */
   history?: HistoryChartData;
+  /** The latest audit records, newest first: for co-owners and admins only, absent for others. */
+  audit?: Array<{ at: string; actor: string; via: string; action: string; runId: string | null; before: AuditFieldValues; after: AuditFieldValues }>;
+}
+
+type AuditFieldValues = Readonly<Record<string, string | number | boolean | null>>;
+
+/** An audit record's fields in words: `priority normal`, times (`…At`) as ISO times, none as "none". */
+function auditFields(fields: AuditFieldValues): string {
+  return Object.entries(fields)
+    .map(([name, value]) => `${name} ${value === null ? 'none' : /At$/.test(name) && typeof value === 'number' ? new Date(value).toISOString() : String(value)}`)
+    .join(', ');
 }
 
 export function groupPage(chrome: Chrome, g: GroupPageData): string {
@@ -259,7 +270,20 @@ ${
     : html`<table><caption>Errors Azure returned while scaling this group, newest first</caption><thead><tr><th scope="col">Time</th><th scope="col">Operation</th><th scope="col">Code</th><th scope="col">Message</th></tr></thead>
 <tbody>${g.errors.map((e) => html`<tr><td>${e.at}</td><td>${e.operation}</td><td><code>${e.code}</code></td><td>${e.message}</td></tr>`)}</tbody></table>`
 }
-</section>`,
+</section>
+${
+  g.audit
+    ? html`<section aria-labelledby="audit-h" data-testid="audit">
+<h2 id="audit-h">Changes by people</h2>
+${
+  g.audit.length === 0
+    ? html`<p>No one has changed the queue or the group yet.</p>`
+    : html`<table><caption>Who changed the queue or the group, newest first (GET /v1/groups/${g.name}/audit has all of them)</caption><thead><tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Change</th><th scope="col">Run</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+<tbody>${g.audit.map((a) => html`<tr data-audit="${a.action}"><td>${a.at}</td><td>${a.actor} <span class="muted">(${a.via})</span></td><td>${a.action}</td><td>${a.runId ? html`<code>${a.runId}</code>` : ''}</td><td>${auditFields(a.before)}</td><td>${auditFields(a.after)}</td></tr>`)}</tbody></table>`
+}
+</section>`
+    : ''
+}`,
   );
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ManifestGroup } from '../config/manifest';
 import { forbidden, RuntimeError } from '../errors';
-import { callingUser, grantedGroup, grantedRun, RouteMethod, RouteOptions } from '../api/access';
+import { actingUser, callingUser, grantedGroup, grantedRun, RouteMethod, RouteOptions } from '../api/access';
 import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
 import { COST, RateLimiter, TooManyRequests } from '../api/limits';
@@ -19,6 +19,9 @@ import { SESSION_COOKIE, SessionStore } from './sessions';
 import { chartWindow, DASHBOARD_CHART_JS, historyChartData } from './history-chart';
 import { chartLibrary } from '../charts';
 import type { SlotSample } from '../domain/history';
+
+/** The latest audit records a group's page shows its co-owners; the API pages the rest. */
+export const AUDIT_VIEW_LIMIT = 20;
 
 export type DashboardPolicy = 'anyone' | 'session-user';
 
@@ -47,6 +50,8 @@ export interface DashboardContext {
   readonly arrivals?: (group: string, from: number, to: number) => Promise<Map<number, number>>;
   /** A group's samples (most queued runs, bots per state) in slots [from, to), for the same chart. */
   readonly groupSamples?: (group: string, from: number, to: number) => Promise<SlotSample[]>;
+  /** A group's latest audit records, newest first, for the page of a co-owner or admin; without it the page lists none. */
+  readonly auditRecords?: (group: string, limit: number) => Promise<NonNullable<GroupPageData['audit']>>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
   /** @default Date.now */
   readonly now?: () => number;
@@ -145,14 +150,16 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
         ctx.log('dashboard.signin_refused', { reason: 'rate' });
         throw new TooManyRequests(`too many sign-ins from this address or with this token; retry in ${wait} s`, wait);
       }
-      const principal = token ? await ctx.auth.authenticate(`Bearer ${token}`) : undefined;
-      if (!principal || principal.kind !== 'user') {
-        ctx.log('dashboard.signin_refused', { reason: principal ? 'bot token' : 'invalid token' });
-        return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: principal ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
+      const signedIn = token ? await ctx.auth.signIn(token) : undefined;
+      if (!signedIn || !('proof' in signedIn)) {
+        ctx.log('dashboard.signin_refused', { reason: signedIn ? 'bot token' : 'invalid token' });
+        return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: signedIn ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
       }
-      const session = sessions.create(principal);
-      ctx.log('dashboard.signed_in', { principal: principal.id });
-      res.setHeader('set-cookie', `${SESSION_COOKIE}=${session.id}; ${cookieFlags(req)}; Max-Age=28800`);
+      const session = sessions.create(signedIn);
+      ctx.log('dashboard.signed_in', { principal: signedIn.principal.id });
+      // The cookie lasts no longer than the session.
+      const maxAge = Math.max(0, Math.floor((session.endsAt - session.signedInAt) / 1000));
+      res.setHeader('set-cookie', `${SESSION_COOKIE}=${session.id}; ${cookieFlags(req)}; Max-Age=${maxAge}`);
       res.redirect(303, '/');
     }),
   );
@@ -176,12 +183,14 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const { group, access, principal } = grantedGroup(req);
       const t = (ctx.now ?? Date.now)();
       const span = chartWindow(t);
-      const [detail, arrivals, samples] = await Promise.all([
+      // The audit trail is for co-owners and admins only, as on the API.
+      const [detail, arrivals, samples, audit] = await Promise.all([
         ctx.groupDetail(group, access, principal),
         ctx.arrivals?.(group.name, span.from, span.to),
         ctx.groupSamples?.(group.name, span.from, span.to),
+        canManage(access) ? ctx.auditRecords?.(group.name, AUDIT_VIEW_LIMIT) : undefined,
       ]);
-      const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors };
+      const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors, audit };
       if (arrivals) data.history = historyChartData(arrivals, samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
       const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
@@ -195,8 +204,8 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
     route('post', `/groups/:group/${action}`, 'session-user',
       wrap(async (req, res) => {
         const { group, principal } = grantedGroup(req);
-        if (action === 'pause') await ctx.queue.pause(group.name);
-        else await ctx.queue.resume(group.name);
+        if (action === 'pause') await ctx.queue.pause(group.name, actingUser(req, 'dashboard'));
+        else await ctx.queue.resume(group.name, actingUser(req, 'dashboard'));
         ctx.log(`group.${action}`, { group: group.name, by: principal.id, via: 'dashboard' });
         back(res, group.name, action === 'pause' ? 'Group paused: running flows finish, nothing new starts.' : 'Group resumed.');
       }),
@@ -207,7 +216,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
   route('post', '/runs/:id/cancel', 'session-user',
     wrap(async (req, res) => {
       const { run } = grantedRun(req);
-      const result = await ctx.queue.cancel(run.id);
+      const result = await ctx.queue.cancel(run.id, actingUser(req, 'dashboard'));
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
       ctx.log('run.cancel', { runId: run.id, group: run.group, via: 'dashboard' });
       back(res, run.group, result.kind === 'cancelled' ? `Run ${run.id} cancelled.` : `Run ${run.id} is being stopped.`);
@@ -219,7 +228,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
     wrap(async (req, res) => {
       const { run } = grantedRun(req);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
-      await ctx.queue.moveToTop(run.id);
+      await ctx.queue.moveToTop(run.id, actingUser(req, 'dashboard'));
       back(res, run.group, `Run ${run.id} moved to the top.`);
     }),
     { resource: 'group-co-owner' },
@@ -231,7 +240,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const priority = req.body?.priority;
       if (!PRIORITIES.includes(priority)) throw new RuntimeError(400, 'invalid_request', `priority: must be one of ${PRIORITIES.join(', ')}`);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
-      await ctx.queue.setPriority(run.id, priority as Priority);
+      await ctx.queue.setPriority(run.id, priority as Priority, actingUser(req, 'dashboard'));
       back(res, run.group, `Run ${run.id} is now ${priority} priority.`);
     }),
     { resource: 'group-co-owner', coOwnersMay: 'change priorities from the dashboard' },

@@ -2,11 +2,14 @@
  * Dashboard sessions: a token signs in once, and the browser then holds only a random session ID
  * in an HttpOnly, SameSite=Strict cookie. Each session has its own CSRF token for the forms.
  * Sessions live in this replica's memory (the App Service keeps a browser on one instance with
- * client affinity); signing out, or eight idle hours, ends one.
+ * client affinity). A session ends at sign-out, after an hour without a request, and at the
+ * latest eight hours after sign-in or when the token it signed in with expires, whichever comes
+ * first (sessionEnd). On every request its principal is worked out again from what it kept of
+ * the sign-in (Authenticator.principalOf): a rotated token ends it, lost admin rights are lost.
  */
 import { randomBytes, timingSafeEqual } from 'crypto';
 import type { Request } from 'express';
-import type { Principal } from '../api/auth';
+import type { Principal, SignIn, SignInProof } from '../api/auth';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -16,42 +19,90 @@ declare module 'express-serve-static-core' {
 }
 
 export const SESSION_COOKIE = 'hb_session';
-const IDLE_MS = 8 * 60 * 60 * 1000;
+/** A session nobody used for this long ends. */
+export const IDLE_MS = 60 * 60 * 1000;
+/**
+ * The longest a session lives, however much it is used: a working day. A static token has no
+ * expiry of its own, so this is its session's; an Entra ID token's expiry (about an hour) comes first.
+ */
+export const MAX_SESSION_MS = 8 * 60 * 60 * 1000;
 const MAX_SESSIONS = 10_000;
 /** Sessions one principal may hold; its oldest goes first, so one token cannot crowd out others. */
 export const MAX_SESSIONS_PER_PRINCIPAL = 20;
 
+type UserSignIn = Extract<SignIn, { proof: SignInProof }>;
+
 export interface Session {
   readonly id: string;
-  readonly principal: Extract<Principal, { kind: 'user' }>;
+  /** Worked out again on every use (see SessionStore.get). */
+  principal: Extract<Principal, { kind: 'user' }>;
   readonly csrf: string;
-  expiresAt: number;
+  readonly proof: SignInProof;
+  readonly signedInAt: number;
+  /** When the session ends whatever happens: sessionEndsAt() of its sign-in. */
+  readonly endsAt: number;
+  lastUsedAt: number;
 }
+
+/** When a session signed in at `signedInAt` ends at the latest: MAX_SESSION_MS later, or when its token expires, if sooner. */
+export function sessionEndsAt(signedInAt: number, tokenExpiresAt: number | undefined): number {
+  return Math.min(signedInAt + MAX_SESSION_MS, tokenExpiresAt ?? Number.POSITIVE_INFINITY);
+}
+
+/** Why a session has ended at `now`, or undefined while it lives: its end came (`lifetime`), or no one used it for IDLE_MS (`idle`). */
+export function sessionEnd(session: Pick<Session, 'endsAt' | 'lastUsedAt'>, now: number): 'lifetime' | 'idle' | undefined {
+  if (now >= session.endsAt) return 'lifetime';
+  if (now - session.lastUsedAt >= IDLE_MS) return 'idle';
+  return undefined;
+}
+
+/** The principal a sign-in stands for now, or undefined once it stands for none (Authenticator.principalOf). */
+export type PrincipalCheck = (proof: SignInProof, now: number) => Session['principal'] | undefined;
 
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly check: PrincipalCheck,
+  ) {}
 
-  create(principal: Session['principal']): Session {
+  create(signIn: UserSignIn): Session {
     this.prune();
+    const { principal } = signIn;
     const own = [...this.sessions.values()].filter((s) => s.principal.id === principal.id);
     for (const old of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_PRINCIPAL + 1))) this.sessions.delete(old.id);
-    const session: Session = { id: randomBytes(32).toString('base64url'), principal, csrf: randomBytes(32).toString('base64url'), expiresAt: this.now() + IDLE_MS };
+    const now = this.now();
+    const session: Session = {
+      id: randomBytes(32).toString('base64url'),
+      principal,
+      csrf: randomBytes(32).toString('base64url'),
+      proof: signIn.proof,
+      signedInAt: now,
+      endsAt: sessionEndsAt(now, signIn.expiresAt),
+      lastUsedAt: now,
+    };
     this.sessions.set(session.id, session);
     return session;
   }
 
-  /** The live session for a cookie value; each use extends it. */
+  /**
+   * The live session for a cookie value, with its principal as it stands now; each use keeps it
+   * from going idle. A session that has ended, or whose sign-in no longer stands for a principal,
+   * is gone.
+   */
   get(id: string | undefined): Session | undefined {
     if (!id) return undefined;
     const session = this.sessions.get(id);
     if (!session) return undefined;
-    if (session.expiresAt < this.now()) {
+    const now = this.now();
+    const principal = sessionEnd(session, now) ? undefined : this.check(session.proof, now);
+    if (!principal) {
       this.sessions.delete(id);
       return undefined;
     }
-    session.expiresAt = this.now() + IDLE_MS;
+    session.principal = principal;
+    session.lastUsedAt = now;
     return session;
   }
 
@@ -69,7 +120,7 @@ export class SessionStore {
 
   private prune(): void {
     const now = this.now();
-    for (const [id, s] of this.sessions) if (s.expiresAt < now) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (sessionEnd(s, now)) this.sessions.delete(id);
     // A flood of sign-ins cannot grow memory without bound: the oldest sessions go first.
     while (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
   }

@@ -12,6 +12,7 @@ import { acceptedFlow, SELF_TEST_FLOW } from '../config/self-test-flow';
 import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, RegisterResult, Store } from '../store/types';
 import type { Priority, Run } from '../domain/run';
+import type { Actor } from '../domain/audit';
 import { botModelKeyOf } from '../domain/bot';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';
@@ -175,8 +176,9 @@ export class RunQueue {
     return result;
   }
 
-  async cancel(runId: string) {
-    const result = await this.store.cancel(runId, this.now());
+  /** A person's cancel; the store writes its audit record with it, as for every change below. */
+  async cancel(runId: string, actor: Actor) {
+    const result = await this.store.cancel(runId, this.now(), actor);
     if (result.kind === 'cancelled') {
       this.events.runFinished(result.run);
       this.onChange(result.run.group);
@@ -184,12 +186,12 @@ export class RunQueue {
     return result;
   }
 
-  setPriority(runId: string, priority: Priority) {
-    return this.store.setPriority(runId, priority);
+  setPriority(runId: string, priority: Priority, actor: Actor) {
+    return this.store.setPriority(runId, priority, this.now(), actor);
   }
 
-  moveToTop(runId: string) {
-    return this.store.moveToTop(runId, this.now());
+  moveToTop(runId: string, actor: Actor) {
+    return this.store.moveToTop(runId, this.now(), actor);
   }
 
   /**
@@ -207,17 +209,17 @@ export class RunQueue {
     return result;
   }
 
-  async pause(group: string) {
+  async pause(group: string, actor: Actor) {
     this.group(group);
-    const state = await this.store.setPaused(group, true);
+    const state = await this.store.setPaused(group, true, this.now(), actor);
     this.onChange(group);
     return state;
   }
 
   /** Resumes a paused group, and revives an expired one. */
-  async resume(group: string) {
+  async resume(group: string, actor: Actor) {
     this.group(group);
-    const state = await this.store.revive(group, this.now());
+    const state = await this.store.revive(group, this.now(), actor);
     this.notifier.notify(group);
     this.onChange(group);
     return state;

@@ -321,15 +321,19 @@ export class Scaler {
     return { maxBots: this.groups.get(group)?.maxBots ?? 0, capacity: this.manifest.environment.botCapacity };
   }
 
-  /** Retention: finished runs and their output go after runRetentionDays, idempotency keys after theirs. */
+  /**
+   * Retention: finished runs and their output go after runRetentionDays, and so do audit records;
+   * idempotency keys after theirs.
+   */
   private async forgetOldRuns(now: number): Promise<void> {
     const env = this.manifest.environment;
     const forgot = await this.store.forget({
       runsFinishedBefore: now - env.runRetentionDays * DAY_MS,
       idempotencyKeysBefore: now - env.idempotencyKeyHours * HOUR_MS,
+      auditRecordsBefore: now - env.runRetentionDays * DAY_MS,
       limit: FORGET_BATCH,
     });
-    if (forgot.runs > 0 || forgot.keys > 0) this.log('scaler.retention', { runsDeleted: forgot.runs, keysDropped: forgot.keys });
+    if (forgot.runs > 0 || forgot.keys > 0 || forgot.audit > 0) this.log('scaler.retention', { runsDeleted: forgot.runs, keysDropped: forgot.keys, auditRecordsDeleted: forgot.audit });
   }
 
   private sweepGroups(): SweepGroup[] {

@@ -154,4 +154,35 @@ CREATE TABLE group_samples (
 CREATE INDEX group_samples_start ON group_samples (slot_start);
 `,
   },
+  {
+    version: 8,
+    name: 'audit records',
+    // Who changed what of a group's queue or the group, when, before and after
+    // (runtime/domain/audit.ts): read per group newest first, pruned by time with the finished
+    // runs. IDs never repeat (AUTOINCREMENT, a sequence), so a page's cursor stays valid; a
+    // trigger refuses every UPDATE, so a record stays as it was written.
+    sql: (dialect) => `
+CREATE TABLE audit_records (
+  id ${dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY'},
+  grp TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  via TEXT NOT NULL,
+  action TEXT NOT NULL,
+  run_id TEXT,
+  before_fields TEXT NOT NULL,
+  after_fields TEXT NOT NULL
+);
+CREATE INDEX audit_records_grp ON audit_records (grp, id);
+CREATE INDEX audit_records_at ON audit_records (at);
+${
+  dialect === 'sqlite'
+    ? `CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`
+    : `CREATE FUNCTION audit_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records FOR EACH ROW EXECUTE FUNCTION audit_records_append_only();`
+}
+`,
+  },
 ];

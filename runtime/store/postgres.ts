@@ -21,14 +21,15 @@ import { Client, ClientBase, ClientConfig, Pool, QueryResult, escapeIdentifier, 
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { MIGRATIONS } from './migrations';
 import {
-  arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, withOldest,
+  AUDIT_COLUMNS, auditValues, rowToAuditRecord, arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
 } from './rows';
 import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import type {
-  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
+import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import type { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
@@ -217,6 +218,20 @@ export class PostgresStore implements Store {
     return (await this.pool.query<Row>(text, values)).rows;
   }
 
+  /** Writes a change's audit record, when it changed anything (see auditEntry), in its transaction. */
+  private async audit(t: Tx, entry: AuditEntry | undefined): Promise<void> {
+    if (entry) await t.q(`INSERT INTO audit_records (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, auditValues(entry));
+  }
+
+  /**
+   * A group's row as a change of its flags finds it, locked against other such changes; NO KEY
+   * UPDATE lets enqueues (KEY SHARE) go on meanwhile.
+   */
+  private async lockGroup(t: Tx, name: string): Promise<GroupState | undefined> {
+    const r = first(await t.q('SELECT * FROM groups WHERE name = $1 FOR NO KEY UPDATE', [name]));
+    return r && rowToGroup(r);
+  }
+
   /** A bot's row, locked until the transaction ends; a claim or a scale-in holding it is waited for. */
   private async lockBot(t: Tx, id: string): Promise<Bot | undefined> {
     const row = first(await t.q('SELECT * FROM bots WHERE id = $1 FOR UPDATE', [id]));
@@ -331,19 +346,25 @@ export class PostgresStore implements Store {
     return (await this.query('SELECT * FROM groups ORDER BY name COLLATE "C"')).map(rowToGroup);
   }
 
-  setPaused(group: string, paused: boolean): Promise<GroupState | undefined> {
+  setPaused(group: string, paused: boolean, now: number, actor: Actor): Promise<GroupState | undefined> {
     return this.tx(async (t) => {
+      const before = await this.lockGroup(t, group);
       const r = first(await t.q('UPDATE groups SET paused = $1 WHERE name = $2 RETURNING *', [paused ? 1 : 0, group]));
       if (r) t.notify(group);
-      return r ? rowToGroup(r) : undefined;
+      const after = r ? rowToGroup(r) : undefined;
+      await this.audit(t, auditEntry(paused ? 'pause' : 'resume', before, after, actor, now));
+      return after;
     });
   }
 
-  revive(group: string, now: number): Promise<GroupState | undefined> {
+  revive(group: string, now: number, actor: Actor): Promise<GroupState | undefined> {
     return this.tx(async (t) => {
+      const before = await this.lockGroup(t, group);
       const r = first(await t.q('UPDATE groups SET expired = 0, paused = 0, last_activity_at = $1 WHERE name = $2 RETURNING *', [now, group]));
       if (r) t.notify(group);
-      return r ? rowToGroup(r) : undefined;
+      const after = r ? rowToGroup(r) : undefined;
+      await this.audit(t, auditEntry('resume', before, after, actor, now));
+      return after;
     });
   }
 
@@ -361,7 +382,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  async recordProvisioningError(error: ProvisioningError): Promise<void> {
+  async recordProvisioningError(given: ProvisioningError): Promise<void> {
+    const error = storableProvisioningError(given);
     await this.query('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES ($1, $2, $3, $4, $5)', [
       error.group,
       error.at,
@@ -377,7 +399,8 @@ export class PostgresStore implements Store {
 
   // ------------------------------------------------------------------ runs
 
-  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+  enqueue(given: EnqueueInput): Promise<EnqueueResult> {
+    const input = storableEnqueue(given);
     return this.tx(async (t): Promise<EnqueueResult> => {
       // KEY SHARE lets enqueues run side by side but holds off a sweep that would expire the group.
       const g = first(await t.q('SELECT declared, expired, paused, claim_limit FROM groups WHERE name = $1 FOR KEY SHARE', [input.group]));
@@ -531,7 +554,8 @@ export class PostgresStore implements Store {
   }
 
   /** Ends a run as decided. */
-  private async finishRun(t: Tx, runId: string, end: RunEnd, now: number): Promise<Run> {
+  private async finishRun(t: Tx, runId: string, decided: RunEnd, now: number): Promise<Run> {
+    const end = storableEnd(decided);
     const r = first(
       await t.q(
         `UPDATE runs SET state = $2, finished_at = $3, exit_code = $4, output = $5, error_code = $6, error_message = $7,
@@ -542,34 +566,39 @@ export class PostgresStore implements Store {
     return rowToRun(r!);
   }
 
-  cancel(runId: string, now: number): Promise<CancelResult> {
+  cancel(runId: string, now: number, actor: Actor): Promise<CancelResult> {
     return this.tx(async (t): Promise<CancelResult> => {
       const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
       if (!r) return { kind: 'not_found' };
       const run = rowToRun(r);
       const decision = decideCancel(run);
+      let result: Extract<CancelResult, { kind: 'cancelled' | 'cancel_requested' }>;
       if (decision.kind === 'cancelled') {
-        const done = await this.finishRun(t, runId, decision.end, now);
+        result = { kind: 'cancelled', run: await this.finishRun(t, runId, decision.end, now) };
         t.notify(run.group);
-        return { kind: 'cancelled', run: done };
-      }
-      if (decision.kind === 'cancel_requested') {
+      } else if (decision.kind === 'cancel_requested') {
         const asked = first(await t.q('UPDATE runs SET cancel_requested = 1 WHERE id = $1 RETURNING *', [runId]))!;
-        return { kind: 'cancel_requested', run: rowToRun(asked) };
+        result = { kind: 'cancel_requested', run: rowToRun(asked) };
+      } else {
+        return { kind: 'final', run };
       }
-      return { kind: 'final', run };
+      await this.audit(t, auditEntry('cancel', run, result.run, actor, now));
+      return result;
     });
   }
 
-  setPriority(runId: string, priority: Priority): Promise<Run | undefined> {
+  setPriority(runId: string, priority: Priority, now: number, actor: Actor): Promise<Run | undefined> {
     return this.tx(async (t) => {
-      await t.q(`UPDATE runs SET priority = $1 WHERE id = $2 AND state = 'queued'`, [priority, runId]);
-      const r = first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]));
-      return r ? rowToRun(r) : undefined;
+      const r = first(await t.q('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]));
+      if (!r) return undefined;
+      const changed = first(await t.q(`UPDATE runs SET priority = $1 WHERE id = $2 AND state = 'queued' RETURNING *`, [priority, runId]));
+      const after = rowToRun(changed ?? r);
+      await this.audit(t, auditEntry('priority', rowToRun(r), after, actor, now));
+      return after;
     });
   }
 
-  moveToTop(runId: string, now: number): Promise<Run | undefined> {
+  moveToTop(runId: string, now: number, actor: Actor): Promise<Run | undefined> {
     return this.tx(async (t) => {
       // Moves take turns, so each is strictly later than any earlier one, even within a millisecond
       // and across replicas.
@@ -581,7 +610,10 @@ export class PostgresStore implements Store {
       if (at === undefined) return rowToRun(r);
       // Still queued: a claim on another replica may have taken it since it was read.
       const moved = first(await t.q(`UPDATE runs SET moved_to_top_at = $1 WHERE id = $2 AND state = 'queued' RETURNING *`, [at, runId]));
-      return rowToRun(moved ?? first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]))!);
+      if (!moved) return rowToRun(first(await t.q('SELECT * FROM runs WHERE id = $1', [runId]))!);
+      const after = rowToRun(moved);
+      await this.audit(t, auditEntry('move-to-top', rowToRun(r), after, actor, now));
+      return after;
     });
   }
 
@@ -737,8 +769,17 @@ export class PostgresStore implements Store {
         [input.runsFinishedBefore, input.limit],
       );
       const keys = await t.q(`UPDATE runs SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND enqueued_at < $1`, [input.idempotencyKeysBefore]);
-      return { runs: runs.rowCount ?? 0, keys: keys.rowCount ?? 0 };
+      const audit = await t.q(`DELETE FROM audit_records WHERE id IN (SELECT id FROM audit_records WHERE at < $1 ORDER BY at LIMIT $2)`, [input.auditRecordsBefore, input.limit]);
+      return { runs: runs.rowCount ?? 0, keys: keys.rowCount ?? 0, audit: audit.rowCount ?? 0 };
     });
+  }
+
+  async auditRecords(query: AuditQuery): Promise<AuditRecord[]> {
+    const rows =
+      query.before === undefined
+        ? await this.query('SELECT * FROM audit_records WHERE grp = $1 ORDER BY id DESC LIMIT $2', [query.group, noLimitIfNegative(query.limit)])
+        : await this.query('SELECT * FROM audit_records WHERE grp = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [query.group, query.before, noLimitIfNegative(query.limit)]);
+    return rows.map(rowToAuditRecord);
   }
 
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]> {

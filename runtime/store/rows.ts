@@ -7,7 +7,10 @@ import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
-import type { QueueCounts } from './types';
+import type { EnqueueInput, QueueCounts } from './types';
+import type { RunEnd } from '../domain/transitions';
+import type { AuditEntry, AuditRecord } from '../domain/audit';
+import { storableOptional, storableText } from '../domain/text';
 
 type Row = Record<string, any>;
 
@@ -33,6 +36,21 @@ export const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, prior
 export const RUN_LISTING_COLUMNS =
   'seq, id, grp, flow, priority, state, attempts, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at, started_at, finished_at, ' +
   'moved_to_top_at, last_heartbeat_at, cancel_requested, bot_id, vm_name, exit_code, error_code';
+
+/** An enqueue with its free text as the stores keep it (see storableText). */
+export function storableEnqueue(input: EnqueueInput): EnqueueInput {
+  return { ...input, flow: storableText(input.flow), createdBy: storableText(input.createdBy), idempotencyKey: storableOptional(input.idempotencyKey) };
+}
+
+/** A run's end with its free text (output, error code and message) as the stores keep it. */
+export function storableEnd(end: RunEnd): RunEnd {
+  return { ...end, output: storableOptional(end.output), errorCode: storableOptional(end.errorCode), errorMessage: storableOptional(end.errorMessage) };
+}
+
+/** A provisioning error with its text as the stores keep it. */
+export function storableProvisioningError(error: ProvisioningError): ProvisioningError {
+  return { ...error, operation: storableText(error.operation), code: storableText(error.code), message: storableText(error.message) };
+}
 
 export function rowToRunListing(r: Row): RunListing {
   return {
@@ -82,6 +100,27 @@ export function rowToBot(r: Row): Bot {
 
 export function rowToProvisioningError(r: Row): ProvisioningError {
   return { group: r.grp, at: Number(r.at), operation: r.operation, code: r.code, message: r.message };
+}
+
+/** The columns of audit_records a store inserts, in order, and their values for an entry. */
+export const AUDIT_COLUMNS = 'grp, at, actor, via, action, run_id, before_fields, after_fields';
+
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [entry.group, entry.at, storableText(entry.actor), entry.via, entry.action, entry.runId ?? null, JSON.stringify(entry.before), JSON.stringify(entry.after)];
+}
+
+export function rowToAuditRecord(r: Row): AuditRecord {
+  return {
+    id: Number(r.id),
+    group: r.grp,
+    at: Number(r.at),
+    actor: r.actor,
+    via: r.via,
+    action: r.action,
+    ...(r.run_id == null ? {} : { runId: r.run_id as string }),
+    before: JSON.parse(r.before_fields),
+    after: JSON.parse(r.after_fields),
+  };
 }
 
 /** The flags a claim or an enqueue reads, from a row with at least those columns. */

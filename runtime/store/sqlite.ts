@@ -7,9 +7,10 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
 import type {
-  CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
+  AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
+import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing } from '../domain/run';
@@ -21,8 +22,8 @@ import {
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
-  arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
-  RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, withOldest,
+  AUDIT_COLUMNS, auditValues, rowToAuditRecord, arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
+  RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
 } from './rows';
 
 type Row = Record<string, any>;
@@ -140,7 +141,8 @@ export class SqliteStore implements Store {
   }
 
   /** Ends a run as decided, and reads it back. */
-  private finish(id: string, end: RunEnd, now: number): Run {
+  private finish(id: string, decided: RunEnd, now: number): Run {
+    const end = storableEnd(decided);
     this.stmt.finishRun.run({
       id,
       now,
@@ -152,6 +154,16 @@ export class SqliteStore implements Store {
       cancel: end.cancelRequested ? 1 : 0,
     });
     return this.run(id)!;
+  }
+
+  private groupState(name: string): GroupState | undefined {
+    const r = this.stmt.groupByName.get(name) as Row | undefined;
+    return r ? rowToGroup(r) : undefined;
+  }
+
+  /** Writes a change's audit record, when it changed anything (see auditEntry), in its transaction. */
+  private audit(entry: AuditEntry | undefined): void {
+    if (entry) this.sql(`INSERT INTO audit_records (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(...auditValues(entry));
   }
 
   /** Adds the busy time of runs that ended to the arrival history. */
@@ -184,19 +196,23 @@ export class SqliteStore implements Store {
     return this.read(() => (this.sql('SELECT * FROM groups ORDER BY name').all() as Row[]).map(rowToGroup));
   }
 
-  setPaused(group: string, paused: boolean): Promise<GroupState | undefined> {
+  setPaused(group: string, paused: boolean, now: number, actor: Actor): Promise<GroupState | undefined> {
     return this.tx(() => {
+      const before = this.groupState(group);
       this.sql('UPDATE groups SET paused = ? WHERE name = ?').run(paused ? 1 : 0, group);
-      const r = this.stmt.groupByName.get(group) as Row | undefined;
-      return r ? rowToGroup(r) : undefined;
+      const after = this.groupState(group);
+      this.audit(auditEntry(paused ? 'pause' : 'resume', before, after, actor, now));
+      return after;
     });
   }
 
-  revive(group: string, now: number): Promise<GroupState | undefined> {
+  revive(group: string, now: number, actor: Actor): Promise<GroupState | undefined> {
     return this.tx(() => {
+      const before = this.groupState(group);
       this.sql('UPDATE groups SET expired = 0, paused = 0, last_activity_at = ? WHERE name = ?').run(now, group);
-      const r = this.stmt.groupByName.get(group) as Row | undefined;
-      return r ? rowToGroup(r) : undefined;
+      const after = this.groupState(group);
+      this.audit(auditEntry('resume', before, after, actor, now));
+      return after;
     });
   }
 
@@ -213,7 +229,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  recordProvisioningError(error: ProvisioningError): Promise<void> {
+  recordProvisioningError(given: ProvisioningError): Promise<void> {
+    const error = storableProvisioningError(given);
     return this.tx(() => {
       this.sql('INSERT INTO provisioning_errors (grp, at, operation, code, message) VALUES (?, ?, ?, ?, ?)')
         .run(error.group, error.at, error.operation, error.code, error.message);
@@ -226,7 +243,8 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ runs
 
-  enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+  enqueue(given: EnqueueInput): Promise<EnqueueResult> {
+    const input = storableEnqueue(given);
     return this.tx((): EnqueueResult => {
       const g = this.stmt.groupByName.get(input.group) as Row | undefined;
       const refusal = enqueueRefusal(g && rowToGroupGate(g));
@@ -308,28 +326,36 @@ export class SqliteStore implements Store {
     });
   }
 
-  cancel(runId: string, now: number): Promise<CancelResult> {
+  cancel(runId: string, now: number, actor: Actor): Promise<CancelResult> {
     return this.tx((): CancelResult => {
       const run = this.run(runId);
       if (!run) return { kind: 'not_found' };
       const decision = decideCancel(run);
-      if (decision.kind === 'cancelled') return { kind: 'cancelled', run: this.finish(runId, decision.end, now) };
-      if (decision.kind === 'cancel_requested') {
+      let result: Extract<CancelResult, { kind: 'cancelled' | 'cancel_requested' }>;
+      if (decision.kind === 'cancelled') {
+        result = { kind: 'cancelled', run: this.finish(runId, decision.end, now) };
+      } else if (decision.kind === 'cancel_requested') {
         this.sql('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(runId);
-        return { kind: 'cancel_requested', run: this.run(runId)! };
+        result = { kind: 'cancel_requested', run: this.run(runId)! };
+      } else {
+        return { kind: 'final', run };
       }
-      return { kind: 'final', run };
+      this.audit(auditEntry('cancel', run, result.run, actor, now));
+      return result;
     });
   }
 
-  setPriority(runId: string, priority: Priority): Promise<Run | undefined> {
+  setPriority(runId: string, priority: Priority, now: number, actor: Actor): Promise<Run | undefined> {
     return this.tx(() => {
+      const before = this.run(runId);
       this.sql(`UPDATE runs SET priority = ? WHERE id = ? AND state = 'queued'`).run(priority, runId);
-      return this.run(runId);
+      const after = this.run(runId);
+      this.audit(auditEntry('priority', before, after, actor, now));
+      return after;
     });
   }
 
-  moveToTop(runId: string, now: number): Promise<Run | undefined> {
+  moveToTop(runId: string, now: number, actor: Actor): Promise<Run | undefined> {
     return this.tx(() => {
       const run = this.run(runId);
       if (!run) return undefined;
@@ -337,7 +363,9 @@ export class SqliteStore implements Store {
       const at = decideMoveToTop(run, last.t == null ? undefined : Number(last.t), now);
       if (at === undefined) return run;
       this.sql(`UPDATE runs SET moved_to_top_at = ? WHERE id = ?`).run(at, runId);
-      return this.run(runId);
+      const moved = this.run(runId);
+      this.audit(auditEntry('move-to-top', run, moved, actor, now));
+      return moved;
     });
   }
 
@@ -449,7 +477,18 @@ export class SqliteStore implements Store {
         `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN (${FINAL_STATES_SQL}) ORDER BY finished_at LIMIT ?)`,
       ).run(input.runsFinishedBefore, input.limit).changes;
       const keys = this.sql(`UPDATE runs SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND enqueued_at < ?`).run(input.idempotencyKeysBefore).changes;
-      return { runs, keys };
+      const audit = this.sql(`DELETE FROM audit_records WHERE id IN (SELECT id FROM audit_records WHERE at < ? ORDER BY at LIMIT ?)`)
+        .run(input.auditRecordsBefore, input.limit).changes;
+      return { runs, keys, audit };
+    });
+  }
+
+  auditRecords(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.read(() => {
+      const rows = query.before === undefined
+        ? this.sql('SELECT * FROM audit_records WHERE grp = ? ORDER BY id DESC LIMIT ?').all(query.group, query.limit)
+        : this.sql('SELECT * FROM audit_records WHERE grp = ? AND id < ? ORDER BY id DESC LIMIT ?').all(query.group, query.before, query.limit);
+      return (rows as Row[]).map(rowToAuditRecord);
     });
   }
 

@@ -8,6 +8,7 @@ import type { Bot, BotState, Caps, RegisterRefusal } from '../domain/bot';
 import type { DeclaredGroup, GroupLimits, GroupState, ProvisioningError } from '../domain/group';
 import type { Priority, Run, RunListing, RunState } from '../domain/run';
 import type { CompletionReport } from '../domain/transitions';
+import type { Actor, AuditRecord } from '../domain/audit';
 
 export interface EnqueueInput {
   readonly id: string;
@@ -36,13 +37,24 @@ export interface ForgetInput {
   readonly runsFinishedBefore: number;
   /** Idempotency keys of runs enqueued before this time are dropped; a retry after that makes a new run. */
   readonly idempotencyKeysBefore: number;
-  /** The most runs deleted in one pass, so that one transaction stays short. */
+  /** The most runs (and, apart, audit records) deleted in one pass, so that one transaction stays short. */
   readonly limit: number;
+  /** Audit records written before this time are deleted. */
+  readonly auditRecordsBefore: number;
 }
 
 export interface ForgetResult {
   readonly runs: number;
   readonly keys: number;
+  readonly audit: number;
+}
+
+/** A page of a group's audit trail, newest first. */
+export interface AuditQuery {
+  readonly group: string;
+  readonly limit: number;
+  /** Records older than this one (by ID), for paging. */
+  readonly before?: number;
 }
 
 export interface ClaimInput {
@@ -132,8 +144,13 @@ export interface Store {
   /** Records the groups the manifest declares; others stay, marked undeclared. */
   syncGroups(declared: readonly DeclaredGroup[], now: number): Promise<void>;
   groups(): Promise<GroupState[]>;
-  setPaused(group: string, paused: boolean): Promise<GroupState | undefined>;
-  revive(group: string, now: number): Promise<GroupState | undefined>;
+  /**
+   * The changes a person makes (pause, resume, cancel, priority, move to top) take the `actor`,
+   * and write their audit record (see auditEntry) in the same transaction.
+   */
+  setPaused(group: string, paused: boolean, now: number, actor: Actor): Promise<GroupState | undefined>;
+  /** Resumes a group and revives an expired one: neither paused nor expired, active now. */
+  revive(group: string, now: number, actor: Actor): Promise<GroupState | undefined>;
   setBackoff(group: string, until: number | undefined, level: number): Promise<void>;
   setClaimLimits(limits: Readonly<Record<string, number | undefined>>): Promise<void>;
   recordProvisioningError(error: ProvisioningError): Promise<void>;
@@ -144,9 +161,9 @@ export interface Store {
   claim(input: ClaimInput): Promise<ClaimResult>;
   heartbeat(botId: string, runId: string, attempt: number, now: number): Promise<HeartbeatResult>;
   complete(input: CompleteInput): Promise<CompleteResult>;
-  cancel(runId: string, now: number): Promise<CancelResult>;
-  setPriority(runId: string, priority: Priority): Promise<Run | undefined>;
-  moveToTop(runId: string, now: number): Promise<Run | undefined>;
+  cancel(runId: string, now: number, actor: Actor): Promise<CancelResult>;
+  setPriority(runId: string, priority: Priority, now: number, actor: Actor): Promise<Run | undefined>;
+  moveToTop(runId: string, now: number, actor: Actor): Promise<Run | undefined>;
   getRun(runId: string): Promise<Run | undefined>;
   /** The queued runs of a group in claim order: `limit` of them after the first `offset`. */
   queue(group: string, limit?: number, offset?: number): Promise<RunListing[]>;
@@ -163,11 +180,14 @@ export interface Store {
    */
   sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult>;
   /**
-   * Retention: deletes finished runs that ended before `runsFinishedBefore` (at most `limit`) and
-   * drops idempotency keys older than `idempotencyKeysBefore`, in one transaction. Queued and
-   * running runs are never touched, nor the arrival history.
+   * Retention: deletes finished runs that ended before `runsFinishedBefore` (at most `limit`),
+   * audit records written before `auditRecordsBefore` (at most `limit`, oldest first) and drops
+   * idempotency keys older than `idempotencyKeysBefore`, in one transaction. Queued and running
+   * runs are never touched, nor the arrival history.
    */
   forget(input: ForgetInput): Promise<ForgetResult>;
+  /** A group's audit records, newest first. */
+  auditRecords(query: AuditQuery): Promise<AuditRecord[]>;
   /** Ends the queued runs of groups no longer declared, as `cancelled` with `group_removed`. */
   cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]>;
   /**

@@ -78,7 +78,7 @@ describe('a flood from two user tokens', () => {
     }
     await store.markDeleting([bot.id], ['idle'], t0 + 30);
     await store.markDeleted([bot.id], t0 + 31, { finance: 3 });
-    await store.setPaused('finance', true);
+    await store.setPaused('finance', true, t0 + 32, { id: USERS.admin, via: 'api' });
     for (let i = 0; i < 100; i++) {
       await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: { blob: 'i'.repeat(30_000) }, priority: 'normal', createdBy: USERS.financeClerk, timeoutMinutes: 30, now: t0 + 100 + i });
     }

@@ -1,4 +1,6 @@
-import { capOutput, MAX_OUTPUT_BYTES } from '../../../runtime/agent/agent';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { afterReportFailure, BotAgent, capOutput, FlowExecutor, MAX_OUTPUT_BYTES, REPORT_FAILURES_BEFORE_MINIMAL, ReportStep } from '../../../runtime/agent/agent';
 import { ShellExecutor } from '../../../runtime/agent/shell-executor';
 import { SimulatedExecutor } from '../../../runtime/agent/simulated-executor';
 
@@ -12,6 +14,24 @@ describe('agent', () => {
     expect(capped.endsWith('THE END')).toBe(true);
     expect(capped.startsWith('[first ')).toBe(true);
     expect(capOutput('short')).toBe('short');
+  });
+
+  test('output that JSON escapes (control characters, NULs as UTF-16 text has them) is capped by its size in the report, so the report fits the body limit', () => {
+    const utf16 = Buffer.from('line of UTF-16 output\r\n'.repeat(10_000), 'utf16le').toString('latin1');
+    for (const output of [utf16 + 'THE END', '\u0001'.repeat(MAX_OUTPUT_BYTES) + 'THE END']) {
+      const capped = capOutput(output);
+      expect(Buffer.byteLength(JSON.stringify(capped))).toBeLessThanOrEqual(MAX_OUTPUT_BYTES + 2);
+      expect(capped.endsWith('THE END')).toBe(true);
+      expect(capped).toMatch(/^\[first \d+ bytes cut\]\n/);
+      expect(capped).not.toContain('\u0000');
+    }
+  });
+
+  test('output is sent as the runtime keeps text: a NUL or a lone surrogate as U+FFFD, a cut never splits a surrogate pair', () => {
+    expect(capOutput('a\u0000b\ud800c')).toBe('a\ufffdb\ufffdc');
+    const capped = capOutput('😀'.repeat(MAX_OUTPUT_BYTES));
+    expect(Buffer.from(capped, 'utf8').toString('utf8')).toBe(capped);
+    expect(capped.endsWith('😀')).toBe(true);
   });
 
   test('the shell executor runs the command with the inputs as JSON and reports its exit code and output', async () => {
@@ -73,5 +93,113 @@ describe('agent state', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('reports of a run\'s end', () => {
+  test.each<[string, number | undefined, number, boolean, ReportStep]>([
+    ['recorded elsewhere: the run moved on', 409, 1, false, 'stale'],
+    ['the credential is not known', 401, 1, false, 'stop'],
+    ['not allowed', 403, 1, false, 'stop'],
+    ['no such route', 404, 1, false, 'stop'],
+    ['the bot is gone', 410, 1, false, 'stop'],
+    ['a bad request', 400, 1, false, 'minimal'],
+    ['a body too large', 413, 1, false, 'minimal'],
+    ['unprocessable', 422, 1, false, 'minimal'],
+    ['a minimal report refused too', 400, 1, true, 'stop'],
+    ['too many requests', 429, 9, false, 'retry'],
+    ['no answer', undefined, 9, false, 'retry'],
+    ['a runtime restarting', 503, 9, false, 'retry'],
+    ['a gateway failing', 502, 9, false, 'retry'],
+    ['a first 500', 500, 1, false, 'retry'],
+    ['the last 500 before the limit', 500, REPORT_FAILURES_BEFORE_MINIMAL - 1, false, 'retry'],
+    ['500s up to the limit', 500, REPORT_FAILURES_BEFORE_MINIMAL, false, 'minimal'],
+    ['500s to a minimal report', 500, REPORT_FAILURES_BEFORE_MINIMAL * 2, true, 'retry'],
+  ])('%s (%s, failure %s, minimal %s): %s', (_name, status, failures, minimal, step) => {
+    expect(afterReportFailure(status, failures, minimal)).toBe(step);
+  });
+
+  /**
+   * A runtime that hands out one run, answers its reports as `answer` says, and then retires the
+   * bot (410), so the agent stops; it records every report.
+   */
+  async function runOnce(answer: (report: Record<string, any>, n: number) => number) {
+    const reports: Array<Record<string, any>> = [];
+    let claims = 0;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const send = (status: number, json?: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(json === undefined ? '' : JSON.stringify(json));
+        };
+        if (req.url === '/v1/agent/register') return send(201, { botId: 'bot_000000000000000000000001', credential: 'secret-credential-0123456789', heartbeatSeconds: 30 });
+        if (req.url === '/v1/agent/claim') {
+          if (claims++ > 0) return send(410, { error: { code: 'bot_gone', message: 'gone' } });
+          return send(200, { run: { runId: 'run_000000000000000000000001', attempt: 1, flow: 'invoice-entry', command: 'x', inputs: {}, timeoutMinutes: 1 } });
+        }
+        const report = JSON.parse(body);
+        reports.push(report);
+        const status = answer(report, reports.length);
+        if (status === 200) return send(200, { run: {}, duplicate: false });
+        send(status, { error: { code: status === 400 ? 'invalid_request' : 'internal', message: status === 400 ? 'output: too long' : 'the runtime failed' } });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const executor: FlowExecutor = { run: async () => ({ exitCode: 0, output: 'invoice 42 entered' }) };
+    const outcomes: string[] = [];
+    const agent = new BotAgent({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: 'group-token',
+      group: 'finance',
+      vmName: 'vm-1',
+      executor,
+      retryDelayMs: 1,
+      onReport: (_runId, outcome) => outcomes.push(outcome),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // An agent that never ends the run would run on: the test looks after 10 s.
+      await Promise.race([agent.start(), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      return { reports, outcomes, stopped: agent.stopped };
+    } finally {
+      clearTimeout(timer);
+      await agent.stop();
+      server.close();
+    }
+  }
+
+  test('a report the runtime refuses (4xx) is followed by a minimal one, and the run ends failed with report_refused', async () => {
+    const { reports, outcomes, stopped } = await runOnce((report) => (report.output !== undefined ? 400 : 200));
+    expect(reports).toHaveLength(2);
+    expect(reports[0]).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'invoice 42 entered' });
+    expect(reports[1]).toEqual({
+      botId: 'bot_000000000000000000000001',
+      attempt: 1,
+      status: 'failed',
+      exitCode: 0,
+      error: {
+        code: 'report_refused',
+        message: "the flow ended with exit code 0, but the runtime did not take the agent's report of it (HTTP 400 invalid_request: output: too long); its output is not kept",
+      },
+    });
+    expect(outcomes).toEqual(['completed']);
+    // The agent goes on to its next claim: here, the runtime retires the bot.
+    expect(stopped).toBe('the runtime retired this bot');
+  });
+
+  test(`a report that fails the runtime ${REPORT_FAILURES_BEFORE_MINIMAL} times (500) is followed by a minimal one`, async () => {
+    const { reports, outcomes } = await runOnce((report) => (report.output !== undefined ? 500 : 200));
+    expect(reports.map((r) => r.status)).toEqual([...Array(REPORT_FAILURES_BEFORE_MINIMAL).fill('succeeded'), 'failed']);
+    expect(reports[REPORT_FAILURES_BEFORE_MINIMAL].error).toMatchObject({ code: 'report_refused', message: expect.stringContaining('HTTP 500 internal: the runtime failed') });
+    expect(outcomes).toEqual(['completed']);
+  });
+
+  test('a runtime that cannot answer for a while gets the same report again, output and all', async () => {
+    const { reports, outcomes } = await runOnce((_report, n) => (n < 3 ? 503 : 200));
+    expect(reports).toHaveLength(3);
+    for (const report of reports) expect(report).toMatchObject({ status: 'succeeded', output: 'invoice 42 entered' });
+    expect(outcomes).toEqual(['completed']);
   });
 });

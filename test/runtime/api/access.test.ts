@@ -86,6 +86,8 @@ describe('access', () => {
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'high' }), { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'normal' }), { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/finance/queue', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/finance/audit', () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/sales/audit', () => undefined, { anonymous: 401, user: 404, 'co-owner': 404, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', `/v1/runs/${runByClerk}/move-to-top`, () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', '/v1/agent/register', () => ({ vmName: `vm-matrix-${vmCounter++}` }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 201, 'bot of sales': 201 }],
     // A group's token alone proves the group, not a bot: the routes of a bot want its own credential (bot-identity.test.ts).
@@ -172,6 +174,27 @@ describe('access', () => {
       ['without an oid', () => sign({ sub: 'u' })],
     ])('a token %s is refused', async (_name, make) => {
       expect((await call(await make())).status).toBe(401);
+    });
+
+    test('a dashboard session signed in with a token ends when the token expires, though it is in use', async () => {
+      const token = await sign({ oid: USERS.admin }, { expiresIn: Math.floor(Date.now() / 1000) + 3 });
+      const signedIn = await fetch(`${t.fleet.url}/signin`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url },
+        body: `token=${encodeURIComponent(token)}`,
+      });
+      const setCookie = signedIn.headers.get('set-cookie') ?? '';
+      // The cookie itself lasts no longer than the token.
+      expect(Number(/Max-Age=(\d+)/.exec(setCookie)?.[1])).toBeLessThanOrEqual(3);
+      const cookie = /hb_session=[^;]+/.exec(setCookie)![0];
+      const home = () => fetch(`${t.fleet.url}/`, { headers: { cookie }, redirect: 'manual' });
+      expect((await home()).status).toBe(200);
+      const ended = await eventually('the session to end with its token', async () => {
+        const res = await home();
+        return res.status === 200 ? undefined : res;
+      });
+      expect([ended.status, ended.headers.get('location')]).toEqual([303, '/signin']);
     });
 
     test('alg:none is refused', async () => {
@@ -319,7 +342,7 @@ describe('the gate of each access policy', () => {
       manifest,
       Object.entries(tokens).map(([principal, secret]) => ({ principal, sha256: createHash('sha256').update(secret).digest('hex'), admin: principal === USERS.admin })),
     );
-    sessions = new SessionStore(Date.now);
+    sessions = new SessionStore(Date.now, (proof, now) => auth.principalOf(proof, now));
     const app = express();
     app.use(express.json());
     table = createRouteTable(app, {
@@ -355,7 +378,10 @@ describe('the gate of each access policy', () => {
   };
   const user = (name: string): Caller => ({ token: tokens[name] });
   const sessionOf = (name: string): Caller => {
-    const session = sessions.create({ kind: 'user', id: name, roles: [], admin: name === USERS.admin, via: 'token' });
+    const session = sessions.create({
+      principal: { kind: 'user', id: name, roles: [], admin: name === USERS.admin, via: 'token' },
+      proof: { kind: 'token', sha256: createHash('sha256').update(tokens[name]).digest() },
+    });
     return { cookie: `${SESSION_COOKIE}=${session.id}` };
   };
 

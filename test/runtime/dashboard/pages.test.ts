@@ -67,6 +67,25 @@ describe('dashboard pages', () => {
     }
   });
 
+  test('the audit trail is listed when the page has one (co-owners and admins), escaped, times and empty fields in words', () => {
+    const record = { at: '2026-01-05T09:00:00.000Z', actor: '<b>lead</b>', via: 'dashboard', runId: 'run_000000000000000000000001' };
+    const body = groupPage(
+      chrome(),
+      group({
+        audit: [
+          { ...record, action: 'move-to-top', before: { movedToTopAt: null }, after: { movedToTopAt: Date.UTC(2026, 0, 5, 9) } },
+          { ...record, action: 'priority', before: { priority: 'normal' }, after: { priority: 'high' } },
+        ],
+      }),
+    );
+    expect(body).toContain('<h2 id="audit-h">Changes by people</h2>');
+    expect(body).toContain('<td>&lt;b&gt;lead&lt;/b&gt; <span class="muted">(dashboard)</span></td>');
+    expect(body).toContain('<td>movedToTopAt none</td><td>movedToTopAt 2026-01-05T09:00:00.000Z</td>');
+    expect(body).toContain('<td>priority normal</td><td>priority high</td>');
+    expect(groupPage(chrome(), group({ audit: [] }))).toContain('No one has changed the queue or the group yet.');
+    expect(groupPage(chrome(), group({ canManage: false, access: 'user' }))).not.toContain('Changes by people');
+  });
+
   test('the pages have landmarks, a skip link and labelled inputs', () => {
     const body = signInPage(chrome({}, undefined as never));
     expect(body).toMatch(/<html lang="en">/);

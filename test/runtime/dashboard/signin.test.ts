@@ -95,12 +95,13 @@ describe('sign-in', () => {
 });
 
 describe('sessions', () => {
-  const principal = (id: string) => ({ kind: 'user' as const, id, roles: [], admin: false, via: 'token' as const });
+  const principal = (id: string) => ({ kind: 'user' as const, id, roles: [], admin: false, via: 'entra' as const });
+  const signIn = (id: string) => ({ principal: principal(id), proof: { kind: 'entra' as const, oid: id, roles: [], expiresAt: 3_600_000 } });
 
   test(`one principal holds at most ${MAX_SESSIONS_PER_PRINCIPAL} sessions: its oldest go, no one else's`, () => {
-    const store = new SessionStore(() => 0);
-    const other = store.create(principal('bo'));
-    const mine = Array.from({ length: 10_050 }, () => store.create(principal('ana')));
+    const store = new SessionStore(() => 0, (proof) => (proof.kind === 'entra' ? principal(proof.oid) : undefined));
+    const other = store.create(signIn('bo'));
+    const mine = Array.from({ length: 10_050 }, () => store.create(signIn('ana')));
     expect(store.get(other.id)).toBeDefined();
     expect(mine.filter((s) => store.get(s.id)).length).toBe(MAX_SESSIONS_PER_PRINCIPAL);
     expect(store.get(mine[mine.length - 1].id)).toBeDefined();

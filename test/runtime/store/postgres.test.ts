@@ -81,6 +81,9 @@ function postgresTests(connectionString: string): void {
     return {
       store: await open(schema),
       reopen: () => open(schema),
+      sql: async (text: string) => {
+        await admin.query(`SET search_path TO ${schema}; ${text}`);
+      },
       cleanup: async () => {
         await dropSchema(schema);
       },

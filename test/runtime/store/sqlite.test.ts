@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 import { storeSuite } from './store-suite';
 
@@ -10,6 +11,14 @@ storeSuite('sqlite', async () => {
   return {
     store: new SqliteStore({ file }),
     reopen: async () => new SqliteStore({ file }),
+    sql: async (text: string) => {
+      const db = new Database(file);
+      try {
+        db.exec(text);
+      } finally {
+        db.close();
+      }
+    },
     cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 });

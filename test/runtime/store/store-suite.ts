@@ -6,11 +6,19 @@ import type { Store } from '../../../runtime/store/types';
 import { newId } from '../../../runtime/store/ids';
 import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/domain/history';
 
-export type StoreFactory = () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup?: () => Promise<void> }>;
+export type StoreFactory = () => Promise<{
+  store: Store;
+  reopen?: () => Promise<Store>;
+  /** Runs SQL on the store's database from another connection, as an operator (or an attacker with its credentials) would. */
+  sql: (text: string) => Promise<void>;
+  cleanup?: () => Promise<void>;
+}>;
 
 const T0 = 1_700_000_000_000;
 const CAPS = { maxBots: 5, capacity: 10 };
 const VMSS = { subscriptionId: 'sub', resourceGroup: 'rg', name: 'vmss' };
+/** Who makes the changes people make (cancel, priority, move to top, pause, resume). */
+const LEAD = { id: 'lead', via: 'api' } as const;
 
 export function storeSuite(name: string, factory: StoreFactory): void {
   describe(`${name} store`, () => {
@@ -109,7 +117,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           const r = await enqueue({ priority, now: T0 + i });
           ids.push((r as { run: { id: string } }).run.id);
         }
-        await store.moveToTop(ids[2], T0 + 10);
+        await store.moveToTop(ids[2], T0 + 10, LEAD);
         expect((await store.queue('finance')).map((r) => r.id)).toEqual([ids[2], ids[1], ids[3], ids[0]]);
         const bot = await idleBot();
         expect((await claimed(bot.id)).id).toBe(ids[2]);
@@ -118,8 +126,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       test('the latest move to the top goes first', async () => {
         const a = (await enqueue()) as { run: { id: string } };
         const b = (await enqueue()) as { run: { id: string } };
-        await store.moveToTop(a.run.id, T0 + 1);
-        await store.moveToTop(b.run.id, T0 + 1);
+        await store.moveToTop(a.run.id, T0 + 1, LEAD);
+        await store.moveToTop(b.run.id, T0 + 1, LEAD);
         expect((await store.queue('finance')).map((r) => r.id)).toEqual([b.run.id, a.run.id]);
       });
 
@@ -149,9 +157,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       test('nothing starts while the group is paused, or the environment disabled', async () => {
         await enqueue();
         const bot = await idleBot();
-        await store.setPaused('finance', true);
+        await store.setPaused('finance', true, T0, LEAD);
         expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('none');
-        await store.setPaused('finance', false);
+        await store.setPaused('finance', false, T0, LEAD);
         expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: false })).kind).toBe('none');
         expect((await store.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true })).kind).toBe('claimed');
       });
@@ -237,17 +245,55 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('text the API admits', () => {
+      // JSON admits `\u0000` and lone surrogates, so the API does; PostgreSQL refuses U+0000 in
+      // TEXT, and neither store keeps a lone surrogate as it is (runtime/domain/text.ts).
+      const given = ['nul\u0000inside', 'high \ud800 alone', 'low \udc00 alone', 'pair 😀 kept', 'controls \u0001\u001f\t kept', 'ü ﬀ 日本'];
+      const kept = ['nul\ufffdinside', 'high \ufffd alone', 'low \ufffd alone', 'pair 😀 kept', 'controls \u0001\u001f\t kept', 'ü ﬀ 日本'];
+
+      test('inputs keep every string exactly, NUL and lone surrogates included, in keys and values', async () => {
+        const inputs = Object.fromEntries(given.map((text, i) => [`${text}:${i}`, text]));
+        const { run } = (await enqueue({ inputs })) as { run: { id: string } };
+        expect((await store.getRun(run.id))?.inputs).toEqual(inputs);
+      });
+
+      test('output and error text keep each NUL and lone surrogate as U+FFFD, everything else as given', async () => {
+        await enqueue();
+        const bot = await idleBot();
+        const run = await claimed(bot.id);
+        const report = { botId: bot.id, runId: run.id, attempt: 1, status: 'failed' as const, exitCode: 1, output: given.join('\n'), errorCode: 'code\u0000\ud800', errorMessage: given.join(' | ') };
+        const done = await store.complete({ ...report, now: T0 + 50 });
+        expect(done).toMatchObject({ kind: 'completed', run: { state: 'failed', output: kept.join('\n'), errorCode: 'code\ufffd\ufffd', errorMessage: kept.join(' | ') } });
+        expect(await store.getRun(run.id)).toMatchObject({ output: kept.join('\n'), errorCode: 'code\ufffd\ufffd', errorMessage: kept.join(' | ') });
+        // The agent's retry of the same report is a duplicate, not an error.
+        expect((await store.complete({ ...report, now: T0 + 60 })).kind).toBe('duplicate');
+      });
+
+      test('a flow name, a principal and an idempotency key with a NUL or a lone surrogate are kept as U+FFFD, and the key still answers a retry', async () => {
+        const first = await enqueue({ flow: 'invoice\u0000entry', createdBy: 'ana\ud800', idempotencyKey: 'key\u0000\udc00' });
+        expect(first).toMatchObject({ kind: 'created', run: { flow: 'invoice\ufffdentry', createdBy: 'ana\ufffd', idempotencyKey: 'key\ufffd\ufffd' } });
+        const retry = await enqueue({ flow: 'invoice\u0000entry', createdBy: 'ana\ud800', idempotencyKey: 'key\u0000\udc00' });
+        expect(retry).toMatchObject({ kind: 'existing', run: { id: (first as { run: { id: string } }).run.id } });
+        expect((await store.queue('finance')).map((r) => r.flow)).toEqual(['invoice\ufffdentry']);
+      });
+
+      test('provisioning errors keep their text the same way', async () => {
+        await store.recordProvisioningError({ group: 'finance', at: T0, operation: 'setCapacity', code: 'Quota\u0000Exceeded', message: given.join(' ') });
+        expect(await store.provisioningErrors('finance', 1)).toEqual([{ group: 'finance', at: T0, operation: 'setCapacity', code: 'Quota\ufffdExceeded', message: kept.join(' ') }]);
+      });
+    });
+
     describe('cancel', () => {
       test('a queued run is cancelled at once', async () => {
         const { run } = (await enqueue()) as { run: { id: string } };
-        expect(await store.cancel(run.id, T0 + 1)).toMatchObject({ kind: 'cancelled', run: { state: 'cancelled' } });
+        expect(await store.cancel(run.id, T0 + 1, LEAD)).toMatchObject({ kind: 'cancelled', run: { state: 'cancelled' } });
       });
 
       test('a running run is asked to stop; the heartbeat tells the agent; it ends cancelled', async () => {
         await enqueue();
         const bot = await idleBot();
         const run = await claimed(bot.id);
-        expect((await store.cancel(run.id, T0 + 1)).kind).toBe('cancel_requested');
+        expect((await store.cancel(run.id, T0 + 1, LEAD)).kind).toBe('cancel_requested');
         expect(await store.heartbeat(bot.id, run.id, 1, T0 + 2)).toEqual({ kind: 'ok', cancel: true });
         const done = await store.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'cancelled', exitCode: 130, now: T0 + 3 });
         expect(done).toMatchObject({ kind: 'completed', run: { state: 'cancelled' } });
@@ -255,8 +301,110 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
       test('a finished run cannot be cancelled', async () => {
         const { run } = (await enqueue()) as { run: { id: string } };
-        await store.cancel(run.id, T0);
-        expect((await store.cancel(run.id, T0)).kind).toBe('final');
+        await store.cancel(run.id, T0, LEAD);
+        expect((await store.cancel(run.id, T0, LEAD)).kind).toBe('final');
+      });
+    });
+
+    describe('audit trail', () => {
+      const CLERK = { id: 'clerk', via: 'dashboard' } as const;
+      const trail = (group = 'finance') => store.auditRecords({ group, limit: 100 });
+      const queued = async () => ((await enqueue()) as { run: { id: string } }).run.id;
+
+      test('a priority change records who, through what, when, the run and the priority before and after; the same priority again records nothing', async () => {
+        const id = await queued();
+        await store.setPriority(id, 'high', T0 + 5, CLERK);
+        await store.setPriority(id, 'high', T0 + 6, LEAD);
+        expect(await trail()).toEqual([
+          { id: expect.any(Number), group: 'finance', at: T0 + 5, actor: 'clerk', via: 'dashboard', action: 'priority', runId: id, before: { priority: 'normal' }, after: { priority: 'high' } },
+        ]);
+      });
+
+      test('a move to the top records when the run went to the top', async () => {
+        const id = await queued();
+        const moved = await store.moveToTop(id, T0 + 7, LEAD);
+        expect(await trail()).toEqual([
+          expect.objectContaining({ action: 'move-to-top', runId: id, actor: 'lead', via: 'api', at: T0 + 7, before: { movedToTopAt: null }, after: { movedToTopAt: moved!.movedToTopAt } }),
+        ]);
+      });
+
+      test("a cancel records the run's state, or the cancel asked of a running run; a cancel that changes nothing records nothing", async () => {
+        const waiting = await queued();
+        await store.cancel(waiting, T0 + 1, LEAD);
+        await store.cancel(waiting, T0 + 2, LEAD);
+        await enqueue();
+        const run = await claimed((await idleBot()).id);
+        await store.cancel(run.id, T0 + 3, CLERK);
+        await store.cancel(run.id, T0 + 4, CLERK);
+        expect((await trail()).map((r) => [r.action, r.runId, r.actor, r.at, r.before, r.after])).toEqual([
+          ['cancel', run.id, 'clerk', T0 + 3, { state: 'running', cancelRequested: false }, { state: 'running', cancelRequested: true }],
+          ['cancel', waiting, 'lead', T0 + 1, { state: 'queued', cancelRequested: false }, { state: 'cancelled', cancelRequested: false }],
+        ]);
+      });
+
+      test("pause and resume record the group's flags, a revive its expiry too; a pause of a paused group records nothing", async () => {
+        await store.setPaused('finance', true, T0 + 1, LEAD);
+        await store.setPaused('finance', true, T0 + 2, LEAD);
+        await store.setPaused('finance', false, T0 + 3, CLERK);
+        const inactive = { name: 'finance', queueTimeoutMs: 1000, heartbeatTimeoutMs: 300, idleSilenceMs: 5000, maxAttempts: 2, inactiveMs: 10, committedBots: 0 };
+        expect((await store.sweep([inactive], T0 + 10_000)).expiredGroups).toEqual(['finance']);
+        await store.revive('finance', T0 + 20_000, LEAD);
+        expect((await trail()).map((r) => [r.action, r.actor, r.at, r.before, r.after, r.runId])).toEqual([
+          ['resume', 'lead', T0 + 20_000, { paused: false, expired: true }, { paused: false, expired: false }, undefined],
+          ['resume', 'clerk', T0 + 3, { paused: true, expired: false }, { paused: false, expired: false }, undefined],
+          ['pause', 'lead', T0 + 1, { paused: false }, { paused: true }, undefined],
+        ]);
+        expect(await trail('sales')).toEqual([]);
+      });
+
+      test('a change of a run or group that does not exist records nothing', async () => {
+        expect(await store.setPaused('nope', true, T0, LEAD)).toBeUndefined();
+        expect((await store.cancel(`run_${'0'.repeat(24)}`, T0, LEAD)).kind).toBe('not_found');
+        expect(await store.setPriority(`run_${'0'.repeat(24)}`, 'high', T0, LEAD)).toBeUndefined();
+        expect(await trail('nope')).toEqual([]);
+      });
+
+      test("each group has its own trail, newest first, paged by ID; the actor's text is kept as stores keep text", async () => {
+        for (let i = 0; i < 5; i++) await store.setPaused('finance', i % 2 === 0, T0 + i, LEAD);
+        await store.setPaused('sales', true, T0, { id: 'ops\u0000', via: 'api' });
+        const all = await trail();
+        expect(all.map((r) => r.at)).toEqual([T0 + 4, T0 + 3, T0 + 2, T0 + 1, T0]);
+        expect((await store.auditRecords({ group: 'finance', limit: 2, before: all[1].id })).map((r) => r.at)).toEqual([T0 + 2, T0 + 1]);
+        expect((await trail('sales')).map((r) => [r.action, r.actor])).toEqual([['pause', 'ops\ufffd']]);
+      });
+
+      test('retention deletes the records written before the cutoff, oldest first, at most the limit a pass, and leaves the runs', async () => {
+        for (let i = 0; i < 4; i++) await store.setPaused('finance', i % 2 === 0, T0 + i * 1000, LEAD);
+        const id = await queued();
+        expect(await store.forget({ runsFinishedBefore: T0 + 2500, idempotencyKeysBefore: 0, auditRecordsBefore: T0 + 2500, limit: 2 })).toEqual({ runs: 0, keys: 0, audit: 2 });
+        expect((await trail()).map((r) => r.at)).toEqual([T0 + 3000, T0 + 2000]);
+        expect((await store.forget({ runsFinishedBefore: T0 + 2500, idempotencyKeysBefore: 0, auditRecordsBefore: T0 + 2500, limit: 2 })).audit).toBe(1);
+        expect((await trail()).map((r) => r.at)).toEqual([T0 + 3000]);
+        expect((await store.getRun(id))?.state).toBe('queued');
+      });
+
+      test('a change whose record cannot be written does not happen: the two commit together', async () => {
+        const id = await queued();
+        await env.sql(
+          store.kind === 'sqlite'
+            ? `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;`
+            : `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$;
+               CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_records FOR EACH ROW EXECUTE FUNCTION refuse_audit();`,
+        );
+        // Matched by message: better-sqlite3's SqliteError is not an Error of the test's realm.
+        const refused = { message: expect.stringMatching(/refused for the test/) };
+        await expect(store.setPriority(id, 'high', T0, LEAD)).rejects.toMatchObject(refused);
+        await expect(store.moveToTop(id, T0, LEAD)).rejects.toMatchObject(refused);
+        await expect(store.cancel(id, T0, LEAD)).rejects.toMatchObject(refused);
+        await expect(store.setPaused('finance', true, T0, LEAD)).rejects.toMatchObject(refused);
+        expect(await store.getRun(id)).toMatchObject({ state: 'queued', priority: 'normal', movedToTopAt: undefined });
+        expect((await store.groups()).find((g) => g.name === 'finance')?.paused).toBe(false);
+      });
+
+      test('a record cannot be changed once written: the database refuses it', async () => {
+        await store.setPaused('finance', true, T0, LEAD);
+        await expect(env.sql(`UPDATE audit_records SET actor = 'someone else'`)).rejects.toMatchObject({ message: expect.stringMatching(/append-only/) });
+        expect((await trail()).map((r) => r.actor)).toEqual(['lead']);
       });
     });
 
@@ -312,7 +460,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const result = await store.sweep([settings], T0 + 10_001);
         expect(result.expiredGroups).toEqual(['finance']);
         expect(await enqueue()).toEqual({ kind: 'refused', reason: 'group_expired' });
-        await store.revive('finance', T0 + 20_000);
+        await store.revive('finance', T0 + 20_000, LEAD);
         expect((await enqueue()).kind).toBe('created');
       });
 
@@ -439,7 +587,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const { run } = (await enqueue({ idempotencyKey: 'k1', now: S })) as { run: { id: string } };
         expect((await enqueue({ idempotencyKey: 'k1', now: S + 1 })).kind).toBe('existing');
         expect((await enqueue({ group: 'nope', now: S })).kind).toBe('refused');
-        await store.cancel(run.id, S + MIN);
+        await store.cancel(run.id, S + MIN, LEAD);
         const history = await store.arrivalHistory(S + MIN);
         expect(Object.keys(history)).toEqual(['finance']);
         expect(slots(history.finance)).toEqual([[S, { arrivals: 1, busySeconds: 0 }]]);
@@ -601,8 +749,8 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         const { run: queued } = (await enqueue({ now: T0 })) as { run: { id: string } };
         const { run: running } = (await enqueue({ now: T0 + 1 })) as { run: { id: string } };
         await claimed((await idleBot()).id, 'finance', T0 + 2);
-        const result = await store.forget({ runsFinishedBefore: T0 + 10 * DAY, idempotencyKeysBefore: 0, limit: 100 });
-        expect(result).toEqual({ runs: 1, keys: 0 });
+        const result = await store.forget({ runsFinishedBefore: T0 + 10 * DAY, idempotencyKeysBefore: 0, auditRecordsBefore: 0, limit: 100 });
+        expect(result).toEqual({ runs: 1, keys: 0, audit: 0 });
         expect(await store.getRun(old)).toBeUndefined();
         for (const id of [recent, queued.id, running.id]) expect((await store.getRun(id))?.id).toBe(id);
       });
@@ -610,7 +758,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       test('deletes at most the limit in one pass, oldest first', async () => {
         const ids = [];
         for (let i = 0; i < 3; i++) ids.push(await finished('ana', T0 + i * 1000));
-        expect((await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: 0, limit: 2 })).runs).toBe(2);
+        expect((await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: 0, auditRecordsBefore: 0, limit: 2 })).runs).toBe(2);
         expect(await store.getRun(ids[0])).toBeUndefined();
         expect(await store.getRun(ids[1])).toBeUndefined();
         expect((await store.getRun(ids[2]))?.id).toBe(ids[2]);
@@ -618,7 +766,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
       test('drops idempotency keys after their time, so a retry then makes a new run', async () => {
         const first = (await enqueue({ idempotencyKey: 'k', now: T0 })) as { run: { id: string } };
-        expect((await store.forget({ runsFinishedBefore: 0, idempotencyKeysBefore: T0 + 1, limit: 100 })).keys).toBe(1);
+        expect((await store.forget({ runsFinishedBefore: 0, idempotencyKeysBefore: T0 + 1, auditRecordsBefore: 0, limit: 100 })).keys).toBe(1);
         const retry = await enqueue({ idempotencyKey: 'k', now: T0 + 2 });
         expect(retry.kind).toBe('created');
         expect((retry as { run: { id: string } }).run.id).not.toBe(first.run.id);
@@ -627,7 +775,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       test('leaves the arrival history untouched', async () => {
         await finished('ana', T0);
         const before = await store.arrivalHistory(T0 + DAY);
-        await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: T0 + DAY, limit: 100 });
+        await store.forget({ runsFinishedBefore: T0 + DAY, idempotencyKeysBefore: T0 + DAY, auditRecordsBefore: T0 + DAY, limit: 100 });
         expect(await store.arrivalHistory(T0 + DAY)).toEqual(before);
       });
     });

@@ -1,0 +1,54 @@
+/**
+ * A group's audit trail, for its co-owners and the environment's admins: who changed its queue or
+ * the group (priority, move to top, cancel, pause, resume), through what, when, and the fields
+ * before and after (runtime/domain/audit.ts); newest first, paged.
+ */
+import { z } from 'zod';
+import type { AuditRecord } from '../domain/audit';
+import { grantedGroup } from './access';
+import { parse } from './input';
+import { pageCost } from './limits';
+import type { RouteContext } from './routes';
+import { PAGE_LIMIT } from './user-routes';
+
+/** Records on a page unless `limit` says otherwise. */
+export const AUDIT_PAGE_DEFAULT = 50;
+
+const auditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
+    before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
+/** A record as the API and the dashboard show it. */
+export function auditRecordView(record: AuditRecord) {
+  return {
+    id: record.id,
+    at: new Date(record.at).toISOString(),
+    actor: record.actor,
+    via: record.via,
+    action: record.action,
+    runId: record.runId ?? null,
+    before: record.before,
+    after: record.after,
+  };
+}
+
+export type AuditRecordView = ReturnType<typeof auditRecordView>;
+
+export function registerAuditRoutes(ctx: RouteContext): void {
+  const { route, wrap, store } = ctx;
+
+  route('get', '/v1/groups/:group/audit', 'group-co-owner',
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      const query = parse(auditQuery, req.query);
+      const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
+      const records = await store.auditRecords({ group: group.name, limit: limit + 1, before: query.before });
+      const page = records.slice(0, limit);
+      res.json({ records: page.map(auditRecordView), next: records.length > limit ? page[page.length - 1].id : null });
+    }),
+    { cost: (req) => pageCost(req.query.limit), coOwnersMay: 'read its audit trail' },
+  );
+}

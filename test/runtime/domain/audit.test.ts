@@ -1,0 +1,58 @@
+/** Which change records what: the audit decision table, one row per action. */
+import { AUDIT_ACTIONS, AUDITED, auditEntry } from '../../../runtime/domain/audit';
+import type { GroupState } from '../../../runtime/domain/group';
+import type { Run } from '../../../runtime/domain/run';
+
+const AT = 1_700_000_000_000;
+const LEAD = { id: 'finance-lead', via: 'dashboard' } as const;
+const run = (fields: Partial<Run> = {}): Run =>
+  ({ id: 'run_000000000000000000000001', group: 'finance', flow: 'invoice-entry', priority: 'normal', state: 'queued', cancelRequested: false, attempts: 0, ...fields }) as Run;
+const group = (fields: Partial<GroupState> = {}): GroupState => ({ name: 'finance', paused: false, expired: false, declared: true, lastActivityAt: AT, backoffLevel: 0, ...fields });
+
+describe('auditEntry', () => {
+  test.each([
+    ['priority', run(), run({ priority: 'high' }), { priority: 'normal' }, { priority: 'high' }],
+    ['move-to-top', run(), run({ movedToTopAt: AT }), { movedToTopAt: null }, { movedToTopAt: AT }],
+    ['move-to-top', run({ movedToTopAt: AT - 5 }), run({ movedToTopAt: AT }), { movedToTopAt: AT - 5 }, { movedToTopAt: AT }],
+    ['cancel', run(), run({ state: 'cancelled' }), { state: 'queued', cancelRequested: false }, { state: 'cancelled', cancelRequested: false }],
+    ['cancel', run({ state: 'running' }), run({ state: 'running', cancelRequested: true }), { state: 'running', cancelRequested: false }, { state: 'running', cancelRequested: true }],
+  ] as const)('%s of a run records the run and its fields before and after', (action, before, after, was, is) => {
+    expect(auditEntry(action, before, after, LEAD, AT)).toEqual({ group: 'finance', at: AT, actor: 'finance-lead', via: 'dashboard', action, runId: before.id, before: was, after: is });
+  });
+
+  test.each([
+    ['pause', group(), group({ paused: true }), { paused: false }, { paused: true }],
+    ['resume', group({ paused: true }), group(), { paused: true, expired: false }, { paused: false, expired: false }],
+    ['resume', group({ expired: true }), group(), { paused: false, expired: true }, { paused: false, expired: false }],
+  ] as const)('%s of a group records the group and its flags before and after, and no run', (action, before, after, was, is) => {
+    const entry = auditEntry(action, before, after, { id: 'ops', via: 'api' }, AT);
+    expect(entry).toEqual({ group: 'finance', at: AT, actor: 'ops', via: 'api', action, before: was, after: is });
+    expect(entry).not.toHaveProperty('runId');
+  });
+
+  test.each([
+    ['priority', run({ priority: 'high' }), run({ priority: 'high' })],
+    ['cancel', run({ state: 'succeeded' }), run({ state: 'succeeded' })],
+    ['cancel', run({ state: 'running', cancelRequested: true }), run({ state: 'running', cancelRequested: true })],
+    ['move-to-top', run({ state: 'running' }), run({ state: 'running' })],
+  ] as const)('%s that changes nothing records nothing', (action, before, after) => {
+    expect(auditEntry(action, before, after, LEAD, AT)).toBeUndefined();
+  });
+
+  test('a pause of a paused group, and a change of what was not found, record nothing', () => {
+    expect(auditEntry('pause', group({ paused: true }), group({ paused: true }), LEAD, AT)).toBeUndefined();
+    expect(auditEntry('pause', undefined, undefined, LEAD, AT)).toBeUndefined();
+    expect(auditEntry('cancel', run(), undefined, LEAD, AT)).toBeUndefined();
+  });
+
+  test('fields outside the action are neither compared nor recorded', () => {
+    // A priority change that happened to meet a claim: only the priority is the co-owner's doing.
+    expect(auditEntry('priority', run(), run({ priority: 'high', state: 'running' }), LEAD, AT)).toMatchObject({ before: { priority: 'normal' }, after: { priority: 'high' } });
+    expect(auditEntry('priority', run(), run({ state: 'running' }), LEAD, AT)).toBeUndefined();
+  });
+
+  test('every action people take on a queue or a group has its row: priority, move to top, cancel, pause, resume', () => {
+    expect(AUDIT_ACTIONS.sort()).toEqual(['cancel', 'move-to-top', 'pause', 'priority', 'resume']);
+    for (const action of AUDIT_ACTIONS) expect(AUDITED[action].fields.length).toBeGreaterThan(0);
+  });
+});
