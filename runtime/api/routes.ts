@@ -14,6 +14,7 @@ import type { Store } from '../store/types';
 import { AccessPolicy, createRouteTable, RouteTable } from './access';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAgentRoutes } from './agent-routes';
+import type { AttestationTrust } from './attested-data';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
@@ -41,6 +42,8 @@ export interface ApiOptions {
   readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
   /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
   readonly trustProxy?: number;
+  /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
+  readonly attestation?: AttestationTrust;
 }
 
 /** What the route modules register their routes with. */

@@ -154,4 +154,20 @@ CREATE TABLE group_samples (
 CREATE INDEX group_samples_start ON group_samples (slot_start);
 `,
   },
+  {
+    version: 9,
+    name: 'VM IDs of bots and registration nonces',
+    // A bot registers as the VM the scaler created for it: by name, or by the vmId Azure signs in
+    // the VM's attested data, with a nonce the runtime issued (single use, short-lived).
+    sql: () => `
+ALTER TABLE bots ADD COLUMN vm_id TEXT;
+CREATE UNIQUE INDEX bots_vm_id ON bots (vm_id) WHERE vm_id IS NOT NULL AND state <> 'deleted';
+CREATE TABLE registration_nonces (
+  nonce TEXT PRIMARY KEY,
+  grp TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX registration_nonces_grp ON registration_nonces (grp, expires_at);
+`,
+  },
 ];
