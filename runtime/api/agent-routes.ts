@@ -21,7 +21,7 @@ import type { RegisterRefusal } from '../domain/bot';
 import type { RegisterAs } from '../store/types';
 import { botGroup, callingBot, credentialHash } from './access';
 import { AttestationError, verifyAttestedData } from './attested-data';
-import { botId, parse, runId } from './input';
+import { botId, emptyBody, parse, runId } from './input';
 import { PollGate, TooManyRequests } from './limits';
 import type { RouteContext } from './routes';
 import { runSummary } from './views';
@@ -35,7 +35,6 @@ const registerBody = z
       .optional(),
   })
   .strict();
-const nonceBody = z.object({}).strict();
 
 /** How a refused registration is answered: who may not be that VM (403), a VM taken or ended (409), a nonce that proves nothing (401). */
 const REFUSAL_STATUS: Readonly<Record<RegisterRefusal, number>> = {
@@ -75,7 +74,7 @@ export function registerAgentRoutes(ctx: RouteContext): void {
   route('post', '/v1/agent/register/nonce', 'group-bot',
     wrap(async (req, res) => {
       const group = botGroup(req);
-      parse(nonceBody, req.body ?? {});
+      parse(emptyBody, req.body);
       const { nonce, expiresAt } = await queue.issueNonce(group.name);
       res.status(201).json({ nonce, expiresAt: new Date(expiresAt).toISOString() });
     }),
