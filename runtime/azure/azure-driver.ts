@@ -151,7 +151,11 @@ export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
     },
   };
 
-  /** The VM's `properties.vmId`, or undefined when the read fails: the next list tries again. */
+  /**
+   * The VM's `properties.vmId`, or undefined when the read fails: the next list tries again. The
+   * runtime may read VMs: Microsoft.Compute/virtualMachines/read is among the actions it holds on
+   * the resource group for scale-outs (RUNTIME_INSTANCE_ACTIONS, constructs/bot-runtime.ts).
+   */
   async function readVmId(scaleSet: ScaleSetRef, vm: ScaleSetVm): Promise<string | undefined> {
     const at = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i.exec(vm.id);
     try {
