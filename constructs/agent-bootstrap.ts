@@ -14,8 +14,8 @@
  * Any failing step ends the script with exit code 1 and a message naming the step, which the
  * extension reports to ARM, so the runtime records it as a provisioning error of the group.
  *
- * The secrets (bot token, admin password) never appear in the script: they arrive as one
- * base64 JSON argument inside the extension's protected settings.
+ * The secrets (bot token, admin password) never appear in the script, in PowerShell's command
+ * line, or in any text PowerShell compiles: see bootstrapCommand for how they travel.
  */
 import { gunzipSync, gzipSync } from 'zlib';
 import { Fn } from './cdktf';
@@ -35,8 +35,13 @@ export const PINNED_NODE = {
 /** Where the bootstrap puts Node.js, the agent and its token on the VM. */
 export const BOT_HOME = 'C:\\HostedBots';
 
+/** The environment variable that hands the bootstrap its config (base64 JSON, {@link BootstrapConfig}). */
+export const CONFIG_VARIABLE = 'HOSTED_BOTS_CONFIG';
+
 /**
- * The bootstrap script. It takes one argument, `-ConfigBase64`, see {@link BootstrapConfig}.
+ * The bootstrap script. It takes no argument: it reads its config from the environment variable
+ * {@link CONFIG_VARIABLE} and removes that variable before anything else runs, so no process it
+ * starts inherits the secrets.
  *
  * The auto-logon step's C# is terse because the whole command must stay under Windows' 8191
  * characters: `new IntPtr[6]` is an all-zero LSA_OBJECT_ATTRIBUTES (six pointer-sized fields on
@@ -44,7 +49,9 @@ export const BOT_HOME = 'C:\\HostedBots';
  * LSA_UNICODE_STRING buffers (LPWStr). It is C# 5, the compiler of Windows PowerShell 5.1.
  */
 export function bootstrapScript(node: { url: string; sha256: string } = PINNED_NODE): string {
-  return `param([Parameter(Mandatory = $true)][string] $ConfigBase64)
+  return `$ConfigBase64 = $env:${CONFIG_VARIABLE}
+Remove-Item -Path Env:${CONFIG_VARIABLE} -ErrorAction SilentlyContinue
+if (-not $ConfigBase64) { [Console]::Error.WriteLine('hosted-bots bootstrap: no config in the environment variable ${CONFIG_VARIABLE}'); exit 1 }
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 [Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::Tls12
@@ -154,10 +161,30 @@ export type BootstrapConfig = {
 );
 
 /**
- * The CustomScript extension's `commandToExecute`: the script travels base64-encoded (UTF-8), and
- * the config as base64 JSON built by Terraform at apply time, so neither needs quoting and no
- * secret is written into the script. It belongs in protected settings only, and holds literal
- * text beside a Terraform token: embed it with `expressionValue`.
+ * The CustomScript extension's `commandToExecute`. It belongs in protected settings only, and holds
+ * literal text beside a Terraform token: embed it with `expressionValue`.
+ *
+ * Where the secrets travel. "Custom Script Extension for Windows" (Microsoft Learn) gives a script
+ * no protected input but this command: `commandToExecute` is the property to "use ... if your
+ * command contains secrets such as passwords", and protected settings "are encrypted through a key
+ * known only to Azure and the VM". The page documents no way for a script to read protected
+ * values otherwise (its settings file is "saved to the VM as they were sent", encrypted, with no
+ * documented path or format for a script), so the config cannot avoid being on the command line of
+ * the process the extension starts. What this command keeps it out of is everything after that:
+ * - `cmd.exe` sets the environment variable {@link CONFIG_VARIABLE} with its built-in `set`
+ *   (no process of its own), then starts PowerShell, whose command line holds only the packed
+ *   script, the same on every VM;
+ * - the config is never text that PowerShell compiles, so script block logging ("PowerShell
+ *   records the content of all script blocks that it processes", about_Logging, Microsoft Learn)
+ *   never records it;
+ * - the script reads the variable and removes it before any step, so no process it starts (tar,
+ *   icacls, the agent, shutdown) inherits it.
+ * A pipe (`echo ... | powershell`) would pass it on standard input, but cmd runs each side of a
+ * pipe in a new cmd.exe, whose command line would carry the config too.
+ *
+ * The script travels gzipped and base64-encoded (UTF-8), and the config as base64 JSON built by
+ * Terraform at apply time: neither needs quoting for cmd or PowerShell (base64 has no `"`, `%`,
+ * `^`, `&`, `|`, `<` or `>`).
  */
 export function bootstrapCommand(config: BootstrapConfig, script: string = bootstrapScript()): string {
   if (!/^[0-9a-f]{64}$/.test(config.agentSha256)) {
@@ -167,11 +194,20 @@ export function bootstrapCommand(config: BootstrapConfig, script: string = boots
   // Framework's System.dll, which Windows PowerShell 5.1 loads.
   const scriptGzipBase64 = gzipSync(Buffer.from(script, 'utf8'), { level: 9 }).toString('base64');
   const configBase64 = Fn.base64encode(Fn.jsonencode(expressionValue(config)));
+  // /d: no AutoRun commands from the registry; /s: cmd strips only the outer quotes.
   return (
+    `cmd.exe /d /s /c "set "${CONFIG_VARIABLE}=${configBase64}"&& ` +
     'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "' +
     `$z = [IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String('${scriptGzipBase64}')), [IO.Compression.CompressionMode]::Decompress); ` +
-    `& ([ScriptBlock]::Create([IO.StreamReader]::new($z).ReadToEnd())) -ConfigBase64 '${configBase64}'"`
+    '& ([ScriptBlock]::Create([IO.StreamReader]::new($z).ReadToEnd()))""'
   );
+}
+
+/** The config a bootstrap command carries (base64 JSON), for tests and reviewers. */
+export function configOfCommand(command: string): string {
+  const config = new RegExp(`^cmd\\.exe /d /s /c "set "${CONFIG_VARIABLE}=([^"]+)"&& powershell\\.exe `).exec(command)?.[1];
+  if (!config) throw new Error(`not a bootstrap command: no set "${CONFIG_VARIABLE}=..." before powershell.exe`);
+  return config;
 }
 
 /** The script inside a bootstrap command, for tests and reviewers: the gzipped base64 unpacked. */

@@ -126,6 +126,22 @@ export interface BotRuntimeProps {
    */
   readonly botAuthentication?: 'managed-identity' | 'token';
   /**
+   * With managed-identity bots, each bot registers with its VM's attested data, which Azure signs
+   * with a certificate of its metadata service; the runtime checks that certificate's chain through
+   * these issuing CAs (PEM, one or more `BEGIN CERTIFICATE` blocks) up to a root. Microsoft keeps
+   * the list of Azure's issuing CAs, with their certificates, in "Azure Certificate Authority
+   * details" (Microsoft Learn); the attested data carries only the signing certificate in
+   * Microsoft's examples, so without the issuing CA registrations are refused (`attestation_chain`,
+   * naming the issuer to add). The runtime setting HOSTED_BOTS_ATTESTATION_INTERMEDIATES.
+   * @default none
+   */
+  readonly attestationIssuers?: string;
+  /**
+   * The roots attested data must chain to (PEM), the runtime setting HOSTED_BOTS_ATTESTATION_ROOTS.
+   * @default Node.js's root store (tls.rootCertificates), which holds the roots Azure's CA list names
+   */
+  readonly attestationRoots?: string;
+  /**
    * Opt out of the private defaults: the database takes connections from every Azure service (the
    * `0.0.0.0` firewall rule, which admits any Azure customer's services, not only yours) and the
    * Key Vault from the whole Internet. Synth warns when this is on.
@@ -466,6 +482,8 @@ export class BotRuntime extends Construct implements IPolicySubject {
         HOSTED_BOTS_TRUST_PROXY: '1',
         ...(this.metricsTokenSecretName ? { HOSTED_BOTS_METRICS_TOKEN_SECRET: this.metricsTokenSecretName } : {}),
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
+        ...(props.attestationIssuers ? { HOSTED_BOTS_ATTESTATION_INTERMEDIATES: props.attestationIssuers } : {}),
+        ...(props.attestationRoots ? { HOSTED_BOTS_ATTESTATION_ROOTS: props.attestationRoots } : {}),
       },
       // The first start loads the package, signs in to the database and writes its tokens: its
       // grants must exist by then, and the vault's private address must resolve.

@@ -7,6 +7,7 @@ import { AddressInfo } from 'net';
 import { randomBytes } from 'crypto';
 import type { FleetManifest } from './config/manifest';
 import type { ComputeDriver } from './azure/compute';
+import type { AttestationTrust } from './api/attested-data';
 import { Authenticator, EntraOptions, StaticToken } from './api/auth';
 import type { RateLimits } from './api/limits';
 import { createApi } from './api/routes';
@@ -24,6 +25,12 @@ export interface RuntimeOptions {
   readonly tokens: readonly StaticToken[];
   /** Accept Entra ID access tokens too. @default static and bot tokens only */
   readonly entra?: EntraOptions;
+  /**
+   * What verifies the attested data the bots of managed-identity groups register with: the roots,
+   * the issuing CAs and the signer's domains (runtime/api/attested-data.ts). Required when a group
+   * proves itself by managed identity. @default none
+   */
+  readonly attestation?: AttestationTrust;
   /** @default see RateLimits */
   readonly limits?: RateLimits;
   /** This replica's name in the scaler lease. @default a random one */
@@ -75,6 +82,13 @@ export interface Runtime {
 
 export function createRuntime(options: RuntimeOptions): Runtime {
   const log = options.log ?? silentLog;
+  const attested = options.manifest.groups.filter((g) => g.botAuth.kind === 'managed-identity').map((g) => g.name);
+  if (attested.length > 0 && !options.attestation) {
+    throw new Error(
+      `the bots of ${attested.join(', ')} register with their VM's attested data, which the runtime verifies against Azure's certificate chain: ` +
+        "give it the issuing CAs' certificates with --attestation-intermediates (HOSTED_BOTS_ATTESTATION_INTERMEDIATES); see README, The agent",
+    );
+  }
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
   let scaler: Scaler | undefined;
@@ -113,6 +127,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
     expectedBootMs: options.expectedBootMs,
     trustProxy: options.trustProxy,
+    attestation: options.attestation,
   });
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();

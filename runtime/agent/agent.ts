@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import { SELF_TEST_FLOW } from '../config/self-test-flow';
 import { storableText } from '../domain/text';
 import { HttpClient } from './http-client';
+import type { AttestedDocument } from './identity';
 import { runSelfTest } from './self-test';
 
 /** The header that carries the bot's own credential (the runtime's BOT_CREDENTIAL_HEADER). */
@@ -51,6 +52,12 @@ export interface BotAgentOptions {
   readonly stateFile?: string;
   readonly group: string;
   readonly vmName: string;
+  /**
+   * Proves the VM the agent runs on, for groups that prove themselves by managed identity: the
+   * VM's attested data for a nonce the runtime issued (see imdsAttestedData). The runtime then
+   * registers the bot as the VM of that data's vmId. @default none: the agent registers by `vmName`
+   */
+  readonly attest?: (nonce: string) => Promise<AttestedDocument>;
   readonly executor: FlowExecutor;
   /** @default 30 */
   readonly claimWaitSeconds?: number;
@@ -144,7 +151,23 @@ class HttpStatusError extends Error {
   ) {
     super(`HTTP ${status}: ${body.slice(0, 300)}`);
   }
+
+  /** The error code of the runtime's answer, if it sent one. */
+  get code(): string | undefined {
+    try {
+      return JSON.parse(this.body)?.error?.code;
+    } catch {
+      return undefined;
+    }
+  }
 }
+
+/**
+ * Refusals a new VM's agent outlives: its VM is not listed yet (the scaler records a VM when it
+ * lists the scale set, which may come after the VM booted), or the nonce went void while the
+ * metadata service was slow. Any other refusal ends the agent.
+ */
+const REGISTRATION_RETRIES = new Set(['vm_not_created', 'nonce_invalid']);
 
 export class BotAgent {
   private readonly options: BotAgentOptions;
@@ -225,12 +248,40 @@ export class BotAgent {
       this.log('agent.resumed');
       return;
     }
-    const { json } = await this.retrying('register', () => this.call('/v1/agent/register', { vmName: this.options.vmName }));
+    let delay = this.options.retryDelayMs ?? 500;
+    let json: any;
+    for (;;) {
+      try {
+        json = (await this.registerOnce()).json;
+        break;
+      } catch (err) {
+        if (this.stopper.signal.aborted) throw err;
+        if (!(err instanceof HttpStatusError && REGISTRATION_RETRIES.has(err.code ?? ''))) throw err;
+        this.log('agent.register_waiting', { code: err.code, delayMs: delay });
+        await sleep(delay, this.stopper.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
     this.botIdValue = json.botId;
     this.credential = json.credential;
     this.heartbeatMs = Math.max(100, Number(json.heartbeatSeconds ?? 30) * 1000);
     this.writeState();
-    this.log('agent.registered');
+    this.log('agent.registered', { registeredAs: json.vmName });
+  }
+
+  /**
+   * One registration: by VM name, or by the VM's attested data for a fresh nonce. A failed attempt
+   * with attested data starts over with a new nonce, since the runtime uses a nonce up whatever
+   * it answers.
+   */
+  private registerOnce(): Promise<{ status: number; json?: any }> {
+    const attest = this.options.attest;
+    if (!attest) return this.retrying('register', () => this.call('/v1/agent/register', { vmName: this.options.vmName }));
+    return this.retrying('register', async () => {
+      const { json } = await this.call('/v1/agent/register/nonce', {});
+      const attestedData = await attest(String(json.nonce));
+      return this.call('/v1/agent/register', { attestedData });
+    });
   }
 
   private readState(): { botId: string; credential: string; heartbeatMs: number } | undefined {

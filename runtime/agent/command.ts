@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { Command } from 'commander';
 import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { BotAgent } from './agent';
-import { managedIdentityToken } from './identity';
+import { imdsAttestedData, managedIdentityToken } from './identity';
 import { ShellExecutor } from './shell-executor';
 import { SimulatedExecutor } from './simulated-executor';
 
@@ -27,9 +27,12 @@ export function addAgentCommand(program: Command): Command {
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (HOSTED_BOTS_LOG_LEVEL)`)
     .action(async (opts) => {
       let token: string | (() => Promise<string>);
+      let attest;
       if (opts.identityClientId) {
         if (!opts.audience) throw new Error('--identity-client-id needs --audience, the runtime\'s Entra audience');
         token = managedIdentityToken({ clientId: opts.identityClientId, audience: opts.audience, endpoint: opts.imdsUrl });
+        // The identity proves the group; the VM's attested data proves which VM of it this is.
+        attest = imdsAttestedData({ endpoint: opts.imdsUrl });
       } else {
         token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : opts.token;
         if (!token) throw new Error('give the bot token with --token-file or --token, or the managed identity with --identity-client-id and --audience');
@@ -40,6 +43,7 @@ export function addAgentCommand(program: Command): Command {
         stateFile: opts.stateFile,
         group: opts.group,
         vmName: opts.vmName,
+        attest,
         executor: opts.simulate ? new SimulatedExecutor(opts.vmName) : new ShellExecutor(),
         log: createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'agent' } }),
       });

@@ -1,9 +1,14 @@
 /**
- * The bot's proof of its group without any shared secret: an access token of the group's
- * user-assigned managed identity for the runtime's audience, from the VM's Instance Metadata
- * Service ("How to use managed identities for Azure resources on an Azure VM to acquire an access
- * token", Microsoft Learn: GET /metadata/identity/oauth2/token with `resource`, `client_id` and
- * the `Metadata: true` header). Tokens are kept until five minutes before they expire.
+ * What the VM's Instance Metadata Service proves for the bot.
+ * - Its group, without any shared secret: an access token of the group's user-assigned managed
+ *   identity for the runtime's audience ("How to use managed identities for Azure resources on an
+ *   Azure VM to acquire an access token", Microsoft Learn: GET /metadata/identity/oauth2/token
+ *   with `resource`, `client_id` and the `Metadata: true` header). Tokens are kept until five
+ *   minutes before they expire. The identity is shared by the group's VMs: it proves the group,
+ *   not the VM.
+ * - The VM itself: its attested data for a nonce the runtime issued ("Azure Instance Metadata
+ *   Service", Microsoft Learn, Attested data: GET /metadata/attested/document with `nonce`), which
+ *   Azure signs with the VM's vmId; the runtime registers the bot as that VM only.
  */
 import * as http from 'http';
 
@@ -42,6 +47,26 @@ export function managedIdentityToken(options: ManagedIdentityOptions): () => Pro
     if (cached && cached.expiresAt - REFRESH_BEFORE_MS > now()) return Promise.resolve(cached.token);
     pending ??= fetchToken().finally(() => (pending = undefined));
     return pending;
+  };
+}
+
+/** The metadata service's answer for attested data: a base64 PKCS #7 SignedData of the VM's document. */
+export interface AttestedDocument {
+  readonly encoding: 'pkcs7';
+  readonly signature: string;
+}
+
+/** A function that returns the VM's attested data for a nonce. */
+export function imdsAttestedData(options: { readonly endpoint?: string } = {}): (nonce: string) => Promise<AttestedDocument> {
+  return async (nonce) => {
+    const url = new URL('/metadata/attested/document', options.endpoint ?? 'http://169.254.169.254');
+    url.searchParams.set('api-version', '2020-09-01');
+    url.searchParams.set('nonce', nonce);
+    const { status, text } = await get(url, { Metadata: 'true' });
+    if (status !== 200) throw new Error(`the instance metadata service answered ${status} for attested data: ${text.slice(0, 300)}`);
+    const body = JSON.parse(text) as { encoding?: unknown; signature?: unknown };
+    if (body.encoding !== 'pkcs7' || typeof body.signature !== 'string') throw new Error('the instance metadata service answered attested data without a pkcs7 signature');
+    return { encoding: 'pkcs7', signature: body.signature };
   };
 }
 

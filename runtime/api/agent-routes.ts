@@ -2,6 +2,12 @@
  * The agents' routes under /v1/agent: the bundle, registration, and a bot's claim, heartbeat and
  * completion. A group's token proves the group; the routes of one bot want the credential its
  * registration returned too (the `bot` policy).
+ *
+ * Registration binds a bot to the VM the scaler created for it. A token group's agent names its
+ * VM, and only a VM of the group that the scaler listed and that has not registered is accepted.
+ * A managed-identity group's agent proves its VM with the VM's attested data for a nonce from
+ * POST /v1/agent/register/nonce: the runtime verifies Azure's signature (attested-data.ts) and
+ * registers the bot as the VM of that vmId, whatever name the body gives.
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -11,13 +17,33 @@ import { notFound, RuntimeError } from '../errors';
 import { acceptedFlow } from '../config/self-test-flow';
 import { MAX_CLAIM_WAIT_MS } from '../queue/queue';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
+import type { RegisterRefusal } from '../domain/bot';
+import type { RegisterAs } from '../store/types';
 import { botGroup, callingBot, credentialHash } from './access';
-import { botId, parse, runId } from './input';
+import { AttestationError, verifyAttestedData } from './attested-data';
+import { botId, emptyBody, parse, runId } from './input';
 import { PollGate, TooManyRequests } from './limits';
 import type { RouteContext } from './routes';
 import { runSummary } from './views';
 
-const registerBody = z.object({ vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name') }).strict();
+const registerBody = z
+  .object({
+    vmName: z.string().min(1).max(80).regex(/^[A-Za-z0-9._-]+$/, 'must be a VM name').optional(),
+    attestedData: z
+      .object({ encoding: z.literal('pkcs7'), signature: z.string().min(1).max(16_384).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** How a refused registration is answered: who may not be that VM (403), a VM taken or ended (409), a nonce that proves nothing (401). */
+const REFUSAL_STATUS: Readonly<Record<RegisterRefusal, number>> = {
+  vm_not_created: 403,
+  vm_of_another_group: 403,
+  vm_name_taken: 409,
+  bot_ended: 409,
+  nonce_invalid: 401,
+};
 // botId is optional: the credential names the bot; when given, it must be that bot.
 const claimBody = z.object({ botId: botId.optional(), waitSeconds: z.number().min(0).max(MAX_CLAIM_WAIT_MS / 1000).optional() }).strict();
 const heartbeatBody = z.object({ botId: botId.optional(), attempt: z.number().int().min(1) }).strict();
@@ -33,7 +59,7 @@ const completeBody = z
   .strict();
 
 export function registerAgentRoutes(ctx: RouteContext): void {
-  const { route, wrap, queue, now, log, agentBundle, claimsPerBot } = ctx;
+  const { route, wrap, queue, now, log, agentBundle, claimsPerBot, attestation } = ctx;
   const polls = new PollGate();
 
   route('get', '/v1/agent/bundle', 'group-bot',
@@ -45,22 +71,57 @@ export function registerAgentRoutes(ctx: RouteContext): void {
     }),
   );
 
+  route('post', '/v1/agent/register/nonce', 'group-bot',
+    wrap(async (req, res) => {
+      const group = botGroup(req);
+      parse(emptyBody, req.body);
+      const { nonce, expiresAt } = await queue.issueNonce(group.name);
+      res.status(201).json({ nonce, expiresAt: new Date(expiresAt).toISOString() });
+    }),
+  );
+
   route('post', '/v1/agent/register', 'group-bot',
     wrap(async (req, res) => {
       const group = botGroup(req);
       const body = parse(registerBody, req.body);
+      const refuse = (status: number, code: string, reason: string): never => {
+        log('bot.registration_refused', { group: group.name, vmName: body.vmName, refusal: code, reason });
+        throw new RuntimeError(status, code, reason);
+      };
+      let as: RegisterAs;
+      if (group.botAuth.kind === 'managed-identity') {
+        if (!body.attestedData) {
+          refuse(
+            401,
+            'attestation_required',
+            `attestedData: required: the bots of group ${group.name} register with their VM's attested data. POST /v1/agent/register/nonce, ` +
+              'ask the VM\'s metadata service for GET /metadata/attested/document?api-version=2020-09-01&nonce=<nonce>, and send its answer as attestedData',
+          );
+        }
+        if (!attestation) return refuse(503, 'attestation_unavailable', 'this runtime was started without the certificates that verify attested data (--attestation-intermediates)');
+        try {
+          const claims = verifyAttestedData(body.attestedData!, attestation, { subscriptionId: group.vmss.subscriptionId, now: now() });
+          as = { vmId: claims.vmId, nonce: claims.nonce };
+        } catch (error) {
+          if (error instanceof AttestationError) return refuse(401, error.code, error.message);
+          throw error;
+        }
+      } else {
+        if (body.attestedData) refuse(400, 'invalid_request', `attestedData: group ${group.name}'s bots prove their group with a token and register by VM name; send vmName only`);
+        if (!body.vmName) refuse(400, 'invalid_request', `vmName: required: the name of this VM in group ${group.name}'s scale set`);
+        as = { vmName: body.vmName! };
+      }
       // The bot's own credential: only its hash is stored, and only this answer carries it.
       const credential = randomBytes(32).toString('base64url');
-      const result = await queue.register(group.name, body.vmName, credentialHash(credential));
-      if (result.kind !== 'registered') {
-        log('bot.registration_refused', { group: group.name, vmName: body.vmName, refusal: result.refusal });
-        throw new RuntimeError(409, result.refusal === 'vm_name_taken' ? 'vm_name_taken' : 'registration_refused', result.reason ?? 'refused');
-      }
-      log('bot.registered', { botId: result.bot!.id, group: group.name, vmName: body.vmName });
+      const result = await queue.register(group.name, as, credentialHash(credential));
+      if (result.kind !== 'registered') return refuse(REFUSAL_STATUS[result.refusal!], result.refusal!, result.reason ?? 'refused');
+      const bot = result.bot!;
+      log('bot.registered', { botId: bot.id, group: group.name, vmName: bot.vmName, vmId: bot.vmId, claimedName: body.vmName });
       res.status(201).json({
-        botId: result.bot!.id,
+        botId: bot.id,
         credential,
         group: group.name,
+        vmName: bot.vmName,
         heartbeatSeconds: group.scaling.heartbeatSeconds,
         claimWaitSeconds: MAX_CLAIM_WAIT_MS / 1000,
       });

@@ -15,6 +15,7 @@ import { AccessPolicy, createRouteTable, RouteTable } from './access';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAgentRoutes } from './agent-routes';
 import { auditRecordView, registerAuditRoutes } from './audit-routes';
+import type { AttestationTrust } from './attested-data';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
@@ -42,6 +43,8 @@ export interface ApiOptions {
   readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
   /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
   readonly trustProxy?: number;
+  /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
+  readonly attestation?: AttestationTrust;
 }
 
 /** What the route modules register their routes with. */

@@ -13,6 +13,9 @@
  *   neverRegister(count, scaleSet?)                the next `count` new VMs boot but never call onBoot
  *   killAgent(vmName): Promise<boolean>            stop a VM's agent; the VM keeps running
  *   vms(scaleSetName?): SimVm[]                    the VMs that exist now, oldest first
+ *   attest(vmName, nonce): Promise<AttestedDocument>  the VM's attested data, as its metadata service
+ *                                                  answers it, signed by the test chain (attestation.ts)
+ *   attestationTrust(): Promise<SimAttestationTrust>  the roots and issuing CAs that verify it
  *   capacity(scaleSetName): number                 a scale set's `sku.capacity`
  *   stats: SimStats                                a snapshot of the recorder
  *   url: string                                    the base URL, once started
@@ -22,6 +25,7 @@
  *   POST  .../virtualMachineScaleSets/{name}/delete   { instanceIds }; 202 + Azure-AsyncOperation + Location
  *   GET   .../virtualMachineScaleSets/{name}          the scale set (the poller's final GET after PATCH)
  *   GET   .../virtualMachineScaleSets/{name}/virtualMachines  the scale set's VMs (what the driver lists), one page
+ *   GET   .../virtualMachines/{name}                 one VM, with its `properties.vmId` (the driver reads it once per VM)
  *   GET   /subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}
  *         the operation status ({ status, error? }); with monitor=true the Location semantics
  *
@@ -34,6 +38,8 @@ import { createServer, Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ComputeOperation, ScaleSetRef } from '../azure/compute';
+import type { AttestedDocument } from '../agent/identity';
+import { attestedContent, SimAttestationChain, SimAttestationTrust, sharedSimAttestationChain, signAttestedContent, simAttestationTrust } from './attestation';
 import { SimCertificate, sharedSimCertificate } from './certificate';
 
 /** What the caller started for a booted VM, usually the real bot agent running in process. */
@@ -47,6 +53,8 @@ export type SimProvisioningState = 'Creating' | 'Succeeded' | 'Deleting';
 export interface SimVm {
   readonly name: string;
   readonly id: string;
+  /** The VM's unique ID (`properties.vmId`), which its attested data carries. */
+  readonly vmId: string;
   readonly scaleSet: ScaleSetRef;
   readonly provisioningState: SimProvisioningState;
   /** `PowerState/starting`, `PowerState/running` or `PowerState/deallocating`. */
@@ -69,6 +77,8 @@ export interface ArmSimOptions {
   readonly port?: number;
   /** @default one self-signed certificate shared by the process */
   readonly certificate?: SimCertificate;
+  /** The chain VMs' attested data is signed with. @default one test chain shared by the process */
+  readonly attestationChain?: SimAttestationChain;
   /** Called when a VM has booted; start the bot agent here and return a handle to stop it. */
   readonly onBoot?: (vm: SimVm) => SimAgentHandle | void | Promise<SimAgentHandle | void>;
   /** One line per request and per notable event. */
@@ -135,6 +145,7 @@ interface ScaleSetState {
 interface VmState {
   readonly name: string;
   readonly id: string;
+  readonly vmId: string;
   readonly scaleSet: ScaleSetState;
   readonly timeCreated: string;
   readonly seq: number;
@@ -170,6 +181,7 @@ class HttpFailure extends Error {
 
 const SEGMENT = '([^/]+)';
 const PROVIDER = '/providers/microsoft\\.compute';
+const VM_PATH = new RegExp(`^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachines/${SEGMENT}$`, 'i');
 const SCALE_SET_PATH = new RegExp(
   `^/subscriptions/${SEGMENT}/resourcegroups/${SEGMENT}${PROVIDER}/virtualmachinescalesets/${SEGMENT}(/delete|/virtualmachines)?$`,
   'i',
@@ -209,6 +221,7 @@ export class ArmSim {
     setCapacity: 0,
     deleteInstances: 0,
     listInstances: 0,
+    getInstance: 0,
     getScaleSet: 0,
     operationStatus: 0,
   };
@@ -301,8 +314,8 @@ export class ArmSim {
     if (!(Number.isInteger(times) && times > 0)) {
       throw new RangeError(`ArmSim: fault times must be a positive integer, got ${fault.times}`);
     }
-    if (fault.kind === 'operation-failed' && fault.operation === 'listInstances') {
-      throw new Error('ArmSim: listInstances is not a long-running operation; use throttle or server-error');
+    if (fault.kind === 'operation-failed' && (fault.operation === 'listInstances' || fault.operation === 'getInstance')) {
+      throw new Error(`ArmSim: ${fault.operation} is not a long-running operation; use throttle or server-error`);
     }
     this.faults.push({ fault, remaining: times });
   }
@@ -336,6 +349,28 @@ export class ArmSim {
     return this.sortedVms()
       .filter((vm) => scaleSetName === undefined || sameName(vm.scaleSet.ref.name, scaleSetName))
       .map((vm) => this.snapshot(vm));
+  }
+
+  /**
+   * The attested data of a VM that exists, for `nonce`, as its metadata service would answer it:
+   * the document (vmId, subscription, nonce, times) signed by the test chain. Only the VM itself
+   * can ask its metadata service; here the caller plays the VM.
+   */
+  async attest(vmName: string, nonce: string): Promise<AttestedDocument> {
+    const vm = this.vmsByName.get(vmName.toLowerCase());
+    if (!vm || vm.provisioningState === 'Deleting') throw new Error(`ArmSim: no VM ${vmName} to attest`);
+    const chain = await this.attestationChain();
+    const content = attestedContent({ vmId: vm.vmId, subscriptionId: vm.scaleSet.ref.subscriptionId, nonce, now: Date.now() });
+    return signAttestedContent(Buffer.from(JSON.stringify(content)), chain.signer);
+  }
+
+  /** The roots and issuing CAs a runtime must trust to accept this simulator's attested data. */
+  async attestationTrust(): Promise<SimAttestationTrust> {
+    return simAttestationTrust(await this.attestationChain());
+  }
+
+  private attestationChain(): Promise<SimAttestationChain> {
+    return this.options.attestationChain ? Promise.resolve(this.options.attestationChain) : sharedSimAttestationChain();
   }
 
   capacity(scaleSetName: string): number {
@@ -412,6 +447,12 @@ export class ArmSim {
         return { status: 200, body: scaleSetBody(scaleSet) };
       }
       throw methodNotAllowed(method, path);
+    }
+
+    const vmMatch = VM_PATH.exec(path);
+    if (vmMatch) {
+      if (method !== 'GET') throw methodNotAllowed(method, path);
+      return this.getVm(vmMatch[1], vmMatch[2], vmMatch[3]);
     }
 
     const operationMatch = OPERATION_PATH.exec(path);
@@ -533,6 +574,36 @@ export class ArmSim {
     };
   }
 
+  /** One VM (VirtualMachines_Get): what the driver reads of it is `properties.vmId`. */
+  private getVm(subscriptionId: string, resourceGroup: string, name: string): Answer {
+    this.calls.getInstance += 1;
+    const vm = this.vmsByName.get(name.toLowerCase());
+    if (!vm || !sameName(vm.scaleSet.ref.subscriptionId, subscriptionId) || !sameName(vm.scaleSet.ref.resourceGroup, resourceGroup)) {
+      throw new HttpFailure(
+        404,
+        cloudError('ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachines/${name}' under resource group '${resourceGroup}' was not found.`),
+      );
+    }
+    this.takeFault('getInstance', vm.scaleSet.ref.name);
+    return {
+      status: 200,
+      body: {
+        name: vm.name,
+        id: vm.id,
+        type: 'Microsoft.Compute/virtualMachines',
+        location: vm.scaleSet.location,
+        etag: '"1"',
+        managedBy: vm.scaleSet.id,
+        properties: {
+          vmId: vm.vmId,
+          hardwareProfile: { vmSize: vm.scaleSet.vmSize },
+          provisioningState: vm.provisioningState,
+          timeCreated: vm.timeCreated,
+        },
+      },
+    };
+  }
+
   private operationStatus(subscriptionId: string, operationId: string, url: URL): Answer {
     this.calls.operationStatus += 1;
     const operation = this.operations.get(operationId.toLowerCase());
@@ -591,7 +662,7 @@ export class ArmSim {
     const chance = this.failureRate;
     if (!chance || chance.random() >= chance.rate) return undefined;
     this.randomFailures[operation] = (this.randomFailures[operation] ?? 0) + 1;
-    const kinds: SimFault['kind'][] = operation === 'listInstances' ? ['throttle', 'server-error'] : ['throttle', 'server-error', 'operation-failed'];
+    const kinds: SimFault['kind'][] = operation === 'listInstances' || operation === 'getInstance' ? ['throttle', 'server-error'] : ['throttle', 'server-error', 'operation-failed'];
     const kind = kinds[Math.floor(chance.random() * kinds.length)];
     const code = kind === 'operation-failed' ? ['AllocationFailed', 'QuotaExceeded', 'InternalExecutionError'][Math.floor(chance.random() * 3)] : DEFAULT_FAULT_CODES[kind];
     this.faults.unshift({ fault: { operation, kind, code, scaleSet: scaleSetName, retryAfterSeconds: 0 }, remaining: 1 });
@@ -606,6 +677,7 @@ export class ArmSim {
     if (quota && --quota.remaining === 0) this.silentQuota.splice(this.silentQuota.indexOf(quota), 1);
     const vm: VmState = {
       name,
+      vmId: randomUUID(),
       id: `/subscriptions/${scaleSet.ref.subscriptionId}/resourceGroups/${scaleSet.ref.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${name}`,
       scaleSet,
       timeCreated: new Date().toISOString(),
@@ -741,6 +813,7 @@ export class ArmSim {
     return {
       name: vm.name,
       id: vm.id,
+      vmId: vm.vmId,
       scaleSet: vm.scaleSet.ref,
       provisioningState: vm.provisioningState,
       powerState: POWER_STATES[vm.provisioningState],

@@ -10,6 +10,8 @@ export type {
   SimStats,
   SimVm,
 } from './arm-sim';
+export { generateSimAttestationChain, sharedSimAttestationChain, simAttestationTrust } from './attestation';
+export type { SimAttestationChain, SimAttestationTrust } from './attestation';
 export { sharedSimCertificate } from './certificate';
 export type { SimCertificate } from './certificate';
 export { KeyVaultSim } from './key-vault-sim';

@@ -41,6 +41,13 @@ export function managedIdentityCredential(clientId: string): TokenCredential {
 
 export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
   const clients = new Map<string, ComputeManagementClient>();
+  /**
+   * Per scale set, the vmIds of its VMs by resource ID (lowercase). A Flexible scale set's VM list
+   * answers names and resource IDs only (VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json),
+   * so each VM is read once, by VirtualMachines_Get, whose `properties.vmId` does not change for
+   * the VM's life (VirtualMachine_Get.json).
+   */
+  const vmIds = new Map<string, Map<string, string>>();
 
   function clientFor(subscriptionId: string): ComputeManagementClient {
     let client = clients.get(subscriptionId);
@@ -110,7 +117,7 @@ export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
     },
 
     async listInstances(scaleSet) {
-      return observed('listInstances', scaleSet, async () => {
+      const listed = await observed('listInstances', scaleSet, async () => {
         // The scale set's own VM list: the runtime's identity holds roles on each scale set only,
         // never on the resource group, and a resource-group VM list is authorized there.
         const vms: ScaleSetVm[] = [];
@@ -129,8 +136,35 @@ export function createAzureDriver(options: AzureDriverOptions): ComputeDriver {
         }
         return vms;
       });
+      const key = `${scaleSet.subscriptionId}/${scaleSet.resourceGroup}/${scaleSet.name}`.toLowerCase();
+      const known = vmIds.get(key) ?? new Map<string, string>();
+      // Only the VMs listed now are remembered: a VM that is gone is forgotten.
+      const kept = new Map<string, string>();
+      const withIds: ScaleSetVm[] = [];
+      for (const vm of listed) {
+        const vmId = known.get(vm.id.toLowerCase()) ?? (vm.provisioningState === 'Deleting' ? undefined : await readVmId(scaleSet, vm));
+        if (vmId !== undefined) kept.set(vm.id.toLowerCase(), vmId);
+        withIds.push(vmId === undefined ? vm : { ...vm, vmId });
+      }
+      vmIds.set(key, kept);
+      return withIds;
     },
   };
+
+  /**
+   * The VM's `properties.vmId`, or undefined when the read fails: the next list tries again. The
+   * runtime may read VMs: Microsoft.Compute/virtualMachines/read is among the actions it holds on
+   * the resource group for scale-outs (RUNTIME_INSTANCE_ACTIONS, constructs/bot-runtime.ts).
+   */
+  async function readVmId(scaleSet: ScaleSetRef, vm: ScaleSetVm): Promise<string | undefined> {
+    const at = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i.exec(vm.id);
+    try {
+      const read = await observed('getInstance', scaleSet, () => clientFor(scaleSet.subscriptionId).virtualMachines.get(at?.[1] ?? scaleSet.resourceGroup, at?.[2] ?? vm.name));
+      return read.vmId || undefined;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 interface RestErrorLike {

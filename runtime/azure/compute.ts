@@ -17,6 +17,11 @@ export interface ScaleSetVm {
   readonly name: string;
   /** The ARM resource ID. */
   readonly id: string;
+  /**
+   * The VM's unique ID, `properties.vmId` (VirtualMachines_Get), which its attested data carries;
+   * absent when ARM did not give it (the VM is going, or the read failed and is tried again).
+   */
+  readonly vmId?: string;
   /** `Creating`, `Succeeded`, `Failed`, `Deleting`, … */
   readonly provisioningState: string;
   /** From the instance view, e.g. `PowerState/running`, when ARM reports one. */
@@ -25,7 +30,7 @@ export interface ScaleSetVm {
   readonly timeCreated?: string;
 }
 
-export type ComputeOperation = 'setCapacity' | 'deleteInstances' | 'listInstances';
+export type ComputeOperation = 'setCapacity' | 'deleteInstances' | 'listInstances' | 'getInstance';
 
 /**
  * An ARM call that failed: an HTTP error (RestError) or a long-running operation that ended
@@ -49,7 +54,7 @@ export interface ComputeDriver {
   setCapacity(scaleSet: ScaleSetRef, capacity: number): Promise<void>;
   /** Deletes exactly these VMs (by name); Azure lowers the capacity by as many. */
   deleteInstances(scaleSet: ScaleSetRef, vmNames: readonly string[]): Promise<void>;
-  /** Every VM of the scale set, with its instance view. */
+  /** Every VM of the scale set, with its instance view and its vmId. */
   listInstances(scaleSet: ScaleSetRef): Promise<ScaleSetVm[]>;
 }
 

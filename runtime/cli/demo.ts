@@ -2,12 +2,15 @@
  * `hosted-bots demo`: the single-geo example's fleet on this machine. It synthesizes the example,
  * starts arm-sim and the runtime (SQLite in a temp folder, the real Azure SDK pointed at
  * arm-sim), submits a burst of sample runs, and shows bots scaling out, running and scaling back
- * in to zero.
+ * in to zero. Bots register both ways: finance's bots prove their group with a (local) managed
+ * identity and their VM with its attested data, signed by arm-sim's test chain; sales' bots use
+ * their group's token and VM name.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LocalFleet, localManifest, randomToken } from './local-fleet';
+import { localIdentities } from './local-identity';
 import { createLog, silentLog } from '../log';
 import { BlockPrinter, Output } from './terminal';
 
@@ -120,11 +123,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   say(`  bots boot in ${options.bootSeconds} s here (Azure takes minutes for Windows); idle bots go after ${options.idleSeconds} s.`);
   say('synthesizing examples/single-geo ...');
   const raw = synthesizeExample(path.join(work, 'cdktf.out'));
+  const identities = await localIdentities(['finance']);
   const { manifest, botTokens } = localManifest(raw, {
+    identities: identities.identities,
     scaling: { idleMinutes: options.idleSeconds / 60, heartbeatSeconds: 2, bootTimeoutMinutes: Math.max(1, (options.bootSeconds * 5) / 60) },
   });
   const adminToken = process.env.HOSTED_BOTS_DEMO_TOKEN || randomToken();
   say('starting arm-sim and the runtime ...');
+  say('  finance\'s bots register with their VM\'s attested data (signed by arm-sim\'s test chain); sales\' with their VM name.');
   const fleet = await LocalFleet.start({
     manifest,
     botTokens,
@@ -136,6 +142,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     storeFile: path.join(work, 'runtime.db'),
     tickMs: 1000,
     claimWaitSeconds: 10,
+    identities,
     log: options.verbose ? createLog({ base: { component: 'runtime' } }) : silentLog,
   });
 

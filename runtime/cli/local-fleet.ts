@@ -19,6 +19,10 @@ import { LOCAL_SUBSCRIPTION, localArmCredential, randomToken } from './local-val
 import { createRuntime, Runtime } from '../server';
 import type { Store } from '../store/types';
 import { simBotBooter } from './sim-bots';
+import type { LocalIdentities } from './local-identity';
+import type { AttestedDocument } from '../agent/identity';
+import { AttestationTrust, certificatesFromPem } from '../api/attested-data';
+import type { SimAttestationTrust } from '../arm-sim';
 
 export { LOCAL_SUBSCRIPTION, localArmCredential, randomToken } from './local-values';
 
@@ -31,6 +35,8 @@ export interface LocalManifestOptions {
   readonly environment?: Partial<FleetManifest['environment']>;
   /** Replaces group fields by group name, e.g. `{ finance: { maxBots: 5 } }`. */
   readonly groups?: Readonly<Record<string, Partial<FleetManifest['groups'][number]>>>;
+  /** Groups whose bots prove the group with a local managed identity (localIdentities()). @default none */
+  readonly identities?: LocalIdentities['identities'];
 }
 
 /**
@@ -42,7 +48,7 @@ export interface LocalManifestOptions {
 export function localManifest(raw: unknown, options: LocalManifestOptions = {}): { manifest: FleetManifest; botTokens: Record<string, string> } {
   const groups = ((raw as { groups?: Array<{ name: string }> }).groups ?? []).map((g) => g.name);
   const botTokens: Record<string, string> = { ...Object.fromEntries(groups.map((g) => [g, randomToken()])), ...options.botTokens };
-  const local = localizeManifest(raw, { subscriptionId: LOCAL_SUBSCRIPTION, botTokens }) as Record<string, any>;
+  const local = localizeManifest(raw, { subscriptionId: LOCAL_SUBSCRIPTION, botTokens, identities: options.identities }) as Record<string, any>;
   if (options.environment) local.environment = { ...local.environment, ...options.environment };
   if (options.scaling) local.environment.scaling = { ...local.environment.scaling, ...options.scaling };
   local.groups = local.groups.map((g: Record<string, any>) => ({
@@ -77,8 +83,13 @@ export interface LocalFleetOptions {
   readonly claimWaitSeconds?: number;
   readonly log?: Log;
   readonly observer?: ComputeCallObserver;
-  /** Accept Entra ID tokens too. */
+  /** Accept Entra ID tokens too. @default the identities' when given */
   readonly entra?: EntraOptions;
+  /**
+   * The local managed identities of the groups that use one: their bots get its tokens, and
+   * register with arm-sim's attested data, which the runtime is told to trust. @default none
+   */
+  readonly identities?: LocalIdentities;
   readonly limits?: RateLimits;
   readonly timeouts?: { readonly requestMs?: number; readonly headersMs?: number };
   /** Expose /metrics to this token. @default off */
@@ -115,13 +126,14 @@ export class LocalFleet {
   static async start(options: LocalFleetOptions): Promise<LocalFleet> {
     const log = options.log ?? silentLog;
     let fleet: LocalFleet | undefined;
-    const sim = new ArmSim({
+    const sim: ArmSim = new ArmSim({
       bootSeconds: options.bootSeconds,
       deleteSeconds: options.deleteSeconds,
       operationSeconds: options.operationSeconds,
       onBoot: simBotBooter({
         manifest: options.manifest,
         botTokens: options.botTokens,
+        identity: options.identities && { tokenFor: options.identities.tokenFor, attest: (vm, nonce): Promise<AttestedDocument> => sim.attest(vm.name, nonce) },
         runtimeUrl: () => fleet!.url,
         claimWaitSeconds: options.claimWaitSeconds ?? 5,
         retryDelayMs: 200,
@@ -131,6 +143,9 @@ export class LocalFleet {
     });
     for (const g of options.manifest.groups) sim.addScaleSet(g.vmss, { location: options.manifest.environment.region, vmSize: g.vmSize });
     const { url: armUrl, ca } = await sim.start();
+    // Only groups with a managed identity register by attested data; the test chain is made for them.
+    const attested = options.manifest.groups.some((g) => g.botAuth.kind === 'managed-identity');
+    const attestation = attested ? attestationTrustOf(await sim.attestationTrust()) : undefined;
 
     let cleanupDir: string | undefined;
     let store = options.store;
@@ -165,7 +180,8 @@ export class LocalFleet {
         backoffBaseMs: options.backoffBaseMs ?? 2000,
         backoffMaxMs: 30_000,
         expectedBootMs: options.bootSeconds * 1000,
-        entra: options.entra,
+        entra: options.entra ?? options.identities?.entra,
+        attestation,
         limits: options.limits,
         timeouts: options.timeouts,
         metricsToken: options.metricsToken,
@@ -184,4 +200,12 @@ export class LocalFleet {
     await this.store.close();
     if (this.cleanupDir) fs.rmSync(this.cleanupDir, { recursive: true, force: true });
   }
+}
+
+/** What the runtime trusts attested data by, when arm-sim signs it. */
+function attestationTrustOf(trust: SimAttestationTrust): AttestationTrust {
+  return {
+    roots: trust.roots.flatMap((pem) => certificatesFromPem(pem, 'arm-sim attestation root')),
+    intermediates: trust.intermediates.flatMap((pem) => certificatesFromPem(pem, 'arm-sim attestation issuing CA')),
+  };
 }

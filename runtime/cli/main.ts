@@ -71,6 +71,36 @@ function entraOptions(tenantId?: string, audience?: string) {
   return { tenantId, audience };
 }
 
+/**
+ * What the runtime verifies attested data by (runtime/api/attested-data.ts). Roots: PEM from
+ * `--attestation-roots`, HOSTED_BOTS_ATTESTATION_ROOTS_FILE or the PEM in HOSTED_BOTS_ATTESTATION_ROOTS,
+ * else the Mozilla root store Node.js carries (tls.rootCertificates), which holds the roots
+ * "Azure Certificate Authority details" lists (DigiCert Global Root G2, Microsoft RSA Root
+ * Certificate Authority 2017, ...). Issuing CAs: the same three ways; none by default. Microsoft's
+ * validation sample fetches the issuing CA apart from the attested data, which the runtime never
+ * does (README, The agent).
+ */
+function attestationOptions(opts: { attestationRoots?: string; attestationIntermediates?: string; attestationSignerDomains?: string }) {
+  const { certificatesFromPem } = require('../api/attested-data') as typeof import('../api/attested-data');
+  const pem = (file: string | undefined, inline: string | undefined, what: string) => {
+    if (file) {
+      try {
+        return { text: fs.readFileSync(file, 'utf8'), source: file };
+      } catch (err) {
+        throw new Error(`${what} ${file} cannot be read: ${(err as Error).message}`);
+      }
+    }
+    return inline ? { text: inline, source: what } : undefined;
+  };
+  const roots = pem(opts.attestationRoots, process.env.HOSTED_BOTS_ATTESTATION_ROOTS, 'HOSTED_BOTS_ATTESTATION_ROOTS');
+  const intermediates = pem(opts.attestationIntermediates, process.env.HOSTED_BOTS_ATTESTATION_INTERMEDIATES, 'HOSTED_BOTS_ATTESTATION_INTERMEDIATES');
+  return {
+    roots: roots ? certificatesFromPem(roots.text, roots.source) : (require('tls') as typeof import('tls')).rootCertificates.flatMap((p) => certificatesFromPem(p, 'tls.rootCertificates')),
+    intermediates: intermediates ? certificatesFromPem(intermediates.text, intermediates.source) : [],
+    ...(opts.attestationSignerDomains ? { signerDomains: opts.attestationSignerDomains.split(',').map((d) => d.trim()).filter(Boolean) } : {}),
+  };
+}
+
 /** A synthesized manifest made runnable here: `--local-values` holds { subscriptionId?, botTokens }. */
 function manifestFrom(file: string, localValues?: string, compressedTime = false) {
   if (!localValues) return loadManifest(file, { compressedTime });
@@ -156,6 +186,21 @@ function buildProgram(): Command {
     .option('--metrics-token <token>', 'expose Prometheus metrics at /metrics to this bearer token (HOSTED_BOTS_METRICS_TOKEN); off without it', process.env.HOSTED_BOTS_METRICS_TOKEN)
     .option('--entra-tenant <id>', 'accept Entra ID access tokens from this tenant (HOSTED_BOTS_ENTRA_TENANT)', process.env.HOSTED_BOTS_ENTRA_TENANT)
     .option('--entra-audience <aud>', 'the audience those tokens must carry, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)', process.env.HOSTED_BOTS_ENTRA_AUDIENCE)
+    .option(
+      '--attestation-intermediates <file>',
+      "PEM of the issuing CAs that sign the VMs' attested data (\"Azure Certificate Authority details\", Microsoft Learn); managed-identity groups register with it (HOSTED_BOTS_ATTESTATION_INTERMEDIATES_FILE, or the PEM in HOSTED_BOTS_ATTESTATION_INTERMEDIATES)",
+      process.env.HOSTED_BOTS_ATTESTATION_INTERMEDIATES_FILE,
+    )
+    .option(
+      '--attestation-roots <file>',
+      "PEM of the roots attested data must chain to (HOSTED_BOTS_ATTESTATION_ROOTS_FILE, or the PEM in HOSTED_BOTS_ATTESTATION_ROOTS); default: Node.js's root store",
+      process.env.HOSTED_BOTS_ATTESTATION_ROOTS_FILE,
+    )
+    .option(
+      '--attestation-signer-domains <list>',
+      'DNS names the signing certificate of attested data must name, comma-separated: metadata.azure.us or metadata.azure.cn in sovereign clouds (HOSTED_BOTS_ATTESTATION_SIGNER_DOMAINS)',
+      process.env.HOSTED_BOTS_ATTESTATION_SIGNER_DOMAINS ?? 'metadata.azure.com',
+    )
     .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
     .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
     .addOption(
@@ -169,6 +214,14 @@ function buildProgram(): Command {
       }
       const manifest = runtimeManifest(opts.manifest, opts.localValues, Boolean(opts.compressedTime));
       const log = createLog({ level: opts.logLevel as LogLevel | undefined, base: { component: 'runtime' } });
+      const attestation = attestationOptions(opts);
+      const attested = manifest.groups.filter((g) => g.botAuth.kind === 'managed-identity').map((g) => g.name);
+      if (attested.length && attestation.intermediates.length === 0) {
+        log('runtime.attestation_config_error', {
+          groups: attested,
+          message: 'no issuing CA is configured (--attestation-intermediates): unless the attested data carries its issuing CA, registrations fail with attestation_chain, naming the issuer to add',
+        });
+      }
       const local = opts.armEndpoint !== undefined && opts.armCa !== undefined;
       const clientId = process.env.AZURE_CLIENT_ID;
       if (!local && !clientId) throw new Error('set AZURE_CLIENT_ID to the runtime identity\'s client ID, or --arm-endpoint and --arm-ca for a local arm-sim');
@@ -207,6 +260,7 @@ function buildProgram(): Command {
         rotatingMetrics: Boolean(opts.metricsTokenSecret),
         agentBundle: path.join(__dirname, BUNDLE_FILES.agent),
         entra: entraOptions(opts.entraTenant, opts.entraAudience),
+        attestation,
         limits: { userPerSecond: opts.rateLimitUser, userBurst: opts.rateLimitUser * 4, botPerSecond: opts.rateLimitBot, botBurst: opts.rateLimitBot * 2 },
         holder: opts.holder,
         metricsToken: opts.metricsToken,

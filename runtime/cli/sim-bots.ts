@@ -3,6 +3,7 @@
  * when it deletes it. The demo, `hosted-bots arm-sim`, the tests and the benchmarks share this.
  */
 import { BotAgent, FlowExecutor } from '../agent/agent';
+import type { AttestedDocument } from '../agent/identity';
 import { SimulatedExecutor } from '../agent/simulated-executor';
 import type { SimAgentHandle, SimVm } from '../arm-sim';
 import type { FleetManifest } from '../config/manifest';
@@ -11,6 +12,14 @@ import type { Log } from '../log';
 export interface SimBotOptions {
   readonly manifest: FleetManifest;
   readonly botTokens: Readonly<Record<string, string>>;
+  /**
+   * For groups whose bots prove the group with a managed identity: the identity's token, and the
+   * VM's attested data (arm-sim's attest()). @default none: every agent uses its group's token
+   */
+  readonly identity?: {
+    readonly tokenFor: (group: string) => () => Promise<string>;
+    readonly attest: (vm: SimVm, nonce: string) => Promise<AttestedDocument>;
+  };
   /** The runtime the agents call. A function, for a runtime whose URL is known only later. */
   readonly runtimeUrl: string | (() => string);
   /** @default a SimulatedExecutor per VM */
@@ -30,11 +39,14 @@ export function simBotBooter(options: SimBotOptions): (vm: SimVm) => SimAgentHan
   return (vm) => {
     const group = options.manifest.groups.find((g) => g.vmss.name === vm.scaleSet.name);
     if (!group) return undefined;
+    const identity = group.botAuth.kind === 'managed-identity' ? options.identity : undefined;
+    if (group.botAuth.kind === 'managed-identity' && !identity) throw new Error(`group ${group.name} proves itself by managed identity, and no local identity was given`);
     const agent = new BotAgent({
       url: typeof options.runtimeUrl === 'function' ? options.runtimeUrl() : options.runtimeUrl,
-      token: options.botTokens[group.name],
+      token: identity ? identity.tokenFor(group.name) : options.botTokens[group.name],
       group: group.name,
       vmName: vm.name,
+      ...(identity ? { attest: (nonce: string) => identity.attest(vm, nonce) } : {}),
       executor: options.executor?.(vm) ?? new SimulatedExecutor(vm.name),
       claimWaitSeconds: options.claimWaitSeconds,
       retryDelayMs: options.retryDelayMs,

@@ -119,6 +119,11 @@ export interface LocalValues {
   readonly botTokens: Readonly<Record<string, string>>;
   /** The admin credential version of each group, by group name, as a rotation would change it. @default 'local' */
   readonly credentialVersions?: Readonly<Record<string, string>>;
+  /**
+   * Groups whose bots prove the group with a (local) managed identity, and that identity, by group
+   * name. @default none: every group's bots use a token
+   */
+  readonly identities?: Readonly<Record<string, { readonly principalId: string; readonly resourceId: string; readonly clientId: string }>>;
 }
 
 /**
@@ -131,8 +136,9 @@ export function localizeManifest(raw: unknown, values: LocalValues): unknown {
     const token = values.botTokens[group.name];
     if (token === undefined) throw new Error(`no local bot token for group "${group.name}"`);
     group.botTokenSha256 = sha256Hex(token);
-    // Simulated VMs have no managed identity: locally, every group's bots prove it with a token.
-    group.botAuth = { kind: 'token' };
+    // Simulated VMs have a managed identity only where a local one is given; the others use a token.
+    const identity = values.identities?.[group.name];
+    group.botAuth = identity ? { kind: 'managed-identity', principalId: identity.principalId, resourceId: identity.resourceId, clientId: identity.clientId } : { kind: 'token' };
     if (group.vmss && typeof group.vmss.subscriptionId === 'string' && group.vmss.subscriptionId.includes('${')) {
       group.vmss.subscriptionId = values.subscriptionId;
     }

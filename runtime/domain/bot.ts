@@ -8,6 +8,11 @@ export interface Bot {
   readonly id: string;
   readonly group: string;
   readonly vmName?: string;
+  /**
+   * The VM's unique ID (`properties.vmId` in ARM, `vmId` in its attested data), as the scaler read
+   * it when it listed the scale set; absent until then.
+   */
+  readonly vmId?: string;
   readonly state: BotState;
   readonly createdAt: number;
   readonly registeredAt?: number;
@@ -26,8 +31,12 @@ export interface Caps {
   readonly capacity: number;
 }
 
-/** Why an agent's registration was refused: the VM already has a registered bot, the group is full, or the bot ended. */
-export type RegisterRefusal = 'vm_name_taken' | 'group_full' | 'other_group' | 'bot_ended';
+/**
+ * Why an agent's registration was refused: no VM the scaler created for the group is the one named,
+ * the VM's bot registered already, the VM was created for another group, its bot ended, or the
+ * nonce of its attested data was not one the runtime issued to the group and has not used.
+ */
+export type RegisterRefusal = 'vm_not_created' | 'vm_name_taken' | 'vm_of_another_group' | 'bot_ended' | 'nonce_invalid';
 
 /**
  * A stable key for what a group's bots should be: the image, and the version of the admin

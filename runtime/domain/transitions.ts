@@ -255,13 +255,12 @@ export function mayMarkDeleted(bot: Bot | undefined): bot is Bot {
 // Placing VMs and registering agents
 
 /**
- * A new bot: `provisioning` when the scaler creates it or adopts a VM ARM lists (its agent has yet
- * to register), `idle` and registered at once when an agent registers on a VM no bot held.
+ * A new bot, `provisioning`: the scaler creates it before a scale-out, or adopts a VM ARM lists in
+ * the group's scale set (with its vmId when ARM gave it); its agent has yet to register.
  */
-export function newBot(input: { readonly id: string; readonly group: string; readonly vmName?: string; readonly state: 'provisioning' | 'idle'; readonly imageKey: string; readonly now: number }): Bot {
-  const { id, group, vmName, state, imageKey, now } = input;
-  const registered = state === 'idle' ? now : undefined;
-  return { id, group, vmName, state, imageKey, createdAt: now, stateChangedAt: now, registeredAt: registered, lastSeenAt: registered, runsCompleted: 0 };
+export function newBot(input: { readonly id: string; readonly group: string; readonly vmName?: string; readonly vmId?: string; readonly imageKey: string; readonly now: number }): Bot {
+  const { id, group, vmName, vmId, imageKey, now } = input;
+  return { id, group, vmName, vmId, state: 'provisioning', imageKey, createdAt: now, stateChangedAt: now, runsCompleted: 0 };
 }
 
 /** How many more live bots the group may have: under its maxBots and under the capacity. */
@@ -284,46 +283,55 @@ export function placeVm(free: Bot | undefined, room: number): Placement {
 }
 
 /**
- * Why an agent may not register as this bot, or undefined when it may: the bot belongs to another
- * group, has ended, or already registered (one VM name, one agent: a second agent claiming the
- * name would act as the first).
+ * Who an agent says its VM is: in token groups the VM name in its request, which the group's token
+ * cannot prove; in managed-identity groups the vmId of its attested data, which Azure signed for
+ * that VM, and whether the data's nonce was one the runtime issued to the group and had not used.
  */
-export function registrationRefusal(bot: Bot, group: string, vmName: string): { readonly refusal: RegisterRefusal; readonly reason: string } | undefined {
-  if (bot.group !== group) return { refusal: 'other_group', reason: `VM ${vmName} belongs to group ${bot.group}` };
-  if (bot.state === 'failed' || bot.state === 'deleting') return { refusal: 'bot_ended', reason: `bot ${bot.id} is ${bot.state}` };
-  if (bot.registeredAt !== undefined) {
-    return {
-      refusal: 'vm_name_taken',
-      reason: `VM ${vmName} is already registered as bot ${bot.id}; its agent keeps its bot credential across restarts, and no other agent may take the name`,
-    };
-  }
-  return undefined;
-}
+export type RegistrationClaim =
+  | { readonly kind: 'name'; readonly vmName: string }
+  | { readonly kind: 'attested'; readonly vmId: string; readonly nonceValid: boolean };
 
 export type RegisterDecision =
-  /** The agent becomes this bot, which goes idle; `bind`: the bot takes the VM first. */
-  | { readonly kind: 'register'; readonly bot: Bot; readonly bind: boolean }
-  /** A new idle bot is made for the VM. */
-  | { readonly kind: 'adopt' }
+  /** The agent becomes this bot, which goes idle. */
+  | { readonly kind: 'register'; readonly bot: Bot }
   | { readonly kind: 'refused'; readonly refusal: RegisterRefusal; readonly reason: string };
 
 /**
- * An agent's registration from VM `vmName`: as the live bot that holds the VM (`existing`), else
- * where placeVm() puts the VM.
+ * An agent's registration in `group`, as the live bot that holds the VM it claims (`found`, looked
+ * up by name or by vmId across all groups), or refused. A bot registers only as a VM the scaler
+ * created for its group (a provisioning bot the scaler bound to a VM it listed in the group's
+ * scale set) that has not registered yet: names nobody created, VMs of other groups and VMs already
+ * registered are all refused, so no credential can take over another bot's VM.
  */
-export function decideRegister(group: string, vmName: string, found: { readonly existing: Bot } | { readonly placement: Placement }): RegisterDecision {
-  let bot: Bot;
-  let bind = false;
-  if ('existing' in found) {
-    bot = found.existing;
-  } else if (found.placement.kind === 'bind') {
-    bot = { ...found.placement.bot, vmName };
-    bind = true;
-  } else if (found.placement.kind === 'adopt') {
-    return { kind: 'adopt' };
-  } else {
-    return { kind: 'refused', refusal: 'group_full', reason: `group ${group} is at its bot limit; this VM will be deleted` };
+export function decideRegister(group: string, claim: RegistrationClaim, found: Bot | undefined): RegisterDecision {
+  const vm = claim.kind === 'name' ? `VM ${claim.vmName}` : `the VM with vmId ${claim.vmId}`;
+  if (claim.kind === 'attested' && !claim.nonceValid) {
+    return {
+      kind: 'refused',
+      refusal: 'nonce_invalid',
+      reason: `the attested data's nonce was not issued to group ${group}, was used already, or expired; ask for a new one (POST /v1/agent/register/nonce) and the VM's attested data with it`,
+    };
   }
-  const refused = registrationRefusal(bot, group, vmName);
-  return refused ? { kind: 'refused', ...refused } : { kind: 'register', bot, bind };
+  if (!found) {
+    const listed = claim.kind === 'name' ? 'no VM the scaler listed in its scale set has that name' : 'the scaler has listed no VM of that vmId in its scale set';
+    return {
+      kind: 'refused',
+      refusal: 'vm_not_created',
+      reason: `${vm} is not a VM the scaler created for group ${group}: ${listed}. A bot registers only as a VM a scale-out of its group created; the agent of a new VM retries until the scaler has listed it`,
+    };
+  }
+  if (found.group !== group) {
+    return { kind: 'refused', refusal: 'vm_of_another_group', reason: `${vm} was created for another group, not ${group}; a bot registers only as a VM of its own group` };
+  }
+  if (found.state === 'failed' || found.state === 'deleting' || found.state === 'deleted') {
+    return { kind: 'refused', refusal: 'bot_ended', reason: `${vm} was the VM of bot ${found.id}, which is ${found.state}` };
+  }
+  if (found.registeredAt !== undefined) {
+    return {
+      kind: 'refused',
+      refusal: 'vm_name_taken',
+      reason: `${vm} is already registered as bot ${found.id}; its agent keeps its bot credential across restarts, and no other agent may register it`,
+    };
+  }
+  return { kind: 'register', bot: found };
 }

@@ -6,11 +6,12 @@
  * request does to a run or a bot is decided in runtime/domain/transitions.ts, which both stores
  * call inside the transaction that makes each step atomic.
  */
+import { randomInt } from 'crypto';
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { acceptedFlow, SELF_TEST_FLOW } from '../config/self-test-flow';
 import { newId } from '../store/ids';
-import type { ClaimResult, CompleteInput, RegisterResult, Store } from '../store/types';
+import type { ClaimResult, CompleteInput, RegisterAs, RegisterResult, Store } from '../store/types';
 import type { Priority, Run } from '../domain/run';
 import type { Actor } from '../domain/audit';
 import { botModelKeyOf } from '../domain/bot';
@@ -19,6 +20,10 @@ import { noEvents, RuntimeEvents } from '../events';
 
 /** The most an agent may wait in one claim. */
 export const MAX_CLAIM_WAIT_MS = 30_000;
+/** How long a registration nonce waits for the attested data that carries it. */
+export const REGISTRATION_NONCE_TTL_MS = 5 * 60_000;
+/** Unused registration nonces one group may hold at once: each is a row until used or void. */
+export const MAX_REGISTRATION_NONCES = 100;
 /** Inputs are passed to flows as JSON; keep them small. */
 export const MAX_INPUTS_BYTES = 32 * 1024;
 /** And shallow: deeper JSON would cost a recursive walk its stack. */
@@ -195,18 +200,43 @@ export class RunQueue {
   }
 
   /**
-   * An agent's registration on its VM, within the group's and the environment's caps. A new bot
-   * is idle: waiting claims wake, and the scaler re-plans.
+   * An agent's registration as the VM the scaler created for it (Store.register, decideRegister).
+   * A new bot is idle: waiting claims wake, and the scaler re-plans.
    */
-  async register(group: string, vmName: string, credentialHash: string): Promise<RegisterResult> {
+  async register(group: string, as: RegisterAs, credentialHash: string): Promise<RegisterResult> {
     const declared = this.group(group);
-    const caps = { maxBots: declared.maxBots, capacity: this.manifest.environment.botCapacity };
-    const result = await this.store.register(declared.name, vmName, botModelKeyOf(declared), caps, this.now(), credentialHash);
+    const result = await this.store.register(declared.name, as, this.now(), credentialHash);
     if (result.kind === 'registered') {
       this.notifier.notify(declared.name);
       this.onChange(declared.name);
     }
     return result;
+  }
+
+  /**
+   * A nonce for the attested data of one registration of the group: 10 random digits (the
+   * metadata service takes "A 10-digit string", Microsoft Learn, "Azure Instance Metadata
+   * Service"), used up by the registration that presents it, and void after
+   * REGISTRATION_NONCE_TTL_MS. A group holds at most MAX_REGISTRATION_NONCES unused ones.
+   */
+  async issueNonce(group: string): Promise<{ nonce: string; expiresAt: number }> {
+    const declared = this.group(group);
+    // Ten digits leave room for a collision with a nonce still live; another draw settles it.
+    for (let draw = 0; draw < 3; draw++) {
+      const nonce = String(randomInt(0, 10_000_000_000)).padStart(10, '0');
+      const now = this.now();
+      const expiresAt = now + REGISTRATION_NONCE_TTL_MS;
+      const result = await this.store.issueNonce(declared.name, nonce, now, expiresAt, MAX_REGISTRATION_NONCES);
+      if (result.kind === 'issued') return { nonce, expiresAt };
+      if (result.kind === 'full') {
+        throw new RuntimeError(
+          429,
+          'too_many_nonces',
+          `group ${declared.name} holds ${result.live} unused registration nonces, the most it may (${MAX_REGISTRATION_NONCES}); each is void ${REGISTRATION_NONCE_TTL_MS / 1000} s after it was issued: retry then`,
+        );
+      }
+    }
+    throw new RuntimeError(503, 'nonce_unavailable', 'no unused registration nonce could be drawn; retry');
   }
 
   async pause(group: string, actor: Actor) {

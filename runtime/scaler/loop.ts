@@ -488,9 +488,9 @@ export class Scaler {
     const decision = reconcileGroup(vms, await this.store.bots(group));
 
     let unplaced: string[] = [];
-    if (decision.unknown.length) {
+    if (decision.bind.length) {
       const caps = manifestGroup ? this.capsOf(group) : { maxBots: 0, capacity: 0 };
-      const bound = await this.store.bindVms(group, decision.unknown, manifestGroup ? botModelKeyOf(manifestGroup) : '', caps, now);
+      const bound = await this.store.bindVms(group, decision.bind, manifestGroup ? botModelKeyOf(manifestGroup) : '', caps, now);
       if (bound.bound.length) this.log('scaler.bound', { group, vms: bound.bound.map((b) => b.vmName) });
       unplaced = bound.unplaced;
     }
@@ -522,7 +522,7 @@ export class Scaler {
           await this.driver.setCapacity(vmss, wanted);
           const listed = new Set(vms.map((vm) => vm.name));
           const after = await this.driver.listInstances(vmss);
-          const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => vm.name);
+          const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => ({ name: vm.name, vmId: vm.vmId }));
           if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
         } catch (err) {
           await this.recordArmError(group, 'setCapacity', err);

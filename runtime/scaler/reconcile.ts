@@ -14,10 +14,16 @@
  */
 import type { ScaleSetVm } from '../azure/compute';
 import type { Bot } from '../domain/bot';
+import type { ListedVm } from '../store/types';
 
 export interface ReconcileDecision {
   /** Names of VMs ARM lists that no bot holds: bind or adopt them. */
   readonly unknown: string[];
+  /**
+   * What to hand the store's bindVms: the unknown VMs with their vmIds, and the VMs whose bot has
+   * no vmId yet when ARM now gives one (a registration by attested data needs it).
+   */
+  readonly bind: ListedVm[];
   /** Bots whose VM ARM no longer lists: they end, their runs go back to the queue. */
   readonly gone: string[];
   /** Provisioning bots whose VM ARM reports Failed. */
@@ -33,8 +39,12 @@ export function reconcileGroup(vms: readonly ScaleSetVm[], bots: readonly Bot[])
   const listed = new Set(vms.map((vm) => vm.name));
   const held = new Set(bots.map((b) => b.vmName).filter((n): n is string => n !== undefined));
   const failedVms = new Set(vms.filter((vm) => vm.provisioningState === 'Failed').map((vm) => vm.name));
+  const unknown = vms.filter((vm) => !held.has(vm.name) && vm.provisioningState !== 'Deleting');
+  const withoutVmId = new Set(bots.filter((b) => b.vmName !== undefined && b.vmId === undefined).map((b) => b.vmName));
+  const learned = vms.filter((vm) => vm.vmId !== undefined && withoutVmId.has(vm.name));
   return {
-    unknown: vms.filter((vm) => !held.has(vm.name) && vm.provisioningState !== 'Deleting').map((vm) => vm.name),
+    unknown: unknown.map((vm) => vm.name),
+    bind: [...unknown, ...learned].map((vm) => (vm.vmId === undefined ? { name: vm.name } : { name: vm.name, vmId: vm.vmId })),
     gone: bots.filter((b) => b.vmName !== undefined && !listed.has(b.vmName)).map((b) => b.id),
     failed: bots.filter((b) => b.state === 'provisioning' && b.vmName !== undefined && failedVms.has(b.vmName)).map((b) => b.id),
     deleteAgain: bots.filter((b) => b.state === 'deleting' && b.vmName !== undefined && listed.has(b.vmName)),

@@ -185,4 +185,20 @@ CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records FOR EACH
 }
 `,
   },
+  {
+    version: 9,
+    name: 'VM IDs of bots and registration nonces',
+    // A bot registers as the VM the scaler created for it: by name, or by the vmId Azure signs in
+    // the VM's attested data, with a nonce the runtime issued (single use, short-lived).
+    sql: () => `
+ALTER TABLE bots ADD COLUMN vm_id TEXT;
+CREATE UNIQUE INDEX bots_vm_id ON bots (vm_id) WHERE vm_id IS NOT NULL AND state <> 'deleted';
+CREATE TABLE registration_nonces (
+  nonce TEXT PRIMARY KEY,
+  grp TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX registration_nonces_grp ON registration_nonces (grp, expires_at);
+`,
+  },
 ];

@@ -27,7 +27,7 @@ import {
 import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import type {
   AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
-  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
+  ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import type { Bot, BotState, Caps } from '../domain/bot';
@@ -36,7 +36,7 @@ import type { Priority, Run, RunListing } from '../domain/run';
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
   mayMarkDeleted, mayMarkDeleting, mayMarkFailed, newBot,
-  groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
+  groupHandsOut, groupInactive, groupOpen, groupRemoved, LOSABLE_BOT_STATES, Placement, placeVm, queueTimeout, RegistrationClaim, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import { Log, silentLog } from '../log';
@@ -854,13 +854,13 @@ export class PostgresStore implements Store {
     return botRoom(caps, { inGroup: Number(r.in_group), total: Number(r.total) });
   }
 
-  private async insertBot(t: Tx, group: string, vmName: string | null, state: 'provisioning' | 'idle', imageKey: string, now: number): Promise<Bot> {
-    const bot = newBot({ id: newId('bot'), group, vmName: vmName ?? undefined, state, imageKey, now });
+  private async insertBot(t: Tx, group: string, vm: ListedVm | null, imageKey: string, now: number): Promise<Bot> {
+    const bot = newBot({ id: newId('bot'), group, vmName: vm?.name, vmId: vm?.vmId, imageKey, now });
     const r = first(
       await t.q(
-        `INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING *`,
-        [bot.id, bot.group, vmName, bot.state, bot.createdAt, bot.imageKey, bot.registeredAt ?? null, bot.lastSeenAt ?? null],
+        `INSERT INTO bots (id, grp, vm_name, vm_id, state, created_at, state_changed_at, image_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING *`,
+        [bot.id, bot.group, bot.vmName ?? null, bot.vmId ?? null, bot.state, bot.createdAt, bot.imageKey],
       ),
     );
     return rowToBot(r!);
@@ -879,49 +879,70 @@ export class PostgresStore implements Store {
       await this.lockCaps(t);
       const n = Math.min(count, await this.room(t, group, caps));
       const created: Bot[] = [];
-      for (let i = 0; i < n; i++) created.push(await this.insertBot(t, group, null, 'provisioning', imageKey, now));
+      for (let i = 0; i < n; i++) created.push(await this.insertBot(t, group, null, imageKey, now));
       return created;
     });
   }
 
-  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
+  bindVms(group: string, vms: readonly ListedVm[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
     return this.tx(async (t) => {
       await this.lockCaps(t);
       const bound: Bot[] = [];
       const unplaced: string[] = [];
-      for (const vmName of vmNames) {
-        if ((await t.q(`SELECT 1 FROM bots WHERE vm_name = $1 AND state <> 'deleted'`, [vmName])).rowCount) continue;
+      for (const vm of vms) {
+        // A vmId another live bot holds is never copied to a second one.
+        const vmId = vm.vmId !== undefined && !(await t.q(`SELECT 1 FROM bots WHERE vm_id = $1 AND state <> 'deleted'`, [vm.vmId])).rowCount ? vm.vmId : undefined;
+        const held = first(await t.q(`SELECT id, grp, vm_id FROM bots WHERE vm_name = $1 AND state <> 'deleted'`, [vm.name]));
+        if (held) {
+          if (held.grp === group && held.vm_id == null && vmId !== undefined) await t.q('UPDATE bots SET vm_id = $1 WHERE id = $2', [vmId, held.id]);
+          continue;
+        }
         const placement = await this.placement(t, group, caps);
         if (placement.kind === 'bind') {
-          bound.push(rowToBot(first(await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2 RETURNING *', [vmName, placement.bot.id]))!));
+          bound.push(rowToBot(first(await t.q('UPDATE bots SET vm_name = $1, vm_id = $2 WHERE id = $3 RETURNING *', [vm.name, vmId ?? null, placement.bot.id]))!));
         } else if (placement.kind === 'adopt') {
-          bound.push(await this.insertBot(t, group, vmName, 'provisioning', imageKey, now));
+          bound.push(await this.insertBot(t, group, { name: vm.name, vmId }, imageKey, now));
         } else {
-          unplaced.push(vmName);
+          unplaced.push(vm.name);
         }
       }
       return { bound, unplaced };
     });
   }
 
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult> {
+  register(group: string, as: RegisterAs, now: number, credentialHash: string): Promise<RegisterResult> {
     return this.tx(async (t): Promise<RegisterResult> => {
-      await this.lockCaps(t);
-      // Locked, so a boot time-out (markFailed) cannot slip in between this look and the move to idle.
-      const existing = first(await t.q(`SELECT * FROM bots WHERE vm_name = $1 AND state <> 'deleted' FOR UPDATE`, [vmName]));
-      const decision = decideRegister(group, vmName, existing ? { existing: rowToBot(existing) } : { placement: await this.placement(t, group, caps) });
-      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
-      if (decision.kind === 'adopt') {
-        const bot = await this.insertBot(t, group, vmName, 'idle', imageKey, now);
-        await t.q('UPDATE bots SET credential_hash = $1 WHERE id = $2', [credentialHash, bot.id]);
-        return { kind: 'registered', bot };
+      let claim: RegistrationClaim;
+      let found: Row | undefined;
+      // The bot's row is locked, so a boot time-out (markFailed) cannot slip in between this look and the move to idle.
+      if ('vmId' in as) {
+        // Used up whatever the answer: a nonce proves one attempt.
+        const used = ((await t.q('DELETE FROM registration_nonces WHERE nonce = $1 AND grp = $2 AND expires_at >= $3', [as.nonce, group, now])).rowCount ?? 0) > 0;
+        claim = { kind: 'attested', vmId: as.vmId, nonceValid: used };
+        found = first(await t.q(`SELECT * FROM bots WHERE vm_id = $1 AND state <> 'deleted' FOR UPDATE`, [as.vmId]));
+      } else {
+        claim = { kind: 'name', vmName: as.vmName };
+        found = first(await t.q(`SELECT * FROM bots WHERE vm_name = $1 AND state <> 'deleted' FOR UPDATE`, [as.vmName]));
       }
-      if (decision.bind) await t.q('UPDATE bots SET vm_name = $1 WHERE id = $2', [vmName, decision.bot.id]);
+      const decision = decideRegister(group, claim, found && rowToBot(found));
+      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
       const updated = await t.q(
-        `UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1, credential_hash = $3 WHERE id = $2 RETURNING *`,
+        `UPDATE bots SET state = 'idle', registered_at = $1, state_changed_at = $1, last_seen_at = $1, credential_hash = $3 WHERE id = $2 AND state = 'provisioning' RETURNING *`,
         [now, decision.bot.id, credentialHash],
       );
       return { kind: 'registered', bot: rowToBot(first(updated)!) };
+    });
+  }
+
+  issueNonce(group: string, nonce: string, now: number, expiresAt: number, max: number): Promise<NonceResult> {
+    return this.tx(async (t): Promise<NonceResult> => {
+      // Serializes the count and the insert per group across replicas.
+      await t.q('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, `nonces:${group}`)]);
+      await t.q('DELETE FROM registration_nonces WHERE grp = $1 AND expires_at < $2', [group, now]);
+      const live = Number(first(await t.q('SELECT COUNT(*) AS n FROM registration_nonces WHERE grp = $1', [group]))!.n);
+      if (live >= max) return { kind: 'full', live };
+      const inserted = (await t.q('INSERT INTO registration_nonces (nonce, grp, expires_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING', [nonce, group, expiresAt])).rowCount ?? 0;
+      return inserted > 0 ? { kind: 'issued' } : { kind: 'taken' };
     });
   }
 

@@ -86,6 +86,7 @@ export function rowToBot(r: Row): Bot {
     id: r.id,
     group: r.grp,
     vmName: opt(r.vm_name),
+    vmId: opt(r.vm_id),
     state: r.state,
     createdAt: Number(r.created_at),
     registeredAt: r.registered_at == null ? undefined : Number(r.registered_at),

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
 import type {
   AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
-  QueueCounts, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
+  ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
 } from './types';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import { Bot, BotState, Caps } from '../domain/bot';
@@ -18,7 +18,7 @@ import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, 
 import {
   botLost, botRoom, claimGate, decideCancel, decideComplete, decideHeartbeat, decideMoveToTop, decideRegister, decideReturn, enqueueRefusal,
   mayMarkDeleted, mayMarkDeleting, mayMarkFailed, newBot,
-  groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RunEnd, timedOut, userQueueFull,
+  groupHandsOut, groupInactive, groupRemoved, LOSABLE_BOT_STATES, placeVm, queueTimeout, RegistrationClaim, RunEnd, timedOut, userQueueFull,
 } from '../domain/transitions';
 import { newId } from './ids';
 import {
@@ -75,8 +75,8 @@ export class SqliteStore implements Store {
                     error_code = @errorCode, error_message = @errorMessage, cancel_requested = MAX(cancel_requested, @cancel) WHERE id = @id`),
       liveInGroup: p(`SELECT COUNT(*) AS n FROM bots WHERE grp = ? AND state <> 'deleted'`),
       liveAll: p(`SELECT COUNT(*) AS n FROM bots WHERE state <> 'deleted'`),
-      insertBot: p(`INSERT INTO bots (id, grp, vm_name, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
-                    VALUES (@id, @grp, @vmName, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
+      insertBot: p(`INSERT INTO bots (id, grp, vm_name, vm_id, state, created_at, state_changed_at, image_key, registered_at, last_seen_at)
+                    VALUES (@id, @grp, @vmName, @vmId, @state, @now, @now, @imageKey, @registeredAt, @lastSeenAt)`),
       botByVm: p(`SELECT * FROM bots WHERE vm_name = ? AND state <> 'deleted'`),
       botByCredential: p(`SELECT * FROM bots WHERE credential_hash = ? AND state <> 'deleted'`),
       unboundProvisioning: p(`SELECT * FROM bots WHERE grp = ? AND state = 'provisioning' AND vm_name IS NULL ORDER BY created_at, id LIMIT 1`),
@@ -552,10 +552,10 @@ export class SqliteStore implements Store {
     return placeVm(free && rowToBot(free), this.room(group, caps));
   }
 
-  private insertBot(group: string, vmName: string | null, state: 'provisioning' | 'idle', imageKey: string, now: number): Bot {
-    const bot = newBot({ id: newId('bot'), group, vmName: vmName ?? undefined, state, imageKey, now });
+  private insertBot(group: string, vm: ListedVm | null, imageKey: string, now: number): Bot {
+    const bot = newBot({ id: newId('bot'), group, vmName: vm?.name, vmId: vm?.vmId, imageKey, now });
     this.stmt.insertBot.run({
-      id: bot.id, grp: bot.group, vmName, state: bot.state, now: bot.createdAt, imageKey: bot.imageKey, registeredAt: bot.registeredAt ?? null, lastSeenAt: bot.lastSeenAt ?? null,
+      id: bot.id, grp: bot.group, vmName: bot.vmName ?? null, vmId: bot.vmId ?? null, state: bot.state, now: bot.createdAt, imageKey: bot.imageKey, registeredAt: null, lastSeenAt: null,
     });
     return this.bot(bot.id)!;
   }
@@ -563,44 +563,64 @@ export class SqliteStore implements Store {
   createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]> {
     return this.tx(() => {
       const n = Math.min(count, this.room(group, caps));
-      return Array.from({ length: n }, () => this.insertBot(group, null, 'provisioning', imageKey, now));
+      return Array.from({ length: n }, () => this.insertBot(group, null, imageKey, now));
     });
   }
 
-  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
+  bindVms(group: string, vms: readonly ListedVm[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }> {
     return this.tx(() => {
       const bound: Bot[] = [];
       const unplaced: string[] = [];
-      for (const vmName of vmNames) {
-        if (this.stmt.botByVm.get(vmName)) continue;
+      for (const vm of vms) {
+        // A vmId another live bot holds is never copied to a second one.
+        const vmId = vm.vmId !== undefined && !this.sql(`SELECT 1 FROM bots WHERE vm_id = ? AND state <> 'deleted'`).get(vm.vmId) ? vm.vmId : undefined;
+        const held = this.stmt.botByVm.get(vm.name) as Row | undefined;
+        if (held) {
+          if (held.grp === group && held.vm_id == null && vmId !== undefined) this.sql('UPDATE bots SET vm_id = ? WHERE id = ?').run(vmId, held.id);
+          continue;
+        }
         const placement = this.placement(group, caps);
         if (placement.kind === 'bind') {
-          this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, placement.bot.id);
+          this.sql('UPDATE bots SET vm_name = ?, vm_id = ? WHERE id = ?').run(vm.name, vmId ?? null, placement.bot.id);
           bound.push(this.bot(placement.bot.id)!);
         } else if (placement.kind === 'adopt') {
-          bound.push(this.insertBot(group, vmName, 'provisioning', imageKey, now));
+          bound.push(this.insertBot(group, { name: vm.name, vmId }, imageKey, now));
         } else {
-          unplaced.push(vmName);
+          unplaced.push(vm.name);
         }
       }
       return { bound, unplaced };
     });
   }
 
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult> {
+  register(group: string, as: RegisterAs, now: number, credentialHash: string): Promise<RegisterResult> {
     return this.tx((): RegisterResult => {
-      const existing = this.stmt.botByVm.get(vmName) as Row | undefined;
-      const decision = decideRegister(group, vmName, existing ? { existing: rowToBot(existing) } : { placement: this.placement(group, caps) });
-      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
-      if (decision.kind === 'adopt') {
-        const bot = this.insertBot(group, vmName, 'idle', imageKey, now);
-        this.sql('UPDATE bots SET credential_hash = ? WHERE id = ?').run(credentialHash, bot.id);
-        return { kind: 'registered', bot };
+      let claim: RegistrationClaim;
+      let found: Row | undefined;
+      if ('vmId' in as) {
+        // Used up whatever the answer: a nonce proves one attempt.
+        const used = this.sql('DELETE FROM registration_nonces WHERE nonce = ? AND grp = ? AND expires_at >= ?').run(as.nonce, group, now).changes > 0;
+        claim = { kind: 'attested', vmId: as.vmId, nonceValid: used };
+        found = this.sql(`SELECT * FROM bots WHERE vm_id = ? AND state <> 'deleted'`).get(as.vmId) as Row | undefined;
+      } else {
+        claim = { kind: 'name', vmName: as.vmName };
+        found = this.stmt.botByVm.get(as.vmName) as Row | undefined;
       }
-      if (decision.bind) this.sql('UPDATE bots SET vm_name = ? WHERE id = ?').run(vmName, decision.bot.id);
-      this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ?, credential_hash = ? WHERE id = ?`)
+      const decision = decideRegister(group, claim, found && rowToBot(found));
+      if (decision.kind === 'refused') return { kind: 'refused', refusal: decision.refusal, reason: decision.reason };
+      this.sql(`UPDATE bots SET state = 'idle', registered_at = ?, state_changed_at = ?, last_seen_at = ?, credential_hash = ? WHERE id = ? AND state = 'provisioning'`)
         .run(now, now, now, credentialHash, decision.bot.id);
       return { kind: 'registered', bot: this.bot(decision.bot.id)! };
+    });
+  }
+
+  issueNonce(group: string, nonce: string, now: number, expiresAt: number, max: number): Promise<NonceResult> {
+    return this.tx((): NonceResult => {
+      this.sql('DELETE FROM registration_nonces WHERE grp = ? AND expires_at < ?').run(group, now);
+      const live = Number((this.sql('SELECT COUNT(*) AS n FROM registration_nonces WHERE grp = ?').get(group) as Row).n);
+      if (live >= max) return { kind: 'full', live };
+      const inserted = this.sql('INSERT INTO registration_nonces (nonce, grp, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, group, expiresAt).changes;
+      return inserted > 0 ? { kind: 'issued' } : { kind: 'taken' };
     });
   }
 

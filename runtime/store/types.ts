@@ -115,6 +115,21 @@ export interface SweepResult {
   readonly expiredGroups: string[];
 }
 
+/**
+ * What an agent registers as: in token groups the VM name it sends; in managed-identity groups
+ * the vmId and nonce of its attested data, verified by the caller before the store sees them.
+ */
+export type RegisterAs = { readonly vmName: string } | { readonly vmId: string; readonly nonce: string };
+
+/** A VM ARM lists in a group's scale set: its name, and its vmId when ARM gave one. */
+export interface ListedVm {
+  readonly name: string;
+  readonly vmId?: string;
+}
+
+/** A registration nonce handed out, or why none was: the group holds too many unused ones, or the number was taken. */
+export type NonceResult = { readonly kind: 'issued' } | { readonly kind: 'full'; readonly live: number } | { readonly kind: 'taken' };
+
 export interface RegisterResult {
   readonly kind: 'registered' | 'refused';
   readonly bot?: Bot;
@@ -213,14 +228,24 @@ export interface Store {
   getBot(botId: string): Promise<Bot | undefined>;
   /** Inserts up to `count` provisioning bots, never beyond the caps counted inside the transaction. */
   createBots(group: string, count: number, imageKey: string, caps: Caps, now: number): Promise<Bot[]>;
-  /** Binds VMs that ARM reports to provisioning bots without one, or adopts them within the caps. */
-  bindVms(group: string, vmNames: readonly string[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }>;
   /**
-   * An agent's registration: binds the VM to its provisioning bot (or adopts it within the caps)
-   * and records the SHA-256 of the bot's new credential. A VM whose bot already registered is
-   * refused: one VM name, one agent.
+   * Binds VMs that ARM reports to provisioning bots without one, or adopts them within the caps,
+   * keeping each VM's vmId; a VM a bot of the group holds already gets its vmId when it had none.
+   * This is the only way a VM name or vmId reaches a bot, so the only VMs agents can register as.
    */
-  register(group: string, vmName: string, imageKey: string, caps: Caps, now: number, credentialHash: string): Promise<RegisterResult>;
+  bindVms(group: string, vms: readonly ListedVm[], imageKey: string, caps: Caps, now: number): Promise<{ bound: Bot[]; unplaced: string[] }>;
+  /**
+   * An agent's registration (decideRegister): the provisioning bot of the group that holds the
+   * VM, found by name or by vmId, becomes idle with the SHA-256 of its new credential. With a vmId,
+   * the nonce is used up in the same transaction, whatever the answer. Anything else is refused:
+   * a VM no scale-out of the group created, one of another group, one already registered.
+   */
+  register(group: string, as: RegisterAs, now: number, credentialHash: string): Promise<RegisterResult>;
+  /**
+   * Records a registration nonce for the group, valid until `expiresAt`, unless the group already
+   * holds `max` unused ones that have not expired (expired ones are dropped first).
+   */
+  issueNonce(group: string, nonce: string, now: number, expiresAt: number, max: number): Promise<NonceResult>;
   /** The live bot holding a credential (by its SHA-256), if any. */
   botByCredential(credentialHash: string): Promise<Bot | undefined>;
   touchBot(botId: string, now: number): Promise<void>;

@@ -1,5 +1,5 @@
 import { Token } from 'cdktf';
-import { BOT_HOME, BootstrapConfig, bootstrapCommand, bootstrapScript, PINNED_NODE, scriptOfCommand } from '../../constructs/agent-bootstrap';
+import { BOT_HOME, BootstrapConfig, bootstrapCommand, bootstrapScript, CONFIG_VARIABLE, configOfCommand, PINNED_NODE, scriptOfCommand } from '../../constructs/agent-bootstrap';
 import { NODE_END_OF_LIFE } from '../../constructs/azure-rules';
 import { agentBundleSha256, runtimeBundleZip } from '../../constructs/bot-runtime';
 import { fleetStack, resources, synth } from '../helpers/fleet';
@@ -124,11 +124,33 @@ describe('agent bootstrap', () => {
     expect(script.trimEnd().endsWith('exit 0')).toBe(true);
   });
 
-  test('holds no secret: they arrive as a base64 JSON argument', () => {
+  test('holds no secret: they arrive as base64 JSON in the environment', () => {
     const command = bootstrapCommand(config({ group: 'finance', botToken: 'TOKEN-XYZ', adminUsername: 'botadmin', adminPassword: 'PASSWORD-XYZ' }));
     expect(scriptOfCommand(command)).toBe(script);
     expect(script).not.toMatch(/TOKEN-XYZ|PASSWORD-XYZ/);
     expect(Token.isUnresolved(command)).toBe(true);
+  });
+
+  test('reads its config from the environment and removes it first, before any step can start a process that would inherit it', () => {
+    const lines = script.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `$ConfigBase64 = $env:${CONFIG_VARIABLE}`,
+      `Remove-Item -Path Env:${CONFIG_VARIABLE} -ErrorAction SilentlyContinue`,
+      `if (-not $ConfigBase64) { [Console]::Error.WriteLine('hosted-bots bootstrap: no config in the environment variable ${CONFIG_VARIABLE}'); exit 1 }`,
+    ]);
+    expect(script).not.toMatch(/param\(/);
+    // Those three lines are the only ones that name the variable.
+    expect(lines.filter((line) => line.includes(CONFIG_VARIABLE))).toHaveLength(3);
+  });
+
+  test('the config reaches PowerShell through the environment cmd sets: no secret is on PowerShell\'s command line or in the text it compiles', () => {
+    const command = bootstrapCommand(config());
+    const powershell = command.indexOf('powershell.exe ');
+    expect(command.slice(0, powershell)).toBe(`cmd.exe /d /s /c "set "${CONFIG_VARIABLE}=${configOfCommand(command)}"&& `);
+    // The config is a Terraform expression; PowerShell's part of the command holds none, only the packed script.
+    expect(command.slice(powershell)).not.toContain('${');
+    expect(command.slice(powershell)).not.toContain(configOfCommand(command));
+    expect(command.slice(powershell)).toMatch(/^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "\$z = [^"]*ReadToEnd\(\)\)\)""$/);
   });
 
   test('the command stays under the Windows command-line limit of 8191 characters, the script packed', () => {
@@ -165,7 +187,11 @@ describe('what Terraform hands the CustomScript extension at apply', () => {
     );
     const { commandToExecute } = JSON.parse(settings) as { commandToExecute: string };
     expect(scriptOfCommand(commandToExecute)).toBe(bootstrapScript());
-    const config = /-ConfigBase64 '([A-Za-z0-9+/=]+)'"$/.exec(commandToExecute)![1];
+    const config = configOfCommand(commandToExecute);
+    expect(config).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+    // PowerShell's command line, and so what it compiles, holds neither the config nor a secret.
+    const powershell = commandToExecute.slice(commandToExecute.indexOf('&& powershell.exe '));
+    for (const secret of [config, 'the-bot-token', PASSWORD]) expect(powershell).not.toContain(secret);
     expect(JSON.parse(Buffer.from(config, 'base64').toString('utf8'))).toEqual({
       runtimeUrl: 'https://hostedbots-demo-abcdef0123.azurewebsites.net',
       agentSha256: agentBundleSha256(runtimeBundleZip()),
@@ -194,7 +220,7 @@ describe('with Entra ID, bots prove their group with their managed identity', ()
       binary,
     );
     const { commandToExecute } = JSON.parse(settings) as { commandToExecute: string };
-    const config = JSON.parse(Buffer.from(/-ConfigBase64 '([A-Za-z0-9+/=]+)'"$/.exec(commandToExecute)![1], 'base64').toString('utf8'));
+    const config = JSON.parse(Buffer.from(configOfCommand(commandToExecute), 'base64').toString('utf8'));
     expect(config).toMatchObject({ auth: 'managed-identity', clientId: 'client-1', audience: 'api://hosted-bots' });
     expect(config).not.toHaveProperty('botToken');
   });

@@ -239,6 +239,14 @@ describe('BotRuntime', () => {
     expect(off.output.metrics_token_secret).toBeUndefined();
   });
 
+  test("hands the runtime the issuing CAs and roots of attested data when given, and no such setting otherwise", () => {
+    const pem = (name: string) => `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`;
+    const given = synth(fleet({ runtime: { attestationIssuers: pem('issuers'), attestationRoots: pem('roots') } })).json;
+    const [givenApp] = resources(given, 'azurerm_linux_web_app');
+    expect([givenApp.app_settings.HOSTED_BOTS_ATTESTATION_INTERMEDIATES, givenApp.app_settings.HOSTED_BOTS_ATTESTATION_ROOTS]).toEqual([pem('issuers'), pem('roots')]);
+    expect(Object.keys(app.app_settings).filter((k) => k.startsWith('HOSTED_BOTS_ATTESTATION'))).toEqual([]);
+  });
+
   test('keeps a browser on one instance, where its dashboard session lives', () => {
     expect(app.client_affinity_enabled).toBe(true);
   });

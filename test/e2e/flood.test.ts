@@ -68,7 +68,8 @@ describe('a flood from two user tokens', () => {
     const t0 = Date.now();
     await store.syncGroups(manifest.groups.map((g) => ({ name: g.name, vmss: g.vmss })), t0);
     const caps = { maxBots: 3, capacity: 4 };
-    await store.register('finance', 'vm-setup', 'image', caps, t0, testCredential());
+    await store.bindVms('finance', [{ name: 'vm-setup' }], 'image', caps, t0);
+    await store.register('finance', { vmName: 'vm-setup' }, t0, testCredential());
     const [bot] = await store.bots('finance');
     for (let i = 0; i < 20; i++) {
       await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: USERS.financeClerk, timeoutMinutes: 30, now: t0 + i });

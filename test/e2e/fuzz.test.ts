@@ -73,7 +73,7 @@ function generator(seed: number, tokens: { admin: string; bot: string; botId: st
       { authorization: `Bearer ${tokens.bot}` },
     ]);
   const userRoutes = ['/v1/groups/finance/runs', '/v1/runs/run_000000000000000000000000/cancel', '/v1/runs/not-an-id', '/v1/groups/finance/pause', '/v1/runs/run_1/move-to-top'];
-  const agentRoutes = ['/v1/agent/register', '/v1/agent/claim', '/v1/agent/runs/run_000000000000000000000000/heartbeat', '/v1/agent/runs/xx/complete'];
+  const agentRoutes = ['/v1/agent/register', '/v1/agent/register/nonce', '/v1/agent/claim', '/v1/agent/runs/run_000000000000000000000000/heartbeat', '/v1/agent/runs/xx/complete'];
   const trickPaths = [
     '/v1/groups/..%2f..%2fetc%2fpasswd', '/v1/groups/finance%00', '//v1//groups', '/v1/groups/finance/runs/../../../environment', '/v1/%ZZ',
     '/v1/groups/%F0%9F%99%82', `/v1/groups/${'a'.repeat(3000)}`, '/v1/agent/../groups', '/V1/GROUPS', '/v1/runs/', '/v1/groups/finance/runs?state=bogus',

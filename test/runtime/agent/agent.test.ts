@@ -203,3 +203,83 @@ describe('reports of a run\'s end', () => {
     expect(outcomes).toEqual(['completed']);
   });
 });
+
+describe('agent registration', () => {
+  /** A runtime that answers register with `answers` in turn, and the nonce route with fresh nonces. */
+  async function runtime(answers: Array<{ status: number; body: unknown }>) {
+    const http = await import('http');
+    const seen: Array<{ path: string; body: any }> = [];
+    let nonces = 0;
+    const server = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        seen.push({ path: req.url!, body: text ? JSON.parse(text) : undefined });
+        const reply = (status: number, body: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        if (req.url === '/v1/agent/register/nonce') return reply(201, { nonce: String(++nonces).padStart(10, '0') });
+        if (req.url === '/v1/agent/register') {
+          const answer = answers.shift() ?? { status: 201, body: { botId: 'bot_000000000000000000000001', credential: 'c'.repeat(43), heartbeatSeconds: 30 } };
+          return reply(answer.status, answer.body);
+        }
+        reply(410, { error: { code: 'bot_gone', message: 'gone' } });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { seen, url: `http://127.0.0.1:${(server.address() as import('net').AddressInfo).port}`, close: () => server.close() };
+  }
+  const refusal = (status: number, code: string) => ({ status, body: { error: { code, message: code } } });
+
+  test('with attest, the agent asks a nonce, attests it, and registers with the attested data only', async () => {
+    const { BotAgent } = await import('../../../runtime/agent/agent');
+    const rt = await runtime([]);
+    const attested: string[] = [];
+    try {
+      const agent = new BotAgent({
+        url: rt.url, token: 'identity-token', group: 'finance', vmName: 'vm-1', executor: new SimulatedExecutor('vm-1'),
+        attest: async (nonce) => (attested.push(nonce), { encoding: 'pkcs7', signature: `signed-${nonce}` }),
+      });
+      await agent.start();
+      expect(agent.botId).toBe('bot_000000000000000000000001');
+      expect(attested).toEqual(['0000000001']);
+      expect(rt.seen.slice(0, 2)).toEqual([
+        { path: '/v1/agent/register/nonce', body: {} },
+        { path: '/v1/agent/register', body: { attestedData: { encoding: 'pkcs7', signature: 'signed-0000000001' } } },
+      ]);
+    } finally {
+      rt.close();
+    }
+  });
+
+  test('a VM not listed yet (vm_not_created) or a void nonce is tried again, each time with a new nonce', async () => {
+    const { BotAgent } = await import('../../../runtime/agent/agent');
+    const rt = await runtime([refusal(403, 'vm_not_created'), refusal(401, 'nonce_invalid')]);
+    try {
+      const agent = new BotAgent({
+        url: rt.url, token: 't', group: 'finance', vmName: 'vm-1', executor: new SimulatedExecutor('vm-1'), retryDelayMs: 5,
+        attest: async (nonce) => ({ encoding: 'pkcs7', signature: nonce }),
+      });
+      await agent.start();
+      expect(agent.botId).toBe('bot_000000000000000000000001');
+      expect(rt.seen.filter((s) => s.path === '/v1/agent/register').map((s) => s.body.attestedData.signature)).toEqual(['0000000001', '0000000002', '0000000003']);
+    } finally {
+      rt.close();
+    }
+  });
+
+  test('any other refusal ends the agent, naming it', async () => {
+    const { BotAgent } = await import('../../../runtime/agent/agent');
+    const rt = await runtime([refusal(403, 'vm_of_another_group')]);
+    try {
+      const agent = new BotAgent({ url: rt.url, token: 't', group: 'finance', vmName: 'vm-1', executor: new SimulatedExecutor('vm-1'), retryDelayMs: 5 });
+      await agent.start();
+      expect(agent.botId).toBeUndefined();
+      expect(agent.stopped).toMatch(/^failed: HTTP 403: .*vm_of_another_group/);
+      expect(rt.seen.map((s) => s.path)).toEqual(['/v1/agent/register']);
+    } finally {
+      rt.close();
+    }
+  });
+});

@@ -89,7 +89,10 @@ describe('access', () => {
     ['GET', '/v1/groups/finance/audit', () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/sales/audit', () => undefined, { anonymous: 401, user: 404, 'co-owner': 404, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['POST', `/v1/runs/${runByClerk}/move-to-top`, () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
-    ['POST', '/v1/agent/register', () => ({ vmName: `vm-matrix-${vmCounter++}` }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 201, 'bot of sales': 201 }],
+    ['POST', '/v1/agent/register/nonce', () => ({}), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 201, 'bot of sales': 201 }],
+    // Past the gate, a name no scale-out created is the handler's to refuse (test/e2e/hijack.test.ts).
+    ['POST', '/v1/agent/register', () => ({ vmName: `vm-matrix-${vmCounter++}` }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['POST', '/v1/agent/register', () => ({}), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 400, 'bot of sales': 400 }],
     // A group's token alone proves the group, not a bot: the routes of a bot want its own credential (bot-identity.test.ts).
     ['POST', '/v1/agent/claim', () => ({ botId: financeBot, waitSeconds: 0 }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 401, 'bot of sales': 401 }],
     ['POST', `/v1/agent/runs/${runByClerk}/heartbeat`, () => ({ botId: financeBot, attempt: 1 }), { anonymous: 401, user: 403, 'co-owner': 403, admin: 403, 'bot of finance': 401, 'bot of sales': 401 }],

@@ -1,10 +1,14 @@
 /**
- * Bots prove who they are in two layers: the group (a managed identity's access token, or a
- * group token where the group opts into one) and the bot (the credential its registration
- * returned). A bot acts only on its own runs, and no agent can take another bot's VM name.
+ * Bots prove who they are in layers: the group (a managed identity's access token, or a group
+ * token where the group opts into one), the VM (with a managed identity, the VM's attested data,
+ * which Azure signs with its vmId) and the bot (the credential its registration returned). A bot
+ * acts only on its own runs, and no agent can take another bot's VM.
  */
+import { randomUUID } from 'crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { BOT_CREDENTIAL_HEADER } from '../../../runtime/agent/agent';
+import { attestedContent, generateSimAttestationChain, sharedSimAttestationChain, signAttestedContent } from '../../../runtime/arm-sim/attestation';
+import { LOCAL_SUBSCRIPTION } from '../../../runtime/cli/local-values';
 import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -105,7 +109,7 @@ describe('bot identity: the bot layer', () => {
   });
 });
 
-describe('bot identity: the group layer, by managed identity', () => {
+describe('bot identity: the group layer, by managed identity, and the VM by its attested data', () => {
   let t: TestFleet;
   let sign: (claims: Record<string, unknown>, audience?: string) => Promise<string>;
   /** Silent VMs arm-sim created, per group: the test plays their agents. */
@@ -131,13 +135,13 @@ describe('bot identity: the group layer, by managed identity', () => {
       { entra: { tenantId: TENANT, audience: AUDIENCE, jwks: createLocalJWKSet({ keys: [jwk] }) } },
     );
     t.fleet.sim.neverRegister(10);
-    for (const [group, flow] of [['finance', 'invoice-entry'], ['finance', 'invoice-entry'], ['sales', 'lead-sync']]) {
+    for (const [group, flow] of [['finance', 'invoice-entry'], ['finance', 'invoice-entry'], ['finance', 'invoice-entry'], ['sales', 'lead-sync']]) {
       await t.api('POST', `/v1/groups/${group}/runs`, { flow }, USERS.admin);
     }
-    for (const [group, count] of [['finance', 2], ['sales', 1]] as const) {
-      vms[group] = await eventually(`${count} silent VMs for ${group}`, async () => {
-        const names = (await t.fleet.store.bots(group)).map((b) => b.vmName).filter((n): n is string => n !== undefined);
-        return names.length >= count ? names : undefined;
+    for (const [group, count] of [['finance', 3], ['sales', 1]] as const) {
+      vms[group] = await eventually(`${count} silent VMs for ${group}, with their vmIds`, async () => {
+        const bots = (await t.fleet.store.bots(group)).filter((b) => b.vmName !== undefined && b.vmId !== undefined);
+        return bots.length >= count ? bots.map((b) => b.vmName!) : undefined;
       }, 20_000);
     }
   }, 40_000);
@@ -146,6 +150,14 @@ describe('bot identity: the group layer, by managed identity', () => {
   const asIdentity = (group: string, extra: Record<string, unknown> = {}, audience?: string) =>
     sign({ oid: identityOf(group).principalId, xms_mirid: identityOf(group).resourceId, idtyp: 'app', ...extra }, audience);
   const registered = async (vmName: string) => (await t.fleet.store.bots()).find((b) => b.vmName === vmName)?.registeredAt !== undefined;
+  const nonceFor = async (group: string) => {
+    const res = await t.api('POST', '/v1/agent/register/nonce', {}, await asIdentity(group));
+    expect(res.status).toBe(201);
+    return res.body.nonce as string;
+  };
+  /** What the agent on `vmName` sends: the VM's attested data for a nonce of `group`. */
+  const attestedAs = async (vmName: string, group: string) => ({ attestedData: await t.fleet.sim.attest(vmName, await nonceFor(group)) });
+  const register = async (body: unknown, group: string) => t.api('POST', '/v1/agent/register', body, await asIdentity(group));
 
   test.each([
     ['for another audience', () => asIdentity('finance', {}, 'https://management.azure.com/'), 401],
@@ -153,7 +165,7 @@ describe('bot identity: the group layer, by managed identity', () => {
     // A valid token of the tenant, but of no group's identity: a user, and users may not call agent routes.
     ['of an identity no group has', () => sign({ oid: '99999999-9999-9999-9999-999999999999', idtyp: 'app' }), 403],
   ])('a token %s is refused, and registers nothing', async (_name, token, status) => {
-    const res = await t.api('POST', '/v1/agent/register', { vmName: vms.finance[1] }, await token());
+    const res = await t.api('POST', '/v1/agent/register', await attestedAs(vms.finance[1], 'finance'), await token());
     expect(res.status).toBe(status);
     expect(await registered(vms.finance[1])).toBe(false);
   });
@@ -163,20 +175,62 @@ describe('bot identity: the group layer, by managed identity', () => {
     expect(await registered(vms.finance[1])).toBe(false);
   });
 
-  test('the group\'s own identity registers a bot of that group', async () => {
-    const res = await t.api('POST', '/v1/agent/register', { vmName: vms.finance[0] }, await asIdentity('finance'));
-    expect(res.status).toBe(201);
-    expect(res.body.group).toBe('finance');
-    expect(await registered(vms.finance[0])).toBe(true);
+  test("the group's identity alone proves no VM: a VM name without attested data is refused as attestation_required", async () => {
+    const res = await register({ vmName: vms.finance[1] }, 'finance');
+    expect(res.status).toBe(401);
+    expect(res.body.error).toEqual({
+      code: 'attestation_required',
+      message: expect.stringMatching(/^attestedData: required: the bots of group finance register with their VM's attested data\. POST \/v1\/agent\/register\/nonce/),
+    });
+    expect(await registered(vms.finance[1])).toBe(false);
   });
 
-  test('another group\'s identity is that group\'s bot, and cannot act as this group\'s bots', async () => {
-    const finance = await t.api('POST', '/v1/agent/register', { vmName: vms.finance[1] }, await asIdentity('finance'));
+  test('the group\'s identity with its VM\'s attested data registers the bot as that VM, whatever name the body gives; sent again, it is refused as nonce_invalid', async () => {
+    const body = { ...(await attestedAs(vms.finance[0], 'finance')), vmName: vms.finance[2] };
+    const res = await register(body, 'finance');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ group: 'finance', vmName: vms.finance[0] });
+    expect(await registered(vms.finance[0])).toBe(true);
+    expect(await registered(vms.finance[2])).toBe(false);
+    const replay = await register(body, 'finance');
+    expect([replay.status, replay.body.error.code]).toEqual([401, 'nonce_invalid']);
+  });
+
+  test('a nonce issued to another group is refused as nonce_invalid', async () => {
+    const res = await register({ attestedData: await t.fleet.sim.attest(vms.finance[2], await nonceFor('sales')) }, 'finance');
+    expect([res.status, res.body.error.code]).toEqual([401, 'nonce_invalid']);
+    expect(await registered(vms.finance[2])).toBe(false);
+  });
+
+  test("another group's identity with a finance VM's attested data is refused as vm_of_another_group", async () => {
+    const nonce = await nonceFor('sales');
+    const res = await register({ attestedData: await t.fleet.sim.attest(vms.finance[2], nonce) }, 'sales');
+    expect([res.status, res.body.error.code]).toEqual([403, 'vm_of_another_group']);
+    expect(await registered(vms.finance[2])).toBe(false);
+  });
+
+  test('attested data of a VM no scale-out created is refused as vm_not_created', async () => {
+    const chain = await sharedSimAttestationChain();
+    const content = attestedContent({ vmId: randomUUID(), subscriptionId: LOCAL_SUBSCRIPTION, nonce: await nonceFor('finance'), now: Date.now() });
+    const res = await register({ attestedData: signAttestedContent(Buffer.from(JSON.stringify(content)), chain.signer) }, 'finance');
+    expect([res.status, res.body.error.code]).toEqual([403, 'vm_not_created']);
+  });
+
+  test('attested data signed by a chain the runtime does not trust is refused as attestation_chain', async () => {
+    const other = await generateSimAttestationChain();
+    const vmId = (await t.fleet.store.bots('finance')).find((b) => b.vmName === vms.finance[2])!.vmId!;
+    const content = attestedContent({ vmId, subscriptionId: LOCAL_SUBSCRIPTION, nonce: await nonceFor('finance'), now: Date.now() });
+    const res = await register({ attestedData: signAttestedContent(Buffer.from(JSON.stringify(content)), other.signer) }, 'finance');
+    expect([res.status, res.body.error.code]).toEqual([401, 'attestation_chain']);
+    expect(await registered(vms.finance[2])).toBe(false);
+  });
+
+  test("another group's identity is that group's bot, and cannot act as this group's bots", async () => {
+    const finance = await register(await attestedAs(vms.finance[1], 'finance'), 'finance');
     expect(finance.status).toBe(201);
-    const sales = await t.api('POST', '/v1/agent/register', { vmName: vms.sales[0] }, await asIdentity('sales'));
+    const sales = await register(await attestedAs(vms.sales[0], 'sales'), 'sales');
     expect(sales.body.group).toBe('sales');
-    // Sales' identity may not register a finance VM, nor use a finance bot's credential.
-    expect((await t.api('POST', '/v1/agent/register', { vmName: vms.finance[1] }, await asIdentity('sales'))).status).toBe(409);
+    // Sales' identity may not use a finance bot's credential.
     const claim = await t.api('POST', '/v1/agent/claim', { waitSeconds: 0 }, await asIdentity('sales'), { [BOT_CREDENTIAL_HEADER]: finance.body.credential });
     expect(claim.status).toBe(401);
     // The same credential with its own group's identity gets through.

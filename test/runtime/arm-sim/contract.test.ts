@@ -130,6 +130,8 @@ function schemaProblems(value: unknown, node: SchemaNode, definitions: Record<st
 
 /** What the driver reads of the scale set's own VM list (the call it makes). */
 const DRIVER_READS_SCALE_SET_VMS = ['$.value[].name'] as const;
+/** What the driver reads of one VM: the vmId that its attested data carries. */
+const DRIVER_READS_VM = ['$.properties.vmId'] as const;
 /** core-lro reads `status`, and `error.code`/`error.message` of a failed operation. */
 const POLLER_READS_STATUS = ['$.status'] as const;
 const POLLER_READS_FAILED_STATUS = ['$.status', '$.error.code', '$.error.message'] as const;
@@ -144,6 +146,7 @@ const ERROR_CASES = [
   'bad capacity',
   'empty delete',
   'unknown VM',
+  'unknown VM read',
   'throttle',
   'server error',
   'failed operation, by its Location',
@@ -156,6 +159,7 @@ interface Captured {
   getScaleSet: RawAnswer[];
   deleteAccepted: RawAnswer;
   scaleSetVmPages: RawAnswer[];
+  vms: RawAnswer[];
   statuses: RawAnswer[];
   failedStatus: RawAnswer;
   monitorDone: RawAnswer;
@@ -192,6 +196,10 @@ async function captureAnswers(sim: ArmSim, started: { url: string; ca: string })
   const deleteAccepted = await call(scaleSetPath(finance, '/delete'), { method: 'POST', body: { instanceIds: [sim.vms()[0].name] } });
   await call(scaleSetPath(finance), { method: 'PATCH', body: { sku: { capacity: 3 } } });
   const scaleSetVmPages = [await call(scaleSetPath(finance, '/virtualMachines'))];
+  // Each VM in every state, as VirtualMachines_Get answers it.
+  const vms = await Promise.all(
+    sim.vms().map((vm) => call(`/subscriptions/${finance.subscriptionId}/resourceGroups/${finance.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${vm.name}?api-version=2025-04-01`)),
+  );
 
   // The delete's Location once it is done.
   const monitor = String(deleteAccepted.headers.location);
@@ -229,13 +237,14 @@ async function captureAnswers(sim: ArmSim, started: { url: string; ca: string })
     'bad capacity': await call(scaleSetPath(finance), { method: 'PATCH', body: { sku: { capacity: -1 } } }),
     'empty delete': await call(scaleSetPath(finance, '/delete'), { method: 'POST', body: { instanceIds: [] } }),
     'unknown VM': await call(scaleSetPath(finance, '/delete'), { method: 'POST', body: { instanceIds: ['vmss-finance_00000000'] } }),
+    'unknown VM read': await call(`/subscriptions/${finance.subscriptionId}/resourceGroups/${finance.resourceGroup}/providers/Microsoft.Compute/virtualMachines/vmss-finance_00000000?api-version=2025-04-01`),
     // The two faults injected above are taken by these calls; the refusals before them come first.
     throttle: await call(scaleSetPath(finance, '/virtualMachines')),
     'server error': await call(scaleSetPath(finance), { method: 'PATCH', body: { sku: { capacity: 1 } } }),
     'failed operation, by its Location': monitorFailed,
     'unknown operation': await call(patchStatus.replace(/operations\/[^?]+/, 'operations/00000000-0000-0000-0000-000000000000')),
   };
-  return { patch, getScaleSet, deleteAccepted, scaleSetVmPages, statuses, failedStatus, monitorDone, errors };
+  return { patch, getScaleSet, deleteAccepted, scaleSetVmPages, vms, statuses, failedStatus, monitorDone, errors };
 }
 
 describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 2025-04-01)', () => {
@@ -261,6 +270,7 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
       'VirtualMachineScaleSet_DeleteInstances_MinimumSet_Gen.json',
       'VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json',
       'VirtualMachineScaleSetVM_List_MinimumSet_Gen.json',
+      'VirtualMachine_Get.json',
     ]) {
       expect([file, example(file).parameters['api-version']]).toEqual([file, '2025-04-01']);
     }
@@ -290,6 +300,12 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
       expect((captured.scaleSetVmPages[0].json as { value: unknown[] }).value.length).toBeGreaterThanOrEqual(3);
       const reference = bodies(['VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json', ['200']]);
       expect(invented(captured.scaleSetVmPages.map((a) => a.json), reference)).toEqual([]);
+    });
+
+    test('one VM (VirtualMachines_Get) answers only fields of the VirtualMachine_Get example', () => {
+      expect(captured.vms.map((a) => a.status).every((status) => status === 200)).toBe(true);
+      expect(captured.vms.length).toBeGreaterThanOrEqual(3);
+      expect(invented(captured.vms.map((a) => a.json), bodies(['VirtualMachine_Get.json', ['200']]))).toEqual([]);
     });
 
     test('the delete answers 202 with no body and a Location header, as the DeleteInstances examples', () => {
@@ -329,6 +345,13 @@ describeContract('arm-sim answers hold to Microsoft\'s examples (api-version 202
       expect(missing(captured.scaleSetVmPages.map((a) => a.json), DRIVER_READS_SCALE_SET_VMS)).toEqual([]);
       const reference = bodies(['VirtualMachineScaleSetVM_List_WithVirtualMachineResourceId.json', ['200']]);
       expect(missing(reference, DRIVER_READS_SCALE_SET_VMS)).toEqual([]);
+    });
+
+    test("one VM has the vmId the driver reads, as Microsoft's example does, and each VM its own", () => {
+      expect(missing(captured.vms.map((a) => a.json), DRIVER_READS_VM)).toEqual([]);
+      expect(missing(bodies(['VirtualMachine_Get.json', ['200']]), DRIVER_READS_VM)).toEqual([]);
+      const ids = captured.vms.map((a) => (a.json as { properties: { vmId: string } }).properties.vmId);
+      expect(new Set(ids).size).toBe(ids.length);
     });
 
     test('the operation status has status, and a failed one error.code and error.message', () => {

@@ -146,7 +146,37 @@ describe('listInstances', () => {
     const [running] = await compute.listInstances(finance);
 
     expect(creating.name).toBe(sim.vms()[0].name);
-    expect(running).toEqual({ name: sim.vms()[0].name, id: expect.stringContaining(sim.vms()[0].name), provisioningState: 'Succeeded' });
+    expect(running).toEqual({ name: sim.vms()[0].name, id: expect.stringContaining(sim.vms()[0].name), provisioningState: 'Succeeded', vmId: sim.vms()[0].vmId });
+  });
+
+  test("gives each VM's vmId, reading each VM once (VirtualMachines_Get), however often the scale set is listed", async () => {
+    const { sim, driver } = await startSim({ scaleSets: [finance, sales] });
+    const compute = driver();
+    await compute.setCapacity(finance, 2);
+    await compute.setCapacity(sales, 1);
+
+    const first = await compute.listInstances(finance);
+    await compute.listInstances(sales);
+    await compute.listInstances(finance);
+    await compute.setCapacity(finance, 3);
+    const again = await compute.listInstances(finance);
+
+    expect(first.map((vm) => vm.vmId)).toEqual(sim.vms('vmss-finance').slice(0, 2).map((vm) => vm.vmId));
+    expect(again.map((vm) => vm.vmId)).toEqual(sim.vms('vmss-finance').map((vm) => vm.vmId));
+    expect(sim.stats.calls.getInstance).toBe(4);
+  });
+
+  test('a VM whose read fails is listed without a vmId, and read again on the next list', async () => {
+    const { sim, driver } = await startSim({ scaleSets: [finance] });
+    const compute = driver({ retry: { maxRetries: 0 } });
+    await compute.setCapacity(finance, 1);
+    sim.injectFault({ operation: 'getInstance', kind: 'server-error' });
+
+    const [unread] = await compute.listInstances(finance);
+    const [read] = await compute.listInstances(finance);
+
+    expect(unread.vmId).toBeUndefined();
+    expect(read.vmId).toBe(sim.vms()[0].vmId);
   });
 
   test('a VM being deleted is listed until it is gone', async () => {

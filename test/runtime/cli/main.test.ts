@@ -58,6 +58,17 @@ describe('hosted-bots', () => {
     expect(result.stderr).toMatch(/--compressed-time is for local runs against arm-sim: give --arm-endpoint and --arm-ca too/);
   });
 
+  test('runtime refuses an --attestation-intermediates file that holds no certificate, naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    const { synthesizedFleetJson } = jest.requireActual('../../helpers/local-fleet');
+    const { localManifest } = jest.requireActual('../../../runtime/cli/local-fleet');
+    fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(localManifest(synthesizedFleetJson()).manifest));
+    fs.writeFileSync(path.join(dir, 'issuers.pem'), 'not a certificate');
+    const result = run('runtime', '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'x.db'), '--attestation-intermediates', path.join(dir, 'issuers.pem'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`error: ${path.join(dir, 'issuers.pem')}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`);
+  });
+
   describe('demo --exit-when-idle, run once for the tests below', () => {
     let output = '';
     beforeAll(async () => {

@@ -212,43 +212,59 @@ describe('decideReturn', () => {
 });
 
 describe('decideRegister', () => {
-  const provisioning = bot({ id: 'bot_p', state: 'provisioning', vmName: undefined, registeredAt: undefined, lastSeenAt: undefined, currentRunId: undefined });
+  const provisioning = bot({ id: 'bot_p', state: 'provisioning', vmName: 'vm-1', vmId: 'id-1', registeredAt: undefined, lastSeenAt: undefined, currentRunId: undefined });
+  const byName = { kind: 'name', vmName: 'vm-1' } as const;
+  const attested = { kind: 'attested', vmId: 'id-1', nonceValid: true } as const;
 
-  test('a VM bound to a provisioning bot registers as that bot', () => {
-    const existing = { ...provisioning, vmName: 'vm-1' };
-    expect(decideRegister('finance', 'vm-1', { existing })).toEqual({ kind: 'register', bot: existing, bind: false });
+  test.each([
+    ['by name', byName],
+    ['by attested vmId', attested],
+  ])('a VM the scaler bound to a provisioning bot of the group registers as that bot, %s', (_, claim) => {
+    expect(decideRegister('finance', claim, provisioning)).toEqual({ kind: 'register', bot: provisioning });
   });
 
-  test('a new VM takes the oldest provisioning bot waiting for one', () => {
-    expect(decideRegister('finance', 'vm-1', { placement: placeVm(provisioning, 0) })).toEqual({ kind: 'register', bot: { ...provisioning, vmName: 'vm-1' }, bind: true });
-  });
-
-  test('a new VM with no bot waiting is adopted within the caps', () => {
-    expect(decideRegister('finance', 'vm-1', { placement: placeVm(undefined, 1) })).toEqual({ kind: 'adopt' });
-  });
-
-  test('a new VM beyond the caps is refused as group_full', () => {
-    expect(decideRegister('finance', 'vm-1', { placement: placeVm(undefined, 0) })).toEqual({
+  test('a name no live bot holds is refused as vm_not_created: registering never makes a bot or binds a VM', () => {
+    expect(decideRegister('finance', byName, undefined)).toEqual({
       kind: 'refused',
-      refusal: 'group_full',
-      reason: 'group finance is at its bot limit; this VM will be deleted',
+      refusal: 'vm_not_created',
+      reason:
+        'VM vm-1 is not a VM the scaler created for group finance: no VM the scaler listed in its scale set has that name. ' +
+        'A bot registers only as a VM a scale-out of its group created; the agent of a new VM retries until the scaler has listed it',
+    });
+  });
+
+  test('a vmId no live bot holds is refused as vm_not_created, naming the vmId', () => {
+    expect(decideRegister('finance', attested, undefined)).toMatchObject({
+      refusal: 'vm_not_created',
+      reason: expect.stringMatching(/^the VM with vmId id-1 is not a VM the scaler created for group finance: the scaler has listed no VM of that vmId/),
     });
   });
 
   test('a VM whose bot registered already is refused as vm_name_taken', () => {
-    expect(decideRegister('finance', 'vm-1', { existing: bot({ state: 'idle' }) })).toMatchObject({
+    expect(decideRegister('finance', byName, bot({ state: 'idle' }))).toMatchObject({
       kind: 'refused',
       refusal: 'vm_name_taken',
       reason: expect.stringMatching(/^VM vm-1 is already registered as bot bot_1;/),
     });
   });
 
-  test('a VM of another group is refused as other_group', () => {
-    expect(decideRegister('sales', 'vm-1', { existing: provisioning })).toEqual({ kind: 'refused', refusal: 'other_group', reason: 'VM vm-1 belongs to group finance' });
+  test("a VM of another group is refused as vm_of_another_group, without naming that group", () => {
+    expect(decideRegister('sales', byName, provisioning)).toEqual({
+      kind: 'refused',
+      refusal: 'vm_of_another_group',
+      reason: 'VM vm-1 was created for another group, not sales; a bot registers only as a VM of its own group',
+    });
   });
 
   test.each(['failed', 'deleting'] as const)('a %s bot is refused as bot_ended', (state) => {
-    expect(decideRegister('finance', 'vm-1', { existing: { ...provisioning, state } })).toEqual({ kind: 'refused', refusal: 'bot_ended', reason: `bot bot_p is ${state}` });
+    expect(decideRegister('finance', byName, { ...provisioning, state })).toEqual({ kind: 'refused', refusal: 'bot_ended', reason: `VM vm-1 was the VM of bot bot_p, which is ${state}` });
+  });
+
+  test('attested data whose nonce was not valid is refused as nonce_invalid, before anything else', () => {
+    expect(decideRegister('finance', { ...attested, nonceValid: false }, provisioning)).toMatchObject({
+      refusal: 'nonce_invalid',
+      reason: expect.stringMatching(/^the attested data's nonce was not issued to group finance, was used already, or expired; ask for a new one \(POST \/v1\/agent\/register\/nonce\)/),
+    });
   });
 });
 
@@ -292,13 +308,15 @@ describe('scaling in', () => {
 
 describe('newBot', () => {
   test('a bot the scaler creates waits for its agent: not registered, never seen', () => {
-    expect(newBot({ id: 'bot_9', group: 'finance', state: 'provisioning', imageKey: 'img', now: T0 })).toEqual({
-      id: 'bot_9', group: 'finance', vmName: undefined, state: 'provisioning', imageKey: 'img', createdAt: T0, stateChangedAt: T0, registeredAt: undefined, lastSeenAt: undefined, runsCompleted: 0,
+    expect(newBot({ id: 'bot_9', group: 'finance', imageKey: 'img', now: T0 })).toEqual({
+      id: 'bot_9', group: 'finance', vmName: undefined, vmId: undefined, state: 'provisioning', imageKey: 'img', createdAt: T0, stateChangedAt: T0, runsCompleted: 0,
     });
   });
 
-  test('a bot an agent registers on an unheld VM is registered and seen at once', () => {
-    expect(newBot({ id: 'bot_9', group: 'finance', vmName: 'vm-9', state: 'idle', imageKey: 'img', now: T0 })).toMatchObject({ vmName: 'vm-9', state: 'idle', registeredAt: T0, lastSeenAt: T0 });
+  test('a bot adopted for a listed VM keeps its name and vmId, and still waits for its agent', () => {
+    expect(newBot({ id: 'bot_9', group: 'finance', vmName: 'vm-9', vmId: 'id-9', imageKey: 'img', now: T0 })).toEqual({
+      id: 'bot_9', group: 'finance', vmName: 'vm-9', vmId: 'id-9', state: 'provisioning', imageKey: 'img', createdAt: T0, stateChangedAt: T0, runsCompleted: 0,
+    });
   });
 });
 

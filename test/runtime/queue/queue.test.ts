@@ -1,10 +1,11 @@
 /**
- * RunQueue.register: an agent's registration goes through the queue, which records it within the
- * caps and wakes the group's waiting claims; a refused one changes nothing and wakes no one.
+ * RunQueue.register: an agent's registration goes through the queue, which records it as the VM
+ * the scaler created and wakes the group's waiting claims; a refused one changes nothing and wakes
+ * no one. RunQueue.issueNonce hands out the nonces of attested data, bounded per group.
  */
 import { parseManifest } from '../../../runtime/config/manifest';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
-import { RunQueue } from '../../../runtime/queue/queue';
+import { MAX_REGISTRATION_NONCES, REGISTRATION_NONCE_TTL_MS, RunQueue } from '../../../runtime/queue/queue';
 import { botModelKeyOf } from '../../../runtime/domain/bot';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 import { testCredential } from '../../helpers/credentials';
@@ -29,10 +30,14 @@ describe('RunQueue.register', () => {
   });
   afterEach(async () => store.close());
 
+  /** What the scaler does when it lists a new VM of the group. */
+  const listed = (name: string) => store.bindVms('finance', [{ name }], botModelKeyOf(manifest.groups[0]), { maxBots: 1, capacity: 10 }, NOW);
+
   test('records the bot with the group\'s image and the credential\'s hash, wakes waiting claims and re-plans', async () => {
+    await listed('finance-vm-1');
     const waiting = notifier.waitForChange('finance', notifier.version('finance'), 5_000);
     const credential = testCredential();
-    const result = await queue.register('finance', 'finance-vm-1', credential);
+    const result = await queue.register('finance', { vmName: 'finance-vm-1' }, credential);
     expect(result.kind).toBe('registered');
     await expect(waiting).resolves.toBe(true);
     expect(changed).toEqual(['finance']);
@@ -40,18 +45,51 @@ describe('RunQueue.register', () => {
     expect(bot).toMatchObject({ id: result.bot!.id, group: 'finance', vmName: 'finance-vm-1', imageKey: botModelKeyOf(manifest.groups[0]) });
   });
 
-  test('a refused registration (the group is at maxBots) wakes no one and re-plans nothing', async () => {
-    await queue.register('finance', 'finance-vm-1', testCredential());
+  test('a refused registration (a VM no scale-out created) wakes no one and re-plans nothing', async () => {
+    await listed('finance-vm-1');
+    await queue.register('finance', { vmName: 'finance-vm-1' }, testCredential());
     const version = notifier.version('finance');
     changed = [];
-    const result = await queue.register('finance', 'finance-vm-2', testCredential());
-    expect(result.kind).toBe('refused');
+    const result = await queue.register('finance', { vmName: 'finance-vm-2' }, testCredential());
+    expect(result).toMatchObject({ kind: 'refused', refusal: 'vm_not_created' });
     expect(notifier.version('finance')).toBe(version);
     expect(changed).toEqual([]);
     expect(await store.bots('finance')).toHaveLength(1);
   });
 
   test('an undeclared group is refused with a 404 naming it', async () => {
-    await expect(queue.register('payroll', 'payroll-vm-1', testCredential())).rejects.toMatchObject({ status: 404, code: 'group_not_found', message: expect.stringMatching(/group "payroll" does not exist/) });
+    await expect(queue.register('payroll', { vmName: 'payroll-vm-1' }, testCredential())).rejects.toMatchObject({
+      status: 404,
+      code: 'group_not_found',
+      message: expect.stringMatching(/group "payroll" does not exist/),
+    });
+  });
+});
+
+describe('RunQueue.issueNonce', () => {
+  let store: SqliteStore;
+  let queue: RunQueue;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW);
+    queue = new RunQueue({ store, manifest, notifier: new QueueNotifier(), now: () => NOW });
+  });
+  afterEach(async () => store.close());
+
+  test('a nonce is 10 digits, as the metadata service takes it, and void after REGISTRATION_NONCE_TTL_MS', async () => {
+    const { nonce, expiresAt } = await queue.issueNonce('finance');
+    expect(nonce).toMatch(/^[0-9]{10}$/);
+    expect(expiresAt).toBe(NOW + REGISTRATION_NONCE_TTL_MS);
+    expect((await queue.issueNonce('finance')).nonce).not.toBe(nonce);
+  });
+
+  test('beyond MAX_REGISTRATION_NONCES unused ones, the group gets a 429 that says when to retry', async () => {
+    for (let i = 0; i < MAX_REGISTRATION_NONCES; i++) await queue.issueNonce('finance');
+    await expect(queue.issueNonce('finance')).rejects.toMatchObject({
+      status: 429,
+      code: 'too_many_nonces',
+      message: `group finance holds ${MAX_REGISTRATION_NONCES} unused registration nonces, the most it may (${MAX_REGISTRATION_NONCES}); each is void ${REGISTRATION_NONCE_TTL_MS / 1000} s after it was issued: retry then`,
+    });
   });
 });

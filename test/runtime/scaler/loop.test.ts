@@ -47,7 +47,8 @@ function recordingDriver(): ComputeDriver & { capacities: number[] } {
  */
 async function seedYesterday(store: SqliteStore): Promise<void> {
   await store.syncGroups([{ name: 'finance', vmss: VMSS }], YESTERDAY - 4 * 60 * MINUTE);
-  const registered = await store.register('finance', 'vm-yesterday', 'img', CAPS, YESTERDAY - 4 * 60 * MINUTE, testCredential());
+  await store.bindVms('finance', [{ name: 'vm-yesterday' }], 'img', CAPS, YESTERDAY - 4 * 60 * MINUTE);
+  const registered = await store.register('finance', { vmName: 'vm-yesterday' }, YESTERDAY - 4 * 60 * MINUTE, testCredential());
   const bot = registered.bot!;
   for (const at of [YESTERDAY - 3 * 60 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE, YESTERDAY + 5 * MINUTE]) {
     await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: at });

@@ -16,7 +16,15 @@ describe('reconcileGroup', () => {
     ['a provisioning bot whose VM failed is failed', [vm('a', 'Failed')], [bot('1', 'provisioning', 'a')], { unknown: [], gone: [], failed: ['1'], deleteAgain: [], existing: 1 }],
     ['an idle bot on a failed VM is left to the heartbeat', [vm('a', 'Failed')], [bot('1', 'idle', 'a')], { unknown: [], gone: [], failed: [], deleteAgain: [], existing: 1 }],
   ])('%s', (_name, vms, bots, expected) => {
-    expect(reconcileGroup(vms, bots)).toEqual(expected);
+    const { bind: _bind, ...decision } = reconcileGroup(vms, bots);
+    expect(decision).toEqual(expected);
+  });
+
+  test('unknown VMs go to the store with their vmIds, and so do VMs whose bot has no vmId yet', () => {
+    const withId = (name: string, vmId: string) => ({ ...vm(name), vmId });
+    const vms = [withId('a', 'id-a'), withId('b', 'id-b'), vm('c'), withId('x', 'id-x'), vm('y')];
+    const bots = [{ ...bot('1', 'provisioning', 'a'), vmId: 'id-a' }, bot('2', 'provisioning', 'b'), bot('3', 'provisioning', 'c')];
+    expect(reconcileGroup(vms, bots).bind).toEqual([{ name: 'x', vmId: 'id-x' }, { name: 'y' }, { name: 'b', vmId: 'id-b' }]);
   });
 
   test('a bot being deleted whose VM still exists is deleted again', () => {

@@ -127,7 +127,8 @@ function postgresTests(connectionString: string): void {
       for (let i = 0; i < 40; i++) await enqueueThrough(i % 2 ? a : b, { now: T0 + i, priority: i % 3 ? 'normal' : 'high' });
       const bots = [];
       for (let i = 0; i < 8; i++) {
-        const result = await (i < 4 ? a : b).register('finance', `vm-${i}`, 'img', { maxBots: 10, capacity: 10 }, T0, testCredential());
+        await (i < 4 ? b : a).bindVms('finance', [{ name: `vm-${i}` }], 'img', { maxBots: 10, capacity: 10 }, T0);
+        const result = await (i < 4 ? a : b).register('finance', { vmName: `vm-${i}` }, T0, testCredential());
         bots.push(result.bot!);
       }
       const claims = new Map<string, string>();
@@ -169,8 +170,8 @@ function postgresTests(connectionString: string): void {
       await Promise.all([
         ...Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).createBots('finance', 2, 'img', caps, T0)),
         ...Array.from({ length: 4 }, (_, i) => (i % 2 ? b : a).createBots('sales', 2, 'img', caps, T0)),
-        ...Array.from({ length: 4 }, (_, i) => (i % 2 ? a : b).register('finance', `vm-r${i}`, 'img', caps, T0, testCredential())),
-        ...Array.from({ length: 2 }, (_, i) => (i % 2 ? b : a).bindVms('sales', [`vm-s${i}a`, `vm-s${i}b`], 'img', caps, T0)),
+        ...Array.from({ length: 4 }, (_, i) => (i % 2 ? a : b).bindVms('finance', [{ name: `vm-r${i}` }], 'img', caps, T0)),
+        ...Array.from({ length: 2 }, (_, i) => (i % 2 ? b : a).bindVms('sales', [{ name: `vm-s${i}a` }, { name: `vm-s${i}b` }], 'img', caps, T0)),
       ]);
       const finance = (await a.bots('finance')).length;
       const sales = (await b.bots('sales')).length;
@@ -178,6 +179,20 @@ function postgresTests(connectionString: string): void {
       expect(sales).toBeLessThanOrEqual(caps.maxBots);
       // Far more was asked for than fits, so creation stops exactly at the capacity.
       expect(finance + sales).toBe(caps.capacity);
+    });
+
+    test('two agents register one VM through both replicas at once: one becomes its bot, the other is refused', async () => {
+      await a.bindVms('finance', [{ name: 'vm-x', vmId: 'id-x' }], 'img', { maxBots: 5, capacity: 5 }, T0);
+      const byName = await Promise.all([a, b].map((s) => s.register('finance', { vmName: 'vm-x' }, T0, testCredential())));
+      expect(byName.map((r) => r.kind).sort()).toEqual(['refused', 'registered']);
+      expect(byName.find((r) => r.kind === 'refused')?.refusal).toBe('vm_name_taken');
+    });
+
+    test('one nonce presented through both replicas at once is used once', async () => {
+      await a.bindVms('finance', [{ name: 'vm-y', vmId: 'id-y' }], 'img', { maxBots: 5, capacity: 5 }, T0);
+      expect(await a.issueNonce('finance', '4242424242', T0, T0 + 60_000, 10)).toEqual({ kind: 'issued' });
+      const results = await Promise.all([a, b].map((s) => s.register('finance', { vmId: 'id-y', nonce: '4242424242' }, T0 + 1, testCredential())));
+      expect(results.map((r) => r.refusal ?? r.kind).sort()).toEqual(['nonce_invalid', 'registered']);
     });
 
     test('a run enqueued on one replica wakes a queue listener on the other', async () => {
@@ -236,7 +251,8 @@ function postgresTests(connectionString: string): void {
 
     test('a transaction chosen as a deadlock victim runs again and succeeds', async () => {
       await enqueueThrough(a);
-      const bot = (await a.register('finance', 'vm-d', 'img', { maxBots: 5, capacity: 5 }, T0, testCredential())).bot!;
+      await a.bindVms('finance', [{ name: 'vm-d' }], 'img', { maxBots: 5, capacity: 5 }, T0);
+      const bot = (await a.register('finance', { vmName: 'vm-d' }, T0, testCredential())).bot!;
       const claim = await a.claim({ botId: bot.id, group: 'finance', now: T0, enabled: true });
       if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
       const other = new Client({ connectionString });

@@ -40,8 +40,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     const enqueue = (overrides: Partial<Parameters<Store['enqueue']>[0]> = {}) =>
       store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: { n: 1 }, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: T0, ...overrides });
 
+    /** A bot the scaler made for a VM it listed, whose agent registered. */
     async function idleBot(group = 'finance', vm = `vm-${Math.random().toString(16).slice(2, 10)}`) {
-      const result = await store.register(group, vm, 'img', CAPS, T0, testCredential());
+      await store.bindVms(group, [{ name: vm }], 'img', CAPS, T0);
+      const result = await store.register(group, { vmName: vm }, T0, testCredential());
       expect(result.kind).toBe('registered');
       return result.bot!;
     }
@@ -487,24 +489,33 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
       test('VMs bind to waiting bots first, are adopted within the caps, and the rest are left over', async () => {
         await store.createBots('finance', 1, 'img', { maxBots: 2, capacity: 10 }, T0);
-        const result = await store.bindVms('finance', ['vm-a', 'vm-b', 'vm-c'], 'img', { maxBots: 2, capacity: 10 }, T0);
+        const result = await store.bindVms('finance', [{ name: 'vm-a' }, { name: 'vm-b' }, { name: 'vm-c' }], 'img', { maxBots: 2, capacity: 10 }, T0);
         expect(result.bound.map((b) => b.vmName)).toEqual(['vm-a', 'vm-b']);
         expect(result.unplaced).toEqual(['vm-c']);
         expect((await store.bots('finance')).every((b) => b.state === 'provisioning')).toBe(true);
       });
 
+      test('a VM keeps the vmId ARM listed; one listed without learns it later, and a vmId is never held twice', async () => {
+        await store.createBots('finance', 1, 'img', CAPS, T0);
+        await store.bindVms('finance', [{ name: 'vm-a', vmId: 'id-a' }, { name: 'vm-b' }], 'img', CAPS, T0);
+        await store.bindVms('finance', [{ name: 'vm-b', vmId: 'id-b' }, { name: 'vm-c', vmId: 'id-a' }], 'img', CAPS, T0);
+        const bots = Object.fromEntries((await store.bots('finance')).map((b) => [b.vmName, b.vmId]));
+        expect(bots).toEqual({ 'vm-a': 'id-a', 'vm-b': 'id-b', 'vm-c': undefined });
+      });
+
       test('registering moves a provisioning bot to idle; a second registration of its VM is refused', async () => {
-        await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0);
-        const first = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 5, testCredential());
+        await store.bindVms('finance', [{ name: 'vm-a' }], 'img', CAPS, T0);
+        const first = await store.register('finance', { vmName: 'vm-a' }, T0 + 5, testCredential());
         expect(first.bot).toMatchObject({ state: 'idle', registeredAt: T0 + 5, vmName: 'vm-a' });
-        const again = await store.register('finance', 'vm-a', 'img', CAPS, T0 + 6, testCredential());
+        const again = await store.register('finance', { vmName: 'vm-a' }, T0 + 6, testCredential());
         expect(again).toMatchObject({ kind: 'refused', refusal: 'vm_name_taken', reason: expect.stringMatching(/^VM vm-a is already registered as bot /) });
         expect(again.bot).toBeUndefined();
       });
 
       test('a bot is found by its credential while it lives, and by no other', async () => {
         const credential = testCredential();
-        const { bot } = await store.register('finance', 'vm-c', 'img', CAPS, T0, credential);
+        await store.bindVms('finance', [{ name: 'vm-c' }], 'img', CAPS, T0);
+        const { bot } = await store.register('finance', { vmName: 'vm-c' }, T0, credential);
         expect((await store.botByCredential(credential))?.id).toBe(bot!.id);
         expect(await store.botByCredential(testCredential())).toBeUndefined();
         await store.markDeleting([bot!.id], ['idle'], T0 + 1);
@@ -512,13 +523,67 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.botByCredential(credential)).toBeUndefined();
       });
 
-      test('registration is refused for a failed bot, another group, or beyond the caps', async () => {
-        const [bot] = await store.bindVms('finance', ['vm-a'], 'img', CAPS, T0).then((r) => r.bound);
+      test('a name no scale-out created is refused, and registering makes no bot and binds no VM, even with bots waiting', async () => {
+        const [waiting] = await store.createBots('finance', 1, 'img', CAPS, T0);
+        const result = await store.register('finance', { vmName: 'vm-invented' }, T0, testCredential());
+        expect(result).toMatchObject({ kind: 'refused', refusal: 'vm_not_created' });
+        expect(await store.bots()).toEqual([waiting]);
+      });
+
+      test('registration is refused for a failed bot and for a VM of another group', async () => {
+        const [bot] = await store.bindVms('finance', [{ name: 'vm-a' }], 'img', CAPS, T0).then((r) => r.bound);
         await store.markFailed([bot.id], 'boot_timeout', T0);
-        expect((await store.register('finance', 'vm-a', 'img', CAPS, T0, testCredential())).kind).toBe('refused');
-        await store.register('sales', 'vm-s', 'img', CAPS, T0, testCredential());
-        expect((await store.register('finance', 'vm-s', 'img', CAPS, T0, testCredential())).kind).toBe('refused');
-        expect((await store.register('finance', 'vm-z', 'img', { maxBots: 1, capacity: 10 }, T0, testCredential())).kind).toBe('refused');
+        expect(await store.register('finance', { vmName: 'vm-a' }, T0, testCredential())).toMatchObject({ kind: 'refused', refusal: 'bot_ended' });
+        await store.bindVms('sales', [{ name: 'vm-s' }], 'img', CAPS, T0);
+        expect(await store.register('finance', { vmName: 'vm-s' }, T0, testCredential())).toMatchObject({ kind: 'refused', refusal: 'vm_of_another_group' });
+        expect((await store.bots('sales'))[0].registeredAt).toBeUndefined();
+      });
+
+      describe('by attested vmId', () => {
+        const NONCE_TTL = 300_000;
+        const nonce = async (group: string, value: string, now = T0) => expect(await store.issueNonce(group, value, now, now + NONCE_TTL, 10)).toEqual({ kind: 'issued' });
+
+        test('registers the bot holding the vmId, whatever its name, and uses the nonce up', async () => {
+          await store.bindVms('finance', [{ name: 'vm-a', vmId: 'id-a' }], 'img', CAPS, T0);
+          await nonce('finance', '0000000001');
+          const result = await store.register('finance', { vmId: 'id-a', nonce: '0000000001' }, T0 + 1, testCredential());
+          expect(result.bot).toMatchObject({ state: 'idle', vmName: 'vm-a', vmId: 'id-a' });
+          await store.bindVms('finance', [{ name: 'vm-b', vmId: 'id-b' }], 'img', CAPS, T0);
+          expect(await store.register('finance', { vmId: 'id-b', nonce: '0000000001' }, T0 + 2, testCredential())).toMatchObject({ kind: 'refused', refusal: 'nonce_invalid' });
+        });
+
+        test.each([
+          ['never issued', async () => undefined, T0 + 1],
+          ['issued to another group', () => nonce('sales', '0000000002'), T0 + 1],
+          ['expired', () => nonce('finance', '0000000002'), T0 + NONCE_TTL + 1],
+        ])('a nonce %s is refused, and the bot stays unregistered', async (_, issue, at) => {
+          await store.bindVms('finance', [{ name: 'vm-a', vmId: 'id-a' }], 'img', CAPS, T0);
+          await issue();
+          expect(await store.register('finance', { vmId: 'id-a', nonce: '0000000002' }, at, testCredential())).toMatchObject({ kind: 'refused', refusal: 'nonce_invalid' });
+          expect((await store.bots('finance'))[0].registeredAt).toBeUndefined();
+        });
+
+        test('a refused attempt uses its nonce up too', async () => {
+          await nonce('finance', '0000000003');
+          expect(await store.register('finance', { vmId: 'id-unknown', nonce: '0000000003' }, T0 + 1, testCredential())).toMatchObject({ refusal: 'vm_not_created' });
+          await store.bindVms('finance', [{ name: 'vm-a', vmId: 'id-unknown' }], 'img', CAPS, T0);
+          expect(await store.register('finance', { vmId: 'id-unknown', nonce: '0000000003' }, T0 + 2, testCredential())).toMatchObject({ refusal: 'nonce_invalid' });
+        });
+
+        test("another group's vmId is refused as vm_of_another_group", async () => {
+          await store.bindVms('sales', [{ name: 'vm-s', vmId: 'id-s' }], 'img', CAPS, T0);
+          await nonce('finance', '0000000004');
+          expect(await store.register('finance', { vmId: 'id-s', nonce: '0000000004' }, T0 + 1, testCredential())).toMatchObject({ refusal: 'vm_of_another_group' });
+        });
+      });
+
+      test('a group holds at most `max` unused nonces; void ones are dropped first, and a number in use is not issued twice', async () => {
+        expect(await store.issueNonce('finance', '1000000001', T0, T0 + 10, 2)).toEqual({ kind: 'issued' });
+        expect(await store.issueNonce('finance', '1000000001', T0, T0 + 10, 2)).toEqual({ kind: 'taken' });
+        expect(await store.issueNonce('finance', '1000000002', T0, T0 + 10, 2)).toEqual({ kind: 'issued' });
+        expect(await store.issueNonce('finance', '1000000003', T0 + 5, T0 + 20, 2)).toEqual({ kind: 'full', live: 2 });
+        expect(await store.issueNonce('sales', '1000000004', T0 + 5, T0 + 20, 2)).toEqual({ kind: 'issued' });
+        expect(await store.issueNonce('finance', '1000000003', T0 + 11, T0 + 20, 2)).toEqual({ kind: 'issued' });
       });
 
       test('a bot whose VM is gone ends, and its run goes back to the queue', async () => {
