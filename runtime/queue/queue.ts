@@ -14,7 +14,6 @@ import { newId } from '../store/ids';
 import type { ClaimResult, CompleteInput, RegisterAs, RegisterResult, Store } from '../store/types';
 import type { Priority, Run } from '../domain/run';
 import type { Actor } from '../domain/audit';
-import { botModelKeyOf } from '../domain/bot';
 import type { QueueNotifier } from './notifier';
 import { noEvents, RuntimeEvents } from '../events';
 
