@@ -22,10 +22,62 @@ const MASK = '[redacted]';
  */
 const SECRET_PAIR = /\b(password|pwd|secret|token|accountkey|sharedaccesskey|accesskey|client_secret|sig)=([^;&\s]+)/gi;
 
-/** Masks secrets inside a string: URL passwords, bearer tokens, `password=…` and key pairs. */
+/**
+ * The longest text a line keeps of one string field. Longer text is cut before any pattern runs,
+ * so the work of redacting a line is bounded whatever a client sends.
+ */
+export const MAX_LOGGED_CHARS = 2048;
+
+/** `text`, cut to MAX_LOGGED_CHARS with a note of how much was left out. */
+export function cutText(text: string): string {
+  return text.length <= MAX_LOGGED_CHARS ? text : `${text.slice(0, MAX_LOGGED_CHARS)}…[${text.length - MAX_LOGGED_CHARS} more characters]`;
+}
+
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const isSchemeChar = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '+' || c === '.' || c === '-';
+const isLetter = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+
+/**
+ * Masks the password of every `scheme://user:password@` in `text`. A scan, not a pattern: each
+ * character is looked at a bounded number of times, so long text without `@` costs no more than
+ * its length (the backtracking pattern this replaces took time quadratic in it). What it masks is
+ * what that pattern masked: a scheme, a user without `:`, `/`, `@` or white space, and a password
+ * up to the `@`, without white space.
+ */
+function maskUrlPasswords(text: string): string {
+  let out = '';
+  let copied = 0;
+  // Past a failed search for '@', the text up to here holds none before white space or the end.
+  let noAtUntil = -1;
+  for (let at = text.indexOf('://'); at !== -1; at = text.indexOf('://', at + 3)) {
+    // The scheme: a letter, then letters, digits, +, . or -, right before "://".
+    let start = at;
+    while (start > copied && isSchemeChar(text[start - 1])) start -= 1;
+    while (start < at && !isLetter(text[start])) start += 1;
+    if (start === at) continue;
+    let colon = at + 3;
+    while (colon < text.length && text[colon] !== ':' && text[colon] !== '/' && text[colon] !== '@' && !isSpace(text[colon])) colon += 1;
+    if (colon === at + 3 || text[colon] !== ':' || colon + 1 <= noAtUntil) continue;
+    let end = colon + 1;
+    while (end < text.length && text[end] !== '@' && !isSpace(text[end])) end += 1;
+    if (text[end] !== '@') {
+      noAtUntil = end;
+      continue;
+    }
+    if (end === colon + 1) continue;
+    out += text.slice(copied, colon + 1) + MASK;
+    copied = end;
+    at = end - 2;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/**
+ * Masks secrets inside a string: URL passwords, bearer tokens, `password=…` and key pairs. Each
+ * step takes time linear in the text (no pattern here can backtrack over it).
+ */
 export function redactText(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${MASK}@`)
+  return maskUrlPasswords(text)
     .replace(/(bearer\s+)[\x21-\x7e]+/gi, `$1${MASK}`)
     .replace(SECRET_PAIR, `$1=${MASK}`);
 }
@@ -33,9 +85,9 @@ export function redactText(text: string): string {
 /** A copy of `value` with secrets masked, to any depth. */
 export function redact(value: unknown, key = ''): unknown {
   if (key && SECRET_KEY.test(key)) return MASK;
-  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'string') return redactText(cutText(value));
   if (Array.isArray(value)) return value.map((v) => redact(v));
-  if (value instanceof Error) return redactText(value.message);
+  if (value instanceof Error) return redactText(cutText(value.message));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   return value;
 }
@@ -81,6 +133,9 @@ export function createLog(options: LogOptions = {}): Log {
     options.stream ?? pino.destination({ fd: 2, sync: true }),
   );
   return (event, fields = {}) => {
-    logger[levelOf(event)](redact(fields) as object, event);
+    const level = levelOf(event);
+    // Nothing is redacted or formatted for a level that is off.
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](redact(fields) as object, event);
   };
 }

@@ -128,6 +128,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     expectedBootMs: options.expectedBootMs,
     trustProxy: options.trustProxy,
     attestation: options.attestation,
+    countRefusal: metrics.unauthenticatedRefusal,
   });
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();

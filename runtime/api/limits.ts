@@ -30,11 +30,38 @@ export type RouteCost = number | ((req: Request) => number);
 /** A page of runs: one, plus one per 50 runs asked for. */
 export const pageCost = (limit: unknown): number => 1 + Math.ceil((Number(limit) || 50) / COST.perPage);
 
-/** A token bucket per key; answers the seconds to wait when a request must be refused. */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+/** Keys a limiter keeps before it forgets the ones whose bucket is full again. */
+export const RATE_LIMITER_KEYS = 10_000;
 
-  constructor(private readonly now: () => number = Date.now) {}
+/**
+ * A token bucket per key; answers the seconds to wait when a request must be refused. Keys may
+ * come from clients (addresses), so the map is bounded: past `maxKeys`, buckets that have filled
+ * up again are forgotten (a forgotten key starts full, which is what it would have been), and
+ * if that is not enough, the keys added first, down to nine tenths of `maxKeys`.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number; perSecond: number; burst: number }>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = RATE_LIMITER_KEYS,
+  ) {}
+
+  /** Keys held now. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private forget(now: number): void {
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * b.perSecond >= b.burst) this.buckets.delete(key);
+    }
+    for (const key of this.buckets.keys()) {
+      // Down to nine tenths, so that a sweep comes at most once per tenth of the keys added.
+      if (this.buckets.size < this.maxKeys * 0.9) break;
+      this.buckets.delete(key);
+    }
+  }
 
   /**
    * Takes `cost` tokens for `key` (a request's cost in requests, at most the burst); returns 0
@@ -43,10 +70,16 @@ export class RateLimiter {
   take(key: string, perSecond: number, burst: number, cost = 1): number {
     const now = this.now();
     const units = Math.min(Math.max(cost, 1), burst);
-    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.forget(now);
+      bucket = { tokens: burst, at: now, perSecond, burst };
+      this.buckets.set(key, bucket);
+    }
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
-    this.buckets.set(key, bucket);
+    bucket.perSecond = perSecond;
+    bucket.burst = burst;
     if (bucket.tokens >= units) {
       bucket.tokens -= units;
       return 0;

@@ -25,6 +25,7 @@ export class RuntimeMetrics implements RuntimeEvents {
   private readonly armLatency: Histogram<'operation' | 'outcome'>;
   private readonly decisions: Counter<'group' | 'action' | 'reason'>;
   private readonly provisioningErrors: Counter<'group' | 'code'>;
+  private readonly refusals: Counter<'reason'>;
 
   constructor(store: Store, manifest: FleetManifest) {
     const registers = [this.registry];
@@ -82,7 +83,18 @@ export class RuntimeMetrics implements RuntimeEvents {
     });
     this.decisions = new Counter({ name: 'hosted_bots_scaler_actions_total', help: 'Scaler actions carried out, per group, kind and reason.', labelNames: ['group', 'action', 'reason'], registers });
     this.provisioningErrors = new Counter({ name: 'hosted_bots_provisioning_errors_total', help: 'Provisioning errors per group and code.', labelNames: ['group', 'code'], registers });
+    this.refusals = new Counter({
+      name: 'hosted_bots_unauthenticated_refusals_total',
+      help: 'Requests refused for want of a valid credential (401s, refused sign-ins), per reason; their log lines are rate-limited.',
+      labelNames: ['reason'],
+      registers,
+    });
   }
+
+  /** A request without a valid credential was refused; `reason` is an error code or a sign-in refusal. */
+  unauthenticatedRefusal = (reason: string): void => {
+    this.refusals.inc({ reason });
+  };
 
   runFinished: RuntimeEvents['runFinished'] = (run) => {
     this.runsFinished.inc({ group: run.group, state: run.state });

@@ -43,6 +43,8 @@ export interface ApiOptions {
   readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
   /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
   readonly trustProxy?: number;
+  /** Counts a refusal of a request without a valid credential, per reason (the metric). @default none */
+  readonly countRefusal?: (reason: string) => void;
   /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
   readonly attestation?: AttestationTrust;
 }
@@ -146,6 +148,7 @@ export function createApi(options: ApiOptions): express.Express {
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
     auditRecords: async (group, limit) => (await options.store.auditRecords({ group, limit })).map(auditRecordView),
     log,
+    countRefusal: options.countRefusal,
     now,
   });
 
@@ -156,6 +159,8 @@ export function createApi(options: ApiOptions): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const e = err as { type?: string; status?: number; message?: string };
+    // Refused credentials are counted, not logged: a stranger decides how many there are.
+    if (err instanceof RuntimeError && err.status === 401) options.countRefusal?.(err.code);
     if (err instanceof RuntimeError && !isApiPath(req.path)) {
       if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       dashboard.renderError(req, res, err).catch(() => res.status(err.status).end());

@@ -11,6 +11,7 @@ import { actingUser, callingUser, grantedGroup, grantedRun, RouteMethod, RouteOp
 import type { Access, Authenticator, Principal } from '../api/auth';
 import { canManage } from '../api/auth';
 import { COST, RateLimiter, TooManyRequests } from '../api/limits';
+import { RefusalLog } from '../api/refusal-log';
 import type { RunQueue } from '../queue/queue';
 import type { Priority } from '../domain/run';
 import { PRIORITIES } from '../domain/run';
@@ -53,6 +54,8 @@ export interface DashboardContext {
   /** A group's latest audit records, newest first, for the page of a co-owner or admin; without it the page lists none. */
   readonly auditRecords?: (group: string, limit: number) => Promise<NonNullable<GroupPageData['audit']>>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
+  /** Counts a refusal of a request without a valid credential, per reason (a metric). @default none */
+  readonly countRefusal?: (reason: string) => void;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -81,7 +84,7 @@ class SignInLimits {
 
   /** 0 when this sign-in may go ahead, else the seconds to wait. */
   take(req: Request, token: string): number {
-    const byAddress = this.limiter.take(`address:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`, SIGN_IN_LIMITS.addressPerMinute / 60, SIGN_IN_LIMITS.addressBurst);
+    const byAddress = this.limiter.take(`address:${clientAddress(req)}`, SIGN_IN_LIMITS.addressPerMinute / 60, SIGN_IN_LIMITS.addressBurst);
     if (byAddress > 0) return byAddress;
     if (!token) return 0;
     const key = createHash('sha256').update(token).digest('hex').slice(0, 32);
@@ -91,9 +94,17 @@ class SignInLimits {
 
 export const SIGN_IN_LIMITS = { addressPerMinute: 30, addressBurst: 10, tokenPerMinute: 6, tokenBurst: 5 } as const;
 
+/** The client's address as Express sees it (through the trusted proxies). */
+const clientAddress = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** How much of a refused sign-in's Origin header its log line keeps. */
+export const LOGGED_ORIGIN_CHARS = 200;
+
 export function registerDashboard(ctx: DashboardContext): { renderError(req: Request, res: Response, err: RuntimeError): Promise<void> } {
   const { route, wrap, sessions } = ctx;
   const signInLimits = new SignInLimits(ctx.now ?? Date.now);
+  const refusals = new RefusalLog(ctx.log, ctx.now ?? Date.now, ctx.countRefusal);
+  const refuse = (req: Request, reason: string, fields: Record<string, unknown> = {}) => refusals.refused(clientAddress(req), `signin_${reason}`, 'dashboard.signin_refused', fields);
 
   /** The page frame; the environment line only for a signed-in user, so no page tells a stranger about the environment. */
   const chrome = async (req: Request, title: string, flash?: Chrome['flash']): Promise<Chrome> => ({
@@ -139,20 +150,22 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
 
   route('post', '/signin', 'anyone',
     wrap(async (req, res) => {
-      // Login CSRF: only the sign-in form on this origin may sign a browser in.
-      if (!sameOrigin(req)) {
-        ctx.log('dashboard.signin_refused', { reason: 'cross-site', origin: req.headers.origin ?? null });
-        throw forbidden('sign in from the sign-in page of this dashboard');
-      }
+      // The limits first: a refused request should cost as little as possible, whatever it sends.
       const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
       const wait = signInLimits.take(req, token);
       if (wait > 0) {
-        ctx.log('dashboard.signin_refused', { reason: 'rate' });
+        refuse(req, 'rate');
         throw new TooManyRequests(`too many sign-ins from this address or with this token; retry in ${wait} s`, wait);
+      }
+      // Login CSRF: only the sign-in form on this origin may sign a browser in.
+      if (!sameOrigin(req)) {
+        const origin = req.headers.origin;
+        refuse(req, 'cross_site', { origin: origin === undefined ? null : origin.slice(0, LOGGED_ORIGIN_CHARS) });
+        throw forbidden('sign in from the sign-in page of this dashboard');
       }
       const signedIn = token ? await ctx.auth.signIn(token) : undefined;
       if (!signedIn || !('proof' in signedIn)) {
-        ctx.log('dashboard.signin_refused', { reason: signedIn ? 'bot token' : 'invalid token' });
+        refuse(req, signedIn ? 'bot_token' : 'invalid_token');
         return send(res, 401, signInPage(await chrome(req, 'Sign in', { kind: 'error', text: signedIn ? 'Bot tokens cannot sign in to the dashboard.' : 'That token is not valid.' })));
       }
       const session = sessions.create(signedIn);

@@ -1,4 +1,5 @@
 import { pageCost, RateLimiter, RefusalDelays } from '../../../runtime/api/limits';
+import { REFUSAL_LOG_LIMITS, RefusalLog } from '../../../runtime/api/refusal-log';
 
 describe('rate limits', () => {
   test('a request takes its cost from the bucket, and waits the seconds its cost needs', () => {
@@ -31,5 +32,60 @@ describe('rate limits', () => {
     delays.release('u');
     expect(delays.hold('u', 1000)).toBeGreaterThan(0);
     expect(delays.hold('v', 1000)).toBeGreaterThan(0);
+  });
+});
+
+describe('a limiter keyed by client address', () => {
+  test('forgets buckets that have filled up again once it holds its most keys', () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now, 100);
+    for (let i = 0; i < 100; i++) limiter.take(`address:${i}`, 1, 5);
+    now += 10_000;
+    limiter.take('address:new', 1, 5);
+    expect(limiter.size).toBe(1);
+  });
+
+  test('holds no more than its most keys when every bucket is still in use, keeping the newest', () => {
+    const limiter = new RateLimiter(() => 0, 100);
+    for (let i = 0; i < 1000; i++) limiter.take(`address:${i}`, 1, 1);
+    expect(limiter.size).toBeLessThanOrEqual(100);
+    // The newest address is still held: its bucket is empty, so a second request waits.
+    expect(limiter.take('address:999', 1, 1)).toBe(1);
+  });
+});
+
+describe('log lines of refused requests without a credential', () => {
+  const collect = () => {
+    const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+    return { lines, log: (event: string, fields?: Record<string, unknown>) => void lines.push({ event, fields }) };
+  };
+
+  test('2,000 refusals from one address write 10 lines and count all 2,000', () => {
+    const { lines, log } = collect();
+    const counted: string[] = [];
+    const refusals = new RefusalLog(log, () => 0, (reason) => counted.push(reason));
+    for (let i = 0; i < 2000; i++) refusals.refused('198.51.100.7', 'signin_cross_site', 'dashboard.signin_refused');
+    expect(lines).toHaveLength(REFUSAL_LOG_LIMITS.perAddressPerMinute);
+    expect(lines[0]).toEqual({ event: 'dashboard.signin_refused', fields: { reason: 'signin_cross_site', address: '198.51.100.7' } });
+    expect(counted).toHaveLength(2000);
+  });
+
+  test('refusals from 1,000 addresses write at most 100 lines a minute in all', () => {
+    const { lines, log } = collect();
+    const refusals = new RefusalLog(log, () => 0);
+    for (let i = 0; i < 1000; i++) refusals.refused(`198.51.${i >> 8}.${i & 255}`, 'signin_invalid_token', 'dashboard.signin_refused');
+    expect(lines).toHaveLength(REFUSAL_LOG_LIMITS.totalPerMinute);
+  });
+
+  test('after a minute, the next line comes with one line summing those left out, by reason', () => {
+    const { lines, log } = collect();
+    let now = 0;
+    const refusals = new RefusalLog(log, () => now);
+    for (let i = 0; i < 30; i++) refusals.refused('198.51.100.7', i % 2 ? 'signin_rate' : 'signin_cross_site', 'dashboard.signin_refused');
+    expect(lines).toHaveLength(10);
+    now += 61_000;
+    refusals.refused('198.51.100.7', 'signin_rate', 'dashboard.signin_refused');
+    expect(lines.slice(10).map((l) => l.event)).toEqual(['log.suppressed', 'dashboard.signin_refused']);
+    expect(lines[10].fields).toMatchObject({ lines: 20, byReason: { signin_rate: 10, signin_cross_site: 10 } });
   });
 });

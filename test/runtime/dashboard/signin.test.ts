@@ -3,7 +3,8 @@
  * evicted per principal; and what pages and answers tell before sign-in or to caches.
  */
 import { MAX_SESSIONS_PER_PRINCIPAL, SessionStore } from '../../../runtime/dashboard/sessions';
-import { SIGN_IN_LIMITS } from '../../../runtime/dashboard/routes';
+import { LOGGED_ORIGIN_CHARS, SIGN_IN_LIMITS } from '../../../runtime/dashboard/routes';
+import { REFUSAL_LOG_LIMITS } from '../../../runtime/api/refusal-log';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 describe('sign-in', () => {
@@ -56,6 +57,13 @@ describe('sign-in', () => {
     expect(statuses[SIGN_IN_LIMITS.addressBurst]).toBe(429);
   });
 
+  test('an address past its sign-in limit is refused before its Origin is read: 429, not 403', async () => {
+    const crafted = { origin: `https://${'a'.repeat(15_000)}` };
+    const statuses = [];
+    for (let i = 0; i < SIGN_IN_LIMITS.addressBurst + 1; i++) statuses.push((await signIn(`guess-${i}`, crafted)).status);
+    expect(statuses).toEqual([...Array(SIGN_IN_LIMITS.addressBurst).fill(403), 429]);
+  });
+
   test('behind a trusted proxy, each client address has its own sign-in limit; untrusted, the header is ignored', async () => {
     const from = (address: string, token: string) => signIn(token, { origin: t.fleet.url, 'x-forwarded-for': address });
     // Untrusted (the default): every X-Forwarded-For is the same socket address.
@@ -106,5 +114,27 @@ describe('sessions', () => {
     expect(mine.filter((s) => store.get(s.id)).length).toBe(MAX_SESSIONS_PER_PRINCIPAL);
     expect(store.get(mine[mine.length - 1].id)).toBeDefined();
     expect(store.get(mine[0].id)).toBeUndefined();
+  });
+});
+
+describe('log lines of refused sign-ins', () => {
+  test("a flood of cross-site sign-ins writes a few lines, each with at most 200 characters of its Origin, and counts every refusal", async () => {
+    const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+    const t = await startTestFleet({}, { log: (event, fields) => void lines.push({ event, fields }) });
+    try {
+      const origin = `https://${'a'.repeat(15_000)}`;
+      for (let i = 0; i < 200; i++) {
+        await fetch(`${t.fleet.url}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: 'token=guess' });
+      }
+      const refused = lines.filter((l) => l.event === 'dashboard.signin_refused');
+      expect(refused).toHaveLength(REFUSAL_LOG_LIMITS.perAddressPerMinute);
+      const logged = refused.find((l) => l.fields?.reason === 'signin_cross_site');
+      expect(logged?.fields?.origin).toBe(origin.slice(0, LOGGED_ORIGIN_CHARS));
+      const metrics = await t.fleet.runtime.metrics.registry.getSingleMetricAsString('hosted_bots_unauthenticated_refusals_total');
+      const count = (reason: string) => Number(new RegExp(`reason="${reason}"} (\\d+)`).exec(metrics)?.[1] ?? 0);
+      expect(count('signin_cross_site') + count('signin_rate')).toBe(200);
+    } finally {
+      await t.stop();
+    }
   });
 });
