@@ -92,6 +92,38 @@ class SignInLimits {
   }
 }
 
+/**
+ * The messages an action's redirect may show, by key. The page renders only these: a `?done=` it
+ * does not know shows nothing, so no link can put words of its choosing on the dashboard. A run ID
+ * and a priority are shown only in their own formats.
+ */
+export const DONE_MESSAGES = {
+  paused: () => 'Group paused: running flows finish, nothing new starts.',
+  resumed: () => 'Group resumed.',
+  cancelled: (run: string) => `Run ${run} cancelled.`,
+  stopping: (run: string) => `Run ${run} is being stopped.`,
+  'moved-to-top': (run: string) => `Run ${run} moved to the top.`,
+  priority: (run: string, priority: string) => `Run ${run} is now ${priority} priority.`,
+} as const;
+export type DoneKey = keyof typeof DONE_MESSAGES;
+
+/** The flash text for a redirect's query, or none when the key, the run or the priority is not one the dashboard wrote. */
+export function doneMessage(query: Record<string, unknown>): string | undefined {
+  const key = query.done;
+  if (typeof key !== 'string' || !Object.prototype.hasOwnProperty.call(DONE_MESSAGES, key)) return undefined;
+  const run = typeof query.run === 'string' && /^run_[0-9a-f]{24}$/.test(query.run) ? query.run : undefined;
+  const priority = typeof query.priority === 'string' && (PRIORITIES as readonly string[]).includes(query.priority) ? query.priority : undefined;
+  switch (key as DoneKey) {
+    case 'paused':
+    case 'resumed':
+      return DONE_MESSAGES[key as 'paused' | 'resumed']();
+    case 'priority':
+      return run && priority ? DONE_MESSAGES.priority(run, priority) : undefined;
+    default:
+      return run ? DONE_MESSAGES[key as 'cancelled' | 'stopping' | 'moved-to-top'](run) : undefined;
+  }
+}
+
 export const SIGN_IN_LIMITS = { addressPerMinute: 30, addressBurst: 10, tokenPerMinute: 6, tokenBurst: 5 } as const;
 
 /** The client's address as Express sees it (through the trusted proxies). */
@@ -205,13 +237,17 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       ]);
       const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors, audit };
       if (arrivals) data.history = historyChartData(arrivals, samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
-      const flash = typeof req.query.done === 'string' ? ({ kind: 'info', text: req.query.done.slice(0, 200) } as const) : undefined;
+      const text = doneMessage(req.query);
+      const flash = text ? ({ kind: 'info', text } as const) : undefined;
       send(res, 200, partial(req, groupPage(await chrome(req, group.name, flash), data)));
     }),
     { cost: COST.groupView, resource: 'group-user' },
   );
 
-  const back = (res: Response, group: string, done: string) => res.redirect(303, `/groups/${encodeURIComponent(group)}?done=${encodeURIComponent(done)}`);
+  const back = (res: Response, group: string, done: DoneKey, params: { run?: string; priority?: string } = {}) => {
+    const query = new URLSearchParams({ done, ...params });
+    res.redirect(303, `/groups/${encodeURIComponent(group)}?${query}`);
+  };
 
   for (const action of ['pause', 'resume'] as const) {
     route('post', `/groups/:group/${action}`, 'session-user',
@@ -220,7 +256,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
         if (action === 'pause') await ctx.queue.pause(group.name, actingUser(req, 'dashboard'));
         else await ctx.queue.resume(group.name, actingUser(req, 'dashboard'));
         ctx.log(`group.${action}`, { group: group.name, by: principal.id, via: 'dashboard' });
-        back(res, group.name, action === 'pause' ? 'Group paused: running flows finish, nothing new starts.' : 'Group resumed.');
+        back(res, group.name, action === 'pause' ? 'paused' : 'resumed');
       }),
       { resource: 'group-co-owner', coOwnersMay: `${action} it` },
     );
@@ -232,7 +268,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const result = await ctx.queue.cancel(run.id, actingUser(req, 'dashboard'));
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
       ctx.log('run.cancel', { runId: run.id, group: run.group, via: 'dashboard' });
-      back(res, run.group, result.kind === 'cancelled' ? `Run ${run.id} cancelled.` : `Run ${run.id} is being stopped.`);
+      back(res, run.group, result.kind === 'cancelled' ? 'cancelled' : 'stopping', { run: run.id });
     }),
     { resource: 'run-owner-or-co-owner' },
   );
@@ -242,7 +278,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const { run } = grantedRun(req);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run can move to the top`);
       await ctx.queue.moveToTop(run.id, actingUser(req, 'dashboard'));
-      back(res, run.group, `Run ${run.id} moved to the top.`);
+      back(res, run.group, 'moved-to-top', { run: run.id });
     }),
     { resource: 'group-co-owner' },
   );
@@ -254,7 +290,7 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       if (!PRIORITIES.includes(priority)) throw new RuntimeError(400, 'invalid_request', `priority: must be one of ${PRIORITIES.join(', ')}`);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
       await ctx.queue.setPriority(run.id, priority as Priority, actingUser(req, 'dashboard'));
-      back(res, run.group, `Run ${run.id} is now ${priority} priority.`);
+      back(res, run.group, 'priority', { run: run.id, priority });
     }),
     { resource: 'group-co-owner', coOwnersMay: 'change priorities from the dashboard' },
   );
