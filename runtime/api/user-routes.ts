@@ -85,6 +85,7 @@ export function groupViews(ctx: RouteContext) {
   /** One group in full: bots, the start of the queue in order with why it waits, recent runs, errors. */
   const groupDetail = async (group: ManifestGroup, access: Access, principal: Principal) => {
     const t = now();
+    const manager = canManage(access);
     const [states, counts, bots, queued, recent, errors] = await Promise.all([
       store.groups(),
       store.queueCounts(),
@@ -93,13 +94,17 @@ export function groupViews(ctx: RouteContext) {
       store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: RECENT_VIEW_LIMIT }),
       store.provisioningErrors(group.name, 20),
     ]);
+    // A plain user sees the details of the bots running their own runs only.
+    const ownRunning =
+      manager || principal.kind !== 'user' || !bots.some((b) => b.currentRunId) ? [] : await store.runs({ group: group.name, states: ['running'], createdBy: principal.id, limit: bots.length });
+    const own = new Set(ownRunning.map((r) => r.id));
     const plan = scaler.lastPlan?.groups[group.name];
     const reasons = waitReasons(plan, bots, t, expectedBootMs);
     const perRun = runWaitReasons(plan, bots, queued.length, t, expectedBootMs);
     return {
       ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
       flows: Object.keys(group.flows),
-      bots: bots.map((b) => botView(b, t)),
+      bots: bots.map((b) => botView(b, t, manager || (b.currentRunId !== undefined && own.has(b.currentRunId)))),
       botCounts: botCounts(bots),
       queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,

@@ -59,14 +59,21 @@ export function runView(run: Run, now: number) {
   };
 }
 
-export function botView(bot: Bot, now: number) {
+/**
+ * A bot in a group's view. Its VM's name and its current run are details: shown to co-owners and
+ * admins, and to a plain user only for a bot running one of their own runs (`details` false hides
+ * them, and says so with `detailsHidden`). A VM's name is what a holder of the group's bot token
+ * would need to register as it before its agent does (SECURITY.md, Bot registration).
+ */
+export function botView(bot: Bot, now: number, details = true) {
   return {
     id: bot.id,
-    vmName: bot.vmName ?? null,
+    vmName: details ? (bot.vmName ?? null) : null,
+    detailsHidden: !details,
     state: bot.state,
     ageMs: now - bot.createdAt,
     inStateMs: now - bot.stateChangedAt,
-    currentRunId: bot.currentRunId ?? null,
+    currentRunId: details ? (bot.currentRunId ?? null) : null,
     runsCompleted: bot.runsCompleted,
     failureReason: bot.failureReason ?? null,
   };

@@ -168,7 +168,7 @@ export interface GroupPageData {
   maxBots: number;
   committedBots: number;
   canManage: boolean;
-  bots: Array<{ id: string; vmName: string | null; state: string; ageMs: number; runsCompleted: number }>;
+  bots: Array<{ id: string; vmName: string | null; detailsHidden?: boolean; state: string; ageMs: number; runsCompleted: number }>;
   /** Runs the viewer may see in full, and others' runs as shadows: position, priority, state and times only. */
   queue: Array<{ position: number; priority: string; waitMs: number; waitingBecause: string } & (RunIdentity | RunShadow)>;
   waitingBecause: string[];
@@ -244,7 +244,7 @@ ${
   g.bots.length === 0
     ? html`<p>No bots: the group scales from zero when runs wait.</p>`
     : html`<table><caption>Bots of the group</caption><thead><tr><th scope="col">Bot</th><th scope="col">VM</th><th scope="col">State</th><th scope="col">Age</th><th scope="col">Runs</th></tr></thead>
-<tbody>${g.bots.map((b) => html`<tr><td><code>${b.id}</code></td><td>${b.vmName ?? '(not yet created)'}</td><td><span class="state ${b.state}">${b.state}</span></td><td>${duration(b.ageMs)}</td><td>${b.runsCompleted}</td></tr>`)}</tbody></table>`
+<tbody>${g.bots.map((b) => html`<tr><td><code>${b.id}</code></td><td>${b.detailsHidden ? '(shown to co-owners)' : (b.vmName ?? '(not yet created)')}</td><td><span class="state ${b.state}">${b.state}</span></td><td>${duration(b.ageMs)}</td><td>${b.runsCompleted}</td></tr>`)}</tbody></table>`
 }
 </section>
 <section aria-labelledby="recent-h">

@@ -70,3 +70,36 @@ describe('why each queued run waits', () => {
     expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0 } })).toBeNull();
   });
 });
+
+describe("bots in a group's view", () => {
+  test("a plain user sees the VM and run of the bots running their own runs only; a co-owner sees every bot's", async () => {
+    const { eventually, startTestFleet, USERS } = await import('../../helpers/local-fleet');
+    const t = await startTestFleet({ groups: { finance: { access: { users: [USERS.financeClerk, USERS.salesRep], coOwners: [USERS.financeLead] } } } });
+    try {
+      const start = async (who: string) => (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 60 } }, who)).body.id as string;
+      const clerks = await start(USERS.financeClerk);
+      const reps = await start(USERS.salesRep);
+      const view = async (who: string) => (await t.api('GET', '/v1/groups/finance', undefined, who)).body.bots as Array<{ vmName: string | null; currentRunId: string | null; detailsHidden: boolean }>;
+      const lead = await eventually('both runs running on bots', async () => {
+        const bots = await view(USERS.financeLead);
+        return bots.filter((b) => b.currentRunId).length === 2 ? bots : undefined;
+      }, 30_000);
+      expect(lead.every((b) => !b.detailsHidden)).toBe(true);
+      const clerkBot = lead.find((b) => b.currentRunId === clerks)!;
+      expect(clerkBot.vmName).toMatch(/\S/);
+
+      const seen = await view(USERS.financeClerk);
+      expect(seen).toHaveLength(lead.length);
+      expect(seen.filter((b) => !b.detailsHidden)).toEqual([expect.objectContaining({ currentRunId: clerks, vmName: clerkBot.vmName })]);
+      for (const b of seen.filter((x) => x.detailsHidden)) expect(b).toMatchObject({ vmName: null, currentRunId: null });
+      expect(JSON.stringify(seen)).not.toContain(reps);
+      const page = await fetch(`${t.fleet.url}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url }, body: `token=${encodeURIComponent(t.tokens[USERS.salesRep])}` });
+      const cookie = /hb_session=[^;]+/.exec(page.headers.get('set-cookie') ?? '')![0];
+      const html = await (await fetch(`${t.fleet.url}/groups/finance`, { headers: { cookie } })).text();
+      expect(html).not.toContain(clerkBot.vmName!);
+      expect(html).toContain('(shown to co-owners)');
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+});
