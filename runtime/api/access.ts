@@ -59,6 +59,8 @@ declare module 'express-serve-static-core' {
     access?: Access;
     /** The run `:id`, on routes whose policy names a run. */
     run?: Run;
+    /** Takes more of the caller's rate limit, for work the handler finds it did (see RateLimiter.charge). */
+    charge?: (units: number) => void;
   }
 }
 
@@ -203,6 +205,7 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
       const key = principal.kind === 'bot' ? `bot:${principal.group}` : `user:${principal.id}`;
       const wait = principal.kind === 'bot' ? limiter.take(key, limits.botPerSecond, limits.botBurst, units) : limiter.take(key, limits.userPerSecond, limits.userBurst, units);
       if (wait > 0) return refuseLater(key, wait, next);
+      req.charge = (more) => limiter.charge(key, more);
       const agentRoute = policy === 'group-bot' || policy === 'bot';
       if (agentRoute && principal.kind !== 'bot') return next(forbidden('only bots may call /v1/agent routes'));
       if (!agentRoute && principal.kind !== 'user') return next(forbidden('bots may only call /v1/agent routes'));

@@ -24,7 +24,13 @@ export const MAX_URL_LENGTH = 2048;
  * group costs more than a single run, so that the limit bounds the work one token can cause,
  * not only its number of requests.
  */
-export const COST = { groupView: 5, groupList: 2, perPage: 50, perEnqueueBytes: 8 * 1024 } as const;
+export const COST = { groupView: 5, groupList: 2, perPage: 50, perEnqueueBytes: 8 * 1024, perHistoryRowsRead: 100 } as const;
+
+/**
+ * The most runs one page of a group's history reads. A page whose filters match few of them
+ * answers fewer runs and a `next` cursor; its cost grows with the runs it read (COST.perHistoryRowsRead).
+ */
+export const HISTORY_SCAN_ROWS = 2000;
 export type RouteCost = number | ((req: Request) => number);
 
 /** A page of runs: one, plus one per 50 runs asked for. */
@@ -85,6 +91,16 @@ export class RateLimiter {
       return 0;
     }
     return Math.max(1, Math.ceil((units - bucket.tokens) / perSecond));
+  }
+
+  /**
+   * Takes `units` more from `key` for work a request turned out to cost, after it was let through:
+   * the bucket may go into debt (down to minus the burst), which the key's next requests wait for.
+   */
+  charge(key: string, units: number): void {
+    const bucket = this.buckets.get(key);
+    if (!bucket || units <= 0) return;
+    bucket.tokens = Math.max(-bucket.burst, bucket.tokens - units);
   }
 }
 

@@ -11,7 +11,7 @@ import { RUN_STATES, RunState } from '../domain/run';
 import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
 import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
 import { emptyBody, parse, priority, runId } from './input';
-import { COST, pageCost } from './limits';
+import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
 import type { RouteContext } from './routes';
 import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, waitReasons, warmUpView } from './views';
 
@@ -202,10 +202,11 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
       const limit = query.limit ?? 50;
       // A plain user's history holds their own runs only, so the cursor is always one of theirs.
       const createdBy = canManage(access) ? undefined : principal.id;
-      const runs = await store.runs({ group: group.name, states: query.state, limit: limit + 1, before: query.before, createdBy });
-      const page = runs.slice(0, limit);
+      const page = await store.runHistory({ group: group.name, states: query.state, limit, before: query.before, createdBy, scan: HISTORY_SCAN_ROWS });
+      // The page's price grows with the runs it read, not only with those it shows.
+      req.charge?.(Math.floor(page.scanned / COST.perHistoryRowsRead));
       const t = now();
-      res.json({ runs: page.map((r) => runSummary(r, t)), next: runs.length > limit ? page[page.length - 1].id : null });
+      res.json({ runs: page.runs.map((r) => runSummary(r, t)), next: page.next ?? null });
     }),
     { cost: (req) => pageCost(req.query.limit) },
   );

@@ -201,4 +201,14 @@ CREATE TABLE registration_nonces (
 CREATE INDEX registration_nonces_grp ON registration_nonces (grp, expires_at);
 `,
   },
+  {
+    version: 10,
+    name: 'history indexes',
+    // A group's history is read newest first by page (Store.runHistory): all of it, a creator's
+    // runs, or one state's. Each has its index, so a page reads only the runs it may show.
+    sql: () => `
+CREATE INDEX runs_group_creator_seq ON runs (grp, created_by, seq);
+CREATE INDEX runs_group_state_seq ON runs (grp, state, seq);
+`,
+  },
 ];

@@ -23,11 +23,14 @@ import { MIGRATIONS } from './migrations';
 import {
   AUDIT_COLUMNS, auditValues, rowToAuditRecord, arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, RUN_LISTING_COLUMNS, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
   rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
+  readHistory,
 } from './rows';
 import { ArrivalHistory, GroupSample, historyKeepFrom, historyReadFrom, slotOf, SlotSample } from '../domain/history';
 import type {
   AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
+  HistoryPage,
+  HistoryQuery,
 } from './types';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import type { Bot, BotState, Caps } from '../domain/bot';
@@ -644,6 +647,10 @@ export class PostgresStore implements Store {
     }
     values.push(noLimitIfNegative(query.limit));
     return (await this.query(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`, values)).map(rowToRunListing);
+  }
+
+  runHistory(query: HistoryQuery): Promise<HistoryPage> {
+    return readHistory(query, (n) => `$${n}`, (s) => this.query(s.text, s.values));
   }
 
   async queueCounts(cap?: number): Promise<QueueCounts[]> {

@@ -7,7 +7,7 @@ import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { GroupGate } from '../domain/transitions';
 import { FINAL_RUN_STATES, Run, RunListing } from '../domain/run';
-import type { EnqueueInput, QueueCounts } from './types';
+import type { EnqueueInput, HistoryPage, HistoryQuery, QueueCounts } from './types';
 import type { RunEnd } from '../domain/transitions';
 import type { AuditEntry, AuditRecord } from '../domain/audit';
 import { storableOptional, storableText } from '../domain/text';
@@ -36,6 +36,79 @@ export const QUEUE_ORDER = 'moved_to_top_at IS NULL, moved_to_top_at DESC, prior
 export const RUN_LISTING_COLUMNS =
   'seq, id, grp, flow, priority, state, attempts, created_by, idempotency_key, timeout_minutes, enqueued_at, queued_at, started_at, finished_at, ' +
   'moved_to_top_at, last_heartbeat_at, cancel_requested, bot_id, vm_name, exit_code, error_code';
+
+/** A statement and its values, the placeholders written by the store's dialect. */
+export interface Statement {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/**
+ * The statements of a history page (see Store.runHistory), for either store: `placeholder(n)` is
+ * the dialect's n-th parameter (`?` or `$n`).
+ *
+ * - `window`: the runs a page may read, in index order: the group's (or its creator's, or a
+ *   single state's) runs before the cursor, newest first, at most `scan`;
+ * - `page`: the window's runs that match the other filters, at most `limit + 1` (one more tells
+ *   the page is full);
+ * - `extent(fromSeq)`: how many of the window's runs a page read down to `fromSeq`, and the oldest
+ *   one's ID, from the index alone.
+ */
+export function historyStatements(q: { group: string; states?: readonly string[]; limit: number; before?: string; createdBy?: string; scan: number }, placeholder: (n: number) => string) {
+  const build = (parts: (p: (v: unknown) => string) => string): Statement => {
+    const values: unknown[] = [];
+    const p = (v: unknown) => {
+      values.push(v);
+      return placeholder(values.length);
+    };
+    return { text: parts(p), values };
+  };
+  const states = q.states ?? [];
+  // The index decides the window: a creator's runs, a single state's, or the group's.
+  const stateIndexed = states.length === 1 && q.createdBy === undefined;
+  const windowWhere = (p: (v: unknown) => string, fromSeq?: number) =>
+    [
+      `grp = ${p(q.group)}`,
+      ...(q.createdBy !== undefined ? [`created_by = ${p(q.createdBy)}`] : []),
+      ...(stateIndexed ? [`state = ${p(states[0])}`] : []),
+      ...(q.before !== undefined ? [`seq < (SELECT seq FROM runs WHERE id = ${p(q.before)})`] : []),
+      ...(fromSeq !== undefined ? [`seq >= ${p(fromSeq)}`] : []),
+    ].join(' AND ');
+  const residual = (p: (v: unknown) => string) => (!stateIndexed && states.length > 0 ? `WHERE state IN (${states.map((s) => p(s)).join(', ')})` : '');
+  return {
+    page: build((p) => {
+      const where = windowWhere(p);
+      return `SELECT ${RUN_LISTING_COLUMNS} FROM (SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${p(q.scan)}) AS w ${residual(p)} ORDER BY seq DESC LIMIT ${p(q.limit + 1)}`;
+    }),
+    extent: (fromSeq?: number) =>
+      build((p) => {
+        const where = windowWhere(p, fromSeq);
+        return `SELECT COUNT(*) AS n, MIN(seq) AS oldest FROM (SELECT seq FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${p(q.scan)}) AS w`;
+      }),
+  };
+}
+
+/**
+ * A history page (Store.runHistory) through a store's `all`, which runs a statement and answers
+ * its rows: the page, then from the index alone how much of the window it read and where the next
+ * page starts.
+ */
+export async function readHistory(q: HistoryQuery, placeholder: (n: number) => string, all: (s: Statement) => Row[] | Promise<Row[]>): Promise<HistoryPage> {
+  const statements = historyStatements(q, placeholder);
+  const rows = await all(statements.page);
+  if (rows.length > q.limit) {
+    const page = rows.slice(0, q.limit);
+    // Read down to the page's last run: the next page starts before it.
+    const [extent] = await all(statements.extent(Number(page[page.length - 1].seq)));
+    return { runs: page.map(rowToRunListing), next: page[page.length - 1].id, scanned: Number(extent.n) };
+  }
+  const [extent] = await all(statements.extent());
+  const scanned = Number(extent.n);
+  if (scanned < q.scan || extent.oldest == null) return { runs: rows.map(rowToRunListing), scanned };
+  // The window ran out before the page filled: the next page starts before the window's oldest run.
+  const [oldest] = await all({ text: `SELECT id FROM runs WHERE seq = ${placeholder(1)}`, values: [Number(extent.oldest)] });
+  return { runs: rows.map(rowToRunListing), next: oldest.id, scanned };
+}
 
 /** An enqueue with its free text as the stores keep it (see storableText). */
 export function storableEnqueue(input: EnqueueInput): EnqueueInput {

@@ -9,6 +9,8 @@ import { MIGRATIONS } from './migrations';
 import type {
   AuditQuery, CancelResult, ClaimInput, ClaimResult, CompleteInput, CompleteResult, EnqueueInput, EnqueueResult, ForgetInput, ForgetResult, HeartbeatResult,
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
+  HistoryPage,
+  HistoryQuery,
 } from './types';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import { Bot, BotState, Caps } from '../domain/bot';
@@ -24,6 +26,7 @@ import { newId } from './ids';
 import {
   AUDIT_COLUMNS, auditValues, rowToAuditRecord, arrivalHistorySql, busySlots, countsOf, rowsToArrivals, FINAL_STATES_SQL, QUEUE_ORDER, rowsToHistory, rowToBot, rowToGroup, rowToGroupGate, rowToProvisioningError, rowToRun, rowToRunListing,
   RUN_LISTING_COLUMNS, rowToSlotSample, SAMPLE_COLUMNS, SAMPLE_KEEP_MAX, sampleRows, sqlList, storableEnd, storableEnqueue, storableProvisioningError, withOldest,
+  readHistory,
 } from './rows';
 
 type Row = Record<string, any>;
@@ -397,6 +400,10 @@ export class SqliteStore implements Store {
       }
       return (this.sql(`SELECT ${RUN_LISTING_COLUMNS} FROM runs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params) as Row[]).map(rowToRunListing);
     });
+  }
+
+  runHistory(query: HistoryQuery): Promise<HistoryPage> {
+    return readHistory(query, () => '?', (s) => this.sql(s.text).all(...s.values) as Row[]);
   }
 
   queueCounts(cap?: number): Promise<QueueCounts[]> {

@@ -101,6 +101,27 @@ export interface RunQuery {
   readonly createdBy?: string;
 }
 
+/** A page of a group's history: at most `limit` runs, reading at most `scan` of the group's runs. */
+export interface HistoryQuery extends RunQuery {
+  /**
+   * The most runs of the group (or of its creator's, with `createdBy`) one page reads, in order,
+   * whatever the other filters match: the bound on a page's work.
+   */
+  readonly scan: number;
+}
+
+export interface HistoryPage {
+  /** Newest first, at most `limit`. */
+  readonly runs: RunListing[];
+  /**
+   * The run the next page starts before, or undefined at the end of the history. A page may hold
+   * fewer than `limit` runs and still have a next one: its `scan` ran out first.
+   */
+  readonly next?: string;
+  /** Runs the page read, for its cost. */
+  readonly scanned: number;
+}
+
 /** Per-group settings the sweep needs. */
 export interface SweepGroup extends GroupLimits {
   readonly name: string;
@@ -184,6 +205,12 @@ export interface Store {
   queue(group: string, limit?: number, offset?: number): Promise<RunListing[]>;
   /** Runs newest first, without their data: a list never reads inputs or output. */
   runs(query: RunQuery): Promise<RunListing[]>;
+  /**
+   * A page of a group's history, keyset-paginated on indexes (by group and sequence, by group,
+   * creator and sequence, by group, state and sequence): its work is bounded by `scan`, however
+   * long the history and however few runs the filters match.
+   */
+  runHistory(query: HistoryQuery): Promise<HistoryPage>;
   /**
    * Queued and running runs per group, and when the oldest queued run entered the queue; with
    * `cap`, each count stops at `cap` (enough for scaling).

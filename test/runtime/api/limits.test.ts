@@ -89,3 +89,16 @@ describe('log lines of refused requests without a credential', () => {
     expect(lines[10].fields).toMatchObject({ lines: 20, byReason: { signin_rate: 10, signin_cross_site: 10 } });
   });
 });
+
+describe('charging a request for the work it turned out to do', () => {
+  test('puts the key in debt, down to minus its burst, which its next requests wait out', () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    expect(limiter.take('u', 1, 10, 2)).toBe(0);
+    limiter.charge('u', 100);
+    // 8 left, 100 charged: the debt stops at -10, so 11 s until one request fits.
+    expect(limiter.take('u', 1, 10, 1)).toBe(11);
+    now += 11_000;
+    expect(limiter.take('u', 1, 10, 1)).toBe(0);
+  });
+});

@@ -856,6 +856,76 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect((await store.queue('finance'))[0]).not.toHaveProperty('inputs');
       });
 
+      describe('history pages', () => {
+        /** 30 runs, newest last: ana's and bo's in turn, every third cancelled; and a run of sales. */
+        async function history() {
+          const runs: { id: string; createdBy: string; state: string }[] = [];
+          for (let i = 0; i < 30; i++) {
+            const createdBy = i % 2 ? 'bo' : 'ana';
+            const { run } = (await enqueue({ createdBy, now: T0 + i })) as { run: { id: string } };
+            let state = 'queued';
+            if (i % 3 === 0) {
+              await store.cancel(run.id, T0 + i, LEAD);
+              state = 'cancelled';
+            }
+            runs.push({ id: run.id, createdBy, state });
+          }
+          await enqueue({ group: 'sales' });
+          return runs.reverse();
+        }
+
+        /** Every page of a query, following `next` to the end. */
+        async function allPages(query: Omit<Parameters<Store['runHistory']>[0], 'group' | 'before'>) {
+          const pages: { ids: string[]; scanned: number; next?: string }[] = [];
+          let before: string | undefined;
+          do {
+            const page = await store.runHistory({ group: 'finance', ...query, before });
+            pages.push({ ids: page.runs.map((r) => r.id), scanned: page.scanned, next: page.next });
+            before = page.next;
+          } while (before && pages.length < 100);
+          return pages;
+        }
+
+        test.each([
+          ['all of the group', {}, () => true],
+          ["one creator's", { createdBy: 'bo' }, (r: { createdBy: string }) => r.createdBy === 'bo'],
+          ['one state', { states: ['cancelled'] as const }, (r: { state: string }) => r.state === 'cancelled'],
+          ['two states', { states: ['cancelled', 'expired'] as const }, (r: { state: string }) => r.state === 'cancelled'],
+          ["one creator's in one state", { createdBy: 'ana', states: ['queued'] as const }, (r: { createdBy: string; state: string }) => r.createdBy === 'ana' && r.state === 'queued'],
+        ])('%s: pages newest first hold every run once, each page reading at most its scan', async (_name, filter, matches) => {
+          const runs = await history();
+          const pages = await allPages({ limit: 4, scan: 6, ...filter });
+          expect(pages.flatMap((p) => p.ids)).toEqual(runs.filter(matches as (r: (typeof runs)[number]) => boolean).map((r) => r.id));
+          for (const page of pages) {
+            expect(page.ids.length).toBeLessThanOrEqual(4);
+            expect(page.scanned).toBeLessThanOrEqual(6);
+          }
+          expect(pages[pages.length - 1].next).toBeUndefined();
+        });
+
+        test('a page whose scan runs out before it fills answers the runs it found and where to go on', async () => {
+          const runs = await history();
+          // Newest first: the first six runs hold two cancelled ones (positions 27 and 24).
+          const page = await store.runHistory({ group: 'finance', states: ['cancelled', 'expired'], limit: 4, scan: 6 });
+          expect(page.runs.map((r) => r.id)).toEqual(runs.slice(0, 6).filter((r) => r.state === 'cancelled').map((r) => r.id));
+          expect(page.scanned).toBe(6);
+          expect(page.next).toBe(runs[5].id);
+        });
+
+        test('a full page reads no further than its last run', async () => {
+          await history();
+          const page = await store.runHistory({ group: 'finance', limit: 4, scan: 2000 });
+          expect(page.runs).toHaveLength(4);
+          expect(page.scanned).toBe(4);
+          expect(page.next).toBe(page.runs[3].id);
+        });
+
+        test('a creator with no runs reads nothing', async () => {
+          await history();
+          expect(await store.runHistory({ group: 'finance', createdBy: 'nobody', limit: 50, scan: 2000 })).toEqual({ runs: [], scanned: 0 });
+        });
+      });
+
       test('the queue pages by offset in claim order', async () => {
         const ids = [];
         for (let i = 0; i < 5; i++) ids.push(((await enqueue({ now: T0 + i })) as { run: { id: string } }).run.id);
