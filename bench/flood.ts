@@ -14,7 +14,7 @@
  * dist/runtime/cli/main.js) every scenario runs on that build too, in the same run, for a ratio.
  * Writes its section of BENCHMARKS.md.
  *
- *   npm run build && node dist/bench/flood.js [--seconds 15] [--runs 40000] [--baseline <main.js>]
+ *   npm run build && node dist/bench/flood.js [--seconds 15] [--runs 40000] [--baseline <main.js> [--baseline-label <name>]]
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -278,12 +278,13 @@ async function measureBuild(label: string, cli: string | undefined, dist: string
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log('usage: node dist/bench/flood.js [--seconds 15] [--runs 40000] [--baseline <another build\'s dist/runtime/cli/main.js>]\nMeasures /healthz while strangers and plain users flood the runtime, and the log lines of 2,000 bad requests; rewrites the flood section of BENCHMARKS.md.');
+    console.log('usage: node dist/bench/flood.js [--seconds 15] [--runs 40000] [--baseline <another build\'s dist/runtime/cli/main.js> [--baseline-label <name>]]\nMeasures /healthz while strangers and plain users flood the runtime, and the log lines of 2,000 bad requests; rewrites the flood section of BENCHMARKS.md.');
     return;
   }
   const seconds = Number(arg('seconds', '15'));
   const runs = Number(arg('runs', '40000'));
   const baseline = arg('baseline', undefined);
+  const baselineLabel = arg('baseline-label', 'baseline');
   if (!Number.isInteger(seconds) || seconds < 2 || seconds > 600) throw new Error(`--seconds must be an integer from 2 to 600, got ${arg('seconds', '')}`);
   if (!Number.isInteger(runs) || runs < 100 || runs > 1_000_000) throw new Error(`--runs must be an integer from 100 to 1000000, got ${arg('runs', '')}`);
   if (baseline && !fs.existsSync(baseline)) throw new Error(`--baseline ${baseline}: no such file; give another build's dist/runtime/cli/main.js`);
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
   builds.push({ label: 'this build', result: await measureBuild('this build', undefined, thisDist, seconds, runs) });
   if (baseline) {
     const dist = path.resolve(path.dirname(baseline), '..', '..');
-    builds.push({ label: `baseline (${path.relative(process.cwd(), dist) || dist})`, result: await measureBuild('baseline', baseline, dist, seconds, runs) });
+    builds.push({ label: baselineLabel!, result: await measureBuild('baseline', baseline, dist, seconds, runs) });
   }
 
   const fmt = (ms: number) => ms.toFixed(1);
@@ -305,7 +306,7 @@ async function main(): Promise<void> {
   const body = [
     '## Flood: strangers and plain users against everyone else',
     '',
-    `\`node dist/bench/flood.js --seconds ${seconds} --runs ${runs}${baseline ? ' --baseline <previous build>' : ''}\`, on ${machine()}; load average ${loadAtStart.toFixed(2)} at the start.`,
+    `\`node dist/bench/flood.js --seconds ${seconds} --runs ${runs}${baseline ? ` --baseline <dist/runtime/cli/main.js of ${baselineLabel}>` : ''}\`, on ${machine()}; load average ${loadAtStart.toFixed(2)} at the start.`,
     '',
     `The runtime runs alone in its own process on SQLite, with a group of ${runs} finished runs (about 2 KB of inputs each) started by ${USERS.length} plain users. The load comes from a separate client process; this process asks for /healthz every ${HEALTH_EVERY_MS} ms during each ${seconds}-second scenario and times the answers. Goal: /healthz p99 under 100 ms in every scenario. Strangers send sign-ins with a 15 KB crafted Origin header on ${STRANGER_CONNECTIONS} connections, back to back: from one address, and from a new address each request (X-Forwarded-For; the runtime believes one proxy hop, as behind App Service's front end), so that the per-address sign-in limit never stops them before the Origin check. Users page their own history, 100 runs a page, back to back, ignoring Retry-After; with \`state=failed,expired\` few runs match, so most pages read a full window of ${2000} runs and answer few.`,
     '',
