@@ -88,6 +88,20 @@ export async function startTestFleet(
   };
 }
 
+/** Signs `who` in to the fleet's dashboard from its own sign-in page: the session cookie, and the CSRF token its forms carry. */
+export async function dashboardSession(t: TestFleet, who: string): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${t.fleet.url}/signin`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url },
+    body: `token=${encodeURIComponent(t.tokens[who])}`,
+  });
+  const cookie = /hb_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0];
+  if (!cookie) throw new Error(`${who} could not sign in to the dashboard: ${res.status}`);
+  const page = await (await fetch(`${t.fleet.url}/`, { headers: { cookie } })).text();
+  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '' };
+}
+
 /** Polls until `check` returns a truthy value, or fails with `what` after `ms`. */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000, every = 50): Promise<T> {
   const deadline = Date.now() + ms;

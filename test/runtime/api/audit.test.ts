@@ -3,7 +3,7 @@
  * dashboard leaves its record; co-owners and admins read it (GET /v1/groups/:group/audit, and the
  * group's page), plain users do not; retention deletes it with the finished runs.
  */
-import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { dashboardSession, eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 describe('audit trail', () => {
   let t: TestFleet;
@@ -11,17 +11,7 @@ describe('audit trail', () => {
   let second: string;
 
   /** A dashboard session: its cookie, and the CSRF token its forms carry. */
-  const signIn = async (who: string) => {
-    const res = await fetch(`${t.fleet.url}/signin`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url },
-      body: `token=${encodeURIComponent(t.tokens[who])}`,
-    });
-    const cookie = /hb_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-    const page = await (await fetch(`${t.fleet.url}/`, { headers: { cookie } })).text();
-    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(page)![1] };
-  };
+  const signIn = (who: string) => dashboardSession(t, who);
   const page = async (path: string, cookie: string) => (await fetch(`${t.fleet.url}${path}`, { headers: { cookie } })).text();
 
   beforeAll(async () => {

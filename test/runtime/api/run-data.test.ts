@@ -4,7 +4,7 @@
  * run stands (position, priority, state, times). Checked on every user-visible answer: the API's
  * group, queue and history views, the run route, and the dashboard's pages.
  */
-import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { dashboardSession, eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 /** Markers that must never reach anyone but the run's owner, co-owners and admins. */
 const mark = (who: string, what: string) => `MARK-${who}-${what}-7f3a`;
@@ -36,15 +36,7 @@ describe('run data', () => {
   afterAll(async () => t.stop());
 
   /** A dashboard session for a principal: the cookie its sign-in sets. */
-  const signIn = async (who: string) => {
-    const res = await fetch(`${t.fleet.url}/signin`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url },
-      body: `token=${encodeURIComponent(t.tokens[who])}`,
-    });
-    return /hb_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-  };
+  const signIn = async (who: string) => (await dashboardSession(t, who)).cookie;
   const page = async (path: string, session: string) => (await fetch(`${t.fleet.url}${path}`, { headers: { cookie: session } })).text();
 
   /** Every answer a principal can get that lists or shows runs, as text. */

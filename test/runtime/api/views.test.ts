@@ -1,6 +1,7 @@
 import { describeWait, runWaitReasons, warmUpView } from '../../../runtime/api/views';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
+import { dashboardSession, eventually, startTestFleet, USERS } from '../../helpers/local-fleet';
 
 const NOW = 1_800_000_000_000;
 const MINUTE = 60_000;
@@ -73,7 +74,6 @@ describe('why each queued run waits', () => {
 
 describe("bots in a group's view", () => {
   test("a plain user sees the VM and run of the bots running their own runs only; a co-owner sees every bot's", async () => {
-    const { eventually, startTestFleet, USERS } = await import('../../helpers/local-fleet');
     const t = await startTestFleet({ groups: { finance: { access: { users: [USERS.financeClerk, USERS.salesRep], coOwners: [USERS.financeLead] } } } });
     try {
       const start = async (who: string) => (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 60 } }, who)).body.id as string;
@@ -93,8 +93,7 @@ describe("bots in a group's view", () => {
       expect(seen.filter((b) => !b.detailsHidden)).toEqual([expect.objectContaining({ currentRunId: clerks, vmName: clerkBot.vmName })]);
       for (const b of seen.filter((x) => x.detailsHidden)) expect(b).toMatchObject({ vmName: null, currentRunId: null });
       expect(JSON.stringify(seen)).not.toContain(reps);
-      const page = await fetch(`${t.fleet.url}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url }, body: `token=${encodeURIComponent(t.tokens[USERS.salesRep])}` });
-      const cookie = /hb_session=[^;]+/.exec(page.headers.get('set-cookie') ?? '')![0];
+      const { cookie } = await dashboardSession(t, USERS.salesRep);
       const html = await (await fetch(`${t.fleet.url}/groups/finance`, { headers: { cookie } })).text();
       expect(html).not.toContain(clerkBot.vmName!);
       expect(html).toContain('(shown to co-owners)');

@@ -3,7 +3,7 @@
  * and nothing a link chose.
  */
 import { doneMessage } from '../../../runtime/dashboard/routes';
-import { startTestFleet, USERS } from '../../helpers/local-fleet';
+import { dashboardSession, startTestFleet, USERS } from '../../helpers/local-fleet';
 
 const RUN = 'run_19ac0b7d2e4a5f3c2b1a9e07';
 
@@ -34,13 +34,7 @@ describe('messages after an action', () => {
   test('the group page shows a known message and never the text of an unknown one', async () => {
     const t = await startTestFleet();
     try {
-      const res = await fetch(`${t.fleet.url}/signin`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.fleet.url },
-        body: `token=${encodeURIComponent(t.tokens[USERS.admin])}`,
-      });
-      const cookie = /hb_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+      const { cookie } = await dashboardSession(t, USERS.admin);
       const page = async (query: string) => (await fetch(`${t.fleet.url}/groups/finance?${query}`, { headers: { cookie } })).text();
       expect(await page('done=resumed')).toContain('Group resumed.');
       const forged = await page(`done=${encodeURIComponent('Call the help desk at +1 555 0100 now')}`);
