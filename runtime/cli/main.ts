@@ -134,8 +134,9 @@ function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('Run the examples/single-geo fleet on this machine: arm-sim plays Azure, bots scale out, run and scale back in.')
-    .addOption(new Option('--port <port>', 'port of the runtime API on 127.0.0.1').default(8080).argParser(number('--port', 0, 65535)))
+    .description('Run a fleet on this machine (the examples/single-geo fleet by default): arm-sim plays Azure, bots scale out, run and scale back in.')
+    .option('--manifest <fleet.json|cdktf.out>', "run this synthesized stack's fleet.json, or every stack of a cdktf.out folder (one runtime each, on consecutive ports)")
+    .addOption(new Option('--port <port>', 'port of the (first) runtime API on 127.0.0.1').default(8080).argParser(number('--port', 0, 65535)))
     .addOption(new Option('--boot-seconds <s>', 'how long a simulated bot takes to boot (Azure takes minutes)').default(4).argParser(number('--boot-seconds', 0, 600)))
     .addOption(new Option('--idle-seconds <s>', 'how long a bot may sit idle before it is deleted').default(15).argParser(number('--idle-seconds', 0, 86400)))
     .option('--no-sample-runs', 'do not submit the burst of sample runs')
@@ -146,6 +147,7 @@ function buildProgram(): Command {
       // The demo loads cdktf and the examples: never in the deployed bundle's way.
       const { runDemo } = require('./demo') as typeof import('./demo');
       await runDemo({
+        manifest: opts.manifest,
         port: opts.port,
         bootSeconds: opts.bootSeconds,
         idleSeconds: opts.idleSeconds,

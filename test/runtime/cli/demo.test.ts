@@ -86,3 +86,66 @@ describe('demo status', () => {
     expect(atZero(status(group('finance', {}, 1), 3, 0))).toBe(false);
   });
 });
+
+describe('demo --manifest', () => {
+  const fs = jest.requireActual('fs') as typeof import('fs');
+  const os = jest.requireActual('os') as typeof import('os');
+  const path = jest.requireActual('path') as typeof import('path');
+
+  test.each([
+    ['a path that does not exist', (dir: string) => path.join(dir, 'missing'), 'no such file or folder'],
+    ['a folder without stacks', (dir: string) => dir, 'no stacks/<stack>/fleet.json in this folder'],
+    [
+      'a fleet.json that is not JSON',
+      (dir: string) => {
+        fs.mkdirSync(path.join(dir, 'stacks', 'broken'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'stacks', 'broken', 'fleet.json'), '{ not json');
+        return dir;
+      },
+      'fleet.json is not JSON',
+    ],
+  ])('refuses %s, naming it, before anything starts', async (_name, target, message) => {
+    const { readDemoStacks } = await import('../../../runtime/cli/demo');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-manifest-'));
+    const given = target(dir);
+    expect(() => readDemoStacks(given)).toThrow(`--manifest ${given}: `);
+    expect(() => readDemoStacks(given)).toThrow(message);
+  });
+
+  test('runs every stack of a multi-geography synth, each with its own runtime, and /metrics answers as deployed', async () => {
+    const { App } = await import('cdktf');
+    const { buildMultiGeo } = await import('../../../examples/multi-geo/main');
+    const { runDemo } = await import('../../../runtime/cli/demo');
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-multi-'));
+    const app = new App({ outdir, stackTraces: false });
+    buildMultiGeo(app);
+    app.synth();
+
+    const out = capture();
+    const finished = runDemo({ manifest: outdir, port: 0, bootSeconds: 0.5, idleSeconds: 1, sampleRuns: true, duration: 0, exitWhenIdle: true, out: out.out as unknown as NodeJS.WriteStream });
+    // While it runs: each stack's /metrics, with the token the demo printed.
+    const metrics = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const found = [...out.text().matchAll(/^(\S+): metrics: +curl -s -H "Authorization: Bearer (\S+)" (\S+)$/gm)];
+        if (found.length === 2) return Promise.all(found.map(async ([, stack, token, url]) => ({ stack, res: await fetch(url, { headers: { authorization: `Bearer ${token}` } }) })));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no metrics lines in:\n${out.text()}`);
+    })();
+    for (const { res } of metrics) {
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^hosted_bots_capacity \d+$/m);
+    }
+    expect(metrics.map((m) => m.stack)).toEqual(['bots-europe', 'bots-us']);
+    await finished;
+    // exitWhenIdle: done once both stacks ran their samples and are back to zero.
+    for (let i = 0; i < 600 && !out.text().includes('stopped.'); i++) await new Promise((r) => setTimeout(r, 100));
+    const text = stripAnsi(out.text());
+    expect(text).toContain('2 stacks (bots-europe, bots-us)');
+    expect(text).toMatch(/bots-europe: environment \S+ in Europe/);
+    expect(text).toMatch(/bots-us: environment \S+ in US/);
+    expect(text).toMatch(/^bots-europe\/finance\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
+    expect(text).toMatch(/^bots-us\/finance\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+active$/m);
+    expect(text).toContain('stopped.');
+  }, 120_000);
+});
