@@ -132,6 +132,17 @@ export function policiesFor(fleet: SimFleet): Policy[] {
   ];
 }
 
+/**
+ * One row's figures seed by seed, in seed order: the fronts read the spread of the seeds from
+ * them (seedSpread).
+ */
+export interface SeedFigures {
+  readonly p95: readonly number[];
+  readonly botMinutes: readonly number[];
+  /** Per group, its p95 wait in each seed. */
+  readonly groupP95: Readonly<Record<string, readonly number[]>>;
+}
+
 export interface PolicyRow {
   readonly policy: string;
   readonly p50: number;
@@ -147,6 +158,8 @@ export interface PolicyRow {
   readonly bound: number;
   /** p95 wait per group, in seconds. */
   readonly groupP95: Readonly<Record<string, number>>;
+  /** The figures the medians above were taken over. */
+  readonly seeds: SeedFigures;
   /** On the front of total p95 against bot-minutes. */
   pareto?: boolean;
   /** On the front of the worst group's p95 against bot-minutes. */
@@ -182,23 +195,91 @@ export function rowOf(policy: string, reports: readonly SimReport[]): PolicyRow 
     peak: m((r) => r.total.peakBots),
     bound: m((r) => r.total.capacityBoundMinutes),
     groupP95: Object.fromEntries(reports[0].groups.map((g, i) => [g.group, m((r) => r.groups[i].wait.p95)])),
+    seeds: {
+      p95: reports.map((r) => r.total.wait.p95),
+      botMinutes: reports.map((r) => r.total.botMinutes.total),
+      groupP95: Object.fromEntries(reports[0].groups.map((g, i) => [g.group, reports.map((r) => r.groups[i].wait.p95)])),
+    },
   };
 }
 
-/** The rows no other row beats on both wait and bot-minutes (at least as good on both, better on one). */
-export function paretoFront<T extends { readonly botMinutes: number }>(rows: readonly T[], wait: (row: T) => number): Set<T> {
-  const front = new Set<T>();
-  for (const r of rows) {
-    const dominated = rows.some((o) => o !== r && wait(o) <= wait(r) && o.botMinutes <= r.botMinutes && (wait(o) < wait(r) || o.botMinutes < r.botMinutes));
-    if (!dominated) front.add(r);
-  }
-  return front;
+/**
+ * The value at quantile q (0 to 1) of values, interpolating linearly between the two nearest
+ * ranks: at 0.5 it is `median`.
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (!values.length) throw new Error('quantile of no values: a row needs at least one seed');
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile ${q} is not between 0 and 1`);
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * q;
+  const below = Math.floor(h);
+  return below + 1 < sorted.length ? sorted[below] + (h - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
 }
 
-/** Marks both fronts: total p95 against bot-minutes, and the worst group's p95 against bot-minutes. */
+/**
+ * The spread of one figure over the seeds: its interquartile range (upper quartile minus lower,
+ * by quantile). Not the full range, which widens with every seed added and with one odd seed;
+ * a single seed has no spread.
+ */
+export function seedSpread(values: readonly number[]): number {
+  return quantile(values, 0.75) - quantile(values, 0.25);
+}
+
+/** Where a row stands on one axis of a front (lower is better): its median over the seeds, and their spread. */
+export interface AxisFigure {
+  readonly value: number;
+  readonly spread: number;
+}
+
+/**
+ * Whether a is better than b beyond the seeds' spread: lower by more than the wider of the two
+ * spreads. A difference within it is a tie.
+ */
+export function betterBeyondSpread(a: AxisFigure, b: AxisFigure): boolean {
+  return a.value < b.value - Math.max(a.spread, b.spread);
+}
+
+/**
+ * Whether other takes row off a front: no worse beyond the spread on every axis (row is better
+ * beyond it on none) and better beyond it on at least one. With no spread this is plain Pareto
+ * dominance: at least as good on both, better on one.
+ */
+export function dominates(other: readonly AxisFigure[], row: readonly AxisFigure[]): boolean {
+  if (other.length !== row.length) throw new Error(`rows compared on ${other.length} and ${row.length} axes; a front compares rows on the same axes`);
+  return other.every((o, i) => !betterBeyondSpread(row[i], o)) && other.some((o, i) => betterBeyondSpread(o, row[i]));
+}
+
+/** The rows no other row dominates (see dominates), on the axes `axes` gives for each row. */
+export function paretoFront<T>(rows: readonly T[], axes: (row: T) => readonly AxisFigure[]): Set<T> {
+  const figures = new Map(rows.map((r) => [r, axes(r)]));
+  return new Set(rows.filter((r) => !rows.some((o) => o !== r && dominates(figures.get(o)!, figures.get(r)!))));
+}
+
+/** A row's total p95 wait with the seeds' spread. */
+export function totalP95Figure(row: Pick<PolicyRow, 'p95' | 'seeds'>): AxisFigure {
+  return { value: row.p95, spread: seedSpread(row.seeds.p95) };
+}
+
+/** A row's worst group's p95 wait (the group worstGroup names) with the seeds' spread of that group's p95. */
+export function worstGroupFigure(row: Pick<PolicyRow, 'groupP95' | 'seeds'>): AxisFigure {
+  const group = worstGroup(row);
+  const perSeed = row.seeds.groupP95[group];
+  if (!perSeed) throw new Error(`the seeds' figures have no p95 for group "${group}"; they must cover the row's groups`);
+  return { value: row.groupP95[group], spread: seedSpread(perSeed) };
+}
+
+/** A row's bot-minutes with the seeds' spread. */
+export function botMinutesFigure(row: Pick<PolicyRow, 'botMinutes' | 'seeds'>): AxisFigure {
+  return { value: row.botMinutes, spread: seedSpread(row.seeds.botMinutes) };
+}
+
+/**
+ * Marks both fronts, total p95 against bot-minutes and the worst group's p95 against
+ * bot-minutes, counting differences within the seeds' spread as ties.
+ */
 export function markPareto(rows: PolicyRow[]): void {
-  const total = paretoFront(rows, (r) => r.p95);
-  const worst = paretoFront(rows, worstGroupP95);
+  const total = paretoFront(rows, (r) => [totalP95Figure(r), botMinutesFigure(r)]);
+  const worst = paretoFront(rows, (r) => [worstGroupFigure(r), botMinutesFigure(r)]);
   for (const r of rows) {
     r.pareto = total.has(r);
     r.paretoWorst = worst.has(r);
@@ -257,6 +338,11 @@ export function tailVerdict(kind: string, defaults: PolicyRow, onReports: readon
   const first = on[0];
   const firstOnly = first && first.tailShare === 1 ? ` All of them arrived on the trace's first day, when the history holds no past day for predictive warm-up to read.` : '';
   return `- ${kind}, where the worst group's p95 comes from: ${group}'s slowest 5% of runs arrived on ${shares(on)} under "ours (defaults)", and on ${shares(off)} under "ours, predictive off".${firstOnly} Its longest wait by day: ${maxima(on)} under "ours (defaults)"; ${maxima(off)} with predictive off.`;
+}
+
+/** A figure and its spread over the seeds, for a table cell. */
+function withSpread(figure: AxisFigure): string {
+  return `${figure.value.toFixed(0)} (IQR ${figure.spread.toFixed(0)})`;
 }
 
 /** "ours (defaults)" against elastic-pool on one trace. */
@@ -386,12 +472,12 @@ function main(): void {
           rows.map((r) => [
             r.policy,
             r.p50.toFixed(0),
-            r.p95.toFixed(0),
-            worstGroupP95(r).toFixed(0),
+            withSpread(totalP95Figure(r)),
+            withSpread(worstGroupFigure(r)),
             Object.entries(r.groupP95).map(([g, v]) => `${g} ${v.toFixed(0)}`).join(', '),
             r.mean.toFixed(0),
             r.max.toFixed(0),
-            r.botMinutes.toFixed(0),
+            withSpread(botMinutesFigure(r)),
             r.busy.toFixed(0),
             r.idle.toFixed(0),
             r.booting.toFixed(0),
@@ -418,7 +504,7 @@ function main(): void {
     '',
     `Simulating one week of office-hours (${officeRuns.toLocaleString('en-US')} runs) with "ours (defaults)": median ${(median(speed) / 1000).toFixed(2)} s over ${speed.length} runs (target < 10 s).`,
     '',
-    'The worst group p95 is the highest of the per-group p95 waits: the total p95 is weighted by run count and can look good while a small group starves. Each table marks two Pareto fronts against bot-minutes: on the total p95, and on the worst group\'s p95 (a row is on a front when no other row is at least as good on both axes and better on one).',
+    'The worst group p95 is the highest of the per-group p95 waits: the total p95 is weighted by run count and can look good while a small group starves. Each table marks two Pareto fronts against bot-minutes: on the total p95, and on the worst group\'s p95. The p95s and bot-minutes are given with their spread over the seeds, the interquartile range (IQR) of the per-seed figures, and a difference within the wider of two rows\' spreads is a tie: a row is off a front only when another row is no worse beyond the spread on either axis and better beyond it on one.',
     '',
     'Verdicts, computed from the tables below:',
     '',
