@@ -4,7 +4,10 @@
  * BENCHMARKS.md with a table per trace (total and worst-group p95, each with its Pareto front
  * against bot-minutes), the targets against elastic-pool, and the simulator's speed.
  *
- *   node dist/bench/policies.js [--seeds 9]
+ * The traces are the synthetic workloads (bench/traces.ts) and the weeks converted from real job
+ * logs (bench/real-traces.ts).
+ *
+ *   node dist/bench/policies.js [--seeds 9] [--trace NAME]... (see --help)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,7 +19,8 @@ import { fleetOf } from '../runtime/sim/planner';
 import { elasticPoolPolicy, fixedPolicy, hostedDefaultPolicy, oursPolicy } from '../runtime/sim/policies';
 import { Policy, SimFleet, simulate, SimReport } from '../runtime/sim/simulate';
 import { parseTrace, TraceRun } from '../runtime/sim/trace';
-import { WORKLOAD_DESCRIPTIONS, WorkloadKind, WORKLOADS } from '../runtime/sim/workloads';
+import { WORKLOAD_DESCRIPTIONS, WORKLOAD_GROUPS, WorkloadKind, WORKLOADS } from '../runtime/sim/workloads';
+import { REAL_TRACE_NAMES, REAL_TRACES, RealTraceName } from './real-traces';
 import { machine, median, table, writeSection } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,7 +42,9 @@ export interface FleetSpec {
   readonly why: string;
 }
 
-export const FLEET_SPECS: Readonly<Record<'standard' | 'contended' | 'regions' | 'contended-three', FleetSpec>> = {
+export type FleetName = 'standard' | 'contended' | 'regions' | 'contended-three' | 'kth-sp2' | 'lanl-cm5';
+
+export const FLEET_SPECS: Readonly<Record<FleetName, FleetSpec>> = {
   standard: {
     name: 'standard',
     capacity: 60,
@@ -77,9 +83,51 @@ export const FLEET_SPECS: Readonly<Record<'standard' | 'contended' | 'regions' |
     ],
     why: 'the three groups together want more than the capacity',
   },
+  // The real traces' fleets: each group's maxBots near its busiest hours, their sum well above a
+  // capacity that binds for some hours of the week (the tables' capacity-bound minutes) and not for
+  // most of it. Runs last up to 4 hours (bench/real-traces.ts), the flows' time-out.
+  'kth-sp2': {
+    name: 'kth-sp2',
+    capacity: 28,
+    groups: [
+      { name: 'short', maxBots: 12, flow: 'short-job', timeoutMinutes: 240 },
+      { name: 'long', maxBots: 24, flow: 'long-job', timeoutMinutes: 240 },
+    ],
+    why: 'the busiest hours of the week want more bots than the capacity',
+  },
+  'lanl-cm5': {
+    name: 'lanl-cm5',
+    capacity: 18,
+    groups: [
+      { name: 'development', maxBots: 12, flow: 'dev-job', timeoutMinutes: 240 },
+      { name: 'production', maxBots: 8, flow: 'prod-job', timeoutMinutes: 240 },
+      { name: 'other', maxBots: 10, flow: 'other-job', timeoutMinutes: 240 },
+    ],
+    why: 'the busiest hours of the week want more bots than the capacity',
+  },
 };
 
-export const FLEET_OF_TRACE: Readonly<Record<WorkloadKind, keyof typeof FLEET_SPECS>> = {
+/** Every trace the benchmark runs: the synthetic workloads, then the real ones. */
+export type BenchTraceName = WorkloadKind | RealTraceName;
+export const BENCH_TRACES: readonly BenchTraceName[] = [...WORKLOADS, ...REAL_TRACE_NAMES];
+
+/** The groups of a trace's runs, with the flow each runs. */
+export function traceGroups(name: BenchTraceName): ReadonlyArray<{ readonly group: string; readonly flow: string }> {
+  return isRealTrace(name) ? REAL_TRACES[name].groups : WORKLOAD_GROUPS[name];
+}
+
+/** What a trace is, one paragraph for its section; a real trace's with its source and licence. */
+export function traceDescription(name: BenchTraceName): string {
+  if (!isRealTrace(name)) return WORKLOAD_DESCRIPTIONS[name];
+  const real = REAL_TRACES[name];
+  return `${real.description} Source: ${real.citation} Licence: ${real.licence} Converted by \`bench/real-traces.ts\`.`;
+}
+
+function isRealTrace(name: BenchTraceName): name is RealTraceName {
+  return (REAL_TRACE_NAMES as readonly string[]).includes(name);
+}
+
+export const FLEET_OF_TRACE: Readonly<Record<BenchTraceName, FleetName>> = {
   'office-hours': 'standard',
   steady: 'standard',
   spiky: 'standard',
@@ -88,6 +136,8 @@ export const FLEET_OF_TRACE: Readonly<Record<WorkloadKind, keyof typeof FLEET_SP
   'time-zones': 'regions',
   growth: 'standard',
   'run-lengths': 'contended-three',
+  'kth-sp2': 'kth-sp2',
+  'lanl-cm5': 'lanl-cm5',
 };
 
 /** Synthesizes the fleet with the construct library and keeps its fleet.json in bench/fleets. */
@@ -396,10 +446,56 @@ export function targetVerdicts(ratios: readonly ElasticRatio[]): string[] {
   return lines;
 }
 
-function main(): void {
-  const argSeeds = process.argv.indexOf('--seeds');
-  const seeds = argSeeds >= 0 ? Number(process.argv[argSeeds + 1]) : 9;
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 20) throw new Error(`--seeds must be an integer from 1 to 20, got "${process.argv[argSeeds + 1]}"`);
+const HELP = `Usage: node dist/bench/policies.js [--seeds N] [--trace NAME]...
+
+Simulates every trace in bench/traces under each scaling policy and rewrites the "policies"
+section of BENCHMARKS.md. With --trace, runs only the traces named and prints their tables
+without touching BENCHMARKS.md.
+
+  --seeds N      boot-time seeds per policy and trace, an integer from 1 to 20 (default 9)
+  --trace NAME   run only this trace; repeat for more
+  --help         show this text
+
+Traces: ${BENCH_TRACES.join(', ')}
+`;
+
+export interface PoliciesArgs {
+  readonly help: boolean;
+  readonly seeds: number;
+  /** The traces to run; all of them unless some were named. */
+  readonly traces: readonly BenchTraceName[];
+  /** Whether to rewrite BENCHMARKS.md: only on a run of every trace. */
+  readonly write: boolean;
+}
+
+export function parsePoliciesArgs(args: readonly string[]): PoliciesArgs {
+  let seeds = 9;
+  const traces: BenchTraceName[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--help' || arg === '-h') return { help: true, seeds, traces: BENCH_TRACES, write: false };
+    if (arg !== '--seeds' && arg !== '--trace') throw new Error(`unknown argument "${arg}"; see --help`);
+    const value = args[++i];
+    if (value === undefined) throw new Error(`${arg} needs a value; see --help`);
+    if (arg === '--seeds') {
+      seeds = Number(value);
+      if (!/^\d+$/.test(value) || seeds < 1 || seeds > 20) throw new Error(`--seeds must be an integer from 1 to 20, got "${value}"`);
+    } else if ((BENCH_TRACES as readonly string[]).includes(value)) {
+      if (!traces.includes(value as BenchTraceName)) traces.push(value as BenchTraceName);
+    } else {
+      throw new Error(`--trace "${value}" is not a trace of the benchmark; the traces are ${BENCH_TRACES.join(', ')}`);
+    }
+  }
+  return { help: false, seeds, traces: traces.length ? BENCH_TRACES.filter((t) => traces.includes(t)) : BENCH_TRACES, write: traces.length === 0 };
+}
+
+function main(argv: readonly string[]): void {
+  const args = parsePoliciesArgs(argv);
+  if (args.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { seeds } = args;
 
   const fleets: Record<string, SimFleet> = {};
   for (const spec of Object.values(FLEET_SPECS)) {
@@ -413,7 +509,7 @@ function main(): void {
   let speed: number[] = [];
   let officeRuns = 0;
   const ratios: ElasticRatio[] = [];
-  for (const kind of WORKLOADS) {
+  for (const kind of args.traces) {
     const file = path.join(TRACES, `${kind}.csv`);
     const trace: TraceRun[] = parseTrace(fs.readFileSync(file, 'utf8'), file);
     const spec = FLEET_SPECS[FLEET_OF_TRACE[kind]];
@@ -465,7 +561,7 @@ function main(): void {
       [
         `### ${kind} (${trace.length.toLocaleString('en-US')} runs; fleet "${spec.name}": capacity ${spec.capacity}, ${spec.groups.map((g) => `${g.name} maxBots ${g.maxBots}`).join(', ')}; ${spec.why})`,
         '',
-        `${WORKLOAD_DESCRIPTIONS[kind]}`,
+        traceDescription(kind),
         '',
         table(
           ['policy', 'p50 wait s', 'p95 wait s', 'worst group p95 s', 'p95 by group s', 'mean s', 'max s', 'bot-minutes', 'busy', 'idle', 'booting', 'boots', 'peak bots', 'capacity-bound min', 'front (total)', 'front (worst group)'],
@@ -490,6 +586,10 @@ function main(): void {
         ),
       ].join('\n'),
     );
+  }
+  if (!args.write) {
+    process.stdout.write(`\n${[...verdicts, ...targetVerdicts(ratios), '', ...sections.flatMap((s) => [s, ''])].join('\n')}`);
+    return;
   }
   speed = speed.sort((a, b) => a - b);
   const body = [
@@ -517,4 +617,11 @@ function main(): void {
   console.log(verdicts.join('\n'));
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 1;
+  }
+}

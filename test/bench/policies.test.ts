@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  BENCH_TRACES,
   betterBeyondSpread,
   dominates,
   elasticRatio,
@@ -8,6 +9,7 @@ import {
   FLEET_SPECS,
   markPareto,
   paretoFront,
+  parsePoliciesArgs,
   PolicyRow,
   quantile,
   rowOf,
@@ -15,12 +17,15 @@ import {
   tailByDay,
   tailVerdict,
   targetVerdicts,
+  traceDescription,
+  traceGroups,
   worstGroup,
   worstGroupFigure,
   worstGroupP95,
 } from '../../bench/policies';
 import { median } from '../../bench/report';
 import type { RunWait, SimReport } from '../../runtime/sim/simulate';
+import { REAL_TRACE_NAMES, REAL_TRACES } from '../../bench/real-traces';
 import { WORKLOAD_GROUPS, WORKLOADS } from '../../runtime/sim/workloads';
 
 const FLEETS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'fleets');
@@ -268,11 +273,29 @@ describe('elasticRatio and targetVerdicts', () => {
 });
 
 describe('bench fleets', () => {
-  test.each(WORKLOADS)('%s: its fleet has a group, with the flow, for every group of the trace', (kind) => {
+  test('the benchmark runs every synthetic workload and every real trace', () => {
+    expect(BENCH_TRACES).toEqual([...WORKLOADS, ...REAL_TRACE_NAMES]);
+  });
+
+  test.each(BENCH_TRACES)('%s: its fleet has a group, with the flow, for every group of the trace', (kind) => {
     const spec = FLEET_SPECS[FLEET_OF_TRACE[kind]];
-    for (const { group, flow } of WORKLOAD_GROUPS[kind]) {
+    for (const { group, flow } of traceGroups(kind)) {
       expect(spec.groups.find((g) => g.name === group)?.flow).toBe(flow);
     }
+  });
+
+  test('a synthetic trace\'s groups are its workload\'s; a real trace\'s are its conversion\'s', () => {
+    expect(traceGroups('office-hours')).toBe(WORKLOAD_GROUPS['office-hours']);
+    expect(traceGroups('lanl-cm5')).toBe(REAL_TRACES['lanl-cm5'].groups);
+  });
+
+  test.each(REAL_TRACE_NAMES)('%s: its description gives its source and licence', (name) => {
+    expect(traceDescription(name)).toContain(`Source: ${REAL_TRACES[name].citation}`);
+    expect(traceDescription(name)).toContain(`Licence: ${REAL_TRACES[name].licence}`);
+  });
+
+  test.each(REAL_TRACE_NAMES)('%s: its fleet\'s flows allow runs of 4 hours, the longest the conversion writes', (name) => {
+    for (const g of FLEET_SPECS[FLEET_OF_TRACE[name]].groups) expect(g.timeoutMinutes).toBe(240);
   });
 
   test.each(Object.values(FLEET_SPECS))('bench/fleets/$name.json was synthesized from its spec', (spec) => {
@@ -319,5 +342,26 @@ describe('where the worst group\'s p95 comes from', () => {
         "All of them arrived on the trace's first day, when the history holds no past day for predictive warm-up to read. " +
         'Its longest wait by day: Mon 2000 s, Tue 1000 s under "ours (defaults)"; Mon 2000 s, Tue 2400 s with predictive off.',
     );
+  });
+});
+
+describe('parsePoliciesArgs', () => {
+  test('runs every trace with 9 seeds and rewrites BENCHMARKS.md by default', () => {
+    expect(parsePoliciesArgs([])).toEqual({ help: false, seeds: 9, traces: BENCH_TRACES, write: true });
+  });
+
+  test('--trace runs only the traces named, in the benchmark\'s order, and leaves BENCHMARKS.md alone', () => {
+    expect(parsePoliciesArgs(['--trace', 'lanl-cm5', '--seeds', '3', '--trace', 'kth-sp2'])).toEqual({ help: false, seeds: 3, traces: ['kth-sp2', 'lanl-cm5'], write: false });
+  });
+
+  test('refuses a trace the benchmark does not have, naming those it has', () => {
+    expect(() => parsePoliciesArgs(['--trace', 'sdsc'])).toThrow(/--trace "sdsc" is not a trace of the benchmark; the traces are office-hours, .*, kth-sp2, lanl-cm5/);
+  });
+
+  test('refuses seeds outside 1 to 20, an unknown argument, and an option without its value', () => {
+    expect(() => parsePoliciesArgs(['--seeds', '0'])).toThrow('--seeds must be an integer from 1 to 20, got "0"');
+    expect(() => parsePoliciesArgs(['--seeds', '2.5'])).toThrow('--seeds must be an integer from 1 to 20, got "2.5"');
+    expect(() => parsePoliciesArgs(['--fast'])).toThrow('unknown argument "--fast"; see --help');
+    expect(() => parsePoliciesArgs(['--trace'])).toThrow('--trace needs a value; see --help');
   });
 });
