@@ -4,7 +4,10 @@
  * BENCHMARKS.md with a table per trace (total and worst-group p95, each with its Pareto front
  * against bot-minutes), the targets against elastic-pool, and the simulator's speed.
  *
- *   node dist/bench/policies.js [--seeds 9]
+ * The traces are the synthetic workloads (bench/traces.ts) and the weeks converted from real job
+ * logs (bench/real-traces.ts).
+ *
+ *   node dist/bench/policies.js [--seeds 9] [--trace NAME]... (see --help)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,7 +19,8 @@ import { fleetOf } from '../runtime/sim/planner';
 import { elasticPoolPolicy, fixedPolicy, hostedDefaultPolicy, oursPolicy } from '../runtime/sim/policies';
 import { Policy, SimFleet, simulate, SimReport } from '../runtime/sim/simulate';
 import { parseTrace, TraceRun } from '../runtime/sim/trace';
-import { WORKLOAD_DESCRIPTIONS, WorkloadKind, WORKLOADS } from '../runtime/sim/workloads';
+import { WORKLOAD_DESCRIPTIONS, WORKLOAD_GROUPS, WorkloadKind, WORKLOADS } from '../runtime/sim/workloads';
+import { REAL_TRACE_NAMES, REAL_TRACES, RealTraceName } from './real-traces';
 import { machine, median, table, writeSection } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,7 +42,9 @@ export interface FleetSpec {
   readonly why: string;
 }
 
-export const FLEET_SPECS: Readonly<Record<'standard' | 'contended' | 'regions' | 'contended-three', FleetSpec>> = {
+export type FleetName = 'standard' | 'contended' | 'regions' | 'contended-three' | 'kth-sp2' | 'lanl-cm5';
+
+export const FLEET_SPECS: Readonly<Record<FleetName, FleetSpec>> = {
   standard: {
     name: 'standard',
     capacity: 60,
@@ -77,9 +83,51 @@ export const FLEET_SPECS: Readonly<Record<'standard' | 'contended' | 'regions' |
     ],
     why: 'the three groups together want more than the capacity',
   },
+  // The real traces' fleets: each group's maxBots near its busiest hours, their sum well above a
+  // capacity that binds for some hours of the week (the tables' capacity-bound minutes) and not for
+  // most of it. Runs last up to 4 hours (bench/real-traces.ts), the flows' time-out.
+  'kth-sp2': {
+    name: 'kth-sp2',
+    capacity: 28,
+    groups: [
+      { name: 'short', maxBots: 12, flow: 'short-job', timeoutMinutes: 240 },
+      { name: 'long', maxBots: 24, flow: 'long-job', timeoutMinutes: 240 },
+    ],
+    why: 'the busiest hours of the week want more bots than the capacity',
+  },
+  'lanl-cm5': {
+    name: 'lanl-cm5',
+    capacity: 18,
+    groups: [
+      { name: 'development', maxBots: 12, flow: 'dev-job', timeoutMinutes: 240 },
+      { name: 'production', maxBots: 8, flow: 'prod-job', timeoutMinutes: 240 },
+      { name: 'other', maxBots: 10, flow: 'other-job', timeoutMinutes: 240 },
+    ],
+    why: 'the busiest hours of the week want more bots than the capacity',
+  },
 };
 
-export const FLEET_OF_TRACE: Readonly<Record<WorkloadKind, keyof typeof FLEET_SPECS>> = {
+/** Every trace the benchmark runs: the synthetic workloads, then the real ones. */
+export type BenchTraceName = WorkloadKind | RealTraceName;
+export const BENCH_TRACES: readonly BenchTraceName[] = [...WORKLOADS, ...REAL_TRACE_NAMES];
+
+/** The groups of a trace's runs, with the flow each runs. */
+export function traceGroups(name: BenchTraceName): ReadonlyArray<{ readonly group: string; readonly flow: string }> {
+  return isRealTrace(name) ? REAL_TRACES[name].groups : WORKLOAD_GROUPS[name];
+}
+
+/** What a trace is, one paragraph for its section; a real trace's with its source and licence. */
+export function traceDescription(name: BenchTraceName): string {
+  if (!isRealTrace(name)) return WORKLOAD_DESCRIPTIONS[name];
+  const real = REAL_TRACES[name];
+  return `${real.description} Source: ${real.citation} Licence: ${real.licence} Converted by \`bench/real-traces.ts\`.`;
+}
+
+function isRealTrace(name: BenchTraceName): name is RealTraceName {
+  return (REAL_TRACE_NAMES as readonly string[]).includes(name);
+}
+
+export const FLEET_OF_TRACE: Readonly<Record<BenchTraceName, FleetName>> = {
   'office-hours': 'standard',
   steady: 'standard',
   spiky: 'standard',
@@ -88,6 +136,8 @@ export const FLEET_OF_TRACE: Readonly<Record<WorkloadKind, keyof typeof FLEET_SP
   'time-zones': 'regions',
   growth: 'standard',
   'run-lengths': 'contended-three',
+  'kth-sp2': 'kth-sp2',
+  'lanl-cm5': 'lanl-cm5',
 };
 
 /** Synthesizes the fleet with the construct library and keeps its fleet.json in bench/fleets. */
@@ -132,6 +182,17 @@ export function policiesFor(fleet: SimFleet): Policy[] {
   ];
 }
 
+/**
+ * One row's figures seed by seed, in seed order: the fronts read the spread of the seeds from
+ * them (seedSpread).
+ */
+export interface SeedFigures {
+  readonly p95: readonly number[];
+  readonly botMinutes: readonly number[];
+  /** Per group, its p95 wait in each seed. */
+  readonly groupP95: Readonly<Record<string, readonly number[]>>;
+}
+
 export interface PolicyRow {
   readonly policy: string;
   readonly p50: number;
@@ -147,6 +208,8 @@ export interface PolicyRow {
   readonly bound: number;
   /** p95 wait per group, in seconds. */
   readonly groupP95: Readonly<Record<string, number>>;
+  /** The figures the medians above were taken over. */
+  readonly seeds: SeedFigures;
   /** On the front of total p95 against bot-minutes. */
   pareto?: boolean;
   /** On the front of the worst group's p95 against bot-minutes. */
@@ -182,23 +245,91 @@ export function rowOf(policy: string, reports: readonly SimReport[]): PolicyRow 
     peak: m((r) => r.total.peakBots),
     bound: m((r) => r.total.capacityBoundMinutes),
     groupP95: Object.fromEntries(reports[0].groups.map((g, i) => [g.group, m((r) => r.groups[i].wait.p95)])),
+    seeds: {
+      p95: reports.map((r) => r.total.wait.p95),
+      botMinutes: reports.map((r) => r.total.botMinutes.total),
+      groupP95: Object.fromEntries(reports[0].groups.map((g, i) => [g.group, reports.map((r) => r.groups[i].wait.p95)])),
+    },
   };
 }
 
-/** The rows no other row beats on both wait and bot-minutes (at least as good on both, better on one). */
-export function paretoFront<T extends { readonly botMinutes: number }>(rows: readonly T[], wait: (row: T) => number): Set<T> {
-  const front = new Set<T>();
-  for (const r of rows) {
-    const dominated = rows.some((o) => o !== r && wait(o) <= wait(r) && o.botMinutes <= r.botMinutes && (wait(o) < wait(r) || o.botMinutes < r.botMinutes));
-    if (!dominated) front.add(r);
-  }
-  return front;
+/**
+ * The value at quantile q (0 to 1) of values, interpolating linearly between the two nearest
+ * ranks: at 0.5 it is `median`.
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (!values.length) throw new Error('quantile of no values: a row needs at least one seed');
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile ${q} is not between 0 and 1`);
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * q;
+  const below = Math.floor(h);
+  return below + 1 < sorted.length ? sorted[below] + (h - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
 }
 
-/** Marks both fronts: total p95 against bot-minutes, and the worst group's p95 against bot-minutes. */
+/**
+ * The spread of one figure over the seeds: its interquartile range (upper quartile minus lower,
+ * by quantile). Not the full range, which widens with every seed added and with one odd seed;
+ * a single seed has no spread.
+ */
+export function seedSpread(values: readonly number[]): number {
+  return quantile(values, 0.75) - quantile(values, 0.25);
+}
+
+/** Where a row stands on one axis of a front (lower is better): its median over the seeds, and their spread. */
+export interface AxisFigure {
+  readonly value: number;
+  readonly spread: number;
+}
+
+/**
+ * Whether a is better than b beyond the seeds' spread: lower by more than the wider of the two
+ * spreads. A difference within it is a tie.
+ */
+export function betterBeyondSpread(a: AxisFigure, b: AxisFigure): boolean {
+  return a.value < b.value - Math.max(a.spread, b.spread);
+}
+
+/**
+ * Whether other takes row off a front: no worse beyond the spread on every axis (row is better
+ * beyond it on none) and better beyond it on at least one. With no spread this is plain Pareto
+ * dominance: at least as good on both, better on one.
+ */
+export function dominates(other: readonly AxisFigure[], row: readonly AxisFigure[]): boolean {
+  if (other.length !== row.length) throw new Error(`rows compared on ${other.length} and ${row.length} axes; a front compares rows on the same axes`);
+  return other.every((o, i) => !betterBeyondSpread(row[i], o)) && other.some((o, i) => betterBeyondSpread(o, row[i]));
+}
+
+/** The rows no other row dominates (see dominates), on the axes `axes` gives for each row. */
+export function paretoFront<T>(rows: readonly T[], axes: (row: T) => readonly AxisFigure[]): Set<T> {
+  const figures = new Map(rows.map((r) => [r, axes(r)]));
+  return new Set(rows.filter((r) => !rows.some((o) => o !== r && dominates(figures.get(o)!, figures.get(r)!))));
+}
+
+/** A row's total p95 wait with the seeds' spread. */
+export function totalP95Figure(row: Pick<PolicyRow, 'p95' | 'seeds'>): AxisFigure {
+  return { value: row.p95, spread: seedSpread(row.seeds.p95) };
+}
+
+/** A row's worst group's p95 wait (the group worstGroup names) with the seeds' spread of that group's p95. */
+export function worstGroupFigure(row: Pick<PolicyRow, 'groupP95' | 'seeds'>): AxisFigure {
+  const group = worstGroup(row);
+  const perSeed = row.seeds.groupP95[group];
+  if (!perSeed) throw new Error(`the seeds' figures have no p95 for group "${group}"; they must cover the row's groups`);
+  return { value: row.groupP95[group], spread: seedSpread(perSeed) };
+}
+
+/** A row's bot-minutes with the seeds' spread. */
+export function botMinutesFigure(row: Pick<PolicyRow, 'botMinutes' | 'seeds'>): AxisFigure {
+  return { value: row.botMinutes, spread: seedSpread(row.seeds.botMinutes) };
+}
+
+/**
+ * Marks both fronts, total p95 against bot-minutes and the worst group's p95 against
+ * bot-minutes, counting differences within the seeds' spread as ties.
+ */
 export function markPareto(rows: PolicyRow[]): void {
-  const total = paretoFront(rows, (r) => r.p95);
-  const worst = paretoFront(rows, worstGroupP95);
+  const total = paretoFront(rows, (r) => [totalP95Figure(r), botMinutesFigure(r)]);
+  const worst = paretoFront(rows, (r) => [worstGroupFigure(r), botMinutesFigure(r)]);
   for (const r of rows) {
     r.pareto = total.has(r);
     r.paretoWorst = worst.has(r);
@@ -259,6 +390,11 @@ export function tailVerdict(kind: string, defaults: PolicyRow, onReports: readon
   return `- ${kind}, where the worst group's p95 comes from: ${group}'s slowest 5% of runs arrived on ${shares(on)} under "ours (defaults)", and on ${shares(off)} under "ours, predictive off".${firstOnly} Its longest wait by day: ${maxima(on)} under "ours (defaults)"; ${maxima(off)} with predictive off.`;
 }
 
+/** A figure and its spread over the seeds, for a table cell. */
+function withSpread(figure: AxisFigure): string {
+  return `${figure.value.toFixed(0)} (IQR ${figure.spread.toFixed(0)})`;
+}
+
 /** "ours (defaults)" against elastic-pool on one trace. */
 export interface ElasticRatio {
   readonly trace: string;
@@ -310,10 +446,56 @@ export function targetVerdicts(ratios: readonly ElasticRatio[]): string[] {
   return lines;
 }
 
-function main(): void {
-  const argSeeds = process.argv.indexOf('--seeds');
-  const seeds = argSeeds >= 0 ? Number(process.argv[argSeeds + 1]) : 9;
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 20) throw new Error(`--seeds must be an integer from 1 to 20, got "${process.argv[argSeeds + 1]}"`);
+const HELP = `Usage: node dist/bench/policies.js [--seeds N] [--trace NAME]...
+
+Simulates every trace in bench/traces under each scaling policy and rewrites the "policies"
+section of BENCHMARKS.md. With --trace, runs only the traces named and prints their tables
+without touching BENCHMARKS.md.
+
+  --seeds N      boot-time seeds per policy and trace, an integer from 1 to 20 (default 9)
+  --trace NAME   run only this trace; repeat for more
+  --help         show this text
+
+Traces: ${BENCH_TRACES.join(', ')}
+`;
+
+export interface PoliciesArgs {
+  readonly help: boolean;
+  readonly seeds: number;
+  /** The traces to run; all of them unless some were named. */
+  readonly traces: readonly BenchTraceName[];
+  /** Whether to rewrite BENCHMARKS.md: only on a run of every trace. */
+  readonly write: boolean;
+}
+
+export function parsePoliciesArgs(args: readonly string[]): PoliciesArgs {
+  let seeds = 9;
+  const traces: BenchTraceName[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--help' || arg === '-h') return { help: true, seeds, traces: BENCH_TRACES, write: false };
+    if (arg !== '--seeds' && arg !== '--trace') throw new Error(`unknown argument "${arg}"; see --help`);
+    const value = args[++i];
+    if (value === undefined) throw new Error(`${arg} needs a value; see --help`);
+    if (arg === '--seeds') {
+      seeds = Number(value);
+      if (!/^\d+$/.test(value) || seeds < 1 || seeds > 20) throw new Error(`--seeds must be an integer from 1 to 20, got "${value}"`);
+    } else if ((BENCH_TRACES as readonly string[]).includes(value)) {
+      if (!traces.includes(value as BenchTraceName)) traces.push(value as BenchTraceName);
+    } else {
+      throw new Error(`--trace "${value}" is not a trace of the benchmark; the traces are ${BENCH_TRACES.join(', ')}`);
+    }
+  }
+  return { help: false, seeds, traces: traces.length ? BENCH_TRACES.filter((t) => traces.includes(t)) : BENCH_TRACES, write: traces.length === 0 };
+}
+
+function main(argv: readonly string[]): void {
+  const args = parsePoliciesArgs(argv);
+  if (args.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const { seeds } = args;
 
   const fleets: Record<string, SimFleet> = {};
   for (const spec of Object.values(FLEET_SPECS)) {
@@ -327,7 +509,7 @@ function main(): void {
   let speed: number[] = [];
   let officeRuns = 0;
   const ratios: ElasticRatio[] = [];
-  for (const kind of WORKLOADS) {
+  for (const kind of args.traces) {
     const file = path.join(TRACES, `${kind}.csv`);
     const trace: TraceRun[] = parseTrace(fs.readFileSync(file, 'utf8'), file);
     const spec = FLEET_SPECS[FLEET_OF_TRACE[kind]];
@@ -379,19 +561,19 @@ function main(): void {
       [
         `### ${kind} (${trace.length.toLocaleString('en-US')} runs; fleet "${spec.name}": capacity ${spec.capacity}, ${spec.groups.map((g) => `${g.name} maxBots ${g.maxBots}`).join(', ')}; ${spec.why})`,
         '',
-        `${WORKLOAD_DESCRIPTIONS[kind]}`,
+        traceDescription(kind),
         '',
         table(
           ['policy', 'p50 wait s', 'p95 wait s', 'worst group p95 s', 'p95 by group s', 'mean s', 'max s', 'bot-minutes', 'busy', 'idle', 'booting', 'boots', 'peak bots', 'capacity-bound min', 'front (total)', 'front (worst group)'],
           rows.map((r) => [
             r.policy,
             r.p50.toFixed(0),
-            r.p95.toFixed(0),
-            worstGroupP95(r).toFixed(0),
+            withSpread(totalP95Figure(r)),
+            withSpread(worstGroupFigure(r)),
             Object.entries(r.groupP95).map(([g, v]) => `${g} ${v.toFixed(0)}`).join(', '),
             r.mean.toFixed(0),
             r.max.toFixed(0),
-            r.botMinutes.toFixed(0),
+            withSpread(botMinutesFigure(r)),
             r.busy.toFixed(0),
             r.idle.toFixed(0),
             r.booting.toFixed(0),
@@ -405,6 +587,10 @@ function main(): void {
       ].join('\n'),
     );
   }
+  if (!args.write) {
+    process.stdout.write(`\n${[...verdicts, ...targetVerdicts(ratios), '', ...sections.flatMap((s) => [s, ''])].join('\n')}`);
+    return;
+  }
   speed = speed.sort((a, b) => a - b);
   const body = [
     '## Scaling policies compared in simulation',
@@ -412,13 +598,13 @@ function main(): void {
     `Command: \`npm run build && node dist/bench/policies.js --seeds ${seeds}\``,
     `Machine: ${machine()}`,
     '',
-    `Each trace in \`bench/traces/\` (seed 42) runs through the discrete-event simulator (\`runtime/sim/\`) under each policy. "ours" is the runtime's own \`plan()\`, called on every arrival and completion and on a 15-second tick, exactly as the runtime calls it. Boots take a sampled provisioning time (log-normal, median 4 minutes, 1% past 15 minutes); deletes take 60 s and count against the caps until done. Every figure is the median over ${seeds} boot-time seeds: on the contended traces a p95 moves more from one seed to the next than the \"ours\" rows differ by, and with 3 seeds ties within that spread decided the fronts. Waits are in seconds, from arrival to a bot claiming the run; bot-minutes count every minute a VM exists (booting, idle, busy, or being deleted, which counts as idle). The fleets are synthesized by the construct library and kept in \`bench/fleets/\`.`,
+    `Each trace in \`bench/traces/\` (seed 42) runs through the discrete-event simulator (\`runtime/sim/\`) under each policy. "ours" is the runtime's own \`plan()\`, called on every arrival and completion and on a 15-second tick, exactly as the runtime calls it. Boots take a sampled provisioning time (log-normal, median 4 minutes, 1% past 15 minutes); deletes take 60 s and count against the caps until done. Every figure is the median over ${seeds} boot-time seeds: on the contended traces a p95 moves more from one seed to the next than the \"ours\" rows differ by, so the fronts count differences within the seeds\' spread as ties (below). Waits are in seconds, from arrival to a bot claiming the run; bot-minutes count every minute a VM exists (booting, idle, busy, or being deleted, which counts as idle). The fleets are synthesized by the construct library and kept in \`bench/fleets/\`.`,
     '',
     'Baselines: **hosted-default** creates a bot for each waiting run and deletes a bot as soon as it is idle; **elastic-pool** is Azure DevOps scale-set agent pools as documented (sample every 5 minutes, grow by at most a quarter of the maximum per sample when idle bots fall below the standby count or runs wait with no idle bot, delete bots idle beyond the standby count for 30 minutes); **fixed** keeps a constant pool (a quarter and a half of each group\'s maxBots). "ours (defaults)" uses the default settings, predictive warm-up included; "ours, tuned" changes the settings named.',
     '',
     `Simulating one week of office-hours (${officeRuns.toLocaleString('en-US')} runs) with "ours (defaults)": median ${(median(speed) / 1000).toFixed(2)} s over ${speed.length} runs (target < 10 s).`,
     '',
-    'The worst group p95 is the highest of the per-group p95 waits: the total p95 is weighted by run count and can look good while a small group starves. Each table marks two Pareto fronts against bot-minutes: on the total p95, and on the worst group\'s p95 (a row is on a front when no other row is at least as good on both axes and better on one).',
+    'The worst group p95 is the highest of the per-group p95 waits: the total p95 is weighted by run count and can look good while a small group starves. Each table marks two Pareto fronts against bot-minutes: on the total p95, and on the worst group\'s p95. The p95s and bot-minutes are given with their spread over the seeds, the interquartile range (IQR) of the per-seed figures, and a difference within the wider of two rows\' spreads is a tie: a row is off a front only when another row is no worse beyond the spread on either axis and better beyond it on one.',
     '',
     'Verdicts, computed from the tables below:',
     '',
@@ -431,4 +617,11 @@ function main(): void {
   console.log(verdicts.join('\n'));
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 1;
+  }
+}

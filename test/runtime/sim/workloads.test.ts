@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatTrace, parseTrace, type TraceRun } from '../../../runtime/sim/trace';
+import { REAL_TRACE_NAMES } from '../../../bench/real-traces';
 import { generateWorkload, WORKLOAD_DAYS, WORKLOAD_DESCRIPTIONS, WORKLOAD_GROUPS, WORKLOADS } from '../../../runtime/sim/workloads';
 
 const TRACES_DIR = path.resolve(__dirname, '..', '..', '..', 'bench', 'traces');
@@ -215,7 +216,7 @@ describe('bench/traces', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(formatTrace(workload(kind, 42)));
   });
 
-  test('holds exactly one file per workload', () => {
-    expect(fs.readdirSync(TRACES_DIR).sort()).toEqual(WORKLOADS.map((k) => `${k}.csv`).sort());
+  test('holds exactly one file per workload, and one per real trace (bench/real-traces.ts)', () => {
+    expect(fs.readdirSync(TRACES_DIR).sort()).toEqual([...WORKLOADS, ...REAL_TRACE_NAMES].map((k) => `${k}.csv`).sort());
   });
 });
