@@ -4,9 +4,12 @@
  *
  * Each log is a cleaned log of the Parallel Workloads Archive, in its Standard Workload Format
  * (bench/swf.ts). The conversion reads an excerpt of the log, its header and the jobs of one week,
- * which stays outside the repository in ../shared/real-traces beside the checkout, like the Azure
- * REST examples the arm-sim contract reads; `--extract` writes that excerpt from the whole log.
- * Both are checked against the SHA-256 recorded below before anything is converted.
+ * which is not redistributed here: the logs stay with their archive and the copy cited below,
+ * and only the converted traces are committed. Fetch a whole log from its source, write its
+ * excerpt with `--extract` (into ../shared/real-traces beside the checkout by default, or
+ * `--sources DIR`), and `--check` converts the excerpts again and compares the result with the
+ * committed traces, byte for byte. Logs and excerpts are checked against the SHA-256 recorded below
+ * before anything is converted.
  *
  * The mapping, the same for every log:
  * - the week: the Monday-to-Sunday week, on the site's wall clock, in which the most jobs were
@@ -23,9 +26,11 @@
  *
  *   npm run build && node dist/bench/real-traces.js [--sources DIR] [--out DIR]
  *   npm run build && node dist/bench/real-traces.js --extract LOG.swf[.gz] --trace NAME [--sources DIR]
+ *   npm run build && node dist/bench/real-traces.js --check [--sources DIR]
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { gunzipSync } from 'zlib';
 import { formatTrace, type TraceRun } from '../runtime/sim/trace';
@@ -228,6 +233,29 @@ export function writeRealTraces(
   });
 }
 
+/**
+ * Converts the excerpts again and compares each result with the trace in `tracesDir`: the names
+ * of the traces whose committed CSV differs from its conversion (none when all match).
+ */
+export function checkRealTraces(
+  sourcesDir: string,
+  tracesDir: string,
+  names: readonly RealTraceName[] = REAL_TRACE_NAMES,
+  registry: Readonly<Record<RealTraceName, RealTrace>> = REAL_TRACES,
+): RealTraceName[] {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'real-traces-check-'));
+  try {
+    return writeRealTraces(sourcesDir, scratch, names, registry)
+      .filter((t) => {
+        const committed = path.join(tracesDir, `${t.name}.csv`);
+        return !fs.existsSync(committed) || fs.readFileSync(committed, 'utf8') !== fs.readFileSync(t.file, 'utf8');
+      })
+      .map((t) => t.name);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** Writes the excerpt of a trace from its whole log, checking that the recorded week is still the busiest. */
 export function extractExcerpt(
   name: RealTraceName,
@@ -247,6 +275,7 @@ export function extractExcerpt(
 
 const HELP = `Usage: node dist/bench/real-traces.js [--sources DIR] [--out DIR] [--trace NAME]
        node dist/bench/real-traces.js --extract LOG --trace NAME [--sources DIR]
+       node dist/bench/real-traces.js --check [--sources DIR] [--trace NAME]
 
 Converts real-world job logs (Parallel Workloads Archive, Standard Workload Format) into workload
 traces DIR/<name>.csv (header at,group,flow,durationSeconds,priority). Each trace is converted from
@@ -257,6 +286,8 @@ an excerpt of its log, the header and one week's jobs, checked by its SHA-256.
   --trace NAME    convert (or extract) only this trace; repeat for more
   --extract LOG   write the excerpt of trace NAME into the sources folder from its whole log
                   (.swf or .swf.gz, checked by its SHA-256) instead of converting
+  --check         convert the excerpts again and compare with the committed traces (exit 1 when
+                  one differs); the logs are not redistributed here: fetch them from their source
   --help          show this text
 
 Traces:
@@ -269,16 +300,22 @@ export interface RealTracesArgs {
   readonly out: string;
   readonly traces: readonly RealTraceName[];
   readonly extract?: string;
+  readonly check: boolean;
 }
 
 export function parseRealTracesArgs(args: readonly string[]): RealTracesArgs {
   let sources = DEFAULT_SOURCES_DIR;
   let out = DEFAULT_TRACES_DIR;
   let extract: string | undefined;
+  let check = false;
   const traces: RealTraceName[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '--help' || arg === '-h') return { help: true, sources, out, traces: REAL_TRACE_NAMES };
+    if (arg === '--help' || arg === '-h') return { help: true, sources, out, traces: REAL_TRACE_NAMES, check };
+    if (arg === '--check') {
+      check = true;
+      continue;
+    }
     const value = args[i + 1];
     if (!['--sources', '--out', '--trace', '--extract'].includes(arg)) throw new Error(`unknown argument "${arg}"; see --help`);
     if (value === undefined) throw new Error(`${arg} needs a value; see --help`);
@@ -290,7 +327,8 @@ export function parseRealTracesArgs(args: readonly string[]): RealTracesArgs {
     else throw new Error(`--trace "${value}" is not a real trace; the traces are ${REAL_TRACE_NAMES.join(', ')}`);
   }
   if (extract && traces.length !== 1) throw new Error('--extract needs exactly one --trace NAME: the trace whose whole log LOG is');
-  return { help: false, sources, out, traces: traces.length ? traces : REAL_TRACE_NAMES, extract };
+  if (extract && check) throw new Error('--extract and --check go apart: write the excerpt first, then check');
+  return { help: false, sources, out, traces: traces.length ? traces : REAL_TRACE_NAMES, extract, check };
 }
 
 function main(argv: readonly string[]): void {
@@ -302,6 +340,12 @@ function main(argv: readonly string[]): void {
   if (args.extract) {
     const { file, jobs } = extractExcerpt(args.traces[0], args.extract, args.sources);
     console.log(`${file}: ${jobs} jobs, SHA-256 ${sha256(fs.readFileSync(file, 'utf8'))}`);
+    return;
+  }
+  if (args.check) {
+    const differ = checkRealTraces(args.sources, args.out, args.traces);
+    if (differ.length > 0) throw new Error(`${differ.map((n) => `${n}.csv`).join(', ')} in ${args.out} differ from the conversion of their excerpts; regenerate with node dist/bench/real-traces.js`);
+    console.log(`${args.traces.map((n) => `${n}.csv`).join(', ')}: the committed traces are the conversion of their excerpts, byte for byte`);
     return;
   }
   for (const t of writeRealTraces(args.sources, args.out, args.traces)) {

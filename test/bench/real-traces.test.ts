@@ -1,13 +1,14 @@
 /**
  * The real-world traces: the mapping from a job log to a trace, on small logs written here, and
- * the committed bench/traces/<name>.csv against the conversion of the logs' excerpts. The excerpts
- * stay outside the project, in ../shared/real-traces beside the checkout (or the folder named by
- * REAL_TRACE_SOURCES).
+ * the committed bench/traces/<name>.csv as traces of their fleets. The logs themselves are not
+ * redistributed with the project; `node dist/bench/real-traces.js --check` compares the committed
+ * traces with the conversion of their excerpts where those have been fetched.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  checkRealTraces,
   convertLog,
   excerptOf,
   extractExcerpt,
@@ -26,7 +27,6 @@ import { formatTrace, parseTrace } from '../../runtime/sim/trace';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const TRACES_DIR = path.join(REPO_ROOT, 'bench', 'traces');
-const SOURCES_DIR = process.env.REAL_TRACE_SOURCES ? path.resolve(process.env.REAL_TRACE_SOURCES) : path.resolve(REPO_ROOT, '..', 'shared', 'real-traces');
 
 /** Monday 1995-03-27 00:00 in Denver (UTC-7), epoch seconds. */
 const MONDAY = Date.UTC(1995, 2, 27, 7) / 1000;
@@ -195,6 +195,16 @@ describe('files and checksums', () => {
     );
   });
 
+  test('--check names a committed trace that is not the conversion of its excerpt, and passes one that is', () => {
+    fs.writeFileSync(path.join(dir, excerptFile), excerpt);
+    const committed = path.join(dir, 'committed');
+    writeRealTraces(dir, committed, ['lanl-cm5'], registry);
+    expect(checkRealTraces(dir, committed, ['lanl-cm5'], registry)).toEqual([]);
+    const file = path.join(committed, 'lanl-cm5.csv');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(',600,', ',601,'));
+    expect(checkRealTraces(dir, committed, ['lanl-cm5'], registry)).toEqual(['lanl-cm5']);
+  });
+
   test('a missing excerpt says how to write it', () => {
     expect(() => writeRealTraces(path.join(dir, 'nowhere'), path.join(dir, 'd'), ['lanl-cm5'], registry)).toThrow(/does not exist: lanl-cm5 is converted from the excerpt lanl-fixture\.week\.swf; write it with --extract from the whole log/);
   });
@@ -253,32 +263,5 @@ describe.each(REAL_TRACE_NAMES)('bench/traces/%s.csv', (name) => {
   test('uses exactly the groups and flows its trace lists', () => {
     const seen = new Set(runs.map((r) => `${r.group}/${r.flow}`));
     expect([...seen].sort()).toEqual(trace.groups.map((g) => `${g.group}/${g.flow}`).sort());
-  });
-});
-
-const sourcesPresent = REAL_TRACE_NAMES.every((name) => fs.existsSync(path.join(SOURCES_DIR, REAL_TRACES[name].excerpt.file)));
-if (!sourcesPresent) {
-  if (process.env.CI === 'true') {
-    test('the real traces\' excerpts are present', () => {
-      throw new Error(`The real traces' excerpts are missing from ${SOURCES_DIR}. CI must provide ../shared/real-traces beside the checkout; the committed traces cannot be checked against their conversion without it.`);
-    });
-  } else {
-    console.warn(`bench/traces real traces NOT checked against their conversion: the excerpts are absent (${SOURCES_DIR}). Put them there, or name their folder in REAL_TRACE_SOURCES.`);
-  }
-}
-
-(sourcesPresent ? describe : describe.skip)('the committed real traces and their conversion', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'real-traces-committed-'));
-  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
-
-  test.each(REAL_TRACE_NAMES)('%s.csv is what the conversion writes (regenerate: npm run build && node dist/bench/real-traces.js)', (name) => {
-    const [written] = writeRealTraces(SOURCES_DIR, out, [name]);
-    expect(fs.readFileSync(written.file, 'utf8')).toBe(fs.readFileSync(path.join(TRACES_DIR, `${name}.csv`), 'utf8'));
-  });
-
-  test.each(REAL_TRACE_NAMES)('%s: converting its excerpt twice gives the same bytes', (name) => {
-    const [first] = writeRealTraces(SOURCES_DIR, path.join(out, 'first'), [name]);
-    const [second] = writeRealTraces(SOURCES_DIR, path.join(out, 'second'), [name]);
-    expect(fs.readFileSync(second.file)).toEqual(fs.readFileSync(first.file));
   });
 });
