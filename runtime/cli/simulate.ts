@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseManifest } from '../config/manifest';
-import { fleetOf, REPORT_HEADER, reportRows, runPlanner, seconds, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
+import { fleetOf, neverStartedLine, REPORT_HEADER, reportRows, runPlanner, seconds, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
 import { DEFAULT_BOOT } from '../sim/simulate';
 import { parseTrace } from '../sim/trace';
 import { reportPage, ReportPageInput } from './report-html';
@@ -110,6 +110,8 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
     ...formatTable(REPORT_HEADER, reportRows(result.declared)),
     '',
   ];
+  const never = neverStartedLine(result.declared, fleet);
+  if (never) lines.push(never, '');
   if (options.whatIf) {
     if (result.whatIfs.length === 0) lines.push(`What if: none of the ${result.tried} one-setting changes tried moves the p95 wait or the bot-hours by more than 10%.`);
     else {

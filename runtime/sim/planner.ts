@@ -7,7 +7,7 @@ import type { FleetManifest } from '../config/manifest';
 import { planScaling } from '../scaler/loop';
 import { formatDuration } from '../cli/terminal';
 import { oursPolicy } from './policies';
-import { BootModel, GroupReport, simulate, SimFleet, SimGroup, SimReport } from './simulate';
+import { BootModel, GroupReport, longestQueueTimeoutHours, simulate, SimFleet, SimGroup, SimReport } from './simulate';
 import type { TraceRun } from './trace';
 
 /** The simulator's view of a manifest: the capacity, and each group's caps and settings as the runtime reads them. */
@@ -15,7 +15,7 @@ export function fleetOf(manifest: FleetManifest): SimFleet {
   return {
     capacity: manifest.environment.botCapacity,
     timeZone: manifest.environment.timeZone,
-    groups: manifest.groups.map((g) => ({ name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, scaling: planScaling(g.scaling) })),
+    groups: manifest.groups.map((g) => ({ name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, scaling: planScaling(g.scaling), queueTimeoutHours: g.scaling.queueTimeoutHours })),
   };
 }
 
@@ -147,11 +147,21 @@ export function reportRows(report: SimReport): string[][] {
     int(g.boots),
     String(g.peakBots),
     int(g.capacityBoundMinutes),
+    int(g.neverStarted),
   ];
   return [...report.groups.map(row), row(report.total)];
 }
 
-export const REPORT_HEADER = ['group', 'runs', 'wait mean', 'p50', 'p95', 'max', 'bot-min busy', 'idle', 'booting', 'total', 'boots', 'peak bots', 'capacity-bound min'];
+/** A sentence on the runs no bot ever took, or undefined when every run started. */
+export function neverStartedLine(report: SimReport, fleet: SimFleet): string | undefined {
+  const n = report.total.neverStarted;
+  if (n === 0) return undefined;
+  const hours = longestQueueTimeoutHours(fleet);
+  const by = report.groups.filter((g) => g.neverStarted > 0).map((g) => `${g.group} ${int(g.neverStarted)}`);
+  return `${int(n)} run${n === 1 ? '' : 's'} never started (${by.join(', ')}): still queued ${formatDuration(hours * 3_600_000)} after the trace's last run (the longest queue time-out), with no bot that could take them; the runtime would end them expired. Their waits are not in the figures above.`;
+}
+
+export const REPORT_HEADER = ['group', 'runs', 'wait mean', 'p50', 'p95', 'max', 'bot-min busy', 'idle', 'booting', 'total', 'boots', 'peak bots', 'capacity-bound min', 'never started'];
 
 export function whatIfRows(results: readonly WhatIfResult[], declared: SimReport): string[][] {
   const p95 = declared.total.wait.p95;

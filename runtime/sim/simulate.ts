@@ -9,6 +9,7 @@
  *
  * Deterministic: the same trace, fleet, policy and seed give the same report.
  */
+import { DEFAULTS } from '../config/fleet-schema';
 import type { PlanScaling } from '../scaler/plan';
 import { HistoryRecorder } from '../scaler/history';
 import type { ArrivalHistory } from '../domain/history';
@@ -25,6 +26,12 @@ export interface SimGroup {
   readonly maxBots: number;
   readonly committedBots: number;
   readonly scaling: PlanScaling;
+  /**
+   * A run that waits longer ends as `expired` in the runtime. The simulation ends, at the latest,
+   * this long after the trace's last run (the longest of the groups'), and the runs no bot has taken
+   * by then are reported as never started. @default 6 (the manifest's default)
+   */
+  readonly queueTimeoutHours?: number;
 }
 
 /** The environment being simulated: its capacity and groups, as the manifest declares them. */
@@ -158,7 +165,14 @@ export interface BotMinutes {
 
 export interface GroupReport {
   readonly group: string;
+  /** Runs a bot took; their waits are `wait`. */
   readonly runs: number;
+  /**
+   * Runs still queued when the simulation ended, at the trace's last arrival plus the longest queue
+   * time-out: no bot would ever have taken them (a pool that leaves the group no bot, maxBots 0, the
+   * capacity held by other groups). Their waits are not in `wait`.
+   */
+  readonly neverStarted: number;
   readonly wait: WaitStats;
   readonly botMinutes: BotMinutes;
   readonly boots: number;
@@ -290,7 +304,13 @@ interface SimulatedGroup {
   boundMs: number;
   boots: number;
   peak: number;
+  neverStarted: number;
   claimLimit?: number;
+}
+
+/** The longest of the groups' queue time-outs: after the trace's last run plus this, no run starts. */
+export function longestQueueTimeoutHours(fleet: SimFleet): number {
+  return Math.max(...fleet.groups.map((g) => g.queueTimeoutHours ?? DEFAULTS.scaling.queueTimeoutHours));
 }
 
 /** Simulates `trace` on `fleet` under `policy`. The trace must be sorted by arrival. */
@@ -319,6 +339,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       boundMs: 0,
       boots: 0,
       peak: 0,
+      neverStarted: 0,
     });
   }
   for (const run of trace) {
@@ -339,6 +360,10 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   const tickMs = policy.tickSeconds * SECOND;
   let nextTick = start;
   const progressEvery = Math.max(1, Math.floor(trace.length / 100));
+  // No run can start after this: every queued run has waited out its group's time-out by then.
+  const lastArrival = trace[trace.length - 1].at;
+  const horizon = lastArrival + longestQueueTimeoutHours(fleet) * 60 * MINUTE;
+  let beforeHorizon = true;
   const series = options.series ? new SeriesRecorder([...groups.values()], start, trace[trace.length - 1].at, options.series) : undefined;
 
   const setState = (g: SimulatedGroup, bot: SimBot, state: SimBotState) => {
@@ -431,7 +456,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     const pending = events.peek();
     const arrivalAt = nextArrival < trace.length ? trace[nextArrival].at : Number.POSITIVE_INFINITY;
     if (arrivalAt === Number.POSITIVE_INFINITY && outstanding === 0) break;
-    now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick);
+    now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick, beforeHorizon ? horizon : Number.POSITIVE_INFINITY);
     advance(now);
     // Sample times passed by now: the state has held since the last event, whose changes they include.
     if (series && now >= series.next) series.sample(now);
@@ -478,15 +503,28 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       apply(policy.decide(view(), now));
       dispatch();
     }
+    if (beforeHorizon && now >= horizon) {
+      // Runs still queued now would never start: the runtime would end them expired. Runs still
+      // running finish, and the simulation ends with them.
+      beforeHorizon = false;
+      for (const g of groups.values()) {
+        while (g.queue.shift()) {
+          g.neverStarted++;
+          outstanding--;
+        }
+      }
+      if (sum([...groups.values()].map((g) => g.neverStarted)) > 0) lastEnd = Math.max(lastEnd, now);
+    }
   }
   advance(lastEnd);
   options.onProgress?.(trace.length, trace.length);
 
-  const reports = [...groups.values()].map((g) => groupReport(g.config.name, g.waits, g.busyMs, g.idleMs, g.bootingMs, g.boots, g.peak, g.boundMs));
+  const reports = [...groups.values()].map((g) => groupReport(g.config.name, g.waits, g.neverStarted, g.busyMs, g.idleMs, g.bootingMs, g.boots, g.peak, g.boundMs));
   const all = [...groups.values()];
   const total = groupReport(
     'total',
     all.flatMap((g) => g.waits),
+    sum(all.map((g) => g.neverStarted)),
     sum(all.map((g) => g.busyMs)),
     sum(all.map((g) => g.idleMs)),
     sum(all.map((g) => g.bootingMs)),
@@ -567,12 +605,13 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-function groupReport(group: string, waits: readonly number[], busyMs: number, idleMs: number, bootingMs: number, boots: number, peakBots: number, boundMs: number): GroupReport {
+function groupReport(group: string, waits: readonly number[], neverStarted: number, busyMs: number, idleMs: number, bootingMs: number, boots: number, peakBots: number, boundMs: number): GroupReport {
   const sorted = [...waits].sort((a, b) => a - b);
   const botMinutes = { busy: busyMs / MINUTE, idle: idleMs / MINUTE, booting: bootingMs / MINUTE, total: (busyMs + idleMs + bootingMs) / MINUTE };
   return {
     group,
     runs: waits.length,
+    neverStarted,
     wait: { mean: waits.length ? sum(waits) / waits.length : 0, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] ?? 0 },
     botMinutes,
     boots,

@@ -18,7 +18,7 @@ function series(group: string): GroupSeries {
 }
 
 function result(groups: string[], withSeries = true): PlannerResult {
-  const report = (g: string) => ({ group: g, runs: 5, wait: { mean: 1, p50: 1, p95: 120, max: 200 }, botMinutes: { busy: 60, idle: 30, booting: 30, total: 120 }, boots: 2, peakBots: 2, capacityBoundMinutes: 0 });
+  const report = (g: string) => ({ group: g, runs: 5, neverStarted: 0, wait: { mean: 1, p50: 1, p95: 120, max: 200 }, botMinutes: { busy: 60, idle: 30, booting: 30, total: 120 }, boots: 2, peakBots: 2, capacityBoundMinutes: 0 });
   const declared: SimReport = { policy: 'ours', start: 0, end: 120_000, groups: groups.map(report), total: report('total'), ...(withSeries ? { series: groups.map(series) } : {}) };
   return { declared, whatIfs: [{ group: groups[0], setting: 'maxBots', from: 4, to: 2, p95: 600, botHours: 1.5, p95Change: 4, botHoursChange: -0.25 }], tried: 6 };
 }

@@ -43,6 +43,24 @@ test('prints the report per group and in total, then the what-if rows with both 
   expect(r.stdout).toMatch(/^finance +maxBots 15 → 8 +\S.* → .*\([+-]\d+%\) +[\d,]+ → [\d,]+ \([+-]?\d+%\)$/m);
 });
 
+test('runs no bot took by the trace\'s end plus the queue time-out are counted per group, in the table and a sentence', () => {
+  // sales's runs may wait 36 s: its last runs, which need a 4-minute boot, are still queued then.
+  const raw = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+  raw.groups.find((g: any) => g.name === 'sales').scaling.queueTimeoutHours = 0.01;
+  raw.groups.find((g: any) => g.name === 'finance').scaling.queueTimeoutHours = 0.01;
+  const file = path.join(dir, 'short-timeout.json');
+  fs.writeFileSync(file, JSON.stringify(raw));
+  const trace = path.join(dir, 'late.csv');
+  fs.writeFileSync(trace, ['at,group,flow,durationSeconds,priority', '2026-01-05T09:00:00Z,sales,lead-sync,60,normal', '2026-01-05T23:00:00Z,sales,lead-sync,60,normal', ''].join('\n'));
+  const r = run('--manifest', file, '--trace', trace, '--no-what-if');
+  expect(r.status).toBe(0);
+  const header = r.stdout.split('\n').find((l) => l.startsWith('group '))!;
+  expect(header).toMatch(/never started$/);
+  expect(r.stdout).toMatch(/^sales +1 .* 1$/m);
+  expect(r.stdout).toMatch(/^total +1 .* 1$/m);
+  expect(r.stdout).toContain('1 run never started (sales 1): still queued 36 s after the trace\'s last run');
+});
+
 test('the same seed gives the same report, byte for byte; another seed another one', () => {
   const args = ['--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--no-what-if'];
   const a = run(...args, '--seed', '7');

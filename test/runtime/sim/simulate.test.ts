@@ -151,6 +151,64 @@ describe('simulate', () => {
   });
 });
 
+describe('runs that can never start', () => {
+  const HOUR = 3600_000;
+  const two = (a: Partial<SimFleet['groups'][number]> = {}, b: Partial<SimFleet['groups'][number]> = {}): SimFleet => ({
+    capacity: 2,
+    groups: [
+      { name: 'a', maxBots: 2, committedBots: 0, scaling: SCALING, ...a },
+      { name: 'b', maxBots: 2, committedBots: 0, scaling: SCALING, ...b },
+    ],
+  });
+  const both = [{ ...run(at(9, 0), 60), group: 'a' }, { ...run(at(9, 1), 60), group: 'b' }, { ...run(at(9, 2), 60), group: 'b' }, { ...run(at(10, 0), 60), group: 'a' }];
+
+  test('a fixed pool that leaves a group no bot: the simulation ends at the last arrival plus the queue time-out, and counts its runs', () => {
+    const report = simulate(both, two(), fixedPolicy({ a: 1 }), EXACT_BOOT);
+    expect(report.end).toBe(at(10, 0) + 6 * HOUR);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 2, 0],
+      ['b', 0, 2],
+    ]);
+    expect([report.total.runs, report.total.neverStarted]).toEqual([2, 2]);
+  });
+
+  test('a group with maxBots 0 gets no bot from the runtime scaler; its runs never start and the others run', () => {
+    const report = simulate(both, two({}, { maxBots: 0 }), oursPolicy(), EXACT_BOOT);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 2, 0],
+      ['b', 0, 2],
+    ]);
+    expect(report.total.peakBots).toBeGreaterThan(0);
+  });
+
+  test('capacity held by another group for ever: the longest of the groups\' queue time-outs sets the end', () => {
+    // a's pool of 2 takes the whole capacity first, and a fixed pool is never deleted.
+    const report = simulate(both, two({ queueTimeoutHours: 1 }, { queueTimeoutHours: 3 }), fixedPolicy({ a: 2, b: 2 }), EXACT_BOOT);
+    expect(report.end).toBe(at(10, 0) + 3 * HOUR);
+    expect(report.groups.find((g) => g.group === 'b')!.neverStarted).toBe(2);
+    // The pool's two bots exist from midnight to the end: booting 4 minutes each, the rest idle or busy.
+    expect(report.total.botMinutes.total).toBe(2 * (13 * 60));
+  });
+
+  test('runs already running at the end still finish; only queued ones count as never started', () => {
+    const long = [{ ...run(at(9, 0), 8 * 3600), group: 'a' }, { ...run(at(9, 1), 60), group: 'b' }];
+    const report = simulate(long, two(), fixedPolicy({ a: 2, b: 2 }), EXACT_BOOT);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 1, 0],
+      ['b', 0, 1],
+    ]);
+    // The pool is up from 00:04, so a's run starts at 09:00 and runs 8 hours: past 09:01 + 6 h.
+    expect(report.end).toBe(at(17, 0));
+  });
+
+  test('when every run starts, none is counted and the end is the last run\'s', () => {
+    const report = simulate(both, two(), oursPolicy(), EXACT_BOOT);
+    expect(report.total.neverStarted).toBe(0);
+    expect(report.total.runs).toBe(4);
+    expect(report.end).toBeLessThan(at(11, 0));
+  });
+});
+
 describe('baseline policies', () => {
   const fleet: SimFleet = { capacity: 10, groups: [{ name: 'g', maxBots: 8, committedBots: 0, scaling: SCALING }] };
   const spaced = [run(at(9, 0), 60), run(at(10, 0), 60), run(at(11, 0), 60)];
