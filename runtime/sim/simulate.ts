@@ -70,6 +70,12 @@ export interface SimOptions {
   readonly series?: SeriesOptions;
   /** Also return every run's wait with its arrival time, per group (SimReport.runWaits). @default false */
   readonly runWaits?: boolean;
+  /**
+   * Ask the policy at every tick, even while Policy.quietUntil says its answer cannot change. The
+   * report is the same either way (test/runtime/sim/simulate.test.ts holds them equal); this is
+   * the slow reference. @default false
+   */
+  readonly everyTick?: boolean;
 }
 
 /** One run's wait, for SimReport.runWaits. */
@@ -120,7 +126,7 @@ export interface SimGroupView {
   readonly oldestQueuedAt?: number;
 }
 
-/** What a policy sees: the same facts the runtime's store holds. */
+/** What a policy sees: the same facts the runtime's store holds. Valid during the call it is given to. */
 export interface PolicyView {
   readonly capacity: number;
   /** The environment's IANA time zone. @default 'UTC' */
@@ -146,6 +152,12 @@ export interface Policy {
   /** Also decides after every arrival and completion, as the runtime does. */
   readonly eventDriven: boolean;
   decide(view: PolicyView, now: number): PolicyDecision;
+  /**
+   * After a decision that changed nothing, the earliest time at which, with no arrival, completion,
+   * boot or delete in between, decide() could answer differently: the simulator skips the ticks
+   * before it. It must never be late; returning `now` skips nothing. @default no ticks are skipped
+   */
+  quietUntil?(view: PolicyView, now: number): number;
 }
 
 export interface WaitStats {
@@ -359,6 +371,8 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   let lastEnd = start;
   const tickMs = policy.tickSeconds * SECOND;
   let nextTick = start;
+  // Ticks before this are skipped: the policy said its answer cannot change until then.
+  let quietUntil = start;
   const progressEvery = Math.max(1, Math.floor(trace.length / 100));
   // No run can start after this: every queued run has waited out its group's time-out by then.
   const lastArrival = trace[trace.length - 1].at;
@@ -391,7 +405,9 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     clock = to;
   };
 
-  const dispatch = () => {
+  /** Starts queued runs on idle bots; the number started. */
+  const dispatch = (): number => {
+    let started = 0;
     for (const g of groups.values()) {
       if (g.queue.length === 0 || g.counts.idle === 0) continue;
       // Longest idle first, as the store hands out claims to the bots that asked first.
@@ -406,13 +422,16 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
         g.waits.push((now - run.arrivedAt) / SECOND);
         g.arrivals.push(run.arrivedAt);
         events.push({ at: now + run.durationMs, seq: seq++, kind: 'finished', bot, run });
+        started++;
       }
     }
+    return started;
   };
 
   const view = (): PolicyView => {
     const bots: SimBotView[] = [];
-    for (const g of groups.values()) for (const b of g.bots.values()) bots.push({ ...b });
+    // The simulator's own bots, not copies: a view is read during decide() and never kept.
+    for (const g of groups.values()) for (const b of g.bots.values()) bots.push(b);
     return {
       capacity: fleet.capacity,
       ...(fleet.timeZone !== undefined ? { timeZone: fleet.timeZone } : {}),
@@ -421,16 +440,22 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     };
   };
 
-  const apply = (decision: PolicyDecision) => {
+  /** Applies a decision; true when it changed anything. */
+  const apply = (decision: PolicyDecision): boolean => {
+    let changed = false;
     for (const id of decision.fail ?? []) {
       const bot = findBot(groups, id);
-      if (bot && bot.bot.state === 'provisioning') setState(bot.g, bot.bot, 'failed');
+      if (bot && bot.bot.state === 'provisioning') {
+        setState(bot.g, bot.bot, 'failed');
+        changed = true;
+      }
     }
     for (const id of decision.delete ?? []) {
       const bot = findBot(groups, id);
       if (!bot || (bot.bot.state !== 'idle' && bot.bot.state !== 'failed')) continue;
       setState(bot.g, bot.bot, 'deleting');
       events.push({ at: now + deleteMs, seq: seq++, kind: 'deleted', bot: bot.bot });
+      changed = true;
     }
     for (const { group, count } of decision.create ?? []) {
       const g = groups.get(group);
@@ -445,11 +470,19 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
         live++;
         const delay = Math.min(boot.maxSeconds, random.logNormal(boot.medianSeconds, boot.sigma)) * SECOND;
         events.push({ at: now + Math.round(delay), seq: seq++, kind: 'booted', bot });
+        changed = true;
       }
       g.peak = Math.max(g.peak, g.bots.size);
     }
     peakTotal = Math.max(peakTotal, live);
-    if (decision.claimLimits) for (const g of groups.values()) g.claimLimit = decision.claimLimits[g.config.name];
+    if (decision.claimLimits) {
+      for (const g of groups.values()) {
+        const limit = decision.claimLimits[g.config.name];
+        if (limit !== g.claimLimit) changed = true;
+        g.claimLimit = limit;
+      }
+    }
+    return changed;
   };
 
   for (;;) {
@@ -498,10 +531,14 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       for (const g of groups.values()) g.history.prune(now);
     }
 
+    if (changed) quietUntil = now;
     dispatch();
-    if (ticked || (changed && policy.eventDriven)) {
-      apply(policy.decide(view(), now));
-      dispatch();
+    if ((ticked && now >= quietUntil) || (changed && policy.eventDriven)) {
+      const seen = view();
+      const acted = apply(policy.decide(seen, now));
+      const started = dispatch();
+      // Nothing changed since `seen`: the policy may say how long its answer holds.
+      quietUntil = !acted && started === 0 && policy.quietUntil && !options.everyTick ? policy.quietUntil(seen, now) : now;
     }
     if (beforeHorizon && now >= horizon) {
       // Runs still queued now would never start: the runtime would end them expired. Runs still

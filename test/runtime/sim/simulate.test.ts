@@ -1,6 +1,6 @@
 import { PlanScaling } from '../../../runtime/scaler/plan';
 import { elasticPoolPolicy, fixedPolicy, hostedDefaultPolicy, oursPolicy } from '../../../runtime/sim/policies';
-import { simulate, SimFleet } from '../../../runtime/sim/simulate';
+import { PolicyView, simulate, SimFleet } from '../../../runtime/sim/simulate';
 import { TraceRun } from '../../../runtime/sim/trace';
 import { generateWorkload } from '../../../runtime/sim/workloads';
 
@@ -148,6 +148,33 @@ describe('simulate', () => {
   test('a trace with a group the fleet does not declare is refused, naming the group', () => {
     const fleet: SimFleet = { capacity: 2, groups: [{ name: 'other', maxBots: 2, committedBots: 0, scaling: SCALING }] };
     expect(() => simulate([run(at(9, 0), 60)], fleet, oursPolicy())).toThrow('the trace has runs for group "g", which the fleet does not declare (groups: other)');
+  });
+});
+
+describe('ticks skipped while the runtime scaler\'s answer cannot change', () => {
+  const PREDICTIVE: PlanScaling = { ...SCALING, predictive: true, standbyBots: 1, coldAfterHours: 2 };
+  const group = (name: string, maxBots: number, scaling: PlanScaling, committedBots = 0) => ({ name, maxBots, committedBots, scaling });
+  const cases: Array<[string, () => TraceRun[], SimFleet, Parameters<typeof simulate>[3]]> = [
+    ['office hours, predictive warm-up, standby going cold', () => generateWorkload('office-hours', { seed: 4, days: 3 }), { capacity: 30, groups: [group('finance', 20, PREDICTIVE), group('sales', 10, PREDICTIVE)] }, { seed: 1 }],
+    ['contended capacity with committed bots (shares weighted by waits)', () => generateWorkload('contention', { seed: 5, days: 1 }), { capacity: 10, groups: [group('finance', 8, PREDICTIVE, 3), group('sales', 8, SCALING)] }, { seed: 2 }],
+    ['a time zone 45 minutes off the hour', () => generateWorkload('office-hours', { seed: 6, days: 2 }), { capacity: 30, timeZone: 'Asia/Kathmandu', groups: [group('finance', 20, PREDICTIVE), group('sales', 10, PREDICTIVE)] }, { seed: 3 }],
+    ['boots that miss their time-out', () => generateWorkload('spiky', { seed: 7, days: 1 }), { capacity: 20, groups: [group('finance', 20, { ...SCALING, bootTimeoutMinutes: 6 })] }, { seed: 4, boot: { medianSeconds: 300, sigma: 0.5, maxSeconds: 3600 } }],
+    ['bots recycled after 3 runs', () => generateWorkload('steady', { seed: 8, days: 1 }), { capacity: 20, groups: [group('finance', 20, { ...PREDICTIVE, recycleAfterRuns: 3 })] }, { seed: 5 }],
+  ];
+
+  test.each(cases)('%s: the same report as asking at every tick, from fewer decisions', (_what, trace, fleet, options) => {
+    const runs = trace();
+    const counted = () => {
+      const ours = oursPolicy();
+      const policy = { ...ours, calls: 0, decide: (view: PolicyView, now: number) => (policy.calls++, ours.decide(view, now)) };
+      return policy;
+    };
+    const fast = counted();
+    const exact = counted();
+    const a = simulate(runs, fleet, fast, options);
+    const b = simulate(runs, fleet, exact, { ...options, everyTick: true });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(fast.calls).toBeLessThan(exact.calls);
   });
 });
 
