@@ -290,7 +290,7 @@ function buildProgram(): Command {
       "Capacity planner: simulate a trace of runs on the settings a fleet manifest declares, with the runtime's own scaler; show per group the waits and a month's bot-hours and cost, and which one-setting changes (botCapacity, committedBots, maxBots, standbyBots, idleMinutes) move the p95 wait, the bot-hours or the cost by more than 10%. Example traces are in the package's bench/traces/.",
     )
     .requiredOption('--manifest <file>', 'the fleet.json of the stack (as synthesized; apply-time values are not needed)')
-    .requiredOption('--trace <file>', 'runs as CSV: at,group,flow,durationSeconds,priority (see bench/traces/)')
+    .requiredOption('--trace <file>', "runs as CSV: at,group,flow,durationSeconds,priority (examples in this package's bench/traces/, with their fleets in bench/fleets/)")
     .addOption(new Option('--seed <n>', 'seeds the sampled boot times').default(1).argParser(number('--seed', 0, 0xffffffff)))
     .addOption(new Option('--boot-median-seconds <s>', 'median provisioning time of a bot').default(240).argParser(number('--boot-median-seconds', 1, 3600)))
     .addOption(new Option('--boot-sigma <n>', 'spread of provisioning times (log-normal sigma; 0.6 puts 1% past 15 minutes)').default(0.6).argParser(number('--boot-sigma', 0, 3)))
