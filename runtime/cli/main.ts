@@ -34,6 +34,14 @@ function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+function wholeNumber(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
 function readJson(file: string, what: string): any {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -302,10 +310,11 @@ function buildProgram(): Command {
       'prices per VM-hour as JSON, winning over the built-in table (runtime/sim/vm-prices.json, which has the same shape): {"currency": "USD", "source": "...", "prices": [{"vmSize": "Standard_D2s_v5", "region": "northeurope", "perHour": 0.21}]}; a row without a region prices the size everywhere',
     )
     .option('--progress', 'show progress on stderr even when it is not a terminal (on a terminal it is shown for long runs)')
-    .action((opts) => {
+    .addOption(new Option('--threads <n>', 'simulations run at once, in worker threads (default: one per core, up to 4); the report is the same whatever the number').argParser(wholeNumber('--threads', 1, 64)))
+    .action(async (opts) => {
       // Loaded here, as the heavy modules above are: only this command needs the simulator.
       const { runSimulateCommand } = require('./simulate') as typeof import('./simulate');
-      runSimulateCommand({
+      await runSimulateCommand({
         manifest: opts.manifest,
         trace: opts.trace,
         seed: opts.seed,
@@ -316,6 +325,7 @@ function buildProgram(): Command {
         html: opts.html,
         prices: opts.prices,
         progress: Boolean(opts.progress),
+        threads: opts.threads,
       });
     });
 

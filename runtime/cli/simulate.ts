@@ -3,9 +3,11 @@
  * manifest declares, with the runtime's own scaler, and prints the report and the what-if rows.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { FleetManifest, parseManifest } from '../config/manifest';
-import { fleetOf, neverStartedLine, REPORT_HEADER, reportRows, runPlanner, seconds, SUMMARY_HEADER, summaryRows, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
+import { fleetOf, neverStartedLine, REPORT_HEADER, reportRows, seconds, SUMMARY_HEADER, summaryRows, WHAT_IF_HEADER, whatIfRows } from '../sim/planner';
+import { runPlannerInParallel } from '../sim/planner-pool';
 import { BUILT_IN_PRICES, GroupPrice, HOURS_PER_MONTH, parsePriceTable, priceOf, PriceTable } from '../sim/prices';
 import { DEFAULT_BOOT } from '../sim/simulate';
 import { parseTrace } from '../sim/trace';
@@ -26,6 +28,8 @@ export interface SimulateCommandOptions {
   readonly prices?: string;
   /** Show progress on stderr even when it is not a terminal. @default only on a terminal */
   readonly progress?: boolean;
+  /** Simulations run at once, in worker threads. @default defaultThreads() */
+  readonly threads?: number;
   readonly out?: Output;
   readonly err?: Output;
 }
@@ -62,7 +66,7 @@ export class ProgressBar {
   }
 }
 
-export function runSimulateCommand(options: SimulateCommandOptions): void {
+export async function runSimulateCommand(options: SimulateCommandOptions): Promise<void> {
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
   let raw: unknown;
@@ -96,7 +100,15 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   const showProgress = options.progress || (err.isTTY === true && trace.length * (options.whatIf ? 10 : 1) >= PROGRESS_FROM_RUNS);
   const bar = showProgress ? new ProgressBar(err) : undefined;
   const started = Date.now();
-  const result = runPlanner(trace, fleet, { seed: options.seed, boot, whatIf: options.whatIf, prices, series: options.html !== undefined, onProgress: bar ? (s, l) => bar.update(s, l) : undefined });
+  const result = await runPlannerInParallel(trace, fleet, {
+    seed: options.seed,
+    boot,
+    whatIf: options.whatIf,
+    prices,
+    series: options.html !== undefined,
+    threads: options.threads ?? defaultThreads(),
+    onProgress: bar ? (s, l) => bar.update(s, l) : undefined,
+  });
   bar?.done();
 
   const day = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
@@ -164,6 +176,11 @@ export function runSimulateCommand(options: SimulateCommandOptions): void {
   out.write(`${lines.join('\n').trimEnd()}\n`);
   // Timing goes to stderr, so the report itself is the same byte for byte on every run.
   err.write(`${1 + result.tried} simulations in ${formatDuration(Date.now() - started)}.\n`);
+}
+
+/** One simulation per core, up to 4: the what-ifs are independent. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
 /** Reads --prices: a price table as runtime/sim/vm-prices.json holds it. */

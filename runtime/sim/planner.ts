@@ -173,18 +173,54 @@ export function whatIfLabel(w: WhatIf): string {
   return `${w.group !== undefined ? `${w.group} ` : ''}${w.setting} ${w.from} → ${w.to}`;
 }
 
-export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options: PlannerOptions = {}): PlannerResult {
-  const threshold = options.threshold ?? 0.1;
+/** The simulations a planner run needs: the declared settings (index 0), then each what-if. */
+export interface PlannerJobs {
+  readonly candidates: readonly WhatIf[];
+  readonly notes: readonly string[];
+  /** The fleet of simulation `index`. */
+  fleetOf(index: number): SimFleet;
+  /** What progress calls simulation `index`. */
+  labelOf(index: number): string;
+  readonly count: number;
+}
+
+export function plannerJobs(fleet: SimFleet, options: Pick<PlannerOptions, 'whatIf'> = {}): PlannerJobs {
   const { candidates, notes } = options.whatIf === false ? { candidates: [], notes: [] } : whatIfCandidates(fleet);
-  const total = 1 + candidates.length;
-  const sim = (f: SimFleet, index: number, label: string) =>
-    simulate(trace, f, oursPolicy('declared settings'), {
-      seed: options.seed,
-      boot: options.boot,
-      ...(options.series && index === 0 ? { series: {} } : {}),
-      onProgress: options.onProgress ? (arrived, all) => options.onProgress!((index + arrived / all) / total, label) : undefined,
-    });
-  const declared = sim(fleet, 0, 'declared settings');
+  return {
+    candidates,
+    notes,
+    count: 1 + candidates.length,
+    fleetOf: (index) => (index === 0 ? fleet : applyWhatIf(fleet, candidates[index - 1])),
+    labelOf: (index) => (index === 0 ? 'declared settings' : whatIfLabel(candidates[index - 1])),
+  };
+}
+
+/** Runs simulation `index` of a planner run; `onProgress` gets the share of its trace's runs that have arrived. */
+export function runPlannerJob(trace: readonly TraceRun[], jobs: PlannerJobs, index: number, options: Pick<PlannerOptions, 'seed' | 'boot' | 'series'>, onProgress?: (share: number) => void): SimReport {
+  return simulate(trace, jobs.fleetOf(index), oursPolicy('declared settings'), {
+    seed: options.seed,
+    boot: options.boot,
+    ...(options.series && index === 0 ? { series: {} } : {}),
+    onProgress: onProgress ? (arrived, all) => onProgress(arrived / all) : undefined,
+  });
+}
+
+/** Simulates the declared settings and every what-if, one after the other (planner-pool.ts runs them side by side). */
+export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options: PlannerOptions = {}): PlannerResult {
+  const jobs = plannerJobs(fleet, options);
+  const reports: SimReport[] = [];
+  for (let index = 0; index < jobs.count; index++) {
+    const label = jobs.labelOf(index);
+    reports.push(runPlannerJob(trace, jobs, index, options, options.onProgress ? (share) => options.onProgress!((index + share) / jobs.count, label) : undefined));
+  }
+  options.onProgress?.(1, 'done');
+  return plannerResult(trace, jobs, reports, options);
+}
+
+/** The planner's result from the reports of its simulations, in the order of plannerJobs. */
+export function plannerResult(trace: readonly TraceRun[], jobs: PlannerJobs, reports: readonly SimReport[], options: Pick<PlannerOptions, 'threshold' | 'prices'> = {}): PlannerResult {
+  const threshold = options.threshold ?? 0.1;
+  const declared = reports[0];
   const days = traceDays(declared.start, trace[trace.length - 1].at);
   const factor = monthFactor(days);
   const prices = options.prices ?? {};
@@ -195,8 +231,8 @@ export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options:
   };
   const base = figuresOf(declared);
   const whatIfs: WhatIfResult[] = [];
-  candidates.forEach((change, i) => {
-    const report = sim(applyWhatIf(fleet, change), i + 1, whatIfLabel(change));
+  jobs.candidates.forEach((change, i) => {
+    const report = reports[i + 1];
     const figures = figuresOf(report);
     const groupP95 = change.group === undefined ? undefined : groupP95Of(declared, report, change.group);
     const costChange = base.costPerMonth !== undefined && figures.costPerMonth !== undefined ? relative(base.costPerMonth, figures.costPerMonth) : undefined;
@@ -211,8 +247,7 @@ export function runPlanner(trace: readonly TraceRun[], fleet: SimFleet, options:
     const moved = [result.p95Change, result.botHoursChange, costChange ?? 0, groupP95?.change ?? 0].some((c) => Math.abs(c) > threshold);
     if (moved || figures.neverStarted !== base.neverStarted) whatIfs.push(result);
   });
-  options.onProgress?.(1, 'done');
-  return { declared, figures: base, summary: summaryOf(declared, days, prices), whatIfs, tried: candidates.length, notes };
+  return { declared, figures: base, summary: summaryOf(declared, days, prices), whatIfs, tried: jobs.candidates.length, notes: jobs.notes };
 }
 
 function groupP95Of(before: SimReport, after: SimReport, group: string): NonNullable<WhatIfResult['groupP95']> {

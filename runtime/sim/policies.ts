@@ -12,8 +12,9 @@
  */
 import { SLOT_MS, slotOf } from '../domain/history';
 import { EARLY_IDLE_MINUTES, plan, PlanScaling } from '../scaler/plan';
-import { buildSnapshot, GroupDeclaration } from '../scaler/snapshot';
-import type { Policy, PolicyDecision, PolicyView, SimGroup } from './simulate';
+import { buildSnapshot, GroupDeclaration, SnapshotInput } from '../scaler/snapshot';
+import type { QueueCounts } from '../store/types';
+import type { Policy, PolicyDecision, PolicyView, SimGroup, SimGroupView } from './simulate';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,10 +31,12 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
   // The declared groups change only with the fleet: built once per fleet, not on every decision.
   let declaredFor: readonly SimGroup[] = [];
   let declared = new Map<string, GroupDeclaration>();
+  let scaling = new Map<string, PlanScaling>();
   const declarations = (view: PolicyView) => {
     if (view.groups.length !== declaredFor.length || view.groups.some((g, i) => g.config !== declaredFor[i])) {
       declaredFor = view.groups.map((g) => g.config);
       declared = new Map(declaredFor.map((g) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: SIM_IMAGE, scaling: { ...g.scaling, ...overrides } }]));
+      scaling = new Map([...declared.values()].map((d) => [d.name, d.scaling]));
     }
     return declared;
   };
@@ -42,28 +45,44 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
     tickSeconds: 15,
     eventDriven: true,
     decide(view: PolicyView, now: number): PolicyDecision {
+      // Plain loops: this runs on every arrival, completion and unskipped tick of every what-if.
+      const states: SnapshotInput['states'][number][] = [];
+      const counts: QueueCounts[] = [];
+      const history: Record<string, SimGroupView['history']> = {};
+      for (const g of view.groups) {
+        const name = g.config.name;
+        states.push({ name, paused: false, expired: false, declared: true, lastActivityAt: g.lastActivityAt });
+        counts.push({ group: name, queued: g.queued, running: g.running, oldestQueuedAt: g.oldestQueuedAt });
+        history[name] = g.history;
+      }
       const snapshot = buildSnapshot({
         capacity: view.capacity,
         // An environment that is off would leave the trace's runs waiting for ever.
         enabled: true,
         declared: declarations(view),
-        states: view.groups.map((g) => ({ name: g.config.name, paused: false, expired: false, declared: true, lastActivityAt: g.lastActivityAt })),
+        states,
         bots: view.bots.map((b) => ({ id: b.id, group: b.group, state: b.state, createdAt: b.createdAt, stateChangedAt: b.stateChangedAt, runsCompleted: b.runsCompleted, imageKey: SIM_IMAGE })),
-        counts: view.groups.map((g) => ({ group: g.config.name, queued: g.queued, running: g.running, oldestQueuedAt: g.oldestQueuedAt })),
-        history: Object.fromEntries(view.groups.map((g) => [g.config.name, g.history])),
+        counts,
+        history,
         timeZone: view.timeZone,
       });
       const result = plan(snapshot.plan, { groups: snapshot.settings }, now);
-      const decision = { create: [] as Array<{ group: string; count: number }>, delete: [] as string[], fail: [] as string[] };
+      const create: Array<{ group: string; count: number }> = [];
+      const remove: string[] = [];
+      const fail: string[] = [];
       for (const action of result.actions) {
-        if (action.kind === 'create') decision.create.push({ group: action.group, count: action.count });
-        else if (action.kind === 'delete') decision.delete.push(...action.botIds);
-        else decision.fail.push(...action.botIds);
+        if (action.kind === 'create') create.push({ group: action.group, count: action.count });
+        else if (action.kind === 'delete') remove.push(...action.botIds);
+        else fail.push(...action.botIds);
       }
-      const claimLimits = Object.fromEntries(Object.entries(result.groups).map(([name, g]) => [name, g.claimLimit]));
-      return { ...decision, claimLimits };
+      const claimLimits: Record<string, number | undefined> = {};
+      for (const name in result.groups) claimLimits[name] = result.groups[name].claimLimit;
+      return { create, delete: remove, fail, claimLimits };
     },
-    quietUntil: (view, now) => planQuietUntil(view, now, overrides),
+    quietUntil: (view, now) => {
+      declarations(view);
+      return quietUntil(view, now, scaling);
+    },
   };
 }
 
@@ -85,17 +104,20 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
  * test/runtime/sim/simulate.test.ts; a change to what plan() reads from the clock belongs here too.
  */
 export function planQuietUntil(view: PolicyView, now: number, overrides: Partial<PlanScaling> = {}): number {
+  return quietUntil(view, now, new Map(view.groups.map((g) => [g.config.name, { ...g.config.scaling, ...overrides }])));
+}
+
+/** planQuietUntil with each group's scaling settings, overrides applied, by name. */
+function quietUntil(view: PolicyView, now: number, scaling: ReadonlyMap<string, PlanScaling>): number {
   let until = Number.POSITIVE_INFINITY;
   const after = (t: number) => {
     if (t > now && t < until) until = t;
   };
-  const scaling = new Map<string, PlanScaling>();
   let runsWant = 0;
   for (const g of view.groups) runsWant += Math.max(Math.min(g.queued + g.running, g.config.maxBots), g.config.committedBots);
   if (runsWant > view.capacity && view.groups.some((g) => g.queued > 0)) return now;
   for (const g of view.groups) {
-    const s = { ...g.config.scaling, ...overrides };
-    scaling.set(g.config.name, s);
+    const s = scaling.get(g.config.name)!;
     after(g.lastActivityAt + s.coldAfterHours * HOUR);
     if (s.predictive) {
       after(slotOf(now) + SLOT_MS);

@@ -150,6 +150,21 @@ test('runs no bot took by the trace\'s end plus the queue time-out are counted p
   expect(r.stdout).toContain('1 run never started (sales 1): still queued 36 s after the trace\'s last run');
 });
 
+test('the report is the same, byte for byte, whether the simulations run on one thread or side by side on three', () => {
+  const args = ['--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--prices', prices];
+  const one = run(...args, '--threads', '1');
+  const three = run(...args, '--threads', '3');
+  expect(one.status).toBe(0);
+  expect(three.status).toBe(0);
+  expect(three.stdout).toBe(one.stdout);
+});
+
+test('--threads that is not a whole number of at least 1 is refused, naming the flag', () => {
+  const r = run('--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--threads', '1.5');
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toContain('--threads must be a whole number from 1 to 64, got "1.5"');
+});
+
 test('the same seed gives the same report, byte for byte; another seed another one', () => {
   const args = ['--manifest', manifest, '--trace', path.join(dir, 'monday.csv'), '--no-what-if'];
   const a = run(...args, '--seed', '7');
@@ -199,7 +214,7 @@ test('a missing trace file is named', () => {
 
 test('help names every option', () => {
   const r = spawnSync(process.execPath, [cli, 'simulate', '--help'], { encoding: 'utf8' });
-  for (const option of ['--manifest', '--trace', '--seed', '--boot-median-seconds', '--boot-sigma', '--no-what-if', '--json', '--html', '--prices', '--progress']) expect(r.stdout).toContain(option);
+  for (const option of ['--manifest', '--trace', '--seed', '--boot-median-seconds', '--boot-sigma', '--no-what-if', '--json', '--html', '--prices', '--progress', '--threads']) expect(r.stdout).toContain(option);
 });
 
 test('--html to a folder that does not exist is refused, naming the flag and the file', () => {
