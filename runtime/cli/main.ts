@@ -310,7 +310,7 @@ function buildProgram(): Command {
       'prices per VM-hour as JSON, winning over the built-in table (runtime/sim/vm-prices.json, which has the same shape): {"currency": "USD", "source": "...", "prices": [{"vmSize": "Standard_D2s_v5", "region": "northeurope", "perHour": 0.21}]}; a row without a region prices the size everywhere',
     )
     .option('--progress', 'show progress on stderr even when it is not a terminal (on a terminal it is shown for long runs)')
-    .addOption(new Option('--threads <n>', 'simulations run at once, in worker threads (default: one per core, up to 4); the report is the same whatever the number').argParser(wholeNumber('--threads', 1, 64)))
+    .addOption(new Option('--threads <n>', 'simulations run at once, in worker threads (default: one per free core, from the load average, up to 4); the report is the same whatever the number').argParser(wholeNumber('--threads', 1, 64)))
     .action(async (opts) => {
       // Loaded here, as the heavy modules above are: only this command needs the simulator.
       const { runSimulateCommand } = require('./simulate') as typeof import('./simulate');

@@ -178,9 +178,14 @@ export async function runSimulateCommand(options: SimulateCommandOptions): Promi
   err.write(`${1 + result.tried} simulations in ${formatDuration(Date.now() - started)}.\n`);
 }
 
-/** One simulation per core, up to 4: the what-ifs are independent. */
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(4, os.availableParallelism()));
+/**
+ * One simulation per free core, up to 4: the what-ifs are independent, but on a machine whose
+ * cores are busy (its load average near their number) threads only wait for each other, and one
+ * thread is faster (BENCHMARKS.md, the planner section). Where the load average is not known
+ * (Windows reports 0) every core counts as free.
+ */
+export function defaultThreads(cores = os.availableParallelism(), load = os.loadavg()[0]): number {
+  return Math.max(1, Math.min(4, Math.round(cores - load)));
 }
 
 /** Reads --prices: a price table as runtime/sim/vm-prices.json holds it. */

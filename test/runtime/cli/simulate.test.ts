@@ -6,6 +6,7 @@ import * as path from 'path';
 import { formatTrace, TraceRun } from '../../../runtime/sim/trace';
 import { generateWorkload } from '../../../runtime/sim/workloads';
 import { synthesizedFleetJson } from '../../helpers/local-fleet';
+import { defaultThreads } from '../../../runtime/cli/simulate';
 
 const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'runtime', 'cli', 'main.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simulate-cli-'));
@@ -157,6 +158,13 @@ test('the report is the same, byte for byte, whether the simulations run on one 
   expect(one.status).toBe(0);
   expect(three.status).toBe(0);
   expect(three.stdout).toBe(one.stdout);
+});
+
+test('by default, one thread per free core: the cores less the load average, at least 1 and at most 4', () => {
+  expect(defaultThreads(2, 0.1)).toBe(2);
+  expect(defaultThreads(2, 4.2)).toBe(1);
+  expect(defaultThreads(8, 2.6)).toBe(4);
+  expect(defaultThreads(16, 0)).toBe(4);
 });
 
 test('--threads that is not a whole number of at least 1 is refused, naming the flag', () => {
