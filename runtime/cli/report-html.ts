@@ -105,7 +105,7 @@ function whatIfTable(result: PlannerResult): string {
 ${result.whatIfs
   .map(
     (w) =>
-      `<tr><td>${escapeHtml(whatIfLabel(w))}</td><td>${escapeHtml(`${seconds(base.p95)} → ${seconds(w.p95)}`)}</td><td>${escapeHtml(w.groupP95 ? `${seconds(w.groupP95.from)} → ${seconds(w.groupP95.to)}` : '-')}</td><td>${escapeHtml(`${Math.round(base.botHoursPerMonth).toLocaleString('en-US')} → ${Math.round(w.botHoursPerMonth).toLocaleString('en-US')}`)}</td><td>${escapeHtml(`${cost(base.costPerMonth)} → ${cost(w.costPerMonth)}`)}</td><td>${base.neverStarted} → ${w.neverStarted}</td></tr>`,
+      `<tr><td>${escapeHtml(whatIfLabel(w))}</td><td>${escapeHtml(`${seconds(base.p95)} → ${seconds(w.p95)}`)}</td><td>${escapeHtml(w.groupP95 ? `${seconds(w.groupP95.from)} → ${seconds(w.groupP95.to)}` : '-')}</td><td>${escapeHtml(`${Math.round(base.botHoursPerMonth).toLocaleString('en-US')} → ${Math.round(w.botHoursPerMonth).toLocaleString('en-US')}`)}</td><td>${escapeHtml(base.costPerMonth === undefined && w.costPerMonth === undefined ? '-' : `${cost(base.costPerMonth)} → ${cost(w.costPerMonth)}`)}</td><td>${base.neverStarted} → ${w.neverStarted}</td></tr>`,
   )
   .join('\n')}
 </tbody></table>`;
