@@ -29,10 +29,28 @@ test.each(['dist/index.js', 'dist/index.d.ts', pkg.bin['hosted-bots'], 'dist/bun
   expect(packed).toContain(file);
 });
 
-test('the tarball holds no tests, benchmarks, traces, sources or the unzipped bundle', () => {
-  const unwanted = packed.filter((f) => /^(test|bench|dist\/bench|dist\/bundle\/|cdktf\.out)|\.test\.|\.csv$/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
+test('the tarball holds no tests, benchmark scripts, sources or the unzipped bundle', () => {
+  const unwanted = packed.filter((f) => /^(test|bench\/(?!traces\/|fleets\/)|dist\/bench|dist\/bundle\/|cdktf\.out)|\.test\./.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
   expect(unwanted).toEqual([]);
 });
+
+test('the tarball holds the example traces and their fleets, for hosted-bots simulate', () => {
+  const traces = fs.readdirSync(path.join(ROOT, 'bench', 'traces')).filter((f) => f.endsWith('.csv'));
+  expect(traces.length).toBeGreaterThan(0);
+  for (const trace of traces) expect(packed).toContain(`bench/traces/${trace}`);
+  expect(packed).toContain('bench/fleets/standard.json');
+});
+
+test('simulate runs from the installed package on its own example trace and fleet', () => {
+  const result = spawnSync(
+    process.execPath,
+    [path.join(installed, pkg.bin['hosted-bots']), 'simulate', '--manifest', path.join(installed, 'bench', 'fleets', 'standard.json'), '--trace', path.join(installed, 'bench', 'traces', 'spiky.csv'), '--no-what-if'],
+    { cwd: app, encoding: 'utf8' },
+  );
+  expect(result.stderr).not.toMatch(/error/i);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/^Simulated [\d,]+ runs of .*spiky\.csv/);
+}, 60_000);
 
 test('main, types and exports name files in the tarball', () => {
   const named = [pkg.main, pkg.types, pkg.exports['.'].default, pkg.exports['.'].types, pkg.exports['./package.json']].map((f: string) => f.replace(/^\.\//, ''));

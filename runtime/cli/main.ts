@@ -34,6 +34,14 @@ function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+function wholeNumber(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
 function readJson(file: string, what: string): any {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -288,19 +296,27 @@ function buildProgram(): Command {
 
   program
     .command('simulate')
-    .description('Capacity planner: simulate a trace of runs on the settings a fleet manifest declares, with the runtime\'s own scaler, and show which setting changes move the p95 wait or the bot-hours by more than 10%.')
+    .description(
+      "Capacity planner: simulate a trace of runs on the settings a fleet manifest declares, with the runtime's own scaler; show per group the waits and a month's bot-hours and cost, and which one-setting changes (botCapacity, committedBots, maxBots, standbyBots, idleMinutes) move the p95 wait, the bot-hours or the cost by more than 10%. Example traces are in the package's bench/traces/.",
+    )
     .requiredOption('--manifest <file>', 'the fleet.json of the stack (as synthesized; apply-time values are not needed)')
-    .requiredOption('--trace <file>', 'runs as CSV: at,group,flow,durationSeconds,priority (see bench/traces/)')
+    .requiredOption('--trace <file>', "runs as CSV: at,group,flow,durationSeconds,priority (examples in this package's bench/traces/, with their fleets in bench/fleets/)")
     .addOption(new Option('--seed <n>', 'seeds the sampled boot times').default(1).argParser(number('--seed', 0, 0xffffffff)))
     .addOption(new Option('--boot-median-seconds <s>', 'median provisioning time of a bot').default(240).argParser(number('--boot-median-seconds', 1, 3600)))
     .addOption(new Option('--boot-sigma <n>', 'spread of provisioning times (log-normal sigma; 0.6 puts 1% past 15 minutes)').default(0.6).argParser(number('--boot-sigma', 0, 3)))
     .option('--no-what-if', 'only simulate the declared settings')
     .option('--json', 'print the report as JSON')
-    .option('--html <file>', 'also write the report as one self-contained HTML page (works offline): demand and bots per group over time, the wait distribution, and the what-if rows as p95 wait against bot-hours')
-    .action((opts) => {
+    .option('--html <file>', 'also write the report as one self-contained HTML page (works offline): the per-group summary, demand and bots per group over time, the wait distribution, and the what-if rows as p95 wait against bot-hours')
+    .option(
+      '--prices <file>',
+      'prices per VM-hour as JSON, winning over the built-in table (runtime/sim/vm-prices.json, which has the same shape): {"currency": "USD", "source": "...", "prices": [{"vmSize": "Standard_D2s_v5", "region": "northeurope", "perHour": 0.21}]}; a row without a region prices the size everywhere',
+    )
+    .option('--progress', 'show progress on stderr even when it is not a terminal (on a terminal it is shown for long runs)')
+    .addOption(new Option('--threads <n>', 'simulations run at once, in worker threads (default: one per free core, from the load average, up to 4); the report is the same whatever the number').argParser(wholeNumber('--threads', 1, 64)))
+    .action(async (opts) => {
       // Loaded here, as the heavy modules above are: only this command needs the simulator.
       const { runSimulateCommand } = require('./simulate') as typeof import('./simulate');
-      runSimulateCommand({
+      await runSimulateCommand({
         manifest: opts.manifest,
         trace: opts.trace,
         seed: opts.seed,
@@ -309,6 +325,9 @@ function buildProgram(): Command {
         whatIf: opts.whatIf,
         json: Boolean(opts.json),
         html: opts.html,
+        prices: opts.prices,
+        progress: Boolean(opts.progress),
+        threads: opts.threads,
       });
     });
 

@@ -9,6 +9,7 @@
  *
  * Deterministic: the same trace, fleet, policy and seed give the same report.
  */
+import { DEFAULTS } from '../config/fleet-schema';
 import type { PlanScaling } from '../scaler/plan';
 import { HistoryRecorder } from '../scaler/history';
 import type { ArrivalHistory } from '../domain/history';
@@ -25,6 +26,12 @@ export interface SimGroup {
   readonly maxBots: number;
   readonly committedBots: number;
   readonly scaling: PlanScaling;
+  /**
+   * A run that waits longer ends as `expired` in the runtime. The simulation ends, at the latest,
+   * this long after the trace's last run (the longest of the groups'), and the runs no bot has taken
+   * by then are reported as never started. @default 6 (the manifest's default)
+   */
+  readonly queueTimeoutHours?: number;
 }
 
 /** The environment being simulated: its capacity and groups, as the manifest declares them. */
@@ -63,6 +70,12 @@ export interface SimOptions {
   readonly series?: SeriesOptions;
   /** Also return every run's wait with its arrival time, per group (SimReport.runWaits). @default false */
   readonly runWaits?: boolean;
+  /**
+   * Ask the policy at every tick, even while Policy.quietUntil says its answer cannot change. The
+   * report is the same either way (test/runtime/sim/simulate.test.ts holds them equal); this is
+   * the slow reference. @default false
+   */
+  readonly everyTick?: boolean;
 }
 
 /** One run's wait, for SimReport.runWaits. */
@@ -113,7 +126,7 @@ export interface SimGroupView {
   readonly oldestQueuedAt?: number;
 }
 
-/** What a policy sees: the same facts the runtime's store holds. */
+/** What a policy sees: the same facts the runtime's store holds. Valid during the call it is given to. */
 export interface PolicyView {
   readonly capacity: number;
   /** The environment's IANA time zone. @default 'UTC' */
@@ -139,6 +152,12 @@ export interface Policy {
   /** Also decides after every arrival and completion, as the runtime does. */
   readonly eventDriven: boolean;
   decide(view: PolicyView, now: number): PolicyDecision;
+  /**
+   * After a decision that changed nothing, the earliest time at which, with no arrival, completion,
+   * boot or delete in between, decide() could answer differently: the simulator skips the ticks
+   * before it. It must never be late; returning `now` skips nothing. @default no ticks are skipped
+   */
+  quietUntil?(view: PolicyView, now: number): number;
 }
 
 export interface WaitStats {
@@ -158,7 +177,14 @@ export interface BotMinutes {
 
 export interface GroupReport {
   readonly group: string;
+  /** Runs a bot took; their waits are `wait`. */
   readonly runs: number;
+  /**
+   * Runs still queued when the simulation ended, at the trace's last arrival plus the longest queue
+   * time-out: no bot would ever have taken them (a pool that leaves the group no bot, maxBots 0, the
+   * capacity held by other groups). Their waits are not in `wait`.
+   */
+  readonly neverStarted: number;
   readonly wait: WaitStats;
   readonly botMinutes: BotMinutes;
   readonly boots: number;
@@ -290,7 +316,13 @@ interface SimulatedGroup {
   boundMs: number;
   boots: number;
   peak: number;
+  neverStarted: number;
   claimLimit?: number;
+}
+
+/** The longest of the groups' queue time-outs: after the trace's last run plus this, no run starts. */
+export function longestQueueTimeoutHours(fleet: SimFleet): number {
+  return Math.max(...fleet.groups.map((g) => g.queueTimeoutHours ?? DEFAULTS.scaling.queueTimeoutHours));
 }
 
 /** Simulates `trace` on `fleet` under `policy`. The trace must be sorted by arrival. */
@@ -319,6 +351,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       boundMs: 0,
       boots: 0,
       peak: 0,
+      neverStarted: 0,
     });
   }
   for (const run of trace) {
@@ -338,7 +371,13 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   let lastEnd = start;
   const tickMs = policy.tickSeconds * SECOND;
   let nextTick = start;
+  // Ticks before this are skipped: the policy said its answer cannot change until then.
+  let quietUntil = start;
   const progressEvery = Math.max(1, Math.floor(trace.length / 100));
+  // No run can start after this: every queued run has waited out its group's time-out by then.
+  const lastArrival = trace[trace.length - 1].at;
+  const horizon = lastArrival + longestQueueTimeoutHours(fleet) * 60 * MINUTE;
+  let beforeHorizon = true;
   const series = options.series ? new SeriesRecorder([...groups.values()], start, trace[trace.length - 1].at, options.series) : undefined;
 
   const setState = (g: SimulatedGroup, bot: SimBot, state: SimBotState) => {
@@ -366,7 +405,9 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     clock = to;
   };
 
-  const dispatch = () => {
+  /** Starts queued runs on idle bots; the number started. */
+  const dispatch = (): number => {
+    let started = 0;
     for (const g of groups.values()) {
       if (g.queue.length === 0 || g.counts.idle === 0) continue;
       // Longest idle first, as the store hands out claims to the bots that asked first.
@@ -381,13 +422,16 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
         g.waits.push((now - run.arrivedAt) / SECOND);
         g.arrivals.push(run.arrivedAt);
         events.push({ at: now + run.durationMs, seq: seq++, kind: 'finished', bot, run });
+        started++;
       }
     }
+    return started;
   };
 
   const view = (): PolicyView => {
     const bots: SimBotView[] = [];
-    for (const g of groups.values()) for (const b of g.bots.values()) bots.push({ ...b });
+    // The simulator's own bots, not copies: a view is read during decide() and never kept.
+    for (const g of groups.values()) for (const b of g.bots.values()) bots.push(b);
     return {
       capacity: fleet.capacity,
       ...(fleet.timeZone !== undefined ? { timeZone: fleet.timeZone } : {}),
@@ -396,16 +440,22 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
     };
   };
 
-  const apply = (decision: PolicyDecision) => {
+  /** Applies a decision; true when it changed anything. */
+  const apply = (decision: PolicyDecision): boolean => {
+    let changed = false;
     for (const id of decision.fail ?? []) {
       const bot = findBot(groups, id);
-      if (bot && bot.bot.state === 'provisioning') setState(bot.g, bot.bot, 'failed');
+      if (bot && bot.bot.state === 'provisioning') {
+        setState(bot.g, bot.bot, 'failed');
+        changed = true;
+      }
     }
     for (const id of decision.delete ?? []) {
       const bot = findBot(groups, id);
       if (!bot || (bot.bot.state !== 'idle' && bot.bot.state !== 'failed')) continue;
       setState(bot.g, bot.bot, 'deleting');
       events.push({ at: now + deleteMs, seq: seq++, kind: 'deleted', bot: bot.bot });
+      changed = true;
     }
     for (const { group, count } of decision.create ?? []) {
       const g = groups.get(group);
@@ -420,18 +470,26 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
         live++;
         const delay = Math.min(boot.maxSeconds, random.logNormal(boot.medianSeconds, boot.sigma)) * SECOND;
         events.push({ at: now + Math.round(delay), seq: seq++, kind: 'booted', bot });
+        changed = true;
       }
       g.peak = Math.max(g.peak, g.bots.size);
     }
     peakTotal = Math.max(peakTotal, live);
-    if (decision.claimLimits) for (const g of groups.values()) g.claimLimit = decision.claimLimits[g.config.name];
+    if (decision.claimLimits) {
+      for (const g of groups.values()) {
+        const limit = decision.claimLimits[g.config.name];
+        if (limit !== g.claimLimit) changed = true;
+        g.claimLimit = limit;
+      }
+    }
+    return changed;
   };
 
   for (;;) {
     const pending = events.peek();
     const arrivalAt = nextArrival < trace.length ? trace[nextArrival].at : Number.POSITIVE_INFINITY;
     if (arrivalAt === Number.POSITIVE_INFINITY && outstanding === 0) break;
-    now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick);
+    now = Math.min(arrivalAt, pending?.at ?? Number.POSITIVE_INFINITY, nextTick, beforeHorizon ? horizon : Number.POSITIVE_INFINITY);
     advance(now);
     // Sample times passed by now: the state has held since the last event, whose changes they include.
     if (series && now >= series.next) series.sample(now);
@@ -473,20 +531,37 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
       for (const g of groups.values()) g.history.prune(now);
     }
 
+    if (changed) quietUntil = now;
     dispatch();
-    if (ticked || (changed && policy.eventDriven)) {
-      apply(policy.decide(view(), now));
-      dispatch();
+    if ((ticked && now >= quietUntil) || (changed && policy.eventDriven)) {
+      const seen = view();
+      const acted = apply(policy.decide(seen, now));
+      const started = dispatch();
+      // Nothing changed since `seen`: the policy may say how long its answer holds.
+      quietUntil = !acted && started === 0 && policy.quietUntil && !options.everyTick ? policy.quietUntil(seen, now) : now;
+    }
+    if (beforeHorizon && now >= horizon) {
+      // Runs still queued now would never start: the runtime would end them expired. Runs still
+      // running finish, and the simulation ends with them.
+      beforeHorizon = false;
+      for (const g of groups.values()) {
+        while (g.queue.shift()) {
+          g.neverStarted++;
+          outstanding--;
+        }
+      }
+      if (sum([...groups.values()].map((g) => g.neverStarted)) > 0) lastEnd = Math.max(lastEnd, now);
     }
   }
   advance(lastEnd);
   options.onProgress?.(trace.length, trace.length);
 
-  const reports = [...groups.values()].map((g) => groupReport(g.config.name, g.waits, g.busyMs, g.idleMs, g.bootingMs, g.boots, g.peak, g.boundMs));
+  const reports = [...groups.values()].map((g) => groupReport(g.config.name, g.waits, g.neverStarted, g.busyMs, g.idleMs, g.bootingMs, g.boots, g.peak, g.boundMs));
   const all = [...groups.values()];
   const total = groupReport(
     'total',
     all.flatMap((g) => g.waits),
+    sum(all.map((g) => g.neverStarted)),
     sum(all.map((g) => g.busyMs)),
     sum(all.map((g) => g.idleMs)),
     sum(all.map((g) => g.bootingMs)),
@@ -567,12 +642,13 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-function groupReport(group: string, waits: readonly number[], busyMs: number, idleMs: number, bootingMs: number, boots: number, peakBots: number, boundMs: number): GroupReport {
+function groupReport(group: string, waits: readonly number[], neverStarted: number, busyMs: number, idleMs: number, bootingMs: number, boots: number, peakBots: number, boundMs: number): GroupReport {
   const sorted = [...waits].sort((a, b) => a - b);
   const botMinutes = { busy: busyMs / MINUTE, idle: idleMs / MINUTE, booting: bootingMs / MINUTE, total: (busyMs + idleMs + bootingMs) / MINUTE };
   return {
     group,
     runs: waits.length,
+    neverStarted,
     wait: { mean: waits.length ? sum(waits) / waits.length : 0, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1] ?? 0 },
     botMinutes,
     boots,

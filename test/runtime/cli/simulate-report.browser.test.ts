@@ -84,4 +84,22 @@ describeBrowser('the simulate report in a browser', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'simulate-report.png'), fullPage: true });
     await context.close();
   }, 30_000);
+
+  test('every count, wait and bot-hours axis starts at zero; the time axes do not', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
+    const page = await context.newPage();
+    await page.goto(`file://${report}`);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+    const scales = await page.evaluate(() => (globalThis as any).reportCharts.map((u: any) => ({ x: u.scales.x.min, y: u.scales.y.min })));
+    // Two timelines (x is time), the wait CDF, and p95 wait against bot-hours.
+    expect(scales).toHaveLength(4);
+    for (const timeline of scales.slice(0, 2)) {
+      expect(timeline.y).toBe(0);
+      expect(timeline.x).toBeGreaterThan(0);
+    }
+    expect(scales[2]).toEqual({ x: 0, y: 0 });
+    expect(scales[3]).toEqual({ x: 0, y: 0 });
+    await expect(page.locator('#summary tbody tr').count()).resolves.toBe(3);
+    await context.close();
+  }, 30_000);
 });

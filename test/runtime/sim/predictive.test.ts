@@ -17,7 +17,7 @@ function dailyBurst(): TraceRun[] {
   return runs;
 }
 
-/** Wraps a policy to record the bots that are ready (idle) at 08:59 each day. */
+/** Wraps a policy to record the bots that are ready (idle) at 08:59 each day; simulate it with everyTick, so it is asked then. */
 function watching(policy: Policy, ready: Record<number, number>): Policy {
   return {
     ...policy,
@@ -33,7 +33,7 @@ const fleet = (scaling: PlanScaling): SimFleet => ({ capacity: 30, groups: [{ na
 
 test('warm bots are ready before the 9:00 burst on day 2, and not on day 1', () => {
   const ready: Record<number, number> = {};
-  simulate(dailyBurst(), fleet(SCALING), watching(oursPolicy(), ready), { seed: 4 });
+  simulate(dailyBurst(), fleet(SCALING), watching(oursPolicy(), ready), { seed: 4, everyTick: true });
   expect(ready[1]).toBe(0);
   // Day 1 ran about 20 bots at once during the burst (40 runs × 10 min over 20 min).
   expect(ready[2]).toBeGreaterThanOrEqual(15);
@@ -41,13 +41,13 @@ test('warm bots are ready before the 9:00 burst on day 2, and not on day 1', () 
 
 test('with predictive off, nothing is ready on day 2 either', () => {
   const ready: Record<number, number> = {};
-  simulate(dailyBurst(), fleet({ ...SCALING, predictive: false }), watching(oursPolicy(), ready), { seed: 4 });
+  simulate(dailyBurst(), fleet({ ...SCALING, predictive: false }), watching(oursPolicy(), ready), { seed: 4, everyTick: true });
   expect(ready).toEqual({ 1: 0, 2: 0 });
 });
 
 test('the cost cap bounds the bots started ahead of demand', () => {
   const ready: Record<number, number> = {};
-  simulate(dailyBurst(), fleet({ ...SCALING, predictiveMaxBots: 5 }), watching(oursPolicy(), ready), { seed: 4 });
+  simulate(dailyBurst(), fleet({ ...SCALING, predictiveMaxBots: 5 }), watching(oursPolicy(), ready), { seed: 4, everyTick: true });
   expect(ready[2]).toBe(5);
 });
 
@@ -73,7 +73,7 @@ test("the fleet's time zone reaches the forecast: a Saturday morning in Tokyo is
         if (now === Date.UTC(2026, 0, 9, 23, 29)) ready = view.bots.filter((b) => b.state === 'idle').length;
         return policy.decide(view, now);
       },
-    }, { seed: 4 });
+    }, { seed: 4, everyTick: true });
     return ready;
   };
   // In UTC it is Friday, and Monday to Thursday had the burst at this time.

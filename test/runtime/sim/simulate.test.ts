@@ -1,6 +1,6 @@
 import { PlanScaling } from '../../../runtime/scaler/plan';
 import { elasticPoolPolicy, fixedPolicy, hostedDefaultPolicy, oursPolicy } from '../../../runtime/sim/policies';
-import { simulate, SimFleet } from '../../../runtime/sim/simulate';
+import { PolicyView, simulate, SimFleet } from '../../../runtime/sim/simulate';
 import { TraceRun } from '../../../runtime/sim/trace';
 import { generateWorkload } from '../../../runtime/sim/workloads';
 
@@ -148,6 +148,91 @@ describe('simulate', () => {
   test('a trace with a group the fleet does not declare is refused, naming the group', () => {
     const fleet: SimFleet = { capacity: 2, groups: [{ name: 'other', maxBots: 2, committedBots: 0, scaling: SCALING }] };
     expect(() => simulate([run(at(9, 0), 60)], fleet, oursPolicy())).toThrow('the trace has runs for group "g", which the fleet does not declare (groups: other)');
+  });
+});
+
+describe('ticks skipped while the runtime scaler\'s answer cannot change', () => {
+  const PREDICTIVE: PlanScaling = { ...SCALING, predictive: true, standbyBots: 1, coldAfterHours: 2 };
+  const group = (name: string, maxBots: number, scaling: PlanScaling, committedBots = 0) => ({ name, maxBots, committedBots, scaling });
+  const cases: Array<[string, () => TraceRun[], SimFleet, Parameters<typeof simulate>[3]]> = [
+    ['office hours, predictive warm-up, standby going cold', () => generateWorkload('office-hours', { seed: 4, days: 3 }), { capacity: 30, groups: [group('finance', 20, PREDICTIVE), group('sales', 10, PREDICTIVE)] }, { seed: 1 }],
+    ['contended capacity with committed bots (shares weighted by waits)', () => generateWorkload('contention', { seed: 5, days: 1 }), { capacity: 10, groups: [group('finance', 8, PREDICTIVE, 3), group('sales', 8, SCALING)] }, { seed: 2 }],
+    ['a time zone 45 minutes off the hour', () => generateWorkload('office-hours', { seed: 6, days: 2 }), { capacity: 30, timeZone: 'Asia/Kathmandu', groups: [group('finance', 20, PREDICTIVE), group('sales', 10, PREDICTIVE)] }, { seed: 3 }],
+    ['boots that miss their time-out', () => generateWorkload('spiky', { seed: 7, days: 1 }), { capacity: 20, groups: [group('finance', 20, { ...SCALING, bootTimeoutMinutes: 6 })] }, { seed: 4, boot: { medianSeconds: 300, sigma: 0.5, maxSeconds: 3600 } }],
+    ['bots recycled after 3 runs', () => generateWorkload('steady', { seed: 8, days: 1 }), { capacity: 20, groups: [group('finance', 20, { ...PREDICTIVE, recycleAfterRuns: 3 })] }, { seed: 5 }],
+  ];
+
+  test.each(cases)('%s: the same report as asking at every tick, from fewer decisions', (_what, trace, fleet, options) => {
+    const runs = trace();
+    const counted = () => {
+      const ours = oursPolicy();
+      const policy = { ...ours, calls: 0, decide: (view: PolicyView, now: number) => (policy.calls++, ours.decide(view, now)) };
+      return policy;
+    };
+    const fast = counted();
+    const exact = counted();
+    const a = simulate(runs, fleet, fast, options);
+    const b = simulate(runs, fleet, exact, { ...options, everyTick: true });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(fast.calls).toBeLessThan(exact.calls);
+  });
+});
+
+describe('runs that can never start', () => {
+  const HOUR = 3600_000;
+  const two = (a: Partial<SimFleet['groups'][number]> = {}, b: Partial<SimFleet['groups'][number]> = {}): SimFleet => ({
+    capacity: 2,
+    groups: [
+      { name: 'a', maxBots: 2, committedBots: 0, scaling: SCALING, ...a },
+      { name: 'b', maxBots: 2, committedBots: 0, scaling: SCALING, ...b },
+    ],
+  });
+  const both = [{ ...run(at(9, 0), 60), group: 'a' }, { ...run(at(9, 1), 60), group: 'b' }, { ...run(at(9, 2), 60), group: 'b' }, { ...run(at(10, 0), 60), group: 'a' }];
+
+  test('a fixed pool that leaves a group no bot: the simulation ends at the last arrival plus the queue time-out, and counts its runs', () => {
+    const report = simulate(both, two(), fixedPolicy({ a: 1 }), EXACT_BOOT);
+    expect(report.end).toBe(at(10, 0) + 6 * HOUR);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 2, 0],
+      ['b', 0, 2],
+    ]);
+    expect([report.total.runs, report.total.neverStarted]).toEqual([2, 2]);
+  });
+
+  test('a group with maxBots 0 gets no bot from the runtime scaler; its runs never start and the others run', () => {
+    const report = simulate(both, two({}, { maxBots: 0 }), oursPolicy(), EXACT_BOOT);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 2, 0],
+      ['b', 0, 2],
+    ]);
+    expect(report.total.peakBots).toBeGreaterThan(0);
+  });
+
+  test('capacity held by another group for ever: the longest of the groups\' queue time-outs sets the end', () => {
+    // a's pool of 2 takes the whole capacity first, and a fixed pool is never deleted.
+    const report = simulate(both, two({ queueTimeoutHours: 1 }, { queueTimeoutHours: 3 }), fixedPolicy({ a: 2, b: 2 }), EXACT_BOOT);
+    expect(report.end).toBe(at(10, 0) + 3 * HOUR);
+    expect(report.groups.find((g) => g.group === 'b')!.neverStarted).toBe(2);
+    // The pool's two bots exist from midnight to the end: booting 4 minutes each, the rest idle or busy.
+    expect(report.total.botMinutes.total).toBe(2 * (13 * 60));
+  });
+
+  test('runs already running at the end still finish; only queued ones count as never started', () => {
+    const long = [{ ...run(at(9, 0), 8 * 3600), group: 'a' }, { ...run(at(9, 1), 60), group: 'b' }];
+    const report = simulate(long, two(), fixedPolicy({ a: 2, b: 2 }), EXACT_BOOT);
+    expect(report.groups.map((g) => [g.group, g.runs, g.neverStarted])).toEqual([
+      ['a', 1, 0],
+      ['b', 0, 1],
+    ]);
+    // The pool is up from 00:04, so a's run starts at 09:00 and runs 8 hours: past 09:01 + 6 h.
+    expect(report.end).toBe(at(17, 0));
+  });
+
+  test('when every run starts, none is counted and the end is the last run\'s', () => {
+    const report = simulate(both, two(), oursPolicy(), EXACT_BOOT);
+    expect(report.total.neverStarted).toBe(0);
+    expect(report.total.runs).toBe(4);
+    expect(report.end).toBeLessThan(at(11, 0));
   });
 });
 
