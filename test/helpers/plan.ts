@@ -1,4 +1,5 @@
 /** Builders for plan() tests: groups, bots, and the actions of a plan by kind. */
+import type { GroupDemand } from '../../runtime/scaler/demand';
 import type { plan, PlanBot, PlanGroup } from '../../runtime/scaler/plan';
 
 export interface PlanBuilderDefaults {
@@ -46,3 +47,14 @@ export const creates = (p: Planned) => Object.fromEntries(p.actions.filter((a) =
 /** Bots deleted, for any reason or for one. */
 export const deletes = (p: Planned, reason?: string) =>
   p.actions.filter((a) => a.kind === 'delete' && (!reason || a.reason === reason)).flatMap((a) => (a as { botIds: readonly string[] }).botIds);
+
+/**
+ * A group's demand as the steps after demand.ts read it: by default it wants its queued and
+ * running runs (capped by maxBots), with weight 1; `over` sets any figure.
+ */
+export function demandOf(group: PlanGroup, over: Partial<GroupDemand> = {}): GroupDemand {
+  const bots = over.bots ?? [];
+  const runs = group.queued + group.running;
+  const desired = over.desired ?? Math.min(runs, group.maxBots);
+  return { group, bots, busy: bots.filter((b) => b.state === 'busy').length, desired, runs: Math.min(runs, desired), weight: 1, ...over };
+}

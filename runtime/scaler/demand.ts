@@ -1,0 +1,66 @@
+/**
+ * What each group wants, one of plan()'s steps: a bot per queued or running run, plus its standby
+ * bots while it is warm and the bots predictive warm-up forecasts beyond those, capped by its
+ * maxBots. Pure.
+ */
+import { forecast } from './history';
+import type { GroupPlan, PlanBot, PlanGroup, PlanScaling } from './plan';
+import { weightOf } from './shares';
+
+const HOUR = 3_600_000;
+
+/** A group's demand, as the later steps read it. */
+export interface GroupDemand {
+  readonly group: PlanGroup;
+  /** Its live bots, less those failing their boot time-out in this plan. */
+  readonly bots: readonly PlanBot[];
+  /** Of those, the busy ones. */
+  readonly busy: number;
+  /** Bots it wants: runs, standby and warm-up, capped by maxBots. */
+  readonly desired: number;
+  /** Of `desired`, the bots for its queued and running runs: real demand, shared first. */
+  readonly runs: number;
+  /** Its weight in the shares for runs (weightOf). */
+  readonly weight: number;
+  /** With predictive warm-up: the forecast, and the bots it adds beyond queued, running and standby. */
+  readonly forecast?: GroupPlan['forecast'];
+}
+
+export interface DemandContext {
+  readonly enabled: boolean;
+  /** The environment's IANA time zone, for the forecast. */
+  readonly timeZone?: string;
+}
+
+/**
+ * The demand of one group. A disabled environment, or a removed or expired group, wants only its
+ * busy bots; a paused group its running runs. An active group wants its runs, plus standby while
+ * it is warm (used within coldAfterHours); with predictive warm-up, the forecast's bots (capped by
+ * predictiveMaxBots) when more, and a spare bot, a learned standby, beyond its runs.
+ */
+export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: PlanScaling | undefined, context: DemandContext, now: number): GroupDemand {
+  const busy = bots.filter((b) => b.state === 'busy').length;
+  const warm = scaling !== undefined && now - g.lastActivityAt < scaling.coldAfterHours * HOUR;
+  let want: number;
+  let predicted: GroupPlan['forecast'];
+  if (!context.enabled || g.status === 'removed' || g.status === 'expired') want = busy;
+  else if (g.status === 'paused') want = Math.max(busy, g.running);
+  else {
+    const standby = warm ? scaling?.standbyBots ?? 0 : 0;
+    want = g.queued + g.running + standby;
+    if (scaling?.predictive) {
+      const f = forecast(g.history, now, scaling.predictiveLeadMinutes, { timeZone: context.timeZone, spareBot: scaling.spareBot });
+      const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
+      // The spare bot is a learned standby: one bot ready beyond the runs queued and running.
+      const withSpare = g.queued + g.running + Math.max(standby, f.spare);
+      predicted = { ...f, warmBots: Math.max(0, Math.max(target, withSpare) - Math.min(want, g.maxBots)) };
+      want = Math.max(withSpare, target);
+    }
+  }
+  // Real demand, the runs queued and running, is shared first; standby and warm-up bots, the
+  // rest of `want`, only get what real demand leaves.
+  const runs = context.enabled && g.status === 'active' ? g.queued + g.running : want;
+  const desired = Math.min(want, g.maxBots);
+  const weight = weightOf(runs, g.queued > 0 ? g.oldestQueuedAt : undefined, now);
+  return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight, ...(predicted ? { forecast: predicted } : {}) };
+}

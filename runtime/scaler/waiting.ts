@@ -1,0 +1,46 @@
+/**
+ * Why a group's queued runs wait, one of plan()'s steps, in codes the API and the dashboard put
+ * in words (runtime/api/views.ts, describeWait). Pure.
+ */
+import type { PlanGroup, WaitReason } from './plan';
+
+/** What whyRunsWait() reads of a group after this plan's scale-in and scale-out. */
+export interface GroupAfterPlan {
+  /** Its bots provisioning before this plan. */
+  readonly provisioning: number;
+  /** Its serving bots after this plan's deletes (provisioning, idle, busy), before its creates. */
+  readonly serving: number;
+  /** Its bots counting against maxBots, before its creates. */
+  readonly live: number;
+  /** Bots this plan creates for it. */
+  readonly created: number;
+  /** Its share of the capacity. */
+  readonly entitlement: number;
+}
+
+/**
+ * The reasons, none when nothing is queued. A disabled environment, a paused or an expired group
+ * say only that. Otherwise: the bots provisioning for it; and when its runs outnumber its bots,
+ * what holds it back: a back-off, its maxBots, other groups' busy bots holding the capacity (below
+ * its share), or its fair share (at it).
+ */
+export function whyRunsWait(g: PlanGroup, after: GroupAfterPlan, env: { readonly enabled: boolean; readonly capacity: number }, now: number): WaitReason[] {
+  const waiting: WaitReason[] = [];
+  if (g.queued === 0) return waiting;
+  if (!env.enabled) waiting.push({ code: 'environment_disabled' });
+  else if (g.status === 'paused') waiting.push({ code: 'group_paused' });
+  else if (g.status === 'expired') waiting.push({ code: 'group_expired' });
+  else {
+    const { provisioning, serving, live, created: count, entitlement } = after;
+    const backingOff = g.backoffUntil !== undefined && g.backoffUntil > now;
+    if (provisioning + count > 0) waiting.push({ code: 'provisioning', bots: provisioning + count });
+    if (g.queued + g.running > serving + count) {
+      if (backingOff) waiting.push({ code: 'backoff', until: g.backoffUntil! });
+      else if (live + count >= g.maxBots) waiting.push({ code: 'group_at_max_bots', maxBots: g.maxBots });
+      // Below its share: others' busy bots hold the capacity. At its share: it is what fairness allows.
+      else if (serving + count < entitlement) waiting.push({ code: 'capacity_in_use', capacity: env.capacity });
+      else waiting.push({ code: 'fair_share', share: entitlement });
+    }
+  }
+  return waiting;
+}

@@ -1,0 +1,65 @@
+/** demand.ts: what each group wants, before the capacity is shared. */
+import { groupDemand } from '../../../runtime/scaler/demand';
+import { HistoryRecorder } from '../../../runtime/scaler/history';
+import type { PlanScaling } from '../../../runtime/scaler/plan';
+import { weightOf } from '../../../runtime/scaler/shares';
+import { planBuilders } from '../../helpers/plan';
+
+const DAY = 24 * 3600_000;
+const MIN = 60_000;
+/** Monday 12 January 2026, 10:05 UTC. */
+const NOW = Date.UTC(2026, 0, 12, 10, 5);
+const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: false };
+const ON = { enabled: true };
+const { group, bots } = planBuilders({ now: NOW, maxBots: 5, createdAgoMs: MIN, stateAgoMs: MIN });
+
+/** Four 10-minute runs arriving 5 minutes from now on each of the last 7 days. */
+function busySoon(): HistoryRecorder {
+  const h = new HistoryRecorder(NOW - 8 * DAY);
+  for (let d = 1; d <= 7; d++) {
+    const at = NOW - d * DAY + 5 * MIN;
+    for (let i = 0; i < 4; i++) {
+      h.arrival(at);
+      h.busy(at, at + 10 * MIN);
+    }
+  }
+  return h;
+}
+
+describe('groupDemand()', () => {
+  test('an active group wants a bot per queued and running run, all of them runs', () => {
+    const d = groupDemand(group('g', { queued: 2, running: 1 }), [], SCALING, ON, NOW);
+    expect(d).toMatchObject({ desired: 3, runs: 3, busy: 0 });
+    expect(d.forecast).toBeUndefined();
+  });
+
+  test('standby bots are wanted while the group is warm, beyond its runs, and not while it is cold', () => {
+    expect(groupDemand(group('g', { queued: 1, lastActivityAt: NOW - 7 * 60 * MIN }), [], { ...SCALING, standbyBots: 2 }, ON, NOW)).toMatchObject({ desired: 3, runs: 1 });
+    expect(groupDemand(group('g', { queued: 1, lastActivityAt: NOW - 9 * 60 * MIN }), [], { ...SCALING, standbyBots: 2 }, ON, NOW)).toMatchObject({ desired: 1, runs: 1 });
+  });
+
+  test('maxBots caps what the group wants, and its runs within it', () => {
+    expect(groupDemand(group('g', { maxBots: 3, queued: 13 }), [], SCALING, ON, NOW)).toMatchObject({ desired: 3, runs: 3 });
+  });
+
+  test('a paused group wants its running runs; a disabled environment, a removed or expired group only their busy bots', () => {
+    const busy = bots('g', 'busy', 1);
+    expect(groupDemand(group('g', { status: 'paused', queued: 4, running: 2 }), busy, SCALING, ON, NOW)).toMatchObject({ desired: 2, busy: 1 });
+    expect(groupDemand(group('g', { queued: 4, running: 2 }), busy, SCALING, { enabled: false }, NOW)).toMatchObject({ desired: 1 });
+    expect(groupDemand(group('g', { status: 'expired', queued: 4 }), busy, SCALING, ON, NOW)).toMatchObject({ desired: 1 });
+    expect(groupDemand(group('g', { status: 'removed' }), [], SCALING, ON, NOW)).toMatchObject({ desired: 0 });
+  });
+
+  test('with predictive warm-up, the forecast adds bots beyond the runs, capped by predictiveMaxBots', () => {
+    const g = group('g', { queued: 1, history: busySoon() });
+    const d = groupDemand(g, [], { ...SCALING, predictive: true }, ON, NOW);
+    expect(d.forecast).toMatchObject({ bots: 4, warmBots: 3 });
+    expect(d).toMatchObject({ desired: 4, runs: 1 });
+    expect(groupDemand(g, [], { ...SCALING, predictive: true, predictiveMaxBots: 2 }, ON, NOW)).toMatchObject({ desired: 2, runs: 1 });
+  });
+
+  test('the weight is that of the runs and the wait of the oldest queued run, a stale wait ignored', () => {
+    expect(groupDemand(group('g', { queued: 4, oldestQueuedAt: NOW - 10 * MIN }), [], SCALING, ON, NOW).weight).toBe(weightOf(4, NOW - 10 * MIN, NOW));
+    expect(groupDemand(group('g', { running: 4, oldestQueuedAt: NOW - 10 * MIN }), [], SCALING, ON, NOW).weight).toBe(weightOf(4, undefined, NOW));
+  });
+});
