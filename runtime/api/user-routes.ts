@@ -13,7 +13,7 @@ import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
 import { emptyBody, parse, priority, runId } from './input';
 import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
 import type { RouteContext } from './routes';
-import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, waitReasons, warmUpView } from './views';
+import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpView } from './views';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
 export const QUEUE_VIEW_LIMIT = 50;
@@ -99,8 +99,13 @@ export function groupViews(ctx: RouteContext) {
       manager || principal.kind !== 'user' || !bots.some((b) => b.currentRunId) ? [] : await store.runs({ group: group.name, states: ['running'], createdBy: principal.id, limit: bots.length });
     const own = new Set(ownRunning.map((r) => r.id));
     const plan = scaler.lastPlan?.groups[group.name];
-    const reasons = waitReasons(plan, bots, t, expectedBootMs);
-    const perRun = runWaitReasons(plan, bots, queued.length, t, expectedBootMs);
+    // Reasons name the other groups the caller may see; the rest are "another group".
+    const visible = (name: string) => {
+      const other = manifest.groups.find((g) => g.name === name);
+      return other !== undefined && accessTo(principal, other) !== undefined;
+    };
+    const reasons = waitReasons(plan, bots, t, expectedBootMs, visible);
+    const perRun = runWaitReasons(plan, bots, queued.length, t, expectedBootMs, visible);
     return {
       ...groupSummary(group, states.find((s) => s.name === group.name), bots, counts.find((c) => c.group === group.name) ?? { queued: 0, running: 0 }, access),
       flows: Object.keys(group.flows),
@@ -109,6 +114,7 @@ export function groupViews(ctx: RouteContext) {
       queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,
       predictiveWarmUp: warmUpView(plan),
+      scaleIns: scaler.recentScaleIns(group.name).map((r) => scaleInView(r, group.name, visible)),
       recentRuns: recent.map((r) => listed(r, principal, access, t)),
       provisioningErrors: errors.map(provisioningErrorView),
     };

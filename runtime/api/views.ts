@@ -3,6 +3,8 @@
  */
 import type { ManifestGroup } from '../config/manifest';
 import type { GroupPlan, WaitReason } from '../scaler/plan';
+import type { ScaleInRecord } from '../scaler/loop';
+import { describeScaleIn } from '../scaler/scale-in';
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { Run, RunListing } from '../domain/run';
@@ -131,8 +133,19 @@ function duration(ms: number): string {
 
 const bots = (n: number) => `${n} bot${n === 1 ? '' : 's'}`;
 
+/** Which other groups the reader may see by name; the others are "another group". @default every group */
+export type GroupVisibility = (group: string) => boolean;
+
+/** Other groups as a reader may see them: by name where they may, else "another group" (once). */
+function otherGroups(names: readonly string[], visible: GroupVisibility = () => true): { words: string; plural: boolean } {
+  const shown = [...new Set(names.map((n) => (visible(n) ? `group ${n}` : 'another group')))];
+  const hidden = names.filter((n) => !visible(n)).length;
+  const words = shown.map((w) => (w === 'another group' && hidden > 1 ? `${hidden} other groups` : w)).join(', ');
+  return { words, plural: names.length > 1 };
+}
+
 /** "Why it waits", in words. */
-export function describeWait(reason: WaitReason, context: { bootMs: number; provisioningSinceMs?: number; now: number }): string {
+export function describeWait(reason: WaitReason, context: { bootMs: number; provisioningSinceMs?: number; now: number; visible?: GroupVisibility }): string {
   switch (reason.code) {
     case 'provisioning': {
       const left = Math.max(context.bootMs - (context.provisioningSinceMs ?? 0), 0);
@@ -143,6 +156,10 @@ export function describeWait(reason: WaitReason, context: { bootMs: number; prov
     case 'capacity_in_use':
       return `environment capacity (${reason.capacity} bots) in use by other groups`;
     case 'fair_share':
+      if (reason.others?.length) {
+        const others = otherGroups(reason.others, context.visible);
+        return `group held to its share of the capacity (${bots(reason.share)}) while ${others.words} ${others.plural ? 'wait' : 'waits'}`;
+      }
       return `group at its fair share of the capacity (${reason.share} bots) while other groups wait`;
     case 'group_paused':
       return 'group paused';
@@ -156,15 +173,15 @@ export function describeWait(reason: WaitReason, context: { bootMs: number; prov
 }
 
 /** What describeWait needs to estimate times: the typical boot, and how long the oldest provisioning bot has been at it. */
-function waitContext(bots: readonly Bot[], now: number, fallbackBootMs: number) {
+function waitContext(bots: readonly Bot[], now: number, fallbackBootMs: number, visible?: GroupVisibility) {
   const provisioning = bots.filter((b) => b.state === 'provisioning');
   const oldest = provisioning.length ? Math.min(...provisioning.map((b) => b.createdAt)) : undefined;
-  return { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now };
+  return { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now, visible };
 }
 
-export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number): string[] {
+export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
   if (!plan) return [];
-  const context = waitContext(bots, now, fallbackBootMs);
+  const context = waitContext(bots, now, fallbackBootMs, visible);
   return plan.waiting.map((r) => describeWait(r, context));
 }
 
@@ -173,10 +190,10 @@ export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], n
  * still provisioning, and the rest wait on whatever holds the group back (maxBots, the capacity,
  * a back-off), or for a busy bot to finish.
  */
-export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number): string[] {
+export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
   const reasons = plan?.waiting ?? [];
   const idle = bots.filter((b) => b.state === 'idle').length;
-  const context = waitContext(bots, now, fallbackBootMs);
+  const context = waitContext(bots, now, fallbackBootMs, visible);
   const blocking = reasons.find((r) => r.code === 'group_paused' || r.code === 'group_expired' || r.code === 'environment_disabled');
   const held = reasons.filter((r) => r.code !== 'provisioning').map((r) => describeWait(r, context));
   const booting = reasons.find((r) => r.code === 'provisioning');
@@ -189,33 +206,43 @@ export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[]
   });
 }
 
-/** Predictive warm-up in words: the bots started ahead of demand, and any the capacity holds back. */
-export function describeWarmUp(started: number, wanted: number): string {
-  if (started >= wanted) return `predictive warm-up: ${bots(started)} started ahead of the usual demand at this hour`;
-  if (started === 0) return `predictive warm-up: ${bots(wanted)} wanted ahead of the usual demand at this hour, held back by the capacity`;
-  return `predictive warm-up: ${bots(started)} started ahead of the usual demand at this hour (${wanted - started} more held back by the capacity)`;
+/**
+ * Predictive warm-up in words: the bots planned ahead of demand (the plan creates them, or keeps
+ * them when they are already there), and any its share of the capacity holds back.
+ */
+export function describeWarmUp(planned: number, wanted: number): string {
+  if (planned >= wanted) return `predictive warm-up: ${bots(planned)} planned ahead of the usual demand at this hour`;
+  if (planned === 0) return `predictive warm-up: ${bots(wanted)} wanted ahead of the usual demand at this hour, held back by the capacity`;
+  return `predictive warm-up: ${bots(planned)} planned ahead of the usual demand at this hour (${wanted - planned} more held back by the capacity)`;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
- * What predictive warm-up adds to the group in the last plan, or null when it adds nothing. The
- * group's queued, running and standby bots come first; warm-up gets what its share leaves.
+ * What predictive warm-up adds to the group in the last plan, or null when it adds nothing: the
+ * bots beyond its runs and standby, within maxBots (`wanted`), and of those the bots its share
+ * allows (`bots`).
  */
 export function warmUpView(plan: GroupPlan | undefined) {
   const forecast = plan?.forecast;
   if (!plan || !forecast || forecast.warmBots <= 0) return null;
   const wanted = forecast.warmBots;
-  const started = Math.max(0, Math.min(wanted, plan.entitlement - (plan.desired - wanted)));
+  const planned = forecast.plannedBots;
   return {
-    bots: started,
+    bots: planned,
     wanted,
     forecastBots: forecast.bots,
     expectedBots: round2(forecast.expected),
     pace: round2(forecast.pace),
     days: forecast.days,
-    message: describeWarmUp(started, wanted),
+    message: describeWarmUp(planned, wanted),
   };
+}
+
+/** A scale-in the scaler carried out, as the group's view shows it: when, how many bots, why. */
+export function scaleInView(record: ScaleInRecord, group: string, visible?: GroupVisibility) {
+  const name = (g: string) => (visible === undefined || visible(g) ? `group ${g}` : 'another group');
+  return { at: iso(record.at), bots: record.botIds.length, reason: record.reason, message: describeScaleIn({ ...record, group }, name) };
 }
 
 export function provisioningErrorView(e: ProvisioningError) {

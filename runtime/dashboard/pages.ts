@@ -172,8 +172,10 @@ export interface GroupPageData {
   /** Runs the viewer may see in full, and others' runs as shadows: position, priority, state and times only. */
   queue: Array<{ position: number; priority: string; waitMs: number; waitingBecause: string } & (RunIdentity | RunShadow)>;
   waitingBecause: string[];
-  /** Bots predictive warm-up started ahead of demand, from the last plan; null when none. */
+  /** Bots predictive warm-up planned ahead of demand, from the last plan; null when none. */
   predictiveWarmUp?: { readonly message: string } | null;
+  /** The scaler's last scale-ins of the group, newest first, each with its reason in words. */
+  scaleIns?: ReadonlyArray<{ readonly at: string | null; readonly bots: number; readonly reason: string; readonly message: string }>;
   recent: Array<{ state: string; waitMs: number; runMs: number | null; finishedAt: string | null } & ((RunIdentity & { result: { exitCode: number | null; errorCode: string | null } | null }) | RunShadow)>;
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
   /** The 24-hour chart; absent where the store's history is not at hand. */
@@ -245,6 +247,12 @@ ${
     ? html`<p>No bots: the group scales from zero when runs wait.</p>`
     : html`<table><caption>Bots of the group</caption><thead><tr><th scope="col">Bot</th><th scope="col">VM</th><th scope="col">State</th><th scope="col">Age</th><th scope="col">Runs</th></tr></thead>
 <tbody>${g.bots.map((b) => html`<tr><td><code>${b.id}</code></td><td>${b.detailsHidden ? '(shown to co-owners)' : (b.vmName ?? '(not yet created)')}</td><td><span class="state ${b.state}">${b.state}</span></td><td>${duration(b.ageMs)}</td><td>${b.runsCompleted}</td></tr>`)}</tbody></table>`
+}
+${
+  g.scaleIns?.length
+    ? html`<h3 id="scale-ins-h">Recent scale-ins</h3>
+<ul aria-labelledby="scale-ins-h" data-testid="scale-ins">${g.scaleIns.map((x) => html`<li data-reason="${x.reason}">${x.at ?? ''}: ${x.message}</li>`)}</ul>`
+    : ''
 }
 </section>
 <section aria-labelledby="recent-h">

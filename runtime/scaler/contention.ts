@@ -28,24 +28,36 @@ export interface Contention {
   /** More bots serve than the capacity allows (a deploy lowered it). */
   readonly overCapacity: boolean;
   /**
-   * Queued runs lack the bots their shares give them, and the free capacity cannot create them:
-   * idle bots above their group's share (e.g. warmed for a forecast that did not come) make room.
+   * Bots that queued runs lack, beyond what the free capacity and the bots already on their way
+   * out will cover: idle bots above their group's share (e.g. warmed for a forecast that did not
+   * come) make room for this many, and no more.
    */
-  readonly runsShort: boolean;
+  readonly runsShortfall: number;
+  /** The groups whose queued runs lack bots of their share for runs, the most short first (ties by name). */
+  readonly shortGroups: readonly string[];
 }
 
-/** The contention of the environment, from every group's demand and share and the live bots. */
-export function contentionOf(demand: readonly GroupDemand[], shares: Readonly<Record<string, GroupShare>>, capacity: number, liveBots: number): Contention {
+/**
+ * The contention of the environment, from every group's demand and share, the live bots, and
+ * `releasing`: the bots already on their way out (being deleted, failed or failing), whose
+ * capacity comes free without another delete.
+ */
+export function contentionOf(demand: readonly GroupDemand[], shares: Readonly<Record<string, GroupShare>>, capacity: number, liveBots: number, releasing = 0): Contention {
   const capacityBound = demand.reduce((s, d) => s + d.desired, 0) > capacity;
   // After a deploy lowered maxBots or the capacity, more bots may serve than allowed: they go as
   // they become idle, and meanwhile their group takes no more runs than it is now allowed.
   const overCapacity = demand.reduce((s, d) => s + servingOf(d.bots), 0) > capacity;
-  const runsShort = demand.reduce((s, d) => s + (d.group.queued > 0 ? Math.max(0, shares[d.group.name].runs - servingOf(d.bots)) : 0), 0) > capacity - liveBots;
-  return { capacityBound, overCapacity, runsShort };
+  const short = demand
+    .map((d) => ({ name: d.group.name, lack: d.group.queued > 0 ? Math.max(0, shares[d.group.name].runs - servingOf(d.bots)) : 0 }))
+    .filter((x) => x.lack > 0)
+    .sort((a, b) => b.lack - a.lack || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const lacking = short.reduce((s, x) => s + x.lack, 0);
+  const runsShortfall = Math.max(0, lacking - Math.max(0, capacity - liveBots) - releasing);
+  return { capacityBound, overCapacity, runsShortfall, shortGroups: short.map((x) => x.name) };
 }
 
 /** The group gets a claim limit: capacity is contended or exceeded, or it has more bots serving than its maxBots. */
-export function isLimited(d: GroupDemand, contention: Contention): boolean {
+export function isLimited(d: GroupDemand, contention: Pick<Contention, 'capacityBound' | 'overCapacity'>): boolean {
   return contention.capacityBound || contention.overCapacity || servingOf(d.bots) > d.group.maxBots;
 }
 
@@ -54,7 +66,7 @@ export function isLimited(d: GroupDemand, contention: Contention): boolean {
  * runs wait, it is active and its share is at least twice the slack. Never beyond its maxBots,
  * and none once capacity is exceeded (a deploy lowered it) or the group is being wound down.
  */
-export function slackOf(d: GroupDemand, entitlement: number, contention: Contention, enabled: boolean): number {
+export function slackOf(d: GroupDemand, entitlement: number, contention: Pick<Contention, 'overCapacity'>, enabled: boolean): number {
   const applies = enabled && d.group.status === 'active' && d.group.queued > 0 && !contention.overCapacity && entitlement >= 2 * REBALANCE_SLACK;
   return applies ? Math.max(0, Math.min(REBALANCE_SLACK, d.group.maxBots - entitlement)) : 0;
 }

@@ -3,8 +3,8 @@
  * bots while it is warm and the bots predictive warm-up forecasts beyond those, capped by its
  * maxBots. Pure.
  */
-import { forecast } from './history';
-import type { GroupPlan, PlanBot, PlanGroup, PlanScaling } from './plan';
+import { Forecast, forecast } from './history';
+import type { PlanBot, PlanGroup, PlanScaling } from './plan';
 import { weightOf } from './shares';
 
 const HOUR = 3_600_000;
@@ -22,8 +22,8 @@ export interface GroupDemand {
   readonly runs: number;
   /** Its weight in the shares for runs (weightOf). */
   readonly weight: number;
-  /** With predictive warm-up: the forecast, and the bots it adds beyond queued, running and standby. */
-  readonly forecast?: GroupPlan['forecast'];
+  /** With predictive warm-up: the forecast, and the bots it adds beyond queued, running and standby within maxBots. */
+  readonly forecast?: Forecast & { readonly warmBots: number };
 }
 
 export interface DemandContext {
@@ -42,7 +42,7 @@ export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: Pla
   const busy = bots.filter((b) => b.state === 'busy').length;
   const warm = scaling !== undefined && now - g.lastActivityAt < scaling.coldAfterHours * HOUR;
   let want: number;
-  let predicted: GroupPlan['forecast'];
+  let predicted: GroupDemand['forecast'];
   if (!context.enabled || g.status === 'removed' || g.status === 'expired') want = busy;
   else if (g.status === 'paused') want = Math.max(busy, g.running);
   else {
@@ -53,8 +53,10 @@ export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: Pla
       const target = Math.min(f.bots, scaling.predictiveMaxBots ?? g.maxBots, g.maxBots);
       // The spare bot is a learned standby: one bot ready beyond the runs queued and running.
       const withSpare = g.queued + g.running + Math.max(standby, f.spare);
-      predicted = { ...f, warmBots: Math.max(0, Math.max(target, withSpare) - Math.min(want, g.maxBots)) };
+      const base = want;
       want = Math.max(withSpare, target);
+      // Warm-up is what it adds within maxBots: a queue longer than maxBots leaves it nothing.
+      predicted = { ...f, warmBots: Math.max(0, Math.min(want, g.maxBots) - Math.min(base, g.maxBots)) };
     }
   }
   // Real demand, the runs queued and running, is shared first; standby and warm-up bots, the
@@ -63,4 +65,13 @@ export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: Pla
   const desired = Math.min(want, g.maxBots);
   const weight = weightOf(runs, g.queued > 0 ? g.oldestQueuedAt : undefined, now);
   return { group: g, bots, busy, desired, runs: Math.min(runs, desired), weight, ...(predicted ? { forecast: predicted } : {}) };
+}
+
+/**
+ * The warm-up bots a group's share allows: its queued, running and standby bots come first (the
+ * rest of what it wants), and warm-up gets what its entitlement leaves; 0 without a forecast.
+ */
+export function warmUpWithinShare(d: Pick<GroupDemand, 'desired' | 'forecast'>, entitlement: number): number {
+  const warm = d.forecast?.warmBots ?? 0;
+  return Math.max(0, Math.min(warm, entitlement - (d.desired - warm)));
 }

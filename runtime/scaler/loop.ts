@@ -20,10 +20,11 @@ import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/ma
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
 import type { QueueNotifier } from '../queue/notifier';
 import type { QueueCounts, Store, SweepGroup } from '../store/types';
-import { Bot, botModelKeyOf, BotState, Caps } from '../domain/bot';
+import { Bot, botModelKeyOf, Caps } from '../domain/bot';
 import type { GroupState } from '../domain/group';
 import { ArrivalHistory, GroupSample, SAMPLED_BOT_STATES } from '../domain/history';
-import { DeleteReason, Plan, plan, PlanScaling } from './plan';
+import { DeleteAction, DeleteReason, Plan, plan, PlanScaling } from './plan';
+import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
 import { noEvents, RuntimeEvents } from '../events';
@@ -66,6 +67,19 @@ export interface ScalerOptions {
 }
 
 const MINUTE = 60_000;
+/** Scale-ins remembered per group for its view, the newest first. */
+export const RECENT_SCALE_INS = 5;
+
+/** A scale-in the scaler carried out, for the group's view: when, which bots, and why. */
+export interface ScaleInRecord {
+  readonly at: number;
+  readonly botIds: readonly string[];
+  readonly reason: DeleteReason;
+  /** For a rebalance: the groups it made room for. */
+  readonly to?: readonly string[];
+  /** For a rebalance: the share the group was held to. */
+  readonly share?: number;
+}
 
 export function planScaling(scaling: ScalingSettings): PlanScaling {
   return {
@@ -120,6 +134,7 @@ export class Scaler {
   private readonly predictive: boolean;
   /** The arrival history of each group, as read on the last tick. */
   private history: Readonly<Record<string, ArrivalHistory>> = {};
+  private readonly scaleIns = new Map<string, ScaleInRecord[]>();
 
   constructor(options: ScalerOptions) {
     this.store = options.store;
@@ -150,6 +165,11 @@ export class Scaler {
   /** The latest plan, for "why it waits". */
   get lastPlan(): Plan | undefined {
     return this.latest;
+  }
+
+  /** The group's last RECENT_SCALE_INS scale-ins by this replica, the newest first. */
+  recentScaleIns(group: string): readonly ScaleInRecord[] {
+    return this.scaleIns.get(group) ?? [];
   }
 
   async start(): Promise<void> {
@@ -306,7 +326,7 @@ export class Scaler {
         }
         if (failed.length) this.again = true;
       } else if (action.kind === 'delete') {
-        await this.scaleIn(action.group, action.botIds, action.from, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now, action.reason);
+        await this.scaleIn(action, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now);
       } else {
         await this.scaleOut(action.group, action.count, now);
       }
@@ -419,11 +439,15 @@ export class Scaler {
     });
   }
 
-  private async scaleIn(group: string, botIds: readonly string[], from: readonly BotState[], idleBefore: number | undefined, now: number, reason: DeleteReason): Promise<void> {
-    const moved = await this.store.markDeleting(botIds, from, now, idleBefore);
+  private async scaleIn(action: DeleteAction, idleBefore: number | undefined, now: number): Promise<void> {
+    const { group } = action;
+    const moved = await this.store.markDeleting(action.botIds, action.from, now, idleBefore);
     if (moved.length === 0) return;
-    this.events.scalerAction({ kind: 'delete', group, botIds: moved.map((b) => b.id), reason, from });
-    this.log('scaler.scale_in', { group, bots: moved.map((b) => b.id) });
+    const done: DeleteAction = { ...action, botIds: moved.map((b) => b.id) };
+    this.events.scalerAction(done);
+    const why = { reason: done.reason, ...(done.to ? { to: done.to } : {}), ...(done.share !== undefined ? { share: done.share } : {}) };
+    this.log('scaler.scale_in', { group, bots: done.botIds, ...why, message: describeScaleIn(done) });
+    this.scaleIns.set(group, [{ at: now, botIds: done.botIds, ...why }, ...(this.scaleIns.get(group) ?? [])].slice(0, RECENT_SCALE_INS));
     const withoutVm = moved.filter((b) => !b.vmName);
     if (withoutVm.length) await this.store.markDeleted(withoutVm.map((b) => b.id), now, this.maxAttempts());
     const withVm = moved.filter((b) => b.vmName);

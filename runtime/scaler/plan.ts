@@ -19,8 +19,9 @@
  *   claim limit, so its bots go idle as runs finish, and those idle bots are deleted at once to
  *   make room for the groups below their share. A group with queued runs and a share of at least
  *   4 bots keeps up to REBALANCE_SLACK bots above it: moving a bot costs a delete and a boot,
- *   minutes of capacity, and shares shift whenever a queue does. Idle bots above a group's share also go at once
- *   when other groups' queued runs lack bots and there is no free capacity to create them.
+ *   minutes of capacity, and shares shift whenever a queue does. Without contention, idle bots
+ *   above a group's share go at once only as far as other groups' queued runs lack bots that the
+ *   free capacity (and bots already being deleted) cannot give them: the shortfall, no more.
  * - New bots go to committed shortfalls first, then to runs, then to standby and warm-up.
  * - Idle bots are deleted after idleMinutes, keeping the standby bots; bots that miss the boot
  *   time-out are marked failed and deleted. With predictive warm-up, idle bots beyond those the
@@ -31,7 +32,7 @@ import type { ScalingSettings } from '../config/fleet-schema';
 import type { BotState } from '../domain/bot';
 import type { ArrivalHistory } from '../domain/history';
 import { contentionOf, isLimited, servingOf, slackOf } from './contention';
-import { groupDemand } from './demand';
+import { groupDemand, warmUpWithinShare } from './demand';
 import { botsByGroup, failingBots } from './failing';
 import type { Forecast } from './history';
 import { scaleIn } from './scale-in';
@@ -101,11 +102,29 @@ export interface PlanSettings {
   readonly groups: Readonly<Record<string, PlanScaling>>;
 }
 
-export type DeleteReason = 'idle' | 'rebalance' | 'failed' | 'disabled' | 'removed' | 'expired' | 'outdated' | 'recycle';
+/**
+ * Why bots are deleted: `idle` (not needed for runs, standby or warm-up), `rebalance` (above the
+ * group's share, for other groups), `maintenance` (idle bots of a paused group), `outdated` (not
+ * on the group's image), `recycle` (past recycleAfterRuns), `failed`, and for the whole group
+ * `disabled`, `removed` or `expired`.
+ */
+export type DeleteReason = 'idle' | 'rebalance' | 'maintenance' | 'failed' | 'disabled' | 'removed' | 'expired' | 'outdated' | 'recycle';
+
+export type DeleteAction = {
+  readonly kind: 'delete';
+  readonly group: string;
+  readonly botIds: readonly string[];
+  readonly reason: DeleteReason;
+  readonly from: readonly BotState[];
+  /** For a rebalance: the groups whose queued runs lack bots of their share, the most short first. */
+  readonly to?: readonly string[];
+  /** For a rebalance: the share of the capacity the group is held to. */
+  readonly share?: number;
+};
 
 export type ScalerAction =
   | { readonly kind: 'create'; readonly group: string; readonly count: number }
-  | { readonly kind: 'delete'; readonly group: string; readonly botIds: readonly string[]; readonly reason: DeleteReason; readonly from: readonly BotState[] }
+  | DeleteAction
   | { readonly kind: 'fail'; readonly group: string; readonly botIds: readonly string[]; readonly reason: 'boot_timeout' };
 
 /** Why a group's runs are waiting, in words a user reads on the dashboard. */
@@ -117,7 +136,8 @@ export type WaitReason =
   | { readonly code: 'group_expired' }
   | { readonly code: 'environment_disabled' }
   | { readonly code: 'backoff'; readonly until: number }
-  | { readonly code: 'fair_share'; readonly share: number };
+  /** At its share of the capacity (held to it while others wait, when `others` names them). */
+  | { readonly code: 'fair_share'; readonly share: number; readonly others?: readonly string[] };
 
 export interface GroupPlan {
   /** Bots the group wants: queued + running + standby, or the forecast when more, capped by maxBots. */
@@ -138,8 +158,11 @@ export interface GroupPlan {
   /** Most busy bots the group may have; set only while capacity is contended or exceeded. */
   readonly claimLimit?: number;
   readonly waiting: readonly WaitReason[];
-  /** With predictive warm-up: the forecast, and the bots it adds beyond queued, running and standby. */
-  readonly forecast?: Forecast & { readonly warmBots: number };
+  /**
+   * With predictive warm-up: the forecast; `warmBots`, the bots it adds beyond queued, running and
+   * standby within maxBots; and `plannedBots`, those of them the group's share allows.
+   */
+  readonly forecast?: Forecast & { readonly warmBots: number; readonly plannedBots: number };
 }
 
 export interface Plan {
@@ -173,7 +196,9 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
   const capacity = snapshot.capacity;
   const shares = groupShares(demand, capacity, snapshot.enabled);
   const entitlement = (name: string) => shares[name].runs + shares[name].warm;
-  const contention = contentionOf(demand, shares, capacity, snapshot.bots.length);
+  // Bots on their way out free their capacity without another delete.
+  const releasing = snapshot.bots.filter((b) => b.state === 'deleting' || b.state === 'failed' || failing.has(b.id)).length;
+  const contention = contentionOf(demand, shares, capacity, snapshot.bots.length, releasing);
   const holds = demand.map((d) => ({
     demand: d,
     scaling: settings.groups[d.group.name],
@@ -200,6 +225,8 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
     const count = created[g.name];
     if (count > 0) actions.push({ kind: 'create', group: g.name, count });
     const provisioning = d.bots.filter((b) => b.state === 'provisioning').length;
+    const claimLimit = holds[i].limited ? entitlement(g.name) + holds[i].slack : undefined;
+    const others = contention.shortGroups.filter((n) => n !== g.name);
     groupPlans[g.name] = {
       desired: d.desired,
       entitlement: entitlement(g.name),
@@ -210,9 +237,9 @@ export function plan(snapshot: PlanSnapshot, settings: PlanSettings, now: number
       // Whenever runs contend, nothing is left for the second pass, so this is the share for runs
       // (plus committed bots, plus the slack while its runs wait): bots warmed for a forecast take
       // no run beyond it.
-      claimLimit: holds[i].limited ? entitlement(g.name) + holds[i].slack : undefined,
-      waiting: whyRunsWait(g, { provisioning, serving, live, created: count, entitlement: entitlement(g.name) }, { enabled: snapshot.enabled, capacity }, now),
-      ...(d.forecast ? { forecast: d.forecast } : {}),
+      claimLimit,
+      waiting: whyRunsWait(g, { provisioning, serving, live, created: count, entitlement: entitlement(g.name), claimLimit, others }, { enabled: snapshot.enabled, capacity }, now),
+      ...(d.forecast ? { forecast: { ...d.forecast, plannedBots: warmUpWithinShare(d, entitlement(g.name)) } } : {}),
     };
   });
 

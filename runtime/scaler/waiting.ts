@@ -16,13 +16,18 @@ export interface GroupAfterPlan {
   readonly created: number;
   /** Its share of the capacity. */
   readonly entitlement: number;
+  /** Its claim limit, while capacity is contended or exceeded. */
+  readonly claimLimit?: number;
+  /** The other groups whose queued runs lack bots of their share, the most short first. */
+  readonly others?: readonly string[];
 }
 
 /**
  * The reasons, none when nothing is queued. A disabled environment, a paused or an expired group
  * say only that. Otherwise: the bots provisioning for it; and when its runs outnumber its bots,
- * what holds it back: a back-off, its maxBots, other groups' busy bots holding the capacity (below
- * its share), or its fair share (at it).
+ * what holds it back: a back-off; its maxBots, or during a rebalance (a claim limit below
+ * maxBots) its share, naming the groups it makes room for; other groups' busy bots holding the
+ * capacity (below its share); or its fair share (at it).
  */
 export function whyRunsWait(g: PlanGroup, after: GroupAfterPlan, env: { readonly enabled: boolean; readonly capacity: number }, now: number): WaitReason[] {
   const waiting: WaitReason[] = [];
@@ -36,7 +41,11 @@ export function whyRunsWait(g: PlanGroup, after: GroupAfterPlan, env: { readonly
     if (provisioning + count > 0) waiting.push({ code: 'provisioning', bots: provisioning + count });
     if (g.queued + g.running > serving + count) {
       if (backingOff) waiting.push({ code: 'backoff', until: g.backoffUntil! });
-      else if (live + count >= g.maxBots) waiting.push({ code: 'group_at_max_bots', maxBots: g.maxBots });
+      else if (live + count >= g.maxBots) {
+        // During a rebalance its bots above the claim limit go to others: the share holds it, not maxBots.
+        const held = after.claimLimit !== undefined && after.claimLimit < g.maxBots;
+        waiting.push(held ? { code: 'fair_share', share: entitlement, ...(after.others?.length ? { others: after.others } : {}) } : { code: 'group_at_max_bots', maxBots: g.maxBots });
+      }
       // Below its share: others' busy bots hold the capacity. At its share: it is what fairness allows.
       else if (serving + count < entitlement) waiting.push({ code: 'capacity_in_use', capacity: env.capacity });
       else waiting.push({ code: 'fair_share', share: entitlement });

@@ -1,4 +1,4 @@
-import { describeWait, runWaitReasons, warmUpView } from '../../../runtime/api/views';
+import { describeWait, runWaitReasons, scaleInView, warmUpView } from '../../../runtime/api/views';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
 import { dashboardSession, eventually, startTestFleet, USERS } from '../../helpers/local-fleet';
@@ -44,8 +44,28 @@ describe('why each queued run waits', () => {
     expect(describeWait({ code: 'backoff', until: NOW + 30_000 }, context)).toBe('provisioning errors: retrying in 30 seconds');
   });
 
-  test('predictive warm-up is named with the bots it started ahead of the usual demand', () => {
-    const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, dayType: 'weekday' as const, sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 3 };
+  test('a group held to its share during a rebalance names the groups it makes room for', () => {
+    const context = { bootMs: 1_000, now: NOW };
+    expect(describeWait({ code: 'fair_share', share: 3, others: ['sales'] }, context)).toBe('group held to its share of the capacity (3 bots) while group sales waits');
+    expect(describeWait({ code: 'fair_share', share: 1, others: ['sales', 'ops'] }, context)).toBe('group held to its share of the capacity (1 bot) while group sales, group ops wait');
+    expect(describeWait({ code: 'fair_share', share: 2 }, context)).toBe('group at its fair share of the capacity (2 bots) while other groups wait');
+  });
+
+  test('a scale-in names the groups it made room for only to a reader who may see them', () => {
+    const record = { at: NOW, botIds: ['b1', 'b2'], reason: 'rebalance' as const, to: ['sales', 'hr'], share: 3 };
+    expect(scaleInView(record, 'finance')).toEqual({
+      at: new Date(NOW).toISOString(),
+      bots: 2,
+      reason: 'rebalance',
+      message: '2 idle bots released: rebalance to group sales, group hr: group finance is held to its share of 3 bots',
+    });
+    expect(scaleInView(record, 'finance', (g) => g === 'sales').message).toBe('2 idle bots released: rebalance to group sales, another group: group finance is held to its share of 3 bots');
+    const context = { bootMs: 1_000, now: NOW, visible: () => false };
+    expect(describeWait({ code: 'fair_share', share: 3, others: ['sales', 'hr'] }, context)).toBe('group held to its share of the capacity (3 bots) while 2 other groups wait');
+  });
+
+  test('predictive warm-up is named with the bots it planned ahead of the usual demand', () => {
+    const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, dayType: 'weekday' as const, sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 3, plannedBots: 3 };
     // Nothing queued or running: all 3 bots the group wants are warm-up, and it may have them.
     expect(warmUpView({ ...planWith(), desired: 3, entitlement: 3, forecast })).toEqual({
       bots: 3,
@@ -54,13 +74,13 @@ describe('why each queued run waits', () => {
       expectedBots: 2.6,
       pace: 1,
       days: 7,
-      message: 'predictive warm-up: 3 bots started ahead of the usual demand at this hour',
+      message: 'predictive warm-up: 3 bots planned ahead of the usual demand at this hour',
     });
-    // One run queued, a forecast of 3: 2 bots of warm-up, of which the capacity allows 1.
-    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 2, forecast: { ...forecast, warmBots: 2 } })?.message).toBe(
-      'predictive warm-up: 1 bot started ahead of the usual demand at this hour (1 more held back by the capacity)',
+    // One run queued, a forecast of 3: 2 bots of warm-up, of which the share allows 1.
+    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 2, forecast: { ...forecast, warmBots: 2, plannedBots: 1 } })?.message).toBe(
+      'predictive warm-up: 1 bot planned ahead of the usual demand at this hour (1 more held back by the capacity)',
     );
-    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2 } })?.message).toBe(
+    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2, plannedBots: 0 } })?.message).toBe(
       'predictive warm-up: 2 bots wanted ahead of the usual demand at this hour, held back by the capacity',
     );
   });
@@ -68,7 +88,7 @@ describe('why each queued run waits', () => {
   test('no warm-up line without a forecast, or when the forecast adds nothing', () => {
     expect(warmUpView(undefined)).toBeNull();
     expect(warmUpView(planWith())).toBeNull();
-    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0 } })).toBeNull();
+    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0, plannedBots: 0 } })).toBeNull();
   });
 });
 

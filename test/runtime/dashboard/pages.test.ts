@@ -57,14 +57,23 @@ describe('dashboard pages', () => {
     expect(body).toContain('<td data-testid="why">group paused</td>');
   });
 
-  test('the group line says when predictive warm-up started bots, with or without runs waiting', () => {
-    const message = 'predictive warm-up: 3 bots started ahead of the usual demand at this hour';
+  test('the group line says when predictive warm-up planned bots, with or without runs waiting', () => {
+    const message = 'predictive warm-up: 3 bots planned ahead of the usual demand at this hour';
     expect(groupPage(chrome(), group())).not.toContain('data-testid="predictive-warm-up"');
     expect(groupPage(chrome(), group({ predictiveWarmUp: null }))).not.toContain('data-testid="predictive-warm-up"');
     for (const queue of [[], group().queue]) {
       const body = groupPage(chrome(), group({ queue, waitingBecause: [], predictiveWarmUp: { message } }));
-      expect(body).toContain('<p class="why" data-testid="predictive-warm-up">Predictive warm-up: 3 bots started ahead of the usual demand at this hour.</p>');
+      expect(body).toContain('<p class="why" data-testid="predictive-warm-up">Predictive warm-up: 3 bots planned ahead of the usual demand at this hour.</p>');
     }
+  });
+
+  test('recent scale-ins are listed with their reasons, escaped, and left out when there are none', () => {
+    expect(groupPage(chrome(), group())).not.toContain('data-testid="scale-ins"');
+    const body = groupPage(
+      chrome(),
+      group({ scaleIns: [{ at: '2026-01-05T09:00:00.000Z', bots: 1, reason: 'rebalance', message: '1 idle bot released: rebalance to group <sales>: group finance is held to its share of 3 bots' }] }),
+    );
+    expect(body).toContain('<li data-reason="rebalance">2026-01-05T09:00:00.000Z: 1 idle bot released: rebalance to group &lt;sales&gt;: group finance is held to its share of 3 bots</li>');
   });
 
   test('the audit trail is listed when the page has one (co-owners and admins), escaped, times and empty fields in words', () => {

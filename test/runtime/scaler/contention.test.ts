@@ -4,7 +4,7 @@ import { demandOf, planBuilders } from '../../helpers/plan';
 
 const NOW = 10 * 24 * 3600_000;
 const { group, bots } = planBuilders({ now: NOW, maxBots: 10, createdAgoMs: 60_000, stateAgoMs: 60_000 });
-const QUIET = { capacityBound: false, overCapacity: false, runsShort: false };
+const QUIET = { capacityBound: false, overCapacity: false };
 
 describe('servingOf()', () => {
   test('counts provisioning, idle and busy bots, not failed or deleting ones', () => {
@@ -24,11 +24,12 @@ describe('contentionOf()', () => {
     expect(contentionOf(demand, { a: { runs: 0, warm: 0 }, b: { runs: 0, warm: 0 } }, 5, 6).overCapacity).toBe(true);
   });
 
-  test('runs short when queued runs lack the bots of their share and the free capacity cannot create them', () => {
-    const demand = [demandOf(group('a'), { bots: bots('a', 'idle', 6) }), demandOf(group('b', { queued: 8 }))];
-    const shares = { a: { runs: 0, warm: 0 }, b: { runs: 8, warm: 0 } };
-    expect(contentionOf(demand, shares, 10, 6).runsShort).toBe(true);
-    expect(contentionOf(demand, shares, 14, 6).runsShort).toBe(false);
+  test('the runs\' shortfall: bots queued runs lack beyond the free capacity and the bots on their way out', () => {
+    const demand = [demandOf(group('a'), { bots: bots('a', 'idle', 6) }), demandOf(group('b', { queued: 8 })), demandOf(group('c', { queued: 3 }), { bots: bots('c', 'busy', 1) })];
+    const shares = { a: { runs: 0, warm: 0 }, b: { runs: 8, warm: 0 }, c: { runs: 3, warm: 0 } };
+    // b lacks 8 and c 2: 10, of which 3 free bots give 3 and 1 bot being deleted 1 more.
+    expect(contentionOf(demand, shares, 10, 7, 1)).toMatchObject({ runsShortfall: 6, shortGroups: ['b', 'c'] });
+    expect(contentionOf(demand, shares, 20, 7, 1)).toMatchObject({ runsShortfall: 0, shortGroups: ['b', 'c'] });
   });
 });
 

@@ -1,5 +1,5 @@
 /** demand.ts: what each group wants, before the capacity is shared. */
-import { groupDemand } from '../../../runtime/scaler/demand';
+import { groupDemand, warmUpWithinShare } from '../../../runtime/scaler/demand';
 import { HistoryRecorder } from '../../../runtime/scaler/history';
 import type { PlanScaling } from '../../../runtime/scaler/plan';
 import { weightOf } from '../../../runtime/scaler/shares';
@@ -58,8 +58,30 @@ describe('groupDemand()', () => {
     expect(groupDemand(g, [], { ...SCALING, predictive: true, predictiveMaxBots: 2 }, ON, NOW)).toMatchObject({ desired: 2, runs: 1 });
   });
 
+  test('warm-up counts only bots beyond the runs within maxBots: 13 queued in a group of maxBots 3 leave it none', () => {
+    const d = groupDemand(group('g', { maxBots: 3, queued: 13 }), [], { ...SCALING, predictive: true }, ON, NOW);
+    expect(d.forecast?.warmBots).toBe(0);
+    expect(d).toMatchObject({ desired: 3, runs: 3 });
+  });
+
+  test('the spare bot counts as warm-up, up to maxBots', () => {
+    const spare = { ...SCALING, predictive: true, spareBot: true };
+    const g = group('g', { maxBots: 5, queued: 1, history: busySoon() });
+    expect(groupDemand(g, [], spare, ON, NOW).forecast).toMatchObject({ bots: 5, spare: 1, warmBots: 4 });
+  });
+
   test('the weight is that of the runs and the wait of the oldest queued run, a stale wait ignored', () => {
     expect(groupDemand(group('g', { queued: 4, oldestQueuedAt: NOW - 10 * MIN }), [], SCALING, ON, NOW).weight).toBe(weightOf(4, NOW - 10 * MIN, NOW));
     expect(groupDemand(group('g', { running: 4, oldestQueuedAt: NOW - 10 * MIN }), [], SCALING, ON, NOW).weight).toBe(weightOf(4, undefined, NOW));
+  });
+});
+
+describe('warmUpWithinShare()', () => {
+  test("the warm-up bots the group's share leaves after its runs and standby", () => {
+    const forecast = { bots: 4, expected: 4, pace: 1, days: 7, dayType: 'weekday' as const, sameDayType: true, arrivalChance: 1, spare: 0, warmBots: 3 };
+    expect(warmUpWithinShare({ desired: 4, forecast }, 4)).toBe(3);
+    expect(warmUpWithinShare({ desired: 4, forecast }, 2)).toBe(1);
+    expect(warmUpWithinShare({ desired: 4, forecast }, 1)).toBe(0);
+    expect(warmUpWithinShare({ desired: 4 }, 4)).toBe(0);
   });
 });

@@ -13,6 +13,7 @@ import { DAY_MS, slotOf } from '../../../runtime/domain/history';
 import { planScaling, Scaler } from '../../../runtime/scaler/loop';
 import { DEMAND_CAP } from '../../../runtime/scaler/snapshot';
 import { newId } from '../../../runtime/store/ids';
+import { botModelKeyOf } from '../../../runtime/domain/bot';
 import { SqliteStore } from '../../../runtime/store/sqlite';
 
 const MINUTE = 60_000;
@@ -113,7 +114,7 @@ describe('scaler loop: predictive warm-up', () => {
       expect(group.queued).toBe(0);
       // The 3 bots yesterday kept busy at this hour, and the spare bot (on by default).
       expect(group.botCounts.provisioning).toBe(4);
-      expect(group.predictiveWarmUp).toMatchObject({ bots: 4, wanted: 4, forecastBots: 4, days: 1, message: 'predictive warm-up: 4 bots started ahead of the usual demand at this hour' });
+      expect(group.predictiveWarmUp).toMatchObject({ bots: 4, wanted: 4, forecastBots: 4, days: 1, message: 'predictive warm-up: 4 bots planned ahead of the usual demand at this hour' });
     } finally {
       await runtime.close();
     }
@@ -262,5 +263,62 @@ describe('scaler loop: group samples for the dashboard chart', () => {
     await scaler.settle();
     expect(log).toHaveBeenCalledWith('scaler.samples_failed', { error: 'disk full' });
     expect(driver.capacities.length).toBeGreaterThan(0);
+  });
+});
+
+describe('scaler loop: scale-ins say why', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - 60 * MINUTE);
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  /** One bot of the group, registered and idle since `idleSince`, its agent polling until a minute ago. */
+  const idleBot = async (idleSince: number) => {
+    await store.bindVms('finance', [{ name: 'vm-1' }], botModelKeyOf(manifest().groups[0]), CAPS, idleSince);
+    const bot = (await store.register('finance', { vmName: 'vm-1' }, idleSince, testCredential())).bot!;
+    await store.touchBot(bot.id, NOW - MINUTE);
+    return bot;
+  };
+
+  /** A driver whose scale set holds the bot's VM. */
+  const withVm = (): ComputeDriver => ({ ...recordingDriver(), listInstances: async () => [{ name: 'vm-1', id: '/vm-1', provisioningState: 'Succeeded' }] });
+
+  const start = async (log: jest.Mock) => {
+    scaler = new Scaler({ store, driver: withVm(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    await scaler.start();
+    await scaler.settle();
+  };
+
+  test('an idle bot past idleMinutes: the log line and the recent scale-ins give the reason in words', async () => {
+    const bot = await idleBot(NOW - 11 * MINUTE);
+    const log = jest.fn();
+    await start(log);
+    const message = "1 idle bot released: idle, not needed for the group's runs, standby or warm-up";
+    expect(log).toHaveBeenCalledWith('scaler.scale_in', { group: 'finance', bots: [bot.id], reason: 'idle', message });
+    expect(scaler!.recentScaleIns('finance')).toEqual([{ at: NOW, botIds: [bot.id], reason: 'idle' }]);
+  });
+
+  test("a paused group's idle bot goes for its maintenance, and the group view says so", async () => {
+    const bot = await idleBot(NOW - 11 * MINUTE);
+    await store.setPaused('finance', true, NOW - 5 * MINUTE, { id: 'ops', via: 'api' });
+    const runtime = createRuntime({ manifest: manifest({ predictive: false }), store, driver: withVm(), tokens: [{ principal: 'ops', sha256: sha256Hex('ops-token') }], tickMs: 60 * MINUTE, now: () => NOW });
+    try {
+      const url = await runtime.listen(0, '127.0.0.1');
+      await runtime.scaler.settle();
+      const group = (await (await fetch(`${url}/v1/groups/finance`, { headers: { authorization: 'Bearer ops-token' } })).json()) as Record<string, any>;
+      expect(group.scaleIns).toEqual([{ at: new Date(NOW).toISOString(), bots: 1, reason: 'maintenance', message: '1 idle bot released: group paused for maintenance' }]);
+      expect(runtime.scaler.recentScaleIns('finance')[0].botIds).toEqual([bot.id]);
+    } finally {
+      await runtime.close();
+    }
   });
 });

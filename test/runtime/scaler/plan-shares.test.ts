@@ -146,13 +146,30 @@ describe('plan(): a forecast never holds capacity that queued runs need', () => 
     expect(p.groups.a.claimLimit).toBe(4);
   });
 
-  test('idle bots above their share go at once when queued runs lack room, even without contention', () => {
+  test('idle bots above their share go at once when queued runs lack room, even without contention, as many as the runs lack', () => {
     // a's bots were warmed for demand that did not come; b's runs fit in the capacity, not beside them.
     const idle = bots('a', 'idle', 6);
     const p = run({ capacity: 10, groups: [group('a', { maxBots: 10 }), group('b', { maxBots: 10, queued: 8 })], bots: idle });
     expect(p.capacityBound).toBe(false);
-    expect(deletes(p, 'rebalance').sort()).toEqual(idle.map((b) => b.id).sort());
+    // b lacks 8 bots and 4 are free: 4 of a's idle bots go, the other 2 wait for their idle time-out.
+    expect(deletes(p, 'rebalance')).toHaveLength(4);
     expect(creates(p)).toEqual({ b: 4 });
+  });
+
+  test('bots already being deleted count towards the shortfall: no more go for it', () => {
+    // The last plan deleted 4 of a's idle bots for b's runs; ARM has not confirmed yet.
+    const p = run({ capacity: 10, groups: [group('a', { maxBots: 10 }), group('b', { maxBots: 10, queued: 8 })], bots: [...bots('a', 'deleting', 4), ...bots('a', 'idle', 2)] });
+    expect(deletes(p)).toEqual([]);
+    expect(creates(p)).toEqual({ b: 4 });
+  });
+
+  test('idle bots its own queued runs will claim stay; only those beyond go for the shortfall', () => {
+    const idle = bots('a', 'idle', 6);
+    const p = run({ capacity: 10, groups: [group('a', { maxBots: 10, queued: 2 }), group('b', { maxBots: 10, queued: 8 })], bots: idle });
+    expect(p.capacityBound).toBe(false);
+    // b lacks 8 and 4 are free: 4 go, and the 2 that a's own queued runs claim stay.
+    expect(deletes(p, 'rebalance')).toHaveLength(4);
+    expect(deletes(p)).toHaveLength(4);
   });
 
   test('when the free capacity covers the queued runs, idle bots wait for their idle time-out', () => {

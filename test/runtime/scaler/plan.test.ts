@@ -204,6 +204,25 @@ describe('plan() rebalancing', () => {
   });
 });
 
+describe('plan() says why it rebalances', () => {
+  test("a group at maxBots during a rebalance waits on the share it is held to, and its idle bot goes to the group that is short", () => {
+    const idle = bots('finance', 'idle', 1);
+    const p = run({
+      capacity: 6,
+      groups: [group('finance', { maxBots: 4, queued: 4, running: 3 }), group('sales', { maxBots: 6, queued: 6, running: 2 })],
+      bots: [...bots('finance', 'busy', 3), ...idle, ...bots('sales', 'busy', 2)],
+    });
+    expect(p.groups.finance.claimLimit).toBe(3);
+    expect(p.groups.finance.waiting).toEqual([{ code: 'fair_share', share: 3, others: ['sales'] }]);
+    expect(p.actions).toContainEqual({ kind: 'delete', group: 'finance', botIds: [idle[0].id], reason: 'rebalance', from: ['idle'], share: 3, to: ['sales'] });
+  });
+
+  test('a group at maxBots with no claim limit below it is at maxBots', () => {
+    const p = run({ capacity: 20, groups: [group('finance', { maxBots: 4, queued: 4, running: 4 })], bots: bots('finance', 'busy', 4) });
+    expect(p.groups.finance.waiting).toEqual([{ code: 'group_at_max_bots', maxBots: 4 }]);
+  });
+});
+
 describe('plan() after a deploy lowered the limits', () => {
   test('maxBots below the bots that exist: idle excess goes now, busy bots finish, and claims are capped', () => {
     const idle = bots('g', 'idle', 2, { stateChangedAt: NOW - 1000 });

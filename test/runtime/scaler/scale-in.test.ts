@@ -1,7 +1,7 @@
 /** scale-in.ts: which idle bots go, and why. */
 import { HistoryRecorder } from '../../../runtime/scaler/history';
 import type { PlanScaling } from '../../../runtime/scaler/plan';
-import { aboveShare, EARLY_IDLE_MINUTES, idleBots, idleTimedOut, replacedWhenIdle, scaleIn } from '../../../runtime/scaler/scale-in';
+import { aboveShare, describeScaleIn, EARLY_IDLE_MINUTES, forShortfall, idleBots, idleTimedOut, replacedWhenIdle, scaleIn } from '../../../runtime/scaler/scale-in';
 import { demandOf, planBuilders } from '../../helpers/plan';
 
 const NOW = 10 * 24 * 3600_000;
@@ -9,7 +9,7 @@ const MIN = 60_000;
 const SCALING: PlanScaling = { idleMinutes: 10, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: false, predictiveLeadMinutes: 15, spareBot: false };
 const { group, bots } = planBuilders({ now: NOW, maxBots: 10, createdAgoMs: 30 * MIN, stateAgoMs: MIN });
 const HOLD = { entitlement: 0, slack: 0, limited: false };
-const NOT_SHORT = { runsShort: false };
+const NOT_SHORT = { runsShortfall: 0, shortGroups: [] };
 
 describe('idleBots()', () => {
   test('the idle bots only, the longest idle first', () => {
@@ -32,35 +32,49 @@ describe('replacedWhenIdle()', () => {
 describe('aboveShare()', () => {
   test('nothing goes at or below the share and slack', () => {
     const idle = bots('g', 'idle', 2);
-    expect(aboveShare(demandOf(group('g'), { bots: idle }), idle, 2, { ...HOLD, entitlement: 2, limited: true }, NOT_SHORT, true)).toBeUndefined();
+    expect(aboveShare(demandOf(group('g'), { bots: idle }), idle, 2, { ...HOLD, entitlement: 2, limited: true }, true)).toBeUndefined();
   });
 
-  test('while limited, idle bots above the share go, the longest idle first, as a rebalance', () => {
+  test('while limited, idle bots above the share go now, the longest idle first, as a rebalance', () => {
     const idle = idleBots([...bots('g', 'idle', 1, { stateChangedAt: NOW - 5 * MIN }), ...bots('g', 'idle', 2)]);
-    const above = aboveShare(demandOf(group('g'), { bots: idle }), idle, 3, { ...HOLD, entitlement: 1, limited: true }, NOT_SHORT, true);
-    expect(above).toEqual({ reason: 'rebalance', bots: idle.slice(0, 2) });
+    const above = aboveShare(demandOf(group('g'), { bots: idle }), idle, 3, { ...HOLD, entitlement: 1, limited: true }, true);
+    expect(above).toEqual({ reason: 'rebalance', now: idle.slice(0, 2), ifShort: [] });
   });
 
   test('idle bots its own queued runs can claim within the claim limit stay', () => {
     const busy = bots('g', 'busy', 2);
     const idle = bots('g', 'idle', 3);
     // Share 3, 2 busy: one queued run may still claim, so of the 2 idle bots above the share 1 stays.
-    const above = aboveShare(demandOf(group('g', { queued: 4, running: 2 }), { bots: [...busy, ...idle] }), idle, 5, { ...HOLD, entitlement: 3, limited: true }, NOT_SHORT, true);
-    expect(above?.bots).toHaveLength(2);
+    const above = aboveShare(demandOf(group('g', { queued: 4, running: 2 }), { bots: [...busy, ...idle] }), idle, 5, { ...HOLD, entitlement: 3, limited: true }, true);
+    expect(above?.now).toHaveLength(2);
   });
 
-  test('without a claim limit, idle bots above the share wait for their idle time-out unless runs are short', () => {
+  test('without a claim limit, idle bots above the share go only for other groups short of bots', () => {
     const idle = bots('g', 'idle', 3);
-    const d = demandOf(group('g'), { bots: idle });
-    expect(aboveShare(d, idle, 3, HOLD, NOT_SHORT, true)).toEqual({ reason: 'rebalance', bots: [] });
-    expect(aboveShare(d, idle, 3, HOLD, { runsShort: true }, true)?.bots).toHaveLength(3);
+    expect(aboveShare(demandOf(group('g'), { bots: idle }), idle, 3, HOLD, true)).toEqual({ reason: 'rebalance', now: [], ifShort: idle });
   });
 
-  test('a disabled environment, a removed or an expired group lose their idle bots, with that reason', () => {
+  test('a disabled environment, a removed or an expired group lose their idle bots now, with that reason', () => {
     const idle = bots('g', 'idle', 2);
-    expect(aboveShare(demandOf(group('g'), { bots: idle }), idle, 2, HOLD, NOT_SHORT, false)).toEqual({ reason: 'disabled', bots: idle });
-    expect(aboveShare(demandOf(group('g', { status: 'removed' }), { bots: idle }), idle, 2, HOLD, NOT_SHORT, true)?.reason).toBe('removed');
-    expect(aboveShare(demandOf(group('g', { status: 'expired' }), { bots: idle }), idle, 2, HOLD, NOT_SHORT, true)?.reason).toBe('expired');
+    expect(aboveShare(demandOf(group('g'), { bots: idle }), idle, 2, HOLD, false)).toEqual({ reason: 'disabled', now: idle, ifShort: [] });
+    expect(aboveShare(demandOf(group('g', { status: 'removed' }), { bots: idle }), idle, 2, HOLD, true)?.reason).toBe('removed');
+    expect(aboveShare(demandOf(group('g', { status: 'expired' }), { bots: idle }), idle, 2, HOLD, true)?.reason).toBe('expired');
+  });
+});
+
+describe('forShortfall()', () => {
+  test('takes no more bots than the shortfall, from the group with the most to give first', () => {
+    const a = bots('a', 'idle', 4);
+    const c = bots('c', 'idle', 2);
+    const taken = forShortfall([{ group: 'a', bots: a }, { group: 'c', bots: c }], 4);
+    expect(taken).toEqual(new Map([['a', a.slice(0, 3)], ['c', c.slice(0, 1)]]));
+  });
+
+  test('nothing for no shortfall, and never more than the groups give', () => {
+    const a = bots('a', 'idle', 2);
+    expect(forShortfall([{ group: 'a', bots: a }], 0).size).toBe(0);
+    expect(forShortfall([{ group: 'a', bots: a }], -3).size).toBe(0);
+    expect(forShortfall([{ group: 'a', bots: a }], 9)).toEqual(new Map([['a', a]]));
   });
 });
 
@@ -104,9 +118,56 @@ describe('scaleIn()', () => {
     );
     expect(result.actions).toEqual([
       { kind: 'delete', group: 'a', botIds: [outdated[0].id], reason: 'outdated', from: ['idle'] },
-      { kind: 'delete', group: 'a', botIds: [above[0].id], reason: 'rebalance', from: ['idle'] },
+      { kind: 'delete', group: 'a', botIds: [above[0].id], reason: 'rebalance', from: ['idle'], share: 0, to: [] },
       { kind: 'delete', group: 'b', botIds: [timedOut[0].id], reason: 'idle', from: ['idle'] },
     ]);
     expect([...result.deleting].sort()).toEqual([outdated[0].id, above[0].id, timedOut[0].id].sort());
   });
+
+  test('idle bots above their shares go for a shortfall after the bots going anyway have counted against it', () => {
+    const limited = bots('a', 'idle', 2);
+    const unlimited = bots('b', 'idle', 3);
+    const result = scaleIn(
+      [
+        { demand: demandOf(group('a'), { bots: limited }), scaling: SCALING, ...HOLD, limited: true },
+        { demand: demandOf(group('b'), { bots: unlimited }), scaling: SCALING, ...HOLD },
+      ],
+      { runsShortfall: 3, shortGroups: ['c'] },
+      true,
+      NOW,
+    );
+    expect(deletesOf(result.actions, 'a')).toHaveLength(2);
+    expect(deletesOf(result.actions, 'b')).toHaveLength(1);
+  });
+
+  test('a rebalance names the groups it makes room for and the share the group is held to', () => {
+    const idle = bots('a', 'idle', 2);
+    const result = scaleIn([{ demand: demandOf(group('a'), { bots: idle }), scaling: SCALING, ...HOLD, entitlement: 0, limited: true }], { runsShortfall: 2, shortGroups: ['sales', 'a'] }, true, NOW);
+    expect(result.actions).toEqual([{ kind: 'delete', group: 'a', botIds: idle.map((b) => b.id), reason: 'rebalance', from: ['idle'], share: 0, to: ['sales'] }]);
+  });
+
+  test("a paused group's idle bots go for its maintenance", () => {
+    const idle = bots('a', 'idle', 1, { stateChangedAt: NOW - 11 * MIN });
+    const result = scaleIn([{ demand: demandOf(group('a', { status: 'paused' }), { bots: idle }), scaling: SCALING, ...HOLD }], NOT_SHORT, true, NOW);
+    expect(result.actions).toEqual([{ kind: 'delete', group: 'a', botIds: [idle[0].id], reason: 'maintenance', from: ['idle'] }]);
+  });
 });
+
+describe('describeScaleIn()', () => {
+  const action = (reason: Parameters<typeof describeScaleIn>[0]['reason'], n: number, extra = {}) => ({ group: 'finance', botIds: Array.from({ length: n }, (_, i) => `b${i}`), reason, ...extra });
+
+  test('a rebalance names the groups it makes room for and the share the group is held to', () => {
+    expect(describeScaleIn(action('rebalance', 2, { to: ['sales'], share: 4 }))).toBe('2 idle bots released: rebalance to group sales: group finance is held to its share of 4 bots');
+    expect(describeScaleIn(action('rebalance', 1, { to: [], share: 1 }))).toBe('1 idle bot released: rebalance: group finance is held to its share of 1 bot');
+  });
+
+  test('idle, maintenance, an outdated image and recycling each say so', () => {
+    expect(describeScaleIn(action('idle', 1))).toBe("1 idle bot released: idle, not needed for the group's runs, standby or warm-up");
+    expect(describeScaleIn(action('maintenance', 3))).toBe('3 idle bots released: group paused for maintenance');
+    expect(describeScaleIn(action('outdated', 1))).toBe("1 idle bot replaced: maintenance, not on the group's current image");
+    expect(describeScaleIn(action('recycle', 1))).toBe('1 idle bot replaced: recycled after recycleAfterRuns runs');
+    expect(describeScaleIn(action('failed', 2))).toBe('2 failed bots deleted');
+  });
+});
+
+const deletesOf = (actions: ReturnType<typeof scaleIn>['actions'], group: string) => actions.flatMap((a) => (a.kind === 'delete' && a.group === group ? a.botIds : []));

@@ -28,4 +28,10 @@ describe('whyRunsWait()', () => {
     expect(whyRunsWait(group('g', { queued: 6 }), after({ serving: 2, live: 2, entitlement: 4 }), ENV, NOW)).toEqual([{ code: 'capacity_in_use', capacity: 10 }]);
     expect(whyRunsWait(group('g', { queued: 6 }), after({ serving: 2, live: 2, entitlement: 2 }), ENV, NOW)).toEqual([{ code: 'fair_share', share: 2 }]);
   });
+
+  test('at maxBots with a claim limit below it (a rebalance): held to its share, naming the groups that wait', () => {
+    const rebalancing = after({ serving: 5, live: 5, entitlement: 3, claimLimit: 3, others: ['sales'] });
+    expect(whyRunsWait(group('g', { queued: 6 }), rebalancing, ENV, NOW)).toEqual([{ code: 'fair_share', share: 3, others: ['sales'] }]);
+    expect(whyRunsWait(group('g', { queued: 6 }), { ...rebalancing, claimLimit: 5 }, ENV, NOW)).toEqual([{ code: 'group_at_max_bots', maxBots: 5 }]);
+  });
 });
