@@ -326,7 +326,9 @@ export class Scaler {
         }
         if (failed.length) this.again = true;
       } else if (action.kind === 'delete') {
-        await this.scaleIn(action, action.reason === 'idle' ? now - (snapshot.settings[action.group]?.idleMinutes ?? 0) * MINUTE : undefined, now);
+        // An idle time-out moves only bots still idle since the plan saw them: after idleMinutes,
+        // or after EARLY_IDLE_MINUTES for a burst's leftovers (scale-in.ts, idleTimedOut).
+        await this.scaleIn(action, action.reason === 'idle' ? action.idleSince : undefined, now);
       } else {
         await this.scaleOut(action.group, action.count, now);
       }

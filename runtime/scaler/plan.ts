@@ -120,6 +120,11 @@ export type DeleteAction = {
   readonly to?: readonly string[];
   /** For a rebalance: the share of the capacity the group is held to. */
   readonly share?: number;
+  /**
+   * For an idle time-out: the latest time the plan saw one of these bots go idle. The store moves
+   * only bots idle since then at the latest: one that took a run meanwhile is not the bot judged.
+   */
+  readonly idleSince?: number;
 };
 
 export type ScalerAction =

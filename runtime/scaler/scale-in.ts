@@ -157,7 +157,11 @@ export function scaleIn(groups: readonly ScaleInGroup[], contention: Pick<Conten
       remove(g.name, aboveGoing, paused ? 'maintenance' : above.reason, rebalance);
     }
     const going = new Set(aboveGoing.map((b) => b.id));
-    if (x.scaling) remove(g.name, idleTimedOut(g, stillIdle.filter((b) => !going.has(b.id)), serving - going.size, x.entitlement, x.scaling, now), paused ? 'maintenance' : 'idle');
+    if (x.scaling) {
+      const timedOut = idleTimedOut(g, stillIdle.filter((b) => !going.has(b.id)), serving - going.size, x.entitlement, x.scaling, now);
+      if (paused) remove(g.name, timedOut, 'maintenance');
+      else remove(g.name, timedOut, 'idle', { idleSince: Math.max(...timedOut.map((b) => b.stateChangedAt)) });
+    }
   }
   return { actions, deleting };
 }

@@ -322,3 +322,35 @@ describe('scaler loop: scale-ins say why', () => {
     }
   });
 });
+
+describe('scaler loop: burst leftovers', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  test('with predictive warm-up, an idle bot the recent arrivals will not use goes after EARLY_IDLE_MINUTES, as the simulator has it', async () => {
+    // One run an hour ago, none since: the group's recent rate is 0. Its bot went idle 4 minutes ago.
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - 2 * 60 * MINUTE);
+    await store.bindVms('finance', [{ name: 'vm-1' }], botModelKeyOf(manifest().groups[0]), CAPS, NOW - 2 * 60 * MINUTE);
+    const bot = (await store.register('finance', { vmName: 'vm-1' }, NOW - 2 * 60 * MINUTE, testCredential())).bot!;
+    await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 90, now: NOW - 60 * MINUTE });
+    const claim = await store.claim({ botId: bot.id, group: 'finance', now: NOW - 60 * MINUTE, enabled: true });
+    if (claim.kind !== 'claimed') throw new Error(`seeding: expected a claim, got ${claim.kind}`);
+    await store.complete({ botId: bot.id, runId: claim.run.id, attempt: 1, status: 'succeeded', exitCode: 0, now: NOW - 4 * MINUTE });
+    await store.touchBot(bot.id, NOW - MINUTE);
+    const driver: ComputeDriver = { ...recordingDriver(), listInstances: async () => [{ name: 'vm-1', id: '/vm-1', provisioningState: 'Succeeded' }] };
+    scaler = new Scaler({ store, driver, manifest: manifest({ spareBot: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    await scaler.start();
+    await scaler.settle();
+    expect(scaler.recentScaleIns('finance')).toEqual([{ at: NOW, botIds: [bot.id], reason: 'idle' }]);
+  });
+});

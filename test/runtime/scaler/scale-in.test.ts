@@ -119,7 +119,7 @@ describe('scaleIn()', () => {
     expect(result.actions).toEqual([
       { kind: 'delete', group: 'a', botIds: [outdated[0].id], reason: 'outdated', from: ['idle'] },
       { kind: 'delete', group: 'a', botIds: [above[0].id], reason: 'rebalance', from: ['idle'], share: 0, to: [] },
-      { kind: 'delete', group: 'b', botIds: [timedOut[0].id], reason: 'idle', from: ['idle'] },
+      { kind: 'delete', group: 'b', botIds: [timedOut[0].id], reason: 'idle', from: ['idle'], idleSince: NOW - 11 * MIN },
     ]);
     expect([...result.deleting].sort()).toEqual([outdated[0].id, above[0].id, timedOut[0].id].sort());
   });
@@ -144,6 +144,12 @@ describe('scaleIn()', () => {
     const idle = bots('a', 'idle', 2);
     const result = scaleIn([{ demand: demandOf(group('a'), { bots: idle }), scaling: SCALING, ...HOLD, entitlement: 0, limited: true }], { runsShortfall: 2, shortGroups: ['sales', 'a'] }, true, NOW);
     expect(result.actions).toEqual([{ kind: 'delete', group: 'a', botIds: idle.map((b) => b.id), reason: 'rebalance', from: ['idle'], share: 0, to: ['sales'] }]);
+  });
+
+  test('an idle time-out carries the latest time one of its bots went idle, for the store to hold it to', () => {
+    const idle = [...bots('a', 'idle', 1, { stateChangedAt: NOW - 30 * MIN }), ...bots('a', 'idle', 1, { stateChangedAt: NOW - 12 * MIN })];
+    const result = scaleIn([{ demand: demandOf(group('a'), { bots: idle }), scaling: SCALING, ...HOLD }], NOT_SHORT, true, NOW);
+    expect(result.actions).toEqual([{ kind: 'delete', group: 'a', botIds: idle.map((b) => b.id), reason: 'idle', from: ['idle'], idleSince: NOW - 12 * MIN }]);
   });
 
   test("a paused group's idle bots go for its maintenance", () => {
