@@ -36,7 +36,8 @@ export interface DemandContext {
  * The demand of one group. A disabled environment, or a removed or expired group, wants only its
  * busy bots; a paused group its running runs. An active group wants its runs, plus standby while
  * it is warm (used within coldAfterHours); with predictive warm-up, the forecast's bots (capped by
- * predictiveMaxBots) when more, and a spare bot, a learned standby, beyond its runs.
+ * predictiveMaxBots) when more, and a spare bot, a learned standby, beyond its runs: at most
+ * warmUpAllowance bots beyond its runs and standby, when its warm-up account sets one.
  */
 export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: PlanScaling | undefined, context: DemandContext, now: number): GroupDemand {
   const busy = bots.filter((b) => b.state === 'busy').length;
@@ -55,6 +56,8 @@ export function groupDemand(g: PlanGroup, bots: readonly PlanBot[], scaling: Pla
       const withSpare = g.queued + g.running + Math.max(standby, f.spare);
       const base = want;
       want = Math.max(withSpare, target);
+      // The warm-up account scales the aim down (to none while paused); standby stays.
+      if (g.warmUpAllowance !== undefined) want = Math.min(want, base + Math.max(0, g.warmUpAllowance));
       // Warm-up is what it adds within maxBots: a queue longer than maxBots leaves it nothing.
       predicted = { ...f, warmBots: Math.max(0, Math.min(want, g.maxBots) - Math.min(base, g.maxBots)) };
     }

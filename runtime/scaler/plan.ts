@@ -73,6 +73,11 @@ export interface PlanGroup {
   readonly imageKey: string;
   /** Arrivals and busy time per slot, for predictive warm-up. */
   readonly history?: ArrivalHistory;
+  /**
+   * The most bots predictive warm-up may add beyond the runs and standby, from the group's warm-up
+   * account (warm-up-account.ts): 0 while warm-up is paused. @default no limit but the caps
+   */
+  readonly warmUpAllowance?: number;
 }
 
 export interface PlanBot {

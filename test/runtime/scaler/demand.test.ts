@@ -64,6 +64,13 @@ describe('groupDemand()', () => {
     expect(d).toMatchObject({ desired: 3, runs: 3 });
   });
 
+  test("the warm-up account's allowance caps the bots warm-up adds; standby stays", () => {
+    const g = (warmUpAllowance: number) => group('g', { queued: 1, history: busySoon(), warmUpAllowance });
+    expect(groupDemand(g(0), [], { ...SCALING, predictive: true }, ON, NOW)).toMatchObject({ desired: 1, forecast: { bots: 4, warmBots: 0 } });
+    expect(groupDemand(g(2), [], { ...SCALING, predictive: true }, ON, NOW)).toMatchObject({ desired: 3, forecast: { warmBots: 2 } });
+    expect(groupDemand(g(0), [], { ...SCALING, predictive: true, standbyBots: 1 }, ON, NOW)).toMatchObject({ desired: 2, forecast: { warmBots: 0 } });
+  });
+
   test('the spare bot counts as warm-up, up to maxBots', () => {
     const spare = { ...SCALING, predictive: true, spareBot: true };
     const g = group('g', { maxBots: 5, queued: 1, history: busySoon() });
