@@ -11,8 +11,9 @@
  * - fixed: a constant pool per group, started at the beginning and never deleted.
  */
 import { SLOT_MS, slotOf } from '../domain/history';
-import { EARLY_IDLE_MINUTES, plan, PlanScaling } from '../scaler/plan';
+import { EARLY_IDLE_MINUTES, PlanScaling } from '../scaler/plan';
 import { buildSnapshot, GroupDeclaration, SnapshotInput } from '../scaler/snapshot';
+import { accountedPlan, AccountBook, EMPTY_BOOK, lifetime } from '../scaler/warm-up-account';
 import type { QueueCounts } from '../store/types';
 import type { Policy, PolicyDecision, PolicyView, SimGroup, SimGroupView } from './simulate';
 
@@ -25,7 +26,8 @@ const SIM_IMAGE = 'sim';
 
 /**
  * The runtime's scaler: plan() on every arrival and completion, and on its 15-second tick, given
- * the snapshot the scaler loop builds, from the simulator's groups, bots and queues.
+ * the snapshot the scaler loop builds, from the simulator's groups, bots and queues, and with the
+ * warm-up account the loop keeps (accountedPlan).
  */
 export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}): Policy {
   // The declared groups change only with the fleet: built once per fleet, not on every decision.
@@ -40,10 +42,19 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
     }
     return declared;
   };
+  let book: AccountBook = EMPTY_BOOK;
+  let opened = 0;
   return {
     name,
     tickSeconds: 15,
     eventDriven: true,
+    begin(start: number) {
+      book = EMPTY_BOOK;
+      opened = start;
+    },
+    warmUp(end: number) {
+      return Object.fromEntries(Object.entries(book.groups).map(([group, account]) => [group, lifetime(account, opened, end)]));
+    },
     decide(view: PolicyView, now: number): PolicyDecision {
       // Plain loops: this runs on every arrival, completion and unskipped tick of every what-if.
       const states: SnapshotInput['states'][number][] = [];
@@ -66,7 +77,10 @@ export function oursPolicy(name = 'ours', overrides: Partial<PlanScaling> = {}):
         history,
         timeZone: view.timeZone,
       });
-      const result = plan(snapshot.plan, { groups: snapshot.settings }, now);
+      // With the warm-up account the runtime's scaler loop keeps (accountedPlan).
+      const accounted = accountedPlan(snapshot.plan, { groups: snapshot.settings }, now, book);
+      book = accounted.book;
+      const result = accounted.plan;
       const create: Array<{ group: string; count: number }> = [];
       const remove: string[] = [];
       const fail: string[] = [];

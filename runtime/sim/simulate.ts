@@ -11,6 +11,7 @@
  */
 import { DEFAULTS } from '../config/fleet-schema';
 import type { PlanScaling } from '../scaler/plan';
+import type { WarmUpFigures } from '../scaler/warm-up-account';
 import { HistoryRecorder } from '../scaler/history';
 import type { ArrivalHistory } from '../domain/history';
 import type { BotState } from '../domain/bot';
@@ -158,6 +159,10 @@ export interface Policy {
    * before it. It must never be late; returning `now` skips nothing. @default no ticks are skipped
    */
   quietUntil?(view: PolicyView, now: number): number;
+  /** Called as a simulation starts: a policy that learns (ours: the warm-up account) starts afresh. */
+  begin?(start: number): void;
+  /** What the policy learned, per group, when the simulation ends (ours: the warm-up account). */
+  warmUp?(end: number): Readonly<Record<string, WarmUpFigures>>;
 }
 
 export interface WaitStats {
@@ -203,6 +208,8 @@ export interface SimReport {
   readonly series?: readonly GroupSeries[];
   /** Present when options.runWaits asked for it: each group's runs in the order they started. */
   readonly runWaits?: Readonly<Record<string, readonly RunWait[]>>;
+  /** Each group's warm-up account at the end, for a policy that keeps one (Policy.warmUp). */
+  readonly warmUp?: Readonly<Record<string, WarmUpFigures>>;
 }
 
 interface SimRun {
@@ -334,6 +341,7 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   const groups = new Map<string, SimulatedGroup>();
   // The clock starts at midnight UTC of the first run's day, so every policy starts cold.
   const start = Math.floor(trace[0].at / (24 * 60 * MINUTE)) * 24 * 60 * MINUTE;
+  policy.begin?.(start);
   for (const config of fleet.groups) {
     groups.set(config.name, {
       config,
@@ -573,7 +581,8 @@ export function simulate(trace: readonly TraceRun[], fleet: SimFleet, policy: Po
   const runWaits = options.runWaits
     ? Object.fromEntries(all.map((g) => [g.config.name, g.waits.map((waitSeconds, i) => ({ arrivedAt: g.arrivals[i], waitSeconds }))]))
     : undefined;
-  return { policy: policy.name, start, end: lastEnd, groups: reports, total, ...(series ? { series: series.finish() } : {}), ...(runWaits ? { runWaits } : {}) };
+  const warmUp = policy.warmUp?.(lastEnd);
+  return { policy: policy.name, start, end: lastEnd, groups: reports, total, ...(series ? { series: series.finish() } : {}), ...(runWaits ? { runWaits } : {}), ...(warmUp ? { warmUp } : {}) };
 }
 
 /** Samples each group's queue, running runs and bots by state at a fixed step of virtual time. */
