@@ -13,7 +13,7 @@ import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
 import { emptyBody, parse, priority, runId } from './input';
 import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
 import type { RouteContext } from './routes';
-import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpView } from './views';
+import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpAccountView, warmUpView } from './views';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
 export const QUEUE_VIEW_LIMIT = 50;
@@ -114,6 +114,7 @@ export function groupViews(ctx: RouteContext) {
       queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,
       predictiveWarmUp: warmUpView(plan),
+      warmUpAccount: warmUpAccountView(scaler.warmUpAccount(group.name), t, manifest.environment.timeZone),
       scaleIns: scaler.recentScaleIns(group.name).map((r) => scaleInView(r, group.name, visible)),
       recentRuns: recent.map((r) => listed(r, principal, access, t)),
       provisioningErrors: errors.map(provisioningErrorView),

@@ -5,6 +5,7 @@ import type { ManifestGroup } from '../config/manifest';
 import type { GroupPlan, WaitReason } from '../scaler/plan';
 import type { ScaleInRecord } from '../scaler/loop';
 import { describeScaleIn } from '../scaler/scale-in';
+import { describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-account';
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { Run, RunListing } from '../domain/run';
@@ -236,6 +237,27 @@ export function warmUpView(plan: GroupPlan | undefined) {
     pace: round2(forecast.pace),
     days: forecast.days,
     message: describeWarmUp(planned, wanted),
+  };
+}
+
+/**
+ * The group's warm-up account this week, or null without one (predictive warm-up off, or before
+ * the scaler has led): its mode and since when, why it is paused, its figures, and all in words.
+ */
+export function warmUpAccountView(account: WarmUpAccount | undefined, now: number, timeZone?: string) {
+  if (!account) return null;
+  const s = summarize(account, now);
+  return {
+    mode: s.mode,
+    since: iso(s.since),
+    why: s.why ?? null,
+    probing: s.probing,
+    warmedBots: s.warmed,
+    usedBots: s.used,
+    displacedBots: s.displaced,
+    botMinutes: Math.round(s.botMinutes),
+    savedMinutes: Math.round(s.savedMinutes),
+    message: describeAccount(s, now, timeZone),
   };
 }
 

@@ -174,6 +174,8 @@ export interface GroupPageData {
   waitingBecause: string[];
   /** Bots predictive warm-up planned ahead of demand, from the last plan; null when none. */
   predictiveWarmUp?: { readonly message: string } | null;
+  /** The group's warm-up account in words (used warmed bots this week, a pause and why); null or absent without one. */
+  warmUpAccount?: { readonly message: string } | null;
   /** The scaler's last scale-ins of the group, newest first, each with its reason in words. */
   scaleIns?: ReadonlyArray<{ readonly at: string | null; readonly bots: number; readonly reason: string; readonly message: string }>;
   recent: Array<{ state: string; waitMs: number; runMs: number | null; finishedAt: string | null } & ((RunIdentity & { result: { exitCode: number | null; errorCode: string | null } | null }) | RunShadow)>;
@@ -224,6 +226,7 @@ export function groupPage(chrome: Chrome, g: GroupPageData): string {
 <p>${g.description}</p>
 <p>maxBots ${g.maxBots}, committed ${g.committedBots}; your access: ${g.access}.</p>
 ${g.predictiveWarmUp ? html`<p class="why" data-testid="predictive-warm-up">${sentence(g.predictiveWarmUp.message)}</p>` : ''}
+${g.warmUpAccount ? html`<p class="why" data-testid="warm-up-account">${sentence(g.warmUpAccount.message)}</p>` : ''}
 ${g.canManage ? html`<div class="group-actions">${g.state === 'paused' || g.state === 'expired' ? form(`/groups/${g.name}/resume`, g.state === 'expired' ? 'Revive' : 'Resume') : form(`/groups/${g.name}/pause`, 'Pause')}</div>` : ''}
 ${g.history ? html`<section aria-labelledby="history-h">
 <h2 id="history-h">Last 24 hours</h2>

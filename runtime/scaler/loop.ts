@@ -15,6 +15,10 @@
  * live state) for the dashboard's 24-hour chart: one small write per tick, never one per
  * enqueue-triggered cycle. Tick cycles count the queue uncapped, so the chart shows the real
  * length; the cycles in between stop counting at DEMAND_CAP, which is all plan() reads.
+ *
+ * Every cycle plans through accountedPlan(), which keeps each predictive group's warm-up account
+ * (warm-up-account.ts). The leader reads the accounts from the store when it starts leading, and
+ * writes them on ticks, so a pause outlives a restart or a change of leader.
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
@@ -23,7 +27,8 @@ import type { QueueCounts, Store, SweepGroup } from '../store/types';
 import { Bot, botModelKeyOf, Caps } from '../domain/bot';
 import type { GroupState } from '../domain/group';
 import { ArrivalHistory, GroupSample, SAMPLED_BOT_STATES } from '../domain/history';
-import { DeleteAction, DeleteReason, Plan, plan, PlanScaling } from './plan';
+import type { DeleteAction, DeleteReason, Plan, PlanScaling } from './plan';
+import { accountedPlan, AccountBook, accountText, EMPTY_BOOK, parseAccount, WarmUpAccount } from './warm-up-account';
 import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
@@ -135,6 +140,8 @@ export class Scaler {
   /** The arrival history of each group, as read on the last tick. */
   private history: Readonly<Record<string, ArrivalHistory>> = {};
   private readonly scaleIns = new Map<string, ScaleInRecord[]>();
+  /** The warm-up accounts while this replica leads: read from the store when it starts leading. */
+  private book?: AccountBook;
 
   constructor(options: ScalerOptions) {
     this.store = options.store;
@@ -165,6 +172,11 @@ export class Scaler {
   /** The latest plan, for "why it waits". */
   get lastPlan(): Plan | undefined {
     return this.latest;
+  }
+
+  /** The group's warm-up account, while this replica leads and the group has predictive warm-up. */
+  warmUpAccount(group: string): WarmUpAccount | undefined {
+    return this.book?.groups[group];
   }
 
   /** The group's last RECENT_SCALE_INS scale-ins by this replica, the newest first. */
@@ -257,7 +269,12 @@ export class Scaler {
       this.leader = await this.store.acquireLease(SCALER_LEASE, this.holder, this.leaseTtlMs, now);
       if (this.leader) this.leaseRenewedAt = now;
     }
-    if (!this.leader) return;
+    if (!this.leader) {
+      // Another replica leads and keeps the accounts; read them afresh when leading again.
+      this.book = undefined;
+      return;
+    }
+    if (!this.book && this.predictive) this.book = await this.loadAccounts();
 
     if (this.reconcileDue) {
       this.reconcileDue = false;
@@ -300,7 +317,11 @@ export class Scaler {
     const bots = await this.store.bots();
     if (tick) await this.recordSamples(states, counts, bots, now);
     const snapshot = this.snapshot(states, counts, bots);
-    const decided = plan(snapshot.plan, { groups: snapshot.settings }, now);
+    const accounted = accountedPlan(snapshot.plan, { groups: snapshot.settings }, now, this.book ?? EMPTY_BOOK);
+    const decided = accounted.plan;
+    // Unread accounts (the store failed) are not replaced by fresh ones: the next cycle reads again.
+    if (this.book) this.book = accounted.book;
+    if (tick && this.book) await this.saveAccounts(now);
     this.latest = decided;
     const limits = Object.fromEntries(Object.entries(decided.groups).map(([g, p]) => [g, p.claimLimit]));
     const written = JSON.stringify(limits);
@@ -383,6 +404,38 @@ export class Scaler {
       await this.store.recordGroupSamples(samples, now);
     } catch (err) {
       this.log('scaler.samples_failed', { error: (err as Error).message });
+    }
+  }
+
+  /** The accounts the store holds; one that fails its check starts afresh, and a failed read is tried again next cycle. */
+  private async loadAccounts(): Promise<AccountBook | undefined> {
+    let texts: Record<string, string>;
+    try {
+      texts = await this.store.warmUpAccounts();
+    } catch (err) {
+      this.log('scaler.warm_up_accounts_failed', { operation: 'read', error: (err as Error).message });
+      return undefined;
+    }
+    const groups: Record<string, WarmUpAccount> = {};
+    for (const [group, text] of Object.entries(texts)) {
+      if (!this.declared.get(group)?.scaling.predictive) continue;
+      try {
+        groups[group] = parseAccount(text, group);
+      } catch (err) {
+        this.log('scaler.warm_up_account_refused', { group, error: (err as Error).message });
+      }
+    }
+    return { groups, capacityBound: false };
+  }
+
+  /** The accounts written on ticks; scaling goes on if the write fails. */
+  private async saveAccounts(now: number): Promise<void> {
+    const texts = Object.fromEntries(Object.entries(this.book?.groups ?? {}).map(([group, account]) => [group, accountText(account)]));
+    if (Object.keys(texts).length === 0) return;
+    try {
+      await this.store.saveWarmUpAccounts(texts, now);
+    } catch (err) {
+      this.log('scaler.warm_up_accounts_failed', { operation: 'write', error: (err as Error).message });
     }
   }
 

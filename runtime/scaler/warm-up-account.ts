@@ -32,6 +32,7 @@
  * ends at a time it holds (its run, its release), and waiting time is integrated exactly between
  * observations: the account comes out the same however often the scaler looks, once a slot at least.
  */
+import { z } from 'zod';
 import { slotOf } from '../domain/history';
 import type { Plan, PlanBot, PlanScaling, PlanSettings, PlanSnapshot } from './plan';
 import { plan } from './plan';
@@ -489,4 +490,69 @@ export function accountedPlan(snapshot: PlanSnapshot, settings: PlanSettings, no
     if (gp) accounts[name] = planned(accounts[name], now, warmCreated(gp));
   }
   return { plan: decided, book: { groups: accounts, capacityBound: decided.capacityBound } };
+}
+
+const time = z.number().finite();
+const count = z.number().int().min(0);
+const minutes = z.number().finite().min(0);
+const tallies = { warmed: count, used: count, displaced: count, botMinutes: minutes, savedMinutes: minutes };
+
+/** An account as the store keeps it (JSON): checked when read back, so a damaged one is refused, not trusted. */
+const ACCOUNT_SCHEMA = z
+  .object({
+    mode: z.enum(['warming', 'paused']),
+    since: time,
+    why: z.enum(['unused', 'capacity']).optional(),
+    recent: z.array(z.enum(['used', 'displaced', 'unused'])).max(WINDOW),
+    batches: z.array(
+      z.object({
+        at: time,
+        warm: count,
+        bots: z.array(
+          z.object({
+            id: z.string(),
+            createdAt: time,
+            readyAt: time.optional(),
+            result: z.object({ ran: z.boolean(), bound: z.boolean(), costMs: minutes, bootMs: time.optional() }).optional(),
+          }),
+        ),
+      }),
+    ),
+    planned: z.object({ at: time, bots: count }).optional(),
+    probe: z.object({ openedAt: time, left: count }).optional(),
+    probedAt: time.optional(),
+    judgedSlot: time.optional(),
+    pressure: z.object({ at: time, waiting: z.boolean(), bound: z.boolean(), waitingMinutes: minutes, boundMinutes: minutes }).optional(),
+    days: z.array(z.object({ day: z.number().int(), ...tallies })).max(ACCOUNT_DAYS),
+    totals: z.object(tallies).optional(),
+    pausedMs: minutes.optional(),
+  })
+  .strict();
+
+/** An account as text for the store. */
+export function accountText(account: WarmUpAccount): string {
+  return JSON.stringify(account);
+}
+
+/** An account the store kept, checked; the error names the field, its value and the rule. */
+export function parseAccount(text: string, group: string): WarmUpAccount {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`the warm-up account of group "${group}" is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = ACCOUNT_SCHEMA.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.join('.') || '(the account)';
+    throw new Error(`the warm-up account of group "${group}" has ${path} ${JSON.stringify(pathValue(value, issue.path))}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function pathValue(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
 }

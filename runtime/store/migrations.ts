@@ -211,4 +211,18 @@ CREATE INDEX runs_group_creator_seq ON runs (grp, created_by, seq);
 CREATE INDEX runs_group_state_seq ON runs (grp, state, seq);
 `,
   },
+  {
+    version: 11,
+    name: 'warm-up accounts',
+    // Each group's warm-up account (runtime/scaler/warm-up-account.ts) as the leading scaler last
+    // wrote it, so a pause and its week of figures outlive a restart or a change of leader. The
+    // store keeps the text; the scaler reads and checks it.
+    sql: () => `
+CREATE TABLE warm_up_accounts (
+  group_name TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+`,
+  },
 ];

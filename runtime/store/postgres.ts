@@ -834,6 +834,22 @@ export class PostgresStore implements Store {
     return (await this.query('SELECT * FROM group_samples WHERE group_name = $1 AND slot_start >= $2 AND slot_start < $3 ORDER BY slot_start', [group, from, to])).map(rowToSlotSample);
   }
 
+  async warmUpAccounts(): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.query('SELECT group_name, account FROM warm_up_accounts')).map((r) => [r.group_name as string, r.account as string]));
+  }
+
+  /** All groups in one statement, in group order, so two writers never lock rows crosswise. */
+  async saveWarmUpAccounts(accounts: Readonly<Record<string, string>>, now: number): Promise<void> {
+    const entries = Object.entries(accounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (entries.length === 0) return;
+    await this.query(
+      `INSERT INTO warm_up_accounts (group_name, account, updated_at)
+       SELECT u.g, u.a, $3::bigint FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(g, a, n) ORDER BY n
+       ON CONFLICT (group_name) DO UPDATE SET account = EXCLUDED.account, updated_at = EXCLUDED.updated_at`,
+      [entries.map(([g]) => g), entries.map(([, a]) => a), now],
+    );
+  }
+
   // ------------------------------------------------------------------ bots
 
   async bots(group?: string): Promise<Bot[]> {

@@ -534,6 +534,19 @@ export class SqliteStore implements Store {
     );
   }
 
+  warmUpAccounts(): Promise<Record<string, string>> {
+    return this.read(() => Object.fromEntries((this.sql('SELECT group_name, account FROM warm_up_accounts').all() as Row[]).map((r) => [r.group_name as string, r.account as string])));
+  }
+
+  saveWarmUpAccounts(accounts: Readonly<Record<string, string>>, now: number): Promise<void> {
+    const upsert = this.sql(
+      'INSERT INTO warm_up_accounts (group_name, account, updated_at) VALUES (?, ?, ?) ON CONFLICT (group_name) DO UPDATE SET account = excluded.account, updated_at = excluded.updated_at',
+    );
+    return this.tx(() => {
+      for (const [group, account] of Object.entries(accounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) upsert.run(group, account, now);
+    });
+  }
+
   // ------------------------------------------------------------------ bots
 
   bots(group?: string): Promise<Bot[]> {

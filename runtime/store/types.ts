@@ -249,6 +249,10 @@ export interface Store {
   recordGroupSamples(samples: readonly GroupSample[], now: number): Promise<void>;
   /** A group's sampled slots whose start is in [from, to), oldest first. */
   groupSamples(group: string, from: number, to: number): Promise<SlotSample[]>;
+  /** Each group's warm-up account, as saveWarmUpAccounts() last wrote it (text the scaler reads), by group. */
+  warmUpAccounts(): Promise<Record<string, string>>;
+  /** Writes the given groups' warm-up accounts, replacing what each had, in one transaction. */
+  saveWarmUpAccounts(accounts: Readonly<Record<string, string>>, now: number): Promise<void>;
 
   // bots
   bots(group?: string): Promise<Bot[]>;

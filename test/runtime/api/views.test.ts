@@ -1,4 +1,5 @@
-import { describeWait, runWaitReasons, scaleInView, warmUpView } from '../../../runtime/api/views';
+import { describeWait, runWaitReasons, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
+import { openAccount } from '../../../runtime/scaler/warm-up-account';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
 import { dashboardSession, eventually, startTestFleet, USERS } from '../../helpers/local-fleet';
@@ -83,6 +84,15 @@ describe('why each queued run waits', () => {
     expect(warmUpView({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2, plannedBots: 0 } })?.message).toBe(
       'predictive warm-up: 2 bots wanted ahead of the usual demand at this hour, held back by the capacity',
     );
+  });
+
+  test("the warm-up account: this week's figures, a pause with its reason, in words; none without an account", () => {
+    expect(warmUpAccountView(undefined, NOW)).toBeNull();
+    const day = Math.floor(NOW / 86_400_000);
+    const account = { ...openAccount(NOW - 3 * 86_400_000), mode: 'paused' as const, since: NOW - 2 * 86_400_000, why: 'unused' as const, days: [{ day, warmed: 40, used: 12, displaced: 0, botMinutes: 310, savedMinutes: 48 }] };
+    const view = warmUpAccountView(account, NOW, 'UTC');
+    expect(view).toMatchObject({ mode: 'paused', since: new Date(NOW - 2 * 86_400_000).toISOString(), why: 'unused', warmedBots: 40, usedBots: 12, botMinutes: 310, savedMinutes: 48 });
+    expect(view?.message).toMatch(/^warm-up: 12 of 40 warmed bots used this week, saving runs up to 48 minutes of waiting for 310 bot-minutes; paused since \w+day: most warmed bots went unused$/);
   });
 
   test('no warm-up line without a forecast, or when the forecast adds nothing', () => {

@@ -67,6 +67,12 @@ describe('dashboard pages', () => {
     }
   });
 
+  test("the group line gives the warm-up account when there is one", () => {
+    expect(groupPage(chrome(), group())).not.toContain('data-testid="warm-up-account"');
+    const body = groupPage(chrome(), group({ warmUpAccount: { message: 'warm-up: 12 of 40 warmed bots used this week; paused since Tuesday: most warmed bots went unused' } }));
+    expect(body).toContain('<p class="why" data-testid="warm-up-account">Warm-up: 12 of 40 warmed bots used this week; paused since Tuesday: most warmed bots went unused.</p>');
+  });
+
   test('recent scale-ins are listed with their reasons, escaped, and left out when there are none', () => {
     expect(groupPage(chrome(), group())).not.toContain('data-testid="scale-ins"');
     const body = groupPage(

@@ -11,6 +11,7 @@ import { createRuntime } from '../../../runtime/server';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { DAY_MS, slotOf } from '../../../runtime/domain/history';
 import { planScaling, Scaler } from '../../../runtime/scaler/loop';
+import { accountText, openAccount, parseAccount } from '../../../runtime/scaler/warm-up-account';
 import { DEMAND_CAP } from '../../../runtime/scaler/snapshot';
 import { newId } from '../../../runtime/store/ids';
 import { botModelKeyOf } from '../../../runtime/domain/bot';
@@ -118,6 +119,42 @@ describe('scaler loop: predictive warm-up', () => {
     } finally {
       await runtime.close();
     }
+  });
+
+  test('the warm-up account: opened and written on the tick, with the bots warmed', async () => {
+    await start();
+    const saved = await store.warmUpAccounts();
+    expect(parseAccount(saved.finance, 'finance')).toMatchObject({ mode: 'warming', planned: { at: NOW, bots: 3 }, totals: { warmed: 3 } });
+    expect(scaler!.warmUpAccount('finance')?.mode).toBe('warming');
+  });
+
+  test('a paused account the store kept is read when the scaler starts leading: nothing is warmed, and the group view says why', async () => {
+    const paused = { ...openAccount(NOW - 3 * DAY_MS), mode: 'paused' as const, since: NOW - 2 * DAY_MS, why: 'unused' as const, probedAt: NOW - 10 * MINUTE };
+    await store.saveWarmUpAccounts({ finance: accountText(paused) }, NOW - MINUTE);
+    const runtime = createRuntime({ manifest: manifest({ spareBot: false }), store, driver: recordingDriver(), tokens: [{ principal: 'ops', sha256: sha256Hex('ops-token') }], tickMs: 60 * MINUTE, now: () => NOW });
+    try {
+      const url = await runtime.listen(0, '127.0.0.1');
+      await runtime.scaler.settle();
+      expect(await store.bots('finance')).toEqual([]);
+      expect(runtime.scaler.lastPlan?.groups.finance.forecast).toMatchObject({ bots: 3, warmBots: 0 });
+      const group = (await (await fetch(`${url}/v1/groups/finance`, { headers: { authorization: 'Bearer ops-token' } })).json()) as Record<string, any>;
+      expect(group.predictiveWarmUp).toBeNull();
+      expect(group.warmUpAccount).toMatchObject({ mode: 'paused', why: 'unused', since: new Date(NOW - 2 * DAY_MS).toISOString() });
+      expect(group.warmUpAccount.message).toBe('warm-up: 0 of 0 warmed bots used this week; paused since Sunday: most warmed bots went unused');
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test('a damaged account in the store is refused with a log line, and the group starts a fresh one', async () => {
+    await store.saveWarmUpAccounts({ finance: '{"mode":"sleeping"}' }, NOW - MINUTE);
+    const log = jest.fn();
+    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ spareBot: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    await scaler.start();
+    await scaler.settle();
+    expect(log).toHaveBeenCalledWith('scaler.warm_up_account_refused', { group: 'finance', error: expect.stringMatching(/^the warm-up account of group "finance" has mode "sleeping"/) });
+    expect(scaler.warmUpAccount('finance')?.mode).toBe('warming');
+    expect(await store.bots('finance')).toHaveLength(3);
   });
 
   test('predictiveMaxBots caps the bots started ahead of demand', async () => {

@@ -3,6 +3,8 @@ import { HistoryRecorder } from '../../../runtime/scaler/history';
 import type { PlanBot, PlanScaling } from '../../../runtime/scaler/plan';
 import {
   accountedPlan,
+  accountText,
+  parseAccount,
   describeAccount,
   EMPTY_BOOK,
   MIN_JUDGED,
@@ -261,5 +263,18 @@ describe('pressureAt()', () => {
     expect(oneStep.waitingMinutes).toBeGreaterThan(330);
     expect(oneStep.waitingMinutes).toBeLessThan(360);
     expect(pressureAt(oneStep, MONDAY + 30 * HOUR, false, false).waitingMinutes).toBeCloseTo(oneStep.waitingMinutes / 2, 6);
+  });
+});
+
+describe('parseAccount()', () => {
+  test('an account read back from its text is the account', () => {
+    const account = warmAndJudge(openAccount(MONDAY), MONDAY, ['used', 'unused', 'used']);
+    expect(parseAccount(accountText(account), 'finance')).toEqual(account);
+  });
+
+  test('a damaged account is refused, naming the group, the field, its value and the rule', () => {
+    const text = accountText({ ...openAccount(MONDAY), mode: 'sleeping' as 'paused' });
+    expect(() => parseAccount(text, 'finance')).toThrow(/^the warm-up account of group "finance" has mode "sleeping": /);
+    expect(() => parseAccount('{', 'finance')).toThrow(/^the warm-up account of group "finance" is not JSON/);
   });
 });

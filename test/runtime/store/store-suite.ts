@@ -778,6 +778,17 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('warm-up accounts', () => {
+      test('none until saved; saved ones read back by group, and a save replaces what a group had', async () => {
+        expect(await store.warmUpAccounts()).toEqual({});
+        await store.saveWarmUpAccounts({ finance: '{"mode":"warming"}', sales: '{"mode":"paused"}' }, T0);
+        await store.saveWarmUpAccounts({ finance: '{"mode":"paused"}' }, T0 + 1);
+        expect(await store.warmUpAccounts()).toEqual({ finance: '{"mode":"paused"}', sales: '{"mode":"paused"}' });
+        await store.saveWarmUpAccounts({}, T0 + 2);
+        expect(Object.keys(await store.warmUpAccounts()).sort()).toEqual(['finance', 'sales']);
+      });
+    });
+
     describe('per-user queue limit', () => {
       test('a user at the limit is refused, with the count; another user and another group are not', async () => {
         for (let i = 0; i < 3; i++) expect((await enqueue({ maxQueuedPerUser: 3, now: T0 + i })).kind).toBe('created');
