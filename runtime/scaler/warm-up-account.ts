@@ -21,7 +21,9 @@
  * - warming → paused ('unused', or 'capacity' when displaced bots were the more) when at least
  *   MIN_JUDGED of the last WINDOW warmed bots are judged and fewer than PAUSE_BELOW were used;
  * - while paused, warm-up's aim is none: no bot is warmed beyond the runs and standby. Every
- *   PROBE_EVERY_HOURS it probes: up to PROBE_BOTS bots may be warmed again, and judged the same way;
+ *   PROBE_EVERY_HOURS it probes: up to PROBE_BOTS bots may be warmed again, and judged the same
+ *   way; a probe that goes unused doubles the wait to the next (up to PROBE_MAX_HOURS), a used one
+ *   resets it, so a group whose demand stays irregular pays for few probes;
  * - paused → warming when at least RESUME_AT of the last RESUME_JUDGED bots warmed since the
  *   pause (the probes') were used, and the runs waited less than BOUND_RESUME of their time at the
  *   capacity. The gaps between PAUSE_BELOW and RESUME_AT, and BOUND_PAUSE and BOUND_RESUME, are the
@@ -61,6 +63,8 @@ export const BOUND_RESUME = 0.25;
  * forecasts ends on Monday morning, for about one warmed bot per 2 hours meanwhile.
  */
 export const PROBE_EVERY_HOURS = 2;
+/** Each probe whose bots go unused doubles the wait to the next, up to this; a used one resets it. */
+export const PROBE_MAX_HOURS = 24;
 /** A probe warms at most this many bots. */
 export const PROBE_BOTS = 1;
 /** Warm-up comes back when, of the latest this many bots warmed since the pause, ... */
@@ -123,6 +127,8 @@ export interface WarmUpAccount {
   readonly probe?: { readonly openedAt: number; readonly left: number };
   /** While paused: when the last probe opened. */
   readonly probedAt?: number;
+  /** While paused: the wait from one probe to the next, from PROBE_EVERY_HOURS up to PROBE_MAX_HOURS. */
+  readonly probeEveryHours?: number;
   /** The slot (its start) in which the mode was last judged. */
   readonly judgedSlot?: number;
   /**
@@ -197,7 +203,24 @@ export function observe(account: WarmUpAccount, obs: Observation): WarmUpAccount
     totals = addTotals(totals, add);
   }
   const pressure = pressureAt(account.pressure, obs.at, obs.waiting ?? false, obs.atCapacity ?? false);
-  const next: WarmUpAccount = { ...account, planned: undefined, batches: open, days: keepWeek(days, obs.at), totals, pressure, recent: [...account.recent, ...outcomes].slice(-WINDOW) };
+  // While paused the outcomes are the probes': a used one brings the next probe back to
+  // PROBE_EVERY_HOURS, and one that went unused makes it wait twice as long.
+  const probeEveryHours =
+    account.mode !== 'paused' || outcomes.length === 0
+      ? account.probeEveryHours
+      : outcomes.includes('used')
+        ? PROBE_EVERY_HOURS
+        : Math.min(PROBE_MAX_HOURS, 2 * (account.probeEveryHours ?? PROBE_EVERY_HOURS));
+  const next: WarmUpAccount = {
+    ...account,
+    planned: undefined,
+    batches: open,
+    days: keepWeek(days, obs.at),
+    totals,
+    pressure,
+    recent: [...account.recent, ...outcomes].slice(-WINDOW),
+    ...(probeEveryHours !== undefined ? { probeEveryHours } : {}),
+  };
   return judge(next, obs.at);
 }
 
@@ -326,13 +349,13 @@ function judge(current: WarmUpAccount, now: number): WarmUpAccount {
     // Outcomes and waiting are judged afresh in the new mode; the bound share carries on while paused
     // (warm-up comes back only once the capacity lets go), and starts afresh when warming again.
     const pressure = rule.to === 'warming' || !account.pressure ? undefined : account.pressure;
-    const base = { ...account, mode: rule.to, since: now, recent: [], probe: undefined, probedAt: undefined, pausedMs, pressure };
+    const base = { ...account, mode: rule.to, since: now, recent: [], probe: undefined, probedAt: undefined, probeEveryHours: undefined, pausedMs, pressure };
     if (rule.to === 'warming') return { ...base, why: undefined };
     return { ...base, why: rule.why!(account) };
   }
   // No probe while the capacity holds the runs back: warm-up could not come back anyway.
   const capacityLetGo = (boundShare(account) ?? 0) < BOUND_RESUME;
-  if (account.mode === 'paused' && !account.probe && capacityLetGo && now - (account.probedAt ?? account.since) >= PROBE_EVERY_HOURS * HOUR) {
+  if (account.mode === 'paused' && !account.probe && capacityLetGo && now - (account.probedAt ?? account.since) >= (account.probeEveryHours ?? PROBE_EVERY_HOURS) * HOUR) {
     return { ...account, probe: { openedAt: now, left: PROBE_BOTS }, probedAt: now };
   }
   return account;
@@ -521,6 +544,7 @@ const ACCOUNT_SCHEMA = z
     planned: z.object({ at: time, bots: count }).optional(),
     probe: z.object({ openedAt: time, left: count }).optional(),
     probedAt: time.optional(),
+    probeEveryHours: z.number().finite().min(0).optional(),
     judgedSlot: time.optional(),
     pressure: z.object({ at: time, waiting: z.boolean(), bound: z.boolean(), waitingMinutes: minutes, boundMinutes: minutes }).optional(),
     days: z.array(z.object({ day: z.number().int(), ...tallies })).max(ACCOUNT_DAYS),

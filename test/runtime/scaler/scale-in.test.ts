@@ -100,6 +100,12 @@ describe('idleTimedOut()', () => {
     expect(idleTimedOut(group('g', { history: quiet }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual(idle);
     expect(idleTimedOut(group('g', { history: quiet }), idle, 2, 0, SCALING, NOW)).toEqual([]);
   });
+
+  test('not while the warm-up account pauses warm-up: the group then scales as with predictive off', () => {
+    const idle = bots('g', 'idle', 2, { stateChangedAt: NOW - (EARLY_IDLE_MINUTES + 1) * MIN });
+    const quiet = new HistoryRecorder(NOW - 2 * 3600_000);
+    expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 0 }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual([]);
+  });
 });
 
 describe('scaleIn()', () => {

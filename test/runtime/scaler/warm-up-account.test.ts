@@ -16,6 +16,7 @@ import {
   planned,
   PROBE_BOTS,
   PROBE_EVERY_HOURS,
+  PROBE_MAX_HOURS,
   pressureAt,
   RESUME_JUDGED,
   settle,
@@ -125,12 +126,27 @@ describe('the warm-up account', () => {
     // One probe in three used: more than pausing needs (fewer than 30%), less than resuming (2 in 3).
     let at = a.since;
     for (let probe = 1; probe <= 9; probe++) {
-      at += PROBE_EVERY_HOURS * HOUR + 2 * SLOT;
-      a = look(a, at);
-      expect(warmUpAllowance(a)).toBe(PROBE_BOTS);
-      a = warmAndJudge(a, at, Array<Fate>(PROBE_BOTS).fill(probe % 3 === 0 ? 'used' : 'unused'));
+      do at += SLOT;
+      while (warmUpAllowance(look(a, at)) === 0);
+      a = warmAndJudge(look(a, at), at, Array<Fate>(PROBE_BOTS).fill(probe % 3 === 0 ? 'used' : 'unused'));
     }
     expect(a.mode).toBe('paused');
+  });
+
+  test('each probe that goes unused doubles the wait to the next, up to PROBE_MAX_HOURS; a used one resets it', () => {
+    let a = warmAndJudge(openAccount(MONDAY), MONDAY, Array<Fate>(MIN_JUDGED).fill('unused'));
+    let at = a.since;
+    const waits: number[] = [];
+    for (const fate of ['unused', 'unused', 'unused', 'unused', 'unused', 'used'] as Fate[]) {
+      // The first look at which the next probe is open.
+      let next = at + SLOT;
+      while (warmUpAllowance(look(a, next)) === 0) next += SLOT;
+      waits.push(Math.round((next - (a.probedAt ?? a.since)) / HOUR));
+      at = next;
+      a = warmAndJudge(look(a, at), at, [fate]);
+    }
+    expect(waits).toEqual([PROBE_EVERY_HOURS, 2 * PROBE_EVERY_HOURS, 4 * PROBE_EVERY_HOURS, 8 * PROBE_EVERY_HOURS, PROBE_MAX_HOURS, PROBE_MAX_HOURS]);
+    expect(a.probeEveryHours).toBe(PROBE_EVERY_HOURS);
   });
 
   test('the capacity pauses it when the runs wait mostly at the capacity, and no probe opens until the capacity lets go', () => {
