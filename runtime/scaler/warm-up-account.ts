@@ -20,6 +20,8 @@
  *   BOUND_PAUSE of that time at the capacity;
  * - warming → paused ('unused', or 'capacity' when displaced bots were the more) when at least
  *   MIN_JUDGED of the last WINDOW warmed bots are judged and fewer than PAUSE_BELOW were used;
+ * - warming → paused ('cost') when they saved less than PAY_BELOW minutes of waiting per
+ *   bot-minute they cost: used, but warmed too early or too many for what they saved;
  * - while paused, warm-up's aim is none: no bot is warmed beyond the runs and standby. Every
  *   PROBE_EVERY_HOURS it probes: up to PROBE_BOTS bots may be warmed again, and judged the same
  *   way; a probe that goes unused doubles the wait to the next (up to PROBE_MAX_HOURS), a used one
@@ -49,6 +51,13 @@ export const WINDOW = 40;
 export const MIN_JUDGED = 20;
 /** Warming pauses when fewer than this share of the judged warmed bots were used. */
 export const PAUSE_BELOW = 0.3;
+/**
+ * Warming pauses when the judged warmed bots saved less than this many minutes of waiting per
+ * bot-minute they cost. Where warm-up lowers the p95 in the benchmark (office-hours, calendar,
+ * growth, time-zones) they save about a minute per 4 or 5 bot-minutes; where it does not (spiky,
+ * kth-sp2, lanl-cm5) a minute per 14 to 30 (BENCHMARKS.md; runtime/sim's SimReport.warmUp).
+ */
+export const PAY_BELOW = 1 / 8;
 /** Waiting time is weighed with this half-life: yesterday's counts half as much as today's. */
 export const PRESSURE_HALF_LIFE_HOURS = 24;
 /** The capacity is judged once the group's runs waited this long (decayed). */
@@ -75,7 +84,14 @@ export const RESUME_AT = 2 / 3;
 export const ACCOUNT_DAYS = 7;
 
 export type Outcome = 'used' | 'displaced' | 'unused';
-export type PauseReason = 'unused' | 'capacity';
+
+/** A warmed bot's outcome, with what it cost and the wait it saved. */
+export interface Judged {
+  readonly outcome: Outcome;
+  readonly botMinutes: number;
+  readonly savedMinutes: number;
+}
+export type PauseReason = 'unused' | 'cost' | 'capacity';
 
 /** A bot of a batch: when it was created and first seen ready, and once judged, what it did. */
 export interface BatchBot {
@@ -118,7 +134,7 @@ export interface WarmUpAccount {
   /** Why it is paused. */
   readonly why?: PauseReason;
   /** The latest outcomes since the mode began, oldest first, at most WINDOW. */
-  readonly recent: readonly Outcome[];
+  readonly recent: readonly Judged[];
   /** Batches with warmed bots not all judged yet. */
   readonly batches: readonly Batch[];
   /** Bots the last plan warmed, not yet seen: tagged among the new bots at the next observation. */
@@ -188,7 +204,7 @@ export function observe(account: WarmUpAccount, obs: Observation): WarmUpAccount
   }
   let days = account.days;
   let totals = account.totals;
-  const outcomes: Outcome[] = [];
+  const outcomes: Judged[] = [];
   const open: Batch[] = [];
   for (const batch of batches) {
     const bots = batch.bots.map((x) => (x.result ? x : judgeBot(x, byId.get(x.id), obs)));
@@ -208,7 +224,7 @@ export function observe(account: WarmUpAccount, obs: Observation): WarmUpAccount
   const probeEveryHours =
     account.mode !== 'paused' || outcomes.length === 0
       ? account.probeEveryHours
-      : outcomes.includes('used')
+      : outcomes.some((j) => j.outcome === 'used')
         ? PROBE_EVERY_HOURS
         : Math.min(PROBE_MAX_HOURS, 2 * (account.probeEveryHours ?? PROBE_EVERY_HOURS));
   const next: WarmUpAccount = {
@@ -264,22 +280,23 @@ export function pressureAt(pressure: WarmUpAccount['pressure'], at: number, wait
 /**
  * A judged batch's warmed bots: the runs in time beyond the (size - warm) its runs needed are
  * hits, displaced first when they ran while the capacity was bound; the rest are unused. The
- * warmed bots cost what the batch's dearest `warm` bots cost, and each used one saved its run at
- * most a boot (the batch's mean).
+ * warmed bots cost what the batch's dearest `warm` bots cost, each its share, and each used one
+ * saved its run at most a boot (the batch's mean).
  */
-export function settle(warm: number, results: ReadonlyArray<NonNullable<BatchBot['result']>>): { outcomes: Outcome[]; used: number; displaced: number; botMinutes: number; savedMinutes: number } {
+export function settle(warm: number, results: ReadonlyArray<NonNullable<BatchBot['result']>>): { outcomes: Judged[]; used: number; displaced: number; botMinutes: number; savedMinutes: number } {
   const ran = results.filter((r) => r.ran);
   const hits = Math.max(0, Math.min(warm, ran.length - (results.length - warm)));
   const displaced = Math.min(hits, ran.filter((r) => r.bound).length);
   const used = hits - displaced;
   const boots = ran.filter((r) => r.bootMs !== undefined).map((r) => r.bootMs!);
   const meanBoot = boots.length ? boots.reduce((s, b) => s + b, 0) / boots.length : 0;
-  const dearest = results.map((r) => r.costMs).sort((a, b) => b - a).slice(0, warm);
+  const botMinutes = results.map((r) => r.costMs).sort((a, b) => b - a).slice(0, warm).reduce((s, c) => s + c, 0) / MINUTE;
+  const each = (outcome: Outcome, n: number): Judged[] => Array.from({ length: n }, () => ({ outcome, botMinutes: botMinutes / warm, savedMinutes: outcome === 'used' ? meanBoot / MINUTE : 0 }));
   return {
-    outcomes: [...Array<Outcome>(used).fill('used'), ...Array<Outcome>(displaced).fill('displaced'), ...Array<Outcome>(warm - hits).fill('unused')],
+    outcomes: [...each('used', used), ...each('displaced', displaced), ...each('unused', warm - hits)],
     used,
     displaced,
-    botMinutes: dearest.reduce((s, c) => s + c, 0) / MINUTE,
+    botMinutes,
     savedMinutes: (used * meanBoot) / MINUTE,
   };
 }
@@ -306,7 +323,14 @@ export interface ModeRule {
   readonly rule: string;
 }
 
-const usedShare = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o === 'used').length / outcomes.length;
+const usedShare = (judged: readonly Judged[]) => judged.filter((j) => j.outcome === 'used').length / judged.length;
+
+/** Minutes of waiting the judged warmed bots saved per bot-minute they cost; Infinity when they cost nothing. */
+export function payOf(judged: readonly Judged[]): number {
+  const cost = judged.reduce((s, j) => s + j.botMinutes, 0);
+  const saved = judged.reduce((s, j) => s + j.savedMinutes, 0);
+  return cost > 0 ? saved / cost : Infinity;
+}
 
 /** The share of the group's (decayed) waiting time spent at the capacity; undefined below MIN_WAITING_MINUTES. */
 export function boundShare(account: Pick<WarmUpAccount, 'pressure'>): number | undefined {
@@ -314,6 +338,8 @@ export function boundShare(account: Pick<WarmUpAccount, 'pressure'>): number | u
   if (!p || p.waitingMinutes < MIN_WAITING_MINUTES) return undefined;
   return p.boundMinutes / p.waitingMinutes;
 }
+
+const countOf = (judged: readonly Judged[], outcome: Outcome) => judged.filter((j) => j.outcome === outcome).length;
 
 /** The rules that change a group's warm-up mode, in the order they are tried. */
 export const MODE_RULES: readonly ModeRule[] = [
@@ -327,9 +353,16 @@ export const MODE_RULES: readonly ModeRule[] = [
   {
     from: 'warming',
     to: 'paused',
-    when: (a) => a.recent.length >= MIN_JUDGED && usedShare(a.recent.slice(-WINDOW)) < PAUSE_BELOW,
-    why: (a) => (a.recent.filter((o) => o === 'displaced').length > a.recent.filter((o) => o === 'unused').length ? 'capacity' : 'unused'),
+    when: (a) => a.recent.length >= MIN_JUDGED && usedShare(a.recent) < PAUSE_BELOW,
+    why: (a) => (countOf(a.recent, 'displaced') > countOf(a.recent, 'unused') ? 'capacity' : 'unused'),
     rule: `at least ${MIN_JUDGED} of the last ${WINDOW} warmed bots judged, fewer than ${Math.round(PAUSE_BELOW * 100)}% of them used`,
+  },
+  {
+    from: 'warming',
+    to: 'paused',
+    when: (a) => a.recent.length >= MIN_JUDGED && payOf(a.recent) < PAY_BELOW,
+    why: () => 'cost',
+    rule: `at least ${MIN_JUDGED} of the last ${WINDOW} warmed bots judged, saving less than a minute of waiting per ${Math.round(1 / PAY_BELOW)} bot-minutes`,
   },
   {
     from: 'paused',
@@ -435,6 +468,7 @@ export function summarize(account: WarmUpAccount, now: number): AccountSummary {
 
 const WHY: Readonly<Record<PauseReason, string>> = {
   unused: 'most warmed bots went unused',
+  cost: 'warmed bots cost far more bot-minutes than the waiting they saved',
   capacity: "the capacity was bound, so warmed bots only displaced other groups' runs",
 };
 
@@ -525,8 +559,8 @@ const ACCOUNT_SCHEMA = z
   .object({
     mode: z.enum(['warming', 'paused']),
     since: time,
-    why: z.enum(['unused', 'capacity']).optional(),
-    recent: z.array(z.enum(['used', 'displaced', 'unused'])).max(WINDOW),
+    why: z.enum(['unused', 'cost', 'capacity']).optional(),
+    recent: z.array(z.object({ outcome: z.enum(['used', 'displaced', 'unused']), botMinutes: minutes, savedMinutes: minutes }).strict()).max(WINDOW),
     batches: z.array(
       z.object({
         at: time,

@@ -5,6 +5,7 @@ import {
   accountedPlan,
   accountText,
   parseAccount,
+  payOf,
   describeAccount,
   EMPTY_BOOK,
   MIN_JUDGED,
@@ -35,12 +36,12 @@ const DAY = 24 * HOUR;
 const MONDAY = Date.UTC(2026, 0, 12, 8);
 const IDLE_MINUTES = 10;
 
-type Fate = 'used' | 'unused' | 'released';
+type Fate = 'used' | 'unused' | 'released' | 'late';
 
 /**
  * One warmed bot's life, as the scaler's cycles see it: planned at `t`, seen booting a minute
  * later, ready at t + 4 min; then it takes a run at t + 6 min, is released at its idle time-out,
- * or is released at t + 6 min (for another group's runs).
+ * is released at t + 6 min (for another group's runs), or takes a run only at t + 64 min.
  */
 function warmOne(account: WarmUpAccount, t: number, fate: Fate, capacityBound = false): WarmUpAccount {
   const id = `bot-${t}`;
@@ -50,6 +51,8 @@ function warmOne(account: WarmUpAccount, t: number, fate: Fate, capacityBound = 
   a = look(a, t + MIN, [bot('provisioning', t)]);
   a = look(a, t + 5 * MIN, [bot('idle', t + 4 * MIN)]);
   if (fate === 'used') return look(a, t + 7 * MIN, [bot('busy', t + 6 * MIN)]);
+  // Kept idle by the forecast for an hour before its run came.
+  if (fate === 'late') return look(a, t + 65 * MIN, [bot('busy', t + 64 * MIN)]);
   if (fate === 'released') return look(a, t + 7 * MIN, [bot('deleting', t + 6 * MIN)]);
   // Idle: the scaler releases it at its idle time-out.
   return look(a, t + 4 * MIN + (IDLE_MINUTES + 1) * MIN, [bot('deleting', t + 4 * MIN + IDLE_MINUTES * MIN)]);
@@ -91,10 +94,18 @@ describe('the warm-up account', () => {
     expect(summarize(account, MONDAY + DAY)).toMatchObject({ warmed: MIN_JUDGED, used: 0, displaced: MIN_JUDGED });
   });
 
+  test('a group whose warmed bots get runs, but cost far more bot-minutes than the waiting they save, pauses for the cost', () => {
+    // Each waits an hour for its run: 64 bot-minutes to save a 4-minute boot.
+    const account = warmAndJudge(openAccount(MONDAY), MONDAY, Array<Fate>(MIN_JUDGED).fill('late'));
+    expect(account).toMatchObject({ mode: 'paused', why: 'cost' });
+    expect(summarize(account, MONDAY + DAY)).toMatchObject({ warmed: MIN_JUDGED, used: MIN_JUDGED });
+    expect(payOf(warmMany(openAccount(MONDAY), MONDAY, ['late']).recent)).toBeCloseTo(4 / 64, 6);
+  });
+
   test('the mode is judged once a slot: outcomes within the slot wait for the next one', () => {
     const t = MONDAY + 2 * MIN;
     const judged = look(openAccount(MONDAY), t);
-    const pausedOutcomes = { ...judged, recent: Array<'unused'>(MIN_JUDGED).fill('unused') };
+    const pausedOutcomes = { ...judged, recent: Array.from({ length: MIN_JUDGED }, () => ({ outcome: 'unused' as const, botMinutes: 10, savedMinutes: 0 })) };
     expect(look(pausedOutcomes, t + 5 * MIN).mode).toBe('warming');
     expect(look(pausedOutcomes, t + SLOT).mode).toBe('paused');
   });
@@ -166,7 +177,7 @@ describe('the warm-up account', () => {
     let a = planned(openAccount(t), t, 1);
     a = observe(a, { at: t + 5 * MIN, bots: [bot('idle', t + 4 * MIN)], idleMinutes: IDLE_MINUTES, capacityBound: false });
     a = observe(a, { at: t + 30 * MIN, bots: [bot('busy', t + 29 * MIN)], idleMinutes: IDLE_MINUTES, capacityBound: false });
-    expect(a.recent).toEqual(['used']);
+    expect(a.recent).toEqual([{ outcome: 'used', botMinutes: 29, savedMinutes: 4 }]);
     expect(a.totals).toMatchObject({ warmed: 1, used: 1, botMinutes: 29, savedMinutes: 4 });
   });
 
@@ -179,7 +190,7 @@ describe('the warm-up account', () => {
     a = observe(a, { at: t + 7 * MIN, bots: [bot('a', 'idle'), bot('b', 'busy'), bot('c', 'busy')], idleMinutes: IDLE_MINUTES, capacityBound: false });
     expect(a.recent).toEqual([]);
     a = observe(a, { at: t + 20 * MIN, bots: [bot('a', 'deleting'), bot('b', 'busy'), bot('c', 'busy')], idleMinutes: IDLE_MINUTES, capacityBound: false });
-    expect(a.recent).toEqual(['unused']);
+    expect(a.recent.map((j) => j.outcome)).toEqual(['unused']);
   });
 });
 
@@ -188,12 +199,19 @@ describe('settle()', () => {
   const idle = (costMs: number) => ({ ran: false, bound: false, costMs });
 
   test('hits are the runs beyond those the batch was created for; the warmed bots cost the dearest', () => {
-    expect(settle(2, [ran(6 * MIN), ran(7 * MIN), idle(15 * MIN)])).toEqual({ outcomes: ['used', 'unused'], used: 1, displaced: 0, botMinutes: 22, savedMinutes: 4 });
-    expect(settle(1, [ran(6 * MIN), idle(15 * MIN)]).outcomes).toEqual(['unused']);
+    const result = settle(2, [ran(6 * MIN), ran(7 * MIN), idle(15 * MIN)]);
+    expect(result).toMatchObject({ used: 1, displaced: 0, botMinutes: 22, savedMinutes: 4 });
+    expect(result.outcomes).toEqual([
+      { outcome: 'used', botMinutes: 11, savedMinutes: 4 },
+      { outcome: 'unused', botMinutes: 11, savedMinutes: 0 },
+    ]);
+    expect(settle(1, [ran(6 * MIN), idle(15 * MIN)]).outcomes.map((j) => j.outcome)).toEqual(['unused']);
   });
 
   test('hits while the capacity was bound are displaced, and save nothing', () => {
-    expect(settle(2, [ran(6 * MIN, true), ran(7 * MIN)])).toMatchObject({ outcomes: ['used', 'displaced'], used: 1, displaced: 1, savedMinutes: 4 });
+    const result = settle(2, [ran(6 * MIN, true), ran(7 * MIN)]);
+    expect(result).toMatchObject({ used: 1, displaced: 1, savedMinutes: 4 });
+    expect(result.outcomes.map((j) => j.outcome)).toEqual(['used', 'displaced']);
   });
 });
 
@@ -222,6 +240,7 @@ describe('describeAccount()', () => {
     expect(describeAccount({ ...summary, mode: 'warming', why: undefined, displaced: 3 }, thursday)).toBe(
       'warm-up: 12 of 40 warmed bots used this week (3 more got a run while the capacity was bound), saving runs up to 48 minutes of waiting for 310 bot-minutes',
     );
+    expect(describeAccount({ ...summary, why: 'cost' }, thursday)).toMatch(/; paused since Tuesday: warmed bots cost far more bot-minutes than the waiting they saved$/);
     expect(describeAccount({ ...summary, why: 'capacity', probing: true }, thursday)).toBe(
       "warm-up: 12 of 40 warmed bots used this week, saving runs up to 48 minutes of waiting for 310 bot-minutes; paused since Tuesday: the capacity was bound, so warmed bots only displaced other groups' runs; trying a warmed bot again",
     );
