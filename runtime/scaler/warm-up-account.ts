@@ -99,15 +99,15 @@ export interface BatchBot {
   readonly createdAt: number;
   /** When it was first seen ready (idle, without a run); absent while it boots. */
   readonly readyAt?: number;
-  /** Its result once judged: a run in time or not, the environment capacity bound then, what it cost and its boot. */
+  /** Its result once judged: a run or not, the environment capacity bound then, what it cost and its boot. */
   readonly result?: { readonly ran: boolean; readonly bound: boolean; readonly costMs: number; readonly bootMs?: number };
 }
 
 /**
  * The bots one plan created, of which the last `warm` were warmed. Runs claim whichever bot is
- * ready first, so the warmed bots are the batch's marginal ones: of its bots that got a run in
- * time, the first (size - warm) served the runs the plan created bots for, and only the rest
- * count for warm-up.
+ * ready first, so the warmed bots are the batch's marginal ones: of its bots that got a run, the
+ * first (size - warm) served the runs the plan created bots for, and only the rest count for
+ * warm-up.
  */
 export interface Batch {
   readonly at: number;
@@ -121,7 +121,7 @@ export interface DayTally {
   readonly warmed: number;
   readonly used: number;
   readonly displaced: number;
-  /** Bot-minutes the warmed bots cost: from creation to their run, their release or their judgement. */
+  /** Bot-minutes the warmed bots cost: from creation to their run or their release. */
   readonly botMinutes: number;
   /** Wait the used bots saved their runs, at most one boot each, in minutes. */
   readonly savedMinutes: number;
@@ -179,8 +179,6 @@ export interface Observation {
   readonly at: number;
   /** The group's live bots. */
   readonly bots: readonly Pick<PlanBot, 'id' | 'state' | 'createdAt' | 'stateChangedAt' | 'runsCompleted'>[];
-  /** The group's idleMinutes: a warmed bot idle this long after it was ready is judged unused. */
-  readonly idleMinutes: number;
   /** The environment was capacity bound in the last plan: a warmed bot's run then displaced another's. */
   readonly capacityBound: boolean;
   /** The group has queued runs now. @default false */
@@ -191,7 +189,7 @@ export interface Observation {
 
 /**
  * The account after looking at the group's bots: the last plan's bots become a batch, each bot of
- * a batch is judged once it ran, went or idled too long, a batch whose bots are all judged gives
+ * a batch is judged once it ran or went, a batch whose bots are all judged gives
  * its warmed bots' outcomes, the mode is judged (MODE_RULES), and a probe opens when one is due.
  */
 export function observe(account: WarmUpAccount, obs: Observation): WarmUpAccount {
@@ -278,7 +276,7 @@ export function pressureAt(pressure: WarmUpAccount['pressure'], at: number, wait
 }
 
 /**
- * A judged batch's warmed bots: the runs in time beyond the (size - warm) its runs needed are
+ * A judged batch's warmed bots: the runs beyond the (size - warm) its runs needed are
  * hits, displaced first when they ran while the capacity was bound; the rest are unused. The
  * warmed bots cost what the batch's dearest `warm` bots cost, each its share, and each used one
  * saved its run at most a boot (the batch's mean).
@@ -528,7 +526,6 @@ export function accountedPlan(snapshot: PlanSnapshot, settings: PlanSettings, no
     accounts[g.name] = observe(book.groups[g.name] ?? openAccount(now), {
       at: now,
       bots: snapshot.bots.filter((b) => b.group === g.name),
-      idleMinutes: scaling.idleMinutes,
       capacityBound: book.capacityBound,
       waiting: g.queued > 0,
       atCapacity: snapshot.bots.length >= snapshot.capacity,

@@ -46,7 +46,7 @@ type Fate = 'used' | 'unused' | 'released' | 'late';
 function warmOne(account: WarmUpAccount, t: number, fate: Fate, capacityBound = false): WarmUpAccount {
   const id = `bot-${t}`;
   const bot = (state: PlanBot['state'], stateChangedAt: number, runsCompleted = 0) => ({ id, state, createdAt: t, stateChangedAt, runsCompleted });
-  const look = (a: WarmUpAccount, at: number, bots: Observation['bots']) => observe(a, { at, bots, idleMinutes: IDLE_MINUTES, capacityBound });
+  const look = (a: WarmUpAccount, at: number, bots: Observation['bots']) => observe(a, { at, bots, capacityBound });
   let a = planned(account, t, 1);
   a = look(a, t + MIN, [bot('provisioning', t)]);
   a = look(a, t + 5 * MIN, [bot('idle', t + 4 * MIN)]);
@@ -67,7 +67,7 @@ const repeat = (fates: readonly Fate[], times: number): Fate[] => Array.from({ l
 
 const SLOT = 10 * MIN;
 /** A look at the group with no bot left, at `at`: the mode is judged at the first look in a slot. */
-const look = (a: WarmUpAccount, at: number, capacityBound = false) => observe(a, { at, bots: [], idleMinutes: IDLE_MINUTES, capacityBound });
+const look = (a: WarmUpAccount, at: number, capacityBound = false) => observe(a, { at, bots: [], capacityBound });
 /** Bots warmed as warmMany() does, then a look in the slot after the last. */
 const warmAndJudge = (account: WarmUpAccount, start: number, fates: readonly Fate[], capacityBound = false) =>
   look(warmMany(account, start, fates, capacityBound), start + fates.length * 30 * MIN + SLOT, capacityBound);
@@ -163,11 +163,11 @@ describe('the warm-up account', () => {
   test('the capacity pauses it when the runs wait mostly at the capacity, and no probe opens until the capacity lets go', () => {
     // Runs queued for 2 hours, 3 in 4 minutes of it with the environment at its capacity.
     let a = openAccount(MONDAY);
-    for (let t = MONDAY; t <= MONDAY + 2 * HOUR; t += MIN) a = observe(a, { at: t, bots: [], idleMinutes: IDLE_MINUTES, capacityBound: true, waiting: true, atCapacity: (t / MIN) % 4 !== 0 });
+    for (let t = MONDAY; t <= MONDAY + 2 * HOUR; t += MIN) a = observe(a, { at: t, bots: [], capacityBound: true, waiting: true, atCapacity: (t / MIN) % 4 !== 0 });
     expect(a).toMatchObject({ mode: 'paused', why: 'capacity' });
     expect(boundShare(a)).toBeGreaterThanOrEqual(BOUND_PAUSE);
     // Still waiting at the capacity hours later: no probe.
-    for (let t = MONDAY + 2 * HOUR; t <= MONDAY + 6 * HOUR; t += 10 * MIN) a = observe(a, { at: t, bots: [], idleMinutes: IDLE_MINUTES, capacityBound: true, waiting: true, atCapacity: true });
+    for (let t = MONDAY + 2 * HOUR; t <= MONDAY + 6 * HOUR; t += 10 * MIN) a = observe(a, { at: t, bots: [], capacityBound: true, waiting: true, atCapacity: true });
     expect(warmUpAllowance(a)).toBe(0);
   });
 
@@ -175,8 +175,8 @@ describe('the warm-up account', () => {
     const t = MONDAY;
     const bot = (state: PlanBot['state'], stateChangedAt: number) => ({ id: 'b', state, createdAt: t, stateChangedAt, runsCompleted: 0 });
     let a = planned(openAccount(t), t, 1);
-    a = observe(a, { at: t + 5 * MIN, bots: [bot('idle', t + 4 * MIN)], idleMinutes: IDLE_MINUTES, capacityBound: false });
-    a = observe(a, { at: t + 30 * MIN, bots: [bot('busy', t + 29 * MIN)], idleMinutes: IDLE_MINUTES, capacityBound: false });
+    a = observe(a, { at: t + 5 * MIN, bots: [bot('idle', t + 4 * MIN)], capacityBound: false });
+    a = observe(a, { at: t + 30 * MIN, bots: [bot('busy', t + 29 * MIN)], capacityBound: false });
     expect(a.recent).toEqual([{ outcome: 'used', botMinutes: 29, savedMinutes: 4 }]);
     expect(a.totals).toMatchObject({ warmed: 1, used: 1, botMinutes: 29, savedMinutes: 4 });
   });
@@ -186,10 +186,10 @@ describe('the warm-up account', () => {
     const bot = (id: string, state: PlanBot['state'], runsCompleted = 0) => ({ id, state, createdAt: t, stateChangedAt: t + 6 * MIN, runsCompleted });
     // 3 bots created, 1 of them warmed; the queued runs took 2 of them, and the third went at its idle time-out.
     let a = planned(openAccount(t), t, 1);
-    a = observe(a, { at: t + MIN, bots: [bot('a', 'provisioning'), bot('b', 'provisioning'), bot('c', 'provisioning')], idleMinutes: IDLE_MINUTES, capacityBound: false });
-    a = observe(a, { at: t + 7 * MIN, bots: [bot('a', 'idle'), bot('b', 'busy'), bot('c', 'busy')], idleMinutes: IDLE_MINUTES, capacityBound: false });
+    a = observe(a, { at: t + MIN, bots: [bot('a', 'provisioning'), bot('b', 'provisioning'), bot('c', 'provisioning')], capacityBound: false });
+    a = observe(a, { at: t + 7 * MIN, bots: [bot('a', 'idle'), bot('b', 'busy'), bot('c', 'busy')], capacityBound: false });
     expect(a.recent).toEqual([]);
-    a = observe(a, { at: t + 20 * MIN, bots: [bot('a', 'deleting'), bot('b', 'busy'), bot('c', 'busy')], idleMinutes: IDLE_MINUTES, capacityBound: false });
+    a = observe(a, { at: t + 20 * MIN, bots: [bot('a', 'deleting'), bot('b', 'busy'), bot('c', 'busy')], capacityBound: false });
     expect(a.recent.map((j) => j.outcome)).toEqual(['unused']);
   });
 });
