@@ -176,6 +176,17 @@ describe('ticks skipped while the runtime scaler\'s answer cannot change', () =>
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(fast.calls).toBeLessThan(exact.calls);
   });
+
+  test('the warm-up account pauses, probes and warms again the same as when asked at every tick', () => {
+    // Calendar demand on a small capacity: each group's warm-up pauses and comes back.
+    const runs = generateWorkload('calendar', { seed: 3, days: 4 });
+    const fleet: SimFleet = { capacity: 12, groups: [group('finance', 10, { ...SCALING, predictive: true, spareBot: true }), group('sales', 10, { ...SCALING, predictive: true, spareBot: true })] };
+    const fast = simulate(runs, fleet, oursPolicy(), { seed: 1 });
+    const exact = simulate(runs, fleet, oursPolicy(), { seed: 1, everyTick: true });
+    expect(fast.warmUp?.finance.pausedShare).toBeGreaterThan(0);
+    expect(fast.warmUp?.finance.mode).toBe('warming');
+    expect(JSON.stringify(fast)).toBe(JSON.stringify(exact));
+  });
 });
 
 describe('runs that can never start', () => {
