@@ -206,6 +206,8 @@ export interface PolicyRow {
   readonly boots: number;
   readonly peak: number;
   readonly bound: number;
+  /** Runs no bot ever took (the simulation's end came first), median over the seeds. */
+  readonly neverStarted: number;
   /** p95 wait per group, in seconds. */
   readonly groupP95: Readonly<Record<string, number>>;
   /** The figures the medians above were taken over. */
@@ -214,6 +216,22 @@ export interface PolicyRow {
   pareto?: boolean;
   /** On the front of the worst group's p95 against bot-minutes. */
   paretoWorst?: boolean;
+}
+
+/**
+ * The warm-up account of a policy that keeps one, as a line under its trace's table: the warmed
+ * bots, how many a run used (and of those, how many while the capacity was bound), the bot-minutes
+ * they cost against the wait they saved, and each group's share of the trace spent paused; medians
+ * over the seeds. Undefined for a policy without an account.
+ */
+export function warmUpLine(policy: string, reports: readonly SimReport[]): string | undefined {
+  const accounts = reports.map((r) => r.warmUp).filter((w): w is NonNullable<SimReport['warmUp']> => w !== undefined);
+  if (accounts.length === 0) return undefined;
+  const total = (f: (w: NonNullable<SimReport['warmUp']>[string]) => number) => median(accounts.map((a) => Object.values(a).reduce((sum, g) => sum + f(g), 0)));
+  const groups = Object.keys(accounts[0]);
+  const paused = groups.map((g) => `${g} ${(100 * median(accounts.map((a) => a[g]?.pausedShare ?? 0))).toFixed(0)}%`).join(', ');
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  return `Warm-up account of "${policy}" (medians over the seeds): ${fmt(total((g) => g.warmed))} bots warmed, ${fmt(total((g) => g.used))} used by a run (${fmt(total((g) => g.displaced))} of them while the capacity was bound), costing ${fmt(total((g) => g.botMinutes))} bot-minutes and saving ${fmt(total((g) => g.savedMinutes))} minutes of waiting; share of the trace paused: ${paused}.`;
 }
 
 /** The group the policy serves worst: the one with the highest p95 wait (the first named, on a tie). */
@@ -244,6 +262,7 @@ export function rowOf(policy: string, reports: readonly SimReport[]): PolicyRow 
     boots: m((r) => r.total.boots),
     peak: m((r) => r.total.peakBots),
     bound: m((r) => r.total.capacityBoundMinutes),
+    neverStarted: m((r) => r.total.neverStarted),
     groupP95: Object.fromEntries(reports[0].groups.map((g, i) => [g.group, m((r) => r.groups[i].wait.p95)])),
     seeds: {
       p95: reports.map((r) => r.total.wait.p95),
@@ -564,7 +583,7 @@ function main(argv: readonly string[]): void {
         traceDescription(kind),
         '',
         table(
-          ['policy', 'p50 wait s', 'p95 wait s', 'worst group p95 s', 'p95 by group s', 'mean s', 'max s', 'bot-minutes', 'busy', 'idle', 'booting', 'boots', 'peak bots', 'capacity-bound min', 'front (total)', 'front (worst group)'],
+          ['policy', 'p50 wait s', 'p95 wait s', 'worst group p95 s', 'p95 by group s', 'mean s', 'max s', 'bot-minutes', 'busy', 'idle', 'booting', 'boots', 'peak bots', 'capacity-bound min', 'never started', 'front (total)', 'front (worst group)'],
           rows.map((r) => [
             r.policy,
             r.p50.toFixed(0),
@@ -580,10 +599,12 @@ function main(argv: readonly string[]): void {
             r.boots.toFixed(0),
             r.peak.toFixed(0),
             r.bound.toFixed(0),
+            r.neverStarted.toFixed(0),
             r.pareto ? 'yes' : '',
             r.paretoWorst ? 'yes' : '',
           ]),
         ),
+        ...(kept['ours (defaults)'] ? ['', warmUpLine('ours (defaults)', kept['ours (defaults)']) ?? ''] : []),
       ].join('\n'),
     );
   }

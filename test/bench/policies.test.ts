@@ -19,6 +19,7 @@ import {
   targetVerdicts,
   traceDescription,
   traceGroups,
+  warmUpLine,
   worstGroup,
   worstGroupFigure,
   worstGroupP95,
@@ -363,5 +364,26 @@ describe('parsePoliciesArgs', () => {
     expect(() => parsePoliciesArgs(['--seeds', '2.5'])).toThrow('--seeds must be an integer from 1 to 20, got "2.5"');
     expect(() => parsePoliciesArgs(['--fast'])).toThrow('unknown argument "--fast"; see --help');
     expect(() => parsePoliciesArgs(['--trace'])).toThrow('--trace needs a value; see --help');
+  });
+});
+
+describe('the warm-up account line under a trace', () => {
+  const figures = (warmed: number, used: number, displaced: number, botMinutes: number, savedMinutes: number, pausedShare: number) =>
+    ({ warmed, used, displaced, botMinutes, savedMinutes, mode: pausedShare > 0.5 ? 'paused' : 'warming', pausedShare }) as const;
+  const report = (warmUp?: Record<string, ReturnType<typeof figures>>) => ({ warmUp }) as unknown as Parameters<typeof warmUpLine>[1][number];
+
+  test('sums the groups of each seed and takes the medians over the seeds, with each group\'s share paused', () => {
+    const line = warmUpLine('ours (defaults)', [
+      report({ finance: figures(10, 4, 1, 100, 20, 0), sales: figures(2, 0, 0, 30, 0, 0.5) }),
+      report({ finance: figures(20, 8, 2, 200, 40, 0.1), sales: figures(4, 1, 0, 40, 5, 0.7) }),
+      report({ finance: figures(30, 12, 3, 300, 60, 0.2), sales: figures(6, 2, 0, 50, 10, 0.9) }),
+    ]);
+    expect(line).toBe(
+      'Warm-up account of "ours (defaults)" (medians over the seeds): 24 bots warmed, 9 used by a run (2 of them while the capacity was bound), costing 240 bot-minutes and saving 45 minutes of waiting; share of the trace paused: finance 10%, sales 70%.',
+    );
+  });
+
+  test('says nothing for a policy that keeps no account', () => {
+    expect(warmUpLine('elastic-pool', [report(), report()])).toBeUndefined();
   });
 });
