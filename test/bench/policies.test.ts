@@ -264,12 +264,12 @@ describe('elasticRatio and targetVerdicts', () => {
     expect(targetVerdicts([elasticRatio('office-hours', rows(51, 900))])[0]).toMatch(/not met/);
   });
 
-  test('across traces: the medians of both ratios must be at most 0.8', () => {
-    const met = targetVerdicts([elasticRatio('a', rows(50, 500)), elasticRatio('b', rows(80, 800)), elasticRatio('c', rows(200, 2000))]);
+  test('across traces: the median p95 ratio at most 0.5 on a median bot-minutes ratio at most 0.7', () => {
+    const met = targetVerdicts([elasticRatio('a', rows(30, 500)), elasticRatio('b', rows(50, 700)), elasticRatio('c', rows(200, 2000))]);
     expect(met).toHaveLength(1);
-    expect(met[0]).toMatch(/across all 3 traces: .*: 0\.80× p95 .*, 0\.80× bot-minutes .*, met\.$/);
-    const missed = targetVerdicts([elasticRatio('a', rows(50, 500)), elasticRatio('b', rows(90, 700)), elasticRatio('c', rows(200, 2000))]);
-    expect(missed[0]).toMatch(/0\.90× p95 .*\*\*not met\*\*/);
+    expect(met[0]).toMatch(/across all 3 traces: .*at most 0\.50× on p95 and at most 0\.70× on bot-minutes: 0\.50× p95 .*, 0\.70× bot-minutes .*, met\.$/);
+    expect(targetVerdicts([elasticRatio('a', rows(30, 500)), elasticRatio('b', rows(51, 600)), elasticRatio('c', rows(200, 2000))])[0]).toMatch(/0\.51× p95 .*\*\*not met\*\*/);
+    expect(targetVerdicts([elasticRatio('a', rows(30, 500)), elasticRatio('b', rows(40, 710)), elasticRatio('c', rows(200, 2000))])[0]).toMatch(/0\.71× bot-minutes .*\*\*not met\*\*/);
   });
 });
 
