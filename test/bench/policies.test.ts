@@ -34,7 +34,7 @@ const FLEETS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'fleets');
 /** A row measured with one seed: no spread, so its fronts are plain Pareto fronts. */
 function row(policy: string, p95: number, botMinutes: number, groupP95: Record<string, number>): PolicyRow {
   const seeds = { p95: [p95], botMinutes: [botMinutes], groupP95: Object.fromEntries(Object.entries(groupP95).map(([g, v]) => [g, [v]])) };
-  return { policy, p50: 0, p95, mean: 0, max: 0, botMinutes, busy: 0, idle: 0, booting: 0, boots: 0, peak: 0, bound: 0, groupP95, seeds };
+  return { policy, p50: 0, p95, mean: 0, max: 0, botMinutes, busy: 0, idle: 0, booting: 0, boots: 0, peak: 0, bound: 0, neverStarted: 0, groupP95, seeds };
 }
 
 /** A row from per-seed figures, its medians taken as rowOf takes them. */
