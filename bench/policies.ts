@@ -21,7 +21,7 @@ import { Policy, SimFleet, simulate, SimReport } from '../runtime/sim/simulate';
 import { parseTrace, TraceRun } from '../runtime/sim/trace';
 import { WORKLOAD_DESCRIPTIONS, WORKLOAD_GROUPS, WorkloadKind, WORKLOADS } from '../runtime/sim/workloads';
 import { REAL_TRACE_NAMES, REAL_TRACES, RealTraceName } from './real-traces';
-import { machine, median, table, writeSection } from './report';
+import { machine, median, runScript, table, writeSection } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TRACES = path.join(ROOT, 'bench', 'traces');
@@ -641,11 +641,4 @@ function main(argv: readonly string[]): void {
   console.log(verdicts.join('\n'));
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript(main);

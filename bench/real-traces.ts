@@ -36,6 +36,7 @@ import { gunzipSync } from 'zlib';
 import { formatTrace, type TraceRun } from '../runtime/sim/trace';
 import { DEFAULT_WORKLOAD_START } from '../runtime/sim/workloads';
 import { busiestWeek, localSubmitTime, parseSwf, type SwfJob, type SwfLog } from './swf';
+import { runScript } from './report';
 
 /** The longest run, seconds: the time-out of every flow in these traces' bench fleets (240 minutes). */
 export const MAX_RUN_SECONDS = 4 * 3600;
@@ -353,11 +354,4 @@ function main(argv: readonly string[]): void {
   }
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript(main);

@@ -35,3 +35,16 @@ export function writeSection(name: string, body: string, file = BENCHMARKS_FILE)
   const next = pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(file, next);
 }
+
+/**
+ * Runs a script's `main` with its command-line arguments: an error is printed as its message
+ * alone (the scripts' errors name what is wrong) and sets exit code 1.
+ */
+export function runScript(main: (argv: readonly string[]) => void | Promise<void>): void {
+  Promise.resolve()
+    .then(() => main(process.argv.slice(2)))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    });
+}

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { formatTrace } from '../runtime/sim/trace';
 import { generateWorkload, WORKLOAD_DAYS, WORKLOAD_DESCRIPTIONS, WORKLOADS, type WorkloadKind } from '../runtime/sim/workloads';
+import { runScript } from './report';
 
 export const DEFAULT_SEED = 42;
 /** bench/traces in the repository (this script runs from dist/bench). */
@@ -68,11 +69,4 @@ function main(args: readonly string[]): void {
   for (const t of writeTraces(dir, seed)) console.log(`${t.file}: ${t.runs} runs`);
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runScript(main);
