@@ -27,7 +27,7 @@ import { localManifest, randomToken } from '../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../runtime/cli/processes';
 import { sha256Hex } from '../runtime/config/manifest';
 import { buildSingleGeo } from '../examples/single-geo/main';
-import { machine, table, writeSection } from './report';
+import { machine, percentile, table, writeSection } from './report';
 
 const USERS = Array.from({ length: 8 }, (_, i) => `clerk-${i + 1}`);
 const STRANGER_CONNECTIONS = 16;
@@ -53,11 +53,6 @@ interface ClientReport {
 function arg(name: string, fallback: string | undefined): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function request(port: number, agent: http.Agent, method: string, route: string, headers: http.OutgoingHttpHeaders = {}, body?: string): Promise<{ status: number; ms: number; text: string }> {

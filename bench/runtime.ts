@@ -28,7 +28,7 @@ import { simBotBooter } from '../runtime/cli/sim-bots';
 import { sha256Hex } from '../runtime/config/manifest';
 import { buildSingleGeo } from '../examples/single-geo/main';
 import type { LoadConfig, LoadMessage } from './load-client';
-import { machine, median, table, writeSection } from './report';
+import { machine, median, percentile, table, writeSection } from './report';
 
 const BOTS = 8;
 /** Requests in flight at once, across all client processes. */
@@ -46,11 +46,6 @@ class InstantExecutor implements FlowExecutor {
     this.claimedAt.set(task.runId, performance.now());
     return { exitCode: 0, output: '' };
   }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
