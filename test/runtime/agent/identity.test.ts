@@ -3,24 +3,25 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { imdsAttestedData, managedIdentityToken } from '../../../runtime/agent/identity';
 
-describe('managed identity tokens', () => {
-  let server: http.Server;
-  let endpoint: string;
-  const requests: Array<{ url: URL; metadata: string | undefined }> = [];
-  let answer: { status: number; body: unknown } = { status: 200, body: {} };
+/** A local metadata service: it records each request and answers `answer`. */
+let server: http.Server;
+let endpoint: string;
+const requests: Array<{ url: URL; metadata: string | undefined }> = [];
+let answer: { status: number; body: unknown } = { status: 200, body: {} };
 
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      requests.push({ url: new URL(req.url!, 'http://imds'), metadata: req.headers.metadata as string | undefined });
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    requests.push({ url: new URL(req.url!, 'http://imds'), metadata: req.headers.metadata as string | undefined });
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer.body));
   });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
-  beforeEach(() => (requests.length = 0));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+beforeEach(() => (requests.length = 0));
 
+describe('managed identity tokens', () => {
   test('asks for the audience with the identity\'s client ID and the Metadata header, and keeps the token until near its expiry', async () => {
     let now = 1_000_000_000_000;
     answer = { status: 200, body: { access_token: 'token-1', expires_on: String(now / 1000 + 3600) } };
@@ -47,23 +48,6 @@ describe('managed identity tokens', () => {
 });
 
 describe('attested data', () => {
-  let server: http.Server;
-  let endpoint: string;
-  const requests: Array<{ url: URL; metadata: string | undefined }> = [];
-  let answer: { status: number; body: unknown } = { status: 200, body: {} };
-
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      requests.push({ url: new URL(req.url!, 'http://imds'), metadata: req.headers.metadata as string | undefined });
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
-  beforeEach(() => (requests.length = 0));
-
   test('asks the metadata service for the document with the nonce and the Metadata header, and hands its answer on', async () => {
     answer = { status: 200, body: { encoding: 'pkcs7', signature: 'MIIB' } };
     expect(await imdsAttestedData({ endpoint })('0123456789')).toEqual({ encoding: 'pkcs7', signature: 'MIIB' });
