@@ -2,6 +2,18 @@ import { Writable } from 'stream';
 import { createLog, MAX_LOGGED_CHARS, redact, redactText } from '../../runtime/log';
 import { startTestFleet, USERS } from '../helpers/local-fleet';
 
+/** A stream a log writes to, and what it has written so far. */
+function capture(): { sink: Writable; text: () => string } {
+  let written = '';
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      written += chunk.toString();
+      done();
+    },
+  });
+  return { sink, text: () => written };
+}
+
 describe('logs', () => {
   test('fields named like secrets are masked at any depth', () => {
     expect(redact({ runId: 'run_1', token: 'abc', nested: { adminPassword: 'p', list: [{ connectionString: 'x' }] } })).toEqual({
@@ -38,13 +50,7 @@ describe('logs', () => {
   });
 
   test('a live runtime writes no token, password or connection string to its log or error bodies', async () => {
-    let lines = '';
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines += chunk.toString();
-        done();
-      },
-    });
+    const { sink, text: linesText } = capture();
     const t = await startTestFleet({}, { log: createLog({ stream: sink, level: 'debug' }) });
     const bodies: string[] = [];
     try {
@@ -55,9 +61,9 @@ describe('logs', () => {
       bodies.push(JSON.stringify((await t.api('POST', '/v1/groups/finance/runs', '{"flow": broken', USERS.financeClerk)).body));
       await new Promise((r) => setTimeout(r, 1500));
       const secrets = [...Object.values(t.tokens), ...Object.values(t.botTokens), secretish];
-      expect(lines.length).toBeGreaterThan(0);
+      expect(linesText().length).toBeGreaterThan(0);
       for (const secret of secrets) {
-        expect(lines).not.toContain(secret);
+        expect(linesText()).not.toContain(secret);
         for (const body of bodies) expect(body).not.toContain(secret);
       }
     } finally {
@@ -67,17 +73,11 @@ describe('logs', () => {
 });
 
 test('the level drops lines below it, and every line is JSON with the event and its IDs', () => {
-  let out = '';
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
+  const { sink, text: outText } = capture();
   const log = createLog({ stream: sink, level: 'warn', base: { component: 'runtime' } });
   log('run.claimed', { runId: 'run_1', botId: 'bot_1', group: 'finance' });
   log('scaler.arm_error', { group: 'finance', code: 'QuotaExceeded', message: 'postgres://u:p4ss@db/x' });
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = outText().trim().split('\n').map((l) => JSON.parse(l));
   expect(lines).toEqual([expect.objectContaining({ level: 'warn', event: 'scaler.arm_error', group: 'finance', component: 'runtime', message: 'postgres://u:[redacted]@db/x' })]);
 });
 
@@ -119,13 +119,7 @@ describe('redaction of text a stranger sends', () => {
   });
 
   test('nothing is redacted or formatted for a level that is off', () => {
-    let out = '';
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
+    const { sink, text: outText } = capture();
     let reads = 0;
     const fields = {
       get origin() {
@@ -137,7 +131,7 @@ describe('redaction of text a stranger sends', () => {
     log('dashboard.signin_refused', fields);
     log('run.claimed', fields);
     expect(reads).toBe(0);
-    expect(out).toBe('');
+    expect(outText()).toBe('');
     log('api.error', fields);
     expect(reads).toBe(1);
   });
