@@ -181,7 +181,6 @@ interface RunningStack {
   readonly name: string;
   readonly manifest: FleetManifest;
   readonly fleet: LocalFleet;
-  readonly submitted: Array<{ id: string; group: string }>;
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -250,7 +249,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         metricsToken,
         log: options.verbose ? createLog({ base: { component: 'runtime', stack: stack.name } }) : silentLog,
       });
-      running.push({ name: stack.name, manifest: local.manifest, fleet, submitted: [] });
+      running.push({ name: stack.name, manifest: local.manifest, fleet });
       const env = local.manifest.environment;
       const byIdentity = local.manifest.groups.filter((g) => g.botAuth.kind === 'managed-identity').map((g) => g.name);
       const byToken = local.manifest.groups.filter((g) => g.botAuth.kind !== 'managed-identity').map((g) => g.name);
@@ -294,8 +293,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const r of running) {
       const samples = sampleRunsFor(r.manifest, example);
       for (const { group, flow, seconds } of samples) {
-        const run = (await call(r.fleet, 'POST', `/v1/groups/${group}/runs`, { flow, inputs: { simulateSeconds: seconds } })) as { id: string };
-        r.submitted.push({ id: run.id, group });
+        await call(r.fleet, 'POST', `/v1/groups/${group}/runs`, { flow, inputs: { simulateSeconds: seconds } });
       }
       submittedCount += samples.length;
       if (example) say(`submitted ${samples.length} sample runs: 6 to finance (invoice-entry), 3 to sales (lead-sync); capacity is ${r.manifest.environment.botCapacity} bots.`);
