@@ -129,7 +129,8 @@ function httpOptions(): HttpOptions {
     // App Service's health check calls /healthz on every instance every minute.
     ignoreIncomingRequestHook: (request) => request.url === '/healthz',
     applyCustomAttributesOnSpan: (span, request, response) => {
-      if (!('statusCode' in response) || !('writeHead' in response)) return;
+      // Called for outgoing calls too (their response is an IncomingMessage): those keep their names.
+      if (!('writeHead' in response)) return;
       const route = routeOf(request as http.IncomingMessage);
       span.setAttribute('http.route', route);
       span.updateName(`${(request as http.IncomingMessage).method ?? 'GET'} ${route}`);
@@ -141,7 +142,7 @@ function httpOptions(): HttpOptions {
  * The route template Express matched (`/v1/runs/:id`), which names the request's span instead of
  * its path, with IDs in it; requests no route took (a 404, a body refused before routing) share one name.
  */
-export function routeOf(request: http.IncomingMessage): string {
+function routeOf(request: http.IncomingMessage): string {
   const matched = (request as http.IncomingMessage & { route?: { path?: unknown }; baseUrl?: string }).route?.path;
   if (typeof matched !== 'string') return '(no route)';
   return `${(request as { baseUrl?: string }).baseUrl ?? ''}${matched}`;

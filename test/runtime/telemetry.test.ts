@@ -74,7 +74,7 @@ const metricPoints = (envelopes: Envelope[]) =>
 describe('telemetry with a connection string', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-'));
   const adminToken = randomToken();
-  const leaked = 'leaked-signature-value';
+  const leaked = 'leaked-token-value';
   let ingestion: Awaited<ReturnType<typeof startIngestion>>;
   let sim: ArmSim | undefined;
   let child: ChildProcess | undefined;
@@ -153,7 +153,7 @@ describe('telemetry with a connection string', () => {
     runId = (await api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.2 } })).body.id;
     await eventually('the run succeeded', async () => (await api('GET', `/v1/runs/${runId}`)).body.state === 'succeeded', 30_000, 100);
     // A query string with a secret in it, which no span may keep; and App Service's health check.
-    await api('GET', `/v1/groups/finance/runs?limit=5&sig=${leaked}`);
+    await api('GET', `/v1/groups/finance/runs?limit=5&token=${leaked}`);
     expect((await fetch(`${runtimeUrl}/healthz`)).status).toBe(200);
     await eventually('scaled back in to zero', () => sim!.vms().length === 0, 30_000, 100);
     // The graceful stop flushes what the SDK still holds.
