@@ -17,6 +17,8 @@ import { RunQueue } from './queue/queue';
 import { Scaler } from './scaler/loop';
 import type { Store } from './store/types';
 import { Log, silentLog } from './log';
+import { allEvents } from './events';
+import type { Telemetry } from './telemetry';
 
 export interface RuntimeOptions {
   readonly manifest: FleetManifest;
@@ -63,6 +65,8 @@ export interface RuntimeOptions {
    * Service's front end is one), so that sign-in limits see the client's address. @default 0
    */
   readonly trustProxy?: number;
+  /** Started telemetry (startTelemetry), told what the queue and the scaler do. @default none */
+  readonly telemetry?: Telemetry;
 }
 
 export interface Runtime {
@@ -91,6 +95,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
+  const events = options.telemetry ? allEvents(metrics, options.telemetry.subscriber(options.store, options.manifest)) : metrics;
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -98,7 +103,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     notifier,
     now: options.now,
     onChange: () => scaler?.trigger(),
-    events: metrics,
+    events,
   });
   scaler = new Scaler({
     store: options.store,
@@ -112,7 +117,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     backoffMaxMs: options.backoffMaxMs,
     now: options.now,
     log,
-    events: metrics,
+    events,
   });
   const app = createApi({
     manifest: options.manifest,

@@ -9,12 +9,25 @@ import type { FleetManifest } from '../config/manifest';
 import type { RuntimeEvents } from '../events';
 import type { Store } from '../store/types';
 import { BOT_STATES } from '../domain/bot';
+import type { BotState } from '../domain/bot';
 
 /** The gauge's states: every bot that still exists. */
 const LIVE_STATES = BOT_STATES.filter((s) => s !== 'deleted');
 /** Seconds: from a second (a warm bot) to several hours (a queue time-out). */
 const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
+
+/** Runs queued and running in each group of the manifest, read from the store (every replica reads the same). */
+export async function runsByGroup(store: Pick<Store, 'queueCounts'>, manifest: FleetManifest): Promise<Array<{ group: string; queued: number; running: number }>> {
+  const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
+  return manifest.groups.map((g) => ({ group: g.name, queued: counts.get(g.name)?.queued ?? 0, running: counts.get(g.name)?.running ?? 0 }));
+}
+
+/** Bots in each live state (all but `deleted`) in each group of the manifest, zeros included, read from the store. */
+export async function botsByState(store: Pick<Store, 'bots'>, manifest: FleetManifest): Promise<Array<{ group: string; state: BotState; count: number }>> {
+  const bots = await store.bots();
+  return manifest.groups.flatMap((g) => LIVE_STATES.map((state) => ({ group: g.name, state, count: bots.filter((b) => b.group === g.name && b.state === state).length })));
+}
 
 export class RuntimeMetrics implements RuntimeEvents {
   readonly registry = new Registry();
@@ -36,10 +49,9 @@ export class RuntimeMetrics implements RuntimeEvents {
       registers,
       async collect() {
         this.reset();
-        const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
-        for (const g of manifest.groups) {
-          this.set({ group: g.name, state: 'queued' }, counts.get(g.name)?.queued ?? 0);
-          this.set({ group: g.name, state: 'running' }, counts.get(g.name)?.running ?? 0);
+        for (const { group, queued, running } of await runsByGroup(store, manifest)) {
+          this.set({ group, state: 'queued' }, queued);
+          this.set({ group, state: 'running' }, running);
         }
       },
     });
@@ -50,10 +62,7 @@ export class RuntimeMetrics implements RuntimeEvents {
       registers,
       async collect() {
         this.reset();
-        const bots = await store.bots();
-        for (const g of manifest.groups) {
-          for (const state of LIVE_STATES) this.set({ group: g.name, state }, bots.filter((b) => b.group === g.name && b.state === state).length);
-        }
+        for (const { group, state, count } of await botsByState(store, manifest)) this.set({ group, state }, count);
       },
     });
     new Gauge({

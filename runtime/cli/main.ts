@@ -24,6 +24,7 @@ const lazy = {
   armSim: () => require('../arm-sim') as typeof import('../arm-sim'),
   simBots: () => require('./sim-bots') as typeof import('./sim-bots'),
   localValues: () => require('./local-values') as typeof import('./local-values'),
+  telemetry: () => require('../telemetry') as typeof import('../telemetry'),
 };
 
 function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -257,6 +258,8 @@ function buildProgram(): Command {
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
       const vaultTokens = opts.keyVaultUrl ? await startVaultTokens(opts, clientId, log) : undefined;
+      // Azure Monitor, when App Service gives the runtime a connection string; nothing otherwise.
+      const telemetry = lazy.telemetry().startTelemetry(process.env, log);
       // Declared before it is assigned: the driver's observer may be called while the runtime is
       // being created, and must then find none rather than fail.
       let runtime: import('../server').Runtime | undefined;
@@ -278,6 +281,7 @@ function buildProgram(): Command {
         leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
         trustProxy: opts.trustProxy,
+        telemetry,
         log,
       });
       const url = await runtime.listen(opts.port, opts.host);
@@ -287,6 +291,8 @@ function buildProgram(): Command {
         setTimeout(() => process.exit(0), 10_000).unref();
         vaultTokens?.stop();
         await runtime.close();
+        // Flushes the last spans and metrics; the gauges read the store, so before it closes.
+        await telemetry?.stop();
         await store.close();
         process.exit(0);
       };

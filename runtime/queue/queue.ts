@@ -58,8 +58,8 @@ export interface RunQueueOptions {
   readonly now?: () => number;
   /** Called when a group's demand changed (enqueue, claim, completion), to re-plan. */
   readonly onChange?: (group: string) => void;
-  /** Told when a run ends here (a completion, a cancel of a queued run). */
-  readonly events?: Pick<RuntimeEvents, 'runFinished'>;
+  /** Told when a run ends here (a completion, a cancel of a queued run), and when a bot claims one. */
+  readonly events?: Pick<RuntimeEvents, 'runFinished' | 'runClaimed'>;
 }
 
 export class RunQueue {
@@ -68,7 +68,7 @@ export class RunQueue {
   readonly notifier: QueueNotifier;
   private readonly now: () => number;
   private readonly onChange: (group: string) => void;
-  private readonly events: Pick<RuntimeEvents, 'runFinished'>;
+  private readonly events: Pick<RuntimeEvents, 'runFinished' | 'runClaimed'>;
   private readonly groupsByName: Map<string, ManifestGroup>;
 
   constructor(options: RunQueueOptions) {
@@ -155,7 +155,10 @@ export class RunQueue {
       const version = this.notifier.version(group);
       const result = await this.store.claim({ botId, group, now: this.now(), enabled: this.manifest.environment.enabled });
       if (result.kind !== 'none') {
-        if (result.kind === 'claimed') this.onChange(group);
+        if (result.kind === 'claimed') {
+          this.onChange(group);
+          this.events.runClaimed?.(result.run);
+        }
         return result;
       }
       const left = deadline - this.now();

@@ -32,7 +32,7 @@ import { accountedPlan, AccountBook, accountText, EMPTY_BOOK, parseAccount, Warm
 import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
-import { noEvents, RuntimeEvents } from '../events';
+import { inScaleOperation, noEvents, RuntimeEvents } from '../events';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -476,7 +476,7 @@ export class Scaler {
     this.log('scaler.scale_out', { group, bots: created.map((b) => b.id) });
     const vmss = manifestGroup.vmss;
     const createdIds = new Set(created.map((b) => b.id));
-    this.enqueueArm(group, async () => {
+    this.enqueueArm(group, () => inScaleOperation(this.events, { kind: 'create', group, count: created.length, reason: 'demand' }, async () => {
       const capacity = await this.capacityOf(group);
       try {
         await this.driver.setCapacity(vmss, capacity);
@@ -491,7 +491,7 @@ export class Scaler {
         const failed = await this.store.markFailed(orphans.map((b) => b.id), 'scale-out failed', this.now());
         await this.store.markDeleted(failed.map((b) => b.id), this.now(), this.maxAttempts());
       }
-    });
+    }));
   }
 
   private async scaleIn(action: DeleteAction, idleBefore: number | undefined, now: number): Promise<void> {
@@ -510,7 +510,7 @@ export class Scaler {
     const state = (await this.store.groups()).find((g) => g.name === group);
     const vmss = state && this.scaleSetOf(state);
     if (!vmss) return;
-    this.enqueueArm(group, () => this.deleteVms(group, vmss, withVm));
+    this.enqueueArm(group, () => inScaleOperation(this.events, { kind: 'delete', group, count: withVm.length, reason: done.reason }, () => this.deleteVms(group, vmss, withVm)));
   }
 
   private async deleteVms(group: string, vmss: ScaleSetRef, bots: readonly Bot[]): Promise<void> {
@@ -579,11 +579,13 @@ export class Scaler {
     if (orphans.suspects.size) this.log('scaler.unplaced_vms', { group, vms: [...orphans.suspects.keys()], deleteAfterMs: this.leaseTtlMs });
     if (orphans.delete.length) {
       this.log('scaler.orphans_deleted', { group, vms: orphans.delete });
-      try {
-        await this.driver.deleteInstances(vmss, orphans.delete);
-      } catch (err) {
-        await this.recordArmError(group, 'deleteInstances', err);
-      }
+      await inScaleOperation(this.events, { kind: 'delete', group, count: orphans.delete.length, reason: 'orphan' }, async () => {
+        try {
+          await this.driver.deleteInstances(vmss, orphans.delete);
+        } catch (err) {
+          await this.recordArmError(group, 'deleteInstances', err);
+        }
+      });
     }
 
     if (decision.gone.length) {
@@ -592,20 +594,25 @@ export class Scaler {
       this.log('scaler.vms_gone', { group, bots: decision.gone });
     }
     if (decision.failed.length) await this.store.markFailed(decision.failed, 'VM provisioning failed', now);
-    if (decision.deleteAgain.length) await this.deleteVms(group, vmss, decision.deleteAgain);
+    if (decision.deleteAgain.length) {
+      await inScaleOperation(this.events, { kind: 'delete', group, count: decision.deleteAgain.length, reason: 'retry' }, () => this.deleteVms(group, vmss, decision.deleteAgain));
+    }
 
     if (manifestGroup && !(await this.backingOff(group))) {
       const wanted = await this.capacityOf(group);
       if (wanted > decision.existing) {
-        try {
-          await this.driver.setCapacity(vmss, wanted);
-          const listed = new Set(vms.map((vm) => vm.name));
-          const after = await this.driver.listInstances(vmss);
-          const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => ({ name: vm.name, vmId: vm.vmId }));
-          if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
-        } catch (err) {
-          await this.recordArmError(group, 'setCapacity', err);
-        }
+        // VMs for bots still waiting for one: a scale-out that backed off, or was lost in a crash.
+        await inScaleOperation(this.events, { kind: 'create', group, count: wanted - decision.existing, reason: 'reconcile' }, async () => {
+          try {
+            await this.driver.setCapacity(vmss, wanted);
+            const listed = new Set(vms.map((vm) => vm.name));
+            const after = await this.driver.listInstances(vmss);
+            const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => ({ name: vm.name, vmId: vm.vmId }));
+            if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
+          } catch (err) {
+            await this.recordArmError(group, 'setCapacity', err);
+          }
+        });
       }
     }
   }
