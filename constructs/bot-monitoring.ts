@@ -274,7 +274,7 @@ export class BotMonitoring extends Construct implements IPolicySubject {
           },
         ],
         autoMitigationEnabled: true,
-        action: { actionGroups: this.alertActionGroupIds },
+        ...(this.alertActionGroupIds.length ? { action: { actionGroups: this.alertActionGroupIds } } : {}),
       });
 
     this.queueWaitAlert = queryAlert(
@@ -345,7 +345,7 @@ export class BotMonitoring extends Construct implements IPolicySubject {
       windowSize: 'PT5M',
       criteria: [{ metricNamespace: 'Microsoft.Web/sites', metricName: 'HealthCheckStatus', aggregation: 'Average', operator: 'LessThan', threshold: 100 }],
       autoMitigate: true,
-      action: this.alertActionGroupIds.map((actionGroupId) => ({ actionGroupId })),
+      ...(this.alertActionGroupIds.length ? { action: this.alertActionGroupIds.map((actionGroupId) => ({ actionGroupId })) } : {}),
     });
   }
 
