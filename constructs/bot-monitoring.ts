@@ -333,8 +333,11 @@ export class BotMonitoring extends Construct implements IPolicySubject {
     if (this.props.alerts?.enabled === false) return;
     // "Health check status" (`HealthCheckStatus`, Average, time grains PT5M, PT1H, P1D; Microsoft
     // Learn, "Supported metrics for Microsoft.Web/sites", azure-monitor/reference/supported-metrics/
-    // microsoft-web-sites-metrics.md) falls below 100 when an instance fails the `/healthz` check.
-    // The window is that metric's smallest grain.
+    // microsoft-web-sites-metrics.md). It "aggregate[s] the successful pings and display[s] failures
+    // only when the instance was deemed unhealthy based on the Health Check Load balancing threshold"
+    // (app-service/monitor-instances-health-check.md, "Monitoring"): five failed `/healthz` pings
+    // here (`healthCheckEvictionTimeInMin`), after which the average drops below a healthy 100.
+    // The window is the metric's smallest grain.
     this.runtimeHealthAlert = new MonitorMetricAlert(this, 'runtime-health-alert', {
       name: names.alertRule(this.site.environment, 'runtime-unhealthy'),
       resourceGroupName: this.site.placement.resourceGroupName,
