@@ -14,8 +14,8 @@
  * OpenAPI document.
  */
 import { z } from 'zod';
-import { bodyRequired, Field, fieldsOf, JsonSchema, jsonSchemaOf, API_VERSION } from './openapi';
-import { documentPath, DynamicValues, Operation, OPERATION_LIST } from './operations';
+import { API_VERSION, bodyRequired, dynamicValuesOf, Field, fieldsOf, JsonSchema, jsonSchemaOf } from './openapi';
+import { documentPath, dynamicValuesFor, Operation, OPERATION_LIST } from './operations';
 import { errorSchema } from './view-schemas';
 
 /** The files of a connector, as `paconn` and the import of Power Automate read them. */
@@ -104,18 +104,10 @@ export function swaggerSchema(schema: JsonSchema): JsonSchema {
   return out;
 }
 
-const dynamicValues = (d: DynamicValues) => ({
-  operationId: d.operation,
-  'value-collection': d.collection,
-  'value-path': d.value,
-  'value-title': d.title,
-  ...(d.parameters ? { parameters: Object.fromEntries(Object.entries(d.parameters).map(([theirs, ours]) => [theirs, { parameter: ours }])) } : {}),
-});
-
 /** A path, query or header parameter: Swagger 2.0 puts the schema's words on the parameter itself. */
 function parameter(op: Operation, where: 'path' | 'query' | 'header', field: Field) {
   const { title, description, example: _example, 'x-nullable': _nullable, 'x-ms-summary': _summary, ...schema } = swaggerSchema(jsonSchemaOf(field.schema, 'input'));
-  const dynamic = op.connector?.dynamicValues?.[field.name];
+  const dynamic = dynamicValuesFor(op, field.name);
   return {
     name: field.name,
     in: where,
@@ -126,7 +118,7 @@ function parameter(op: Operation, where: 'path' | 'query' | 'header', field: Fie
     // A group or run ID goes into the path as one segment, encoded once.
     ...(where === 'path' ? { 'x-ms-url-encoding': 'single' } : {}),
     ...(where === 'header' ? { 'x-ms-visibility': 'advanced' } : {}),
-    ...(dynamic ? { 'x-ms-dynamic-values': dynamicValues(dynamic) } : {}),
+    ...(dynamic ? { 'x-ms-dynamic-values': dynamicValuesOf(dynamic) } : {}),
   };
 }
 
@@ -135,7 +127,7 @@ function bodyParameter(op: Operation) {
   const schema = swaggerSchema(jsonSchemaOf(op.body!, 'input'));
   const properties = { ...(schema.properties as Record<string, JsonSchema>) };
   for (const [name, dynamic] of Object.entries(op.connector?.dynamicValues ?? {})) {
-    if (properties[name]) properties[name] = { ...properties[name], 'x-ms-dynamic-values': dynamicValues(dynamic) };
+    if (properties[name]) properties[name] = { ...properties[name], 'x-ms-dynamic-values': dynamicValuesOf(dynamic) };
   }
   const trigger = op.connector?.trigger;
   if (trigger) {

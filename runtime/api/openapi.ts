@@ -5,7 +5,7 @@
  * (connector.ts) is generated from the same registry.
  */
 import { z } from 'zod';
-import { documentPath, Operation, OPERATION_LIST } from './operations';
+import { documentPath, DynamicValues, dynamicValuesFor, Operation, OPERATION_LIST } from './operations';
 import { errorSchema } from './view-schemas';
 import { webhookEventSchema } from './webhook-schemas';
 
@@ -43,6 +43,21 @@ export const bodyRequired = (op: Operation): boolean => op.body !== undefined &&
 /** The documents' `info.version`: version 1 of the HTTP API (DESIGN.md §6), which only grows. */
 export const API_VERSION = '1.0.0';
 
+/**
+ * `x-ms-dynamic-values`: the operation that lists a field's values, as "Use dynamic values"
+ * (Microsoft Learn, custom connectors) spells it. Both documents carry it, so any client can tell
+ * where a group's or a flow's name comes from.
+ */
+export function dynamicValuesOf(d: DynamicValues): Record<string, unknown> {
+  return {
+    operationId: d.operation,
+    'value-collection': d.collection,
+    'value-path': d.value,
+    'value-title': d.title,
+    ...(d.parameters ? { parameters: Object.fromEntries(Object.entries(d.parameters).map(([theirs, ours]) => [theirs, { parameter: ours }])) } : {}),
+  };
+}
+
 export interface OpenApiOptions {
   /** The runtime's base URL, for `servers`. @default none (relative to where the document was read) */
   readonly serverUrl?: string;
@@ -51,9 +66,29 @@ export interface OpenApiOptions {
 function parameters(op: Operation) {
   const param = (where: 'path' | 'query' | 'header') => (f: Field) => {
     const schema = jsonSchemaOf(f.schema, 'input');
-    return { name: f.name, in: where, required: where === 'path' || f.required, ...(schema.description ? { description: schema.description } : {}), schema };
+    const dynamic = dynamicValuesFor(op, f.name);
+    return {
+      name: f.name,
+      in: where,
+      required: where === 'path' || f.required,
+      ...(schema.description ? { description: schema.description } : {}),
+      schema,
+      ...(dynamic ? { 'x-ms-dynamic-values': dynamicValuesOf(dynamic) } : {}),
+    };
   };
   return [...fieldsOf(op.params).map(param('path')), ...fieldsOf(op.query).map(param('query')), ...fieldsOf(op.headers).map(param('header'))];
+}
+
+/** The body's schema, its fields marked with where their values come from. */
+function bodySchema(op: Operation): JsonSchema {
+  const schema = jsonSchemaOf(op.body!, 'input');
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!properties) return schema;
+  const marked = { ...properties };
+  for (const [name, dynamic] of Object.entries(op.connector?.dynamicValues ?? {})) {
+    if (marked[name]) marked[name] = { ...marked[name], 'x-ms-dynamic-values': dynamicValuesOf(dynamic) };
+  }
+  return { ...schema, properties: marked };
 }
 
 function operationObject(op: Operation) {
@@ -73,7 +108,7 @@ function operationObject(op: Operation) {
     description: op.description,
     tags: [op.tag],
     ...(params.length ? { parameters: params } : {}),
-    ...(op.body ? { requestBody: { required: bodyRequired(op), content: { 'application/json': { schema: jsonSchemaOf(op.body, 'input') } } } } : {}),
+    ...(op.body ? { requestBody: { required: bodyRequired(op), content: { 'application/json': { schema: bodySchema(op) } } } } : {}),
     responses,
   };
 }

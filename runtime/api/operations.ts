@@ -55,7 +55,7 @@ export interface DynamicValues {
 export interface ConnectorUse {
   /** `x-ms-visibility`: internal operations only serve the connector itself (lists, unsubscribing). @default shown normally */
   readonly visibility?: 'important' | 'advanced' | 'internal';
-  /** Parameters (path, query, header or body field) whose values come from a list. @default none */
+  /** Parameters (path, query, header or body field) whose values come from a list. @default a `group` path parameter's come from ListGroups */
   readonly dynamicValues?: Readonly<Record<string, DynamicValues>>;
   /**
    * A webhook trigger (`x-ms-trigger`): the body field that receives the flow's callback URL
@@ -102,9 +102,10 @@ const STATE_LIST = new RegExp(`^(${RUN_STATES.join('|')})(,(${RUN_STATES.join('|
 const stateFilter = z
   .string()
   .regex(STATE_LIST, `must be among ${RUN_STATES.join(', ')}, comma-separated`)
+  // Before the transform: zod keeps a transform's examples out of the input's JSON Schema.
+  .meta({ title: 'States', description: `Only runs in these states, comma-separated: ${RUN_STATES.join(', ')}`, examples: ['succeeded,failed'] })
   .transform((s) => s.split(',') as RunState[])
-  .optional()
-  .meta({ title: 'States', description: `Only runs in these states, comma-separated: ${RUN_STATES.join(', ')}`, examples: ['succeeded,failed'] });
+  .optional();
 
 const idempotencyKey = z
   .string()
@@ -112,6 +113,14 @@ const idempotencyKey = z
   .meta({ title: 'Idempotency key', description: 'A retry with the same key returns the same run instead of starting another', examples: ['invoice-2026-12-07'] });
 
 const RUN_ANSWER = { schema: runSchema };
+
+/** Where a group's name comes from, wherever an operation names one: the groups the caller can use. */
+const GROUP_VALUES: DynamicValues = { operation: 'ListGroups', collection: 'groups', value: 'name', title: 'name' };
+
+/** The list a field's values come from: the operation's own, else the groups' for a `group` path parameter. */
+export function dynamicValuesFor(op: Operation, field: string): DynamicValues | undefined {
+  return op.connector?.dynamicValues?.[field] ?? (field === 'group' && op.params?.shape.group ? GROUP_VALUES : undefined);
+}
 
 /** Declares an operation, keeping its schemas' types for the routes that parse with them. */
 const operation = <const T extends Operation>(op: T): T => op;
@@ -160,7 +169,7 @@ export const OPERATIONS = {
     description: "The flows of the group's catalogue, which a run may name.",
     params: z.object({ group: groupParam }),
     answers: { 200: { description: 'The flows', schema: flowListSchema } },
-    connector: { visibility: 'internal', dynamicValues: { group: { operation: 'ListGroups', collection: 'groups', value: 'name', title: 'name' } } },
+    connector: { visibility: 'internal' },
   }),
   listQueue: operation({
     id: 'ListQueue',
@@ -178,7 +187,7 @@ export const OPERATIONS = {
       })
       .strict(),
     answers: { 200: { description: 'A page of the queue', schema: queuePageSchema } },
-    connector: { dynamicValues: { group: { operation: 'ListGroups', collection: 'groups', value: 'name', title: 'name' } } },
+    connector: {},
   }),
   startRun: operation({
     id: 'StartRun',
@@ -203,10 +212,7 @@ export const OPERATIONS = {
     answers: { 202: { description: 'The run, queued (or the run this idempotency key started before)', ...RUN_ANSWER, headers: { 'Idempotent-Replayed': 'true when the idempotency key had started this run before' } } },
     connector: {
       visibility: 'important',
-      dynamicValues: {
-        group: { operation: 'ListGroups', collection: 'groups', value: 'name', title: 'name' },
-        flow: { operation: 'ListFlows', collection: 'flows', value: 'name', title: 'name', parameters: { group: 'group' } },
-      },
+      dynamicValues: { flow: { operation: 'ListFlows', collection: 'flows', value: 'name', title: 'name', parameters: { group: 'group' } } },
     },
   }),
   listRuns: operation({
@@ -329,7 +335,6 @@ export const OPERATIONS = {
     body: webhookSubscriptionBody,
     answers: { 201: { description: 'The subscription', schema: webhookSubscriptionSchema, headers: { Location: 'The subscription: /v1/groups/{group}/webhooks/{id}, which DELETE ends' } } },
     connector: {
-      dynamicValues: { group: { operation: 'ListGroups', collection: 'groups', value: 'name', title: 'name' } },
       trigger: { notificationUrl: 'url', event: webhookEventSchema, fixed: { events: ['run.succeeded', 'run.failed', 'run.timed_out', 'run.cancelled'], format: 'json' } },
     },
     pending: true,
