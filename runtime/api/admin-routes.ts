@@ -1,6 +1,7 @@
 /**
- * The operators' routes: health, metrics, the API's OpenAPI document, and what co-owners (and admins) do to a group's queue:
- * pause, resume (which revives an expired group) and moving a run to the top.
+ * The operators' routes: health, metrics, the API's OpenAPI document, and what co-owners (and
+ * admins) do to a group's queue: pause, resume (which revives an expired group) and moving a run
+ * to the top.
  */
 import { RuntimeError } from '../errors';
 import { actingUser, callingUser, grantedGroup, grantedRun } from './access';

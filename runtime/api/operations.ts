@@ -87,7 +87,9 @@ export interface Operation {
   readonly connector?: ConnectorUse;
   /**
    * Not served yet: the operation is part of the contract before its routes are (the webhook
-   * subscriptions). Tests check that exactly these are missing from the router. @default false
+   * subscriptions). Tests check that only such operations are missing from the router; once a
+   * route registers it (`ctx.serve(OPERATIONS.subscribeRunFinished, …)`), the tests send it the
+   * requests the document allows, like every other, and the flag can go. @default false
    */
   readonly pending?: boolean;
 }

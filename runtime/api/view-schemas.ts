@@ -1,11 +1,13 @@
 /**
  * The shapes of the API's answers (what views.ts builds), as zod schemas: the operation registry
  * (operations.ts) gives them to the OpenAPI and connector documents, and the tests parse the
- * answers of a running runtime with them (test/runtime/api/openapi.test.ts), so a view that
- * drifts from its schema fails there. Titles become the labels Power Automate shows.
+ * answers of a running runtime with them (test/runtime/api/openapi.test.ts), so a view whose values
+ * drift from its schema fails there, and a field added to a view alone fails to compile
+ * (ViewsMatchSchemas below). Titles become the labels Power Automate shows.
  */
 import { z } from 'zod';
 import { PRIORITIES, RUN_STATES } from '../domain/run';
+import type { groupSummary, runShadow, runSummary, runView } from './views';
 
 const time = (description: string) => z.iso.datetime().meta({ description });
 const nullableTime = (description: string) => time(description).nullable();
@@ -170,3 +172,15 @@ export const groupStateSchema = z.object({ name: z.string().meta({ title: 'Group
 export const errorSchema = z
   .object({ error: z.object({ code: z.string().meta({ title: 'Error code' }), message: z.string().meta({ title: 'Error message', description: 'What was wrong and what to do next' }) }) })
   .meta({ title: 'Error' });
+
+/** `true` when a view and its schema have the same fields; the types of the values are checked on answers by the tests. */
+type SameFields<View, Schema extends z.ZodType> = [Exclude<keyof View, keyof z.input<Schema>>, Exclude<keyof z.input<Schema>, keyof View>] extends [never, never] ? true : false;
+type Holds<T extends true> = T;
+
+/** Checked by the compiler: a field added to a view and not to its schema (or the other way) is a type error here. */
+export type ViewsMatchSchemas = [
+  Holds<SameFields<ReturnType<typeof runSummary>, typeof runSummarySchema>>,
+  Holds<SameFields<ReturnType<typeof runShadow>, typeof runShadowSchema>>,
+  Holds<SameFields<ReturnType<typeof runView>, typeof runSchema>>,
+  Holds<SameFields<ReturnType<typeof groupSummary>, typeof groupSummarySchema>>,
+];
