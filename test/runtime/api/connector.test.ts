@@ -149,6 +149,8 @@ describe('connector properties', () => {
   test('has the fields the paconn schema requires, and no client secret', () => {
     const properties = connectorProperties({ clientId: CLIENT, resourceUri: AUDIENCE, tenantId: TENANT }) as any;
     expect(Object.keys(properties)).toEqual(['properties']);
+    // The paconn schema allows no other fields under properties (schemas/paconn-apiProperties.schema.json).
+    expect(Object.keys(properties.properties).filter((k) => !['iconBrandColor', 'capabilities', 'connectionParameters', 'policyTemplateInstances'].includes(k))).toEqual([]);
     expect(properties.properties.iconBrandColor).toMatch(/^#[0-9a-f]{6}$/);
     expect(JSON.stringify(properties)).not.toMatch(/clientSecret/);
   });
