@@ -11,7 +11,8 @@ import { notFound, RuntimeError } from '../errors';
 import { RunQueue } from '../queue/queue';
 import type { Scaler } from '../scaler/loop';
 import type { Store } from '../store/types';
-import { AccessPolicy, createRouteTable, RouteTable } from './access';
+import { AccessPolicy, createRouteTable, RouteOptions, RouteTable } from './access';
+import type { Operation } from './operations';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAgentRoutes } from './agent-routes';
 import { auditRecordView, registerAuditRoutes } from './audit-routes';
@@ -52,6 +53,8 @@ export interface ApiOptions {
 /** What the route modules register their routes with. */
 export interface RouteContext extends Omit<ApiOptions, 'now' | 'log' | 'expectedBootMs' | 'limits'> {
   readonly route: RouteTable['route'];
+  /** Registers the route of an operation of the registry (operations.ts): its method, path and access policy. */
+  readonly serve: (op: Operation, handler: RequestHandler, options?: RouteOptions) => void;
   readonly wrap: (fn: (req: Request, res: Response) => Promise<unknown>) => RequestHandler;
   readonly now: () => number;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
@@ -129,7 +132,8 @@ export function createApi(options: ApiOptions): express.Express {
   // The router-walk test checks every route against this registry.
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = table.declared;
 
-  const ctx: RouteContext = { ...options, route: table.route, wrap, now, log, expectedBootMs: options.expectedBootMs ?? 10 * 60_000, claimsPerBot: limits.claimsPerBot };
+  const serve: RouteContext['serve'] = (op, handler, routeOptions) => table.route(op.method, op.path, op.access, handler, routeOptions);
+  const ctx: RouteContext = { ...options, route: table.route, serve, wrap, now, log, expectedBootMs: options.expectedBootMs ?? 10 * 60_000, claimsPerBot: limits.claimsPerBot };
   const views = groupViews(ctx);
   registerAdminRoutes(ctx);
   registerUserRoutes(ctx, views);

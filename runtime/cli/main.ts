@@ -381,6 +381,24 @@ function buildProgram(): Command {
     });
 
   program
+    .command('connector')
+    .description(
+      'Write a Power Platform custom connector for this runtime (Power Automate, Logic Apps, Copilot Studio): apiDefinition.swagger.json (Swagger 2.0: start, get and cancel a run, ' +
+        "list a group's queue, and the trigger \"When a run finishes\") and apiProperties.json (sign-in with Microsoft Entra ID against the runtime's audience). Both files are " +
+        'written, or neither; an existing folder is replaced only when it holds nothing but an earlier connector.',
+    )
+    .requiredOption('--out <dir>', 'the folder to write the two files to')
+    .option('--host <host>', "the runtime's host name or https:// URL (the stack's runtime_url output); without it, enter the host when importing")
+    .option('--client-id <id>', 'the application (client) ID of the app registration the connector signs users in with (HOSTED_BOTS_CONNECTOR_CLIENT_ID)')
+    .option('--resource-uri <uri>', "the runtime's Entra ID audience, as its --entra-audience, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)")
+    .option('--tenant <id>', "the runtime's directory (tenant) ID, as its --entra-tenant (HOSTED_BOTS_ENTRA_TENANT)")
+    .action((opts) => {
+      // Loaded here, as simulate is: only this command writes connectors.
+      const { runConnectorCommand } = require('./connector-command') as typeof import('./connector-command');
+      runConnectorCommand({ out: opts.out, host: opts.host, clientId: opts.clientId, resourceUri: opts.resourceUri, tenant: opts.tenant });
+    });
+
+  program
     .command('arm-sim')
     .description('Serve a local imitation of the ARM calls the runtime makes; its VMs run the real agent against --runtime-url.')
     .requiredOption('--manifest <file>', 'the fleet.json whose scale sets to serve')
