@@ -106,6 +106,7 @@ export const MONITORING_DEFAULTS = {
 /** The runtime's custom metrics the alerts read (OpenTelemetry instrument names). */
 export const RUNTIME_METRICS = {
   queueWaitSeconds: 'hosted_bots_queue_wait_seconds',
+  oldestQueuedSeconds: 'hosted_bots_oldest_queued_seconds',
   provisioningErrors: 'hosted_bots_provisioning_errors',
 } as const;
 
@@ -149,16 +150,20 @@ export function appMetricsSource(applicationInsightsId?: string): string {
 }
 
 /**
- * The longest wait of a run of each group. The runtime records `hosted_bots_queue_wait_seconds`
- * as a histogram with attribute `group`; the Azure Monitor exporter sends each interval's largest
- * value as `Max` (@azure/monitor-opentelemetry-exporter, utils/metricUtils.js).
+ * The longest wait of a run of each group, from two metrics. The runtime records
+ * `hosted_bots_queue_wait_seconds` as a histogram with attribute `group` when a bot claims a run;
+ * the Azure Monitor exporter sends each interval's largest value as `Max`
+ * (@azure/monitor-opentelemetry-exporter, utils/metricUtils.js). A run no bot claims is never in
+ * it, so the gauge `hosted_bots_oldest_queued_seconds` (the longest-waiting queued run's age,
+ * sent as the point's value, `Sum`) covers a queue that is stuck.
  */
 export function queueWaitQuery(applicationInsightsId?: string): string {
   return [
     appMetricsSource(applicationInsightsId),
-    `| where Name == "${RUNTIME_METRICS.queueWaitSeconds}"`,
+    `| where Name in ("${RUNTIME_METRICS.queueWaitSeconds}", "${RUNTIME_METRICS.oldestQueuedSeconds}")`,
     '| extend Group = tostring(Properties["group"])',
-    '| summarize WaitSeconds = max(Max) by Group',
+    `| extend Seconds = iff(Name == "${RUNTIME_METRICS.oldestQueuedSeconds}", Sum, Max)`,
+    '| summarize WaitSeconds = max(Seconds) by Group',
   ].join('\n');
 }
 

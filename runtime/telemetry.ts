@@ -26,6 +26,7 @@ export const CONNECTION_STRING_VARIABLE = 'APPLICATIONINSIGHTS_CONNECTION_STRING
 export const METRIC_NAMES = {
   queueWait: 'hosted_bots_queue_wait_seconds',
   queueDepth: 'hosted_bots_queue_depth',
+  oldestQueued: 'hosted_bots_oldest_queued_seconds',
   bots: 'hosted_bots_bots',
   provisioningErrors: 'hosted_bots_provisioning_errors',
   runsFinished: 'hosted_bots_runs_finished',
@@ -201,6 +202,13 @@ export class TelemetrySubscriber implements Pick<RuntimeEvents, 'runFinished' | 
   constructor(store: Pick<Store, 'queueCounts' | 'bots'>, manifest: FleetManifest) {
     this.meter.createObservableGauge(METRIC_NAMES.queueDepth, { description: 'Runs waiting in the queue, per group.' }).addCallback(async (result) => {
       for (const { group, queued } of await runsByGroup(store, manifest)) result.observe(queued, { group });
+    });
+    // The wait histogram records a run's wait only when a bot claims it: a queue no bot serves
+    // (a provisioning outage, a group at 0 bots) would never show a wait. This gauge shows it
+    // while it grows, so the queue-wait alert fires on a stuck queue too.
+    this.meter.createObservableGauge(METRIC_NAMES.oldestQueued, { description: "Seconds the group's longest-waiting queued run has waited (0 when none is queued).", unit: 's' }).addCallback(async (result) => {
+      const now = Date.now();
+      for (const { group, oldestQueuedAt } of await runsByGroup(store, manifest)) result.observe(oldestQueuedAt === undefined ? 0 : Math.max(0, now - oldestQueuedAt) / 1000, { group });
     });
     this.meter.createObservableGauge(METRIC_NAMES.bots, { description: 'Bots per group and state.' }).addCallback(async (result) => {
       for (const { group, state, count } of await botsByState(store, manifest)) result.observe(count, { group, state });

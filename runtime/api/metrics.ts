@@ -18,9 +18,12 @@ const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
 
 /** Runs queued and running in each group of the manifest, read from the store (every replica reads the same). */
-export async function runsByGroup(store: Pick<Store, 'queueCounts'>, manifest: FleetManifest): Promise<Array<{ group: string; queued: number; running: number }>> {
+export async function runsByGroup(store: Pick<Store, 'queueCounts'>, manifest: FleetManifest): Promise<Array<{ group: string; queued: number; running: number; oldestQueuedAt?: number }>> {
   const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
-  return manifest.groups.map((g) => ({ group: g.name, queued: counts.get(g.name)?.queued ?? 0, running: counts.get(g.name)?.running ?? 0 }));
+  return manifest.groups.map((g) => {
+    const c = counts.get(g.name);
+    return { group: g.name, queued: c?.queued ?? 0, running: c?.running ?? 0, ...(c?.oldestQueuedAt !== undefined ? { oldestQueuedAt: c.oldestQueuedAt } : {}) };
+  });
 }
 
 /** Bots in each live state (all but `deleted`) in each group of the manifest, zeros included, read from the store. */

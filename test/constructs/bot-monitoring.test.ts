@@ -80,7 +80,7 @@ describe('BotMonitoring: alert rules', () => {
           operator: 'GreaterThan',
           threshold: 2700,
           dimension: [{ name: 'Group', operator: 'Include', values: ['*'] }],
-          query: expect.stringMatching(/AppMetrics \| where _ResourceId =~ "\$\{azurerm_application_insights\..+\.id\}"\)\n\| where Name == "hosted_bots_queue_wait_seconds"\n.*Properties\["group"\][\s\S]*summarize WaitSeconds = max\(Max\) by Group$/),
+          query: expect.stringMatching(/AppMetrics \| where _ResourceId =~ "\$\{azurerm_application_insights\..+\.id\}"\)\n\| where Name in \("hosted_bots_queue_wait_seconds", "hosted_bots_oldest_queued_seconds"\)\n.*Properties\["group"\][\s\S]*summarize WaitSeconds = max\(Seconds\) by Group$/),
         }),
       ],
     });

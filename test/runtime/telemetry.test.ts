@@ -223,6 +223,7 @@ describe('telemetry with a connection string', () => {
     expect(total(named(METRIC_NAMES.runsFinished, { group: 'finance', status: 'succeeded' }))).toBe(1);
     expect(total(named(METRIC_NAMES.provisioningErrors, { group: 'finance', code: 'AllocationFailed' }))).toBe(1);
     expect(named(METRIC_NAMES.queueDepth, { group: 'finance' }).length).toBeGreaterThan(0);
+    expect(named(METRIC_NAMES.oldestQueued, { group: 'finance' }).length).toBeGreaterThan(0);
     expect(named(METRIC_NAMES.bots, { group: 'finance', state: 'idle' }).length).toBeGreaterThan(0);
   });
 });
