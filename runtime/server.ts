@@ -12,6 +12,7 @@ import { Authenticator, EntraOptions, StaticToken } from './api/auth';
 import type { RateLimits } from './api/limits';
 import { createApi } from './api/routes';
 import { RuntimeMetrics } from './api/metrics';
+import { QueueEventHub } from './queue/events';
 import { QueueNotifier } from './queue/notifier';
 import { RunQueue } from './queue/queue';
 import { Scaler } from './scaler/loop';
@@ -71,6 +72,11 @@ export interface Runtime {
   /** The Prometheus metrics; give `metrics.armCall` to the compute driver as its observer. */
   readonly metrics: RuntimeMetrics;
   readonly queue: RunQueue;
+  /**
+   * What the queue announces (a run queued, claimed, finished; a bot registered, lost): subscribe
+   * here to hear it (queue/events.ts). The metrics are subscribed already.
+   */
+  readonly events: QueueEventHub;
   readonly scaler: Scaler;
   readonly store: Store;
   readonly server?: http.Server;
@@ -91,6 +97,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
+  const events = new QueueEventHub((event, error) => log('queue.listener_failed', { event, error: (error as Error)?.message ?? String(error) }));
+  events.subscribe(metrics);
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -98,13 +106,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     notifier,
     now: options.now,
     onChange: () => scaler?.trigger(),
-    events: metrics,
+    events,
   });
   scaler = new Scaler({
     store: options.store,
     driver: options.driver,
     manifest: options.manifest,
-    notifier,
+    queue,
     holder: options.holder ?? `runtime-${randomBytes(4).toString('hex')}`,
     tickMs: options.tickMs,
     leaseTtlMs: options.leaseTtlMs,
@@ -142,6 +150,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     app,
     metrics,
     queue,
+    events,
     scaler,
     store: options.store,
     get server() {

@@ -6,7 +6,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FleetManifest } from '../config/manifest';
-import type { RuntimeEvents } from '../events';
+import type { ComputeCallObserver } from '../azure/compute';
+import type { QueueEvents } from '../queue/events';
+import type { ScalerEvents } from '../scaler/loop';
 import type { Store } from '../store/types';
 import { BOT_STATES } from '../domain/bot';
 
@@ -16,7 +18,11 @@ const LIVE_STATES = BOT_STATES.filter((s) => s !== 'deleted');
 const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
 
-export class RuntimeMetrics implements RuntimeEvents {
+/**
+ * Subscribes to the queue's events (runs finished) and the scaler's (actions, provisioning errors),
+ * and observes the compute driver's ARM calls (`armCall`).
+ */
+export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerEvents {
   readonly registry = new Registry();
   private readonly runWait: Histogram<'group'>;
   private readonly runDuration: Histogram<'group' | 'state'>;
@@ -96,7 +102,7 @@ export class RuntimeMetrics implements RuntimeEvents {
     this.refusals.inc({ reason });
   };
 
-  runFinished: RuntimeEvents['runFinished'] = (run) => {
+  runFinished: QueueEvents['runFinished'] = (run) => {
     this.runsFinished.inc({ group: run.group, state: run.state });
     if (run.startedAt !== undefined) {
       this.runWait.observe({ group: run.group }, Math.max(0, run.startedAt - run.enqueuedAt) / 1000);
@@ -104,16 +110,16 @@ export class RuntimeMetrics implements RuntimeEvents {
     }
   };
 
-  scalerAction: RuntimeEvents['scalerAction'] = (action) => {
+  scalerAction: ScalerEvents['scalerAction'] = (action) => {
     const count = action.kind === 'create' ? action.count : action.botIds.length;
     this.decisions.inc({ group: action.group, action: action.kind, reason: action.kind === 'create' ? 'demand' : action.reason }, count);
   };
 
-  provisioningError: RuntimeEvents['provisioningError'] = (group, code) => {
+  provisioningError: ScalerEvents['provisioningError'] = (group, code) => {
     this.provisioningErrors.inc({ group, code });
   };
 
-  armCall: RuntimeEvents['armCall'] = (call) => {
+  armCall: ComputeCallObserver = (call) => {
     this.armCalls.inc({ operation: call.operation, outcome: call.outcome, code: call.code ?? '' });
     this.armLatency.observe({ operation: call.operation, outcome: call.outcome }, call.ms / 1000);
   };

@@ -1,9 +1,11 @@
 /**
  * RunQueue.register: an agent's registration goes through the queue, which records it as the VM
  * the scaler created and wakes the group's waiting claims; a refused one changes nothing and wakes
- * no one. RunQueue.issueNonce hands out the nonces of attested data, bounded per group.
+ * no one. RunQueue.issueNonce hands out the nonces of attested data, bounded per group. The queue
+ * announces what happened to runs and bots through its events.
  */
 import { parseManifest } from '../../../runtime/config/manifest';
+import { QueueEventHub } from '../../../runtime/queue/events';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { MAX_REGISTRATION_NONCES, REGISTRATION_NONCE_TTL_MS, RunQueue } from '../../../runtime/queue/queue';
 import { botModelKeyOf } from '../../../runtime/domain/bot';
@@ -91,5 +93,74 @@ describe('RunQueue.issueNonce', () => {
       code: 'too_many_nonces',
       message: `group finance holds ${MAX_REGISTRATION_NONCES} unused registration nonces, the most it may (${MAX_REGISTRATION_NONCES}); each is void ${REGISTRATION_NONCE_TTL_MS / 1000} s after it was issued: retry then`,
     });
+  });
+});
+
+describe('RunQueue events', () => {
+  const SWEEP = { name: 'finance', queueTimeoutMs: 60 * 60_000, heartbeatTimeoutMs: 300, idleSilenceMs: 5000, maxAttempts: 2, inactiveMs: 10 * 24 * 60 * 60_000, committedBots: 0 };
+  let store: SqliteStore;
+  let clock: number;
+  let heard: string[];
+  let queue: RunQueue;
+
+  beforeEach(async () => {
+    store = new SqliteStore({ file: ':memory:' });
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW);
+    clock = NOW;
+    heard = [];
+    const events = new QueueEventHub();
+    events.subscribe({
+      runQueued: (run) => heard.push(`runQueued ${run.id}`),
+      runClaimed: (run) => heard.push(`runClaimed ${run.id}`),
+      runFinished: (run) => heard.push(`runFinished ${run.id} ${run.state}`),
+      botRegistered: (bot) => heard.push(`botRegistered ${bot.id}`),
+      botLost: (botId) => heard.push(`botLost ${botId}`),
+    });
+    queue = new RunQueue({ store, manifest, notifier: new QueueNotifier(), now: () => clock, events });
+  });
+  afterEach(async () => store.close());
+
+  const enqueue = (idempotencyKey?: string) => queue.enqueue({ group: 'finance', flow: 'invoice-entry', createdBy: 'ana', idempotencyKey });
+  const registeredBot = async () => {
+    await store.bindVms('finance', [{ name: 'finance-vm-1' }], botModelKeyOf(manifest.groups[0]), { maxBots: 1, capacity: 10 }, NOW);
+    return (await queue.register('finance', { vmName: 'finance-vm-1' }, testCredential())).bot!;
+  };
+
+  test('an enqueue announces the run queued once; a repeat of its idempotency key announces nothing', async () => {
+    const { run } = await enqueue('key-1');
+    await enqueue('key-1');
+    expect(heard).toEqual([`runQueued ${run.id}`]);
+  });
+
+  test('a registration, a claim and a completion announce the bot registered, the run claimed and finished', async () => {
+    const { run } = await enqueue();
+    const bot = await registeredBot();
+    await queue.claim(bot.id, 'finance', 0);
+    await queue.complete({ botId: bot.id, runId: run.id, attempt: 1, status: 'succeeded', exitCode: 0 });
+    expect(heard).toEqual([`runQueued ${run.id}`, `botRegistered ${bot.id}`, `runClaimed ${run.id}`, `runFinished ${run.id} succeeded`]);
+  });
+
+  test('a cancel of a queued run announces it finished', async () => {
+    const { run } = await enqueue();
+    await queue.cancel(run.id, { id: 'ana', via: 'api' });
+    expect(heard).toEqual([`runQueued ${run.id}`, `runFinished ${run.id} cancelled`]);
+  });
+
+  test('the sweep announces the bots it takes for lost', async () => {
+    await enqueue();
+    const bot = await registeredBot();
+    await queue.claim(bot.id, 'finance', 0);
+    heard = [];
+    clock = NOW + 1000;
+    const swept = await queue.sweep([SWEEP], clock);
+    expect(swept.lostBots).toEqual([bot.id]);
+    expect(heard).toEqual([`botLost ${bot.id}`]);
+  });
+
+  test('the sweep announces the runs it ends', async () => {
+    const { run } = await enqueue();
+    heard = [];
+    await queue.sweep([{ ...SWEEP, queueTimeoutMs: 500 }], NOW + 1000);
+    expect(heard).toEqual([`runFinished ${run.id} expired`]);
   });
 });
