@@ -1,6 +1,8 @@
 /**
- * One runtime: the queue, the scaler and the HTTP API over one store and one compute driver.
- * The CLI, the demo and the tests all build it here.
+ * One runtime: the queue, the scaler, the HTTP API and the dashboard over one store and one
+ * compute driver. The CLI, the demo and the tests all build it here. This is where the layers
+ * meet: the API and the dashboard share one HTTP app and never import each other; the metrics
+ * subscribe to the queue's events and the scaler's.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -8,9 +10,11 @@ import { randomBytes } from 'crypto';
 import type { FleetManifest } from './config/manifest';
 import type { ComputeDriver } from './azure/compute';
 import type { AttestationTrust } from './api/attested-data';
-import { Authenticator, EntraOptions, StaticToken } from './api/auth';
-import type { RateLimits } from './api/limits';
-import { createApi } from './api/routes';
+import { Authenticator, EntraOptions, StaticToken } from './http/auth';
+import type { RateLimits } from './http/limits';
+import { registerApi } from './api/routes';
+import { registerDashboard } from './dashboard/routes';
+import { createHttpApp } from './http/app';
 import { RuntimeMetrics } from './api/metrics';
 import { QueueEventHub } from './queue/events';
 import { QueueNotifier } from './queue/notifier';
@@ -122,22 +126,49 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
     events: metrics,
   });
-  const app = createApi({
+  const auth = new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined);
+  const metricsRoute = metricsAccess(options, metrics.registry);
+  const front = createHttpApp({
+    manifest: options.manifest,
+    store: options.store,
+    auth,
+    limits: options.limits,
+    metrics: metricsRoute,
+    now: options.now,
+    log,
+    trustProxy: options.trustProxy,
+    countRefusal: metrics.unauthenticatedRefusal,
+  });
+  const views = registerApi(front, {
     manifest: options.manifest,
     store: options.store,
     queue,
     scaler,
-    auth: new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined),
-    limits: options.limits,
     agentBundle: options.agentBundle,
-    metrics: metricsAccess(options, metrics.registry),
+    metrics: metricsRoute,
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
-    trustProxy: options.trustProxy,
     attestation: options.attestation,
-    countRefusal: metrics.unauthenticatedRefusal,
   });
+  const dashboard = registerDashboard({
+    route: front.route,
+    wrap: front.wrap,
+    auth,
+    sessions: front.sessions,
+    queue,
+    groupSummaries: views.groupSummaries,
+    groupDetail: views.groupDetail,
+    environmentView: views.environmentView,
+    arrivals: (group, from, to) => options.store.arrivals(group, from, to),
+    groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
+    auditRecords: views.auditRecords,
+    log,
+    countRefusal: metrics.unauthenticatedRefusal,
+    now: options.now,
+  });
+  front.finish(dashboard.renderError);
+  const app = front.app;
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
   // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.

@@ -3,9 +3,9 @@
  * pause, resume (which revives an expired group) and moving a run to the top.
  */
 import { RuntimeError } from '../errors';
-import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
-import { emptyBody, parse } from './input';
-import type { RouteContext } from './routes';
+import { actingUser, callingUser, grantedGroup, grantedRun } from '../http/access';
+import { emptyBody, parse } from '../http/input';
+import type { RouteContext } from './context';
 import { groupStatus, runView } from './views';
 
 export function registerAdminRoutes(ctx: RouteContext): void {

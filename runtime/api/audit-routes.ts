@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import type { AuditRecord } from '../domain/audit';
-import { grantedGroup } from './access';
-import { parse } from './input';
-import { pageCost } from './limits';
-import type { RouteContext } from './routes';
+import { grantedGroup } from '../http/access';
+import { parse } from '../http/input';
+import { pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 import { PAGE_LIMIT } from './user-routes';
 
 /** Records on a page unless `limit` says otherwise. */

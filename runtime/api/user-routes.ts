@@ -8,11 +8,11 @@ import type { ManifestGroup } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
 import type { Run, RunListing } from '../domain/run';
 import { RUN_STATES, RunState } from '../domain/run';
-import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
-import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
-import { emptyBody, parse, priority, runId } from './input';
-import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
-import type { RouteContext } from './routes';
+import { actingUser, callingUser, grantedGroup, grantedRun } from '../http/access';
+import { Access, accessTo, canManage, canSeeRun, Principal } from '../http/auth';
+import { emptyBody, parse, priority, runId } from '../http/input';
+import { COST, HISTORY_SCAN_ROWS, pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpAccountView, warmUpView } from './views';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
