@@ -133,7 +133,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     store: options.store,
     auth,
     limits: options.limits,
-    metrics: metricsRoute,
+    metricsToken: metricsRoute?.token,
     now: options.now,
     log,
     trustProxy: options.trustProxy,

@@ -19,8 +19,8 @@ export interface ApiOptions {
   readonly expectedBootMs?: number;
   /** The agent bundle served to bots. @default none */
   readonly agentBundle?: string;
-  /** /metrics, for holders of this token (the gate checks it). @default off (404) */
-  readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
+  /** What /metrics serves; who may read it, the HTTP app's gate decides (its metricsToken). @default none */
+  readonly metrics?: { readonly registry: Registry };
   /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
   readonly attestation?: AttestationTrust;
 }

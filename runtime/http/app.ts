@@ -4,7 +4,6 @@
  * dashboard's sessions, and at the end the 404 and the error answers. The server composes the
  * API and the dashboard on it; neither imports the other.
  */
-import type { Registry } from 'prom-client';
 import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { FleetManifest } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
@@ -23,8 +22,8 @@ export interface HttpAppOptions {
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
   /** @default see RateLimits */
   readonly limits?: RateLimits;
-  /** /metrics, for holders of this token. @default off (404) */
-  readonly metrics?: { readonly registry: Registry; readonly token: string | (() => string | undefined) };
+  /** The token /metrics asks for, or where to read it as it changes. @default none: /metrics answers 404 */
+  readonly metricsToken?: string | (() => string | undefined);
   /** Proxy hops whose X-Forwarded-* headers to believe. @default 0 */
   readonly trustProxy?: number;
   /** Counts a refusal of a request without a valid credential, per reason (the metric). @default none */
@@ -112,7 +111,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   const limits = { userPerSecond: 50, userBurst: 200, botPerSecond: 500, botBurst: 1000, claimsPerBot: 2, ...options.limits };
   const sessions = new SessionStore(now, (proof, at) => options.auth.principalOf(proof, at));
-  const table = createRouteTable(app, { manifest: options.manifest, store: options.store, auth: options.auth, sessions, limits, now, metricsToken: options.metrics?.token });
+  const table = createRouteTable(app, { manifest: options.manifest, store: options.store, auth: options.auth, sessions, limits, now, metricsToken: options.metricsToken });
   // The router-walk test checks every route against this registry.
   (app as express.Express & { accessPolicies?: ReadonlyMap<string, AccessPolicy> }).accessPolicies = table.declared;
 
