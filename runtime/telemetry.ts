@@ -14,7 +14,8 @@ import { context, createContextKey, metrics, Span, SpanKind, SpanStatusCode, tra
 import type { AzureMonitorOpenTelemetryOptions } from '@azure/monitor-opentelemetry';
 import type { FleetManifest } from './config/manifest';
 import type { Run } from './domain/run';
-import type { RuntimeEvents, ScaleOperation } from './events';
+import type { QueueEvents } from './queue/events';
+import type { ScaleOperation, ScalerEvents } from './scaler/events';
 import { botsByState, runsByGroup } from './api/metrics';
 import type { Store } from './store/types';
 import { Log, redactText, silentLog } from './log';
@@ -192,7 +193,7 @@ const SCALE_SPAN = createContextKey('hosted-bots scale operation');
  * operation spans; and gauges of queue depth and bots by state read from the store at each export
  * (every replica reports the same fleet, so read them with max or average, not sum).
  */
-export class TelemetrySubscriber implements Pick<RuntimeEvents, 'runFinished' | 'provisioningError'>, Required<Pick<RuntimeEvents, 'runClaimed' | 'scaleOperation'>> {
+export class TelemetrySubscriber implements Pick<QueueEvents, 'runClaimed' | 'runFinished'>, Pick<ScalerEvents, 'provisioningError'>, Required<Pick<ScalerEvents, 'scaleOperation'>> {
   private readonly tracer = trace.getTracer(SCOPE);
   private readonly meter = metrics.getMeter(SCOPE);
   private readonly queueWait = this.meter.createHistogram(METRIC_NAMES.queueWait, { description: 'Time a run waited in the queue before a bot claimed it, per group.', unit: 's' });

@@ -4,11 +4,11 @@
  * to the top.
  */
 import { RuntimeError } from '../errors';
-import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
-import { parse } from './input';
+import { actingUser, callingUser, grantedGroup, grantedRun } from '../http/access';
+import { parse } from '../http/input';
 import { OPERATIONS } from './operations';
 import { OPENAPI_PATH, openApiDocument } from './openapi';
-import type { RouteContext } from './routes';
+import type { RouteContext } from './context';
 import { groupStatus, runView } from './views';
 
 export function registerAdminRoutes(ctx: RouteContext): void {

@@ -4,11 +4,11 @@
  * before and after (runtime/domain/audit.ts); newest first, paged.
  */
 import type { AuditRecord } from '../domain/audit';
-import { grantedGroup } from './access';
-import { parse } from './input';
+import { grantedGroup } from '../http/access';
+import { parse } from '../http/input';
 import { OPERATIONS } from './operations';
-import { pageCost } from './limits';
-import type { RouteContext } from './routes';
+import { pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 
 /** Records on a page unless `limit` says otherwise. */
 export const AUDIT_PAGE_DEFAULT = 50;

@@ -6,7 +6,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FleetManifest } from '../config/manifest';
-import type { RuntimeEvents } from '../events';
+import type { ComputeCallObserver } from '../azure/compute';
+import type { QueueEvents } from '../queue/events';
+import type { ScalerEvents } from '../scaler/loop';
 import type { Store } from '../store/types';
 import { BOT_STATES } from '../domain/bot';
 import type { BotState } from '../domain/bot';
@@ -32,7 +34,11 @@ export async function botsByState(store: Pick<Store, 'bots'>, manifest: FleetMan
   return manifest.groups.flatMap((g) => LIVE_STATES.map((state) => ({ group: g.name, state, count: bots.filter((b) => b.group === g.name && b.state === state).length })));
 }
 
-export class RuntimeMetrics implements RuntimeEvents {
+/**
+ * Subscribes to the queue's events (runs finished) and the scaler's (actions, provisioning errors),
+ * and observes the compute driver's ARM calls (`armCall`).
+ */
+export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerEvents {
   readonly registry = new Registry();
   private readonly runWait: Histogram<'group'>;
   private readonly runDuration: Histogram<'group' | 'state'>;
@@ -108,7 +114,7 @@ export class RuntimeMetrics implements RuntimeEvents {
     this.refusals.inc({ reason });
   };
 
-  runFinished: RuntimeEvents['runFinished'] = (run) => {
+  runFinished: QueueEvents['runFinished'] = (run) => {
     this.runsFinished.inc({ group: run.group, state: run.state });
     if (run.startedAt !== undefined) {
       this.runWait.observe({ group: run.group }, Math.max(0, run.startedAt - run.enqueuedAt) / 1000);
@@ -116,16 +122,16 @@ export class RuntimeMetrics implements RuntimeEvents {
     }
   };
 
-  scalerAction: RuntimeEvents['scalerAction'] = (action) => {
+  scalerAction: ScalerEvents['scalerAction'] = (action) => {
     const count = action.kind === 'create' ? action.count : action.botIds.length;
     this.decisions.inc({ group: action.group, action: action.kind, reason: action.kind === 'create' ? 'demand' : action.reason }, count);
   };
 
-  provisioningError: RuntimeEvents['provisioningError'] = (group, code) => {
+  provisioningError: ScalerEvents['provisioningError'] = (group, code) => {
     this.provisioningErrors.inc({ group, code });
   };
 
-  armCall: RuntimeEvents['armCall'] = (call) => {
+  armCall: ComputeCallObserver = (call) => {
     this.armCalls.inc({ operation: call.operation, outcome: call.outcome, code: call.code ?? '' });
     this.armLatency.observe({ operation: call.operation, outcome: call.outcome }, call.ms / 1000);
   };

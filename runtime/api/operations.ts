@@ -11,8 +11,8 @@
  * which change with it; /healthz and /metrics, for probes and Prometheus; the dashboard's pages.
  */
 import { z } from 'zod';
-import type { AccessPolicy } from './access';
-import { emptyBody, PAGE_LIMIT, priority, runId } from './input';
+import type { AccessPolicy } from '../http/access';
+import { emptyBody, PAGE_LIMIT, priority, runId } from '../http/input';
 import { RUN_STATES, RunState } from '../domain/run';
 import {
   auditPageSchema,

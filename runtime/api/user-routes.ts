@@ -6,12 +6,12 @@
 import type { ManifestGroup } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
 import type { Run, RunListing } from '../domain/run';
-import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
-import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
-import { parse } from './input';
+import { actingUser, callingUser, grantedGroup, grantedRun } from '../http/access';
+import { Access, accessTo, canManage, canSeeRun, Principal } from '../http/auth';
+import { parse } from '../http/input';
 import { OPERATIONS } from './operations';
-import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
-import type { RouteContext } from './routes';
+import { COST, HISTORY_SCAN_ROWS, pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpAccountView, warmUpView } from './views';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
@@ -19,7 +19,7 @@ export const QUEUE_VIEW_LIMIT = 50;
 /** Finished runs on the group view; the history route pages the rest. */
 export const RECENT_VIEW_LIMIT = 20;
 /** The most runs one page of the history or the queue holds. */
-export { PAGE_LIMIT } from './input';
+export { PAGE_LIMIT } from '../http/input';
 
 /** High priority jumps everyone's runs: co-owners and admins, and users where the group allows it. */
 const mayQueueHigh = (group: ManifestGroup, access: Access) => canManage(access) || group.queue.highPriority === 'users';

@@ -9,7 +9,7 @@ import { describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-acc
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { Run, RunListing } from '../domain/run';
-import type { Access } from './auth';
+import type { Access } from '../http/auth';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 

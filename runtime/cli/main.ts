@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { StaticToken } from '../api/auth';
+import type { StaticToken } from '../http/auth';
 import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
 import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { addAgentCommand } from '../agent/command';

@@ -2,7 +2,7 @@
  * The webhook contract's schemas: the subscription the connector's trigger sends is accepted, a
  * bad one is refused naming the field, and an event carries the run as GET /v1/runs/{id} has it.
  */
-import { parse } from '../../../runtime/api/input';
+import { parse } from '../../../runtime/http/input';
 import { OPERATIONS } from '../../../runtime/api/operations';
 import { runView } from '../../../runtime/api/views';
 import { WEBHOOK_EVENT_TYPES, webhookEventSchema, webhookSubscriptionBody } from '../../../runtime/api/webhook-schemas';

@@ -1,10 +1,9 @@
 /**
- * What happens in the runtime that metrics (and anything else watching) want to know. The queue
- * and the scaler report here; they know nothing of Prometheus or OpenTelemetry.
+ * What the scaler announces: the actions it carried out, the provisioning errors it met, and the
+ * scale operations it runs (the ARM calls that create or delete a group's VMs). The scaler owns
+ * this interface and imports none of its listeners: the metrics and the telemetry subscribe.
  */
-import type { ComputeCallObserver } from './azure/compute';
-import type { ScalerAction } from './scaler/plan';
-import type { Run } from './domain/run';
+import type { ScalerAction } from './plan';
 
 /** A scale-out or scale-in the scaler carries out: the ARM calls that create or delete bots' VMs. */
 export interface ScaleOperation {
@@ -20,17 +19,11 @@ export interface ScaleOperation {
   readonly reason: string;
 }
 
-export interface RuntimeEvents {
-  /** A run reached a final state (succeeded, failed, cancelled, expired). */
-  runFinished(run: Run): void;
-  /** A bot claimed a run, which is running now. @default ignored */
-  runClaimed?(run: Run): void;
+export interface ScalerEvents {
   /** The scaler carried out an action. */
   scalerAction(action: ScalerAction): void;
   /** A provisioning error was recorded for a group. */
   provisioningError(group: string, code: string): void;
-  /** An ARM call finished. */
-  armCall: ComputeCallObserver;
   /**
    * Wraps the work of one scale operation, so that a tracer can time it and see the provisioning
    * errors reported while it runs. It calls `work` once and settles as `work` does. Operations may
@@ -39,30 +32,22 @@ export interface RuntimeEvents {
   scaleOperation?<T>(operation: ScaleOperation, work: () => Promise<T>): Promise<T>;
 }
 
-export const noEvents: RuntimeEvents = {
-  runFinished: () => undefined,
-  scalerAction: () => undefined,
-  provisioningError: () => undefined,
-  armCall: () => undefined,
-};
+export const NO_SCALER_EVENTS: ScalerEvents = { scalerAction: () => undefined, provisioningError: () => undefined };
 
 /**
- * One `RuntimeEvents` that tells each subscriber, in order, what it listens to. A scale
+ * One `ScalerEvents` that tells each subscriber, in order, what it listens to. A scale
  * operation's work runs inside every subscriber's wrapper, the first outermost.
  */
-export function allEvents(...subscribers: ReadonlyArray<Partial<RuntimeEvents>>): RuntimeEvents {
+export function allScalerEvents(...subscribers: ReadonlyArray<Partial<ScalerEvents>>): ScalerEvents {
   return {
-    runFinished: (run) => subscribers.forEach((s) => s.runFinished?.(run)),
-    runClaimed: (run) => subscribers.forEach((s) => s.runClaimed?.(run)),
     scalerAction: (action) => subscribers.forEach((s) => s.scalerAction?.(action)),
     provisioningError: (group, code) => subscribers.forEach((s) => s.provisioningError?.(group, code)),
-    armCall: (call) => subscribers.forEach((s) => s.armCall?.(call)),
     scaleOperation: <T>(operation: ScaleOperation, work: () => Promise<T>) =>
       subscribers.reduceRight<() => Promise<T>>((inner, s) => (s.scaleOperation ? () => s.scaleOperation!(operation, inner) : inner), work)(),
   };
 }
 
 /** Runs `work` inside the subscriber's scale-operation wrapper, if it has one. */
-export function inScaleOperation<T>(events: Pick<RuntimeEvents, 'scaleOperation'>, operation: ScaleOperation, work: () => Promise<T>): Promise<T> {
+export function inScaleOperation<T>(events: Pick<ScalerEvents, 'scaleOperation'>, operation: ScaleOperation, work: () => Promise<T>): Promise<T> {
   return events.scaleOperation ? events.scaleOperation(operation, work) : work();
 }
