@@ -114,7 +114,7 @@ const app = new App();
 const stack = new TerraformStack(app, 'plain');
 new AzurermProvider(stack, 'azurerm', { features: [{}] });
 new RandomProvider(stack, 'random');
-const environment = new BotEnvironment(stack, 'environment', { name: 'demo', botCapacity: 5, plan: 'trial' }, {
+const environment = new BotEnvironment(stack, 'environment', { name: 'demo', botCapacity: 5, plan: 'trial', monitoring: { alerts: { emails: ['rpa-oncall@example.com'] } } }, {
   stackName: 'plain', geography: 'Europe', region: 'northeurope', placement: { resourceGroupName: 'rg', location: 'northeurope' },
   resourceGroupName: 'rg', resourceGroupId: '/subscriptions/0/resourceGroups/rg', subscriptionId: '0',
   runtimeUrl: 'https://bots.example.com', agentSha256: 'a'.repeat(64), botAuth: { kind: 'token' }, nameSuffix: 'abc123',
