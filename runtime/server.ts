@@ -17,6 +17,11 @@ import { RunQueue } from './queue/queue';
 import { Scaler } from './scaler/loop';
 import type { Store } from './store/types';
 import { Log, silentLog } from './log';
+import type { RuntimeEvents } from './events';
+import { runWebhookView } from './api/views';
+import { AddressGuard, Resolver } from './webhooks/address-guard';
+import { webhookEvents } from './webhooks/events';
+import { WebhookOutbox } from './webhooks/outbox';
 
 export interface RuntimeOptions {
   readonly manifest: FleetManifest;
@@ -63,6 +68,15 @@ export interface RuntimeOptions {
    * Service's front end is one), so that sign-in limits see the client's address. @default 0
    */
   readonly trustProxy?: number;
+  /** Webhook delivery. @default public HTTPS destinations only, the system resolver */
+  readonly webhooks?: {
+    /** Host names an environment admin allows whatever their addresses (and over plain HTTP). @default none */
+    readonly allowedHosts?: readonly string[];
+    /** @default the system resolver */
+    readonly resolve?: Resolver;
+    /** How often due deliveries are looked for. @default 2000 */
+    readonly pollMs?: number;
+  };
 }
 
 export interface Runtime {
@@ -73,6 +87,8 @@ export interface Runtime {
   readonly queue: RunQueue;
   readonly scaler: Scaler;
   readonly store: Store;
+  /** The webhook outbox; it runs between listen() and close(). */
+  readonly webhooks: WebhookOutbox;
   readonly server?: http.Server;
   /** Starts the scaler and listens; resolves with the base URL. */
   listen(port: number, host: string): Promise<string>;
@@ -91,6 +107,23 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
+  const guard = new AddressGuard({ allowedHosts: options.webhooks?.allowedHosts, resolve: options.webhooks?.resolve });
+  const outbox = new WebhookOutbox({
+    store: options.store,
+    guard,
+    now: options.now,
+    pollMs: options.webhooks?.pollMs,
+    retentionMs: options.manifest.environment.runRetentionDays * 24 * 3_600_000,
+    observe: metrics.webhookDelivery,
+    log,
+  });
+  // What the queue and the scaler announce goes to the metrics and to the webhook outbox.
+  const hooks = webhookEvents(outbox, { runData: (run) => runWebhookView(run, (options.now ?? Date.now)()), log });
+  const events: RuntimeEvents = {
+    ...metrics.events(),
+    runFinished: (run) => (metrics.runFinished(run), hooks.runFinished(run)),
+    provisioningError: (group, code) => (metrics.provisioningError(group, code), hooks.provisioningError(group, code)),
+  };
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -98,7 +131,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     notifier,
     now: options.now,
     onChange: () => scaler?.trigger(),
-    events: metrics,
+    events,
   });
   scaler = new Scaler({
     store: options.store,
@@ -112,7 +145,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     backoffMaxMs: options.backoffMaxMs,
     now: options.now,
     log,
-    events: metrics,
+    events,
   });
   const app = createApi({
     manifest: options.manifest,
@@ -129,6 +162,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     trustProxy: options.trustProxy,
     attestation: options.attestation,
     countRefusal: metrics.unauthenticatedRefusal,
+    webhooks: { guard, outbox },
   });
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
@@ -144,6 +178,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     queue,
     scaler,
     store: options.store,
+    webhooks: outbox,
     get server() {
       return server;
     },
@@ -167,12 +202,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       });
       const address = server.address() as AddressInfo;
       await scaler!.start();
+      outbox.start();
       log('runtime.listening', { host, port: address.port, store: options.store.kind });
       return `http://${host}:${address.port}`;
     },
     async close() {
       unsubscribe();
       await scaler!.stop();
+      await outbox.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         for (const socket of sockets) socket.destroy();

@@ -64,7 +64,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export type RouteMethod = 'get' | 'post' | 'patch';
+export type RouteMethod = 'get' | 'post' | 'patch' | 'delete';
 
 export interface RouteOptions {
   /** What the request costs against its token's rate limit, in requests. @default 1 */

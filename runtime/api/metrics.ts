@@ -26,6 +26,7 @@ export class RuntimeMetrics implements RuntimeEvents {
   private readonly decisions: Counter<'group' | 'action' | 'reason'>;
   private readonly provisioningErrors: Counter<'group' | 'code'>;
   private readonly refusals: Counter<'reason'>;
+  private readonly webhookDeliveries: Counter<'result'>;
 
   constructor(store: Store, manifest: FleetManifest) {
     const registers = [this.registry];
@@ -89,7 +90,35 @@ export class RuntimeMetrics implements RuntimeEvents {
       labelNames: ['reason'],
       registers,
     });
+    this.webhookDeliveries = new Counter({
+      name: 'hosted_bots_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (given up).',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'hosted_bots_webhook_failing',
+      help: 'Webhook deliveries not delivered after at least one failed attempt (retried, or given up and kept until retention), per group.',
+      labelNames: ['group'],
+      registers,
+      async collect() {
+        this.reset();
+        const failing = new Map<string, number>();
+        for (const s of await store.webhooks.subscriptions()) failing.set(s.group, (failing.get(s.group) ?? 0) + s.health.failing);
+        for (const g of manifest.groups) this.set({ group: g.name }, failing.get(g.name) ?? 0);
+      },
+    });
   }
+
+  /** The RuntimeEvents part of the metrics, as a plain object of its listeners. */
+  events(): RuntimeEvents {
+    return { runFinished: this.runFinished, scalerAction: this.scalerAction, provisioningError: this.provisioningError, armCall: this.armCall };
+  }
+
+  /** One webhook attempt's result: delivered, failed and retried later, or failed and given up. */
+  webhookDelivery = (result: 'delivered' | 'retry' | 'failed'): void => {
+    this.webhookDeliveries.inc({ result });
+  };
 
   /** A request without a valid credential was refused; `reason` is an error code or a sign-in refusal. */
   unauthenticatedRefusal = (reason: string): void => {

@@ -19,6 +19,9 @@ import type { AttestationTrust } from './attested-data';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
+import { registerWebhookRoutes } from './webhook-routes';
+import type { AddressGuard } from '../webhooks/address-guard';
+import type { WebhookOutbox } from '../webhooks/outbox';
 import { registerDashboard } from '../dashboard/routes';
 import { SessionStore } from '../dashboard/sessions';
 
@@ -47,6 +50,8 @@ export interface ApiOptions {
   readonly countRefusal?: (reason: string) => void;
   /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
   readonly attestation?: AttestationTrust;
+  /** Webhooks: the rules their URLs must meet, and the outbox that sends them. */
+  readonly webhooks: { readonly guard: AddressGuard; readonly outbox: Pick<WebhookOutbox, 'subscriptionsChanged'> };
 }
 
 /** What the route modules register their routes with. */
@@ -135,6 +140,7 @@ export function createApi(options: ApiOptions): express.Express {
   registerUserRoutes(ctx, views);
   registerAgentRoutes(ctx);
   registerAuditRoutes(ctx);
+  registerWebhookRoutes(ctx);
   const dashboard = registerDashboard({
     route: table.route,
     wrap,

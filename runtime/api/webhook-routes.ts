@@ -1,0 +1,131 @@
+/**
+ * A group's webhook subscriptions, for its co-owners and the environment's admins: create one
+ * (its secret is shown in that answer only), list them with how their deliveries fare, delete
+ * one. Subscriptions declared in the fleet manifest are listed too, and changed only there.
+ */
+import { randomBytes } from 'crypto';
+import { z } from 'zod';
+import { conflict, notFound, unprocessable } from '../errors';
+import { Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
+import { DestinationRefused } from '../webhooks/address-guard';
+import { newSecret } from '../webhooks/signing';
+import { actingUser, grantedGroup } from './access';
+import { emptyBody, parse } from './input';
+import type { RouteContext } from './routes';
+
+/** The most subscriptions one group may hold, API and manifest together. */
+export const MAX_WEBHOOKS_PER_GROUP = 20;
+/** The longest queue-wait threshold: a week. */
+export const MAX_WAIT_ABOVE_MINUTES = 7 * 24 * 60;
+const MAX_URL_CHARS = 2048;
+
+const eventType = z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]], { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
+
+const createBody = z
+  .object({
+    url: z.string({ message: 'is required, the https URL that receives the events' }).min(1).max(MAX_URL_CHARS),
+    events: z
+      .array(eventType, { message: `is required, a list of event types among ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+      .min(1, 'must name at least one event type')
+      .refine((e) => new Set(e).size === e.length, 'must not name an event type twice'),
+    format: z.enum(WEBHOOK_FORMATS as [WebhookFormat, ...WebhookFormat[]], { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }),
+    waitAboveMinutes: z.number({ message: 'must be a number of minutes' }).positive('must be more than 0').max(MAX_WAIT_ABOVE_MINUTES, `must be at most ${MAX_WAIT_ABOVE_MINUTES} (a week)`).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const waits = body.events.includes('queue.wait_exceeded');
+    if (waits && body.waitAboveMinutes === undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'is required with the event queue.wait_exceeded: the minutes the oldest queued run may wait' });
+    if (!waits && body.waitAboveMinutes !== undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'applies to queue.wait_exceeded only; add that event or leave it out' });
+  });
+
+const webhookId = z.string().regex(/^whm?_[0-9a-f]{24}$/, 'must be a webhook ID (wh_ and 24 hex digits)');
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** The URL without its query and fragment, which may hold a credential (a Teams Workflows URL's `sig`). */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return url;
+  }
+}
+
+/** A subscription as lists show it: never its secret. */
+export function webhookView(s: Subscription & { health: SubscriptionHealth }) {
+  return {
+    id: s.id,
+    url: s.url,
+    events: s.events,
+    format: s.format,
+    waitAboveMinutes: s.waitAboveMinutes ?? null,
+    source: s.source,
+    createdBy: s.createdBy,
+    createdAt: iso(s.createdAt),
+    health: { lastSuccessAt: iso(s.health.lastSuccessAt), lastFailureAt: iso(s.health.lastFailureAt), failing: s.health.failing },
+  };
+}
+
+export function registerWebhookRoutes(ctx: RouteContext): void {
+  const { route, wrap, store, now, log, webhooks } = ctx;
+
+  route('post', '/v1/groups/:group/webhooks', 'group-co-owner',
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      const body = parse(createBody, req.body);
+      try {
+        webhooks.guard.checkUrl(body.url);
+      } catch (err) {
+        if (!(err instanceof DestinationRefused)) throw err;
+        throw unprocessable('destination_refused', err.message.startsWith('url: ') ? err.message : `url: ${err.message}`);
+      }
+      const existing = await store.webhooks.subscriptions(group.name);
+      if (existing.length >= MAX_WEBHOOKS_PER_GROUP) {
+        throw conflict('too_many_webhooks', `group ${group.name} has ${existing.length} webhook subscriptions, the most a group may; delete one first`);
+      }
+      const subscription = {
+        id: `wh_${randomBytes(12).toString('hex')}`,
+        group: group.name,
+        url: body.url,
+        events: body.events,
+        format: body.format,
+        secret: newSecret(),
+        waitAboveMinutes: body.waitAboveMinutes,
+        source: 'api' as const,
+        createdBy: actingUser(req, 'api').id,
+        createdAt: now(),
+      };
+      await store.webhooks.createSubscription(subscription);
+      webhooks.outbox.subscriptionsChanged();
+      log('webhook.created', { group: group.name, subscription: subscription.id, events: subscription.events, by: subscription.createdBy });
+      res.setHeader('Location', `/v1/groups/${encodeURIComponent(group.name)}/webhooks/${subscription.id}`);
+      res.status(201).json({ id: subscription.id, url: subscription.url, events: subscription.events, format: subscription.format, secret: subscription.secret });
+    }),
+    { coOwnersMay: 'manage its webhooks' },
+  );
+
+  route('get', '/v1/groups/:group/webhooks', 'group-co-owner',
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      res.json({ webhooks: (await store.webhooks.subscriptions(group.name)).map(webhookView) });
+    }),
+    { coOwnersMay: 'manage its webhooks' },
+  );
+
+  route('delete', '/v1/groups/:group/webhooks/:id', 'group-co-owner',
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      const id = parse(webhookId, req.params.id, 'id');
+      parse(emptyBody, req.body);
+      const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
+      if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
+      if (found.source === 'manifest') throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest (group ${group.name}'s webhooks); remove it there and deploy`);
+      await store.webhooks.deleteSubscription(group.name, id);
+      webhooks.outbox.subscriptionsChanged();
+      log('webhook.deleted', { group: group.name, subscription: id, by: actingUser(req, 'api').id });
+      res.status(204).end();
+    }),
+    { coOwnersMay: 'manage its webhooks' },
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * What the outbox hears of the runtime: finished runs and provisioning errors, as RuntimeEvents
+ * carries them. One small adapter, so that the server subscribes the outbox in one place.
+ */
+import type { RuntimeEvents } from '../events';
+import type { Run } from '../domain/run';
+import { runEventType } from '../domain/webhook';
+import { Log, silentLog } from '../log';
+import type { WebhookOutbox } from './outbox';
+
+export interface WebhookEventsOptions {
+  /** A run as a webhook shows it (runWebhookView). */
+  readonly runData: (run: Run) => Readonly<Record<string, unknown>>;
+  readonly log?: Log;
+}
+
+/**
+ * The outbox as a RuntimeEvents listener. The events arrive after their change committed; the
+ * outbox write follows at once, and a failure to write is logged (the change itself stands).
+ */
+export function webhookEvents(outbox: Pick<WebhookOutbox, 'publish'>, options: WebhookEventsOptions): Pick<RuntimeEvents, 'runFinished' | 'provisioningError'> {
+  const log = options.log ?? silentLog;
+  const publish = (group: string, ...args: Parameters<WebhookOutbox['publish']> extends [string, ...infer R] ? R : never) => {
+    outbox.publish(group, ...args).catch((err: Error) => log('webhook.enqueue_failed', { group, event: args[0], error: err.message }));
+  };
+  return {
+    runFinished(run) {
+      const type = runEventType(run);
+      if (type) publish(run.group, type, run.id, options.runData(run));
+    },
+    provisioningError(group, code) {
+      publish(group, 'group.provisioning_error', `${code}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`, { group, code });
+    },
+  };
+}
