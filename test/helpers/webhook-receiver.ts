@@ -23,12 +23,15 @@ export interface WebhookReceiver {
 /** The host name tests send webhooks to. */
 export const RECEIVER_HOST = 'receiver.test';
 
-/** A guard under which receiver.test is 127.0.0.1, allowed by name as an admin would allow it. */
+/** Webhook settings under which receiver.test is 127.0.0.1, allowed by name as an admin would allow it. */
+export const RECEIVER_WEBHOOKS = {
+  allowedHosts: [RECEIVER_HOST],
+  resolve: async (host: string) => (host === RECEIVER_HOST ? [{ address: '127.0.0.1', family: 4 }] : []),
+};
+
+/** A guard with RECEIVER_WEBHOOKS. */
 export function receiverGuard(): AddressGuard {
-  return new AddressGuard({
-    allowedHosts: [RECEIVER_HOST],
-    resolve: async (host) => (host === RECEIVER_HOST ? [{ address: '127.0.0.1', family: 4 }] : []),
-  });
+  return new AddressGuard(RECEIVER_WEBHOOKS);
 }
 
 export async function startReceiver(): Promise<WebhookReceiver> {

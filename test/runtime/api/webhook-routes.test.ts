@@ -1,0 +1,92 @@
+/**
+ * A group's webhooks through the API of a running runtime: who may manage them, what is refused
+ * and why, what a listing shows, and a finished run reaching a real receiver, signed.
+ */
+import { Webhook } from 'standardwebhooks';
+import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { RECEIVER_WEBHOOKS, startReceiver, WebhookReceiver } from '../../helpers/webhook-receiver';
+
+describe('webhook routes', () => {
+  let t: TestFleet;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    t = await startTestFleet(
+      { groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } },
+      { webhooks: { ...RECEIVER_WEBHOOKS, pollMs: 50 } },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await t?.stop();
+    await receiver?.close();
+  });
+
+  const create = (body: unknown, as: string = USERS.financeLead) => t.api('POST', '/v1/groups/finance/webhooks', body, as);
+
+  test('a co-owner creates one: 201, its Location, and its secret once', async () => {
+    const res = await create({ url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json' });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ id: expect.stringMatching(/^wh_[0-9a-f]{24}$/), url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json', secret: expect.stringMatching(/^whsec_/) });
+    expect(res.headers.get('location')).toBe(`/v1/groups/finance/webhooks/${res.body.id}`);
+  });
+
+  test('the list shows each subscription and its delivery health, never its secret', async () => {
+    const created = (await create({ url: 'https://hooks.example.com/list', events: ['queue.wait_exceeded'], format: 'teams', waitAboveMinutes: 15 }, USERS.admin)).body;
+    const res = await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead);
+    expect(res.status).toBe(200);
+    expect(res.body.webhooks).toContainEqual({
+      id: created.id, url: 'https://hooks.example.com/list', events: ['queue.wait_exceeded'], format: 'teams', waitAboveMinutes: 15, source: 'api', createdBy: USERS.admin,
+      createdAt: expect.any(String), health: { lastSuccessAt: null, lastFailureAt: null, failing: 0 },
+    });
+    expect(JSON.stringify(res.body)).not.toContain('whsec_');
+  });
+
+  test('a co-owner deletes one: 204, and it is gone; a second delete is 404', async () => {
+    const { id } = (await create({ url: 'https://hooks.example.com/gone', events: ['run.failed'], format: 'json' })).body;
+    expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).status).toBe(204);
+    expect((await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead)).body.webhooks.map((w: { id: string }) => w.id)).not.toContain(id);
+    expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).body.error.code).toBe('webhook_not_found');
+  });
+
+  test('a plain user of the group gets 403, a user of another group 404', async () => {
+    const plain = await create({ url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json' }, USERS.financeClerk);
+    expect([plain.status, plain.body.error]).toEqual([403, { code: 'forbidden', message: 'only co-owners of group finance may manage its webhooks' }]);
+    expect((await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeClerk)).status).toBe(403);
+    expect((await create({ url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json' }, USERS.salesRep)).status).toBe(404);
+  });
+
+  test.each([
+    [{ events: ['run.failed'], format: 'json' }, 400, /^url: is required/],
+    [{ url: 'https://h.example.com', events: [], format: 'json' }, 400, /^events: must name at least one event type/],
+    [{ url: 'https://h.example.com', events: ['run.exploded'], format: 'json' }, 400, /^events\.0: must be one of run\.succeeded, /],
+    [{ url: 'https://h.example.com', events: ['run.failed', 'run.failed'], format: 'json' }, 400, /^events: must not name an event type twice/],
+    [{ url: 'https://h.example.com', events: ['run.failed'], format: 'xml' }, 400, /^format: must be one of json, teams/],
+    [{ url: 'https://h.example.com', events: ['queue.wait_exceeded'], format: 'json' }, 400, /^waitAboveMinutes: is required with the event queue\.wait_exceeded/],
+    [{ url: 'https://h.example.com', events: ['run.failed'], format: 'json', waitAboveMinutes: 5 }, 400, /^waitAboveMinutes: applies to queue\.wait_exceeded only/],
+    [{ url: 'https://h.example.com', events: ['queue.wait_exceeded'], format: 'json', waitAboveMinutes: 0 }, 400, /^waitAboveMinutes: must be more than 0/],
+    [{ url: 'https://h.example.com', events: ['run.failed'], format: 'json', secret: 'mine' }, 400, /secret: unknown field/],
+    [{ url: 'http://hooks.example.com/in', events: ['run.failed'], format: 'json' }, 422, /^url: must use https/],
+    [{ url: 'https://127.0.0.1/in', events: ['run.failed'], format: 'json' }, 422, /^url: 127\.0\.0\.1 is a loopback address/],
+    [{ url: 'https://169.254.169.254/metadata', events: ['run.failed'], format: 'json' }, 422, /^url: 169\.254\.169\.254 is a cloud metadata address/],
+  ])('%j is refused with %i, naming the field', async (body, status, message) => {
+    const res = await create(body);
+    expect(res.status).toBe(status);
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  test('a finished run reaches the receiver, signed with the subscription secret, as GET /v1/runs/{id} shows it without inputs and output', async () => {
+    const { secret } = (await create({ url: receiver.url('/runs'), events: ['run.succeeded'], format: 'json' })).body;
+    const run = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.05, account: 'private' } }, USERS.financeClerk)).body;
+    const received = await eventually('the webhook', () => receiver.received.find((r) => r.path === '/runs'), 30_000);
+    const event = new Webhook(secret).verify(received.body, received.headers) as { type: string; timestamp: string; data: Record<string, unknown> };
+    const shown = (await t.api('GET', `/v1/runs/${run.id}`, undefined, USERS.financeClerk)).body;
+    const { inputs: _inputs, ...withoutInputs } = shown;
+    expect(event).toEqual({
+      type: 'run.succeeded',
+      timestamp: expect.any(String),
+      data: { ...withoutInputs, result: { exitCode: shown.result.exitCode, errorCode: shown.result.errorCode, errorMessage: shown.result.errorMessage } },
+    });
+    expect(received.body).not.toContain('private');
+  }, 40_000);
+});
