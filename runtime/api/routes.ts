@@ -19,7 +19,7 @@ import type { AttestationTrust } from './attested-data';
 import { Authenticator } from './auth';
 import { MAX_URL_LENGTH, RateLimits, TooManyRequests } from './limits';
 import { groupViews, registerUserRoutes } from './user-routes';
-import { registerWebhookRoutes } from './webhook-routes';
+import { registerWebhookRoutes, webhookSection } from './webhook-routes';
 import type { AddressGuard } from '../webhooks/address-guard';
 import type { WebhookOutbox } from '../webhooks/outbox';
 import { registerDashboard } from '../dashboard/routes';
@@ -153,6 +153,7 @@ export function createApi(options: ApiOptions): express.Express {
     arrivals: (group, from, to) => options.store.arrivals(group, from, to),
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
     auditRecords: async (group, limit) => (await options.store.auditRecords({ group, limit })).map(auditRecordView),
+    webhooks: (group) => webhookSection(options.store, group),
     log,
     countRefusal: options.countRefusal,
     now,

@@ -12,6 +12,7 @@ import { newSecret } from '../webhooks/signing';
 import { actingUser, grantedGroup } from './access';
 import { emptyBody, parse } from './input';
 import type { RouteContext } from './routes';
+import type { Store } from '../store/types';
 
 /** The most subscriptions one group may hold, API and manifest together. */
 export const MAX_WEBHOOKS_PER_GROUP = 20;
@@ -64,6 +65,29 @@ export function webhookView(s: Subscription & { health: SubscriptionHealth }) {
     createdBy: s.createdBy,
     createdAt: iso(s.createdAt),
     health: { lastSuccessAt: iso(s.health.lastSuccessAt), lastFailureAt: iso(s.health.lastFailureAt), failing: s.health.failing },
+  };
+}
+
+/** Failing deliveries the group's page lists. */
+export const FAILING_VIEW_LIMIT = 20;
+
+/** The group page's webhook section: the subscriptions (URLs without their query) and the failing deliveries. */
+export async function webhookSection(store: Pick<Store, 'webhooks'>, group: string) {
+  const [subscriptions, failing] = await Promise.all([
+    store.webhooks.subscriptions(group),
+    store.webhooks.deliveries({ group, states: ['pending', 'failed'], failing: true, limit: FAILING_VIEW_LIMIT }),
+  ]);
+  return {
+    subscriptions: subscriptions.map((s) => ({ ...webhookView(s), url: shownUrl(s.url) })),
+    failing: failing.map((d) => ({
+      id: d.id,
+      event: d.eventType,
+      createdAt: new Date(d.createdAt).toISOString(),
+      state: d.state,
+      attempts: d.attempts,
+      lastError: d.lastError ?? null,
+      nextAttemptAt: d.state === 'pending' ? new Date(d.nextAttemptAt).toISOString() : null,
+    })),
   };
 }
 

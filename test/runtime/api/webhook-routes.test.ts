@@ -3,7 +3,7 @@
  * and why, what a listing shows, and a finished run reaching a real receiver, signed.
  */
 import { Webhook } from 'standardwebhooks';
-import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { dashboardSession, eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 import { RECEIVER_WEBHOOKS, startReceiver, WebhookReceiver } from '../../helpers/webhook-receiver';
 
 describe('webhook routes', () => {
@@ -14,7 +14,7 @@ describe('webhook routes', () => {
     receiver = await startReceiver();
     t = await startTestFleet(
       { groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } },
-      { webhooks: { ...RECEIVER_WEBHOOKS, pollMs: 50 } },
+      { webhooks: { ...RECEIVER_WEBHOOKS, pollMs: 50 }, metricsToken: 'metrics-token' },
     );
   }, 30_000);
   afterAll(async () => {
@@ -88,5 +88,29 @@ describe('webhook routes', () => {
       data: { ...withoutInputs, result: { exitCode: shown.result.exitCode, errorCode: shown.result.errorCode, errorMessage: shown.result.errorMessage } },
     });
     expect(received.body).not.toContain('private');
+  }, 40_000);
+
+  test("a failing delivery shows on the group's page for a co-owner, not for a plain user, and in the metrics", async () => {
+    const failing = await startReceiver();
+    try {
+      failing.failNext(1_000);
+      await create({ url: failing.url('/failing'), events: ['run.failed', 'run.succeeded'], format: 'teams' });
+      await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.05 } }, USERS.financeClerk);
+      const listed = await eventually('a failure in the list', async () =>
+        (await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead)).body.webhooks.find((w: { url: string; health: { failing: number } }) => w.url.endsWith('/failing') && w.health.failing > 0),
+      30_000);
+      expect(listed.health).toEqual({ lastSuccessAt: null, lastFailureAt: expect.any(String), failing: 1 });
+
+      const page = async (who: string) => (await fetch(`${t.fleet.url}/groups/finance`, { headers: { cookie: (await dashboardSession(t, who)).cookie } })).text();
+      const lead = await page(USERS.financeLead);
+      expect(lead).toMatch(/<tr data-delivery="msg_[0-9a-f]{24}"><td>run\.succeeded<\/td>.*<td>retrying<\/td>.*answered 503: try later/s);
+      expect(await page(USERS.financeClerk)).not.toContain('data-testid="webhooks"');
+
+      const metrics = await (await fetch(`${t.fleet.url}/metrics`, { headers: { authorization: 'Bearer metrics-token' } })).text();
+      expect(metrics).toMatch(/^hosted_bots_webhook_deliveries_total\{result="retry"\} [1-9]/m);
+      expect(metrics).toMatch(/^hosted_bots_webhook_failing\{group="finance"\} 1$/m);
+    } finally {
+      await failing.close();
+    }
   }, 40_000);
 });
