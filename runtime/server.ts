@@ -21,6 +21,7 @@ import type { RuntimeEvents } from './events';
 import { runWebhookView } from './api/views';
 import { AddressGuard, Resolver } from './webhooks/address-guard';
 import { webhookEvents } from './webhooks/events';
+import { syncDeclaredWebhooks } from './webhooks/declared';
 import { WebhookOutbox } from './webhooks/outbox';
 
 export interface RuntimeOptions {
@@ -76,6 +77,8 @@ export interface RuntimeOptions {
     readonly resolve?: Resolver;
     /** How often due deliveries are looked for. @default 2000 */
     readonly pollMs?: number;
+    /** Where the signing secrets of the manifest's webhooks live. @default the store (a local runtime) */
+    readonly secrets?: import('./azure/key-vault').SecretStore;
   };
 }
 
@@ -183,6 +186,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return server;
     },
     async listen(port, host) {
+      // The manifest's webhooks first: a URL the destination rules refuse stops the start here.
+      const declared = await syncDeclaredWebhooks(options.manifest, options.store, guard, options.webhooks?.secrets, (options.now ?? Date.now)());
+      outbox.subscriptionsChanged();
+      if (declared.length > 0) log('webhook.declared', { subscriptions: declared.length });
       // Headers larger than 16 KiB are refused (431) before any handler runs. Time-outs are
       // checked every second rather than Node's default 30 s, so a slow client is cut off on time.
       const requestMs = options.timeouts?.requestMs ?? 60_000;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import { z } from 'zod';
 import { conflict, notFound, unprocessable } from '../errors';
-import { Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
+import { MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
 import { DestinationRefused } from '../webhooks/address-guard';
 import { newSecret } from '../webhooks/signing';
 import { actingUser, grantedGroup } from './access';
@@ -14,17 +14,12 @@ import { emptyBody, parse } from './input';
 import type { RouteContext } from './routes';
 import type { Store } from '../store/types';
 
-/** The most subscriptions one group may hold, API and manifest together. */
-export const MAX_WEBHOOKS_PER_GROUP = 20;
-/** The longest queue-wait threshold: a week. */
-export const MAX_WAIT_ABOVE_MINUTES = 7 * 24 * 60;
-const MAX_URL_CHARS = 2048;
 
 const eventType = z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]], { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
 
 const createBody = z
   .object({
-    url: z.string({ message: 'is required, the https URL that receives the events' }).min(1).max(MAX_URL_CHARS),
+    url: z.string({ message: 'is required, the https URL that receives the events' }).min(1).max(MAX_WEBHOOK_URL_CHARS),
     events: z
       .array(eventType, { message: `is required, a list of event types among ${WEBHOOK_EVENT_TYPES.join(', ')}` })
       .min(1, 'must name at least one event type')

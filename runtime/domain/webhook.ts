@@ -11,6 +11,12 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = ['run.succeeded'
 export type WebhookFormat = 'json' | 'teams';
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['json', 'teams'];
 
+/** The most subscriptions one group may hold, API and manifest together. */
+export const MAX_WEBHOOKS_PER_GROUP = 20;
+/** The longest queue-wait threshold: a week. */
+export const MAX_WAIT_ABOVE_MINUTES = 7 * 24 * 60;
+export const MAX_WEBHOOK_URL_CHARS = 2048;
+
 /** Where a subscription came from: the API (a co-owner or an admin), or the fleet manifest. */
 export type SubscriptionSource = 'api' | 'manifest';
 

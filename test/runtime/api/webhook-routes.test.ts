@@ -13,7 +13,14 @@ describe('webhook routes', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     t = await startTestFleet(
-      { groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } },
+      {
+        groups: {
+          finance: {
+            access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] },
+            webhooks: [{ url: 'https://hooks.example.com/declared', events: ['group.provisioning_error'], format: 'json' }],
+          },
+        },
+      },
       { webhooks: { ...RECEIVER_WEBHOOKS, pollMs: 50 }, metricsToken: 'metrics-token' },
     );
   }, 30_000);
@@ -47,6 +54,13 @@ describe('webhook routes', () => {
     expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).status).toBe(204);
     expect((await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead)).body.webhooks.map((w: { id: string }) => w.id)).not.toContain(id);
     expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).body.error.code).toBe('webhook_not_found');
+  });
+
+  test('a webhook the manifest declares is listed, and can be deleted only there', async () => {
+    const declared = (await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.admin)).body.webhooks.find((w: { source: string }) => w.source === 'manifest');
+    expect(declared).toMatchObject({ id: expect.stringMatching(/^whm_[0-9a-f]{24}$/), url: 'https://hooks.example.com/declared', events: ['group.provisioning_error'], createdBy: 'manifest' });
+    const res = await t.api('DELETE', `/v1/groups/finance/webhooks/${declared.id}`, undefined, USERS.admin);
+    expect([res.status, res.body.error.code]).toEqual([409, 'declared_in_manifest']);
   });
 
   test('a plain user of the group gets 403, a user of another group 404', async () => {
