@@ -111,9 +111,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
   const guard = new AddressGuard({ allowedHosts: options.webhooks?.allowedHosts, resolve: options.webhooks?.resolve });
+  const runData = (run: import('./domain/run').Run) => runWebhookView(run, (options.now ?? Date.now)());
   const outbox = new WebhookOutbox({
     store: options.store,
     guard,
+    runData,
     now: options.now,
     pollMs: options.webhooks?.pollMs,
     retentionMs: options.manifest.environment.runRetentionDays * 24 * 3_600_000,
@@ -121,7 +123,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
   });
   // What the queue and the scaler announce goes to the metrics and to the webhook outbox.
-  const hooks = webhookEvents(outbox, { runData: (run) => runWebhookView(run, (options.now ?? Date.now)()), log });
+  const hooks = webhookEvents(outbox, { runData, log });
   const events: RuntimeEvents = {
     ...metrics.events(),
     runFinished: (run) => (metrics.runFinished(run), hooks.runFinished(run)),

@@ -111,6 +111,15 @@ export class PostgresWebhooks implements WebhookStore {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async queuedEvents(subscriptionIds: readonly string[], eventKeys: readonly string[]): Promise<Set<string>> {
+    if (subscriptionIds.length === 0 || eventKeys.length === 0) return new Set();
+    const result = await this.query('SELECT subscription_id, event_key FROM webhook_deliveries WHERE subscription_id = ANY($1::text[]) AND event_key = ANY($2::text[])', [
+      subscriptionIds,
+      eventKeys,
+    ]);
+    return new Set(result.rows.map((r) => `${r.subscription_id} ${r.event_key}`));
+  }
+
   async deliveries(query: DeliveryQuery): Promise<Delivery[]> {
     const states = query.states?.length ? ' AND state = ANY($3::text[])' : '';
     const failing = query.failing ? ' AND last_failure_at IS NOT NULL' : '';

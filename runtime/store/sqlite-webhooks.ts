@@ -111,6 +111,17 @@ export class SqliteWebhooks implements WebhookStore {
     });
   }
 
+  queuedEvents(subscriptionIds: readonly string[], eventKeys: readonly string[]): Promise<Set<string>> {
+    return this.read(() => {
+      if (subscriptionIds.length === 0 || eventKeys.length === 0) return new Set<string>();
+      const marks = (n: number) => Array(n).fill('?').join(', ');
+      const rows = this.db
+        .prepare(`SELECT subscription_id, event_key FROM webhook_deliveries WHERE subscription_id IN (${marks(subscriptionIds.length)}) AND event_key IN (${marks(eventKeys.length)})`)
+        .all(...subscriptionIds, ...eventKeys) as Row[];
+      return new Set(rows.map((r) => `${r.subscription_id} ${r.event_key}`));
+    });
+  }
+
   deliveries(query: DeliveryQuery): Promise<Delivery[]> {
     return this.read(() => {
       const states = query.states?.length ? ` AND state IN (${sqlList(query.states)})` : '';

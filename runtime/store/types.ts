@@ -217,6 +217,8 @@ export interface WebhookStore {
    * only from the lease's holder. False when nothing changed (delivered already, or leased anew).
    */
   finishDelivery(id: string, holder: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /** Which of these events are queued already for these subscriptions, as `<subscription ID> <event key>`. */
+  queuedEvents(subscriptionIds: readonly string[], eventKeys: readonly string[]): Promise<Set<string>>;
   /** A group's deliveries, newest first. */
   deliveries(query: DeliveryQuery): Promise<Delivery[]>;
   /** Retention: deletes delivered and given-up deliveries finished before `before`, at most `limit`. */

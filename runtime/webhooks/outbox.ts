@@ -8,7 +8,8 @@
  * event at least once, and drop repeats by the `webhook-id` header.
  */
 import { randomBytes } from 'crypto';
-import { afterFailure, Delivery, NewDelivery, Subscription, waitEpisode, WebhookEventType } from '../domain/webhook';
+import { afterFailure, Delivery, NewDelivery, runEventType, Subscription, waitEpisode, WebhookEventType } from '../domain/webhook';
+import { FINAL_RUN_STATES, Run } from '../domain/run';
 import type { Store } from '../store/types';
 import { Log, silentLog } from '../log';
 import { AddressGuard } from './address-guard';
@@ -20,7 +21,7 @@ import { newMessageId, signedHeaders } from './signing';
 export type DeliveryResult = 'delivered' | 'retry' | 'failed';
 
 export interface OutboxOptions {
-  readonly store: Pick<Store, 'webhooks' | 'queueCounts'>;
+  readonly store: Pick<Store, 'webhooks' | 'queueCounts' | 'runs' | 'getRun'>;
   readonly guard: AddressGuard;
   /** This replica's name on its leases. @default a random one */
   readonly holder?: string;
@@ -41,6 +42,13 @@ export interface OutboxOptions {
   readonly waitCheckMs?: number;
   /** Delivered and given-up deliveries are forgotten this long after they finished (the run retention). @default 30 days */
   readonly retentionMs?: number;
+  /**
+   * A run as a webhook shows it (runWebhookView). With it, the loop also catches up on runs that
+   * finished in the last CATCH_UP_WINDOW_MS without their event queued (see catchUp). @default no catch-up
+   */
+  readonly runData?: (run: Run) => Readonly<Record<string, unknown>>;
+  /** How often the loop catches up on finished runs. @default 60000 */
+  readonly catchUpMs?: number;
   /** Sends one attempt. @default deliver() through `guard` */
   readonly send?: (request: WebhookRequest) => Promise<AttemptResult>;
   /** Told of every attempt's result, per group. @default nothing */
@@ -51,6 +59,10 @@ export interface OutboxOptions {
 /** Subscriptions are read again after this long, so one replica sees another's new ones soon. */
 const SUBSCRIPTIONS_TTL_MS = 10_000;
 const RETENTION_EVERY_MS = 3_600_000;
+/** How far back the catch-up looks for finished runs: well beyond a runtime's restart. */
+export const CATCH_UP_WINDOW_MS = 15 * 60_000;
+/** The most recent runs of a group one catch-up reads. */
+const CATCH_UP_RUNS = 200;
 const FORGET_BATCH = 1000;
 
 export class WebhookOutbox {
@@ -67,6 +79,7 @@ export class WebhookOutbox {
   private again = false;
   private lastWaitCheck = -Infinity;
   private lastRetention = -Infinity;
+  private lastCatchUp = -Infinity;
 
   constructor(private readonly options: OutboxOptions) {
     this.store = options.store;
@@ -144,6 +157,44 @@ export class WebhookOutbox {
     }
   }
 
+  /**
+   * Queues the events of runs that finished in the last CATCH_UP_WINDOW_MS and have none yet for a
+   * subscription that wants them (and existed when the run finished). An event is queued just
+   * after its change commits; a runtime that died in between left it out, and this puts it in.
+   * Queuing is idempotent (one delivery per subscription and event), so replicas may all do it.
+   * Returns how many deliveries it queued.
+   */
+  async catchUp(): Promise<number> {
+    const runData = this.options.runData;
+    if (!runData) return 0;
+    const since = this.now() - CATCH_UP_WINDOW_MS;
+    const subscriptions = (await this.subscriptions()).filter((s) => s.events.some((e) => e.startsWith('run.')));
+    let queued = 0;
+    for (const group of new Set(subscriptions.map((s) => s.group))) {
+      const mine = subscriptions.filter((s) => s.group === group);
+      const finished = (await this.store.runs({ group, states: FINAL_RUN_STATES, limit: CATCH_UP_RUNS })).filter((r) => r.finishedAt !== undefined && r.finishedAt >= since);
+      const wanted = finished.flatMap((run) => {
+        const type = runEventType(run);
+        return mine.filter((s) => type && s.events.includes(type) && s.createdAt <= run.finishedAt!).map((s) => ({ run, type: type!, s, key: `${type}:${run.id}` }));
+      });
+      if (wanted.length === 0) continue;
+      const known = await this.store.webhooks.queuedEvents([...new Set(wanted.map((w) => w.s.id))], [...new Set(wanted.map((w) => w.key))]);
+      const missing = wanted.filter((w) => !known.has(`${w.s.id} ${w.key}`));
+      const deliveries: NewDelivery[] = [];
+      for (const runId of new Set(missing.map((w) => w.run.id))) {
+        const run = await this.store.getRun(runId);
+        if (!run) continue;
+        for (const w of missing.filter((x) => x.run.id === runId)) {
+          const event: WebhookEvent = { type: w.type, timestamp: new Date(run.finishedAt!).toISOString(), data: runData(run) };
+          deliveries.push(this.newDelivery(w.s, event, w.key, this.now()));
+        }
+      }
+      if (deliveries.length > 0) queued += await this.store.webhooks.enqueueDeliveries(deliveries);
+    }
+    if (queued > 0) this.log('webhook.caught_up', { deliveries: queued });
+    return queued;
+  }
+
   /** Claims the due deliveries (one batch) and makes one attempt at each; how many it attempted. */
   async deliverDue(): Promise<number> {
     const claimed = await this.store.webhooks.claimDeliveries(this.holder, this.now(), this.options.leaseMs ?? 60_000, this.options.batch ?? 20);
@@ -201,6 +252,10 @@ export class WebhookOutbox {
     if (now - this.lastWaitCheck >= (this.options.waitCheckMs ?? 30_000)) {
       this.lastWaitCheck = now;
       await this.checkWaits();
+    }
+    if (now - this.lastCatchUp >= (this.options.catchUpMs ?? 60_000)) {
+      this.lastCatchUp = now;
+      await this.catchUp();
     }
     if (now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;

@@ -986,6 +986,14 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.webhooks.deliveries({ group: 'finance', limit: 10 })).toHaveLength(1);
       });
 
+      test('queued events are found by subscription and event key', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        await store.webhooks.enqueueDeliveries([delivery(s.id, { eventKey: 'run.failed:run_a' })]);
+        expect(await store.webhooks.queuedEvents([s.id, 'wh_other'], ['run.failed:run_a', 'run.failed:run_b'])).toEqual(new Set([`${s.id} run.failed:run_a`]));
+        expect(await store.webhooks.queuedEvents([], ['run.failed:run_a'])).toEqual(new Set());
+      });
+
       test('a claimed delivery is leased: no second claim gets it until the lease runs out, and the attempt is counted', async () => {
         const s = subscription();
         await store.webhooks.createSubscription(s);

@@ -209,4 +209,32 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     await o.drain();
     expect(receiver.received).toHaveLength(2);
   });
+
+  test('a run that finished without its event queued (the runtime died in between) is caught up once; one from before the subscription is not', async () => {
+    const o = outbox({ runData: (run) => ({ id: run.id, state: run.state }) });
+    const cancelled = async () => {
+      const queued = (await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: clock })) as { run: { id: string } };
+      await store.cancel(queued.run.id, clock, { id: 'ana', via: 'api' });
+      return queued.run.id;
+    };
+    await cancelled();
+    clock += 1000;
+    await subscribe(['run.cancelled']);
+    clock += 1000;
+    const missed = await cancelled();
+    expect(await o.catchUp()).toBe(1);
+    expect(await o.catchUp()).toBe(0);
+    await o.drain();
+    expect(receiver.received).toHaveLength(1);
+    expect(verified(0)).toEqual({ type: 'run.cancelled', timestamp: new Date(clock).toISOString(), data: { id: missed, state: 'cancelled' } });
+  });
+
+  test('a run whose event the runtime queued is not queued again by the catch-up', async () => {
+    await subscribe(['run.cancelled']);
+    const o = outbox({ runData: (run) => ({ id: run.id }) });
+    const queued = (await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: clock })) as { run: { id: string } };
+    await store.cancel(queued.run.id, clock, { id: 'ana', via: 'api' });
+    expect(await o.publish('finance', 'run.cancelled', queued.run.id, { id: queued.run.id })).toBe(1);
+    expect(await o.catchUp()).toBe(0);
+  });
 });
