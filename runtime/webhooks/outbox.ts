@@ -28,7 +28,7 @@ export interface OutboxOptions {
   readonly now?: () => number;
   /** In [0, 1), for the retry jitter. @default Math.random */
   readonly random?: () => number;
-  /** How long a claimed delivery is this replica's; well above the attempt's time-out. @default 60000 */
+  /** How long a claimed delivery is this replica's: well above a batch's attempts in a row (batch / concurrency × time-out). @default 120000 */
   readonly leaseMs?: number;
   /** Deliveries claimed at once. @default 20 */
   readonly batch?: number;
@@ -197,7 +197,7 @@ export class WebhookOutbox {
 
   /** Claims the due deliveries (one batch) and makes one attempt at each; how many it attempted. */
   async deliverDue(): Promise<number> {
-    const claimed = await this.store.webhooks.claimDeliveries(this.holder, this.now(), this.options.leaseMs ?? 60_000, this.options.batch ?? 20);
+    const claimed = await this.store.webhooks.claimDeliveries(this.holder, this.now(), this.options.leaseMs ?? 120_000, this.options.batch ?? 20);
     if (claimed.length === 0) return 0;
     // Fresh subscriptions: a URL or secret may have just changed.
     this.subscriptionsChanged();
