@@ -1,4 +1,5 @@
-import { describeWait, runWaitReasons, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
+import { describeWait, runView, runWaitReasons, runWebhookView, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
+import type { Run } from '../../../runtime/domain/run';
 import { openAccount } from '../../../runtime/scaler/warm-up-account';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
@@ -131,4 +132,17 @@ describe("bots in a group's view", () => {
       await t.stop();
     }
   }, 60_000);
+});
+
+describe('a run in a webhook', () => {
+  const run: Run = {
+    id: 'run_1', group: 'finance', flow: 'invoice', inputs: { password: 'hunter2' }, priority: 'normal', state: 'failed', attempts: 1, createdBy: 'ana', timeoutMinutes: 30,
+    enqueuedAt: NOW - 2 * MINUTE, queuedAt: NOW - 2 * MINUTE, startedAt: NOW - MINUTE, finishedAt: NOW, cancelRequested: false, exitCode: 1, output: 'account 12345', errorCode: 'exit_code', errorMessage: 'exited with 1',
+  };
+
+  test('is the run as its own route shows it, without inputs and output', () => {
+    const { inputs: _inputs, result, ...rest } = runView(run, NOW);
+    expect(runWebhookView(run, NOW)).toEqual({ ...rest, result: { exitCode: result!.exitCode, errorCode: result!.errorCode, errorMessage: result!.errorMessage } });
+    expect(JSON.stringify(runWebhookView(run, NOW))).not.toMatch(/hunter2|12345/);
+  });
 });
