@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import { z } from 'zod';
 import { conflict, notFound, unprocessable } from '../errors';
-import { MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
+import { urlWithoutQuery, MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
 import { DestinationRefused } from '../webhooks/address-guard';
 import { newSecret } from '../webhooks/signing';
 import { actingUser, grantedGroup } from './access';
@@ -38,15 +38,6 @@ const webhookId = z.string().regex(/^whm?_[0-9a-f]{24}$/, 'must be a webhook ID 
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-/** The URL without its query and fragment, which may hold a credential (a Teams Workflows URL's `sig`). */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
-  } catch {
-    return url;
-  }
-}
 
 /** A subscription as lists show it: never its secret. */
 export function webhookView(s: Subscription & { health: SubscriptionHealth }) {
@@ -73,7 +64,7 @@ export async function webhookSection(store: Pick<Store, 'webhooks'>, group: stri
     store.webhooks.deliveries({ group, states: ['pending', 'failed'], failing: true, limit: FAILING_VIEW_LIMIT }),
   ]);
   return {
-    subscriptions: subscriptions.map((s) => ({ ...webhookView(s), url: shownUrl(s.url) })),
+    subscriptions: subscriptions.map((s) => ({ ...webhookView(s), url: urlWithoutQuery(s.url) })),
     failing: failing.map((d) => ({
       id: d.id,
       event: d.eventType,
@@ -115,7 +106,7 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
         createdBy: actingUser(req, 'api').id,
         createdAt: now(),
       };
-      await store.webhooks.createSubscription(subscription);
+      await store.webhooks.createSubscription(subscription, actingUser(req, 'api'));
       webhooks.outbox.subscriptionsChanged();
       log('webhook.created', { group: group.name, subscription: subscription.id, events: subscription.events, by: subscription.createdBy });
       res.setHeader('Location', `/v1/groups/${encodeURIComponent(group.name)}/webhooks/${subscription.id}`);
@@ -140,7 +131,7 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
       const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
       if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
       if (found.source === 'manifest') throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest (group ${group.name}'s webhooks); remove it there and deploy`);
-      await store.webhooks.deleteSubscription(group.name, id);
+      await store.webhooks.deleteSubscription(group.name, id, actingUser(req, 'api'), now());
       webhooks.outbox.subscriptionsChanged();
       log('webhook.deleted', { group: group.name, subscription: id, by: actingUser(req, 'api').id });
       res.status(204).end();

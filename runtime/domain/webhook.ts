@@ -17,6 +17,16 @@ export const MAX_WEBHOOKS_PER_GROUP = 20;
 export const MAX_WAIT_ABOVE_MINUTES = 7 * 24 * 60;
 export const MAX_WEBHOOK_URL_CHARS = 2048;
 
+/** A URL without its query and fragment, which may hold a credential (a Teams Workflows URL's `sig`): for pages and records. */
+export function urlWithoutQuery(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return url;
+  }
+}
+
 /** Where a subscription came from: the API (a co-owner or an admin), or the fleet manifest. */
 export type SubscriptionSource = 'api' | 'manifest';
 

@@ -6,6 +6,8 @@
 import type { QueryResult } from 'pg';
 import type { Delivery, NewDelivery } from '../domain/webhook';
 import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
+import { AUDIT_COLUMNS, auditValues } from './rows';
+import { Actor, auditEntry } from '../domain/audit';
 import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
 
 type Row = Record<string, any>;
@@ -31,8 +33,16 @@ export class PostgresWebhooks implements WebhookStore {
     return result.rowCount ?? 0;
   }
 
-  async createSubscription(s: NewSubscription): Promise<void> {
-    await this.query(`INSERT INTO webhook_subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (${params(10)})`, subscriptionValues(s));
+  /** Writes a change's audit record, in its transaction. */
+  private async audit(q: Query, entry: ReturnType<typeof auditEntry>): Promise<void> {
+    if (entry) await q(`INSERT INTO audit_records (${AUDIT_COLUMNS}) VALUES (${params(8)})`, auditValues(entry));
+  }
+
+  createSubscription(s: NewSubscription, actor?: Actor): Promise<void> {
+    return this.tx(async (q) => {
+      await q(`INSERT INTO webhook_subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (${params(10)})`, subscriptionValues(s));
+      if (actor) await this.audit(q, auditEntry('webhook-create', undefined, { ...s, waitAlerted: false }, actor, s.createdAt));
+    });
   }
 
   async subscriptions(group?: string) {
@@ -42,8 +52,13 @@ export class PostgresWebhooks implements WebhookStore {
     return result.rows.map(rowToSubscription);
   }
 
-  async deleteSubscription(group: string, id: string): Promise<boolean> {
-    return ((await this.query('DELETE FROM webhook_subscriptions WHERE grp = $1 AND id = $2', [group, id])).rowCount ?? 0) > 0;
+  deleteSubscription(group: string, id: string, actor?: Actor, now = Date.now()): Promise<boolean> {
+    return this.tx(async (q) => {
+      const row = (await q('DELETE FROM webhook_subscriptions WHERE grp = $1 AND id = $2 RETURNING *', [group, id])).rows[0];
+      if (!row) return false;
+      if (actor) await this.audit(q, auditEntry('webhook-delete', rowToSubscription(row), undefined, actor, now));
+      return true;
+    });
   }
 
   syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void> {

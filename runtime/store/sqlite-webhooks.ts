@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3';
 import type { Delivery, NewDelivery } from '../domain/webhook';
 import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
 import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
-import { sqlList } from './rows';
+import { AUDIT_COLUMNS, auditValues, sqlList } from './rows';
+import { Actor, auditEntry } from '../domain/audit';
 
 type Row = Record<string, any>;
 
@@ -28,9 +29,15 @@ export class SqliteWebhooks implements WebhookStore {
       .run(...deliveryValues(d)).changes;
   }
 
-  createSubscription(s: NewSubscription): Promise<void> {
+  /** Writes a change's audit record, in its transaction. */
+  private audit(entry: ReturnType<typeof auditEntry>): void {
+    if (entry) this.db.prepare(`INSERT INTO audit_records (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(...auditValues(entry));
+  }
+
+  createSubscription(s: NewSubscription, actor?: Actor): Promise<void> {
     return this.tx(() => {
       this.db.prepare(`INSERT INTO webhook_subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...subscriptionValues(s));
+      if (actor) this.audit(auditEntry('webhook-create', undefined, { ...s, waitAlerted: false }, actor, s.createdAt));
     });
   }
 
@@ -43,8 +50,14 @@ export class SqliteWebhooks implements WebhookStore {
     });
   }
 
-  deleteSubscription(group: string, id: string): Promise<boolean> {
-    return this.tx(() => this.db.prepare('DELETE FROM webhook_subscriptions WHERE grp = ? AND id = ?').run(group, id).changes > 0);
+  deleteSubscription(group: string, id: string, actor?: Actor, now = Date.now()): Promise<boolean> {
+    return this.tx(() => {
+      const row = this.db.prepare('SELECT * FROM webhook_subscriptions WHERE grp = ? AND id = ?').get(group, id) as Row | undefined;
+      if (!row) return false;
+      this.db.prepare('DELETE FROM webhook_subscriptions WHERE id = ?').run(id);
+      if (actor) this.audit(auditEntry('webhook-delete', rowToSubscription(row), undefined, actor, now));
+      return true;
+    });
   }
 
   syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void> {

@@ -189,11 +189,12 @@ export interface DeliveryQuery {
  * transaction; a claimed delivery is leased to its holder, so replicas never send one at once.
  */
 export interface WebhookStore {
-  createSubscription(subscription: NewSubscription): Promise<void>;
+  /** Keeps a new subscription; with an actor (a person, through the API), its audit record in the same transaction. */
+  createSubscription(subscription: NewSubscription, actor?: Actor): Promise<void>;
   /** Subscriptions (of a group, or all), oldest first, with their secrets and delivery health. */
   subscriptions(group?: string): Promise<Array<Subscription & { readonly health: SubscriptionHealth }>>;
-  /** Deletes a subscription of the group and its deliveries; false when there was none. */
-  deleteSubscription(group: string, id: string): Promise<boolean>;
+  /** Deletes a subscription of the group and its deliveries, with its audit record when an actor is given; false when there was none. */
+  deleteSubscription(group: string, id: string, actor?: Actor, now?: number): Promise<boolean>;
   /**
    * Makes the manifest's subscriptions these: new ones are added, changed ones updated (their
    * secret too, and an open wait episode kept), the others deleted with their deliveries.

@@ -49,9 +49,11 @@ describe('webhook routes', () => {
     expect(JSON.stringify(res.body)).not.toContain('whsec_');
   });
 
-  test('a co-owner deletes one: 204, and it is gone; a second delete is 404', async () => {
+  test('a co-owner deletes one: 204, and it is gone; a second delete is 404; both changes are in the audit trail', async () => {
     const { id } = (await create({ url: 'https://hooks.example.com/gone', events: ['run.failed'], format: 'json' })).body;
     expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).status).toBe(204);
+    const trail = (await t.api('GET', '/v1/groups/finance/audit', undefined, USERS.financeLead)).body.records.filter((r: { before: { id?: string }; after: { id?: string } }) => r.before.id === id || r.after.id === id);
+    expect(trail.map((r: { action: string; actor: string }) => [r.action, r.actor])).toEqual([['webhook-delete', USERS.financeLead], ['webhook-create', USERS.financeLead]]);
     expect((await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead)).body.webhooks.map((w: { id: string }) => w.id)).not.toContain(id);
     expect((await t.api('DELETE', `/v1/groups/finance/webhooks/${id}`, undefined, USERS.financeLead)).body.error.code).toBe('webhook_not_found');
   });

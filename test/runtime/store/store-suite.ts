@@ -1055,6 +1055,16 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         expect(await store.webhooks.deliveries({ group: 'finance', limit: 10 })).toEqual([]);
       });
 
+      test("a person's create and delete leave their audit records, in the group's trail", async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s, LEAD);
+        await store.webhooks.deleteSubscription('finance', s.id, LEAD, T0 + 1);
+        expect((await store.auditRecords({ group: 'finance', limit: 10 })).map((r) => [r.action, r.actor, r.at, r.before.id, r.after.id])).toEqual([
+          ['webhook-delete', 'lead', T0 + 1, s.id, null],
+          ['webhook-create', 'lead', T0, null, s.id],
+        ]);
+      });
+
       test('deleting a subscription deletes its deliveries; another group cannot delete it', async () => {
         const s = subscription();
         await store.webhooks.createSubscription(s);
