@@ -25,6 +25,8 @@ export interface DeliverOptions {
   readonly guard: AddressGuard;
   /** The whole attempt, connection to answer. @default 10000 */
   readonly timeoutMs?: number;
+  /** A PEM CA to trust besides Node's roots, for a local receiver (tests only). @default Node's roots */
+  readonly ca?: string;
 }
 
 export function deliver(request: WebhookRequest, options: DeliverOptions): Promise<AttemptResult> {
@@ -51,6 +53,7 @@ export function deliver(request: WebhookRequest, options: DeliverOptions): Promi
         // A fresh connection per attempt, resolved and checked by the guard; no pooled socket to another address.
         agent: false,
         lookup: options.guard.lookup as unknown as http.RequestOptions['lookup'],
+        ...(options.ca ? { ca: options.ca } : {}),
         headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(request.body)), 'user-agent': 'hosted-rpa-bots-webhooks', ...request.headers },
       },
       (res) => {

@@ -1,5 +1,7 @@
 /** One attempt against real local receivers: what counts as delivered, and what does not. */
 import * as http from 'http';
+import * as https from 'https';
+import { generate } from 'selfsigned';
 import { AddressInfo } from 'net';
 import { AddressGuard } from '../../../runtime/webhooks/address-guard';
 import { deliver } from '../../../runtime/webhooks/deliver';
@@ -93,4 +95,47 @@ test('a receiver that does not answer in time is a failure', async () => {
   } finally {
     await r.close();
   }
+});
+
+describe('over https', () => {
+  /** A self-signed certificate for `name`. */
+  const certificateFor = async (name: string) => {
+    const pems = await generate([{ name: 'commonName', value: name }], {
+      keyType: 'ec', curve: 'P-256', algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: name }] }],
+    });
+    return { cert: pems.cert, key: pems.private };
+  };
+
+  async function tlsReceiver(name: string) {
+    const tls = await certificateFor(name);
+    const hosts: Array<string | undefined> = [];
+    const server = https.createServer(tls, (req, res) => {
+      hosts.push(req.headers.host);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { ca: tls.cert, hosts, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  test('the connection goes to the checked address, and the certificate is checked against the name', async () => {
+    const r = await tlsReceiver('receiver.test');
+    try {
+      expect(await deliver(request(`https://receiver.test:${r.port}/hook`), { guard, ca: r.ca })).toEqual({ ok: true, status: 200 });
+      expect(r.hosts).toEqual([`receiver.test:${r.port}`]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("a certificate for another name fails the attempt", async () => {
+    const r = await tlsReceiver('other.test');
+    try {
+      expect(await deliver(request(`https://receiver.test:${r.port}/hook`), { guard, ca: r.ca })).toEqual({ ok: false, error: expect.stringMatching(/ERR_TLS_CERT_ALTNAME_INVALID/) });
+      expect(r.hosts).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
 });
