@@ -126,8 +126,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const hooks = webhookEvents(outbox, { runData, log });
   const events: RuntimeEvents = {
     ...metrics.events(),
-    runFinished: (run) => (metrics.runFinished(run), hooks.runFinished(run)),
-    provisioningError: (group, code) => (metrics.provisioningError(group, code), hooks.provisioningError(group, code)),
+    runFinished(run) {
+      metrics.runFinished(run);
+      hooks.runFinished(run);
+    },
+    provisioningError(group, code) {
+      metrics.provisioningError(group, code);
+      hooks.provisioningError(group, code);
+    },
   };
   let scaler: Scaler | undefined;
   const queue = new RunQueue({

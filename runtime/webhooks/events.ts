@@ -4,7 +4,7 @@
  */
 import type { RuntimeEvents } from '../events';
 import type { Run } from '../domain/run';
-import { runEventType } from '../domain/webhook';
+import { runEventType, WebhookEventType } from '../domain/webhook';
 import { Log, silentLog } from '../log';
 import type { WebhookOutbox } from './outbox';
 
@@ -20,8 +20,8 @@ export interface WebhookEventsOptions {
  */
 export function webhookEvents(outbox: Pick<WebhookOutbox, 'publish'>, options: WebhookEventsOptions): Pick<RuntimeEvents, 'runFinished' | 'provisioningError'> {
   const log = options.log ?? silentLog;
-  const publish = (group: string, ...args: Parameters<WebhookOutbox['publish']> extends [string, ...infer R] ? R : never) => {
-    outbox.publish(group, ...args).catch((err: Error) => log('webhook.enqueue_failed', { group, event: args[0], error: err.message }));
+  const publish = (group: string, type: WebhookEventType, key: string, data: Readonly<Record<string, unknown>>) => {
+    outbox.publish(group, type, key, data).catch((err: Error) => log('webhook.enqueue_failed', { group, event: type, error: err.message }));
   };
   return {
     runFinished(run) {

@@ -222,10 +222,13 @@ export class WebhookOutbox {
   }
 
   private async attempt(d: Delivery, s: Subscription): Promise<void> {
-    const sentAt = this.now();
-    const result = await this.send({ url: s.url, headers: signedHeaders(s.secret, d.id, sentAt, d.body), body: d.body }).catch(
-      (err: Error): AttemptResult => ({ ok: false, error: err.message }),
-    );
+    let result: AttemptResult;
+    try {
+      result = await this.send({ url: s.url, headers: signedHeaders(s.secret, d.id, this.now(), d.body), body: d.body });
+    } catch (err) {
+      // A secret that cannot sign (a vault value changed by hand) fails the attempt like any other failure.
+      result = { ok: false, error: (err as Error).message };
+    }
     const now = this.now();
     if (result.ok) {
       await this.store.webhooks.finishDelivery(d.id, this.holder, { kind: 'delivered', now });
@@ -249,20 +252,30 @@ export class WebhookOutbox {
   /** One pass of the loop: due deliveries, and now and then the queue waits and retention. */
   async tick(): Promise<void> {
     const now = this.now();
+    // Each step on its own: a failing one (the store away for a moment) holds up none of the others.
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log('webhook.loop_error', { step: name, error: (err as Error).message });
+      }
+    };
     if (now - this.lastWaitCheck >= (this.options.waitCheckMs ?? 30_000)) {
       this.lastWaitCheck = now;
-      await this.checkWaits();
+      await step('queue_wait', () => this.checkWaits());
     }
     if (now - this.lastCatchUp >= (this.options.catchUpMs ?? 60_000)) {
       this.lastCatchUp = now;
-      await this.catchUp();
+      await step('catch_up', () => this.catchUp());
     }
     if (now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
-      const forgot = await this.store.webhooks.forgetDeliveries(now - (this.options.retentionMs ?? 30 * 24 * 3_600_000), FORGET_BATCH);
-      if (forgot > 0) this.log('webhook.retention', { deliveriesDeleted: forgot });
+      await step('retention', async () => {
+        const forgot = await this.store.webhooks.forgetDeliveries(now - (this.options.retentionMs ?? 30 * 24 * 3_600_000), FORGET_BATCH);
+        if (forgot > 0) this.log('webhook.retention', { deliveriesDeleted: forgot });
+      });
     }
-    await this.drain();
+    await step('deliver', () => this.drain());
   }
 
   /** Starts the loop. */

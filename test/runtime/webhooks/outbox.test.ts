@@ -143,6 +143,17 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     expect(subscription.health).toEqual({ lastSuccessAt: clock, lastFailureAt: clock - 10_000, failing: 0 });
   });
 
+  test('a secret that cannot sign (a vault value set by hand) fails the attempt, and the delivery is retried', async () => {
+    secret = 'not-a-standard-webhooks-secret';
+    await subscribe();
+    const o = outbox();
+    await o.publish('finance', 'run.failed', 'run_1', {});
+    expect(await o.drain()).toBe(1);
+    expect(receiver.received).toEqual([]);
+    expect(results).toEqual(['retry']);
+    expect((await store.webhooks.deliveries({ group: 'finance', limit: 1 }))[0]).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/must start with whsec_/) });
+  });
+
   test('a receiver that keeps failing is tried for more than 24 hours, then the delivery is kept as failed', async () => {
     await subscribe();
     receiver.failNext(1_000);
