@@ -313,7 +313,7 @@ async function main(): Promise<void> {
       builds.map(({ label, result }) => [label, result.logLines, result.refusalsCounted]),
     ),
     '',
-    `The ${BAD_REQUESTS} requests: a quarter each of cross-site sign-ins with the crafted Origin, sign-ins with a wrong token from this origin, API calls with a bad bearer token, and unauthenticated posts of bad JSON, 8 at a time. Goal: a few hundred lines at most. Refused sign-ins write at most 10 lines per address and 100 in all a minute (runtime/api/refusal-log.ts); every refusal is counted in the metric.`,
+    `The ${BAD_REQUESTS} requests: a quarter each of cross-site sign-ins with the crafted Origin, sign-ins with a wrong token from this origin, API calls with a bad bearer token, and unauthenticated posts of bad JSON, 8 at a time. Goal: a few hundred lines at most. Refused sign-ins write at most 10 lines per address and 100 in all a minute (runtime/http/refusal-log.ts); every refusal is counted in the metric.`,
   ].join('\n');
   writeSection('flood', body);
   console.log(body);

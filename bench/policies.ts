@@ -490,12 +490,13 @@ export interface PoliciesArgs {
   readonly write: boolean;
 }
 
-export function parsePoliciesArgs(args: readonly string[]): PoliciesArgs {
+/** The benchmark's arguments; `defaults` are the traces run when none is named (bench/idle-sweep.ts runs fewer). */
+export function parsePoliciesArgs(args: readonly string[], defaults: readonly BenchTraceName[] = BENCH_TRACES): PoliciesArgs {
   let seeds = 9;
   const traces: BenchTraceName[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '--help' || arg === '-h') return { help: true, seeds, traces: BENCH_TRACES, write: false };
+    if (arg === '--help' || arg === '-h') return { help: true, seeds, traces: defaults, write: false };
     if (arg !== '--seeds' && arg !== '--trace') throw new Error(`unknown argument "${arg}"; see --help`);
     const value = args[++i];
     if (value === undefined) throw new Error(`${arg} needs a value; see --help`);
@@ -508,7 +509,7 @@ export function parsePoliciesArgs(args: readonly string[]): PoliciesArgs {
       throw new Error(`--trace "${value}" is not a trace of the benchmark; the traces are ${BENCH_TRACES.join(', ')}`);
     }
   }
-  return { help: false, seeds, traces: traces.length ? BENCH_TRACES.filter((t) => traces.includes(t)) : BENCH_TRACES, write: traces.length === 0 };
+  return { help: false, seeds, traces: traces.length ? BENCH_TRACES.filter((t) => traces.includes(t)) : defaults, write: traces.length === 0 };
 }
 
 function main(argv: readonly string[]): void {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark in turn; each rewrites its own section of BENCHMARKS.md.
  *
- *   npm run bench                 synth, runtime, the policy comparison, the planner, the flood, then the soak
+ *   npm run bench                 synth, runtime, the policy comparison, the idle sweep, the planner, the flood, then the soak
  *   npm run bench -- --skip-soak  everything but the soak (about 10 minutes per store)
  *
  * The soak runs on SQLite, and on PostgreSQL too when BOTS_TEST_PG_URL is set.
@@ -12,7 +12,7 @@ import * as path from 'path';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: npm run bench [-- --skip-soak]\nRuns bench/synth, bench/runtime, bench/policies, bench/planner, bench/flood and bench/soak, each rewriting its section of BENCHMARKS.md.');
+  console.log('usage: npm run bench [-- --skip-soak]\nRuns bench/synth, bench/runtime, bench/policies, bench/idle-sweep, bench/planner, bench/flood and bench/soak, each rewriting its section of BENCHMARKS.md.');
   process.exit(0);
 }
 const unknown = args.filter((a) => a !== '--skip-soak');
@@ -25,6 +25,7 @@ const BENCHMARKS: Array<{ name: string; args: string[] }> = [
   { name: 'synth', args: ['--runs', '5'] },
   { name: 'runtime', args: ['--runs', '3', '--cycles', '4000', '--samples', '400', '--clients', '2', '--delay-samples', '10'] },
   { name: 'policies', args: ['--seeds', '9'] },
+  { name: 'idle-sweep', args: ['--seeds', '9'] },
   { name: 'planner', args: ['--runs', '5'] },
   { name: 'flood', args: ['--seconds', '15', '--runs', '40000'] },
 ];

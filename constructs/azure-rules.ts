@@ -72,6 +72,14 @@ export const RULE_CATALOGUE = {
   // Azure accepts the first apply; a user who never re-applies the web app may accept the risk.
   'HRB-RUNTIME-4': { severity: 'error', suppressible: true, summary: 'zip deploy needs basic authentication' } as const,
   'HRB-NODE-1': advice('Node.js line supported on the day of synth'),
+  'HRB-MON-1': hard('Log Analytics and Application Insights retention (Azure)'),
+  'HRB-MON-2': hard('monitoring resource names (Azure)'),
+  'HRB-MON-3': hard('existing workspace and Application Insights'),
+  'HRB-MON-4': hard('alert receivers: e-mail addresses and webhook URLs (Azure)'),
+  'HRB-MON-5': hard('alert thresholds, window and severity (Azure)'),
+  'HRB-MON-6': hard('diagnostic log category groups per resource type (Azure)'),
+  'HRB-MON-7': advice('alerts that notify nobody'),
+  'HRB-MON-8': advice('webhook receiver over plain HTTP'),
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleId = keyof typeof RULE_CATALOGUE;
@@ -586,6 +594,31 @@ export const NAME_RULES = {
   standbyPool: { pattern: /^[a-zA-Z0-9-]{3,24}$/, text: '3-24 letters, digits or hyphens', scope: 'resource group' },
   /** Blob containers: "3-63. Lowercase letters, numbers, and hyphens. Can't start or end with hyphen. Can't use consecutive hyphens." */
   blobContainer: { pattern: /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, text: '3-63 lowercase letters, digits and single hyphens', scope: 'parent' },
+  /**
+   * Microsoft.OperationalInsights/workspaces: azurerm refuses any name but
+   * `^[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$` of 4-63 characters, "can only contain alphabet, number,
+   * and '-' character. You can not use '-' as the start and end of the name"
+   * (internal/services/loganalytics/validate/log_analytics_workspace_name.go at v4.55.0).
+   */
+  logAnalyticsWorkspace: { pattern: /^(?=.{4,63}$)[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$/, text: '4-63 letters, digits and hyphens, not starting or ending with a hyphen', scope: 'resource group' },
+  /** Microsoft.Insights/components: "1-260. Can't use: %&\?/ or control characters. Can't end with space or period." */
+  applicationInsights: { pattern: /^(?=.{1,260}$)[^%&\\?/\u0000-\u001f]*[^%&\\?/\u0000-\u001f. ]$/, text: "1-260 characters without % & \\ ? / or control characters, not ending with a space or period", scope: 'resource group' },
+  /** Microsoft.Insights/actionGroups: "1-260. Can't use: :<>+/&%\? or control characters. Can't end with space or period." */
+  actionGroup: { pattern: /^(?=.{1,260}$)[^:<>+/&%\\?\u0000-\u001f]*[^:<>+/&%\\?\u0000-\u001f. ]$/, text: "1-260 characters without : < > + / & % \\ ? or control characters, not ending with a space or period", scope: 'resource group' },
+  /**
+   * An action group's `short_name`: azurerm takes 1-12 characters (`validation.StringLenBetween(1, 12)`,
+   * internal/services/monitor/monitor_action_group_resource.go at v4.55.0).
+   */
+  actionGroupShortName: { pattern: /^.{1,12}$/, text: '1-12 characters', scope: 'parent' },
+  /** Microsoft.Insights/scheduledQueryRules: "1-260. Can't use: *<>%{}&:\\?/# or control characters. Can't end with space or period." */
+  scheduledQueryRule: { pattern: /^(?=.{1,260}$)[^*<>%{}&:\\?/#\u0000-\u001f]*[^*<>%{}&:\\?/#\u0000-\u001f. ]$/, text: '1-260 characters without * < > % { } & : \\ ? / # or control characters, not ending with a space or period', scope: 'resource group' },
+  /** Microsoft.Insights/metricAlerts: "1-260. Can't use: *#&+:<>?@%{}\/ or control characters. Can't end with space or period." */
+  metricAlert: { pattern: /^(?=.{1,260}$)[^*#&+:<>?@%{}\\/\u0000-\u001f]*[^*#&+:<>?@%{}\\/\u0000-\u001f. ]$/, text: '1-260 characters without * # & + : < > ? @ % { } \\ / or control characters, not ending with a space or period', scope: 'resource group' },
+  /**
+   * A diagnostic setting: azurerm refuses `<, >, *, %, &, :, \, ?, +, /` and more than 260 characters
+   * (internal/services/monitor/validate/monitor_diagnostic_setting.go at v4.55.0).
+   */
+  diagnosticSetting: { pattern: /^[^<>*%&:\\?+/]{1,260}$/, text: '1-260 characters without < > * % & : \\ ? + /', scope: 'parent' },
 } as const satisfies Record<string, NameRule>;
 
 export type NameKind = keyof typeof NAME_RULES;
@@ -752,6 +785,258 @@ export interface WebAppPackageFacts {
 export const packageDelivery: Rule<WebAppPackageFacts> = ({ zipDeployFile, basicAuthEnabled }) =>
   zipDeployFile && !basicAuthEnabled
     ? [error('HRB-RUNTIME-4', 'zipDeployFile', new Shown('(set)'), 'publishes with basic authentication, which webdeployPublishBasicAuthenticationEnabled: false turns off, so every apply after the first fails with 401; deliver the package as a blob read by the app\'s managed identity (WEBSITE_RUN_FROM_PACKAGE with WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID)')]
+    : [];
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring: the Log Analytics workspace, Application Insights, diagnostic settings and alerts.
+
+/**
+ * `retention_in_days` of a Log Analytics workspace: azurerm takes `validation.IntBetween(30, 730)`
+ * (internal/services/loganalytics/log_analytics_workspace_resource.go at v4.55.0). That provider
+ * no longer offers the Free tier, whose 7 days older versions also accepted, so 7 is refused too.
+ */
+export const WORKSPACE_RETENTION_DAYS = { min: 30, max: 730 } as const;
+
+/**
+ * `retention_in_days` of Application Insights: azurerm takes one of these only
+ * (`validation.IntInSlice`, internal/services/applicationinsights/application_insights_resource.go at v4.55.0).
+ */
+export const APPLICATION_INSIGHTS_RETENTION_DAYS: readonly number[] = [30, 60, 90, 120, 180, 270, 365, 550, 730];
+
+export interface MonitoringRetentionFacts {
+  readonly retentionDays: number;
+  /** Whether the library creates the workspace (no `logAnalyticsWorkspaceId` given). */
+  readonly createsWorkspace: boolean;
+  /** Whether the library creates Application Insights (no `applicationInsightsConnectionString` given). */
+  readonly createsApplicationInsights: boolean;
+}
+
+/**
+ * The retention applies to the workspace and the Application Insights the library creates, so it
+ * must be one both take: 30-730 days for the workspace, and one of Application Insights' fixed
+ * values. Resources given by ID keep their own retention.
+ */
+export const monitoringRetention: Rule<MonitoringRetentionFacts> = ({ retentionDays, createsWorkspace, createsApplicationInsights }) => {
+  const findings: Finding[] = [];
+  const { min, max } = WORKSPACE_RETENTION_DAYS;
+  if (createsWorkspace && !(Number.isInteger(retentionDays) && retentionDays >= min && retentionDays <= max)) {
+    findings.push(
+      error('HRB-MON-1', 'monitoring.retentionDays', retentionDays, `must be a whole number of days from ${min} to ${max} (Log Analytics workspace retention_in_days, as azurerm validates it in log_analytics_workspace_resource.go)`),
+    );
+  }
+  if (createsApplicationInsights && !APPLICATION_INSIGHTS_RETENTION_DAYS.includes(retentionDays)) {
+    findings.push(
+      error(
+        'HRB-MON-1',
+        'monitoring.retentionDays',
+        retentionDays,
+        `must be one of ${APPLICATION_INSIGHTS_RETENTION_DAYS.join(', ')} (Application Insights retention_in_days, as azurerm validates it in application_insights_resource.go)`,
+      ),
+    );
+  }
+  return findings;
+};
+
+export interface MonitoringNameFacts {
+  /** Each name the monitoring declares, with its kind and the prop it comes from (given or derived). */
+  readonly names: readonly { readonly kind: NameKind; readonly field: string; readonly name: string; readonly derived: boolean }[];
+}
+
+/** Every monitoring name fits Azure's (or azurerm's) rule for its type. */
+export const monitoringNames: Rule<MonitoringNameFacts> = ({ names }) =>
+  names
+    .filter(({ kind, name }) => !nameFits(kind, name))
+    .map(({ kind, field, name, derived }) =>
+      error('HRB-MON-2', field, name, `must be ${NAME_RULES[kind].text} (Azure ${kind} name)${derived ? '; it is derived from the environment name, so fix the one that breaks HRB-NAME-5' : ''}`),
+    );
+
+/**
+ * A workspace ID as azurerm's `workspaces.ValidateWorkspaceID` takes it:
+ * `/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>`.
+ */
+const WORKSPACE_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/]+$/i;
+
+export interface ExistingMonitoringFacts {
+  /** `monitoring.logAnalyticsWorkspaceId` as given; may be a Terraform token. */
+  readonly workspaceId?: string;
+  readonly workspaceIdIsToken: boolean;
+  /** `monitoring.applicationInsightsConnectionString` as given; may be a Terraform token. */
+  readonly connectionString?: string;
+  readonly connectionStringIsToken: boolean;
+}
+
+/**
+ * Existing resources are given by what Azure identifies them with. A workspace is a resource ID
+ * (azurerm's `workspaces.ValidateWorkspaceID` on `workspace_id` and `log_analytics_workspace_id`).
+ * A connection string names its resource with `InstrumentationKey=`, which Microsoft Learn, "Connection
+ * strings in Application Insights" (azure-monitor/app/connection-strings.md), lists as required.
+ * Application Insights given by connection string writes to a workspace the library cannot look
+ * up: alerts query it and diagnostic settings write to it, so its ID is needed too.
+ */
+export const existingMonitoring: Rule<ExistingMonitoringFacts> = ({ workspaceId, workspaceIdIsToken, connectionString, connectionStringIsToken }) => {
+  const findings: Finding[] = [];
+  if (workspaceId !== undefined && !workspaceIdIsToken && !WORKSPACE_ID.test(workspaceId)) {
+    findings.push(
+      error(
+        'HRB-MON-3',
+        'monitoring.logAnalyticsWorkspaceId',
+        workspaceId,
+        'must be a Log Analytics workspace resource ID, /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name> (the workspace\'s "Resource ID" in its JSON view, not its workspace (customer) ID)',
+      ),
+    );
+  }
+  if (connectionString !== undefined && !connectionStringIsToken && !/(^|;)\s*InstrumentationKey=[^;]+/i.test(connectionString)) {
+    findings.push(
+      error('HRB-MON-3', 'monitoring.applicationInsightsConnectionString', new Shown('(connection string without InstrumentationKey)'), 'must be an Application Insights connection string, InstrumentationKey=...;IngestionEndpoint=... (Overview page of the resource)'),
+    );
+  }
+  if (connectionString !== undefined && workspaceId === undefined) {
+    findings.push(
+      error(
+        'HRB-MON-3',
+        'monitoring.applicationInsightsConnectionString',
+        new Shown('(given)'),
+        "needs monitoring.logAnalyticsWorkspaceId too: the ID of the workspace that Application Insights resource writes to, which the alert rules query and the diagnostic settings write to; give both, or neither to have both created",
+      ),
+    );
+  }
+  return findings;
+};
+
+export interface AlertReceiverFacts {
+  readonly emails: readonly { readonly value: string; readonly isToken: boolean }[];
+  readonly webhookUrls: readonly { readonly value: string; readonly isToken: boolean }[];
+}
+
+/** How a webhook URL is shown in a message: scheme and host only, since its path or query often carries a secret. */
+export function maskWebhookUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.host ? `${parsed.protocol}//${parsed.host}/...` : '(not a URL)';
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * Receivers of the action group. A webhook's `service_uri` is `validation.IsURLWithScheme([]string{"http",
+ * "https"})` in azurerm (monitor_action_group_resource.go at v4.55.0). azurerm takes any non-empty
+ * e-mail address, so a typo would only show when nobody is told of an alert: it must look like an
+ * address. Values only known at apply time are not checked.
+ */
+export const alertReceivers: Rule<AlertReceiverFacts> = ({ emails, webhookUrls }) => {
+  const findings: Finding[] = [];
+  emails.forEach(({ value, isToken }, i) => {
+    if (!isToken && !/^[^\s@]+@[^\s@]+\.[^\s@.]+$/.test(value)) {
+      findings.push(error('HRB-MON-4', `monitoring.alerts.emails[${i}]`, value, 'must be an e-mail address, name@example.com (an action group e-mail receiver)'));
+    }
+  });
+  webhookUrls.forEach(({ value, isToken }, i) => {
+    if (isToken) return;
+    let ok = false;
+    try {
+      const url = new URL(value);
+      ok = (url.protocol === 'https:' || url.protocol === 'http:') && url.host !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      findings.push(error('HRB-MON-4', `monitoring.alerts.webhookUrls[${i}]`, new Shown(maskWebhookUrl(value)), 'must be an absolute http or https URL (action group webhook_receiver service_uri, as azurerm validates it)'));
+    }
+  });
+  return findings;
+};
+
+/** A webhook over plain HTTP carries the alert, and any secret in its URL, unencrypted: a warning. */
+export const webhookTransport: Rule<AlertReceiverFacts> = ({ webhookUrls }) =>
+  webhookUrls
+    .map(({ value, isToken }, i) => ({ value, isToken, i }))
+    .filter(({ value, isToken }) => !isToken && /^http:\/\//i.test(value))
+    .map(({ value, i }) =>
+      warning('HRB-MON-8', `monitoring.alerts.webhookUrls[${i}]`, new Shown(maskWebhookUrl(value)), 'is plain HTTP: the alert payload, and any token in the URL, travel unencrypted; use https'),
+    );
+
+/**
+ * `window_duration` of a scheduled query rule (azurerm's list in
+ * monitor_scheduled_query_rules_alert_v2_resource.go at v4.55.0), in minutes. With the library's
+ * evaluation every 5 minutes, PT1M is not allowed: "If `evaluation_frequency` is `PT1M`, possible
+ * values are `PT1M` ... Otherwise, possible values are `PT5M`, ..." (azurerm docs for
+ * monitor_scheduled_query_rules_alert_v2), and the look-back may not be shorter than the frequency.
+ */
+export const ALERT_WINDOW_MINUTES: readonly number[] = [5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880];
+
+export interface AlertSettingsFacts {
+  readonly queueWaitMinutes: unknown;
+  readonly provisioningErrors: unknown;
+  readonly windowMinutes: unknown;
+  readonly severity: unknown;
+}
+
+/**
+ * Thresholds are positive: a wait of more than `queueWaitMinutes` minutes (a number above 0), at
+ * least `provisioningErrors` errors (a whole number, 1 or more) in the window. The window is one
+ * azurerm takes, and the severity is `validation.IntBetween(0, 4)` on both alert kinds.
+ */
+export const alertSettings: Rule<AlertSettingsFacts> = ({ queueWaitMinutes, provisioningErrors, windowMinutes, severity }) => {
+  const findings: Finding[] = [];
+  if (!(typeof queueWaitMinutes === 'number' && Number.isFinite(queueWaitMinutes) && queueWaitMinutes > 0)) {
+    findings.push(error('HRB-MON-5', 'monitoring.alerts.queueWaitMinutes', queueWaitMinutes, 'must be a number of minutes greater than 0 (a run waiting longer alerts)'));
+  }
+  if (!(typeof provisioningErrors === 'number' && Number.isInteger(provisioningErrors) && provisioningErrors >= 1)) {
+    findings.push(error('HRB-MON-5', 'monitoring.alerts.provisioningErrors', provisioningErrors, 'must be a whole number, 1 or more (this many provisioning errors of a group within the window alert)'));
+  }
+  if (!(typeof windowMinutes === 'number' && ALERT_WINDOW_MINUTES.includes(windowMinutes))) {
+    findings.push(
+      error('HRB-MON-5', 'monitoring.alerts.windowMinutes', windowMinutes, `must be one of ${ALERT_WINDOW_MINUTES.join(', ')} minutes (scheduled query rule window_duration, as azurerm validates it, evaluated every 5 minutes)`),
+    );
+  }
+  if (!(typeof severity === 'number' && Number.isInteger(severity) && severity >= 0 && severity <= 4)) {
+    findings.push(error('HRB-MON-5', 'monitoring.alerts.severity', severity, 'must be a whole number from 0 (critical) to 4 (verbose) (alert rule severity, as azurerm validates it)'));
+  }
+  return findings;
+};
+
+/** Resource types the library sends diagnostics from. */
+export type DiagnosticResourceType = 'Microsoft.Web/sites' | 'Microsoft.KeyVault/vaults' | 'Microsoft.DBforPostgreSQL/flexibleServers';
+
+/**
+ * Log category groups each resource type offers, as Azure's built-in policies that send them to
+ * Log Analytics set them (Azure/azure-policy, built-in-policies/policyDefinitions/Monitoring/):
+ * "Enable logging by category group for App Service (microsoft.web/sites) to Log Analytics"
+ * (DiagSettings_logAnalytics_app-service_DINE.json) sets `allLogs` only; those for Key vaults
+ * (DS_LA_keyvault-vaults_DINE.json) and for microsoft.dbforpostgresql/flexibleservers
+ * (DS_LA_dbforpostgresql-flexibleservers_DINE.json) take "audit" or "allLogs". Each also exports
+ * `AllMetrics`.
+ */
+export const DIAGNOSTIC_CATEGORY_GROUPS: Readonly<Record<DiagnosticResourceType, readonly string[]>> = {
+  'Microsoft.Web/sites': ['allLogs'],
+  'Microsoft.KeyVault/vaults': ['audit', 'allLogs'],
+  'Microsoft.DBforPostgreSQL/flexibleServers': ['audit', 'allLogs'],
+};
+
+export interface DiagnosticFacts {
+  readonly diagnostics: readonly { readonly field: string; readonly resourceType: DiagnosticResourceType; readonly logs: string }[];
+}
+
+/** Each diagnostic setting asks only for a category group its resource type has, or for none (metrics only). */
+export const diagnosticCategories: Rule<DiagnosticFacts> = ({ diagnostics }) =>
+  diagnostics
+    .filter(({ resourceType, logs }) => logs !== 'none' && !DIAGNOSTIC_CATEGORY_GROUPS[resourceType].includes(logs))
+    .map(({ field, resourceType, logs }) =>
+      error('HRB-MON-6', field, logs, `must be a log category group ${resourceType} has, ${DIAGNOSTIC_CATEGORY_GROUPS[resourceType].map((g) => `'${g}'`).join(' or ')}, or 'none' for metrics only`),
+    );
+
+/** Alerts with no receiver and no existing action group fire in the portal only: a warning. */
+export const alertRecipients: Rule<{ receivers: number; actionGroupIds: number }> = ({ receivers, actionGroupIds }) =>
+  receivers === 0 && actionGroupIds === 0
+    ? [
+        warning(
+          'HRB-MON-7',
+          'monitoring.alerts',
+          new Shown('(no emails, webhookUrls or actionGroupIds)'),
+          'notifies nobody: the alert rules fire in the Azure portal only; add monitoring.alerts.emails, webhookUrls or actionGroupIds, or set monitoring.alerts.enabled to false',
+        ),
+      ]
     : [];
 
 // ---------------------------------------------------------------------------------------------

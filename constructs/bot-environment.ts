@@ -6,6 +6,7 @@ import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-securi
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { effectiveCapacity, uniqueGroupName } from './azure-rules';
 import { BotAuthentication, HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
+import { BotMonitoring, BotMonitoringProps } from './bot-monitoring';
 import { BotNetwork, BotNetworkProps, LAYOUT_SPACE_PREFIX_LENGTH } from './bot-network';
 import { Construct, Token } from './cdktf';
 import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, DEFAULT_TIME_ZONE, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
@@ -55,6 +56,13 @@ export interface BotEnvironmentProps {
    * @default 'UTC'
    */
   readonly timeZone?: string;
+  /**
+   * Azure Monitor: a Log Analytics workspace and a workspace-based Application Insights (or
+   * existing ones, by ID), the runtime's diagnostic settings, and alert rules for runs waiting too
+   * long, provisioning errors and an unhealthy runtime. See BotMonitoringProps.
+   * @default on, with a new workspace and Application Insights and alerts that notify nobody (synth warns)
+   */
+  readonly monitoring?: BotMonitoringProps;
 }
 
 /** Where an environment lives; `HostedBotsStack` provides it. */
@@ -144,6 +152,8 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   readonly networkSecurityGroup: NetworkSecurityGroup;
   readonly network: BotNetwork;
   readonly roleDefinitions: Readonly<Record<keyof typeof ROLE_ACTIONS, RoleDefinition>>;
+  /** Azure Monitor for the environment; absent when `monitoring.enabled` is false. */
+  readonly monitoring?: BotMonitoring;
 
   private readonly site: EnvironmentSite;
   private readonly admins: readonly string[];
@@ -197,6 +207,9 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       return [role, definition] as const;
     });
     this.roleDefinitions = Object.fromEntries(roleEntries) as Record<keyof typeof ROLE_ACTIONS, RoleDefinition>;
+    if (props.monitoring?.enabled !== false) {
+      this.monitoring = new BotMonitoring(this, 'monitoring', props.monitoring ?? {}, { environment: props.name, placement: site.placement });
+    }
   }
 
   /**

@@ -484,12 +484,15 @@ export class BotRuntime extends Construct implements IPolicySubject {
         ...(props.entra ? { HOSTED_BOTS_ENTRA_TENANT: props.entra.tenantId, HOSTED_BOTS_ENTRA_AUDIENCE: props.entra.audience } : {}),
         ...(props.attestationIssuers ? { HOSTED_BOTS_ATTESTATION_INTERMEDIATES: props.attestationIssuers } : {}),
         ...(props.attestationRoots ? { HOSTED_BOTS_ATTESTATION_ROOTS: props.attestationRoots } : {}),
+        // Where the runtime exports its OpenTelemetry metrics, traces and logs; none when monitoring is off.
+        ...(env.monitoring ? { APPLICATIONINSIGHTS_CONNECTION_STRING: env.monitoring.connectionString } : {}),
       },
       // The first start loads the package, signs in to the database and writes its tokens: its
       // grants must exist by then, and the vault's private address must resolve.
       dependsOn: [readPackage, this.databaseAdministrator, runtimeSecrets, vaultEndpoint],
     });
     this.url = `https://${this.app.defaultHostname}`;
+    env.monitoring?.monitorRuntime({ appId: this.app.id, keyVaultId: this.keyVault.id, databaseId: this.database.id });
 
     // Bots reach the runtime inside the VNet: a private endpoint in their subnet, and the
     // privatelink zone that makes `<app>.azurewebsites.net` resolve to it there.

@@ -13,5 +13,6 @@ export * from './image-gallery';
 export * from './bot-image';
 export * from './bot-group';
 export * from './bot-network';
+export * from './bot-monitoring';
 export * from './bot-environment';
 export * from './bot-runtime';

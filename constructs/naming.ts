@@ -18,8 +18,8 @@ export const NAME_SUFFIX_LENGTH = 10;
 /** A suffix of the right length and alphabet, for checking names at synth, before Terraform computes the real one. */
 export const SAMPLE_NAME_SUFFIX = '5f3a9c0e1b';
 
-/** Longest names Azure accepts, per type (resource-name-rules.md; standby pools: azurerm's validation, see NAME_RULES.standbyPool). */
-const MAX = { keyVault: 24, storageAccount: 24, postgresServer: 63, webApp: 60, scaleSet: 64, identity: 128, standbyPool: 24 } as const;
+/** Longest names Azure accepts, per type (resource-name-rules.md; standby pools and action group short names: azurerm's validation, see NAME_RULES). */
+const MAX = { keyVault: 24, storageAccount: 24, postgresServer: 63, webApp: 60, scaleSet: 64, identity: 128, standbyPool: 24, actionGroupShortName: 12 } as const;
 
 /** The suffix Terraform derives from the resource group ID; tests compute it here to compare. */
 export function globalNameSuffix(subscriptionId: string, resourceGroupName: string): string {
@@ -107,6 +107,21 @@ export const names = {
     withSuffix([prefix ?? '', 'psql-hostedbots', environment], suffix, MAX.postgresServer),
   /** App Service: 2-60 letters, digits and hyphens; the runtime's host name is `<name>.azurewebsites.net`. */
   webApp: ({ prefix, environment, suffix }: GlobalNameInputs): string => withSuffix([prefix ?? '', 'hostedbots', environment], suffix, MAX.webApp),
+  /** Log Analytics workspace: 4-63 letters, digits and hyphens, unique in the resource group. */
+  logAnalyticsWorkspace: (environment: string): string => `log-hostedbots-${environment}`,
+  /** Application Insights component: 1-260 characters, unique in the resource group. */
+  applicationInsights: (environment: string): string => `appi-hostedbots-${environment}`,
+  /** The environment's action group, which every alert rule of the environment notifies. */
+  actionGroup: (environment: string): string => `ag-hostedbots-${environment}`,
+  /**
+   * An action group's short name (1-12 characters), which Azure shows in the e-mails and SMS it
+   * sends: `bots-` and as much of the environment's name as fits, without a trailing hyphen.
+   */
+  actionGroupShortName: (environment: string): string => `bots-${environment}`.slice(0, MAX.actionGroupShortName).replace(/-+$/, ''),
+  /** An alert rule of the environment, e.g. `alert-hostedbots-demo-queue-wait`. */
+  alertRule: (environment: string, alert: string): string => `alert-hostedbots-${environment}-${alert}`,
+  /** The diagnostic setting that sends a runtime resource's logs and metrics to the workspace. */
+  diagnosticSetting: (): string => 'hostedbots-to-log-analytics',
   /** The private DNS zone of the PostgreSQL server; Azure requires the `.postgres.database.azure.com` ending. */
   postgresDnsZone: (environment: string): string => `hostedbots-${environment}.private.postgres.database.azure.com`,
   /** Derives a Windows computer-name prefix from a group name: its first 9 letters, digits or hyphens. */

@@ -45,6 +45,20 @@ export type PolicyFacts =
     } & rules.RuntimeNetworkFacts &
       rules.GlobalNameFacts)
   | ({ readonly kind: 'webApp' } & rules.WebAppPackageFacts)
+  | ({
+      readonly kind: 'monitoring';
+      readonly retention: rules.MonitoringRetentionFacts;
+      /** Existing resources given by ID or connection string. */
+      readonly existing: rules.ExistingMonitoringFacts;
+      /** Absent when alerts are off. */
+      readonly alerts?: {
+        readonly receivers: rules.AlertReceiverFacts;
+        /** How many existing action groups were given. */
+        readonly actionGroupIds: number;
+        readonly settings: rules.AlertSettingsFacts;
+      };
+    } & rules.MonitoringNameFacts &
+      rules.DiagnosticFacts)
   | {
       readonly kind: 'group';
       readonly name: string;
@@ -105,6 +119,16 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => Object.entries(f.nodeVersions).flatMap(([field, version]) => rules.nodeSupport({ field, version, today: f.today ?? new Date() })),
   ],
   webApp: [rules.packageDelivery],
+  monitoring: [
+    (f) => rules.monitoringRetention(f.retention),
+    rules.monitoringNames,
+    (f) => rules.existingMonitoring(f.existing),
+    rules.diagnosticCategories,
+    (f) => (f.alerts ? rules.alertReceivers(f.alerts.receivers) : []),
+    (f) => (f.alerts ? rules.webhookTransport(f.alerts.receivers) : []),
+    (f) => (f.alerts ? rules.alertSettings(f.alerts.settings) : []),
+    (f) => (f.alerts ? rules.alertRecipients({ receivers: f.alerts.receivers.emails.length + f.alerts.receivers.webhookUrls.length, actionGroupIds: f.alerts.actionGroupIds }) : []),
+  ],
   group: [
     rules.groupName,
     (f) => rules.scaleSetName({ name: f.scaleSetName }),

@@ -1,6 +1,8 @@
 /**
- * One runtime: the queue, the scaler and the HTTP API over one store and one compute driver.
- * The CLI, the demo and the tests all build it here.
+ * One runtime: the queue, the scaler, the HTTP API and the dashboard over one store and one
+ * compute driver. The CLI, the demo and the tests all build it here. This is where the layers
+ * meet: the API and the dashboard share one HTTP app and never import each other; the metrics
+ * subscribe to the queue's events and the scaler's, and so does the webhook outbox.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -8,17 +10,22 @@ import { randomBytes } from 'crypto';
 import type { FleetManifest } from './config/manifest';
 import type { ComputeDriver } from './azure/compute';
 import type { AttestationTrust } from './api/attested-data';
-import { Authenticator, EntraOptions, StaticToken } from './api/auth';
-import type { RateLimits } from './api/limits';
-import { createApi } from './api/routes';
+import { Authenticator, EntraOptions, StaticToken } from './http/auth';
+import type { RateLimits } from './http/limits';
+import { registerApi } from './api/routes';
+import { registerDashboard } from './dashboard/routes';
+import { createHttpApp } from './http/app';
 import { RuntimeMetrics } from './api/metrics';
+import { QueueEventHub } from './queue/events';
 import { QueueNotifier } from './queue/notifier';
 import { RunQueue } from './queue/queue';
 import { Scaler } from './scaler/loop';
 import type { Store } from './store/types';
 import { Log, silentLog } from './log';
-import type { RuntimeEvents } from './events';
+import { allScalerEvents } from './scaler/events';
+import type { Telemetry } from './telemetry';
 import { runWebhookView } from './api/views';
+import { webhookSection } from './api/webhook-routes';
 import { AddressGuard, Resolver } from './webhooks/address-guard';
 import { webhookEvents } from './webhooks/events';
 import { syncDeclaredWebhooks } from './webhooks/declared';
@@ -69,6 +76,8 @@ export interface RuntimeOptions {
    * Service's front end is one), so that sign-in limits see the client's address. @default 0
    */
   readonly trustProxy?: number;
+  /** Started telemetry (startTelemetry), told what the queue and the scaler do. @default none */
+  readonly telemetry?: Telemetry;
   /** Webhook delivery. @default public HTTPS destinations only, the system resolver */
   readonly webhooks?: {
     /** Host names an environment admin allows whatever their addresses (and over plain HTTP). @default none */
@@ -88,6 +97,11 @@ export interface Runtime {
   /** The Prometheus metrics; give `metrics.armCall` to the compute driver as its observer. */
   readonly metrics: RuntimeMetrics;
   readonly queue: RunQueue;
+  /**
+   * What the queue announces (a run queued, claimed, finished; a bot registered, lost): subscribe
+   * here to hear it (queue/events.ts). The metrics are subscribed already.
+   */
+  readonly events: QueueEventHub;
   readonly scaler: Scaler;
   readonly store: Store;
   /** The webhook outbox; it runs between listen() and close(). */
@@ -110,6 +124,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
   const notifier = new QueueNotifier();
   const metrics = new RuntimeMetrics(options.store, options.manifest);
+  const events = new QueueEventHub((event, error) => log('queue.listener_failed', { event, error: (error as Error)?.message ?? String(error) }));
+  events.subscribe(metrics);
+  // Telemetry hears the queue's runs claimed and finished, and wraps the scaler's operations.
+  const tracer = options.telemetry?.subscriber(options.store, options.manifest);
+  if (tracer) events.subscribe(tracer);
+  // Webhooks hear finished runs from the queue and provisioning errors from the scaler.
   const guard = new AddressGuard({ allowedHosts: options.webhooks?.allowedHosts, resolve: options.webhooks?.resolve });
   const runData = (run: import('./domain/run').Run) => runWebhookView(run, (options.now ?? Date.now)());
   const outbox = new WebhookOutbox({
@@ -122,19 +142,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     observe: metrics.webhookDelivery,
     log,
   });
-  // What the queue and the scaler announce goes to the metrics and to the webhook outbox.
   const hooks = webhookEvents(outbox, { runData, log });
-  const events: RuntimeEvents = {
-    ...metrics.events(),
-    runFinished(run) {
-      metrics.runFinished(run);
-      hooks.runFinished(run);
-    },
-    provisioningError(group, code) {
-      metrics.provisioningError(group, code);
-      hooks.provisioningError(group, code);
-    },
-  };
+  events.subscribe({ runFinished: hooks.runFinished });
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -148,7 +157,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     store: options.store,
     driver: options.driver,
     manifest: options.manifest,
-    notifier,
+    queue,
     holder: options.holder ?? `runtime-${randomBytes(4).toString('hex')}`,
     tickMs: options.tickMs,
     leaseTtlMs: options.leaseTtlMs,
@@ -156,25 +165,53 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     backoffMaxMs: options.backoffMaxMs,
     now: options.now,
     log,
-    events,
+    events: allScalerEvents(metrics, ...(tracer ? [tracer] : []), { provisioningError: hooks.provisioningError }),
   });
-  const app = createApi({
+  const auth = new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined);
+  const metricsRoute = metricsAccess(options, metrics.registry);
+  const front = createHttpApp({
+    manifest: options.manifest,
+    store: options.store,
+    auth,
+    limits: options.limits,
+    metricsToken: metricsRoute?.token,
+    now: options.now,
+    log,
+    trustProxy: options.trustProxy,
+    countRefusal: metrics.unauthenticatedRefusal,
+  });
+  const views = registerApi(front, {
     manifest: options.manifest,
     store: options.store,
     queue,
     scaler,
-    auth: new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined),
-    limits: options.limits,
     agentBundle: options.agentBundle,
-    metrics: metricsAccess(options, metrics.registry),
+    metrics: metricsRoute,
     now: options.now,
     log,
     expectedBootMs: options.expectedBootMs,
-    trustProxy: options.trustProxy,
     attestation: options.attestation,
-    countRefusal: metrics.unauthenticatedRefusal,
     webhooks: { guard, outbox },
   });
+  const dashboard = registerDashboard({
+    route: front.route,
+    wrap: front.wrap,
+    auth,
+    sessions: front.sessions,
+    queue,
+    groupSummaries: views.groupSummaries,
+    groupDetail: views.groupDetail,
+    environmentView: views.environmentView,
+    arrivals: (group, from, to) => options.store.arrivals(group, from, to),
+    groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
+    auditRecords: views.auditRecords,
+    webhooks: (group) => webhookSection(options.store, group),
+    log,
+    countRefusal: metrics.unauthenticatedRefusal,
+    now: options.now,
+  });
+  front.finish(dashboard.renderError);
+  const app = front.app;
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
   // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
@@ -187,6 +224,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     app,
     metrics,
     queue,
+    events,
     scaler,
     store: options.store,
     webhooks: outbox,

@@ -19,11 +19,11 @@ import { MAX_CLAIM_WAIT_MS } from '../queue/queue';
 import { MAX_OUTPUT_BYTES } from '../agent/agent';
 import type { RegisterRefusal } from '../domain/bot';
 import type { RegisterAs } from '../store/types';
-import { botGroup, callingBot, credentialHash } from './access';
+import { botGroup, callingBot, credentialHash } from '../http/access';
 import { AttestationError, verifyAttestedData } from './attested-data';
-import { botId, emptyBody, parse, runId } from './input';
-import { PollGate, TooManyRequests } from './limits';
-import type { RouteContext } from './routes';
+import { botId, emptyBody, parse, runId } from '../http/input';
+import { PollGate, TooManyRequests } from '../http/limits';
+import type { RouteContext } from './context';
 import { runSummary } from './views';
 
 const registerBody = z

@@ -3,23 +3,15 @@
  * the group (priority, move to top, cancel, pause, resume), through what, when, and the fields
  * before and after (runtime/domain/audit.ts); newest first, paged.
  */
-import { z } from 'zod';
 import type { AuditRecord } from '../domain/audit';
-import { grantedGroup } from './access';
-import { parse } from './input';
-import { pageCost } from './limits';
-import type { RouteContext } from './routes';
-import { PAGE_LIMIT } from './user-routes';
+import { grantedGroup } from '../http/access';
+import { parse } from '../http/input';
+import { OPERATIONS } from './operations';
+import { pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 
 /** Records on a page unless `limit` says otherwise. */
 export const AUDIT_PAGE_DEFAULT = 50;
-
-const auditQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
-    before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-  })
-  .strict();
 
 /** A record as the API and the dashboard show it. */
 export function auditRecordView(record: AuditRecord) {
@@ -38,12 +30,12 @@ export function auditRecordView(record: AuditRecord) {
 export type AuditRecordView = ReturnType<typeof auditRecordView>;
 
 export function registerAuditRoutes(ctx: RouteContext): void {
-  const { route, wrap, store } = ctx;
+  const { serve, wrap, store } = ctx;
 
-  route('get', '/v1/groups/:group/audit', 'group-co-owner',
+  serve(OPERATIONS.listAuditRecords,
     wrap(async (req, res) => {
       const { group } = grantedGroup(req);
-      const query = parse(auditQuery, req.query);
+      const query = parse(OPERATIONS.listAuditRecords.query, req.query);
       const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
       const records = await store.auditRecords({ group: group.name, limit: limit + 1, before: query.before });
       const page = records.slice(0, limit);

@@ -6,9 +6,12 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FleetManifest } from '../config/manifest';
-import type { RuntimeEvents } from '../events';
+import type { ComputeCallObserver } from '../azure/compute';
+import type { QueueEvents } from '../queue/events';
+import type { ScalerEvents } from '../scaler/loop';
 import type { Store } from '../store/types';
 import { BOT_STATES } from '../domain/bot';
+import type { BotState } from '../domain/bot';
 
 /** The gauge's states: every bot that still exists. */
 const LIVE_STATES = BOT_STATES.filter((s) => s !== 'deleted');
@@ -16,7 +19,26 @@ const LIVE_STATES = BOT_STATES.filter((s) => s !== 'deleted');
 const WAIT_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600];
 const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 86400];
 
-export class RuntimeMetrics implements RuntimeEvents {
+/** Runs queued and running in each group of the manifest, read from the store (every replica reads the same). */
+export async function runsByGroup(store: Pick<Store, 'queueCounts'>, manifest: FleetManifest): Promise<Array<{ group: string; queued: number; running: number; oldestQueuedAt?: number }>> {
+  const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
+  return manifest.groups.map((g) => {
+    const c = counts.get(g.name);
+    return { group: g.name, queued: c?.queued ?? 0, running: c?.running ?? 0, ...(c?.oldestQueuedAt !== undefined ? { oldestQueuedAt: c.oldestQueuedAt } : {}) };
+  });
+}
+
+/** Bots in each live state (all but `deleted`) in each group of the manifest, zeros included, read from the store. */
+export async function botsByState(store: Pick<Store, 'bots'>, manifest: FleetManifest): Promise<Array<{ group: string; state: BotState; count: number }>> {
+  const bots = await store.bots();
+  return manifest.groups.flatMap((g) => LIVE_STATES.map((state) => ({ group: g.name, state, count: bots.filter((b) => b.group === g.name && b.state === state).length })));
+}
+
+/**
+ * Subscribes to the queue's events (runs finished) and the scaler's (actions, provisioning errors),
+ * and observes the compute driver's ARM calls (`armCall`).
+ */
+export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerEvents {
   readonly registry = new Registry();
   private readonly runWait: Histogram<'group'>;
   private readonly runDuration: Histogram<'group' | 'state'>;
@@ -37,10 +59,9 @@ export class RuntimeMetrics implements RuntimeEvents {
       registers,
       async collect() {
         this.reset();
-        const counts = new Map((await store.queueCounts()).map((c) => [c.group, c]));
-        for (const g of manifest.groups) {
-          this.set({ group: g.name, state: 'queued' }, counts.get(g.name)?.queued ?? 0);
-          this.set({ group: g.name, state: 'running' }, counts.get(g.name)?.running ?? 0);
+        for (const { group, queued, running } of await runsByGroup(store, manifest)) {
+          this.set({ group, state: 'queued' }, queued);
+          this.set({ group, state: 'running' }, running);
         }
       },
     });
@@ -51,10 +72,7 @@ export class RuntimeMetrics implements RuntimeEvents {
       registers,
       async collect() {
         this.reset();
-        const bots = await store.bots();
-        for (const g of manifest.groups) {
-          for (const state of LIVE_STATES) this.set({ group: g.name, state }, bots.filter((b) => b.group === g.name && b.state === state).length);
-        }
+        for (const { group, state, count } of await botsByState(store, manifest)) this.set({ group, state }, count);
       },
     });
     new Gauge({
@@ -110,11 +128,6 @@ export class RuntimeMetrics implements RuntimeEvents {
     });
   }
 
-  /** The RuntimeEvents part of the metrics, as a plain object of its listeners. */
-  events(): RuntimeEvents {
-    return { runFinished: this.runFinished, scalerAction: this.scalerAction, provisioningError: this.provisioningError, armCall: this.armCall };
-  }
-
   /** One webhook attempt's result: delivered, failed and retried later, or failed and given up. */
   webhookDelivery = (result: 'delivered' | 'retry' | 'failed'): void => {
     this.webhookDeliveries.inc({ result });
@@ -125,7 +138,7 @@ export class RuntimeMetrics implements RuntimeEvents {
     this.refusals.inc({ reason });
   };
 
-  runFinished: RuntimeEvents['runFinished'] = (run) => {
+  runFinished: QueueEvents['runFinished'] = (run) => {
     this.runsFinished.inc({ group: run.group, state: run.state });
     if (run.startedAt !== undefined) {
       this.runWait.observe({ group: run.group }, Math.max(0, run.startedAt - run.enqueuedAt) / 1000);
@@ -133,16 +146,16 @@ export class RuntimeMetrics implements RuntimeEvents {
     }
   };
 
-  scalerAction: RuntimeEvents['scalerAction'] = (action) => {
+  scalerAction: ScalerEvents['scalerAction'] = (action) => {
     const count = action.kind === 'create' ? action.count : action.botIds.length;
     this.decisions.inc({ group: action.group, action: action.kind, reason: action.kind === 'create' ? 'demand' : action.reason }, count);
   };
 
-  provisioningError: RuntimeEvents['provisioningError'] = (group, code) => {
+  provisioningError: ScalerEvents['provisioningError'] = (group, code) => {
     this.provisioningErrors.inc({ group, code });
   };
 
-  armCall: RuntimeEvents['armCall'] = (call) => {
+  armCall: ComputeCallObserver = (call) => {
     this.armCalls.inc({ operation: call.operation, outcome: call.outcome, code: call.code ?? '' });
     this.armLatency.observe({ operation: call.operation, outcome: call.outcome }, call.ms / 1000);
   };

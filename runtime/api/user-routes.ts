@@ -3,16 +3,15 @@
  * runs: enqueue, read, cancel, re-prioritise. The gate has resolved the group or run each route
  * names and checked the caller's role before a handler runs.
  */
-import { z } from 'zod';
 import type { ManifestGroup } from '../config/manifest';
 import { notFound, RuntimeError } from '../errors';
 import type { Run, RunListing } from '../domain/run';
-import { RUN_STATES, RunState } from '../domain/run';
-import { actingUser, callingUser, grantedGroup, grantedRun } from './access';
-import { Access, accessTo, canManage, canSeeRun, Principal } from './auth';
-import { emptyBody, parse, priority, runId } from './input';
-import { COST, HISTORY_SCAN_ROWS, pageCost } from './limits';
-import type { RouteContext } from './routes';
+import { actingUser, callingUser, grantedGroup, grantedRun } from '../http/access';
+import { Access, accessTo, canManage, canSeeRun, Principal } from '../http/auth';
+import { parse } from '../http/input';
+import { OPERATIONS } from './operations';
+import { COST, HISTORY_SCAN_ROWS, pageCost } from '../http/limits';
+import type { RouteContext } from './context';
 import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpAccountView, warmUpView } from './views';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
@@ -20,37 +19,7 @@ export const QUEUE_VIEW_LIMIT = 50;
 /** Finished runs on the group view; the history route pages the rest. */
 export const RECENT_VIEW_LIMIT = 20;
 /** The most runs one page of the history or the queue holds. */
-export const PAGE_LIMIT = 200;
-
-const enqueueBody = z
-  .object({
-    flow: z.string({ message: 'is required, the name of a flow in the group catalogue' }).min(1).max(64),
-    inputs: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }).optional(),
-    priority: priority.optional(),
-  })
-  .strict();
-
-const priorityBody = z.object({ priority }).strict();
-const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters');
-
-const queueQuery = z
-  .object({
-    offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
-    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
-  })
-  .strict();
-
-const listQuery = z
-  .object({
-    state: z
-      .string()
-      .transform((s) => s.split(','))
-      .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]], { message: `must be among ${RUN_STATES.join(', ')}` })))
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT).optional(),
-    before: runId.optional(),
-  })
-  .strict();
+export { PAGE_LIMIT } from '../http/input';
 
 /** High priority jumps everyone's runs: co-owners and admins, and users where the group allows it. */
 const mayQueueHigh = (group: ManifestGroup, access: Access) => canManage(access) || group.queue.highPriority === 'users';
@@ -143,22 +112,22 @@ export function groupViews(ctx: RouteContext) {
 export type GroupViews = ReturnType<typeof groupViews>;
 
 export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
-  const { route, wrap, store, queue, now, log } = ctx;
+  const { serve, wrap, store, queue, now, log } = ctx;
 
-  route('get', '/v1/environment', 'any-user',
+  serve(OPERATIONS.getEnvironment,
     wrap(async (_req, res) => {
       res.json(await views.environmentView());
     }),
   );
 
-  route('get', '/v1/groups', 'any-user',
+  serve(OPERATIONS.listGroups,
     wrap(async (req, res) => {
       res.json({ groups: await views.groupSummaries(callingUser(req)) });
     }),
     { cost: COST.groupList },
   );
 
-  route('get', '/v1/groups/:group', 'group-user',
+  serve(OPERATIONS.getGroup,
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
       res.json(await views.groupDetail(group, access, principal));
@@ -166,10 +135,17 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     { cost: COST.groupView },
   );
 
-  route('get', '/v1/groups/:group/queue', 'group-user',
+  serve(OPERATIONS.listFlows,
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      res.json({ flows: Object.entries(group.flows).map(([name, flow]) => ({ name, description: flow.description ?? null, timeoutMinutes: flow.timeoutMinutes })) });
+    }),
+  );
+
+  serve(OPERATIONS.listQueue,
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
-      const query = parse(queueQuery, req.query);
+      const query = parse(OPERATIONS.listQueue.query, req.query);
       const offset = query.offset ?? 0;
       const limit = query.limit ?? QUEUE_VIEW_LIMIT;
       const t = now();
@@ -180,13 +156,13 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     { cost: (req) => pageCost(req.query.limit) },
   );
 
-  route('post', '/v1/groups/:group/runs', 'group-user',
+  serve(OPERATIONS.startRun,
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
-      const body = parse(enqueueBody, req.body);
+      const body = parse(OPERATIONS.startRun.body, req.body);
       if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
       const key = req.headers['idempotency-key'];
-      const idempotency = key === undefined ? undefined : parse(idempotencyKey, Array.isArray(key) ? key[0] : key, 'Idempotency-Key');
+      const idempotency = key === undefined ? undefined : parse(OPERATIONS.startRun.headers.shape['Idempotency-Key'], Array.isArray(key) ? key[0] : key, 'Idempotency-Key');
       const { run, created } = await queue.enqueue({
         group: group.name,
         flow: body.flow,
@@ -202,10 +178,10 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     { cost: (req) => 1 + Math.ceil(Number(req.headers['content-length'] ?? 0) / COST.perEnqueueBytes) },
   );
 
-  route('get', '/v1/groups/:group/runs', 'group-user',
+  serve(OPERATIONS.listRuns,
     wrap(async (req, res) => {
       const { group, access, principal } = grantedGroup(req);
-      const query = parse(listQuery, req.query);
+      const query = parse(OPERATIONS.listRuns.query, req.query);
       const limit = query.limit ?? 50;
       // A plain user's history holds their own runs only, so the cursor is always one of theirs.
       const createdBy = canManage(access) ? undefined : principal.id;
@@ -218,16 +194,16 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     { cost: (req) => pageCost(req.query.limit) },
   );
 
-  route('get', '/v1/runs/:id', 'run-owner-or-co-owner',
+  serve(OPERATIONS.getRun,
     wrap(async (req, res) => {
       res.json(runView(grantedRun(req).run, now()));
     }),
   );
 
-  route('post', '/v1/runs/:id/cancel', 'run-owner-or-co-owner',
+  serve(OPERATIONS.cancelRun,
     wrap(async (req, res) => {
       const { run } = grantedRun(req);
-      parse(emptyBody, req.body);
+      parse(OPERATIONS.cancelRun.body, req.body);
       const result = await queue.cancel(run.id, actingUser(req, 'api'));
       if (result.kind === 'not_found') throw notFound('run_not_found', `run ${run.id} does not exist`);
       if (result.kind === 'final') throw new RuntimeError(409, 'run_finished', `run ${run.id} already ended as ${result.run.state}`);
@@ -236,10 +212,10 @@ export function registerUserRoutes(ctx: RouteContext, views: GroupViews): void {
     }),
   );
 
-  route('patch', '/v1/runs/:id', 'run-owner-or-co-owner',
+  serve(OPERATIONS.setRunPriority,
     wrap(async (req, res) => {
       const { run, group, access } = grantedRun(req);
-      const body = parse(priorityBody, req.body);
+      const body = parse(OPERATIONS.setRunPriority.body, req.body);
       if (body.priority === 'high' && !mayQueueHigh(group, access)) throw highPriorityRefused(group);
       if (run.state !== 'queued') throw new RuntimeError(409, 'run_not_queued', `run ${run.id} is ${run.state}; only a queued run's priority can change`);
       const updated = await queue.setPriority(run.id, body.priority as Run['priority'], actingUser(req, 'api'));

@@ -14,7 +14,7 @@ import type { SecretStore } from '../azure/key-vault';
 import type { Log } from '../log';
 import { silentLog } from '../log';
 import { RUNTIME_SECRET_NAMES } from '../config/runtime-secret-names';
-import type { StaticToken } from './auth';
+import type { StaticToken } from '../http/auth';
 
 /** Tokens that may change while the runtime runs. */
 export interface RotatingTokens {

@@ -9,7 +9,7 @@ import { describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-acc
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { Run, RunListing } from '../domain/run';
-import type { Access } from './auth';
+import type { Access } from '../http/auth';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -63,14 +63,15 @@ export function runView(run: Run, now: number) {
 }
 
 /**
- * A run in a webhook's `data`: the run as GET /v1/runs/{id} returns it, without its inputs and
- * its output. A receiver is a URL a co-owner chose, read by whoever reads that channel, and inputs
- * and output may carry what only the run's creator and the group's co-owners should see (personal
- * data, references to credentials); a receiver that needs them reads the run with its own token.
+ * A run in a webhook's `data`: the run as GET /v1/runs/{id} returns it, the same fields, with its
+ * inputs and its output null. A receiver is a URL a co-owner chose, read by whoever reads that
+ * channel, and inputs and output may carry what only the run's creator and the group's co-owners
+ * should see (personal data, references to credentials); a receiver that needs them reads the run
+ * with its own token. The fields stay, so the event keeps the schema of the run (webhook-schemas.ts).
  */
 export function runWebhookView(run: Run, now: number) {
-  const { inputs: _inputs, ...view } = runView(run, now);
-  return { ...view, result: view.result === null ? null : { exitCode: view.result.exitCode, errorCode: view.result.errorCode, errorMessage: view.result.errorMessage } };
+  const view = runView(run, now);
+  return { ...view, inputs: null, result: view.result === null ? null : { ...view.result, output: null } };
 }
 
 /**

@@ -4,40 +4,17 @@
  * one. Subscriptions declared in the fleet manifest are listed too, and changed only there.
  */
 import { randomBytes } from 'crypto';
-import { z } from 'zod';
 import { conflict, notFound, unprocessable } from '../errors';
-import { urlWithoutQuery, MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat } from '../domain/webhook';
+import { MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, urlWithoutQuery } from '../domain/webhook';
 import { DestinationRefused } from '../webhooks/address-guard';
 import { newSecret } from '../webhooks/signing';
-import { actingUser, grantedGroup } from './access';
-import { emptyBody, parse } from './input';
-import type { RouteContext } from './routes';
+import { actingUser, grantedGroup } from '../http/access';
+import { emptyBody, parse } from '../http/input';
+import type { RouteContext } from './context';
+import { OPERATIONS } from './operations';
 import type { Store } from '../store/types';
 
-
-const eventType = z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]], { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
-
-const createBody = z
-  .object({
-    url: z.string({ message: 'is required, the https URL that receives the events' }).min(1).max(MAX_WEBHOOK_URL_CHARS),
-    events: z
-      .array(eventType, { message: `is required, a list of event types among ${WEBHOOK_EVENT_TYPES.join(', ')}` })
-      .min(1, 'must name at least one event type')
-      .refine((e) => new Set(e).size === e.length, 'must not name an event type twice'),
-    format: z.enum(WEBHOOK_FORMATS as [WebhookFormat, ...WebhookFormat[]], { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }),
-    waitAboveMinutes: z.number({ message: 'must be a number of minutes' }).positive('must be more than 0').max(MAX_WAIT_ABOVE_MINUTES, `must be at most ${MAX_WAIT_ABOVE_MINUTES} (a week)`).optional(),
-  })
-  .strict()
-  .superRefine((body, ctx) => {
-    const waits = body.events.includes('queue.wait_exceeded');
-    if (waits && body.waitAboveMinutes === undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'is required with the event queue.wait_exceeded: the minutes the oldest queued run may wait' });
-    if (!waits && body.waitAboveMinutes !== undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'applies to queue.wait_exceeded only; add that event or leave it out' });
-  });
-
-const webhookId = z.string().regex(/^whm?_[0-9a-f]{24}$/, 'must be a webhook ID (wh_ and 24 hex digits)');
-
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
 
 /** A subscription as lists show it: never its secret. */
 export function webhookView(s: Subscription & { health: SubscriptionHealth }) {
@@ -78,12 +55,12 @@ export async function webhookSection(store: Pick<Store, 'webhooks'>, group: stri
 }
 
 export function registerWebhookRoutes(ctx: RouteContext): void {
-  const { route, wrap, store, now, log, webhooks } = ctx;
+  const { serve, wrap, store, now, log, webhooks } = ctx;
 
-  route('post', '/v1/groups/:group/webhooks', 'group-co-owner',
+  serve(OPERATIONS.subscribeRunFinished,
     wrap(async (req, res) => {
       const { group } = grantedGroup(req);
-      const body = parse(createBody, req.body);
+      const body = parse(OPERATIONS.subscribeRunFinished.body, req.body);
       try {
         webhooks.guard.checkUrl(body.url);
       } catch (err) {
@@ -115,7 +92,7 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
     { coOwnersMay: 'manage its webhooks' },
   );
 
-  route('get', '/v1/groups/:group/webhooks', 'group-co-owner',
+  serve(OPERATIONS.listWebhooks,
     wrap(async (req, res) => {
       const { group } = grantedGroup(req);
       res.json({ webhooks: (await store.webhooks.subscriptions(group.name)).map(webhookView) });
@@ -123,10 +100,10 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
     { coOwnersMay: 'manage its webhooks' },
   );
 
-  route('delete', '/v1/groups/:group/webhooks/:id', 'group-co-owner',
+  serve(OPERATIONS.deleteWebhook,
     wrap(async (req, res) => {
       const { group } = grantedGroup(req);
-      const id = parse(webhookId, req.params.id, 'id');
+      const { id } = parse(OPERATIONS.deleteWebhook.params, req.params, 'path');
       parse(emptyBody, req.body);
       const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
       if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);

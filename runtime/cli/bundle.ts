@@ -2,7 +2,10 @@
  * The runtime and the agent as two self-contained JavaScript files (esbuild), for the App
  * Service package and for the bots. The deployed runtime stores its state in PostgreSQL through
  * the pure-JS `pg` client, so nothing native is needed; the SQLite store, the demo and the
- * construct library stay out of the bundle.
+ * construct library stay out of the bundle. The Azure Monitor OpenTelemetry distro is inside
+ * main.js too, loaded only when a connection string is set (runtime/telemetry.ts): its HTTP
+ * instrumentation patches Node's own http and https, which the bundle still requires by name,
+ * while libraries bundled into main.js (pg) are beyond its reach, so their instrumentations are off.
  *
  *   node dist/runtime/cli/bundle.js [outDir]      (npm run build does this into dist/bundle)
  */

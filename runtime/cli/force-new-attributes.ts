@@ -482,6 +482,60 @@ export const FORCE_NEW_ATTRIBUTES: Readonly<Record<string, ResourceReplacementRu
     forceNewWhen: [{ path: 'end_of_life_date', rule: 'removing it once set', forces: (before, after) => Boolean(before) && !after }],
     loses: 'groups on it cannot start bots while it is rebuilt, and it is gone as a rollback target',
   },
+  azurerm_log_analytics_workspace: {
+    what: 'Log Analytics workspace',
+    provider: 'azurerm',
+    sources: ['internal/services/loganalytics/log_analytics_workspace_resource.go'],
+    forceNew: ['name', 'location', 'resource_group_name'],
+    forceNewWhen: [
+      {
+        path: 'sku',
+        rule: 'any change but from LACluster or unset, and between PerGB2018 and CapacityReservation (resourceLogAnalyticsWorkspaceCustomDiff)',
+        forces: (before, after) => {
+          const [from, to] = [text(before)?.toLowerCase(), text(after)?.toLowerCase()];
+          // Unset, or known only at apply time: the provider's computed value is not known here.
+          if (from === undefined || to === undefined) return undefined;
+          if (from === '' || from === 'lacluster' || from === to) return false;
+          return !['capacityreservation>pergb2018', 'pergb2018>capacityreservation'].includes(`${from}>${to}`);
+        },
+      },
+    ],
+    loses: "the logs and metrics it holds: the runtime's telemetry, the diagnostics, and what the alert rules query",
+  },
+  azurerm_application_insights: {
+    what: 'Application Insights',
+    provider: 'azurerm',
+    sources: ['internal/services/applicationinsights/application_insights_resource.go'],
+    forceNew: ['name', 'resource_group_name', 'location', 'application_type'],
+    loses: 'its connection string changes: the runtime exports to the new one once its app setting is updated',
+  },
+  azurerm_monitor_diagnostic_setting: {
+    what: 'diagnostic setting',
+    provider: 'azurerm',
+    sources: ['internal/services/monitor/monitor_diagnostic_setting_resource.go'],
+    forceNew: ['name', 'target_resource_id'],
+  },
+  azurerm_monitor_action_group: {
+    what: 'alert action group',
+    provider: 'azurerm',
+    sources: ['internal/services/monitor/monitor_action_group_resource.go'],
+    forceNew: ['name', 'resource_group_name', 'location'],
+    loses: 'alerts notify nobody until the new group is in their rules',
+  },
+  azurerm_monitor_scheduled_query_rules_alert_v2: {
+    what: 'log search alert rule',
+    provider: 'azurerm',
+    sources: ['internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go'],
+    forceNew: ['name', 'resource_group_name', 'location', 'scopes'],
+    loses: 'its fired alerts are closed',
+  },
+  azurerm_monitor_metric_alert: {
+    what: 'metric alert rule',
+    provider: 'azurerm',
+    sources: ['internal/services/monitor/monitor_metric_alert_resource.go'],
+    forceNew: ['name', 'resource_group_name'],
+    loses: 'its fired alerts are closed',
+  },
   random_password: {
     what: 'generated password',
     provider: 'random',

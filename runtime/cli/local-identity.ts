@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
-import type { EntraOptions } from '../api/auth';
+import type { EntraOptions } from '../http/auth';
 import { LOCAL_SUBSCRIPTION } from './local-values';
 
 /** A group's user-assigned identity, as the manifest's botAuth holds it. */

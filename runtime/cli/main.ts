@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { StaticToken } from '../api/auth';
+import type { StaticToken } from '../http/auth';
 import { loadManifest, localizeManifest, ManifestError, parseManifest } from '../config/manifest';
 import { createLog, LOG_LEVELS, LogLevel } from '../log';
 import { addAgentCommand } from '../agent/command';
@@ -24,6 +24,7 @@ const lazy = {
   armSim: () => require('../arm-sim') as typeof import('../arm-sim'),
   simBots: () => require('./sim-bots') as typeof import('./sim-bots'),
   localValues: () => require('./local-values') as typeof import('./local-values'),
+  telemetry: () => require('../telemetry') as typeof import('../telemetry'),
 };
 
 function number(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -275,6 +276,8 @@ function buildProgram(): Command {
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
       const vault = opts.keyVaultUrl ? await startVaultTokens(opts, clientId, log) : undefined;
       const vaultTokens = vault?.tokens;
+      // Azure Monitor, when App Service gives the runtime a connection string; nothing otherwise.
+      const telemetry = lazy.telemetry().startTelemetry(process.env, log);
       // Declared before it is assigned: the driver's observer may be called while the runtime is
       // being created, and must then find none rather than fail.
       let runtime: import('../server').Runtime | undefined;
@@ -297,6 +300,7 @@ function buildProgram(): Command {
         backoffBaseMs: opts.backoffSeconds * 1000,
         trustProxy: opts.trustProxy,
         webhooks: { allowedHosts: opts.webhookAllowedHosts, secrets: vault?.secrets },
+        telemetry,
         log,
       });
       const url = await runtime.listen(opts.port, opts.host);
@@ -306,6 +310,8 @@ function buildProgram(): Command {
         setTimeout(() => process.exit(0), 10_000).unref();
         vaultTokens?.stop();
         await runtime.close();
+        // Flushes the last spans and metrics; the gauges read the store, so before it closes.
+        await telemetry?.stop();
         await store.close();
         process.exit(0);
       };
@@ -391,6 +397,24 @@ function buildProgram(): Command {
       // Loaded here, as simulate is: only this command needs the templates.
       const { runInitCommand } = require('./init') as typeof import('./init');
       runInitCommand(dir, { geography: opts.geography, environment: opts.environment, group: opts.group, pipeline: opts.pipeline, mainBranch: opts.mainBranch, force: Boolean(opts.force) });
+    });
+
+  program
+    .command('connector')
+    .description(
+      'Write a Power Platform custom connector for this runtime (Power Automate, Logic Apps, Copilot Studio): apiDefinition.swagger.json (Swagger 2.0: start, get and cancel a run, ' +
+        "list a group's queue, and the trigger \"When a run finishes\") and apiProperties.json (sign-in with Microsoft Entra ID against the runtime's audience). Both files are " +
+        'written, or neither; an existing folder is replaced only when it holds nothing but an earlier connector.',
+    )
+    .requiredOption('--out <dir>', 'the folder to write the two files to')
+    .option('--host <host>', "the runtime's host name or https:// URL (the stack's runtime_url output); without it, enter the host when importing")
+    .option('--client-id <id>', 'the application (client) ID of the app registration the connector signs users in with (HOSTED_BOTS_CONNECTOR_CLIENT_ID)')
+    .option('--resource-uri <uri>', "the runtime's Entra ID audience, as its --entra-audience, e.g. api://hosted-bots (HOSTED_BOTS_ENTRA_AUDIENCE)")
+    .option('--tenant <id>', "the runtime's directory (tenant) ID, as its --entra-tenant (HOSTED_BOTS_ENTRA_TENANT)")
+    .action((opts) => {
+      // Loaded here, as simulate is: only this command writes connectors.
+      const { runConnectorCommand } = require('./connector-command') as typeof import('./connector-command');
+      runConnectorCommand({ out: opts.out, host: opts.host, clientId: opts.clientId, resourceUri: opts.resourceUri, tenant: opts.tenant });
     });
 
   program

@@ -4,7 +4,7 @@
  * goes in a JSON script block; nothing is fetched when the page opens.
  */
 import { chartLibrary } from '../charts';
-import { escapeHtml } from '../dashboard/pages';
+import { escapeHtml } from '../dashboard/html';
 import { money, PlannerResult, seconds, whatIfLabel } from '../sim/planner';
 import { HOURS_PER_MONTH } from '../sim/prices';
 import type { GroupSeries } from '../sim/simulate';

@@ -4,14 +4,14 @@
  * The construct library writes the manifest at synth (constructs/fleet-manifest.ts) and checks its
  * settings against these bounds (constructs/azure-rules.ts); the runtime parses it with this
  * schema (runtime/config/manifest.ts). This module imports nothing but zod, the reserved name of
- * the built-in self-test flow and the webhook event types (pure modules), so the runtime bundle
- * carries it without the construct library.
+ * the built-in self-test flow and the webhook contract's words (config/webhooks.ts), so the runtime
+ * bundle carries it without the construct library.
  */
 import { z } from 'zod';
 import { SELF_TEST_FLOW, SELF_TEST_FLOW_RESERVED } from './self-test-flow';
 import {
-  MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WebhookEventType, WebhookFormat,
-} from '../domain/webhook';
+  isWebhookUrl, MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WEBHOOK_URL_RULE,
+} from './webhooks';
 
 export const FLEET_MANIFEST_VERSION = 1;
 
@@ -169,17 +169,6 @@ export const DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 // The schema.
 
-export const WEBHOOK_URL_RULE = 'must be an absolute https URL without a user name or password (plain http only to hosts an environment admin allows)';
-
-/** A webhook URL's form; the runtime checks its destination again (runtime/webhooks/address-guard.ts). */
-export function isWebhookUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password;
-  } catch {
-    return false;
-  }
-}
 
 /** Group names appear in URLs, scale set names and computer names. */
 export const GROUP_NAME_MAX = 40;
@@ -202,10 +191,10 @@ export const webhookSchema = z
   .object({
     url: z.string().max(MAX_WEBHOOK_URL_CHARS).refine(isWebhookUrl, WEBHOOK_URL_RULE),
     events: z
-      .array(z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]], { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }))
+      .array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }))
       .min(1, 'must name at least one event type')
       .refine((e) => new Set(e).size === e.length, 'must not name an event type twice'),
-    format: z.enum(WEBHOOK_FORMATS as [WebhookFormat, ...WebhookFormat[]], { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }).default('json'),
+    format: z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }).default('json'),
     /** For queue.wait_exceeded: how long the oldest queued run may wait before the alert. */
     waitAboveMinutes: z.number().positive('must be more than 0').max(MAX_WAIT_ABOVE_MINUTES, `must be at most ${MAX_WAIT_ABOVE_MINUTES} (a week)`).optional(),
     /** The Key Vault secret that holds the signing secret. @default webhook-<group>-<12 hex digits of the URL's hash> */

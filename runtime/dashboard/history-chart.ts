@@ -6,7 +6,7 @@
  * same-origin script draws it (the CSP allows no inline script).
  */
 import { SAMPLED_BOT_STATES, SampledBotState, SLOT_MS, slotOf, SlotSample } from '../domain/history';
-import { html, Html } from './pages';
+import { html, Html } from './html';
 
 export const CHART_SLOTS = (24 * 60 * 60_000) / SLOT_MS;
 

@@ -5,17 +5,12 @@
  */
 import type { Run } from './run';
 
-export type WebhookEventType = 'run.succeeded' | 'run.failed' | 'run.timed_out' | 'run.cancelled' | 'group.provisioning_error' | 'queue.wait_exceeded';
-export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = ['run.succeeded', 'run.failed', 'run.timed_out', 'run.cancelled', 'group.provisioning_error', 'queue.wait_exceeded'];
+import type { WebhookEventType, WebhookFormat } from '../config/webhooks';
 
-export type WebhookFormat = 'json' | 'teams';
-export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['json', 'teams'];
-
-/** The most subscriptions one group may hold, API and manifest together. */
-export const MAX_WEBHOOKS_PER_GROUP = 20;
-/** The longest queue-wait threshold: a week. */
-export const MAX_WAIT_ABOVE_MINUTES = 7 * 24 * 60;
-export const MAX_WEBHOOK_URL_CHARS = 2048;
+export {
+  MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, RUN_EVENT_TYPES, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS,
+} from '../config/webhooks';
+export type { RunEventType, WebhookEventType, WebhookFormat } from '../config/webhooks';
 
 /** A URL without its query and fragment, which may hold a credential (a Teams Workflows URL's `sig`): for pages and records. */
 export function urlWithoutQuery(url: string): string {

@@ -5,17 +5,20 @@
  * long-poll of claims and the wake-ups of waiting claimers and the scaler. What a report or
  * request does to a run or a bot is decided in runtime/domain/transitions.ts, which both stores
  * call inside the transaction that makes each step atomic.
+ *
+ * The queue announces what happened to runs and bots through its own event interface
+ * (events.ts); the scaler, the metrics and whatever else watches subscribe to it there.
  */
 import { randomInt } from 'crypto';
 import { conflict, notFound, RuntimeError, unprocessable } from '../errors';
 import type { FleetManifest, ManifestGroup } from '../config/manifest';
 import { acceptedFlow, SELF_TEST_FLOW } from '../config/self-test-flow';
 import { newId } from '../store/ids';
-import type { ClaimResult, CompleteInput, RegisterAs, RegisterResult, Store } from '../store/types';
+import type { ClaimResult, CompleteInput, RegisterAs, RegisterResult, Store, SweepGroup, SweepResult } from '../store/types';
 import type { Priority, Run } from '../domain/run';
 import type { Actor } from '../domain/audit';
 import type { QueueNotifier } from './notifier';
-import { noEvents, RuntimeEvents } from '../events';
+import type { QueueListener } from './events';
 
 /** The most an agent may wait in one claim. */
 export const MAX_CLAIM_WAIT_MS = 30_000;
@@ -58,8 +61,8 @@ export interface RunQueueOptions {
   readonly now?: () => number;
   /** Called when a group's demand changed (enqueue, claim, completion), to re-plan. */
   readonly onChange?: (group: string) => void;
-  /** Told when a run ends here (a completion, a cancel of a queued run). */
-  readonly events?: Pick<RuntimeEvents, 'runFinished'>;
+  /** Where the queue announces what happened, usually the runtime's QueueEventHub. @default nobody is told */
+  readonly events?: QueueListener;
 }
 
 export class RunQueue {
@@ -68,7 +71,7 @@ export class RunQueue {
   readonly notifier: QueueNotifier;
   private readonly now: () => number;
   private readonly onChange: (group: string) => void;
-  private readonly events: Pick<RuntimeEvents, 'runFinished'>;
+  private readonly events: QueueListener;
   private readonly groupsByName: Map<string, ManifestGroup>;
 
   constructor(options: RunQueueOptions) {
@@ -77,7 +80,7 @@ export class RunQueue {
     this.notifier = options.notifier;
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => undefined);
-    this.events = options.events ?? noEvents;
+    this.events = options.events ?? {};
     this.groupsByName = new Map(options.manifest.groups.map((g) => [g.name, g]));
   }
 
@@ -139,6 +142,7 @@ export class RunQueue {
       throw notFound('group_not_found', `group "${group.name}" is not active in this runtime`);
     }
     if (result.kind === 'created') {
+      this.events.runQueued?.(result.run);
       this.notifier.notify(group.name);
       this.onChange(group.name);
     }
@@ -155,7 +159,10 @@ export class RunQueue {
       const version = this.notifier.version(group);
       const result = await this.store.claim({ botId, group, now: this.now(), enabled: this.manifest.environment.enabled });
       if (result.kind !== 'none') {
-        if (result.kind === 'claimed') this.onChange(group);
+        if (result.kind === 'claimed') {
+          this.events.runClaimed?.(result.run);
+          this.onChange(group);
+        }
         return result;
       }
       const left = deadline - this.now();
@@ -170,7 +177,7 @@ export class RunQueue {
 
   async complete(input: Omit<CompleteInput, 'now'>) {
     const result = await this.store.complete({ ...input, now: this.now() });
-    if (result.kind === 'completed') this.events.runFinished(result.run);
+    if (result.kind === 'completed') this.events.runFinished?.(result.run);
     const bot = await this.store.getBot(input.botId);
     if (bot) {
       // The bot is free again: it may take the next run, and the scaler may rebalance.
@@ -184,7 +191,7 @@ export class RunQueue {
   async cancel(runId: string, actor: Actor) {
     const result = await this.store.cancel(runId, this.now(), actor);
     if (result.kind === 'cancelled') {
-      this.events.runFinished(result.run);
+      this.events.runFinished?.(result.run);
       this.onChange(result.run.group);
     }
     return result;
@@ -206,6 +213,7 @@ export class RunQueue {
     const declared = this.group(group);
     const result = await this.store.register(declared.name, as, this.now(), credentialHash);
     if (result.kind === 'registered') {
+      if (result.bot) this.events.botRegistered?.(result.bot);
       this.notifier.notify(declared.name);
       this.onChange(declared.name);
     }
@@ -236,6 +244,25 @@ export class RunQueue {
       }
     }
     throw new RuntimeError(503, 'nonce_unavailable', 'no unused registration nonce could be drawn; retry');
+  }
+
+  /**
+   * The leader's periodic sweep (Store.sweep): wakes the claims of the groups whose runs went back
+   * to the queue or expired, and announces the runs it ended and the bots it took for lost.
+   */
+  async sweep(groups: readonly SweepGroup[], now: number): Promise<SweepResult> {
+    const swept = await this.store.sweep(groups, now);
+    for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
+    for (const run of [...swept.expired, ...swept.timedOut, ...swept.failedLost]) this.events.runFinished?.(run);
+    for (const botId of swept.lostBots) this.events.botLost?.(botId);
+    return swept;
+  }
+
+  /** Cancels the runs of groups the manifest no longer declares (Store.cancelRemovedGroupRuns), and announces each. */
+  async cancelRemovedGroupRuns(groups: readonly string[], now: number): Promise<Run[]> {
+    const cancelled = await this.store.cancelRemovedGroupRuns(groups, now);
+    for (const run of cancelled) this.events.runFinished?.(run);
+    return cancelled;
   }
 
   async pause(group: string, actor: Actor) {

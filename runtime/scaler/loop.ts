@@ -22,7 +22,7 @@
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
-import type { QueueNotifier } from '../queue/notifier';
+import type { RunQueue } from '../queue/queue';
 import type { QueueCounts, Store, SweepGroup } from '../store/types';
 import { Bot, botModelKeyOf, Caps } from '../domain/bot';
 import type { GroupState } from '../domain/group';
@@ -32,7 +32,7 @@ import { accountedPlan, AccountBook, accountText, EMPTY_BOOK, parseAccount, Warm
 import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
-import { noEvents, RuntimeEvents } from '../events';
+import { inScaleOperation, NO_SCALER_EVENTS, ScalerEvents } from './events';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -49,11 +49,18 @@ export const SCALER_LEASE = 'scaler';
 const MIN_GAP_MS = 20;
 const wallClock = (): number => performance.now();
 
+/**
+ * What the scaler announces, for the metrics and anything else that watches it. What happens to
+ * runs and bots in the sweep the queue announces (queue/events.ts).
+ */
+export type { ScalerEvents } from './events';
+
 export interface ScalerOptions {
   readonly store: Store;
   readonly driver: ComputeDriver;
   readonly manifest: FleetManifest;
-  readonly notifier: QueueNotifier;
+  /** The run queue: the sweep goes through it, so that it wakes claims and announces what it ended. */
+  readonly queue: RunQueue;
   /** Identifies this replica in the lease. */
   readonly holder: string;
   /** @default 15000 */
@@ -68,7 +75,8 @@ export interface ScalerOptions {
   readonly claimWaitMs?: number;
   readonly now?: () => number;
   readonly log?: (event: string, fields?: Record<string, unknown>) => void;
-  readonly events?: RuntimeEvents;
+  /** @default nobody is told */
+  readonly events?: ScalerEvents;
 }
 
 const MINUTE = 60_000;
@@ -104,7 +112,7 @@ export class Scaler {
   private readonly store: Store;
   private readonly driver: ComputeDriver;
   private readonly manifest: FleetManifest;
-  private readonly notifier: QueueNotifier;
+  private readonly queue: RunQueue;
   private readonly holder: string;
   private readonly tickMs: number;
   private readonly leaseTtlMs: number;
@@ -113,7 +121,7 @@ export class Scaler {
   private readonly claimWaitMs: number;
   private readonly now: () => number;
   private readonly log: (event: string, fields?: Record<string, unknown>) => void;
-  private readonly events: RuntimeEvents;
+  private readonly events: ScalerEvents;
   private readonly groups: Map<string, ManifestGroup>;
   /** The declared groups, as plan() reads them. */
   private readonly declared: ReadonlyMap<string, GroupDeclaration>;
@@ -147,7 +155,7 @@ export class Scaler {
     this.store = options.store;
     this.driver = options.driver;
     this.manifest = options.manifest;
-    this.notifier = options.notifier;
+    this.queue = options.queue;
     this.holder = options.holder;
     this.tickMs = options.tickMs ?? 15_000;
     this.leaseTtlMs = options.leaseTtlMs ?? Math.max(5_000, 3 * this.tickMs);
@@ -156,7 +164,7 @@ export class Scaler {
     this.claimWaitMs = options.claimWaitMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
-    this.events = options.events ?? noEvents;
+    this.events = options.events ?? NO_SCALER_EVENTS;
     this.groups = new Map(options.manifest.groups.map((g) => [g.name, g]));
     this.declared = new Map(
       options.manifest.groups.map((g) => [g.name, { name: g.name, maxBots: g.maxBots, committedBots: g.committedBots, imageKey: botModelKeyOf(g), scaling: planScaling(g.scaling) }]),
@@ -191,8 +199,7 @@ export class Scaler {
     );
     const removed = (await this.store.groups()).filter((g) => !g.declared).map((g) => g.name);
     if (removed.length) {
-      const cancelled = await this.store.cancelRemovedGroupRuns(removed, this.now());
-      cancelled.forEach((run) => this.events.runFinished(run));
+      const cancelled = await this.queue.cancelRemovedGroupRuns(removed, this.now());
       this.log('scaler.groups_removed', { groups: removed, cancelledRuns: cancelled.length });
     }
     this.timer = setInterval(() => {
@@ -285,9 +292,7 @@ export class Scaler {
     }
 
     if (tick) {
-      const swept = await this.store.sweep(this.sweepGroups(), now);
-      for (const run of [...swept.requeued, ...swept.expired]) this.notifier.notify(run.group);
-      for (const run of [...swept.expired, ...swept.timedOut, ...swept.failedLost]) this.events.runFinished(run);
+      const swept = await this.queue.sweep(this.sweepGroups(), now);
       if (swept.lostBots.length || swept.requeued.length || swept.timedOut.length || swept.expiredGroups.length) {
         this.log('scaler.sweep', {
           expired: swept.expired.length,
@@ -476,7 +481,7 @@ export class Scaler {
     this.log('scaler.scale_out', { group, bots: created.map((b) => b.id) });
     const vmss = manifestGroup.vmss;
     const createdIds = new Set(created.map((b) => b.id));
-    this.enqueueArm(group, async () => {
+    this.enqueueArm(group, () => inScaleOperation(this.events, { kind: 'create', group, count: created.length, reason: 'demand' }, async () => {
       const capacity = await this.capacityOf(group);
       try {
         await this.driver.setCapacity(vmss, capacity);
@@ -491,7 +496,7 @@ export class Scaler {
         const failed = await this.store.markFailed(orphans.map((b) => b.id), 'scale-out failed', this.now());
         await this.store.markDeleted(failed.map((b) => b.id), this.now(), this.maxAttempts());
       }
-    });
+    }));
   }
 
   private async scaleIn(action: DeleteAction, idleBefore: number | undefined, now: number): Promise<void> {
@@ -510,7 +515,7 @@ export class Scaler {
     const state = (await this.store.groups()).find((g) => g.name === group);
     const vmss = state && this.scaleSetOf(state);
     if (!vmss) return;
-    this.enqueueArm(group, () => this.deleteVms(group, vmss, withVm));
+    this.enqueueArm(group, () => inScaleOperation(this.events, { kind: 'delete', group, count: withVm.length, reason: done.reason }, () => this.deleteVms(group, vmss, withVm)));
   }
 
   private async deleteVms(group: string, vmss: ScaleSetRef, bots: readonly Bot[]): Promise<void> {
@@ -579,33 +584,40 @@ export class Scaler {
     if (orphans.suspects.size) this.log('scaler.unplaced_vms', { group, vms: [...orphans.suspects.keys()], deleteAfterMs: this.leaseTtlMs });
     if (orphans.delete.length) {
       this.log('scaler.orphans_deleted', { group, vms: orphans.delete });
-      try {
-        await this.driver.deleteInstances(vmss, orphans.delete);
-      } catch (err) {
-        await this.recordArmError(group, 'deleteInstances', err);
-      }
+      await inScaleOperation(this.events, { kind: 'delete', group, count: orphans.delete.length, reason: 'orphan' }, async () => {
+        try {
+          await this.driver.deleteInstances(vmss, orphans.delete);
+        } catch (err) {
+          await this.recordArmError(group, 'deleteInstances', err);
+        }
+      });
     }
 
     if (decision.gone.length) {
       await this.store.markDeleted(decision.gone, now, this.maxAttempts());
-      this.notifier.notify(group);
+      this.queue.notifier.notify(group);
       this.log('scaler.vms_gone', { group, bots: decision.gone });
     }
     if (decision.failed.length) await this.store.markFailed(decision.failed, 'VM provisioning failed', now);
-    if (decision.deleteAgain.length) await this.deleteVms(group, vmss, decision.deleteAgain);
+    if (decision.deleteAgain.length) {
+      await inScaleOperation(this.events, { kind: 'delete', group, count: decision.deleteAgain.length, reason: 'retry' }, () => this.deleteVms(group, vmss, decision.deleteAgain));
+    }
 
     if (manifestGroup && !(await this.backingOff(group))) {
       const wanted = await this.capacityOf(group);
       if (wanted > decision.existing) {
-        try {
-          await this.driver.setCapacity(vmss, wanted);
-          const listed = new Set(vms.map((vm) => vm.name));
-          const after = await this.driver.listInstances(vmss);
-          const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => ({ name: vm.name, vmId: vm.vmId }));
-          if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
-        } catch (err) {
-          await this.recordArmError(group, 'setCapacity', err);
-        }
+        // VMs for bots still waiting for one: a scale-out that backed off, or was lost in a crash.
+        await inScaleOperation(this.events, { kind: 'create', group, count: wanted - decision.existing, reason: 'reconcile' }, async () => {
+          try {
+            await this.driver.setCapacity(vmss, wanted);
+            const listed = new Set(vms.map((vm) => vm.name));
+            const after = await this.driver.listInstances(vmss);
+            const fresh = after.filter((vm) => !listed.has(vm.name)).map((vm) => ({ name: vm.name, vmId: vm.vmId }));
+            if (fresh.length) await this.store.bindVms(group, fresh, botModelKeyOf(manifestGroup), this.capsOf(group), this.now());
+          } catch (err) {
+            await this.recordArmError(group, 'setCapacity', err);
+          }
+        });
       }
     }
   }

@@ -1,8 +1,9 @@
 /**
- * What the outbox hears of the runtime: finished runs and provisioning errors, as RuntimeEvents
- * carries them. One small adapter, so that the server subscribes the outbox in one place.
+ * What the outbox hears of the runtime: finished runs, from the queue's events, and provisioning
+ * errors, from the scaler's. One small adapter, so that the server subscribes the outbox in one place.
  */
-import type { RuntimeEvents } from '../events';
+import type { QueueEvents } from '../queue/events';
+import type { ScalerEvents } from '../scaler/events';
 import type { Run } from '../domain/run';
 import { runEventType, WebhookEventType } from '../domain/webhook';
 import { Log, silentLog } from '../log';
@@ -15,10 +16,11 @@ export interface WebhookEventsOptions {
 }
 
 /**
- * The outbox as a RuntimeEvents listener. The events arrive after their change committed; the
- * outbox write follows at once, and a failure to write is logged (the change itself stands).
+ * The outbox as a listener of the queue (runFinished) and the scaler (provisioningError). The
+ * events arrive after their change committed; the outbox write follows at once, and a failure to
+ * write is logged (the change itself stands; the outbox's catch-up queues a missed run's event).
  */
-export function webhookEvents(outbox: Pick<WebhookOutbox, 'publish'>, options: WebhookEventsOptions): Pick<RuntimeEvents, 'runFinished' | 'provisioningError'> {
+export function webhookEvents(outbox: Pick<WebhookOutbox, 'publish'>, options: WebhookEventsOptions): Pick<QueueEvents, 'runFinished'> & Pick<ScalerEvents, 'provisioningError'> {
   const log = options.log ?? silentLog;
   const publish = (group: string, type: WebhookEventType, key: string, data: Readonly<Record<string, unknown>>) => {
     outbox.publish(group, type, key, data).catch((err: Error) => log('webhook.enqueue_failed', { group, event: type, error: err.message }));

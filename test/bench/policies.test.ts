@@ -387,3 +387,9 @@ describe('the warm-up account line under a trace', () => {
     expect(warmUpLine('elastic-pool', [report(), report()])).toBeUndefined();
   });
 });
+
+describe('parsePoliciesArgs with other default traces', () => {
+  test('runs the defaults given when no trace is named, and still rewrites its section', () => {
+    expect(parsePoliciesArgs([], ['kth-sp2', 'lanl-cm5'])).toEqual({ help: false, seeds: 9, traces: ['kth-sp2', 'lanl-cm5'], write: true });
+  });
+});

@@ -441,4 +441,108 @@ describe('azure rules', () => {
       expect(rules.networkLayout(layout({ addressSpace: '${TfToken[TOKEN.2]}', addressSpaceIsToken: true, subnets: given }))).toEqual([]);
     });
   });
+
+  describe('monitoring', () => {
+    const WORKSPACE_ID = '/subscriptions/0000/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/log-ops';
+    const retention = (retentionDays: number, createsWorkspace = true, createsApplicationInsights = true) => rules.monitoringRetention({ retentionDays, createsWorkspace, createsApplicationInsights });
+
+    // azurerm v4.55.0: workspace IntBetween(30, 730); Application Insights IntInSlice(30, 60, ..., 730).
+    test.each([30, 60, 90, 365, 730])('retention %d days suits a new workspace and Application Insights', (days) => {
+      expect(retention(days)).toEqual([]);
+    });
+
+    test('retention: 7 days (the retired Free tier), 29 and 731 are refused for a new workspace', () => {
+      for (const days of [7, 29, 731, 30.5]) {
+        expect(retention(days, true, false)).toEqual([expect.objectContaining({ id: 'HRB-MON-1', field: 'monitoring.retentionDays', value: String(days), rule: expect.stringMatching(/from 30 to 730/) })]);
+      }
+    });
+
+    test("retention: a value the workspace takes but Application Insights does not is refused, naming Application Insights' values", () => {
+      expect(only(retention(45))).toMatchObject({ id: 'HRB-MON-1', value: '45', rule: expect.stringMatching(/one of 30, 60, 90, 120, 180, 270, 365, 550, 730 \(Application Insights retention_in_days/) });
+      expect(retention(45, true, false)).toEqual([]);
+    });
+
+    test('retention: nothing to check when both resources are given', () => {
+      expect(retention(7, false, false)).toEqual([]);
+    });
+
+    test('names: a short name over 12 characters is refused; a derived name says where it came from', () => {
+      const name = (kind: rules.NameKind, value: string, derived = false) => rules.monitoringNames({ names: [{ kind, field: 'f', name: value, derived }] });
+      expect(name('actionGroupShortName', 'bots-finance')).toEqual([]);
+      expect(only(name('actionGroupShortName', 'hosted-bots-ops'))).toMatchObject({ id: 'HRB-MON-2', value: '"hosted-bots-ops"', rule: 'must be 1-12 characters (Azure actionGroupShortName name)' });
+      expect(name('logAnalyticsWorkspace', 'log-hostedbots-demo')).toEqual([]);
+      expect(only(name('logAnalyticsWorkspace', 'log-hostedbots-Demo_x', true)).rule).toMatch(/4-63 letters, digits and hyphens.*fix the one that breaks HRB-NAME-5$/);
+      expect(name('logAnalyticsWorkspace', 'log')).toHaveLength(1);
+      expect(name('applicationInsights', 'appi/demo')).toHaveLength(1);
+      expect(name('applicationInsights', 'appi-demo.')).toHaveLength(1);
+      expect(name('scheduledQueryRule', 'alert#1')).toHaveLength(1);
+      expect(name('metricAlert', 'alert@1')).toHaveLength(1);
+      expect(name('actionGroup', 'ag+ops')).toHaveLength(1);
+      expect(name('diagnosticSetting', 'to:workspace')).toHaveLength(1);
+      expect(name('diagnosticSetting', 'hostedbots-to-log-analytics')).toEqual([]);
+    });
+
+    const existing = (facts: Partial<rules.ExistingMonitoringFacts>) => rules.existingMonitoring({ workspaceIdIsToken: false, connectionStringIsToken: false, ...facts });
+
+    test('an existing workspace is a workspace resource ID', () => {
+      expect(existing({ workspaceId: WORKSPACE_ID })).toEqual([]);
+      expect(only(existing({ workspaceId: '6f2b0c1e-0000-0000-0000-000000000000' }))).toMatchObject({ id: 'HRB-MON-3', field: 'monitoring.logAnalyticsWorkspaceId', rule: expect.stringMatching(/resource ID.*not its workspace \(customer\) ID/) });
+      expect(existing({ workspaceId: '${TfToken[TOKEN.9]}', workspaceIdIsToken: true })).toEqual([]);
+    });
+
+    test('an existing Application Insights needs its workspace, and a connection string with an InstrumentationKey', () => {
+      const connectionString = 'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://northeurope-2.in.applicationinsights.azure.com/';
+      expect(existing({ workspaceId: WORKSPACE_ID, connectionString })).toEqual([]);
+      expect(only(existing({ connectionString }))).toMatchObject({ field: 'monitoring.applicationInsightsConnectionString', value: '(given)', rule: expect.stringMatching(/needs monitoring\.logAnalyticsWorkspaceId too/) });
+      const bad = only(existing({ workspaceId: WORKSPACE_ID, connectionString: 'IngestionEndpoint=https://x/' }));
+      expect(bad).toMatchObject({ value: '(connection string without InstrumentationKey)' });
+      expect(existing({ workspaceId: WORKSPACE_ID, connectionString: '${TfToken[TOKEN.3]}', connectionStringIsToken: true })).toEqual([]);
+    });
+
+    const receivers = (emails: string[], webhookUrls: string[] = []) => ({
+      emails: emails.map((value) => ({ value, isToken: value.startsWith('${') })),
+      webhookUrls: webhookUrls.map((value) => ({ value, isToken: value.startsWith('${') })),
+    });
+
+    test('receivers: e-mail addresses look like addresses; webhooks are absolute http(s) URLs; tokens are not checked', () => {
+      expect(rules.alertReceivers(receivers(['ops@example.com'], ['https://hooks.example.com/x', '${TfToken[TOKEN.4]}']))).toEqual([]);
+      expect(only(rules.alertReceivers(receivers(['ops@example.com', 'ops.example.com'])))).toMatchObject({ id: 'HRB-MON-4', field: 'monitoring.alerts.emails[1]', value: '"ops.example.com"' });
+      expect(only(rules.alertReceivers(receivers([], ['hooks.example.com/x'])))).toMatchObject({ field: 'monitoring.alerts.webhookUrls[0]', value: '(not a URL)' });
+      expect(only(rules.alertReceivers(receivers([], ['ftp://hooks.example.com/x'])))).toMatchObject({ value: 'ftp://hooks.example.com/...' });
+    });
+
+    test('a webhook URL in a message shows its scheme and host only, never its path or query', () => {
+      const finding = only(rules.webhookTransport(receivers([], ['http://hooks.example.com/services/SECRET?token=SECRET'])));
+      expect(finding).toMatchObject({ id: 'HRB-MON-8', severity: 'warning', value: 'http://hooks.example.com/...' });
+      expect(JSON.stringify(finding)).not.toContain('SECRET');
+      expect(rules.webhookTransport(receivers([], ['https://hooks.example.com/x']))).toEqual([]);
+    });
+
+    const settings = (overrides: Partial<rules.AlertSettingsFacts> = {}) => rules.alertSettings({ queueWaitMinutes: 30, provisioningErrors: 1, windowMinutes: 15, severity: 2, ...overrides });
+
+    test('alert settings: positive thresholds, a window azurerm takes, severity 0-4', () => {
+      expect(settings()).toEqual([]);
+      expect(settings({ queueWaitMinutes: 0.5, windowMinutes: 2880, severity: 0 })).toEqual([]);
+      expect(only(settings({ queueWaitMinutes: 0 }))).toMatchObject({ id: 'HRB-MON-5', field: 'monitoring.alerts.queueWaitMinutes', value: '0' });
+      expect(only(settings({ provisioningErrors: 1.5 }))).toMatchObject({ field: 'monitoring.alerts.provisioningErrors', value: '1.5' });
+      expect(only(settings({ windowMinutes: 1 }))).toMatchObject({ field: 'monitoring.alerts.windowMinutes', rule: expect.stringMatching(/one of 5, 10, 15/) });
+      expect(only(settings({ windowMinutes: 20 }))).toMatchObject({ field: 'monitoring.alerts.windowMinutes', value: '20' });
+      expect(only(settings({ severity: 5 }))).toMatchObject({ field: 'monitoring.alerts.severity', value: '5' });
+    });
+
+    test('diagnostics: a category group the resource type has, or none', () => {
+      const diagnostic = (resourceType: rules.DiagnosticResourceType, logs: string) => rules.diagnosticCategories({ diagnostics: [{ field: 'monitoring.diagnostics.x', resourceType, logs }] });
+      expect(diagnostic('Microsoft.KeyVault/vaults', 'audit')).toEqual([]);
+      expect(diagnostic('Microsoft.DBforPostgreSQL/flexibleServers', 'allLogs')).toEqual([]);
+      expect(diagnostic('Microsoft.Web/sites', 'none')).toEqual([]);
+      expect(only(diagnostic('Microsoft.Web/sites', 'audit'))).toMatchObject({ id: 'HRB-MON-6', value: '"audit"', rule: "must be a log category group Microsoft.Web/sites has, 'allLogs', or 'none' for metrics only" });
+      expect(diagnostic('Microsoft.KeyVault/vaults', 'AuditEvent')).toHaveLength(1);
+    });
+
+    test('alerts that notify nobody warn', () => {
+      expect(only(rules.alertRecipients({ receivers: 0, actionGroupIds: 0 }))).toMatchObject({ id: 'HRB-MON-7', severity: 'warning', field: 'monitoring.alerts' });
+      expect(rules.alertRecipients({ receivers: 1, actionGroupIds: 0 })).toEqual([]);
+      expect(rules.alertRecipients({ receivers: 0, actionGroupIds: 1 })).toEqual([]);
+    });
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { Testing } from 'cdktf';
 import { BotImagesStack, BotImageSource, BotImageVersionSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
-import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, QUIET_MONITORING, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
 
 interface Case {
   readonly rule: string;
@@ -18,6 +18,7 @@ interface Case {
   readonly value: string;
 }
 
+const EXISTING_WORKSPACE_ID = '/subscriptions/0/resourceGroups/ops/providers/Microsoft.OperationalInsights/workspaces/log-ops';
 const SNAPSHOT_ID = '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/snapshots/rpa-os';
 const MANAGED_IMAGE_ID = '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa';
 
@@ -401,6 +402,77 @@ const CASES: Case[] = [
     path: 'fleet/own-app',
     field: 'zipDeployFile',
     value: '(set)',
+  },
+  {
+    rule: 'monitoring retention both Log Analytics and Application Insights take',
+    id: 'HRB-MON-1',
+    build: (bad) => fleetStack({ environment: { monitoring: { ...QUIET_MONITORING, retentionDays: bad ? 45 : 90 } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.retentionDays',
+    value: '45',
+  },
+  {
+    rule: 'action group short name',
+    id: 'HRB-MON-2',
+    build: (bad) => fleetStack({ environment: { monitoring: { alerts: { emails: ['ops@example.com'], actionGroupShortName: bad ? 'hosted-bots-ops' : 'bots-ops' } } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.alerts.actionGroupShortName',
+    value: '"hosted-bots-ops"',
+  },
+  {
+    rule: 'existing Application Insights with its workspace',
+    id: 'HRB-MON-3',
+    build: (bad) =>
+      fleetStack({
+        environment: {
+          monitoring: { ...QUIET_MONITORING, applicationInsightsConnectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000001', logAnalyticsWorkspaceId: bad ? undefined : EXISTING_WORKSPACE_ID },
+        },
+      }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.applicationInsightsConnectionString',
+    value: '(given)',
+  },
+  {
+    rule: 'alert e-mail receivers',
+    id: 'HRB-MON-4',
+    build: (bad) => fleetStack({ environment: { monitoring: { alerts: { emails: [bad ? 'ops.example.com' : 'ops@example.com'] } } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.alerts.emails[0]',
+    value: '"ops.example.com"',
+  },
+  {
+    rule: 'alert thresholds',
+    id: 'HRB-MON-5',
+    build: (bad) => fleetStack({ environment: { monitoring: { alerts: { emails: ['ops@example.com'], queueWaitMinutes: bad ? 0 : 10 } } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.alerts.queueWaitMinutes',
+    value: '0',
+  },
+  {
+    rule: 'diagnostic log category group of the resource type',
+    id: 'HRB-MON-6',
+    build: (bad) => fleetStack({ environment: { monitoring: { ...QUIET_MONITORING, diagnostics: { appService: bad ? 'audit' : 'allLogs' } } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.diagnostics.appService',
+    value: '"audit"',
+  },
+  {
+    rule: 'alerts that notify nobody (warning)',
+    id: 'HRB-MON-7',
+    level: 'warning',
+    build: (bad) => fleetStack({ environment: { monitoring: bad ? {} : QUIET_MONITORING } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.alerts',
+    value: '(no emails, webhookUrls or actionGroupIds)',
+  },
+  {
+    rule: 'webhook over plain HTTP (warning)',
+    id: 'HRB-MON-8',
+    level: 'warning',
+    build: (bad) => fleetStack({ environment: { monitoring: { alerts: { webhookUrls: [`${bad ? 'http' : 'https'}://hooks.example.com/alerts?token=abc`] } } } }),
+    path: 'fleet/environment/monitoring',
+    field: 'monitoring.alerts.webhookUrls[0]',
+    value: 'http://hooks.example.com/...',
   },
   {
     rule: 'image version replicated to the group region',

@@ -3,7 +3,7 @@
  * to the end, and a price that grows with the runs a page reads, so that paging through a long
  * history with a filter that matches little meets 429 long before it costs others their time.
  */
-import { HISTORY_SCAN_ROWS } from '../../../runtime/api/limits';
+import { HISTORY_SCAN_ROWS } from '../../../runtime/http/limits';
 import { newId } from '../../../runtime/store/ids';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 

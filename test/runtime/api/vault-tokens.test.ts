@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import type { SecretStore } from '../../../runtime/azure/key-vault';
 import { VAULT_ADMIN_PRINCIPAL, VaultTokens } from '../../../runtime/api/vault-tokens';
-import { Authenticator } from '../../../runtime/api/auth';
+import { Authenticator } from '../../../runtime/http/auth';
 import { parseManifest } from '../../../runtime/config/manifest';
 import { oneGroupManifest } from '../../helpers/manifest';
 

@@ -1,5 +1,6 @@
 import { describeWait, runView, runWaitReasons, runWebhookView, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
 import type { Run } from '../../../runtime/domain/run';
+import { webhookEventSchema } from '../../../runtime/api/webhook-schemas';
 import { openAccount } from '../../../runtime/scaler/warm-up-account';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
@@ -140,9 +141,13 @@ describe('a run in a webhook', () => {
     enqueuedAt: NOW - 2 * MINUTE, queuedAt: NOW - 2 * MINUTE, startedAt: NOW - MINUTE, finishedAt: NOW, cancelRequested: false, exitCode: 1, output: 'account 12345', errorCode: 'exit_code', errorMessage: 'exited with 1',
   };
 
-  test('is the run as its own route shows it, without inputs and output', () => {
-    const { inputs: _inputs, result, ...rest } = runView(run, NOW);
-    expect(runWebhookView(run, NOW)).toEqual({ ...rest, result: { exitCode: result!.exitCode, errorCode: result!.errorCode, errorMessage: result!.errorMessage } });
+  test('is the run as its own route shows it, its inputs and output null', () => {
+    const view = runView(run, NOW);
+    expect(runWebhookView(run, NOW)).toEqual({ ...view, inputs: null, result: { ...view.result, output: null } });
     expect(JSON.stringify(runWebhookView(run, NOW))).not.toMatch(/hunter2|12345/);
+  });
+
+  test('keeps the schema of the run, as the webhook event describes it', () => {
+    expect(webhookEventSchema.safeParse({ type: 'run.failed', timestamp: new Date(NOW).toISOString(), data: runWebhookView(run, NOW) }).success).toBe(true);
   });
 });

@@ -109,6 +109,24 @@ describe('the ForceNew table', () => {
   });
 });
 
+describe('the Log Analytics workspace row', () => {
+  // resourceLogAnalyticsWorkspaceCustomDiff in log_analytics_workspace_resource.go at v4.55.0.
+  const [sku] = FORCE_NEW_ATTRIBUTES.azurerm_log_analytics_workspace.forceNewWhen!;
+
+  test('a change of sku replaces the workspace, except from LACluster and between PerGB2018 and CapacityReservation', () => {
+    expect(sku.forces('PerGB2018', 'Standalone', {})).toBe(true);
+    expect(sku.forces('LACluster', 'PerGB2018', {})).toBe(false);
+    expect(sku.forces('PerGB2018', 'CapacityReservation', {})).toBe(false);
+    expect(sku.forces('CapacityReservation', 'PerGB2018', {})).toBe(false);
+    expect(sku.forces('PerGB2018', 'PerGB2018', {})).toBe(false);
+  });
+
+  test('an sku known only at apply time, or unset, cannot be told offline', () => {
+    expect(sku.forces('PerGB2018', '${var.sku}', {})).toBeUndefined();
+    expect(sku.forces(undefined, 'PerGB2018', {})).toBeUndefined();
+  });
+});
+
 describe('coveredBy', () => {
   test('an attribute is covered by itself and by a block around it, not by a sibling with the same prefix', () => {
     expect(coveredBy('sharing.permission', ['sharing'])).toBe('sharing');

@@ -9,7 +9,7 @@ const cli = path.join(root, 'dist/runtime/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, AZURE_CLIENT_ID: '' } });
 
 describe('hosted-bots', () => {
-  test.each(['demo', 'runtime', 'arm-sim', 'agent'])('%s has help', (command) => {
+  test.each(['demo', 'runtime', 'arm-sim', 'agent', 'connector'])('%s has help', (command) => {
     const result = run(command, '--help');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`Usage: hosted-bots ${command} \\[options\\]`));

@@ -2,9 +2,9 @@
  * Sign-in against a hostile co-worker: no login CSRF, limits per address and per token, sessions
  * evicted per principal; and what pages and answers tell before sign-in or to caches.
  */
-import { MAX_SESSIONS_PER_PRINCIPAL, SessionStore } from '../../../runtime/dashboard/sessions';
+import { MAX_SESSIONS_PER_PRINCIPAL, SessionStore } from '../../../runtime/http/sessions';
 import { LOGGED_ORIGIN_CHARS, SIGN_IN_LIMITS } from '../../../runtime/dashboard/routes';
-import { REFUSAL_LOG_LIMITS } from '../../../runtime/api/refusal-log';
+import { REFUSAL_LOG_LIMITS } from '../../../runtime/http/refusal-log';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 describe('sign-in', () => {

@@ -10,7 +10,8 @@ import { parseManifest, ScalingSettings, sha256Hex } from '../../../runtime/conf
 import { createRuntime } from '../../../runtime/server';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { DAY_MS, slotOf } from '../../../runtime/domain/history';
-import { planScaling, Scaler } from '../../../runtime/scaler/loop';
+import { RunQueue } from '../../../runtime/queue/queue';
+import { planScaling, Scaler, ScalerOptions } from '../../../runtime/scaler/loop';
 import { accountText, openAccount, parseAccount } from '../../../runtime/scaler/warm-up-account';
 import { DEMAND_CAP } from '../../../runtime/scaler/snapshot';
 import { newId } from '../../../runtime/store/ids';
@@ -30,6 +31,11 @@ function manifest(scaling: Partial<ScalingSettings> = {}) {
 
 function manifestInput(scaling: Partial<ScalingSettings> = {}) {
   return oneGroupManifest({ maxBots: 5, scaling });
+}
+
+/** A scaler, with the run queue it sweeps through over the same store. */
+function newScaler(options: Omit<ScalerOptions, 'queue'>): Scaler {
+  return new Scaler({ ...options, queue: new RunQueue({ store: options.store, manifest: options.manifest, notifier: new QueueNotifier(), now: options.now }) });
 }
 
 /** A compute driver that records the capacities asked for and has no VMs. */
@@ -80,7 +86,7 @@ describe('scaler loop: predictive warm-up', () => {
   const start = async (scaling: Partial<ScalingSettings> = {}) => {
     const driver = recordingDriver();
     // The spare bot has its own tests (history, plan); here the forecast's busy bots are counted.
-    scaler = new Scaler({ store, driver, manifest: manifest({ spareBot: false, ...scaling }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    scaler = newScaler({ store, driver, manifest: manifest({ spareBot: false, ...scaling }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
     await scaler.start();
     await scaler.settle();
     return driver;
@@ -149,7 +155,7 @@ describe('scaler loop: predictive warm-up', () => {
   test('a damaged account in the store is refused with a log line, and the group starts a fresh one', async () => {
     await store.saveWarmUpAccounts({ finance: '{"mode":"sleeping"}' }, NOW - MINUTE);
     const log = jest.fn();
-    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ spareBot: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    scaler = newScaler({ store, driver: recordingDriver(), manifest: manifest({ spareBot: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
     await scaler.start();
     await scaler.settle();
     expect(log).toHaveBeenCalledWith('scaler.warm_up_account_refused', { group: 'finance', error: expect.stringMatching(/^the warm-up account of group "finance" has mode "sleeping"/) });
@@ -217,7 +223,7 @@ describe('scaler loop: triggered cycles', () => {
 
   test('a trigger runs a cycle at once even when the injected clock was set back', async () => {
     let clock = NOW;
-    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => clock });
+    scaler = newScaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => clock });
     await startQuiet(scaler);
     const counted = jest.spyOn(store, 'queueCounts');
     clock = NOW - DAY_MS;
@@ -226,7 +232,7 @@ describe('scaler loop: triggered cycles', () => {
   });
 
   test('triggers during a cycle coalesce into one more cycle', async () => {
-    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    scaler = newScaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
     await startQuiet(scaler);
     const counted = jest.spyOn(store, 'queueCounts');
     const running = scaler.cycle();
@@ -261,7 +267,7 @@ describe('scaler loop: group samples for the dashboard chart', () => {
   };
 
   const start = async () => {
-    scaler = new Scaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    scaler = newScaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
     await scaler.start();
     await scaler.settle();
   };
@@ -295,7 +301,7 @@ describe('scaler loop: group samples for the dashboard chart', () => {
     const log = jest.fn();
     await enqueueMany(1);
     const driver = recordingDriver();
-    scaler = new Scaler({ store, driver, manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    scaler = newScaler({ store, driver, manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
     await scaler.start();
     await scaler.settle();
     expect(log).toHaveBeenCalledWith('scaler.samples_failed', { error: 'disk full' });
@@ -330,7 +336,7 @@ describe('scaler loop: scale-ins say why', () => {
   const withVm = (): ComputeDriver => ({ ...recordingDriver(), listInstances: async () => [{ name: 'vm-1', id: '/vm-1', provisioningState: 'Succeeded' }] });
 
   const start = async (log: jest.Mock) => {
-    scaler = new Scaler({ store, driver: withVm(), manifest: manifest({ predictive: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
+    scaler = newScaler({ store, driver: withVm(), manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW, log });
     await scaler.start();
     await scaler.settle();
   };
@@ -385,7 +391,7 @@ describe('scaler loop: burst leftovers', () => {
     await store.complete({ botId: bot.id, runId: claim.run.id, attempt: 1, status: 'succeeded', exitCode: 0, now: NOW - 4 * MINUTE });
     await store.touchBot(bot.id, NOW - MINUTE);
     const driver: ComputeDriver = { ...recordingDriver(), listInstances: async () => [{ name: 'vm-1', id: '/vm-1', provisioningState: 'Succeeded' }] };
-    scaler = new Scaler({ store, driver, manifest: manifest({ spareBot: false }), notifier: new QueueNotifier(), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
+    scaler = newScaler({ store, driver, manifest: manifest({ spareBot: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => NOW });
     await scaler.start();
     await scaler.settle();
     expect(scaler.recentScaleIns('finance')).toEqual([{ at: NOW, botIds: [bot.id], reason: 'idle' }]);

@@ -15,7 +15,7 @@ import type { Run } from '../domain/run';
 import type { Actor } from '../domain/audit';
 import type { Store } from '../store/types';
 import { BOT_CREDENTIAL_HEADER } from '../agent/agent';
-import { sessionOf, SessionStore } from '../dashboard/sessions';
+import { sessionOf, SessionStore } from './sessions';
 import { Access, accessTo, Authenticator, canManage, Principal } from './auth';
 import { parse, runId } from './input';
 import { RateLimiter, RefusalDelays, REFUSAL_DELAY_MS, RouteCost, TooManyRequests } from './limits';

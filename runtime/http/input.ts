@@ -22,6 +22,9 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, field = 'b
   return result.data;
 }
 
+/** The most items one page of a list (the history, the queue, the audit trail) holds. */
+export const PAGE_LIMIT = 200;
+
 export const priority = z.enum(PRIORITIES as [string, ...string[]], { message: `must be one of ${PRIORITIES.join(', ')}` });
 /** Actions take no body; a body with fields is a malformed request. */
 export const emptyBody = z.object({}).strict();

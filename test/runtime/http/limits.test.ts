@@ -1,5 +1,5 @@
-import { pageCost, RateLimiter, RefusalDelays } from '../../../runtime/api/limits';
-import { REFUSAL_LOG_LIMITS, RefusalLog } from '../../../runtime/api/refusal-log';
+import { pageCost, RateLimiter, RefusalDelays } from '../../../runtime/http/limits';
+import { REFUSAL_LOG_LIMITS, RefusalLog } from '../../../runtime/http/refusal-log';
 
 describe('rate limits', () => {
   test('a request takes its cost from the bucket, and waits the seconds its cost needs', () => {

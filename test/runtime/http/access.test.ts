@@ -8,10 +8,10 @@ import type { AddressInfo } from 'net';
 import express, { NextFunction, Request, Response } from 'express';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet, JWK } from 'jose';
 import { BOT_CREDENTIAL_HEADER } from '../../../runtime/agent/agent';
-import { AccessPolicy, createRouteTable, credentialHash, Gate, ResourcePolicy, RouteOptions } from '../../../runtime/api/access';
-import { Authenticator } from '../../../runtime/api/auth';
+import { AccessPolicy, createRouteTable, credentialHash, Gate, ResourcePolicy, RouteOptions } from '../../../runtime/http/access';
+import { Authenticator } from '../../../runtime/http/auth';
 import { localManifest } from '../../../runtime/cli/local-fleet';
-import { SESSION_COOKIE, SessionStore } from '../../../runtime/dashboard/sessions';
+import { SESSION_COOKIE, SessionStore } from '../../../runtime/http/sessions';
 import { RuntimeError } from '../../../runtime/errors';
 import type { Bot } from '../../../runtime/domain/bot';
 import type { Run } from '../../../runtime/domain/run';
@@ -85,6 +85,9 @@ describe('access', () => {
     // High priority is for co-owners and admins (queue.highPriority co-owners, the default); normal is for the owner too.
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'high' }), { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['PATCH', `/v1/runs/${runByClerk}`, () => ({ priority: 'normal' }), { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/openapi.json', () => undefined, { anonymous: 200, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 200, 'bot of sales': 200 }],
+    ['GET', '/v1/groups/finance/flows', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
+    ['GET', '/v1/groups/sales/flows', () => undefined, { anonymous: 401, user: 404, 'co-owner': 404, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/finance/queue', () => undefined, { anonymous: 401, user: 200, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/finance/audit', () => undefined, { anonymous: 401, user: 403, 'co-owner': 200, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],
     ['GET', '/v1/groups/sales/audit', () => undefined, { anonymous: 401, user: 404, 'co-owner': 404, admin: 200, 'bot of finance': 403, 'bot of sales': 403 }],

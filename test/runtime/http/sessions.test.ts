@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
-import { Authenticator, SignInProof, StaticToken } from '../../../runtime/api/auth';
-import { cookie, IDLE_MS, MAX_SESSION_MS, sessionEnd, sessionEndsAt, SessionStore } from '../../../runtime/dashboard/sessions';
+import { Authenticator, SignInProof, StaticToken } from '../../../runtime/http/auth';
+import { cookie, IDLE_MS, MAX_SESSION_MS, sessionEnd, sessionEndsAt, SessionStore } from '../../../runtime/http/sessions';
 import { localManifest } from '../../../runtime/cli/local-fleet';
 import { synthesizedFleetJson } from '../../helpers/local-fleet';
 

@@ -9,7 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'crypto';
 import type { Request } from 'express';
-import type { Principal, SignIn, SignInProof } from '../api/auth';
+import type { Principal, SignIn, SignInProof } from './auth';
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -1,0 +1,20 @@
+/** createRuntime: what the queue announces reaches a listener subscribed to the runtime's events. */
+import { eventually, startTestFleet, TestFleet, USERS } from '../helpers/local-fleet';
+
+describe('runtime events', () => {
+  let t: TestFleet;
+  afterAll(async () => t?.stop());
+
+  test('a listener on runtime.events hears a run queued, claimed and finished, in that order', async () => {
+    t = await startTestFleet();
+    const heard: string[] = [];
+    t.fleet.runtime.events.subscribe({
+      runQueued: (run) => heard.push(`queued ${run.id}`),
+      runClaimed: (run) => heard.push(`claimed ${run.id}`),
+      runFinished: (run) => heard.push(`finished ${run.id} ${run.state}`),
+    });
+    const id = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.05 } }, USERS.financeClerk)).body.id;
+    await eventually('the run is heard finished', async () => heard.some((e) => e.startsWith(`finished ${id}`)) || undefined);
+    expect(heard).toEqual([`queued ${id}`, `claimed ${id}`, `finished ${id} succeeded`]);
+  });
+});
