@@ -14,7 +14,9 @@ import { bootstrapCommand } from './agent-bootstrap';
 export type BotAuthentication = { readonly kind: 'managed-identity'; readonly audience: string } | { readonly kind: 'token' };
 import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
 import { conditional, Construct, Fn, IConstruct, Op, Token } from './cdktf';
-import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, QueueSettings } from './fleet-manifest';
+import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, ManifestWebhook, QueueSettings } from './fleet-manifest';
+import { webhookSchema } from '../runtime/config/fleet-schema';
+import type { WebhookEventType, WebhookFormat } from '../runtime/domain/webhook';
 import { BANNED_ADMIN_PASSWORDS, LIMITS } from './azure-rules';
 import { Geography } from './geography';
 import { names } from './naming';
@@ -75,6 +77,13 @@ export interface HostedBotGroupProps {
   readonly scaling?: Partial<ScalingSettings>;
   /** Each user's share of the queue and who may use high priority. @default { maxQueuedPerUser: 100, highPriority: 'co-owners' } */
   readonly queue?: Partial<QueueSettings>;
+  /**
+   * Where the group's events go: runs that succeeded, failed, timed out or were cancelled,
+   * provisioning errors, a queue waiting too long. Each subscription's signing secret is kept in
+   * the runtime's Key Vault under `secretName`, never in the stack (README, Notifications).
+   * @default none
+   */
+  readonly webhooks?: readonly GroupWebhook[];
   /** Windows computer-name prefix, 1-9 characters. @default the first 9 letters, digits or hyphens of the name */
   readonly computerNamePrefix?: string;
   /**
@@ -85,6 +94,20 @@ export interface HostedBotGroupProps {
   readonly licenseType?: 'Windows_Client' | 'None';
   /** @default the stack's tags only */
   readonly tags?: Tags;
+}
+
+/** A webhook subscription declared with the group. */
+export interface GroupWebhook {
+  /** The https URL that receives the events (plain http only to hosts an environment admin allows). */
+  readonly url: string;
+  /** Among run.succeeded, run.failed, run.timed_out, run.cancelled, group.provisioning_error, queue.wait_exceeded. */
+  readonly events: readonly WebhookEventType[];
+  /** Plain JSON, or an Adaptive Card for a Teams Workflows webhook. @default 'json' */
+  readonly format?: WebhookFormat;
+  /** For queue.wait_exceeded: the minutes the oldest queued run may wait. @default none (required with that event) */
+  readonly waitAboveMinutes?: number;
+  /** The runtime Key Vault secret holding the signing secret; the runtime creates it when missing. @default webhook-<group>-<12 hex digits of the URL's hash> */
+  readonly secretName?: string;
 }
 
 /** What a group needs from its environment. `BotEnvironment` provides it. */
@@ -121,6 +144,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
   /** The local admin password as given: a sensitive Terraform value, or a literal. */
   readonly adminPassword: string;
   readonly scaling: ScalingSettings;
+  /** The group's webhook subscriptions, checked against the manifest's contract. */
+  readonly webhooks: readonly ManifestWebhook[];
   readonly scaleSet: OrchestratedVirtualMachineScaleSet;
   readonly identity: UserAssignedIdentity;
   /**
@@ -154,6 +179,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
     this.computerNamePrefix = props.computerNamePrefix ?? names.computerNamePrefix(props.name);
     this.adminPassword = props.adminPassword;
     this.scaling = resolveScaling(host.scalingOverrides, props.scaling);
+    this.webhooks = checkWebhooks(props.name, props.webhooks ?? []);
     const { resourceGroupName, location } = host.placement;
     const tags = props.tags ? { ...props.tags } : undefined;
 
@@ -289,6 +315,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
       queue: { ...DEFAULT_QUEUE_SETTINGS, ...definedOnly(this.props.queue) },
       scaling: this.scaling,
       credentialVersion: this.credentialVersion.hex,
+      webhooks: this.webhooks,
       ...(this.botToken
         ? { botAuth: { kind: 'token' as const }, botTokenSha256: Fn.sha256(this.botToken.result) }
         : { botAuth: { kind: 'managed-identity' as const, principalId: this.identity.principalId, resourceId: this.identity.id, clientId: this.identity.clientId } }),
@@ -369,4 +396,21 @@ function manifestImage(image: BotImageSource): ManifestImage {
 /** The fields of a partial settings object that are set. */
 function definedOnly<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The group's webhooks as the manifest's contract reads them; a bad one fails at once, naming the group, the field and the rule. */
+function checkWebhooks(group: string, webhooks: readonly GroupWebhook[]): ManifestWebhook[] {
+  const seen = new Set<string>();
+  return webhooks.map((w, i) => {
+    // A URL from a Terraform variable is known at apply time only; the runtime checks it then.
+    const token = Token.isUnresolved(w.url);
+    const parsed = webhookSchema.safeParse(token ? { ...w, url: 'https://apply-time.invalid/' } : w);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`HostedBotGroup ${group}: webhooks[${i}].${issue.path.join('.') || 'url'}: ${issue.message}`);
+    }
+    if (seen.has(w.url)) throw new Error(`HostedBotGroup ${group}: webhooks[${i}].url: ${w.url} is declared twice; give each URL one subscription with all its events`);
+    seen.add(w.url);
+    return token ? { ...parsed.data, url: w.url } : parsed.data;
+  });
 }

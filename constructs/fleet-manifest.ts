@@ -20,6 +20,8 @@ export type ManifestImage = contract.DeepReadonly<contract.ManifestImage>;
 export type QueueSettings = contract.DeepReadonly<contract.QueueSettings>;
 export type ManifestBotAuth = contract.DeepReadonly<contract.ManifestBotAuth>;
 export type ManifestGroup = contract.DeepReadonly<contract.ManifestGroup>;
+/** A webhook subscription of a group, as the manifest carries it. */
+export type ManifestWebhook = contract.DeepReadonly<contract.ManifestWebhook>;
 
 /** The queue share of a group that sets none. */
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = contract.DEFAULTS.queue;

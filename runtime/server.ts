@@ -2,7 +2,7 @@
  * One runtime: the queue, the scaler, the HTTP API and the dashboard over one store and one
  * compute driver. The CLI, the demo and the tests all build it here. This is where the layers
  * meet: the API and the dashboard share one HTTP app and never import each other; the metrics
- * subscribe to the queue's events and the scaler's.
+ * subscribe to the queue's events and the scaler's, and so does the webhook outbox.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
@@ -24,6 +24,12 @@ import type { Store } from './store/types';
 import { Log, silentLog } from './log';
 import { allScalerEvents } from './scaler/events';
 import type { Telemetry } from './telemetry';
+import { runWebhookView } from './api/views';
+import { webhookSection } from './api/webhook-routes';
+import { AddressGuard, Resolver } from './webhooks/address-guard';
+import { webhookEvents } from './webhooks/events';
+import { syncDeclaredWebhooks } from './webhooks/declared';
+import { WebhookOutbox } from './webhooks/outbox';
 
 export interface RuntimeOptions {
   readonly manifest: FleetManifest;
@@ -72,6 +78,17 @@ export interface RuntimeOptions {
   readonly trustProxy?: number;
   /** Started telemetry (startTelemetry), told what the queue and the scaler do. @default none */
   readonly telemetry?: Telemetry;
+  /** Webhook delivery. @default public HTTPS destinations only, the system resolver */
+  readonly webhooks?: {
+    /** Host names an environment admin allows whatever their addresses (and over plain HTTP). @default none */
+    readonly allowedHosts?: readonly string[];
+    /** @default the system resolver */
+    readonly resolve?: Resolver;
+    /** How often due deliveries are looked for. @default 2000 */
+    readonly pollMs?: number;
+    /** Where the signing secrets of the manifest's webhooks live. @default the store (a local runtime) */
+    readonly secrets?: import('./azure/key-vault').SecretStore;
+  };
 }
 
 export interface Runtime {
@@ -87,6 +104,8 @@ export interface Runtime {
   readonly events: QueueEventHub;
   readonly scaler: Scaler;
   readonly store: Store;
+  /** The webhook outbox; it runs between listen() and close(). */
+  readonly webhooks: WebhookOutbox;
   readonly server?: http.Server;
   /** Starts the scaler and listens; resolves with the base URL. */
   listen(port: number, host: string): Promise<string>;
@@ -110,6 +129,21 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   // Telemetry hears the queue's runs claimed and finished, and wraps the scaler's operations.
   const tracer = options.telemetry?.subscriber(options.store, options.manifest);
   if (tracer) events.subscribe(tracer);
+  // Webhooks hear finished runs from the queue and provisioning errors from the scaler.
+  const guard = new AddressGuard({ allowedHosts: options.webhooks?.allowedHosts, resolve: options.webhooks?.resolve });
+  const runData = (run: import('./domain/run').Run) => runWebhookView(run, (options.now ?? Date.now)());
+  const outbox = new WebhookOutbox({
+    store: options.store,
+    guard,
+    runData,
+    now: options.now,
+    pollMs: options.webhooks?.pollMs,
+    retentionMs: options.manifest.environment.runRetentionDays * 24 * 3_600_000,
+    observe: metrics.webhookDelivery,
+    log,
+  });
+  const hooks = webhookEvents(outbox, { runData, log });
+  events.subscribe({ runFinished: hooks.runFinished });
   let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
@@ -131,7 +165,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     backoffMaxMs: options.backoffMaxMs,
     now: options.now,
     log,
-    events: tracer ? allScalerEvents(metrics, tracer) : metrics,
+    events: allScalerEvents(metrics, ...(tracer ? [tracer] : []), { provisioningError: hooks.provisioningError }),
   });
   const auth = new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined);
   const metricsRoute = metricsAccess(options, metrics.registry);
@@ -157,6 +191,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
     expectedBootMs: options.expectedBootMs,
     attestation: options.attestation,
+    webhooks: { guard, outbox },
   });
   const dashboard = registerDashboard({
     route: front.route,
@@ -170,6 +205,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     arrivals: (group, from, to) => options.store.arrivals(group, from, to),
     groupSamples: (group, from, to) => options.store.groupSamples(group, from, to),
     auditRecords: views.auditRecords,
+    webhooks: (group) => webhookSection(options.store, group),
     log,
     countRefusal: metrics.unauthenticatedRefusal,
     now: options.now,
@@ -191,10 +227,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     events,
     scaler,
     store: options.store,
+    webhooks: outbox,
     get server() {
       return server;
     },
     async listen(port, host) {
+      // The manifest's webhooks first: a URL the destination rules refuse stops the start here.
+      const declared = await syncDeclaredWebhooks(options.manifest, options.store, guard, options.webhooks?.secrets, (options.now ?? Date.now)());
+      outbox.subscriptionsChanged();
+      if (declared.length > 0) log('webhook.declared', { subscriptions: declared.length });
       // Headers larger than 16 KiB are refused (431) before any handler runs. Time-outs are
       // checked every second rather than Node's default 30 s, so a slow client is cut off on time.
       const requestMs = options.timeouts?.requestMs ?? 60_000;
@@ -214,12 +255,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       });
       const address = server.address() as AddressInfo;
       await scaler!.start();
+      outbox.start();
       log('runtime.listening', { host, port: address.port, store: options.store.kind });
       return `http://${host}:${address.port}`;
     },
     async close() {
       unsubscribe();
       await scaler!.stop();
+      await outbox.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         for (const socket of sockets) socket.destroy();

@@ -8,6 +8,8 @@ import type { RunQueue } from '../queue/queue';
 import type { Scaler } from '../scaler/loop';
 import type { Store } from '../store/types';
 import type { AttestationTrust } from './attested-data';
+import type { AddressGuard } from '../webhooks/address-guard';
+import type { WebhookOutbox } from '../webhooks/outbox';
 
 export interface ApiOptions {
   readonly manifest: FleetManifest;
@@ -24,6 +26,8 @@ export interface ApiOptions {
   readonly metrics?: { readonly registry: Registry };
   /** What attested data is verified by, for groups whose bots register with it. @default none: such registrations are refused */
   readonly attestation?: AttestationTrust;
+  /** Webhooks: the rules their URLs must meet, and the outbox that sends them. */
+  readonly webhooks: { readonly guard: AddressGuard; readonly outbox: Pick<WebhookOutbox, 'subscriptionsChanged'> };
 }
 
 /** What the route modules register their routes with. */

@@ -48,6 +48,7 @@ export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerE
   private readonly decisions: Counter<'group' | 'action' | 'reason'>;
   private readonly provisioningErrors: Counter<'group' | 'code'>;
   private readonly refusals: Counter<'reason'>;
+  private readonly webhookDeliveries: Counter<'result'>;
 
   constructor(store: Store, manifest: FleetManifest) {
     const registers = [this.registry];
@@ -107,7 +108,30 @@ export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerE
       labelNames: ['reason'],
       registers,
     });
+    this.webhookDeliveries = new Counter({
+      name: 'hosted_bots_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (given up).',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'hosted_bots_webhook_failing',
+      help: 'Webhook deliveries not delivered after at least one failed attempt (retried, or given up and kept until retention), per group.',
+      labelNames: ['group'],
+      registers,
+      async collect() {
+        this.reset();
+        const failing = new Map<string, number>();
+        for (const s of await store.webhooks.subscriptions()) failing.set(s.group, (failing.get(s.group) ?? 0) + s.health.failing);
+        for (const g of manifest.groups) this.set({ group: g.name }, failing.get(g.name) ?? 0);
+      },
+    });
   }
+
+  /** One webhook attempt's result: delivered, failed and retried later, or failed and given up. */
+  webhookDelivery = (result: 'delivered' | 'retry' | 'failed'): void => {
+    this.webhookDeliveries.inc({ result });
+  };
 
   /** A request without a valid credential was refused; `reason` is an error code or a sign-in refusal. */
   unauthenticatedRefusal = (reason: string): void => {

@@ -25,7 +25,7 @@ import {
   queuePageSchema,
   runSchema,
 } from './view-schemas';
-import { webhookEventSchema, webhookId, webhookSubscriptionBody, webhookSubscriptionSchema } from './webhook-schemas';
+import { RUN_EVENT_TYPES, webhookEventSchema, webhookId, webhookListSchema, webhookSubscriptionBody, webhookSubscriptionSchema } from './webhook-schemas';
 
 export type OperationMethod = 'get' | 'post' | 'patch' | 'delete';
 
@@ -86,10 +86,10 @@ export interface Operation {
   /** @default not in the connector */
   readonly connector?: ConnectorUse;
   /**
-   * Not served yet: the operation is part of the contract before its routes are (the webhook
-   * subscriptions). Tests check that only such operations are missing from the router; once a
-   * route registers it (`ctx.serve(OPERATIONS.subscribeRunFinished, …)`), the tests send it the
-   * requests the document allows, like every other, and the flag can go. @default false
+   * Not served yet: the operation is part of the contract before its routes are. Tests check that
+   * only such operations are missing from the router; once a route registers it
+   * (`ctx.serve(OPERATIONS.…, …)`), the tests send it the requests the document allows, like every
+   * other, and the flag can go. @default false
    */
   readonly pending?: boolean;
 }
@@ -329,30 +329,42 @@ export const OPERATIONS = {
     id: 'SubscribeRunFinished',
     method: 'post',
     path: '/v1/groups/:group/webhooks',
-    access: 'group-user',
+    // Co-owners and admins: a subscription hears every run of the group, and plain users see only
+    // their own runs (README, HTTP API).
+    access: 'group-co-owner',
     tag: 'Webhooks',
     summary: 'When a run finishes',
-    description: 'Subscribes a URL to the ends of the group’s runs: each run that succeeds, fails, times out or is cancelled is POSTed to it as an event.',
+    description:
+      'Subscribes a URL to the group’s events: each run that succeeds, fails, times out or is cancelled, provisioning errors, a queue waiting too long, as it asks; each is POSTed to it, signed (Standard Webhooks). Co-owners and admins only.',
     params: z.object({ group: groupParam }),
     body: webhookSubscriptionBody,
     answers: { 201: { description: 'The subscription', schema: webhookSubscriptionSchema, headers: { Location: 'The subscription: /v1/groups/{group}/webhooks/{id}, which DELETE ends' } } },
     connector: {
-      trigger: { notificationUrl: 'url', event: webhookEventSchema, fixed: { events: ['run.succeeded', 'run.failed', 'run.timed_out', 'run.cancelled'], format: 'json' } },
+      trigger: { notificationUrl: 'url', event: webhookEventSchema, fixed: { events: [...RUN_EVENT_TYPES], format: 'json' } },
     },
-    pending: true,
+  }),
+  listWebhooks: operation({
+    id: 'ListWebhooks',
+    method: 'get',
+    path: '/v1/groups/:group/webhooks',
+    access: 'group-co-owner',
+    tag: 'Webhooks',
+    summary: "List a group's webhook subscriptions",
+    description: 'Each subscription with its delivery health (last delivered, last failure, failing deliveries); never a secret. Co-owners and admins only.',
+    params: z.object({ group: groupParam }),
+    answers: { 200: { description: 'The subscriptions', schema: webhookListSchema } },
   }),
   deleteWebhook: operation({
     id: 'DeleteWebhook',
     method: 'delete',
     path: '/v1/groups/:group/webhooks/:id',
-    access: 'group-user',
+    access: 'group-co-owner',
     tag: 'Webhooks',
     summary: 'Delete a webhook subscription',
-    description: 'Ends a subscription; Power Automate calls it when the trigger is removed from a flow.',
+    description: 'Ends a subscription; Power Automate calls it when the trigger is removed from a flow. One the stack declares is removed there (409). Co-owners and admins only.',
     params: z.object({ group: groupParam, id: webhookId }),
     answers: { 204: { description: 'The subscription is gone' } },
     connector: { visibility: 'internal' },
-    pending: true,
   }),
 } satisfies Record<string, Operation>;
 

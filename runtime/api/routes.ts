@@ -11,6 +11,7 @@ import { registerAgentRoutes } from './agent-routes';
 import { auditRecordView, AuditRecordView, registerAuditRoutes } from './audit-routes';
 import type { ApiOptions, RouteContext } from './context';
 import { groupViews, GroupViews, registerUserRoutes } from './user-routes';
+import { registerWebhookRoutes } from './webhook-routes';
 
 export type { ApiOptions } from './context';
 export { PAGE_LIMIT, QUEUE_VIEW_LIMIT, RECENT_VIEW_LIMIT } from './user-routes';
@@ -38,5 +39,6 @@ export function registerApi(http: Pick<HttpApp, 'route' | 'wrap' | 'claimsPerBot
   registerUserRoutes(ctx, views);
   registerAgentRoutes(ctx);
   registerAuditRoutes(ctx);
+  registerWebhookRoutes(ctx);
   return { ...views, auditRecords: async (group, limit) => (await options.store.auditRecords({ group, limit })).map(auditRecordView) };
 }

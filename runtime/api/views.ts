@@ -63,6 +63,18 @@ export function runView(run: Run, now: number) {
 }
 
 /**
+ * A run in a webhook's `data`: the run as GET /v1/runs/{id} returns it, the same fields, with its
+ * inputs and its output null. A receiver is a URL a co-owner chose, read by whoever reads that
+ * channel, and inputs and output may carry what only the run's creator and the group's co-owners
+ * should see (personal data, references to credentials); a receiver that needs them reads the run
+ * with its own token. The fields stay, so the event keeps the schema of the run (webhook-schemas.ts).
+ */
+export function runWebhookView(run: Run, now: number) {
+  const view = runView(run, now);
+  return { ...view, inputs: null, result: view.result === null ? null : { ...view.result, output: null } };
+}
+
+/**
  * A bot in a group's view. Its VM's name and its current run are details: shown to co-owners and
  * admins, and to a plain user only for a bot running one of their own runs (`details` false hides
  * them, and says so with `detailsHidden`). A VM's name is what a holder of the group's bot token

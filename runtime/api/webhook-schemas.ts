@@ -1,35 +1,44 @@
 /**
  * The contract of webhook subscriptions: what `POST /v1/groups/{group}/webhooks` takes and
- * answers, and the event a subscriber receives when a run finishes. The routes that serve it and
- * the delivery import these schemas; the OpenAPI document and the connector's "When a run
- * finishes" trigger describe them (operations.ts), so all three say the same.
+ * answers, what `GET` lists, and the event a subscriber receives when a run finishes. The routes
+ * that serve it (webhook-routes.ts) parse with these schemas; the OpenAPI document and the
+ * connector's "When a run finishes" trigger describe them (operations.ts), so all three say the
+ * same. The words and bounds (event types, formats, limits) are config/webhooks.ts, which the
+ * fleet manifest's schema shares.
  *
  * - `POST /v1/groups/{group}/webhooks` with {@link webhookSubscriptionBody} answers 201, a
  *   `Location` header `/v1/groups/{group}/webhooks/{id}`, and {@link webhookSubscriptionSchema}.
+ * - `GET /v1/groups/{group}/webhooks` answers {@link webhookListSchema}, never a secret.
  * - `DELETE /v1/groups/{group}/webhooks/{id}` answers 204.
- * - Each event is POSTed to the subscription's URL as {@link webhookEventSchema}.
+ * - Each event is POSTed to the subscription's URL; a run's end as {@link webhookEventSchema}.
  */
 import { z } from 'zod';
+import { MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, RUN_EVENT_TYPES, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS } from '../config/webhooks';
 import { runSchema } from './view-schemas';
 
-/** The events a subscription may ask for: a run of the group ended this way. */
-export const WEBHOOK_EVENT_TYPES = ['run.succeeded', 'run.failed', 'run.timed_out', 'run.cancelled'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export { RUN_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../config/webhooks';
+export type { RunEventType, WebhookEventType } from '../config/webhooks';
 
 /** The longest callback URL a subscription keeps (Power Automate's are about 400 characters). */
-export const WEBHOOK_URL_MAX = 2048;
+export const WEBHOOK_URL_MAX = MAX_WEBHOOK_URL_CHARS;
 
-export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }).meta({ title: 'Event', description: 'How the run ended' });
+export const webhookEventTypeSchema = z
+  .enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  .meta({ title: 'Event', description: 'What happened: a run ended (run.*), Azure refused the group\'s bots (group.provisioning_error), the queue waits too long (queue.wait_exceeded)' });
+
+const runEventTypeSchema = z.enum(RUN_EVENT_TYPES, { message: `must be one of ${RUN_EVENT_TYPES.join(', ')}` }).meta({ title: 'Event', description: 'How the run ended' });
+
+const formatSchema = z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }).meta({ title: 'Format', description: 'json: the event as JSON; teams: an Adaptive Card for a Teams Workflows webhook' });
 
 /** A subscription's ID, as its `Location` names it. */
 export const webhookId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a webhook ID (1-100 letters, digits, underscores or hyphens)')
-  .meta({ title: 'Webhook ID', description: 'The subscription, as the Location of its creation names it' });
+  .meta({ title: 'Webhook ID', description: 'The subscription, as the Location of its creation names it', examples: ['wh_0123456789abcdef01234567'] });
 
 /**
  * The subscription a client asks for. Which destinations are allowed (public addresses only,
- * unless an admin allows one by name: DESIGN.md, Security) is the route's check, not the schema's.
+ * unless an admin allows one by name: README, Notifications) is the route's check, not the schema's.
  */
 export const webhookSubscriptionBody = z
   .object({
@@ -39,13 +48,29 @@ export const webhookSubscriptionBody = z
       .meta({ title: 'Callback URL', description: 'Where each event is POSTed' }),
     events: z
       .array(webhookEventTypeSchema)
-      .min(1)
+      .min(1, 'must name at least one event type')
       .max(WEBHOOK_EVENT_TYPES.length)
       .refine((events) => new Set(events).size === events.length, 'must not name an event twice')
-      .meta({ title: 'Events', description: `Which ends of a run to be told of: ${WEBHOOK_EVENT_TYPES.join(', ')}` }),
-    format: z.literal('json', { message: 'must be json' }).meta({ title: 'Format', description: 'How events are sent: json' }),
+      .meta({ title: 'Events', description: `What to be told of: ${WEBHOOK_EVENT_TYPES.join(', ')}` }),
+    format: formatSchema,
+    waitAboveMinutes: z
+      .number({ message: 'must be a number of minutes' })
+      .positive('must be more than 0')
+      .max(MAX_WAIT_ABOVE_MINUTES, `must be at most ${MAX_WAIT_ABOVE_MINUTES} (a week)`)
+      .optional()
+      .meta({ title: 'Wait above (minutes)', description: 'With queue.wait_exceeded (and only with it): how long the oldest queued run may wait before the alert' }),
   })
-  .strict();
+  .strict()
+  .superRefine((body, ctx) => {
+    const waits = body.events.includes('queue.wait_exceeded');
+    if (waits && body.waitAboveMinutes === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'is required with the event queue.wait_exceeded: the minutes the oldest queued run may wait' });
+    }
+    if (!waits && body.waitAboveMinutes !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'applies to queue.wait_exceeded only; add that event or leave it out' });
+    }
+  })
+  .meta({ examples: [{ url: 'https://hooks.example.com/bots', events: ['run.failed', 'queue.wait_exceeded'], format: 'json', waitAboveMinutes: 30 }] });
 
 /** What the creation answers; `secret` signs the deliveries and is shown this once. */
 export const webhookSubscriptionSchema = z
@@ -53,17 +78,50 @@ export const webhookSubscriptionSchema = z
     id: webhookId,
     url: z.string().meta({ title: 'Callback URL' }),
     events: z.array(webhookEventTypeSchema).meta({ title: 'Events' }),
-    format: z.literal('json').meta({ title: 'Format' }),
-    secret: z.string().meta({ title: 'Signing secret', description: 'Signs each delivery; shown only in this answer' }),
+    format: formatSchema,
+    secret: z.string().meta({ title: 'Signing secret', description: 'Signs each delivery (Standard Webhooks, whsec_…); shown only in this answer' }),
   })
   .meta({ title: 'Webhook subscription' });
 
-/** What a subscriber receives when a run of the group ends. */
+const isoOrNull = z.iso.datetime().nullable();
+
+/** A group's subscriptions, as the list answers them: never a secret. */
+export const webhookListSchema = z
+  .object({
+    webhooks: z.array(
+      z
+        .object({
+          id: webhookId,
+          url: z.string().meta({ title: 'Callback URL' }),
+          events: z.array(webhookEventTypeSchema).meta({ title: 'Events' }),
+          format: formatSchema,
+          waitAboveMinutes: z.number().nullable().meta({ title: 'Wait above (minutes)' }),
+          source: z.enum(['api', 'manifest']).meta({ title: 'Source', description: 'Made through the API, or declared in the stack (changed only there)' }),
+          createdBy: z.string().meta({ title: 'Created by' }),
+          createdAt: z.iso.datetime().meta({ title: 'Created at' }),
+          health: z
+            .object({
+              lastSuccessAt: isoOrNull.meta({ title: 'Last delivered' }),
+              lastFailureAt: isoOrNull.meta({ title: 'Last failure' }),
+              failing: z.int().min(0).meta({ title: 'Failing', description: 'Deliveries not delivered after a failed attempt: retrying, or given up' }),
+            })
+            .meta({ title: 'Delivery health' }),
+        })
+        .meta({ title: 'Webhook' }),
+    ),
+  })
+  .meta({ title: 'Webhooks' });
+
+/**
+ * What a subscriber receives when a run of the group ends. `data` has the fields of the run as
+ * GET /v1/runs/{id} returns it; its `inputs` and `result.output` are null (api/views.ts,
+ * runWebhookView): a receiver that needs them reads the run with its own token.
+ */
 export const webhookEventSchema = z
   .object({
-    type: webhookEventTypeSchema,
+    type: runEventTypeSchema,
     timestamp: z.iso.datetime().meta({ title: 'Timestamp', description: 'When the event happened' }),
-    data: runSchema.meta({ title: 'Run', description: 'The run, as GET /v1/runs/{id} returns it' }),
+    data: runSchema.meta({ title: 'Run', description: 'The run, as GET /v1/runs/{id} returns it, with inputs and output null' }),
   })
   .meta({ title: 'Run finished' });
 

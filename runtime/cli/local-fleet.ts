@@ -96,6 +96,8 @@ export interface LocalFleetOptions {
   readonly metricsToken?: string;
   /** Proxy hops whose X-Forwarded-For to believe. @default 0 */
   readonly trustProxy?: number;
+  /** Webhook delivery: the hosts an admin allows, the resolver. @default public HTTPS destinations only */
+  readonly webhooks?: import('../server').RuntimeOptions['webhooks'];
 }
 
 export class LocalFleet {
@@ -186,6 +188,7 @@ export class LocalFleet {
         timeouts: options.timeouts,
         metricsToken: options.metricsToken,
         trustProxy: options.trustProxy,
+        webhooks: options.webhooks,
         log,
       });
     fleet = new LocalFleet(sim, makeRuntime(options.manifest), store, options.manifest, makeRuntime, cleanupDir);

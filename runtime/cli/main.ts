@@ -118,21 +118,30 @@ function manifestFrom(file: string, localValues?: string, compressedTime = false
   return parseManifest(localizeManifest(raw, { subscriptionId: values.subscriptionId ?? LOCAL_SUBSCRIPTION, botTokens: values.botTokens ?? {} }), { source: file, compressedTime });
 }
 
-/** The admin (and metrics) token in the stack's Key Vault, created when missing and read again every minute. */
+/**
+ * The admin (and metrics) token in the stack's Key Vault, created when missing and read again every
+ * minute; and the vault itself, where the signing secrets of the manifest's webhooks live.
+ */
 async function startVaultTokens(opts: { keyVaultUrl: string; keyVaultCa?: string; metricsTokenSecret?: string; keyVaultRefreshSeconds: number }, clientId: string | undefined, log: import('../log').Log) {
   const { keyVaultSecretStore } = require('../azure/key-vault') as typeof import('../azure/key-vault');
   const { VaultTokens } = require('../api/vault-tokens') as typeof import('../api/vault-tokens');
   const local = opts.keyVaultCa !== undefined;
   if (!local && !clientId) throw new Error("--key-vault-url reads the vault with the runtime's managed identity: set AZURE_CLIENT_ID to its client ID");
   const credential = local ? lazy.localValues().localArmCredential() : lazy.driver().managedIdentityCredential(clientId!);
+  const secrets = keyVaultSecretStore({ vaultUrl: opts.keyVaultUrl, credential, ca: local ? fs.readFileSync(opts.keyVaultCa!) : undefined });
   const tokens = new VaultTokens({
-    store: keyVaultSecretStore({ vaultUrl: opts.keyVaultUrl, credential, ca: local ? fs.readFileSync(opts.keyVaultCa!) : undefined }),
+    store: secrets,
     metricsSecret: opts.metricsTokenSecret,
     refreshMs: opts.keyVaultRefreshSeconds * 1000,
     log,
   });
   await tokens.start();
-  return tokens;
+  return { tokens, secrets };
+}
+
+/** A comma-separated list of host names, without blanks. */
+function hostList(value: string): string[] {
+  return value.split(',').map((h) => h.trim()).filter((h) => h.length > 0);
 }
 
 function buildProgram(): Command {
@@ -215,6 +224,14 @@ function buildProgram(): Command {
     .addOption(new Option('--rate-limit-user <n>', 'requests per second per user token').default(50).argParser(number('--rate-limit-user', 1)))
     .addOption(new Option('--rate-limit-bot <n>', 'requests per second per group bot token').default(500).argParser(number('--rate-limit-bot', 1)))
     .addOption(
+      new Option(
+        '--webhook-allowed-hosts <names>',
+        'host names webhooks may reach whatever their addresses (private, loopback) and over plain http, comma-separated; an admin decision (HOSTED_BOTS_WEBHOOK_ALLOWED_HOSTS)',
+      )
+        .default(hostList(process.env.HOSTED_BOTS_WEBHOOK_ALLOWED_HOSTS ?? ''))
+        .argParser(hostList),
+    )
+    .addOption(
       new Option('--trust-proxy <hops>', "proxies in front whose X-Forwarded-For to believe, e.g. 1 behind App Service's front end (HOSTED_BOTS_TRUST_PROXY)")
         .default(process.env.HOSTED_BOTS_TRUST_PROXY ? number('HOSTED_BOTS_TRUST_PROXY', 0, 10)(process.env.HOSTED_BOTS_TRUST_PROXY) : 0)
         .argParser(number('--trust-proxy', 0, 10)),
@@ -257,7 +274,8 @@ function buildProgram(): Command {
           })
         : // The deployed bundle runs on PostgreSQL and never loads the native SQLite module.
           new (lazy.sqlite().SqliteStore)({ file: opts.store });
-      const vaultTokens = opts.keyVaultUrl ? await startVaultTokens(opts, clientId, log) : undefined;
+      const vault = opts.keyVaultUrl ? await startVaultTokens(opts, clientId, log) : undefined;
+      const vaultTokens = vault?.tokens;
       // Azure Monitor, when App Service gives the runtime a connection string; nothing otherwise.
       const telemetry = lazy.telemetry().startTelemetry(process.env, log);
       // Declared before it is assigned: the driver's observer may be called while the runtime is
@@ -281,6 +299,7 @@ function buildProgram(): Command {
         leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
         trustProxy: opts.trustProxy,
+        webhooks: { allowedHosts: opts.webhookAllowedHosts, secrets: vault?.secrets },
         telemetry,
         log,
       });

@@ -3,11 +3,15 @@
  *
  * The construct library writes the manifest at synth (constructs/fleet-manifest.ts) and checks its
  * settings against these bounds (constructs/azure-rules.ts); the runtime parses it with this
- * schema (runtime/config/manifest.ts). This module imports nothing but zod and the reserved name
- * of the built-in self-test flow, so the runtime bundle carries it without the construct library.
+ * schema (runtime/config/manifest.ts). This module imports nothing but zod, the reserved name of
+ * the built-in self-test flow and the webhook contract's words (config/webhooks.ts), so the runtime
+ * bundle carries it without the construct library.
  */
 import { z } from 'zod';
 import { SELF_TEST_FLOW, SELF_TEST_FLOW_RESERVED } from './self-test-flow';
+import {
+  isWebhookUrl, MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, MAX_WEBHOOKS_PER_GROUP, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS, WEBHOOK_URL_RULE,
+} from './webhooks';
 
 export const FLEET_MANIFEST_VERSION = 1;
 
@@ -165,6 +169,7 @@ export const DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 // The schema.
 
+
 /** Group names appear in URLs, scale set names and computer names. */
 export const GROUP_NAME_MAX = 40;
 export const COMPUTER_NAME_PREFIX_MAX = 9;
@@ -177,6 +182,31 @@ export interface ManifestSchemaOptions {
    */
   readonly compressedTime?: boolean;
 }
+
+/**
+ * A webhook subscription declared in the stack. Its secret is never here: the runtime keeps it in
+ * its Key Vault under `secretName` (README, Notifications).
+ */
+export const webhookSchema = z
+  .object({
+    url: z.string().max(MAX_WEBHOOK_URL_CHARS).refine(isWebhookUrl, WEBHOOK_URL_RULE),
+    events: z
+      .array(z.enum(WEBHOOK_EVENT_TYPES, { message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }))
+      .min(1, 'must name at least one event type')
+      .refine((e) => new Set(e).size === e.length, 'must not name an event type twice'),
+    format: z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` }).default('json'),
+    /** For queue.wait_exceeded: how long the oldest queued run may wait before the alert. */
+    waitAboveMinutes: z.number().positive('must be more than 0').max(MAX_WAIT_ABOVE_MINUTES, `must be at most ${MAX_WAIT_ABOVE_MINUTES} (a week)`).optional(),
+    /** The Key Vault secret that holds the signing secret. @default webhook-<group>-<12 hex digits of the URL's hash> */
+    secretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'Key Vault secret names are 1-127 letters, digits and hyphens').optional(),
+  })
+  .strict()
+  .superRefine((w, ctx) => {
+    const waits = w.events.includes('queue.wait_exceeded');
+    if (waits && w.waitAboveMinutes === undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'is required with the event queue.wait_exceeded' });
+    if (!waits && w.waitAboveMinutes !== undefined) ctx.addIssue({ code: 'custom', path: ['waitAboveMinutes'], message: 'applies to queue.wait_exceeded only' });
+  });
+
 
 function buildSchema(compressedTime: boolean) {
   const num = <S extends BoundScope>(scope: S, field: keyof (typeof BOUNDS)[S]) =>
@@ -295,9 +325,19 @@ function buildSchema(compressedTime: boolean) {
        * created under another version are replaced once idle. @default none: no replacement
        */
       credentialVersion: z.string().min(1).max(128).optional(),
+      /** Where the group's events go (runtime/webhooks). Absent in older manifests: none. */
+      webhooks: z
+        .array(webhookSchema)
+        .max(MAX_WEBHOOKS_PER_GROUP, { error: (issue) => `${(issue.input as unknown[]).length} webhooks, at most ${MAX_WEBHOOKS_PER_GROUP} per group` })
+        .default([]),
     })
     .strict()
     .superRefine((g, ctx) => {
+      const urls = new Set<string>();
+      g.webhooks.forEach((w, i) => {
+        if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'is declared twice in this group; give each URL one subscription with all its events' });
+        urls.add(w.url);
+      });
       if (g.botAuth.kind === 'token' && g.botTokenSha256 === undefined) {
         ctx.addIssue({ code: 'custom', path: ['botTokenSha256'], message: 'is required when the group\'s bots prove their group with a token (botAuth.kind token)' });
       }
@@ -385,6 +425,7 @@ export type QueueSettings = ManifestGroup['queue'];
 export type ManifestFlow = ManifestGroup['flows'][string];
 export type ManifestImage = ManifestGroup['image'];
 export type ManifestBotAuth = ManifestGroup['botAuth'];
+export type ManifestWebhook = ManifestGroup['webhooks'][number];
 
 /** A type with every property and array readonly, as the construct library exposes the manifest. */
 export type DeepReadonly<T> = T extends readonly (infer U)[]

@@ -164,6 +164,32 @@ export interface GroupPageData {
   history?: HistoryChartData;
   /** The latest audit records, newest first: for co-owners and admins only, absent for others. */
   audit?: Array<{ at: string; actor: string; via: string; action: string; runId: string | null; before: AuditFieldValues; after: AuditFieldValues }>;
+  /** The group's webhooks and their failing deliveries: for co-owners and admins only, absent for others. */
+  webhooks?: WebhookSection;
+}
+
+export interface WebhookSection {
+  subscriptions: Array<{ id: string; url: string; events: readonly string[]; format: string; source: string; health: { lastSuccessAt: string | null; lastFailureAt: string | null; failing: number } }>;
+  /** Deliveries with at least one failed attempt and not delivered, newest first. */
+  failing: Array<{ id: string; event: string; createdAt: string; state: string; attempts: number; lastError: string | null; nextAttemptAt: string | null }>;
+}
+
+function webhookSection(w: WebhookSection): Html {
+  return html`<section aria-labelledby="webhooks-h" data-testid="webhooks">
+<h2 id="webhooks-h">Webhooks</h2>
+${
+  w.subscriptions.length === 0
+    ? html`<p>No webhooks. Co-owners add them with POST /v1/groups/{group}/webhooks, or in the group's <code>webhooks</code> in the stack.</p>`
+    : html`<table><caption>Where this group's events go, and how their deliveries fare</caption><thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Format</th><th scope="col">From</th><th scope="col">Last delivered</th><th scope="col">Last failure</th><th scope="col">Failing</th></tr></thead>
+<tbody>${w.subscriptions.map((s) => html`<tr data-webhook="${s.id}"><td><code>${s.url}</code></td><td>${s.events.join(', ')}</td><td>${s.format}</td><td>${s.source}</td><td>${s.health.lastSuccessAt ?? 'never'}</td><td>${s.health.lastFailureAt ?? 'none'}</td><td>${s.health.failing}</td></tr>`)}</tbody></table>`
+}
+${
+  w.failing.length === 0
+    ? ''
+    : html`<table><caption>Failing deliveries, newest first: retried with backoff for 25 hours, then kept as failed</caption><thead><tr><th scope="col">Event</th><th scope="col">Since</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Next attempt</th><th scope="col">Last error</th></tr></thead>
+<tbody>${w.failing.map((d) => html`<tr data-delivery="${d.id}"><td>${d.event}</td><td>${d.createdAt}</td><td>${d.state === 'failed' ? 'given up' : 'retrying'}</td><td>${d.attempts}</td><td>${d.nextAttemptAt ?? ''}</td><td>${d.lastError ?? ''}</td></tr>`)}</tbody></table>`
+}
+</section>`;
 }
 
 type AuditFieldValues = Readonly<Record<string, string | number | boolean | null>>;
@@ -274,7 +300,8 @@ ${
 }
 </section>`
     : ''
-}`,
+}
+${g.webhooks ? webhookSection(g.webhooks) : ''}`,
   );
 }
 

@@ -53,6 +53,8 @@ export interface DashboardContext {
   readonly groupSamples?: (group: string, from: number, to: number) => Promise<SlotSample[]>;
   /** A group's latest audit records, newest first, for the page of a co-owner or admin; without it the page lists none. */
   readonly auditRecords?: (group: string, limit: number) => Promise<NonNullable<GroupPageData['audit']>>;
+  /** A group's webhooks and failing deliveries, for the page of a co-owner or admin; without it the page shows none. */
+  readonly webhooks?: (group: string) => Promise<NonNullable<GroupPageData['webhooks']>>;
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
   /** Counts a refusal of a request without a valid credential, per reason (a metric). @default none */
   readonly countRefusal?: (reason: string) => void;
@@ -229,13 +231,15 @@ export function registerDashboard(ctx: DashboardContext): { renderError(req: Req
       const t = (ctx.now ?? Date.now)();
       const span = chartWindow(t);
       // The audit trail is for co-owners and admins only, as on the API.
-      const [detail, arrivals, samples, audit] = await Promise.all([
+      // So are the webhooks: their URLs may carry credentials in their path.
+      const [detail, arrivals, samples, audit, webhooks] = await Promise.all([
         ctx.groupDetail(group, access, principal),
         ctx.arrivals?.(group.name, span.from, span.to),
         ctx.groupSamples?.(group.name, span.from, span.to),
         canManage(access) ? ctx.auditRecords?.(group.name, AUDIT_VIEW_LIMIT) : undefined,
+        canManage(access) ? ctx.webhooks?.(group.name) : undefined,
       ]);
-      const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors, audit };
+      const data: GroupPageData = { ...detail, canManage: canManage(access), recent: detail.recentRuns, errors: detail.provisioningErrors, audit, webhooks };
       if (arrivals) data.history = historyChartData(arrivals, samples ?? [], t, { queued: detail.queued, running: detail.running, bots: detail.botCounts });
       const text = doneMessage(req.query);
       const flash = text ? ({ kind: 'info', text } as const) : undefined;

@@ -8,6 +8,7 @@
  */
 import type { GroupState } from './group';
 import type { Run } from './run';
+import { Subscription, urlWithoutQuery } from './webhook';
 
 /** Who made a change, and through what. */
 export interface Actor {
@@ -40,6 +41,7 @@ export interface AuditRecord extends AuditEntry {
 interface Subjects {
   readonly run: Run;
   readonly group: GroupState;
+  readonly webhook: Subscription;
 }
 
 /**
@@ -53,16 +55,36 @@ export const AUDITED = {
   pause: { subject: 'group', fields: ['paused'] },
   /** Resume also revives an expired group. */
   resume: { subject: 'group', fields: ['paused', 'expired'] },
-} as const satisfies Record<string, { subject: 'run'; fields: ReadonlyArray<keyof Run> } | { subject: 'group'; fields: ReadonlyArray<keyof GroupState> }>;
+  /** A webhook subscription made or deleted through the API (the stack's own are in git). */
+  'webhook-create': { subject: 'webhook', fields: ['id', 'url', 'events', 'format', 'waitAboveMinutes'] },
+  'webhook-delete': { subject: 'webhook', fields: ['id', 'url', 'events', 'format', 'waitAboveMinutes'] },
+} as const satisfies Record<
+  string,
+  | { subject: 'run'; fields: ReadonlyArray<keyof Run> }
+  | { subject: 'group'; fields: ReadonlyArray<keyof GroupState> }
+  | { subject: 'webhook'; fields: ReadonlyArray<keyof Subscription> }
+>;
 
 export type AuditAction = keyof typeof AUDITED;
 export const AUDIT_ACTIONS = Object.keys(AUDITED) as AuditAction[];
 
 type SubjectOf<A extends AuditAction> = Subjects[(typeof AUDITED)[A]['subject']];
 
-function pick(subject: object, fields: readonly string[]): AuditFields {
-  const values = subject as Record<string, unknown>;
-  return Object.fromEntries(fields.map((f) => [f, (values[f] ?? null) as string | number | boolean | null]));
+/**
+ * The fields' values as JSON scalars: a list as its items joined by commas, a URL without its query
+ * (a Teams Workflows URL carries its signature there); a subject that does not exist (before a
+ * webhook is made, after it is deleted) as nulls.
+ */
+function pick(subject: object | undefined, fields: readonly string[]): AuditFields {
+  const values = (subject ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    fields.map((f) => {
+      const v = values[f];
+      if (Array.isArray(v)) return [f, v.join(',')];
+      if (f === 'url' && typeof v === 'string') return [f, urlWithoutQuery(v)];
+      return [f, (v ?? null) as string | number | boolean | null];
+    }),
+  );
 }
 
 /**
@@ -72,14 +94,16 @@ function pick(subject: object, fields: readonly string[]): AuditFields {
  * paused group, the priority a run already has).
  */
 export function auditEntry<A extends AuditAction>(action: A, before: SubjectOf<A> | undefined, after: SubjectOf<A> | undefined, actor: Actor, at: number): AuditEntry | undefined {
-  if (!before || !after) return undefined;
   const { subject, fields } = AUDITED[action];
+  // A webhook is made from nothing and deleted to nothing; a run or group must exist on both sides.
+  if (subject === 'webhook' ? !before && !after : !before || !after) return undefined;
   const was = pick(before, fields);
   const is = pick(after, fields);
   if (fields.every((f) => was[f] === is[f])) return undefined;
   const run = subject === 'run' ? (after as Run) : undefined;
+  const webhook = subject === 'webhook' ? ((after ?? before) as Subscription) : undefined;
   return {
-    group: run ? run.group : (after as GroupState).name,
+    group: run ? run.group : webhook ? webhook.group : (after as GroupState).name,
     at,
     actor: actor.id,
     via: actor.via,

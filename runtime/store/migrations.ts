@@ -225,4 +225,50 @@ CREATE TABLE warm_up_accounts (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'webhook subscriptions and their outbox',
+    // A group's webhook subscriptions (runtime/domain/webhook.ts) and one delivery per event and
+    // subscription: the outbox. A delivery is claimed with a lease, so two replicas never send it
+    // at once, and kept after it is delivered or given up until retention forgets it with the
+    // finished runs. (subscription, event key) is unique, so queuing one event twice adds nothing.
+    sql: () => `
+CREATE TABLE webhook_subscriptions (
+  id TEXT PRIMARY KEY,
+  grp TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  format TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  wait_above_minutes DOUBLE PRECISION,
+  source TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  wait_alerted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_subscriptions_grp ON webhook_subscriptions (grp, created_at);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+  grp TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  event_key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  lease_holder TEXT,
+  lease_until BIGINT,
+  last_attempt_at BIGINT,
+  last_failure_at BIGINT,
+  last_error TEXT,
+  finished_at BIGINT
+);
+CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries (subscription_id, event_key);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX webhook_deliveries_grp ON webhook_deliveries (grp, created_at);
+`,
+  },
 ];

@@ -31,7 +31,9 @@ import type {
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
   HistoryPage,
   HistoryQuery,
+  WebhookStore,
 } from './types';
+import { PostgresWebhooks } from './postgres-webhooks';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import type { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
@@ -122,6 +124,7 @@ export class PostgresStore implements Store {
   private readonly channel: string;
   private readonly keys: { migrate: string; caps: string; moveToTop: string };
   private readonly log: Log;
+  readonly webhooks: WebhookStore;
 
   private readonly listeners = new Set<(group: string) => void>();
   private listener?: Client;
@@ -151,6 +154,10 @@ export class PostgresStore implements Store {
     // An idle connection that breaks (server restart) is dropped by the pool; without a handler
     // the error would end the process.
     this.pool.on('error', (err) => this.log('store.pool_error', { error: err.message }));
+    this.webhooks = new PostgresWebhooks(
+      (fn) => this.tx((t) => fn(t.q)),
+      (text, values) => this.pool.query<Row>(text, values),
+    );
   }
 
   /** Connects, creates the schema if needed and applies the pending migrations. */

@@ -11,7 +11,9 @@ import type {
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
   HistoryPage,
   HistoryQuery,
+  WebhookStore,
 } from './types';
+import { SqliteWebhooks } from './sqlite-webhooks';
 import { Actor, AuditEntry, auditEntry, AuditRecord } from '../domain/audit';
 import { Bot, BotState, Caps } from '../domain/bot';
 import type { DeclaredGroup, GroupState, ProvisioningError } from '../domain/group';
@@ -40,6 +42,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmt: Record<string, Database.Statement>;
+  readonly webhooks: WebhookStore;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -52,6 +55,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.transaction = this.db.transaction((fn: () => unknown) => fn());
+    this.webhooks = new SqliteWebhooks(this.db, (fn) => this.tx(fn));
     const p = (sql: string) => this.db.prepare(sql);
     this.stmt = {
       runById: p('SELECT * FROM runs WHERE id = ?'),

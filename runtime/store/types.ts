@@ -9,6 +9,7 @@ import type { DeclaredGroup, GroupLimits, GroupState, ProvisioningError } from '
 import type { Priority, Run, RunListing, RunState } from '../domain/run';
 import type { CompletionReport } from '../domain/transitions';
 import type { Actor, AuditRecord } from '../domain/audit';
+import type { Delivery, DeliveryState, NewDelivery, Subscription, SubscriptionHealth } from '../domain/webhook';
 
 export interface EnqueueInput {
   readonly id: string;
@@ -166,8 +167,69 @@ export interface QueueCounts {
   readonly oldestQueuedAt?: number;
 }
 
+/** A subscription to keep, as the API creates it or the manifest declares it. */
+export type NewSubscription = Omit<Subscription, 'waitAlerted'>;
+
+/** What an attempt to deliver came to. */
+export type DeliveryOutcome =
+  | { readonly kind: 'delivered'; readonly now: number }
+  | { readonly kind: 'retry'; readonly now: number; readonly at: number; readonly error: string }
+  | { readonly kind: 'failed'; readonly now: number; readonly error: string };
+
+export interface DeliveryQuery {
+  readonly group: string;
+  readonly states?: readonly DeliveryState[];
+  /** Only deliveries with at least one failed attempt. */
+  readonly failing?: boolean;
+  readonly limit: number;
+}
+
+/**
+ * Webhook subscriptions and their outbox (runtime/webhooks/outbox.ts). Every change is one
+ * transaction; a claimed delivery is leased to its holder, so replicas never send one at once.
+ */
+export interface WebhookStore {
+  /** Keeps a new subscription; with an actor (a person, through the API), its audit record in the same transaction. */
+  createSubscription(subscription: NewSubscription, actor?: Actor): Promise<void>;
+  /** Subscriptions (of a group, or all), oldest first, with their secrets and delivery health. */
+  subscriptions(group?: string): Promise<Array<Subscription & { readonly health: SubscriptionHealth }>>;
+  /** Deletes a subscription of the group and its deliveries, with its audit record when an actor is given; false when there was none. */
+  deleteSubscription(group: string, id: string, actor?: Actor, now?: number): Promise<boolean>;
+  /**
+   * Makes the manifest's subscriptions these: new ones are added, changed ones updated (their
+   * secret too, and an open wait episode kept), the others deleted with their deliveries.
+   * Subscriptions made through the API are not touched.
+   */
+  syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void>;
+  /** Queues deliveries, due at once; one whose (subscription, event key) is queued already, or whose subscription is gone, is skipped. Returns how many were queued. */
+  enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<number>;
+  /** Opens a wait episode and queues its alert in one step, unless one is open already; true when it opened. */
+  openWaitEpisode(subscriptionId: string, delivery: NewDelivery): Promise<boolean>;
+  /** Closes a subscription's wait episode; true when one was open. */
+  closeWaitEpisode(subscriptionId: string): Promise<boolean>;
+  /**
+   * Leases up to `limit` due deliveries (pending, next attempt now or earlier, no live lease) to
+   * `holder` until `now + leaseMs`, counting the attempt. A holder that dies leaves its lease to
+   * expire, and the delivery is tried again: at least once.
+   */
+  claimDeliveries(holder: string, now: number, leaseMs: number, limit: number): Promise<Delivery[]>;
+  /**
+   * Records an attempt's outcome. A success counts whoever holds the lease; a retry or a give-up
+   * only from the lease's holder. False when nothing changed (delivered already, or leased anew).
+   */
+  finishDelivery(id: string, holder: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /** Which of these events are queued already for these subscriptions, as `<subscription ID> <event key>`. */
+  queuedEvents(subscriptionIds: readonly string[], eventKeys: readonly string[]): Promise<Set<string>>;
+  /** A group's deliveries, newest first. */
+  deliveries(query: DeliveryQuery): Promise<Delivery[]>;
+  /** Retention: deletes delivered and given-up deliveries finished before `before`, at most `limit`. */
+  forgetDeliveries(before: number, limit: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Webhook subscriptions and their outbox. */
+  readonly webhooks: WebhookStore;
   close(): Promise<void>;
   /**
    * Calls `listener` with a group's name when any replica changed that group's queue (a run

@@ -152,6 +152,34 @@ describe('HostedBotGroup', () => {
 // internal/services/compute/orchestrated_virtual_machine_scale_set.go at v4.55.0), while a change to
 // `extension` is applied in place by the resource's Update ("d.HasChanges(\"extension\", ...)" in
 // orchestrated_virtual_machine_scale_set_resource.go).
+describe('webhooks', () => {
+  test("a group's webhooks reach the manifest, its format json unless given, and no secret with them", () => {
+    const stack = fleetStack({ groups: [{ webhooks: [{ url: 'https://hooks.example.com/in', events: ['run.failed'] }, { url: 'https://prod.westeurope.logic.azure.com/workflows/1', events: ['run.succeeded'], format: 'teams', secretName: 'teams-finance' }] }] });
+    expect(stack.resolvedFleetManifest().groups[0].webhooks).toEqual([
+      { url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json' },
+      { url: 'https://prod.westeurope.logic.azure.com/workflows/1', events: ['run.succeeded'], format: 'teams', secretName: 'teams-finance' },
+    ]);
+  });
+
+  test('a group without webhooks declares none', () => {
+    expect(fleetStack().resolvedFleetManifest().groups[0].webhooks).toEqual([]);
+  });
+
+  test.each([
+    [{ url: 'ftp://hooks.example.com/in', events: ['run.failed'] }, /HostedBotGroup finance: webhooks\[0\]\.url: must be an absolute https URL/],
+    [{ url: 'https://hooks.example.com/in', events: [] }, /webhooks\[0\]\.events: must name at least one event type/],
+    [{ url: 'https://hooks.example.com/in', events: ['queue.wait_exceeded'] }, /webhooks\[0\]\.waitAboveMinutes: is required with the event queue\.wait_exceeded/],
+    [{ url: 'https://hooks.example.com/in', events: ['run.failed'], secretName: 'no_underscores' }, /webhooks\[0\]\.secretName: Key Vault secret names are 1-127 letters, digits and hyphens/],
+  ] as const)('a bad webhook %j fails at once, naming the group, the field and the rule', (webhook, message) => {
+    expect(() => fleetStack({ groups: [{ webhooks: [webhook as never] }] })).toThrow(message);
+  });
+
+  test('one URL declared twice in a group is refused', () => {
+    const twice = { url: 'https://hooks.example.com/in', events: ['run.failed'] as const };
+    expect(() => fleetStack({ groups: [{ webhooks: [twice, twice] }] })).toThrow(/webhooks\[1\]\.url: https:\/\/hooks\.example\.com\/in is declared twice/);
+  });
+});
+
 describe('rotating the admin password', () => {
   const withPassword = (password: string) => {
     const stack = fleetStack({ groups: [{ adminPassword: password }] });

@@ -1,4 +1,6 @@
-import { describeWait, runWaitReasons, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
+import { describeWait, runView, runWaitReasons, runWebhookView, scaleInView, warmUpAccountView, warmUpView } from '../../../runtime/api/views';
+import type { Run } from '../../../runtime/domain/run';
+import { webhookEventSchema } from '../../../runtime/api/webhook-schemas';
 import { openAccount } from '../../../runtime/scaler/warm-up-account';
 import type { GroupPlan, WaitReason } from '../../../runtime/scaler/plan';
 import type { Bot } from '../../../runtime/domain/bot';
@@ -131,4 +133,21 @@ describe("bots in a group's view", () => {
       await t.stop();
     }
   }, 60_000);
+});
+
+describe('a run in a webhook', () => {
+  const run: Run = {
+    id: 'run_1', group: 'finance', flow: 'invoice', inputs: { password: 'hunter2' }, priority: 'normal', state: 'failed', attempts: 1, createdBy: 'ana', timeoutMinutes: 30,
+    enqueuedAt: NOW - 2 * MINUTE, queuedAt: NOW - 2 * MINUTE, startedAt: NOW - MINUTE, finishedAt: NOW, cancelRequested: false, exitCode: 1, output: 'account 12345', errorCode: 'exit_code', errorMessage: 'exited with 1',
+  };
+
+  test('is the run as its own route shows it, its inputs and output null', () => {
+    const view = runView(run, NOW);
+    expect(runWebhookView(run, NOW)).toEqual({ ...view, inputs: null, result: { ...view.result, output: null } });
+    expect(JSON.stringify(runWebhookView(run, NOW))).not.toMatch(/hunter2|12345/);
+  });
+
+  test('keeps the schema of the run, as the webhook event describes it', () => {
+    expect(webhookEventSchema.safeParse({ type: 'run.failed', timestamp: new Date(NOW).toISOString(), data: runWebhookView(run, NOW) }).success).toBe(true);
+  });
 });

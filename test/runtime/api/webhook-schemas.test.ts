@@ -5,7 +5,7 @@
 import { parse } from '../../../runtime/http/input';
 import { OPERATIONS } from '../../../runtime/api/operations';
 import { runView } from '../../../runtime/api/views';
-import { WEBHOOK_EVENT_TYPES, webhookEventSchema, webhookSubscriptionBody } from '../../../runtime/api/webhook-schemas';
+import { RUN_EVENT_TYPES, webhookEventSchema, webhookSubscriptionBody } from '../../../runtime/api/webhook-schemas';
 import type { Run } from '../../../runtime/domain/run';
 
 /** What Power Automate sends when a flow with the trigger is saved: its callback URL and the trigger's fixed values. */
@@ -16,7 +16,7 @@ const fromConnector = () => ({
 
 describe('webhook subscription body', () => {
   test("accepts what the connector's trigger sends", () => {
-    expect(parse(webhookSubscriptionBody, fromConnector())).toEqual({ ...fromConnector(), events: [...WEBHOOK_EVENT_TYPES] });
+    expect(parse(webhookSubscriptionBody, fromConnector())).toEqual({ ...fromConnector(), events: [...RUN_EVENT_TYPES] });
   });
 
   test.each([
@@ -25,7 +25,9 @@ describe('webhook subscription body', () => {
     [{ events: ['run.started'] }, /^events\.0: must be one of run\.succeeded, run\.failed, run\.timed_out, run\.cancelled/],
     [{ events: [] }, /^events: /],
     [{ events: ['run.failed', 'run.failed'] }, /^events: must not name an event twice/],
-    [{ format: 'xml' }, /^format: must be json/],
+    [{ format: 'xml' }, /^format: must be one of json, teams/],
+    [{ events: ['queue.wait_exceeded'] }, /^waitAboveMinutes: is required with the event queue\.wait_exceeded/],
+    [{ waitAboveMinutes: 10 }, /^waitAboveMinutes: applies to queue\.wait_exceeded only/],
     [{ secret: 'mine' }, /^secret: unknown field/],
   ])('refuses %p, naming the field', (change, message) => {
     expect(() => parse(webhookSubscriptionBody, { ...fromConnector(), ...change })).toThrow(message);

@@ -379,3 +379,31 @@ test('the schema module imports nothing but zod and the self-test flow\'s name (
   expect(importsOf('fleet-schema.ts')).toEqual(['zod', './self-test-flow']);
   expect(importsOf('self-test-flow.ts')).toEqual([]);
 });
+
+describe("a group's webhooks", () => {
+  const withWebhooks = (webhooks: unknown[]) => {
+    const manifest = localized(emitted(fleetStack()));
+    manifest.groups[0].webhooks = webhooks;
+    return manifest;
+  };
+
+  test('the webhooks synth emits, the runtime parses', () => {
+    const stack = fleetStack({ groups: [{ webhooks: [{ url: 'https://hooks.example.com/in', events: ['queue.wait_exceeded'], waitAboveMinutes: 20 }] }] });
+    expect(runtimeProblems(localized(emitted(stack)))).toEqual([]);
+  });
+
+  test('a manifest written before webhooks existed parses with none', () => {
+    const manifest = localized(emitted(fleetStack()));
+    delete manifest.groups[0].webhooks;
+    expect(parseManifest(manifest).groups[0].webhooks).toEqual([]);
+  });
+
+  test.each([
+    [[{ url: 'https://user:pw@hooks.example.com/in', events: ['run.failed'] }], /^groups\[0\]\.webhooks\[0\]\.url: must be an absolute https URL/],
+    [[{ url: 'https://hooks.example.com/in', events: ['run.exploded'] }], /^groups\[0\]\.webhooks\[0\]\.events\[0\]: must be one of run\.succeeded/],
+    [[{ url: 'https://hooks.example.com/in', events: ['run.failed'], secret: 'whsec_x' }], /^groups\[0\]\.webhooks\[0\]: .*secret/],
+    [[{ url: 'https://hooks.example.com/in', events: ['run.failed'] }, { url: 'https://hooks.example.com/in', events: ['run.succeeded'] }], /^groups\[0\]\.webhooks\[1\]\.url: is declared twice in this group/],
+  ])('the runtime refuses %j, naming the field', (webhooks, message) => {
+    expect(runtimeProblems(withWebhooks(webhooks))).toEqual([expect.stringMatching(message)]);
+  });
+});

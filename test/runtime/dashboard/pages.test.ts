@@ -110,4 +110,23 @@ describe('dashboard pages', () => {
     const withPriority = groupPage(chrome(), group());
     expect(withPriority).toMatch(/<label class="sr-only" for="priority-run_000000000000000000000001">/);
   });
+  describe('webhooks', () => {
+    const webhooks = {
+      subscriptions: [{ id: 'wh_1', url: 'https://hooks.example.com/<b>in</b>', events: ['run.failed'], format: 'json', source: 'api', health: { lastSuccessAt: null, lastFailureAt: '2026-12-07T02:00:00.000Z', failing: 1 } }],
+      failing: [{ id: 'msg_1', event: 'run.failed', createdAt: '2026-12-07T01:59:00.000Z', state: 'pending', attempts: 2, lastError: 'answered 500: <script>alert(1)</script>', nextAttemptAt: '2026-12-07T02:00:10.000Z' }],
+    };
+
+    test("the group's webhooks and failing deliveries are listed, their text escaped", () => {
+      const body = groupPage(chrome(), group({ webhooks }));
+      expect(body).toContain('data-testid="webhooks"');
+      expect(body).toMatch(/<tr data-webhook="wh_1">.*run\.failed.*<td>never<\/td><td>2026-12-07T02:00:00\.000Z<\/td><td>1<\/td>/s);
+      expect(body).toMatch(/<tr data-delivery="msg_1"><td>run\.failed<\/td>.*<td>retrying<\/td><td>2<\/td>/s);
+      expect(body).not.toMatch(/<b>in<\/b>|<script>alert/);
+      expect(body).toContain('answered 500: &lt;script&gt;alert(1)&lt;/script&gt;');
+    });
+
+    test('a page without them (a plain user) has no webhook section', () => {
+      expect(groupPage(chrome(), group({ canManage: false, access: 'user' }))).not.toContain('data-testid="webhooks"');
+    });
+  });
 });

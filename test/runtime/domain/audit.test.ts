@@ -51,8 +51,20 @@ describe('auditEntry', () => {
     expect(auditEntry('priority', run(), run({ state: 'running' }), LEAD, AT)).toBeUndefined();
   });
 
-  test('every action people take on a queue or a group has its row: priority, move to top, cancel, pause, resume', () => {
-    expect(AUDIT_ACTIONS.sort()).toEqual(['cancel', 'move-to-top', 'pause', 'priority', 'resume']);
+  test("a webhook made or deleted is recorded against its group, its events listed and its URL without the query", () => {
+    const webhook = {
+      id: 'wh_1', group: 'finance', url: 'https://prod.logic.azure.com/workflows/1?sig=secret', events: ['run.failed', 'run.timed_out'] as const, format: 'teams' as const,
+      secret: 'whsec_x', source: 'api' as const, createdBy: 'lead', createdAt: AT, waitAlerted: false,
+    };
+    const fields = { id: 'wh_1', url: 'https://prod.logic.azure.com/workflows/1?…', events: 'run.failed,run.timed_out', format: 'teams', waitAboveMinutes: null };
+    const none = { id: null, url: null, events: null, format: null, waitAboveMinutes: null };
+    expect(auditEntry('webhook-create', undefined, webhook, LEAD, AT)).toEqual({ group: 'finance', at: AT, actor: LEAD.id, via: LEAD.via, action: 'webhook-create', before: none, after: fields });
+    expect(auditEntry('webhook-delete', webhook, undefined, LEAD, AT)).toMatchObject({ action: 'webhook-delete', before: fields, after: none });
+    expect(JSON.stringify(auditEntry('webhook-create', undefined, webhook, LEAD, AT))).not.toMatch(/sig=|whsec_/);
+  });
+
+  test('every action people take on a queue or a group has its row: priority, move to top, cancel, pause, resume, webhooks made and deleted', () => {
+    expect(AUDIT_ACTIONS.sort()).toEqual(['cancel', 'move-to-top', 'pause', 'priority', 'resume', 'webhook-create', 'webhook-delete']);
     for (const action of AUDIT_ACTIONS) expect(AUDITED[action].fields.length).toBeGreaterThan(0);
   });
 });

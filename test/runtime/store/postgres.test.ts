@@ -123,6 +123,21 @@ function postgresTests(connectionString: string): void {
       }
     });
 
+    test('two replicas claiming webhook deliveries at once each take different ones, and every one is taken', async () => {
+      await a.webhooks.createSubscription({
+        id: 'wh_000000000000000000000001', group: 'finance', url: 'https://hooks.example.com/in', events: ['run.succeeded'], format: 'json',
+        secret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==', source: 'api', createdBy: 'lead', createdAt: T0,
+      });
+      await a.webhooks.enqueueDeliveries(Array.from({ length: 40 }, (_, i) => ({
+        id: `msg_${String(i).padStart(24, '0')}`, subscriptionId: 'wh_000000000000000000000001', group: 'finance', eventType: 'run.succeeded' as const,
+        eventKey: `k${i}`, body: '{}', createdAt: T0,
+      })));
+      const claimed = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).webhooks.claimDeliveries(`holder-${i}`, T0, 60_000, 7)));
+      const ids = claimed.flat().map((d) => d.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(40);
+    });
+
     test('bots on two replicas claim 40 runs concurrently: each run once, one run per bot at a time', async () => {
       for (let i = 0; i < 40; i++) await enqueueThrough(i % 2 ? a : b, { now: T0 + i, priority: i % 3 ? 'normal' : 'high' });
       const bots = [];

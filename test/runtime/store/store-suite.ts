@@ -2,7 +2,8 @@
  * The Store contract. Every store implementation runs this same suite.
  */
 import { testCredential } from '../../helpers/credentials';
-import type { Store } from '../../../runtime/store/types';
+import type { NewSubscription, Store } from '../../../runtime/store/types';
+import type { NewDelivery } from '../../../runtime/domain/webhook';
 import { newId } from '../../../runtime/store/ids';
 import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/domain/history';
 
@@ -942,6 +943,161 @@ export function storeSuite(name: string, factory: StoreFactory): void {
         for (let i = 0; i < 5; i++) ids.push(((await enqueue({ now: T0 + i })) as { run: { id: string } }).run.id);
         expect((await store.queue('finance', 2, 2)).map((r) => r.id)).toEqual(ids.slice(2, 4));
         expect((await store.queue('finance', -1, 4)).map((r) => r.id)).toEqual(ids.slice(4));
+      });
+    });
+
+    describe('webhooks', () => {
+      const subscription = (overrides: Partial<NewSubscription> = {}): NewSubscription => ({
+        id: `wh_${Math.random().toString(16).slice(2, 14).padEnd(24, '0')}`,
+        group: 'finance',
+        url: 'https://hooks.example.com/in',
+        events: ['run.succeeded', 'run.failed'],
+        format: 'json',
+        secret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==',
+        source: 'api',
+        createdBy: 'lead',
+        createdAt: T0,
+        ...overrides,
+      });
+      let seq = 0;
+      const delivery = (subscriptionId: string, overrides: Partial<NewDelivery> = {}): NewDelivery => ({
+        id: `msg_${String(++seq).padStart(24, '0')}`,
+        subscriptionId,
+        group: 'finance',
+        eventType: 'run.succeeded',
+        eventKey: `run.succeeded:run_${seq}`,
+        body: '{"type":"run.succeeded"}',
+        createdAt: T0,
+        ...overrides,
+      });
+
+      test('a subscription is kept with its secret and reads back healthy', async () => {
+        const s = subscription({ waitAboveMinutes: 15, events: ['queue.wait_exceeded'] });
+        await store.webhooks.createSubscription(s);
+        expect(await store.webhooks.subscriptions('finance')).toEqual([{ ...s, waitAlerted: false, health: { failing: 0 } }]);
+        expect(await store.webhooks.subscriptions('sales')).toEqual([]);
+      });
+
+      test('one event queued twice for one subscription is one delivery; a gone subscription gets none', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        expect(await store.webhooks.enqueueDeliveries([delivery(s.id, { eventKey: 'k' }), delivery(s.id, { eventKey: 'k' }), delivery('wh_gone', { eventKey: 'k' })])).toBe(1);
+        expect(await store.webhooks.enqueueDeliveries([delivery(s.id, { eventKey: 'k' })])).toBe(0);
+        expect(await store.webhooks.deliveries({ group: 'finance', limit: 10 })).toHaveLength(1);
+      });
+
+      test('queued events are found by subscription and event key', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        await store.webhooks.enqueueDeliveries([delivery(s.id, { eventKey: 'run.failed:run_a' })]);
+        expect(await store.webhooks.queuedEvents([s.id, 'wh_other'], ['run.failed:run_a', 'run.failed:run_b'])).toEqual(new Set([`${s.id} run.failed:run_a`]));
+        expect(await store.webhooks.queuedEvents([], ['run.failed:run_a'])).toEqual(new Set());
+      });
+
+      test('a claimed delivery is leased: no second claim gets it until the lease runs out, and the attempt is counted', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        const d = delivery(s.id);
+        await store.webhooks.enqueueDeliveries([d]);
+        const [first] = await store.webhooks.claimDeliveries('a', T0, 1000, 10);
+        expect(first).toMatchObject({ id: d.id, attempts: 1, state: 'pending', body: d.body, lastAttemptAt: T0 });
+        expect(await store.webhooks.claimDeliveries('b', T0 + 1000, 1000, 10)).toEqual([]);
+        expect((await store.webhooks.claimDeliveries('b', T0 + 1001, 1000, 10)).map((x) => [x.id, x.attempts])).toEqual([[d.id, 2]]);
+      });
+
+      test('a delivery is not due before its next attempt', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        await store.webhooks.enqueueDeliveries([delivery(s.id, { createdAt: T0 + 500 })]);
+        expect(await store.webhooks.claimDeliveries('a', T0, 1000, 10)).toEqual([]);
+        expect(await store.webhooks.claimDeliveries('a', T0 + 500, 1000, 10)).toHaveLength(1);
+      });
+
+      test('a retry reschedules the delivery and counts in its health; a success ends it', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        const d = delivery(s.id);
+        await store.webhooks.enqueueDeliveries([d]);
+        await store.webhooks.claimDeliveries('a', T0, 1000, 10);
+        expect(await store.webhooks.finishDelivery(d.id, 'a', { kind: 'retry', now: T0 + 10, at: T0 + 5000, error: 'answered 503' })).toBe(true);
+        expect((await store.webhooks.subscriptions('finance'))[0].health).toEqual({ lastFailureAt: T0 + 10, failing: 1 });
+        expect(await store.webhooks.claimDeliveries('a', T0 + 4999, 1000, 10)).toEqual([]);
+        await store.webhooks.claimDeliveries('a', T0 + 5000, 1000, 10);
+        expect(await store.webhooks.finishDelivery(d.id, 'a', { kind: 'delivered', now: T0 + 5010 })).toBe(true);
+        expect((await store.webhooks.subscriptions('finance'))[0].health).toEqual({ lastSuccessAt: T0 + 5010, lastFailureAt: T0 + 10, failing: 0 });
+        expect(await store.webhooks.claimDeliveries('a', T0 + 99_999, 1000, 10)).toEqual([]);
+      });
+
+      test('only the lease holder reschedules or gives up; a success counts whoever reports it', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        const d = delivery(s.id);
+        await store.webhooks.enqueueDeliveries([d]);
+        await store.webhooks.claimDeliveries('a', T0, 1000, 10);
+        expect(await store.webhooks.finishDelivery(d.id, 'b', { kind: 'retry', now: T0, at: T0 + 1, error: 'x' })).toBe(false);
+        expect(await store.webhooks.finishDelivery(d.id, 'b', { kind: 'failed', now: T0, error: 'x' })).toBe(false);
+        expect(await store.webhooks.finishDelivery(d.id, 'b', { kind: 'delivered', now: T0 })).toBe(true);
+        expect(await store.webhooks.finishDelivery(d.id, 'a', { kind: 'delivered', now: T0 })).toBe(false);
+      });
+
+      test('a given-up delivery is kept as failed, listed as failing, until retention forgets it', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        const d = delivery(s.id);
+        await store.webhooks.enqueueDeliveries([d]);
+        await store.webhooks.claimDeliveries('a', T0, 1000, 10);
+        await store.webhooks.finishDelivery(d.id, 'a', { kind: 'failed', now: T0 + 100, error: 'answered 410' });
+        expect(await store.webhooks.deliveries({ group: 'finance', failing: true, limit: 10 })).toEqual([
+          expect.objectContaining({ id: d.id, state: 'failed', lastError: 'answered 410', finishedAt: T0 + 100, lastFailureAt: T0 + 100 }),
+        ]);
+        expect(await store.webhooks.forgetDeliveries(T0 + 100, 10)).toBe(0);
+        expect(await store.webhooks.forgetDeliveries(T0 + 101, 10)).toBe(1);
+        expect(await store.webhooks.deliveries({ group: 'finance', limit: 10 })).toEqual([]);
+      });
+
+      test("a person's create and delete leave their audit records, in the group's trail", async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s, LEAD);
+        await store.webhooks.deleteSubscription('finance', s.id, LEAD, T0 + 1);
+        expect((await store.auditRecords({ group: 'finance', limit: 10 })).map((r) => [r.action, r.actor, r.at, r.before.id, r.after.id])).toEqual([
+          ['webhook-delete', 'lead', T0 + 1, s.id, null],
+          ['webhook-create', 'lead', T0, null, s.id],
+        ]);
+      });
+
+      test('deleting a subscription deletes its deliveries; another group cannot delete it', async () => {
+        const s = subscription();
+        await store.webhooks.createSubscription(s);
+        await store.webhooks.enqueueDeliveries([delivery(s.id)]);
+        expect(await store.webhooks.deleteSubscription('sales', s.id)).toBe(false);
+        expect(await store.webhooks.deleteSubscription('finance', s.id)).toBe(true);
+        expect(await store.webhooks.subscriptions()).toEqual([]);
+        expect(await store.webhooks.claimDeliveries('a', T0, 1000, 10)).toEqual([]);
+      });
+
+      test('a wait episode opens once, queuing its alert with it, and opens again only after it closed', async () => {
+        const s = subscription({ events: ['queue.wait_exceeded'], waitAboveMinutes: 10 });
+        await store.webhooks.createSubscription(s);
+        expect(await store.webhooks.openWaitEpisode(s.id, delivery(s.id, { eventKey: 'wait:1' }))).toBe(true);
+        expect(await store.webhooks.openWaitEpisode(s.id, delivery(s.id, { eventKey: 'wait:2' }))).toBe(false);
+        expect((await store.webhooks.subscriptions())[0].waitAlerted).toBe(true);
+        expect(await store.webhooks.closeWaitEpisode(s.id)).toBe(true);
+        expect(await store.webhooks.closeWaitEpisode(s.id)).toBe(false);
+        expect(await store.webhooks.openWaitEpisode(s.id, delivery(s.id, { eventKey: 'wait:3' }))).toBe(true);
+        expect((await store.webhooks.deliveries({ group: 'finance', limit: 10 })).map((d) => d.eventKey).sort()).toEqual(['wait:1', 'wait:3']);
+      });
+
+      test('syncing declared subscriptions adds, updates and removes manifest ones only', async () => {
+        const api = subscription({ id: 'wh_000000000000000000000001' });
+        const kept = subscription({ id: 'whm_00000000000000000000001', source: 'manifest', createdBy: 'manifest' });
+        const dropped = subscription({ id: 'whm_00000000000000000000002', source: 'manifest', createdBy: 'manifest' });
+        await store.webhooks.createSubscription(api);
+        await store.webhooks.syncDeclaredSubscriptions([kept, dropped]);
+        await store.webhooks.syncDeclaredSubscriptions([{ ...kept, events: ['run.failed'], format: 'teams' }]);
+        expect((await store.webhooks.subscriptions()).map((x) => [x.id, x.events, x.format])).toEqual([
+          [api.id, api.events, 'json'],
+          [kept.id, ['run.failed'], 'teams'],
+        ]);
       });
     });
 
