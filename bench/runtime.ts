@@ -21,10 +21,9 @@ import * as path from 'path';
 import { App } from 'cdktf';
 import { BotAgent, FlowExecutor, FlowResult, FlowTask } from '../runtime/agent/agent';
 import { HttpClient } from '../runtime/agent/http-client';
-import { ArmSim } from '../runtime/arm-sim';
 import { localManifest, randomToken } from '../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../runtime/cli/processes';
-import { simBotBooter } from '../runtime/cli/sim-bots';
+import { startSimFleet } from '../runtime/cli/sim-bots';
 import { sha256Hex } from '../runtime/config/manifest';
 import { buildSingleGeo } from '../examples/single-geo/main';
 import type { LoadConfig, LoadMessage } from './load-client';
@@ -80,19 +79,10 @@ async function main(): Promise<void> {
   const agents: BotAgent[] = [];
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const sim = new ArmSim({
-    bootSeconds: 0.2,
-    operationSeconds: 0.05,
-    onBoot: simBotBooter({
-      manifest,
-      botTokens,
-      runtimeUrl: url,
-      executor: () => new InstantExecutor(claimedAt),
-      onAgent: (_vm, agent) => agents.push(agent),
-    }),
-  });
-  for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-  const { url: armUrl, ca } = await sim.start();
+  const { sim, url: armUrl, ca } = await startSimFleet(
+    { manifest, botTokens, runtimeUrl: url, executor: () => new InstantExecutor(claimedAt), onAgent: (_vm, agent) => agents.push(agent) },
+    { bootSeconds: 0.2, operationSeconds: 0.05, deleteSeconds: undefined },
+  );
   fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
 
   const runtime = await startRuntimeProcess(
@@ -306,18 +296,19 @@ async function scaleDecisionDelays(raw: unknown, samples: number): Promise<numbe
   const patches: Array<{ at: number; capacity: number }> = [];
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const sim = new ArmSim({
-    bootSeconds: 0.2,
-    operationSeconds: 0.05,
-    onBoot: simBotBooter({ manifest, botTokens, runtimeUrl: url, executor: () => new HoldingExecutor(claimedAt, held), onAgent: (_vm, agent) => agents.push(agent) }),
-    log: (line) => {
-      const at = performance.now();
-      const match = /^PATCH \S*\/virtualMachineScaleSets\/([^/?\s]+)\S* -> 2\d\d .*"capacity":(\d+)/.exec(line);
-      if (match && match[1] === finance.vmss.name) patches.push({ at, capacity: Number(match[2]) });
+  const { sim, url: armUrl, ca } = await startSimFleet(
+    { manifest, botTokens, runtimeUrl: url, executor: () => new HoldingExecutor(claimedAt, held), onAgent: (_vm, agent) => agents.push(agent) },
+    {
+      bootSeconds: 0.2,
+      operationSeconds: 0.05,
+      deleteSeconds: undefined,
+      log: (line) => {
+        const at = performance.now();
+        const match = /^PATCH \S*\/virtualMachineScaleSets\/([^/?\s]+)\S* -> 2\d\d .*"capacity":(\d+)/.exec(line);
+        if (match && match[1] === finance.vmss.name) patches.push({ at, capacity: Number(match[2]) });
+      },
     },
-  });
-  for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-  const { url: armUrl, ca } = await sim.start();
+  );
   fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
   const runtime = await startRuntimeProcess([
     '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'runtime.db'),

@@ -16,10 +16,10 @@ import { App, TerraformVariable } from 'cdktf';
 import { Client } from 'pg';
 import { HostedBotsStack } from '../stacks';
 import { HttpClient } from '../runtime/agent/http-client';
-import { ArmSim, sharedSimCertificate } from '../runtime/arm-sim';
+import { sharedSimCertificate } from '../runtime/arm-sim';
 import { localManifest, randomToken } from '../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../runtime/cli/processes';
-import { simBotBooter } from '../runtime/cli/sim-bots';
+import { startSimFleet } from '../runtime/cli/sim-bots';
 import { sha256Hex } from '../runtime/config/manifest';
 import { machine, table, writeSection } from './report';
 
@@ -83,23 +83,16 @@ async function soak(storeName: 'sqlite' | 'postgres', runs: number, pgUrl?: stri
   let agentsKilled = 0;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const sim = new ArmSim({
-    bootSeconds: 0.3,
-    deleteSeconds: 0.1,
-    operationSeconds: 0.1,
-    onBoot: simBotBooter({
-      manifest,
-      botTokens,
-      runtimeUrl: url,
-      claimWaitSeconds: 5,
-      retryDelayMs: 200,
-      onReport: (runId, outcome) => {
-        if (outcome === 'completed') reports.set(runId, (reports.get(runId) ?? 0) + 1);
-      },
-    }),
+  const { sim, url: armUrl } = await startSimFleet({
+    manifest,
+    botTokens,
+    runtimeUrl: url,
+    claimWaitSeconds: 5,
+    retryDelayMs: 200,
+    onReport: (runId, outcome) => {
+      if (outcome === 'completed') reports.set(runId, (reports.get(runId) ?? 0) + 1);
+    },
   });
-  for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-  const { url: armUrl } = await sim.start();
   fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
   sim.setFailureRate(0.1);
 

@@ -12,7 +12,7 @@ import { Client } from 'pg';
 import { ArmSim, KeyVaultSim, sharedSimCertificate } from '../../runtime/arm-sim';
 import { localManifest } from '../../runtime/cli/local-fleet';
 import { freePort } from '../../runtime/cli/processes';
-import { simBotBooter } from '../../runtime/cli/sim-bots';
+import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
 
 const PG_URL = process.env.BOTS_TEST_PG_URL;
@@ -52,14 +52,9 @@ describePg('the runtime bundle', () => {
     const { manifest, botTokens } = localManifest(synthesizedFleetJson(), { scaling: { idleMinutes: 0.05, heartbeatSeconds: 5 } });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    sim = new ArmSim({
-      bootSeconds: 0.3,
-      operationSeconds: 0.1,
-      deleteSeconds: 0.1,
-      onBoot: simBotBooter({ manifest, botTokens, runtimeUrl: url, claimWaitSeconds: 2, onAgent: (_vm, agent) => agents.push(agent) }),
-    });
-    for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-    const { url: armUrl } = await sim.start();
+    const started = await startSimFleet({ manifest, botTokens, runtimeUrl: url, claimWaitSeconds: 2, onAgent: (_vm, agent) => agents.push(agent) });
+    sim = started.sim;
+    const armUrl = started.url;
     fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
     vault = new KeyVaultSim();
     const { url: vaultUrl } = await vault.start();

@@ -9,10 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { BotAgent, FlowExecutor, FlowResult, FlowTask } from '../../runtime/agent/agent';
 import { SimulatedExecutor } from '../../runtime/agent/simulated-executor';
-import { ArmSim } from '../../runtime/arm-sim';
+import type { ArmSim } from '../../runtime/arm-sim';
 import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
-import { simBotBooter } from '../../runtime/cli/sim-bots';
+import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
 
@@ -54,22 +54,17 @@ describe('a runtime crash', () => {
     const port = await freePort();
     const runtimeUrl = `http://127.0.0.1:${port}`;
 
-    sim = new ArmSim({
-      bootSeconds: 0.3,
-      deleteSeconds: 0.1,
-      operationSeconds: 0.1,
-      onBoot: simBotBooter({
-        manifest,
-        botTokens,
-        runtimeUrl,
-        executor: (vm) => new CountingExecutor(new SimulatedExecutor(vm.name), executions),
-        claimWaitSeconds: 2,
-        retryDelayMs: 100,
-        onAgent: (_vm, agent) => agents.push(agent),
-      }),
+    const started = await startSimFleet({
+      manifest,
+      botTokens,
+      runtimeUrl,
+      executor: (vm) => new CountingExecutor(new SimulatedExecutor(vm.name), executions),
+      claimWaitSeconds: 2,
+      retryDelayMs: 100,
+      onAgent: (_vm, agent) => agents.push(agent),
     });
-    for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-    const { url: armUrl, ca } = await sim.start();
+    sim = started.sim;
+    const { url: armUrl, ca } = started;
     fs.writeFileSync(path.join(dir, 'ca.pem'), ca);
 
     const start = () =>

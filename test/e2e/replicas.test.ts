@@ -13,7 +13,7 @@ import { SimulatedExecutor } from '../../runtime/agent/simulated-executor';
 import { ArmSim, sharedSimCertificate } from '../../runtime/arm-sim';
 import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
-import { simBotBooter } from '../../runtime/cli/sim-bots';
+import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
 import { ReplicaProxy, startProxy } from '../helpers/proxy';
@@ -65,22 +65,17 @@ describePg('two replicas on one PostgreSQL', () => {
 
     for (const name of ['replica-a', 'replica-b']) replicas.push({ name, port: await freePort(), log: [] });
     proxy = await startProxy(replicas.map((r) => r.port));
-    sim = new ArmSim({
-      bootSeconds: 0.3,
-      deleteSeconds: 0.1,
-      operationSeconds: 0.1,
-      onBoot: simBotBooter({
-        manifest,
-        botTokens,
-        runtimeUrl: proxy.url,
-        claimWaitSeconds: 2,
-        retryDelayMs: 100,
-        executor: (vm) => new CountingExecutor(new SimulatedExecutor(vm.name), executions),
-        onAgent: (_vm, agent) => agents.push(agent),
-      }),
+    const started = await startSimFleet({
+      manifest,
+      botTokens,
+      runtimeUrl: proxy.url,
+      claimWaitSeconds: 2,
+      retryDelayMs: 100,
+      executor: (vm) => new CountingExecutor(new SimulatedExecutor(vm.name), executions),
+      onAgent: (_vm, agent) => agents.push(agent),
     });
-    for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-    const { url: armUrl } = await sim.start();
+    sim = started.sim;
+    const armUrl = started.url;
     fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
 
     const start = async (r: (typeof replicas)[number]) => {

@@ -17,7 +17,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { ArmSim, sharedSimCertificate } from '../../runtime/arm-sim';
 import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort } from '../../runtime/cli/processes';
-import { simBotBooter } from '../../runtime/cli/sim-bots';
+import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { CONNECTION_STRING_VARIABLE, METRIC_NAMES, startTelemetry, withoutQuery } from '../../runtime/telemetry';
 import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
@@ -101,14 +101,9 @@ describe('telemetry with a connection string', () => {
 
     const port = await freePort();
     const runtimeUrl = `http://127.0.0.1:${port}`;
-    sim = new ArmSim({
-      bootSeconds: 0.3,
-      deleteSeconds: 0.1,
-      operationSeconds: 0.1,
-      onBoot: simBotBooter({ manifest, botTokens, runtimeUrl, claimWaitSeconds: 2, retryDelayMs: 100, onAgent: (_vm, agent) => agents.push(agent) }),
-    });
-    for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
-    const { url: armUrl, ca } = await sim.start();
+    const started = await startSimFleet({ manifest, botTokens, runtimeUrl, claimWaitSeconds: 2, retryDelayMs: 100, onAgent: (_vm, agent) => agents.push(agent) });
+    sim = started.sim;
+    const { url: armUrl, ca } = started;
     fs.writeFileSync(path.join(dir, 'arm-ca.pem'), ca);
     // The first scale-out fails in ARM: a provisioning error, inside a scale operation.
     sim.injectFault({ operation: 'setCapacity', kind: 'operation-failed', code: 'AllocationFailed' });
