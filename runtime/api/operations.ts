@@ -85,13 +85,6 @@ export interface Operation {
   readonly answers: Readonly<Record<number, OperationAnswer>>;
   /** @default not in the connector */
   readonly connector?: ConnectorUse;
-  /**
-   * Not served yet: the operation is part of the contract before its routes are. Tests check that
-   * only such operations are missing from the router; once a route registers it
-   * (`ctx.serve(OPERATIONS.…, …)`), the tests send it the requests the document allows, like every
-   * other, and the flag can go. @default false
-   */
-  readonly pending?: boolean;
 }
 
 const groupParam = z.string().min(1).meta({ title: 'Group', description: 'The bot group (one you have access to)' });
