@@ -34,7 +34,11 @@ export function receiverGuard(): AddressGuard {
   return new AddressGuard(RECEIVER_WEBHOOKS);
 }
 
-export async function startReceiver(): Promise<WebhookReceiver> {
+/**
+ * Starts a receiver on 127.0.0.1, or with `anyAddress` on every local address (IPv4 and IPv6), for
+ * a runtime process that resolves `localhost` itself and may connect to either.
+ */
+export async function startReceiver(options: { readonly anyAddress?: boolean } = {}): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
   let failing = 0;
   const server = http.createServer((req, res) => {
@@ -51,7 +55,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => (options.anyAddress ? server.listen(0, resolve) : server.listen(0, '127.0.0.1', resolve)));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
