@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { documentPath, DynamicValues, dynamicValuesFor, Operation, OPERATION_LIST } from './operations';
 import { errorSchema } from './view-schemas';
-import { webhookEventSchema } from './webhook-schemas';
+import { provisioningErrorEventSchema, queueWaitEventSchema, webhookEventSchema } from './webhook-schemas';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -139,6 +139,22 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
           summary: 'A run finished',
           description: 'What each subscription of POST /v1/groups/{group}/webhooks receives when a run of the group ends.',
           requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(webhookEventSchema, 'output') } } },
+          responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
+        },
+      },
+      provisioningError: {
+        post: {
+          summary: 'Azure refused to create bots',
+          description: "What each subscription to group.provisioning_error receives when a scale-out of the group fails with Azure's error code.",
+          requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(provisioningErrorEventSchema, 'output') } } },
+          responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
+        },
+      },
+      queueWaitExceeded: {
+        post: {
+          summary: 'A queue waits too long',
+          description: "What each subscription to queue.wait_exceeded receives, once per episode, when the group's oldest queued run has waited longer than its waitAboveMinutes.",
+          requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(queueWaitEventSchema, 'output') } } },
           responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
         },
       },

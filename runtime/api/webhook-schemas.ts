@@ -10,7 +10,8 @@
  *   `Location` header `/v1/groups/{group}/webhooks/{id}`, and {@link webhookSubscriptionSchema}.
  * - `GET /v1/groups/{group}/webhooks` answers {@link webhookListSchema}, never a secret.
  * - `DELETE /v1/groups/{group}/webhooks/{id}` answers 204.
- * - Each event is POSTed to the subscription's URL; a run's end as {@link webhookEventSchema}.
+ * - Each event is POSTed to the subscription's URL; a run's end as {@link webhookEventSchema}, a
+ *   provisioning error as {@link provisioningErrorEventSchema}, a long wait as {@link queueWaitEventSchema}.
  */
 import { z } from 'zod';
 import { MAX_WAIT_ABOVE_MINUTES, MAX_WEBHOOK_URL_CHARS, RUN_EVENT_TYPES, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS } from '../config/webhooks';
@@ -125,5 +126,41 @@ export const webhookEventSchema = z
   })
   .meta({ title: 'Run finished' });
 
+const eventTimestamp = z.iso.datetime().meta({ title: 'Timestamp', description: 'When the event happened' });
+const eventGroup = z.string().min(1).meta({ title: 'Group', description: 'The bot group' });
+
+/** What a subscriber to `group.provisioning_error` receives when Azure refuses to create a group's bots. */
+export const provisioningErrorEventSchema = z
+  .object({
+    type: z.literal('group.provisioning_error'),
+    timestamp: eventTimestamp,
+    data: z
+      .object({
+        group: eventGroup,
+        code: z.string().min(1).meta({ title: 'Code', description: "Azure's error code (e.g. AllocationFailed, QuotaExceeded), or BootTimeout for a bot that did not boot in time" }),
+      })
+      .meta({ title: 'Provisioning error' }),
+  })
+  .meta({ title: 'Provisioning error' });
+
+/** What a subscriber to `queue.wait_exceeded` receives, once per episode, when the group's oldest queued run waits past the subscription's threshold. */
+export const queueWaitEventSchema = z
+  .object({
+    type: z.literal('queue.wait_exceeded'),
+    timestamp: eventTimestamp,
+    data: z
+      .object({
+        group: eventGroup,
+        queued: z.int().min(1).meta({ title: 'Queued', description: 'Runs waiting in the queue' }),
+        oldestQueuedAt: z.iso.datetime().meta({ title: 'Oldest queued at', description: 'When the longest-waiting run entered the queue' }),
+        waitMinutes: z.number().min(0).meta({ title: 'Wait (minutes)', description: 'How long it has waited, to a tenth of a minute' }),
+        thresholdMinutes: z.number().positive().meta({ title: 'Threshold (minutes)', description: "The subscription's waitAboveMinutes" }),
+      })
+      .meta({ title: 'Queue wait' }),
+  })
+  .meta({ title: 'Queue wait exceeded' });
+
+export type ProvisioningErrorEvent = z.infer<typeof provisioningErrorEventSchema>;
+export type QueueWaitEvent = z.infer<typeof queueWaitEventSchema>;
 export type WebhookSubscriptionBody = z.infer<typeof webhookSubscriptionBody>;
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;

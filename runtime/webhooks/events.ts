@@ -7,6 +7,7 @@ import type { ScalerEvents } from '../scaler/events';
 import type { Run } from '../domain/run';
 import { runEventType, WebhookEventType } from '../domain/webhook';
 import { Log, silentLog } from '../log';
+import type { ProvisioningErrorEvent } from '../api/webhook-schemas';
 import type { WebhookOutbox } from './outbox';
 
 export interface WebhookEventsOptions {
@@ -31,7 +32,8 @@ export function webhookEvents(outbox: Pick<WebhookOutbox, 'publish'>, options: W
       if (type) publish(run.group, type, run.id, options.runData(run));
     },
     provisioningError(group, code) {
-      publish(group, 'group.provisioning_error', `${code}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`, { group, code });
+      const data: ProvisioningErrorEvent['data'] = { group, code };
+      publish(group, 'group.provisioning_error', `${code}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`, data);
     },
   };
 }

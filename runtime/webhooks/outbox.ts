@@ -8,6 +8,7 @@
  * event at least once, and drop repeats by the `webhook-id` header.
  */
 import { randomBytes } from 'crypto';
+import type { QueueWaitEvent } from '../api/webhook-schemas';
 import { afterFailure, Delivery, NewDelivery, runEventType, Subscription, waitEpisode, WebhookEventType } from '../domain/webhook';
 import { FINAL_RUN_STATES, Run } from '../domain/run';
 import type { Store } from '../store/types';
@@ -147,8 +148,8 @@ export class WebhookOutbox {
           queued: count!.queued,
           oldestQueuedAt: new Date(oldest).toISOString(),
           waitMinutes: Math.round((now - oldest) / 6_000) / 10,
-          thresholdMinutes: s.waitAboveMinutes,
-        },
+          thresholdMinutes: s.waitAboveMinutes!,
+        } satisfies QueueWaitEvent['data'],
       };
       if (await this.store.webhooks.openWaitEpisode(s.id, this.newDelivery(s, event, `queue.wait_exceeded:${oldest}`, now))) {
         this.log('webhook.wait_exceeded', { group: s.group, subscription: s.id, thresholdMinutes: s.waitAboveMinutes });

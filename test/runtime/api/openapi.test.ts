@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { JsonSchema, OPENAPI_PATH, openApiDocument } from '../../../runtime/api/openapi';
 import { Operation, OPERATION_LIST } from '../../../runtime/api/operations';
+import { WEBHOOK_EVENT_TYPES } from '../../../runtime/api/webhook-schemas';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 import { validateOpenApi } from '../../helpers/openapi-validator';
 
@@ -75,6 +76,15 @@ describe('OpenAPI 3.1 document', () => {
     expect(listed.sort()).toEqual(OPERATION_LIST.map((op) => `${op.method.toUpperCase()} ${op.path.replace(/:(\w+)/g, '{$1}')} ${op.id}`).sort());
     expect(new Set(OPERATION_LIST.map((op) => op.id)).size).toBe(OPERATION_LIST.length);
     for (const op of OPERATION_LIST) expect([op.id, op.summary.length > 0, op.description.length > 0]).toEqual([op.id, true, true]);
+  });
+
+  test('describes the payload of every webhook event type a subscription can ask for', () => {
+    const webhooks = openApiDocument().webhooks as Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: { type: { enum?: string[]; const?: string } } } }> } } }>;
+    const types = Object.values(webhooks).flatMap((w) => {
+      const type = w.post.requestBody.content['application/json'].schema.properties.type;
+      return type.enum ?? (type.const ? [type.const] : []);
+    });
+    expect(types.sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
   });
 
   test('leaves out the bot agent, /healthz and /metrics, which clients do not call', () => {

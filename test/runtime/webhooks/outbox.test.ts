@@ -22,6 +22,7 @@ import { deliver } from '../../../runtime/webhooks/deliver';
 import { DeliveryResult, OutboxOptions, WebhookOutbox } from '../../../runtime/webhooks/outbox';
 import { newSecret } from '../../../runtime/webhooks/signing';
 import { receiverGuard, startReceiver, WebhookReceiver } from '../../helpers/webhook-receiver';
+import { queueWaitEventSchema } from '../../../runtime/api/webhook-schemas';
 
 interface StoreHandle {
   open(): Promise<Store>;
@@ -211,6 +212,8 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     await o.drain();
     expect(receiver.received).toHaveLength(1);
     expect(verified(0)).toMatchObject({ type: 'queue.wait_exceeded', data: { group: 'finance', queued: 1, thresholdMinutes: 10, waitMinutes: 10 } });
+    // As the OpenAPI document describes it.
+    expect(queueWaitEventSchema.safeParse(verified(0)).error).toBeUndefined();
     // The run leaves the queue: the episode ends, and the next long wait is a new one.
     await store.cancel((run as { run: { id: string } }).run.id, clock, { id: 'lead', via: 'api' });
     await o.checkWaits();
