@@ -78,6 +78,12 @@ export interface PlanGroup {
    * account (warm-up-account.ts): 0 while warm-up is paused. @default no limit but the caps
    */
   readonly warmUpAllowance?: number;
+  /**
+   * Why the warm-up account paused warm-up, while it does: `unused` (warmed bots went unused),
+   * `cost` (they saved too little wait for their bot-minutes) or `capacity` (the runs waited for
+   * the capacity, not for bots). @default not paused
+   */
+  readonly warmUpPause?: 'unused' | 'cost' | 'capacity';
 }
 
 export interface PlanBot {

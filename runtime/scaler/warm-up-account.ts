@@ -38,7 +38,7 @@
  */
 import { z } from 'zod';
 import { slotOf } from '../domain/history';
-import type { Plan, PlanBot, PlanScaling, PlanSettings, PlanSnapshot } from './plan';
+import type { Plan, PlanBot, PlanGroup, PlanScaling, PlanSettings, PlanSnapshot } from './plan';
 import { plan } from './plan';
 
 const MINUTE = 60_000;
@@ -93,7 +93,7 @@ export interface Judged {
   readonly botMinutes: number;
   readonly savedMinutes: number;
 }
-export type PauseReason = 'unused' | 'cost' | 'capacity';
+export type PauseReason = NonNullable<PlanGroup['warmUpPause']>;
 
 /** A bot of a batch: when it was created and first seen ready, and once judged, what it did. */
 export interface BatchBot {
@@ -536,8 +536,9 @@ export function accountedPlan(snapshot: PlanSnapshot, settings: PlanSettings, no
   const withAllowance: PlanSnapshot = {
     ...snapshot,
     groups: snapshot.groups.map((g) => {
-      const allowance = warmUpAllowance(accounts[g.name]);
-      return allowance === undefined ? g : { ...g, warmUpAllowance: allowance };
+      const account = accounts[g.name];
+      const allowance = warmUpAllowance(account);
+      return allowance === undefined ? g : { ...g, warmUpAllowance: allowance, ...(account?.why ? { warmUpPause: account.why } : {}) };
     }),
   };
   const decided = plan(withAllowance, settings, now);

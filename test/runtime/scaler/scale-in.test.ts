@@ -101,10 +101,19 @@ describe('idleTimedOut()', () => {
     expect(idleTimedOut(group('g', { history: quiet }), idle, 2, 0, SCALING, NOW)).toEqual([]);
   });
 
-  test('not while the warm-up account pauses warm-up: the group then scales as with predictive off', () => {
+  test('not while the warm-up account pauses warm-up on cost or capacity: the group then scales as with predictive off', () => {
     const idle = bots('g', 'idle', 2, { stateChangedAt: NOW - (EARLY_IDLE_MINUTES + 1) * MIN });
     const quiet = new HistoryRecorder(NOW - 2 * 3600_000);
     expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 0 }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual([]);
+    expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 0, warmUpPause: 'cost' }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual([]);
+    expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 1, warmUpPause: 'capacity' }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual([]);
+  });
+
+  test('still while warm-up is paused because warmed bots went unused, probing or not: a burst\'s bots go early too', () => {
+    const idle = bots('g', 'idle', 2, { stateChangedAt: NOW - (EARLY_IDLE_MINUTES + 1) * MIN });
+    const quiet = new HistoryRecorder(NOW - 2 * 3600_000);
+    expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 0, warmUpPause: 'unused' }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual(idle);
+    expect(idleTimedOut(group('g', { history: quiet, warmUpAllowance: 1, warmUpPause: 'unused' }), idle, 2, 0, { ...SCALING, predictive: true }, NOW)).toEqual(idle);
   });
 });
 

@@ -257,7 +257,7 @@ describe('describeAccount()', () => {
 
 describe('accountedPlan()', () => {
   const SCALING: PlanScaling = { idleMinutes: IDLE_MINUTES, standbyBots: 0, coldAfterHours: 8, bootTimeoutMinutes: 30, predictive: true, predictiveLeadMinutes: 15, spareBot: false };
-  const { group } = planBuilders({ now: MONDAY, maxBots: 10, createdAgoMs: MIN, stateAgoMs: MIN });
+  const { group, bots } = planBuilders({ now: MONDAY, maxBots: 10, createdAgoMs: MIN, stateAgoMs: MIN });
   /** Four 10-minute runs 5 minutes from now on each of the last 7 days. */
   const history = () => {
     const h = new HistoryRecorder(MONDAY - 8 * DAY);
@@ -278,6 +278,16 @@ describe('accountedPlan()', () => {
     expect(creates(plan)).toEqual({});
     expect(plan.groups.g.forecast).toMatchObject({ bots: 4, warmBots: 0 });
     expect(book.groups.g.mode).toBe('paused');
+  });
+
+  test("a group paused because warmed bots went unused still lets a burst's idle bots go early; one paused on cost keeps them", () => {
+    // Two bots idle for 4 minutes, and no arrival in the last two hours: none is likely to be reused.
+    const quiet = { capacity: 20, enabled: true, groups: [group('g', { history: new HistoryRecorder(MONDAY - 2 * HOUR) })], bots: bots('g', 'idle', 2, { stateChangedAt: MONDAY - 4 * MIN }) };
+    const pausedFor = (why: 'unused' | 'cost') => ({ groups: { g: { ...openAccount(MONDAY - DAY), mode: 'paused' as const, why, since: MONDAY - HOUR } }, capacityBound: false });
+    const deleted = (why: 'unused' | 'cost') =>
+      accountedPlan(quiet, { groups: { g: SCALING } }, MONDAY, pausedFor(why)).plan.actions.flatMap((a) => (a.kind === 'delete' ? a.botIds : []));
+    expect(deleted('unused')).toHaveLength(2);
+    expect(deleted('cost')).toEqual([]);
   });
 
   test('a group without predictive warm-up keeps no account', () => {
