@@ -201,16 +201,19 @@ export class TelemetrySubscriber implements Pick<QueueEvents, 'runClaimed' | 'ru
   private readonly runsFinished = this.meter.createCounter(METRIC_NAMES.runsFinished, { description: 'Runs that reached a final state, per group and status.' });
 
   constructor(store: Pick<Store, 'queueCounts' | 'bots'>, manifest: FleetManifest) {
-    this.meter.createObservableGauge(METRIC_NAMES.queueDepth, { description: 'Runs waiting in the queue, per group.' }).addCallback(async (result) => {
-      for (const { group, queued } of await runsByGroup(store, manifest)) result.observe(queued, { group });
-    });
+    const queueDepth = this.meter.createObservableGauge(METRIC_NAMES.queueDepth, { description: 'Runs waiting in the queue, per group.' });
     // The wait histogram records a run's wait only when a bot claims it: a queue no bot serves
     // (a provisioning outage, a group at 0 bots) would never show a wait. This gauge shows it
     // while it grows, so the queue-wait alert fires on a stuck queue too.
-    this.meter.createObservableGauge(METRIC_NAMES.oldestQueued, { description: "Seconds the group's longest-waiting queued run has waited (0 when none is queued).", unit: 's' }).addCallback(async (result) => {
+    const oldestQueued = this.meter.createObservableGauge(METRIC_NAMES.oldestQueued, { description: "Seconds the group's longest-waiting queued run has waited (0 when none is queued).", unit: 's' });
+    // Both from one read of the queue's counts per export.
+    this.meter.addBatchObservableCallback(async (result) => {
       const now = Date.now();
-      for (const { group, oldestQueuedAt } of await runsByGroup(store, manifest)) result.observe(oldestQueuedAt === undefined ? 0 : Math.max(0, now - oldestQueuedAt) / 1000, { group });
-    });
+      for (const { group, queued, oldestQueuedAt } of await runsByGroup(store, manifest)) {
+        result.observe(queueDepth, queued, { group });
+        result.observe(oldestQueued, oldestQueuedAt === undefined ? 0 : Math.max(0, now - oldestQueuedAt) / 1000, { group });
+      }
+    }, [queueDepth, oldestQueued]);
     this.meter.createObservableGauge(METRIC_NAMES.bots, { description: 'Bots per group and state.' }).addCallback(async (result) => {
       for (const { group, state, count } of await botsByState(store, manifest)) result.observe(count, { group, state });
     });

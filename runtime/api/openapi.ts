@@ -113,6 +113,18 @@ function operationObject(op: Operation) {
   };
 }
 
+/** A webhook of the document: the event POSTed to a subscription's URL, with `schema` as its body. */
+function webhookObject(summary: string, description: string, schema: z.ZodType): Record<string, unknown> {
+  return {
+    post: {
+      summary,
+      description,
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(schema, 'output') } } },
+      responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 document of every operation in the registry. */
 export function openApiDocument(options: OpenApiOptions = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -134,30 +146,17 @@ export function openApiDocument(options: OpenApiOptions = {}): Record<string, un
     tags: [{ name: 'Environment' }, { name: 'Groups' }, { name: 'Runs' }, { name: 'Webhooks' }],
     paths,
     webhooks: {
-      runFinished: {
-        post: {
-          summary: 'A run finished',
-          description: 'What each subscription of POST /v1/groups/{group}/webhooks receives when a run of the group ends.',
-          requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(webhookEventSchema, 'output') } } },
-          responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
-        },
-      },
-      provisioningError: {
-        post: {
-          summary: 'Azure refused to create bots',
-          description: "What each subscription to group.provisioning_error receives when a scale-out of the group fails with Azure's error code.",
-          requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(provisioningErrorEventSchema, 'output') } } },
-          responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
-        },
-      },
-      queueWaitExceeded: {
-        post: {
-          summary: 'A queue waits too long',
-          description: "What each subscription to queue.wait_exceeded receives, once per episode, when the group's oldest queued run has waited longer than its waitAboveMinutes.",
-          requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(queueWaitEventSchema, 'output') } } },
-          responses: { '2XX': { description: 'Received; any other answer counts as a failed delivery' } },
-        },
-      },
+      runFinished: webhookObject('A run finished', 'What each subscription of POST /v1/groups/{group}/webhooks receives when a run of the group ends.', webhookEventSchema),
+      provisioningError: webhookObject(
+        'Azure refused to create bots',
+        "What each subscription to group.provisioning_error receives when a scale-out of the group fails with Azure's error code.",
+        provisioningErrorEventSchema,
+      ),
+      queueWaitExceeded: webhookObject(
+        'A queue waits too long',
+        "What each subscription to queue.wait_exceeded receives, once per episode, when the group's oldest queued run has waited longer than its waitAboveMinutes.",
+        queueWaitEventSchema,
+      ),
     },
     components: {
       securitySchemes: {

@@ -14,7 +14,7 @@ import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
 import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
-import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
+import { eventually, runtimeArgs, synthesizedFleetJson } from '../helpers/local-fleet';
 
 
 /** Counts how many times each run was executed on a bot. */
@@ -69,11 +69,7 @@ describe('a runtime crash', () => {
 
     const start = () =>
       startRuntimeProcess([
-        '--manifest', path.join(dir, 'fleet.json'),
-        '--store', path.join(dir, 'runtime.db'),
-        '--port', String(port), '--host', '127.0.0.1',
-        '--tokens-file', path.join(dir, 'tokens.json'),
-        '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
+        ...runtimeArgs(dir, { store: path.join(dir, 'runtime.db'), port, armUrl }),
         '--tick-seconds', '0.2', '--backoff-seconds', '0.5', '--rate-limit-user', '100000',
       ]);
     const api = async (method: string, route: string, body?: unknown, key?: string) => {

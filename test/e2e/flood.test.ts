@@ -16,7 +16,7 @@ import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { newId } from '../../runtime/store/ids';
 import { SqliteStore } from '../../runtime/store/sqlite';
-import { synthesizedFleetJson, USERS } from '../helpers/local-fleet';
+import { runtimeArgs, synthesizedFleetJson, USERS } from '../helpers/local-fleet';
 
 const FLOOD_MS = 20_000;
 const CONNECTIONS_PER_TOKEN = 6;
@@ -91,8 +91,7 @@ describe('a flood from two user tokens', () => {
     fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
     const port = await freePort();
     runtime = await startRuntimeProcess([
-      '--manifest', path.join(dir, 'fleet.json'), '--store', db, '--port', String(port), '--host', '127.0.0.1',
-      '--tokens-file', path.join(dir, 'tokens.json'), '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
+      ...runtimeArgs(dir, { store: db, port, armUrl }),
     ]);
     const pid = runtime.pid!;
 

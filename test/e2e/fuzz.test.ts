@@ -15,7 +15,7 @@ import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
 import { sha256Hex } from '../../runtime/config/manifest';
 import { SqliteStore } from '../../runtime/store/sqlite';
-import { synthesizedFleetJson } from '../helpers/local-fleet';
+import { runtimeArgs, synthesizedFleetJson } from '../helpers/local-fleet';
 
 const REQUESTS = 20_000;
 
@@ -176,8 +176,7 @@ describe('a fuzz run', () => {
     const port = await freePort();
     const db = path.join(dir, 'runtime.db');
     runtime = await startRuntimeProcess([
-      '--manifest', path.join(dir, 'fleet.json'), '--store', db, '--port', String(port), '--host', '127.0.0.1',
-      '--tokens-file', path.join(dir, 'tokens.json'), '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
+      ...runtimeArgs(dir, { store: db, port, armUrl }),
       '--tick-seconds', '0.5', '--rate-limit-user', '1000000', '--rate-limit-bot', '1000000',
     ]);
     const before = await fingerprint(db);

@@ -15,7 +15,7 @@ import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
 import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
-import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
+import { eventually, runtimeArgs, synthesizedFleetJson } from '../helpers/local-fleet';
 import { ReplicaProxy, startProxy } from '../helpers/proxy';
 
 const PG_URL = process.env.BOTS_TEST_PG_URL;
@@ -81,9 +81,8 @@ describePg('two replicas on one PostgreSQL', () => {
     const start = async (r: (typeof replicas)[number]) => {
       r.proc = await startRuntimeProcess(
         [
-          '--manifest', path.join(dir, 'fleet.json'), '--store', PG_URL!, '--store-schema', schema,
-          '--port', String(r.port), '--host', '127.0.0.1', '--tokens-file', path.join(dir, 'tokens.json'),
-          '--arm-endpoint', armUrl, '--arm-ca', path.join(dir, 'ca.pem'), '--tick-seconds', '0.5', '--backoff-seconds', '0.5',
+          ...runtimeArgs(dir, { store: PG_URL!, port: r.port, armUrl }), '--store-schema', schema,
+          '--tick-seconds', '0.5', '--backoff-seconds', '0.5',
           '--holder', r.name, '--lease-seconds', '3', '--rate-limit-user', '100000',
         ],
         { log: (line) => r.log.push(line) },

@@ -14,7 +14,7 @@ import { localManifest, randomToken } from '../../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../../runtime/cli/processes';
 import { startSimFleet } from '../../runtime/cli/sim-bots';
 import { sha256Hex } from '../../runtime/config/manifest';
-import { eventually, synthesizedFleetJson } from '../helpers/local-fleet';
+import { eventually, runtimeArgs, synthesizedFleetJson } from '../helpers/local-fleet';
 import { startReceiver, WebhookReceiver } from '../helpers/webhook-receiver';
 
 describe('webhooks across a runtime crash', () => {
@@ -46,11 +46,7 @@ describe('webhooks across a runtime crash', () => {
     fs.writeFileSync(path.join(dir, 'ca.pem'), started.ca);
     const start = () =>
       startRuntimeProcess([
-        '--manifest', path.join(dir, 'fleet.json'),
-        '--store', path.join(dir, 'runtime.db'),
-        '--port', String(port), '--host', '127.0.0.1',
-        '--tokens-file', path.join(dir, 'tokens.json'),
-        '--arm-endpoint', started.url, '--arm-ca', path.join(dir, 'ca.pem'),
+        ...runtimeArgs(dir, { store: path.join(dir, 'runtime.db'), port, armUrl: started.url }),
         // The receiver is on this machine: an admin allows it by name, as the address rules ask.
         '--webhook-allowed-hosts', 'localhost',
         '--rate-limit-user', '100000',

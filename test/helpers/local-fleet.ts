@@ -8,6 +8,18 @@ import { LocalFleet, LocalFleetOptions, localManifest, LocalManifestOptions, ran
 
 let cached: unknown;
 
+/**
+ * The arguments of a runtime process whose files are in `dir`: fleet.json, tokens.json and ca.pem
+ * (arm-sim's CA); on 127.0.0.1:`port`, with `store` (a SQLite file or a PostgreSQL URL), against
+ * arm-sim at `armUrl`. Tests add their own settings after these.
+ */
+export function runtimeArgs(dir: string, options: { readonly store: string; readonly port: number; readonly armUrl: string }): string[] {
+  return [
+    '--manifest', path.join(dir, 'fleet.json'), '--store', options.store, '--port', String(options.port), '--host', '127.0.0.1',
+    '--tokens-file', path.join(dir, 'tokens.json'), '--arm-endpoint', options.armUrl, '--arm-ca', path.join(dir, 'ca.pem'),
+  ];
+}
+
 /** The single-geo example's fleet.json, written by a real synth (once per test file). */
 export function synthesizedFleetJson(): unknown {
   if (!cached) {
