@@ -144,16 +144,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   });
   const hooks = webhookEvents(outbox, { runData, log });
   events.subscribe({ runFinished: hooks.runFinished });
-  let scaler: Scaler | undefined;
   const queue = new RunQueue({
     store: options.store,
     manifest: options.manifest,
     notifier,
     now: options.now,
-    onChange: () => scaler?.trigger(),
     events,
   });
-  scaler = new Scaler({
+  const scaler = new Scaler({
     store: options.store,
     driver: options.driver,
     manifest: options.manifest,
@@ -167,6 +165,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
     events: allScalerEvents(metrics, ...(tracer ? [tracer] : []), { provisioningError: hooks.provisioningError }),
   });
+  // The scaler re-plans when the queue says a group's demand changed.
+  events.subscribe({ groupChanged: () => scaler.trigger() });
   const auth = new Authenticator(options.manifest, options.tokens, options.entra, options.rotatingTokens ? () => options.rotatingTokens!.users() : undefined);
   const metricsRoute = metricsAccess(options, metrics.registry);
   const front = createHttpApp({
@@ -217,7 +217,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
   const unsubscribe = options.store.onQueueChange((group) => {
     notifier.notify(group);
-    scaler?.trigger();
+    scaler.trigger();
   });
 
   return {
@@ -254,14 +254,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         server!.listen(port, host, () => resolve());
       });
       const address = server.address() as AddressInfo;
-      await scaler!.start();
+      await scaler.start();
       outbox.start();
       log('runtime.listening', { host, port: address.port, store: options.store.kind });
       return `http://${host}:${address.port}`;
     },
     async close() {
       unsubscribe();
-      await scaler!.stop();
+      await scaler.stop();
       await outbox.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

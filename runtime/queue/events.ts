@@ -1,7 +1,8 @@
 /**
- * What the queue announces: a run queued, claimed or finished; a bot registered or lost. The queue
- * owns this interface and imports none of its listeners, so the layers above (the scaler, the
- * metrics, a webhook outbox, tracing) learn what happened without the queue reaching up to them.
+ * What the queue announces: a run queued, claimed or finished; a bot registered or lost; a group
+ * whose demand changed. The queue owns this interface and imports none of its listeners, so the
+ * layers above (the scaler, the metrics, a webhook outbox, tracing) learn what happened without
+ * the queue reaching up to them.
  *
  * Subscribing: take the runtime's `QueueEventHub` (`Runtime.events`) and give `subscribe` an
  * object with the events you want, every one optional; it returns the function that unsubscribes.
@@ -30,12 +31,18 @@ export interface QueueEvents {
   botRegistered(bot: Bot): void;
   /** A bot stopped reporting for longer than its group allows and was taken for lost. */
   botLost(botId: string): void;
+  /**
+   * Something that can move the scaler's answer for the group changed: a run queued, claimed or
+   * ended by a person, a bot freed by its run's end or registered, the group paused or resumed.
+   * The scaler re-plans on it; it comes after the event that says what happened, if there is one.
+   */
+  groupChanged(group: string): void;
 }
 
 /** A subscriber: the events it wants to hear, any of them. */
 export type QueueListener = Partial<QueueEvents>;
 
-const EVENT_NAMES: readonly (keyof QueueEvents)[] = ['runQueued', 'runClaimed', 'runFinished', 'botRegistered', 'botLost'];
+const EVENT_NAMES: readonly (keyof QueueEvents)[] = ['runQueued', 'runClaimed', 'runFinished', 'botRegistered', 'botLost', 'groupChanged'];
 
 /** Tells every subscribed listener what the queue announces. */
 export class QueueEventHub implements QueueEvents {
@@ -74,6 +81,10 @@ export class QueueEventHub implements QueueEvents {
 
   botLost(botId: string): void {
     this.emit('botLost', botId);
+  }
+
+  groupChanged(group: string): void {
+    this.emit('groupChanged', group);
   }
 
   private emit<E extends keyof QueueEvents>(event: E, ...args: Parameters<QueueEvents[E]>): void {

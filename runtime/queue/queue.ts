@@ -59,8 +59,6 @@ export interface RunQueueOptions {
   readonly manifest: FleetManifest;
   readonly notifier: QueueNotifier;
   readonly now?: () => number;
-  /** Called when a group's demand changed (enqueue, claim, completion), to re-plan. */
-  readonly onChange?: (group: string) => void;
   /** Where the queue announces what happened, usually the runtime's QueueEventHub. @default nobody is told */
   readonly events?: QueueListener;
 }
@@ -70,7 +68,6 @@ export class RunQueue {
   readonly manifest: FleetManifest;
   readonly notifier: QueueNotifier;
   private readonly now: () => number;
-  private readonly onChange: (group: string) => void;
   private readonly events: QueueListener;
   private readonly groupsByName: Map<string, ManifestGroup>;
 
@@ -79,7 +76,6 @@ export class RunQueue {
     this.manifest = options.manifest;
     this.notifier = options.notifier;
     this.now = options.now ?? Date.now;
-    this.onChange = options.onChange ?? (() => undefined);
     this.events = options.events ?? {};
     this.groupsByName = new Map(options.manifest.groups.map((g) => [g.name, g]));
   }
@@ -144,7 +140,7 @@ export class RunQueue {
     if (result.kind === 'created') {
       this.events.runQueued?.(result.run);
       this.notifier.notify(group.name);
-      this.onChange(group.name);
+      this.events.groupChanged?.(group.name);
     }
     return { run: result.run, created: result.kind === 'created' };
   }
@@ -161,7 +157,7 @@ export class RunQueue {
       if (result.kind !== 'none') {
         if (result.kind === 'claimed') {
           this.events.runClaimed?.(result.run);
-          this.onChange(group);
+          this.events.groupChanged?.(group);
         }
         return result;
       }
@@ -182,7 +178,7 @@ export class RunQueue {
     if (bot) {
       // The bot is free again: it may take the next run, and the scaler may rebalance.
       this.notifier.notify(bot.group);
-      this.onChange(bot.group);
+      this.events.groupChanged?.(bot.group);
     }
     return result;
   }
@@ -192,7 +188,7 @@ export class RunQueue {
     const result = await this.store.cancel(runId, this.now(), actor);
     if (result.kind === 'cancelled') {
       this.events.runFinished?.(result.run);
-      this.onChange(result.run.group);
+      this.events.groupChanged?.(result.run.group);
     }
     return result;
   }
@@ -215,7 +211,7 @@ export class RunQueue {
     if (result.kind === 'registered') {
       if (result.bot) this.events.botRegistered?.(result.bot);
       this.notifier.notify(declared.name);
-      this.onChange(declared.name);
+      this.events.groupChanged?.(declared.name);
     }
     return result;
   }
@@ -268,7 +264,7 @@ export class RunQueue {
   async pause(group: string, actor: Actor) {
     this.group(group);
     const state = await this.store.setPaused(group, true, this.now(), actor);
-    this.onChange(group);
+    this.events.groupChanged?.(group);
     return state;
   }
 
@@ -277,7 +273,7 @@ export class RunQueue {
     this.group(group);
     const state = await this.store.revive(group, this.now(), actor);
     this.notifier.notify(group);
-    this.onChange(group);
+    this.events.groupChanged?.(group);
     return state;
   }
 }

@@ -37,7 +37,7 @@ describe('RunQueue.register', () => {
     store = await financeStore();
     notifier = new QueueNotifier();
     changed = [];
-    queue = new RunQueue({ store, manifest, notifier, now: () => NOW, onChange: (group) => changed.push(group) });
+    queue = new RunQueue({ store, manifest, notifier, now: () => NOW, events: { groupChanged: (group) => changed.push(group) } });
   });
   afterEach(async () => store.close());
 
