@@ -104,7 +104,7 @@ export class RuntimeMetrics implements Pick<QueueEvents, 'runFinished'>, ScalerE
     this.provisioningErrors = new Counter({ name: 'hosted_bots_provisioning_errors_total', help: 'Provisioning errors per group and code.', labelNames: ['group', 'code'], registers });
     this.refusals = new Counter({
       name: 'hosted_bots_unauthenticated_refusals_total',
-      help: 'Requests refused for want of a valid credential (401s, refused sign-ins), per reason; their log lines are rate-limited.',
+      help: 'Requests without a valid credential that were refused (401s, refused sign-ins, bodies not JSON or too large, URLs too long), per reason; their log lines are rate-limited.',
       labelNames: ['reason'],
       registers,
     });

@@ -95,6 +95,12 @@ export interface RouteTable {
   route(method: RouteMethod, path: string, policy: AccessPolicy, handler: RequestHandler, options?: RouteOptions): void;
   /** Every registered route's policy, by `METHOD /path`. */
   readonly declared: ReadonlyMap<string, AccessPolicy>;
+  /**
+   * Whether a request carries a credential that is valid now (a session cookie, a user's or a
+   * bot's bearer token, the metrics token), for a request refused before any gate ran: a body
+   * that is not JSON or too large, a URL too long. It costs what a gate's check costs, and charges no rate limit.
+   */
+  carriesCredential(req: Request): Promise<boolean>;
 }
 
 /** What the store keeps of a bot's credential: its SHA-256, in hex. */
@@ -221,9 +227,19 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
     return Object.assign((req: Request, res: Response, next: NextFunction) => void check(req, res, next).catch(next), { policy, resource });
   };
 
+  const carriesCredential = async (req: Request): Promise<boolean> => {
+    if (sessionOf(sessions, req)) return true;
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined) return false;
+    const expected = metricsHash();
+    if (expected && timingSafeEqual(expected, createHash('sha256').update(bearer).digest())) return true;
+    return (await auth.authenticate(req.headers.authorization)) !== undefined;
+  };
+
   const declared = new Map<string, AccessPolicy>();
   return {
     declared,
+    carriesCredential,
     route(method, path, policy, handler, routeOptions = {}) {
       const resource = routeOptions.resource ?? (RESOURCE_POLICIES.includes(policy) ? (policy as ResourcePolicy) : undefined);
       if (routeOptions.resource && policy !== 'session-user') throw new Error(`route ${method.toUpperCase()} ${path}: resource ${routeOptions.resource} is for session-user routes; use policy ${routeOptions.resource}`);

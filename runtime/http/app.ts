@@ -55,6 +55,18 @@ export const BODY_LIMIT = '128kb';
  */
 export const MAX_ANSWER_BYTES = 256 * 1024;
 
+/**
+ * The code of the answer to a request refused before any gate checked its credential: a URL too
+ * long, or a body the parsers refused (not JSON, too large, unreadable); undefined for any other error.
+ */
+function refusedBeforeGate(err: unknown): string | undefined {
+  if (err instanceof RuntimeError) return err.code === 'uri_too_long' ? err.code : undefined;
+  const e = err as { type?: string; status?: number } | undefined;
+  if (e?.type === 'entity.too.large') return 'body_too_large';
+  if (e?.type === 'entity.parse.failed') return 'invalid_json';
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? 'bad_request' : undefined;
+}
+
 /** API paths answer JSON; the others are the dashboard's HTML pages. */
 const isApiPath = (p: string) => p.startsWith('/v1/') || p === '/healthz' || p === '/metrics';
 
@@ -118,6 +130,22 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const finish = (renderPage: PageErrorRenderer): void => {
     app.use((req: Request, _res: Response, next: NextFunction) => {
       next(notFound('route_not_found', `no route ${req.method} ${req.path}`));
+    });
+
+    // A request refused before any gate ran is counted when it carried no valid credential, as a
+    // 401 is: a stranger's flood of bad bodies shows in the metric, a user's mistake does not.
+    app.use((err: unknown, req: Request, _res: Response, next: NextFunction) => {
+      const code = refusedBeforeGate(err);
+      const count = options.countRefusal;
+      // A gate that ran has authenticated the caller already.
+      if (code === undefined || !count || req.principal) return next(err);
+      table.carriesCredential(req).then(
+        (carries) => {
+          if (!carries) count(code);
+          next(err);
+        },
+        () => next(err),
+      );
     });
 
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

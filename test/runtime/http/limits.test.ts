@@ -1,5 +1,7 @@
-import { pageCost, RateLimiter, RefusalDelays } from '../../../runtime/http/limits';
+import { BODY_LIMIT } from '../../../runtime/http/app';
+import { MAX_URL_LENGTH, pageCost, RateLimiter, RefusalDelays } from '../../../runtime/http/limits';
 import { REFUSAL_LOG_LIMITS, RefusalLog } from '../../../runtime/http/refusal-log';
+import { dashboardSession, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 describe('rate limits', () => {
   test('a request takes its cost from the bucket, and waits the seconds its cost needs', () => {
@@ -100,5 +102,61 @@ describe('charging a request for the work it turned out to do', () => {
     expect(limiter.take('u', 1, 10, 1)).toBe(11);
     now += 11_000;
     expect(limiter.take('u', 1, 10, 1)).toBe(0);
+  });
+});
+
+describe('bad requests refused before authentication', () => {
+  /** More than a minute's allowance of log lines, so that a line per request would show. */
+  const N = REFUSAL_LOG_LIMITS.totalPerMinute + 20;
+  const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+  let t: TestFleet;
+
+  beforeAll(async () => {
+    t = await startTestFleet({}, { log: (event, fields) => void lines.push({ event, fields }) });
+  });
+  afterAll(async () => t.stop());
+
+  /** The metric's count for `reason` now. */
+  const refusals = async (reason: string): Promise<number> => {
+    const text = await t.fleet.runtime.metrics.registry.getSingleMetricAsString('hosted_bots_unauthenticated_refusals_total');
+    return Number(new RegExp(`reason="${reason}"} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+
+  const notJson = (headers: Record<string, string> = {}) =>
+    fetch(`${t.fleet.url}/v1/groups/finance/runs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"flow": broken' });
+
+  test.each([
+    ['a body that is not JSON', 400, 'invalid_json', () => notJson()],
+    [
+      `a body over ${BODY_LIMIT}`,
+      413,
+      'body_too_large',
+      () => fetch(`${t.fleet.url}/v1/groups/finance/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ blob: 'x'.repeat(130 * 1024) }) }),
+    ],
+    [`a URL over ${MAX_URL_LENGTH} characters`, 414, 'uri_too_long', () => fetch(`${t.fleet.url}/v1/groups?${'q'.repeat(MAX_URL_LENGTH)}`)],
+  ] as const)(`%s, sent ${N} times without a credential, raises the metric by ${N} under its code and writes no more lines than the bound`, async (_what, status, reason, send) => {
+    const counted = await refusals(reason);
+    const written = lines.length;
+    for (let i = 0; i < N; i++) {
+      const res = await send();
+      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([status, reason]);
+    }
+    expect(await refusals(reason)).toBe(counted + N);
+    expect(lines.length - written).toBeLessThanOrEqual(REFUSAL_LOG_LIMITS.totalPerMinute);
+  });
+
+  test('a body that is not JSON, sent with a bearer token that is not valid, is counted', async () => {
+    const counted = await refusals('invalid_json');
+    expect((await notJson({ authorization: 'Bearer not-a-token' })).status).toBe(400);
+    expect(await refusals('invalid_json')).toBe(counted + 1);
+  });
+
+  test("a body that is not JSON, sent with a user's token, a bot's token or a dashboard session, is not counted", async () => {
+    const counted = await refusals('invalid_json');
+    const session = await dashboardSession(t, USERS.financeLead);
+    for (const headers of <Array<Record<string, string>>>[{ authorization: `Bearer ${t.tokens[USERS.financeClerk]}` }, { authorization: `Bearer ${t.botTokens.finance}` }, { cookie: session.cookie }]) {
+      expect((await notJson(headers)).status).toBe(400);
+    }
+    expect(await refusals('invalid_json')).toBe(counted);
   });
 });
