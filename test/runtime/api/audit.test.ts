@@ -1,12 +1,17 @@
 /**
  * The audit trail in the running runtime: each change a person makes through the API or the
  * dashboard leaves its record; co-owners and admins read it (GET /v1/groups/:group/audit, and the
- * group's page), plain users do not; retention deletes it with the finished runs.
+ * group's page), plain users do not; retention deletes it with the finished runs. On SQLite and
+ * on PostgreSQL (BOTS_TEST_PG_URL).
  */
 import { dashboardSession, eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { apiTestStores } from '../../helpers/stores';
 
-describe('audit trail', () => {
+const stores = apiTestStores();
+
+describe.each(stores)('audit trail, on %s', (_name, open) => {
   let t: TestFleet;
+  let cleanup: () => Promise<void>;
   let first: string;
   let second: string;
 
@@ -15,7 +20,9 @@ describe('audit trail', () => {
   const page = async (path: string, cookie: string) => (await fetch(`${t.fleet.url}${path}`, { headers: { cookie } })).text();
 
   beforeAll(async () => {
-    t = await startTestFleet({ groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } });
+    const opened = await open();
+    cleanup = opened.cleanup;
+    t = await startTestFleet({ groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } }, opened.store ? { store: opened.store } : {});
     expect((await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.financeLead)).status).toBe(200);
     first = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.05 } }, USERS.financeClerk)).body.id;
     second = (await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry' }, USERS.financeClerk)).body.id;
@@ -32,7 +39,10 @@ describe('audit trail', () => {
     });
     expect(resumed.status).toBe(303);
   }, 30_000);
-  afterAll(async () => t.stop());
+  afterAll(async () => {
+    await t?.stop();
+    await cleanup?.();
+  });
 
   test('each change leaves its record: who, through what, when, the run, before and after, newest first', async () => {
     const res = await t.api('GET', '/v1/groups/finance/audit', undefined, USERS.financeLead);
@@ -92,16 +102,18 @@ describe('audit trail', () => {
   });
 });
 
-describe('audit retention in the running runtime', () => {
+describe.each(stores)('audit retention in the running runtime, on %s', (_name, open) => {
   test('records are deleted once runRetentionDays have passed, as finished runs are', async () => {
+    const opened = await open();
     // 0.00005 days is about 4 s.
-    const t = await startTestFleet({ environment: { runRetentionDays: 0.00005 } });
+    const t = await startTestFleet({ environment: { runRetentionDays: 0.00005 } }, opened.store ? { store: opened.store } : {});
     try {
       await t.api('POST', '/v1/groups/finance/pause', undefined, USERS.admin);
       expect((await t.api('GET', '/v1/groups/finance/audit')).body.records.map((r: { action: string }) => r.action)).toEqual(['pause']);
       await eventually('the record deleted', async () => (await t.api('GET', '/v1/groups/finance/audit')).body.records.length === 0, 20_000);
     } finally {
       await t.stop();
+      await opened.cleanup();
     }
   }, 40_000);
 });

@@ -2,20 +2,25 @@
  * A group's history over the API (GET /v1/groups/:group/runs): keyset pages that follow `next`
  * to the end, and a price that grows with the runs a page reads, so that paging through a long
  * history with a filter that matches little meets 429 long before it costs others their time.
+ * On SQLite and on PostgreSQL (BOTS_TEST_PG_URL).
  */
 import { HISTORY_SCAN_ROWS } from '../../../runtime/http/limits';
 import { newId } from '../../../runtime/store/ids';
 import { startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
+import { apiTestStores } from '../../helpers/stores';
 
-describe('history over the API', () => {
+describe.each(apiTestStores())('history over the API, on %s', (_name, open) => {
   let t: TestFleet;
+  let cleanup: () => Promise<void>;
   const RUNS = 3 * HISTORY_SCAN_ROWS;
 
   beforeAll(async () => {
+    const opened = await open();
+    cleanup = opened.cleanup;
     t = await startTestFleet(
       { groups: { finance: { access: { users: [USERS.financeClerk], coOwners: [USERS.financeLead] } } } },
       // A small allowance, so the test reaches it in a few requests: 40 at once, 1 a second after.
-      { limits: { userBurst: 40, userPerSecond: 1 } },
+      { limits: { userBurst: 40, userPerSecond: 1 }, ...(opened.store ? { store: opened.store } : {}) },
     );
     const store = t.fleet.runtime.store;
     // Paused: the runs stay queued, and no bot takes them.
@@ -24,7 +29,10 @@ describe('history over the API', () => {
       await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: { n: i }, priority: 'normal', createdBy: USERS.financeClerk, timeoutMinutes: 30, now: Date.now() });
     }
   }, 120_000);
-  afterAll(async () => t.stop());
+  afterAll(async () => {
+    await t?.stop();
+    await cleanup?.();
+  });
 
   /** Pages `query` as `who` until the end or a refusal: the pages' sizes, and the refusal's status if any. */
   async function page(who: string, query: string) {

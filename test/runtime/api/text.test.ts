@@ -4,35 +4,11 @@
  * as both stores keep it (U+FFFD in their place), on SQLite and, with BOTS_TEST_PG_URL, on
  * PostgreSQL, which refuses U+0000 in TEXT. A raw NUL inside a JSON string is not JSON: 400.
  */
-import { randomBytes } from 'crypto';
-import { Pool } from 'pg';
 import { BOT_CREDENTIAL_HEADER } from '../../../runtime/agent/agent';
-import { PostgresStore } from '../../../runtime/store/postgres';
-import type { Store } from '../../../runtime/store/types';
 import { eventually, startTestFleet, TestFleet } from '../../helpers/local-fleet';
+import { apiTestStores } from '../../helpers/stores';
 
-const url = process.env.BOTS_TEST_PG_URL;
-
-const stores: Array<[string, () => Promise<{ store?: Store; cleanup: () => Promise<void> }>]> = [
-  ['sqlite', async () => ({ cleanup: async () => undefined })],
-];
-if (url) {
-  stores.push([
-    'postgres',
-    async () => {
-      const schema = `hb_test_${randomBytes(6).toString('hex')}`;
-      return {
-        store: await PostgresStore.open({ connectionString: url, schema }),
-        cleanup: async () => {
-          const admin = new Pool({ connectionString: url, max: 1 });
-          await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
-        },
-      };
-    },
-  ]);
-}
-
-describe.each(stores)('text the API admits, on %s', (_name, open) => {
+describe.each(apiTestStores())('text the API admits, on %s', (_name, open) => {
   let t: TestFleet;
   let cleanup: () => Promise<void>;
   let credential: string;
