@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
-import { BOT_CREDENTIAL_HEADER } from '../../../runtime/agent/agent';
+import { BOT_CREDENTIAL_HEADER, MAX_OUTPUT_BYTES } from '../../../runtime/agent/agent';
 import { attestedContent, generateSimAttestationChain, sharedSimAttestationChain, signAttestedContent } from '../../../runtime/arm-sim/attestation';
 import { LOCAL_SUBSCRIPTION } from '../../../runtime/cli/local-values';
 import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
@@ -100,6 +100,26 @@ describe('bot identity: the bot layer', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('vm_name_taken');
     expect(res.body.credential).toBeUndefined();
+  });
+
+  test.each([
+    ['a vmName of 81 characters', { vmName: 'v'.repeat(81) }, /^vmName: /],
+    ['attested data of 16,385 base64 characters', { attestedData: { encoding: 'pkcs7', signature: 'A'.repeat(16_385) } }, /^attestedData\.signature: /],
+  ])('a registration with %s is refused with 400 naming the field', async (_what, body, message) => {
+    const res = await t.api('POST', '/v1/agent/register', body, t.botTokens.finance);
+    expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  test.each([
+    [`output of ${MAX_OUTPUT_BYTES} characters`, 409, 'run_not_running', { output: 'x'.repeat(MAX_OUTPUT_BYTES) }],
+    [`output of ${MAX_OUTPUT_BYTES + 1} characters`, 400, 'invalid_request', { output: 'x'.repeat(MAX_OUTPUT_BYTES + 1) }],
+    ['error text of 2,000 characters', 409, 'run_not_running', { error: 'e'.repeat(2000) }],
+    ['error text of 2,001 characters', 400, 'invalid_request', { error: 'e'.repeat(2001) }],
+    ['an error message of 2,001 characters', 400, 'invalid_request', { error: { message: 'e'.repeat(2001) } }],
+  ])("a completion with %s is answered %i %s: within its caps it reaches the run's check", async (_what, status, code, fields) => {
+    const res = await agent(financeCredential).call('/v1/agent/runs/run_000000000000000000000000/complete', { attempt: 1, status: 'failed', ...fields });
+    expect([res.status, res.body.error.code]).toEqual([status, code]);
   });
 
   test('another group\'s token with this group\'s bot credential is refused', async () => {
