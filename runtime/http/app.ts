@@ -49,6 +49,11 @@ export interface HttpApp {
 /** Request body limit for user routes; the agent's completion carries up to 64 KiB of output. */
 export const BODY_LIMIT = '128kb';
 
+/** The dashboard's forms: a sign-in token or a few fields with a CSRF token. */
+export const FORM_LIMITS = { body: '16kb', fields: 20 } as const;
+
+const isForm = (req: Request) => /^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? ''));
+
 /**
  * The largest JSON answer the API sends. The views are built to stay far below it (lists carry no
  * run data); the cap is the backstop that keeps one request from costing the thread megabytes.
@@ -62,7 +67,7 @@ export const MAX_ANSWER_BYTES = 256 * 1024;
 function refusedBeforeGate(err: unknown): string | undefined {
   if (err instanceof RuntimeError) return err.code === 'uri_too_long' ? err.code : undefined;
   const e = err as { type?: string; status?: number } | undefined;
-  if (e?.type === 'entity.too.large') return 'body_too_large';
+  if (e?.type === 'entity.too.large' || e?.type === 'parameters.too.many') return 'body_too_large';
   if (e?.type === 'entity.parse.failed') return 'invalid_json';
   return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? 'bad_request' : undefined;
 }
@@ -112,8 +117,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     next();
   });
   // JSON for the API (whatever the content type says), form posts for the dashboard.
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: (req) => !/^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? '')) }));
-  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: (req) => !isForm(req as Request) }));
+  app.use(express.urlencoded({ extended: false, limit: FORM_LIMITS.body, parameterLimit: FORM_LIMITS.fields }));
 
   const wrap =
     (fn: (req: Request, res: Response) => Promise<unknown>) =>
@@ -160,7 +165,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
         res.status(err.status).json({ error: { code: err.code, message: err.message } });
       } else if (e?.type === 'entity.too.large') {
-        res.status(413).json({ error: { code: 'body_too_large', message: `the request body is larger than ${BODY_LIMIT}` } });
+        res.status(413).json({ error: { code: 'body_too_large', message: `the request body is larger than ${isForm(req) ? FORM_LIMITS.body : BODY_LIMIT}` } });
+      } else if (e?.type === 'parameters.too.many') {
+        res.status(413).json({ error: { code: 'body_too_large', message: `the form has more than ${FORM_LIMITS.fields} fields` } });
       } else if (e?.type === 'entity.parse.failed') {
         res.status(400).json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
       } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -1,4 +1,4 @@
-import { BODY_LIMIT } from '../../../runtime/http/app';
+import { BODY_LIMIT, FORM_LIMITS } from '../../../runtime/http/app';
 import { MAX_URL_LENGTH, pageCost, RateLimiter, RefusalDelays } from '../../../runtime/http/limits';
 import { REFUSAL_LOG_LIMITS, RefusalLog } from '../../../runtime/http/refusal-log';
 import { dashboardSession, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
@@ -143,6 +143,27 @@ describe('bad requests refused before authentication', () => {
     }
     expect(await refusals(reason)).toBe(counted + N);
     expect(lines.length - written).toBeLessThanOrEqual(REFUSAL_LOG_LIMITS.totalPerMinute);
+  });
+
+  /** A sign-in form of `fields` fields padded to `bytes` bytes. */
+  const form = (fields: number, bytes: number) => {
+    const body = Array.from({ length: fields }, (_, i) => `f${i}=`).join('&');
+    return fetch(`${t.fleet.url}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body + 'x'.repeat(bytes - body.length) });
+  };
+  const KIB16 = 16 * 1024;
+
+  test.each([
+    [`a form of ${KIB16 + 1} bytes`, () => form(2, KIB16 + 1), `the request body is larger than ${FORM_LIMITS.body}`],
+    [`a form of ${FORM_LIMITS.fields + 1} fields`, () => form(FORM_LIMITS.fields + 1, 200), `the form has more than ${FORM_LIMITS.fields} fields`],
+  ])('%s is refused with 413 before any route reads it', async (_what, send, message) => {
+    const res = await send();
+    expect([res.status, await res.json()]).toEqual([413, { error: { code: 'body_too_large', message } }]);
+  });
+
+  test(`a form of ${KIB16} bytes and ${FORM_LIMITS.fields} fields reaches the sign-in`, async () => {
+    const res = await form(FORM_LIMITS.fields, KIB16);
+    expect(res.status).not.toBe(413);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
   test('a body that is not JSON, sent with a bearer token that is not valid, is counted', async () => {
