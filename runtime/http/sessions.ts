@@ -26,7 +26,8 @@ export const IDLE_MS = 60 * 60 * 1000;
  * expiry of its own, so this is its session's; an Entra ID token's expiry (about an hour) comes first.
  */
 export const MAX_SESSION_MS = 8 * 60 * 60 * 1000;
-const MAX_SESSIONS = 10_000;
+/** Sessions one replica holds; past it, the oldest goes first. */
+export const MAX_SESSIONS = 10_000;
 /** Sessions one principal may hold; its oldest goes first, so one token cannot crowd out others. */
 export const MAX_SESSIONS_PER_PRINCIPAL = 20;
 

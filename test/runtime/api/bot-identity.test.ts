@@ -9,6 +9,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, JWK, SignJWT } from 'jos
 import { BOT_CREDENTIAL_HEADER, MAX_OUTPUT_BYTES } from '../../../runtime/agent/agent';
 import { attestedContent, generateSimAttestationChain, sharedSimAttestationChain, signAttestedContent } from '../../../runtime/arm-sim/attestation';
 import { LOCAL_SUBSCRIPTION } from '../../../runtime/cli/local-values';
+import { MAX_CLAIM_WAIT_MS } from '../../../runtime/queue/queue';
 import { eventually, startTestFleet, TestFleet, USERS } from '../../helpers/local-fleet';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -120,6 +121,12 @@ describe('bot identity: the bot layer', () => {
   ])("a completion with %s is answered %i %s: within its caps it reaches the run's check", async (_what, status, code, fields) => {
     const res = await agent(financeCredential).call('/v1/agent/runs/run_000000000000000000000000/complete', { attempt: 1, status: 'failed', ...fields });
     expect([res.status, res.body.error.code]).toEqual([status, code]);
+  });
+
+  test(`a claim asking to wait more than ${MAX_CLAIM_WAIT_MS / 1000} s is refused with 400 naming waitSeconds, before it waits`, async () => {
+    const res = await agent(financeCredential).call('/v1/agent/claim', { waitSeconds: MAX_CLAIM_WAIT_MS / 1000 + 1 });
+    expect([res.status, res.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(res.body.error.message).toMatch(/^waitSeconds: /);
   });
 
   test('another group\'s token with this group\'s bot credential is refused', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { Authenticator, SignInProof, StaticToken } from '../../../runtime/http/auth';
-import { cookie, IDLE_MS, MAX_SESSION_MS, sessionEnd, sessionEndsAt, SessionStore } from '../../../runtime/http/sessions';
+import { cookie, IDLE_MS, MAX_SESSION_MS, MAX_SESSIONS, sessionEnd, sessionEndsAt, SessionStore } from '../../../runtime/http/sessions';
 import { localManifest } from '../../../runtime/cli/local-fleet';
 import { synthesizedFleetJson } from '../../helpers/local-fleet';
 
@@ -34,6 +34,18 @@ describe('when a session ends', () => {
 });
 
 describe('dashboard sessions', () => {
+  test(`a replica holds ${MAX_SESSIONS} live sessions; the one after them ends the oldest`, () => {
+    const { store } = clockedStore();
+    // Each by another principal, so that the per-principal limit ends none of them.
+    const as = (i: number) => store.create({ ...signIn(), principal: { ...user, id: `user-${i}` } });
+    const sessions = Array.from({ length: MAX_SESSIONS }, (_, i) => as(i));
+    expect(store.get(sessions[0].id)).toBe(sessions[0]);
+    const newest = as(MAX_SESSIONS);
+    expect(store.get(sessions[0].id)).toBeUndefined();
+    expect(store.get(sessions[1].id)).toBe(sessions[1]);
+    expect(store.get(newest.id)).toBe(newest);
+  }, 60_000);
+
   test('a session used every half hour still ends eight hours after sign-in', () => {
     const { clock, store } = clockedStore();
     const s = store.create(signIn());
