@@ -89,9 +89,11 @@ Invoke-Step 'download-agent' {
   if ($hash -ne $config.agentSha256) { Remove-Item $agent; throw "agent.js has SHA-256 $hash, expected $($config.agentSha256)" }
   if ($config.auth -eq 'managed-identity') { return }
   $tokenFile = Join-Path $root 'bot-token'
-  Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
-  icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:R" "Administrators:R" "$($config.adminUsername):R" | Out-Null
+  # Locked while empty: the token is never in a file that inherits read access for Users.
+  New-Item -ItemType File -Path $tokenFile -Force | Out-Null
+  icacls.exe $tokenFile /inheritance:r /grant:r "SYSTEM:F" "Administrators:R" "$($config.adminUsername):R" | Out-Null
   if ($LASTEXITCODE -ne 0) { throw "icacls exited with code $LASTEXITCODE" }
+  Set-Content -Path $tokenFile -Value $config.botToken -NoNewline -Encoding ascii
 }
 
 Invoke-Step 'admin-password' {

@@ -161,20 +161,24 @@ describe('agent bootstrap', () => {
     expect(command.length).toBeLessThan(8191 / 2);
   });
 
-  test("a token group's token file loses the access it inherits and is readable by SYSTEM, Administrators and the bot's admin account only, before the agent starts", () => {
+  test("a token group's token file is created empty, loses the access it inherits and is readable by SYSTEM, Administrators and the bot's admin account only, before the token is written and the agent starts", () => {
     const download = step(script, 'download-agent');
+    const created = download.indexOf('New-Item -ItemType File -Path $tokenFile -Force | Out-Null');
     const written = download.indexOf('Set-Content -Path $tokenFile -Value $config.botToken');
     const icacls = /^ {2}icacls\.exe \$tokenFile (.*) \| Out-Null\n {2}if \(\$LASTEXITCODE -ne 0\) \{ throw "icacls exited with code \$LASTEXITCODE" \}$/m.exec(download);
-    expect(written).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(0);
     expect(icacls).not.toBeNull();
-    expect(icacls!.index).toBeGreaterThan(written);
+    // The order is the point: an empty file is locked, then the token goes into it. Set-Content
+    // writes into the existing file, which keeps its access list.
+    expect(icacls!.index).toBeGreaterThan(created);
+    expect(written).toBeGreaterThan(icacls!.index);
     // /inheritance:r drops the inherited entries (Users may read C:\ and what it holds); /grant:r
-    // replaces any explicit ones; R is read only.
-    expect(icacls![1].split(' ')).toEqual(['/inheritance:r', '/grant:r', '"SYSTEM:R"', '"Administrators:R"', '"$($config.adminUsername):R"']);
+    // replaces any explicit ones. SYSTEM, which runs the bootstrap, may write; the others only read.
+    expect(icacls![1].split(' ')).toEqual(['/inheritance:r', '/grant:r', '"SYSTEM:F"', '"Administrators:R"', '"$($config.adminUsername):R"']);
     // The one place the token is written; the agent is set up to start only in a later step.
     expect(script.match(/bot-token/g)).toHaveLength(2);
     expect(script.match(/\$config\.botToken/g)).toHaveLength(2);
-    expect(script.indexOf(download) + icacls!.index).toBeLessThan(script.indexOf("Invoke-Step 'startup-task'"));
+    expect(script.indexOf(download) + written).toBeLessThan(script.indexOf("Invoke-Step 'startup-task'"));
   });
 
   test('with a managed identity, the script asks the metadata service for the group\'s token and keeps no token file', () => {
