@@ -41,6 +41,7 @@ export type RuleSource = { readonly origin: 'project' } | { readonly origin: 'az
  */
 export const RULE_SOURCE_FORMS: readonly RegExp[] = [
   /^Microsoft Learn, (?:"[^"]+" \()?(?<key>[\w./-]+\.md)\)?$/,
+  /^Microsoft Learn, "[^"]+" \((?<key>https:\/\/learn\.microsoft\.com\/[\w./-]+)\)$/,
   /^azurerm v4\.55\.0, internal\/services\/[\w/]*?(?<key>\w+\.go)$/,
   /^azurerm v4\.55\.0 docs, (?<key>[a-z_0-9]+)$/,
   /^azurerm v4\.55\.0, (?<key>\w+\.Validate\w+)$/,
@@ -86,6 +87,10 @@ export const RULE_CATALOGUE = {
   'HRB-FLOW-1': hard('flow names, commands and time-outs'),
   'HRB-FLOW-2': hard('reserved flow name of the built-in self-test'),
   'HRB-SCALE-1': hard('scaling settings'),
+  'HRB-SCALE-2': advice(
+    'standby pool without the roles of the Standby Pool Resource Provider',
+    azure('Microsoft Learn, "Configure role permissions for standby pools" (https://learn.microsoft.com/azure/virtual-machine-scale-sets/standby-pools-configure-permissions)'),
+  ),
   'HRB-QUEUE-1': hard('queue settings'),
   'HRB-RET-1': hard('run retention and idempotency keys'),
   'HRB-TZ-1': hard('environment time zone (IANA name)'),
@@ -469,6 +474,66 @@ export const scalingSettings: Rule<{ scaling: Readonly<Record<string, unknown>>;
     findings.push(error('HRB-SCALE-1', `${prefix}predictiveLeadMinutes`, lead, `must be a number of minutes greater than ${BOUNDS.scaling.predictiveLeadMinutes.min} and at most ${LIMITS.predictiveLeadMaxMinutes} (a day); about one boot time is typical`));
   }
   return findings;
+};
+
+/**
+ * Microsoft Learn, "Configure role permissions for standby pools"
+ * (virtual-machine-scale-sets/standby-pools-configure-permissions.md): "Standby pools require
+ * specific permissions to create and manage resources in your subscription. Without the correct
+ * permissions, standby pools will not function properly." The roles go to the tenant's "Standby
+ * Pool Resource Provider" service principal, which creates the pool's VMs.
+ */
+export const STANDBY_POOL_PERMISSIONS_DOC = 'https://learn.microsoft.com/azure/virtual-machine-scale-sets/standby-pools-configure-permissions';
+
+/** The command that prints the object ID of the tenant's Standby Pool Resource Provider. */
+export const STANDBY_POOL_PROVIDER_LOOKUP = 'az ad sp list --display-name "Standby Pool Resource Provider" --query "[].id" -o tsv';
+
+/**
+ * Azure built-in roles by display name (what `role_definition_name` takes), by the scope each is
+ * assigned on. The page's steps name Managed Identity Operator (its list says Managed Identity
+ * Contributor): assigning a group's identity to a VM takes `userAssignedIdentities/assign/action`,
+ * which the Operator has and which creating identities, the Contributor's extra, does not need.
+ */
+export const STANDBY_POOL_ROLES = {
+  /**
+   * The group's resource group: the pool's VMs, with their NICs and disks, are created there, and
+   * get the group's identity. A Flexible scale set's VMs are not children of the scale set, so the
+   * scale set is too narrow a scope.
+   */
+  resourceGroup: ['Virtual Machine Contributor', 'Managed Identity Operator'],
+  /** The resource group of the bots' subnet, which the pool's VMs join. */
+  network: ['Network Contributor'],
+  /** The compute gallery of the group's image, when the group boots a gallery image. */
+  gallery: ['Compute Gallery Sharing Admin', 'Compute Gallery Artifacts Publisher'],
+} as const satisfies Record<string, readonly string[]>;
+
+export interface StandbyPoolRoleFacts {
+  readonly group: string;
+  /** Whether the environment declares the provider's roles (standbyPoolProvider). */
+  readonly declared: boolean;
+  /** Whether the group boots a gallery image, whose gallery needs roles too. */
+  readonly galleryImage: boolean;
+}
+
+/**
+ * A standby pool whose provider has no roles deploys and never fills: a warning, suppressible by
+ * a team that assigns the roles outside the stack (at the subscription, say).
+ */
+export const standbyPoolRoles: Rule<StandbyPoolRoleFacts> = ({ group, declared, galleryImage }) => {
+  if (declared) return [];
+  const roles = [
+    `${STANDBY_POOL_ROLES.resourceGroup.join(' and ')} on the group's resource group`,
+    `${STANDBY_POOL_ROLES.network.join(' and ')} on the resource group of the bots' subnet`,
+    ...(galleryImage ? [`${STANDBY_POOL_ROLES.gallery.join(' and ')} on the gallery of the group's image`] : []),
+  ];
+  return [
+    warning(
+      'HRB-SCALE-2',
+      'scaling.standbyPool',
+      new Shown(`(group ${group})`),
+      `deploys but never fills: the tenant's "Standby Pool Resource Provider" needs ${roles.join(', ')} (Microsoft Learn, "Configure role permissions for standby pools", ${STANDBY_POOL_PERMISSIONS_DOC}), and this stack declares them only with standbyPoolProvider: { principalId } on the environment (the object ID from \`${STANDBY_POOL_PROVIDER_LOOKUP}\`); set it, or assign the roles yourself and suppress HRB-SCALE-2`,
+    ),
+  ];
 };
 
 /** A user's share of the queue is a whole number from 1 to 10,000; high priority goes to co-owners or users. */

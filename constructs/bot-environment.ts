@@ -3,19 +3,23 @@
  * bot groups. The runtime reads all of it from the fleet manifest this construct builds.
  */
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
+import { RoleAssignment as AzureRoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { effectiveCapacity, uniqueGroupName } from './azure-rules';
 import { BotAuthentication, HostedBotGroup, HostedBotGroupProps, IBotGroupHost } from './bot-group';
+import { BotImageSource, GalleryImageSource } from './bot-image';
 import { BotMonitoring, BotMonitoringProps } from './bot-monitoring';
 import { BotNetwork, BotNetworkProps, LAYOUT_SPACE_PREFIX_LENGTH } from './bot-network';
-import { Construct, Token } from './cdktf';
+import { Construct, TerraformStack, Token } from './cdktf';
 import { DEFAULT_IDEMPOTENCY_KEY_HOURS, DEFAULT_RUN_RETENTION_DAYS, DEFAULT_TIME_ZONE, FLEET_MANIFEST_VERSION, FleetManifest } from './fleet-manifest';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
 import { checkAtSynth, formatFinding, IPolicySubject, PolicyFacts } from './policy';
+import { resourceGroupOf } from './resource-ids';
 import { assignRoles } from './role-assignments';
 import { resolveScaling, ScalingSettings } from './scaling';
+import { StandbyPoolProvider, standbyPoolRolesOn } from './standby-pool-roles';
 
 export type BotPlan = 'standard' | 'trial';
 
@@ -63,6 +67,17 @@ export interface BotEnvironmentProps {
    * @default on, with a new workspace and Application Insights and alerts that notify nobody (synth warns)
    */
   readonly monitoring?: BotMonitoringProps;
+  /**
+   * The tenant's "Standby Pool Resource Provider" service principal, which creates the VMs of a
+   * group's standby pool and needs roles to do it (Microsoft Learn, "Configure role permissions for
+   * standby pools"). With a standby pool in any group, it gets Virtual Machine Contributor and
+   * Managed Identity Operator on the resource group, Network Contributor on the resource group of
+   * the bots' subnet, and, for a group booting a gallery image, Compute Gallery Sharing Admin and
+   * Compute Gallery Artifacts Publisher on that gallery, each once however many groups ask. Find
+   * its object ID with `az ad sp list --display-name "Standby Pool Resource Provider" --query "[].id" -o tsv`.
+   * @default no roles: a group with a standby pool gets a synth warning (HRB-SCALE-2), and its pool never fills until someone assigns them
+   */
+  readonly standbyPoolProvider?: StandbyPoolProvider;
 }
 
 /** Where an environment lives; `HostedBotsStack` provides it. */
@@ -154,6 +169,8 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
   readonly roleDefinitions: Readonly<Record<keyof typeof ROLE_ACTIONS, RoleDefinition>>;
   /** Azure Monitor for the environment; absent when `monitoring.enabled` is false. */
   readonly monitoring?: BotMonitoring;
+  /** The Standby Pool Resource Provider that groups' standby pools grant roles to, if given. */
+  readonly standbyPoolProvider?: StandbyPoolProvider;
 
   private readonly site: EnvironmentSite;
   private readonly admins: readonly string[];
@@ -186,6 +203,7 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
       idempotencyKeyHours: props.idempotencyKeyHours ?? DEFAULT_IDEMPOTENCY_KEY_HOURS,
     };
     this.timeZone = props.timeZone ?? DEFAULT_TIME_ZONE;
+    this.standbyPoolProvider = props.standbyPoolProvider ? { ...props.standbyPoolProvider } : undefined;
     this.network = new BotNetwork(this, 'network', props.name, site.placement, props.network);
     this.networkSecurityGroup = this.network.networkSecurityGroup;
     this.networkSecurityGroupId = this.networkSecurityGroup.id;
@@ -223,6 +241,44 @@ export class BotEnvironment extends Construct implements IBotGroupHost, IPolicyS
     const group = new HostedBotGroup(this, id, props);
     this.groupList.push(group);
     for (const listener of this.groupListeners) listener(group);
+    return group;
+  }
+
+  /**
+   * The role assignments that let the Standby Pool Resource Provider fill the standby pool of a
+   * group booting `image`, declared the first time a group asks for each scope; undefined without
+   * `standbyPoolProvider`. Those on the gallery are declared with the gallery, in its stack, so
+   * that geography stacks sharing one gallery assign its roles once.
+   */
+  standbyPoolRoles(image: BotImageSource): AzureRoleAssignment[] | undefined {
+    const provider = this.standbyPoolProvider;
+    if (!provider) return undefined;
+    const { principalId } = provider;
+    const assignments = [
+      ...standbyPoolRolesOn(this, 'resourceGroup', this.site.resourceGroupId, principalId),
+      ...standbyPoolRolesOn(this, 'network', this.subnetResourceGroupId(), principalId),
+    ];
+    if (image instanceof GalleryImageSource) {
+      const gallery = image.version.image.gallery;
+      if (Token.isUnresolved(principalId) && TerraformStack.of(gallery) !== TerraformStack.of(this)) {
+        throw new Error(
+          `BotEnvironment ${this.name}: standbyPoolProvider.principalId is only known at apply time, but gallery ${gallery.name}, whose roles it needs, is in stack ${TerraformStack.of(gallery).node.id}: give the object ID as a plain string (it is the same for every deploy in the tenant)`,
+        );
+      }
+      assignments.push(...standbyPoolRolesOn(gallery, 'gallery', gallery.id, principalId));
+    }
+    return assignments;
+  }
+
+  /** The resource group of the bots' subnet: the environment's own, or the one in an existing subnet's ID. */
+  private subnetResourceGroupId(): string {
+    if (!this.network.existingSubnet) return this.site.resourceGroupId;
+    const group = resourceGroupOf(this.subnetId);
+    if (group === undefined) {
+      throw new Error(
+        `BotEnvironment ${this.name}: network.subnetId ${JSON.stringify(this.subnetId)} is not a subnet resource ID (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>); standbyPoolProvider gets Network Contributor on its resource group`,
+      );
+    }
     return group;
   }
 

@@ -3,6 +3,7 @@
  * zero and `maxBots`. The scale set is declared with no instances; the runtime owns the count.
  */
 import { OrchestratedVirtualMachineScaleSet } from '@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set';
+import { RoleAssignment as AzureRoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { VirtualMachineScaleSetStandbyPool } from '@cdktf/provider-azurerm/lib/virtual-machine-scale-set-standby-pool';
 import { Id } from '@cdktf/provider-random/lib/id';
@@ -13,7 +14,7 @@ import { bootstrapCommand } from './agent-bootstrap';
 /** How a group's bots prove their group to the runtime: a managed identity's token for the runtime's audience, or a shared token. */
 export type BotAuthentication = { readonly kind: 'managed-identity'; readonly audience: string } | { readonly kind: 'token' };
 import { BotImageSource, GalleryImageSource, MarketplaceImageSource } from './bot-image';
-import { conditional, Construct, Fn, IConstruct, Op, Token } from './cdktf';
+import { conditional, Construct, Fn, IConstruct, Op, TerraformStack, Token } from './cdktf';
 import { DEFAULT_QUEUE_SETTINGS, ManifestGroup, ManifestImage, ManifestWebhook, QueueSettings } from './fleet-manifest';
 import { webhookSchema } from '../runtime/config/fleet-schema';
 import type { WebhookEventType, WebhookFormat } from '../runtime/domain/webhook';
@@ -131,6 +132,12 @@ export interface IBotGroupHost extends IConstruct {
   /** The most bots the environment may run at once, as declared, and its plan. */
   readonly botCapacity: number;
   readonly plan: 'standard' | 'trial';
+  /**
+   * The role assignments the Standby Pool Resource Provider needs to fill a standby pool of a
+   * group booting `image`, declared once for every group that asks; undefined when the host
+   * declares none (then HRB-SCALE-2 warns).
+   */
+  standbyPoolRoles(image: BotImageSource): readonly AzureRoleAssignment[] | undefined;
 }
 
 export class HostedBotGroup extends Construct implements IPolicySubject {
@@ -155,6 +162,11 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
    */
   readonly botToken?: Password;
   readonly standbyPool?: VirtualMachineScaleSetStandbyPool;
+  /**
+   * The Standby Pool Resource Provider's role assignments the standby pool needs, shared with the
+   * environment's other pools; absent without a pool or without the environment's standbyPoolProvider.
+   */
+  readonly standbyPoolRoles?: readonly AzureRoleAssignment[];
   /**
    * Changes whenever the admin password changes (a random value kept by the password's SHA-256),
    * so that the runtime replaces idle bots that still have the old one; it tells nothing about
@@ -271,7 +283,14 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
 
     const pool = this.scaling.standbyPool;
     if (pool) {
+      this.standbyPoolRoles = host.standbyPoolRoles(this.image);
+      // The pool starts filling as soon as it exists, so it waits for its roles. Roles on a gallery
+      // in another stack cannot be waited on by name; that stack is applied first anyway, since the
+      // scale set references its image version.
+      const stack = TerraformStack.of(this);
+      const dependsOn = this.standbyPoolRoles?.filter((r) => TerraformStack.of(r) === stack);
       this.standbyPool = new VirtualMachineScaleSetStandbyPool(this, 'standby-pool', {
+        dependsOn: dependsOn?.length ? dependsOn : undefined,
         name: names.standbyPool(host.name, props.name),
         resourceGroupName,
         location,
@@ -357,6 +376,7 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
             }
           : undefined,
       standbyPoolName: this.standbyPool ? names.standbyPool(this.host.name, this.name) : undefined,
+      standbyPoolRoles: this.standbyPool ? { declared: this.standbyPoolRoles !== undefined, galleryImage: image instanceof GalleryImageSource } : undefined,
       environmentCapacity: { botCapacity: this.host.botCapacity, plan: this.host.plan },
     };
   }

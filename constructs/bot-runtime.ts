@@ -49,13 +49,14 @@ import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-
 import { RUNTIME_SECRET_NAMES } from '../runtime/config/runtime-secret-names';
 import type { BotEnvironment } from './bot-environment';
 import { GalleryImageSource } from './bot-image';
-import { AssetType, Construct, Fn, Lazy, TerraformAsset, Token } from './cdktf';
+import { AssetType, Construct, Lazy, TerraformAsset } from './cdktf';
 import type { FleetManifest } from './fleet-manifest';
 import { PINNED_NODE } from './agent-bootstrap';
 import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
+import { resourceGroupOf, virtualNetworkOf } from './resource-ids';
 import { markRoutineReplacement } from './routine-replacement';
-import { expressionString, jsonTemplate } from './terraform-expressions';
+import { jsonTemplate } from './terraform-expressions';
 
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
 export const RUNTIME_NODE_VERSION = '22-lts';
@@ -605,18 +606,4 @@ export class BotRuntime extends Construct implements IPolicySubject {
 /** Key Vault takes a single address without its /32. */
 function keyVaultIpRule(range: string): string {
   return range.endsWith('/32') ? range.slice(0, -3) : range;
-}
-
-/** The VNet ID of a subnet ID (the subnet ID without `/subnets/<name>`), at synth when it is a plain string, else in Terraform. */
-function virtualNetworkOf(subnetId: string): string {
-  if (Token.isUnresolved(subnetId)) return Fn.element(Fn.regex(expressionString('(?i)^(.+)/subnets/[^/]+/?$'), subnetId), 0);
-  return subnetId.replace(/\/subnets\/[^/]+\/?$/i, '');
-}
-
-/** The resource group ID of a resource ID, at synth when it is a plain string, else in Terraform. */
-function resourceGroupOf(resourceId: string): string | undefined {
-  if (Token.isUnresolved(resourceId)) {
-    return Fn.element(Fn.regex(expressionString('^(/subscriptions/[^/]+/resourceGroups/[^/]+)'), resourceId), 0);
-  }
-  return /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)/i.exec(resourceId)?.[1];
 }

@@ -6,6 +6,7 @@ export * from './naming';
 export * from './tags';
 export * from './placement';
 export * from './role-assignments';
+export * from './standby-pool-roles';
 export * from './scaling';
 export * from './fleet-manifest';
 export * from './agent-bootstrap';

@@ -78,6 +78,8 @@ export type PolicyFacts =
       readonly replica?: rules.ReplicaFacts;
       /** Present when the group has a standby pool. */
       readonly standbyPoolName?: string;
+      /** Present when the group has a standby pool: whether its provider's roles are declared. */
+      readonly standbyPoolRoles?: Omit<rules.StandbyPoolRoleFacts, 'group'>;
       /** What the group's environment may run at once. */
       readonly environmentCapacity: Omit<rules.GroupCapacityFacts, 'maxBots'>;
     };
@@ -142,6 +144,7 @@ const RULES: { readonly [K in PolicyFacts['kind']]: ReadonlyArray<(facts: FactsO
     (f) => rules.queueSettings({ queue: f.queue }),
     (f) => (f.replica ? rules.imageReplica(f.replica) : []),
     (f) => (f.standbyPoolName !== undefined ? rules.standbyPoolName({ name: f.standbyPoolName }) : []),
+    (f) => (f.standbyPoolRoles ? rules.standbyPoolRoles({ group: f.name, ...f.standbyPoolRoles }) : []),
     (f) => rules.maxBotsWithinCapacity({ maxBots: f.maxBots, ...f.environmentCapacity }),
   ],
 };

@@ -24,13 +24,18 @@ export function freePort(): Promise<number> {
 /**
  * Starts `hosted-bots runtime` with these arguments and resolves once it listens. The runtime's
  * stderr (its log) is dropped unless `log` is given; `cli` runs another build's main.js (a
- * benchmark's baseline).
+ * benchmark's baseline); `env` is set over this process's environment (an undefined value unsets
+ * a variable), for the settings the runtime reads from there.
  */
-export function startRuntimeProcess(args: readonly string[], options: { nodeOptions?: readonly string[]; log?: (line: string) => void; cli?: string } = {}): Promise<ChildProcess> {
+export function startRuntimeProcess(
+  args: readonly string[],
+  options: { nodeOptions?: readonly string[]; log?: (line: string) => void; cli?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildProcess> {
   // Compiled, this file sits beside main.js; run from the sources (tests), use the build.
   const beside = path.join(__dirname, 'main.js');
   const cli = options.cli ?? (fs.existsSync(beside) ? beside : path.resolve(__dirname, '..', '..', 'dist', 'runtime', 'cli', 'main.js'));
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), cli, 'runtime', ...args], { stdio: ['ignore', 'pipe', options.log ? 'pipe' : 'ignore'] });
+  const env = options.env ? Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, v]) => v !== undefined)) : process.env;
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), cli, 'runtime', ...args], { env, stdio: ['ignore', 'pipe', options.log ? 'pipe' : 'ignore'] });
   if (options.log) child.stderr!.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(options.log!));
   return new Promise((resolve, reject) => {
     let out = '';

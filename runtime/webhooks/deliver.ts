@@ -10,6 +10,9 @@ import { AddressGuard, DestinationRefused } from './address-guard';
 /** The most of a receiver's answer that is read (for the error text); the rest is dropped. */
 const MAX_ANSWER_BYTES = 4096;
 
+/** How long one attempt may take, connection to answer, unless told otherwise (README, "Notifications"). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
 export interface WebhookRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -23,7 +26,7 @@ export type AttemptResult =
 
 export interface DeliverOptions {
   readonly guard: AddressGuard;
-  /** The whole attempt, connection to answer. @default 10000 */
+  /** The whole attempt, connection to answer. @default DEFAULT_TIMEOUT_MS (10 s) */
   readonly timeoutMs?: number;
   /** A PEM CA to trust besides Node's roots, for a local receiver (tests only). @default Node's roots */
   readonly ca?: string;
@@ -36,7 +39,7 @@ export function deliver(request: WebhookRequest, options: DeliverOptions): Promi
   } catch (err) {
     return Promise.resolve({ ok: false, error: (err as Error).message, refused: true });
   }
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise<AttemptResult>((resolve) => {
     let settled = false;

@@ -29,13 +29,13 @@ export interface OutboxOptions {
   readonly now?: () => number;
   /** In [0, 1), for the retry jitter. @default Math.random */
   readonly random?: () => number;
-  /** How long a claimed delivery is this replica's: well above a batch's attempts in a row (batch / concurrency × time-out). @default 120000 */
+  /** How long a claimed delivery is this replica's: well above a batch's attempts in a row (batch / concurrency × time-out). @default DEFAULT_LEASE_MS (2 minutes) */
   readonly leaseMs?: number;
   /** Deliveries claimed at once. @default 20 */
   readonly batch?: number;
   /** Attempts in flight at once. @default 4 */
   readonly concurrency?: number;
-  /** One attempt's time-out. @default 10000 */
+  /** One attempt's time-out. @default DEFAULT_TIMEOUT_MS of deliver.ts (10 s) */
   readonly timeoutMs?: number;
   /** How often the loop looks for due deliveries. @default 2000 */
   readonly pollMs?: number;
@@ -48,7 +48,7 @@ export interface OutboxOptions {
    * finished in the last CATCH_UP_WINDOW_MS without their event queued (see catchUp). @default no catch-up
    */
   readonly runData?: (run: Run) => Readonly<Record<string, unknown>>;
-  /** How often the loop catches up on finished runs. @default 60000 */
+  /** How often the loop catches up on finished runs. @default DEFAULT_CATCH_UP_MS (1 minute) */
   readonly catchUpMs?: number;
   /** Sends one attempt. @default deliver() through `guard` */
   readonly send?: (request: WebhookRequest) => Promise<AttemptResult>;
@@ -56,6 +56,15 @@ export interface OutboxOptions {
   readonly observe?: (result: DeliveryResult, group: string) => void;
   readonly log?: Log;
 }
+
+/**
+ * How long a claimed delivery stays this replica's: well above a batch's attempts in a row at the
+ * defaults (20 / 4 × 10 s = 50 s), so a live sender keeps what it is sending, and short enough that
+ * a dead one's deliveries go again within minutes (README, "Notifications").
+ */
+export const DEFAULT_LEASE_MS = 120_000;
+/** How often the loop catches up on finished runs whose events were not queued (see catchUp). */
+export const DEFAULT_CATCH_UP_MS = 60_000;
 
 /** Subscriptions are read again after this long, so one replica sees another's new ones soon. */
 const SUBSCRIPTIONS_TTL_MS = 10_000;
@@ -198,7 +207,7 @@ export class WebhookOutbox {
 
   /** Claims the due deliveries (one batch) and makes one attempt at each; how many it attempted. */
   async deliverDue(): Promise<number> {
-    const claimed = await this.store.webhooks.claimDeliveries(this.holder, this.now(), this.options.leaseMs ?? 120_000, this.options.batch ?? 20);
+    const claimed = await this.store.webhooks.claimDeliveries(this.holder, this.now(), this.options.leaseMs ?? DEFAULT_LEASE_MS, this.options.batch ?? 20);
     if (claimed.length === 0) return 0;
     // Fresh subscriptions: a URL or secret may have just changed.
     this.subscriptionsChanged();
@@ -265,7 +274,7 @@ export class WebhookOutbox {
       this.lastWaitCheck = now;
       await step('queue_wait', () => this.checkWaits());
     }
-    if (now - this.lastCatchUp >= (this.options.catchUpMs ?? 60_000)) {
+    if (now - this.lastCatchUp >= (this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS)) {
       this.lastCatchUp = now;
       await step('catch_up', () => this.catchUp());
     }

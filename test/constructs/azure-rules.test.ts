@@ -177,6 +177,27 @@ describe('azure rules', () => {
     expect(only(rules.scalingSettings({ scaling: { idleMinutes: Number.NaN }, prefix: 'scaling.' }))).toMatchObject({ field: 'scaling.idleMinutes' });
   });
 
+  test("a standby pool whose provider's roles are declared complies", () => {
+    expect(rules.standbyPoolRoles({ group: 'finance', declared: true, galleryImage: true })).toEqual([]);
+  });
+
+  test("a standby pool without its provider's roles is a warning naming the group, the roles, the page and the prop", () => {
+    const finding = only(rules.standbyPoolRoles({ group: 'finance', declared: false, galleryImage: false }));
+    expect(finding).toMatchObject({ severity: 'warning', id: 'HRB-SCALE-2', field: 'scaling.standbyPool', value: '(group finance)' });
+    expect(finding.rule).toBe(
+      'deploys but never fills: the tenant\'s "Standby Pool Resource Provider" needs Virtual Machine Contributor and Managed Identity Operator on the group\'s resource group, ' +
+        'Network Contributor on the resource group of the bots\' subnet (Microsoft Learn, "Configure role permissions for standby pools", ' +
+        'https://learn.microsoft.com/azure/virtual-machine-scale-sets/standby-pools-configure-permissions), and this stack declares them only with ' +
+        'standbyPoolProvider: { principalId } on the environment (the object ID from `az ad sp list --display-name "Standby Pool Resource Provider" --query "[].id" -o tsv`); ' +
+        'set it, or assign the roles yourself and suppress HRB-SCALE-2',
+    );
+  });
+
+  test("a standby pool booting a gallery image also names the gallery's roles", () => {
+    const finding = only(rules.standbyPoolRoles({ group: 'finance', declared: false, galleryImage: true }));
+    expect(finding.rule).toContain("Compute Gallery Sharing Admin and Compute Gallery Artifacts Publisher on the gallery of the group's image");
+  });
+
   test('scaling settings: predictive warm-up', () => {
     const check = (scaling: Record<string, unknown>, maxBots?: number) => rules.scalingSettings({ scaling, maxBots, prefix: 'scaling.' });
     expect(check({ predictive: true, predictiveLeadMinutes: 15, predictiveMaxBots: 0 }, 2)).toEqual([]);

@@ -105,6 +105,15 @@ const CASES: Case[] = [
     value: '"sbp-demo-fin_eu"',
   },
   {
+    rule: "standby pool without its provider's roles (warning)",
+    id: 'HRB-SCALE-2',
+    level: 'warning',
+    build: (bad) => fleetStack({ environment: bad ? {} : { standbyPoolProvider: { principalId: '6a0f1ba4-3c2e-4d7b-9f51-0c8e2d7a4b13' } }, groups: [{ scaling: { standbyPool: { maxReadyCapacity: 1 } } }] }),
+    path: 'fleet/environment/group-0',
+    field: 'scaling.standbyPool',
+    value: '(group finance)',
+  },
+  {
     rule: "maxBots above the environment's capacity (warning)",
     id: 'HRB-CAP-6',
     level: 'warning',

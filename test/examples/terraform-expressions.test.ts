@@ -42,7 +42,13 @@ function buildVariants(scope: Construct): void {
       backend: { resourceGroupName: 'tfstate', storageAccountName: 'tfstatebots', containerName: 'state' },
     },
     'trial-standby': {
-      environment: { name: 'finance-ops-eu', botCapacity: 2, plan: 'trial', scaling: { standbyPool: { maxReadyCapacity: 2 } } },
+      environment: {
+        name: 'finance-ops-eu',
+        botCapacity: 2,
+        plan: 'trial',
+        scaling: { standbyPool: { maxReadyCapacity: 2 } },
+        standbyPoolProvider: { principalId: '6a0f1ba4-3c2e-4d7b-9f51-0c8e2d7a4b13' },
+      },
       tags: { 'cost-center': 'rpa "ops"' },
     },
   };

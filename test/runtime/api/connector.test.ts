@@ -2,11 +2,17 @@
  * The Power Platform connector: valid Swagger 2.0 by the OpenAPI schema validator, a summary and
  * an x-ms-summary wherever the connector docs ask for one (and the check that says so fails on a
  * definition missing one), the actions and the "When a run finishes" trigger, lists for the group
- * and flow fields, and Entra ID sign-in against the runtime's audience.
+ * and flow fields, and Entra ID sign-in against the runtime's audience, in an apiProperties.json
+ * that paconn's schema for it accepts.
  */
 import { connectorDefinition, connectorProblems, connectorProperties, swaggerSchema } from '../../../runtime/api/connector';
 import { OPERATIONS } from '../../../runtime/api/operations';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { writeConnector } from '../../../runtime/cli/connector-command';
 import { validateOpenApi } from '../../helpers/openapi-validator';
+import { apiPropertiesErrors } from '../../helpers/paconn-api-properties';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '66666666-7777-8888-9999-000000000000';
@@ -153,5 +159,22 @@ describe('connector properties', () => {
     expect(Object.keys(properties.properties).filter((k) => !['iconBrandColor', 'capabilities', 'connectionParameters', 'policyTemplateInstances'].includes(k))).toEqual([]);
     expect(properties.properties.iconBrandColor).toMatch(/^#[0-9a-f]{6}$/);
     expect(JSON.stringify(properties)).not.toMatch(/clientSecret/);
+  });
+
+  test("the apiProperties.json the connector command writes is valid under paconn's schema, and has no policy templates", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'connector-')), 'connector');
+    const [, file] = writeConnector({ out, clientId: CLIENT, resourceUri: AUDIENCE, tenant: TENANT, host: 'https://rpa.example.net' });
+    const written = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(apiPropertiesErrors(written)).toEqual([]);
+    // The schema's policy template definitions are not in the helper's part of it: none may be needed.
+    expect(written.properties.policyTemplateInstances).toEqual([]);
+  });
+
+  test("paconn's schema, as the test above uses it, refuses an unknown field under properties, a missing iconBrandColor and a connection parameter that is not an object", () => {
+    const { properties } = connectorProperties({ clientId: CLIENT, resourceUri: AUDIENCE, tenantId: TENANT }) as { properties: Record<string, unknown> };
+    const { iconBrandColor: _colour, ...withoutColour } = properties;
+    expect(apiPropertiesErrors({ properties: { ...properties, publisher: 'Contoso' } })).toEqual(['/properties must NOT have additional properties: publisher']);
+    expect(apiPropertiesErrors({ properties: withoutColour })).toEqual(["/properties must have required property 'iconBrandColor'"]);
+    expect(apiPropertiesErrors({ properties: { ...properties, connectionParameters: { token: 'oauth' } } })).toEqual(['/properties/connectionParameters/token must be object']);
   });
 });

@@ -3,6 +3,12 @@ import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ArmSim, sharedSimCertificate } from '../../../runtime/arm-sim';
+import { freePort, startRuntimeProcess } from '../../../runtime/cli/processes';
+import { localManifest, randomToken } from '../../../runtime/cli/local-fleet';
+import { sha256Hex } from '../../../runtime/config/manifest';
+import { CONNECTION_STRING_VARIABLE } from '../../../runtime/telemetry';
+import { runtimeArgs, synthesizedFleetJson } from '../../helpers/local-fleet';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist/runtime/cli/main.js');
@@ -92,6 +98,73 @@ describe('hosted-bots', () => {
     const result = run('runtime', '--manifest', path.join(dir, 'fleet.json'), '--store', path.join(dir, 'x.db'), '--attestation-intermediates', path.join(dir, 'issuers.pem'));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`error: ${path.join(dir, 'issuers.pem')}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`);
+  });
+
+  test('runtime stops at start on a malformed APPLICATIONINSIGHTS_CONNECTION_STRING, naming the setting', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(localManifest(synthesizedFleetJson()).manifest));
+    fs.writeFileSync(path.join(dir, 'tokens.json'), '[]');
+    fs.writeFileSync(path.join(dir, 'ca.pem'), (await sharedSimCertificate()).cert);
+    // Nothing listens at the ARM endpoint: the runtime must stop before it would call it.
+    const result = spawnSync(process.execPath, [cli, 'runtime', ...runtimeArgs(dir, { store: path.join(dir, 'x.db'), port: 0, armUrl: 'https://127.0.0.1:9' })], {
+      encoding: 'utf8',
+      // A runtime that starts anyway never exits by itself: it is stopped, and the status below is not 1.
+      timeout: 30_000,
+      env: { ...process.env, AZURE_CLIENT_ID: '', [CONNECTION_STRING_VARIABLE]: 'IngestionEndpoint=https://ingestion.example/' },
+    });
+    expect(result.stdout).not.toMatch(/"listening"/);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/error: APPLICATIONINSIGHTS_CONNECTION_STRING is not an Application Insights connection string: it needs InstrumentationKey=<GUID>/);
+  }, 40_000);
+
+  describe('runtime webhook destinations an admin allows by name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-webhooks-'));
+    const adminToken = randomToken();
+    const sim = new ArmSim({ bootSeconds: 3600 });
+    let armUrl = '';
+
+    beforeAll(async () => {
+      const { manifest } = localManifest(synthesizedFleetJson());
+      for (const g of manifest.groups) sim.addScaleSet(g.vmss, { location: manifest.environment.region });
+      const started = await sim.start();
+      armUrl = started.url;
+      fs.writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify(manifest));
+      fs.writeFileSync(path.join(dir, 'tokens.json'), JSON.stringify([{ principal: 'ops-admin', sha256: sha256Hex(adminToken) }]));
+      fs.writeFileSync(path.join(dir, 'ca.pem'), started.ca);
+    });
+
+    afterAll(async () => {
+      await sim.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const ALLOWED = 'hooks.internal.example,localhost';
+    test.each([
+      ['the --webhook-allowed-hosts flag', ['--webhook-allowed-hosts', ALLOWED], { HOSTED_BOTS_WEBHOOK_ALLOWED_HOSTS: undefined }],
+      ['HOSTED_BOTS_WEBHOOK_ALLOWED_HOSTS', [], { HOSTED_BOTS_WEBHOOK_ALLOWED_HOSTS: ALLOWED }],
+    ])('%s lets webhooks go to the names it lists over plain http, and to no other name', async (_how, flags, env) => {
+      const port = await freePort();
+      const store = path.join(dir, `runtime-${port}.db`);
+      const child = await startRuntimeProcess([...runtimeArgs(dir, { store, port, armUrl }), ...flags], { env });
+      try {
+        const subscribe = async (url: string) => {
+          const res = await fetch(`http://127.0.0.1:${port}/v1/groups/finance/webhooks`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ url, events: ['run.succeeded'], format: 'json' }),
+          });
+          return { status: res.status, body: (await res.json()) as { error?: { message?: string } } };
+        };
+        expect((await subscribe('http://hooks.internal.example/hook')).status).toBe(201);
+        expect((await subscribe('http://localhost:9/hook')).status).toBe(201);
+        const other = await subscribe('http://hooks.elsewhere.example/hook');
+        expect(other.status).toBe(422);
+        expect(JSON.stringify(other.body)).toMatch(/must use https \(an admin can allow hooks\.elsewhere\.example by name for plain http\)/);
+      } finally {
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }, 60_000);
   });
 
   describe('demo --exit-when-idle, run once for the tests below', () => {

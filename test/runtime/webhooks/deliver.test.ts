@@ -4,7 +4,7 @@ import * as https from 'https';
 import { generate } from 'selfsigned';
 import { AddressInfo } from 'net';
 import { AddressGuard } from '../../../runtime/webhooks/address-guard';
-import { deliver } from '../../../runtime/webhooks/deliver';
+import { DEFAULT_TIMEOUT_MS, deliver } from '../../../runtime/webhooks/deliver';
 
 interface Received {
   readonly host?: string;
@@ -93,6 +93,29 @@ test('a receiver that does not answer in time is a failure', async () => {
   try {
     expect(await deliver(request(`http://receiver.test:${r.port}/hook`), { guard, timeoutMs: 100 })).toEqual({ ok: false, error: 'no answer within 100 ms' });
   } finally {
+    await r.close();
+  }
+});
+
+test('by default an attempt waits 10 s for an answer, then fails', async () => {
+  expect(DEFAULT_TIMEOUT_MS).toBe(10_000);
+  // Only the timers are faked: the request and the receiver use real sockets.
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const r = await receiver(() => arrived());
+  try {
+    let result: unknown;
+    const attempt = deliver(request(`http://receiver.test:${r.port}/hook`), { guard }).then((x) => (result = x));
+    await reached;
+    jest.advanceTimersByTime(9_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(result).toBeUndefined();
+    jest.advanceTimersByTime(1);
+    await attempt;
+    expect(result).toEqual({ ok: false, error: 'no answer within 10000 ms' });
+  } finally {
+    jest.useRealTimers();
     await r.close();
   }
 });

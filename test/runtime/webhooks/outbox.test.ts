@@ -1,7 +1,9 @@
 /**
  * The outbox against a real local receiver, on both stores: signatures the reference
  * implementation verifies, retries with backoff on an injected clock, giving up after a day and
- * more, a restart in the middle of a backlog, and the queue-wait alert once per episode.
+ * more, a restart in the middle of a backlog, the defaults README states (a two-minute lease, a
+ * catch-up every minute), destinations whose names resolve to refused addresses, and the
+ * queue-wait alert once per episode.
  *
  * The PostgreSQL half runs when BOTS_TEST_PG_URL is set (e.g.
  * postgresql://postgres@127.0.0.1:5432/test), as the store tests do.
@@ -19,7 +21,8 @@ import { newId } from '../../../runtime/store/ids';
 import type { WebhookEventType } from '../../../runtime/domain/webhook';
 import { GIVE_UP_AFTER_MS } from '../../../runtime/domain/webhook';
 import { deliver } from '../../../runtime/webhooks/deliver';
-import { DeliveryResult, OutboxOptions, WebhookOutbox } from '../../../runtime/webhooks/outbox';
+import { AddressGuard } from '../../../runtime/webhooks/address-guard';
+import { DEFAULT_CATCH_UP_MS, DEFAULT_LEASE_MS, DeliveryResult, OutboxOptions, WebhookOutbox } from '../../../runtime/webhooks/outbox';
 import { newSecret } from '../../../runtime/webhooks/signing';
 import { receiverGuard, startReceiver, WebhookReceiver } from '../../helpers/webhook-receiver';
 import { queueWaitEventSchema } from '../../../runtime/api/webhook-schemas';
@@ -250,5 +253,61 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     await store.cancel(queued.run.id, clock, { id: 'ana', via: 'api' });
     expect(await o.publish('finance', 'run.cancelled', queued.run.id, { id: queued.run.id })).toBe(1);
     expect(await o.catchUp()).toBe(0);
+  });
+  test('by default a delivery held by a sender that died is not sent again before its two-minute lease runs out', async () => {
+    expect(DEFAULT_LEASE_MS).toBe(2 * 60_000);
+    await subscribe();
+    // Built without a lease: it claims with the default, makes the attempt and dies before recording the answer.
+    const dead = outbox({ holder: 'dead', send: (request) => deliver(request, { guard: receiverGuard() }).then(() => new Promise(() => undefined)) });
+    await dead.publish('finance', 'run.succeeded', 'run_1', { id: 'run_1' });
+    void dead.deliverDue();
+    while (receiver.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const next = outbox({ holder: 'next' });
+    // Held until two minutes after the claim, that moment included.
+    clock += 2 * 60_000;
+    expect(await next.drain()).toBe(0);
+    clock += 1;
+    expect(await next.drain()).toBe(1);
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([receiver.received[0].headers['webhook-id'], receiver.received[0].headers['webhook-id']]);
+  });
+
+  test('by default the loop catches up on runs whose event was not queued once a minute', async () => {
+    expect(DEFAULT_CATCH_UP_MS).toBe(60_000);
+    await subscribe(['run.cancelled']);
+    const o = outbox({ runData: (run) => ({ id: run.id }) });
+    await o.tick();
+    const queued = (await store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: clock })) as { run: { id: string } };
+    // Cancelled without its event queued, as by a runtime that died in between.
+    await store.cancel(queued.run.id, clock, { id: 'ana', via: 'api' });
+    clock += 60_000 - 1;
+    await o.tick();
+    expect(receiver.received).toEqual([]);
+    clock += 1;
+    await o.tick();
+    expect(receiver.received).toHaveLength(1);
+    expect(verified(0)).toMatchObject({ type: 'run.cancelled', data: { id: queued.run.id } });
+  });
+
+  test.each([
+    ['169.254.169.254', /hooks\.example\.test \(169\.254\.169\.254\) is a cloud metadata address; webhooks go to public addresses only/],
+    ['127.0.0.1', /hooks\.example\.test \(127\.0\.0\.1\) is a loopback address; webhooks go to public addresses only/],
+  ])('a destination whose name resolves to %s is never reached: the delivery is retried with backoff and shows as failing', async (address, refusal) => {
+    // The name resolves to the refused address, and the receiver listens there (on 127.0.0.1) in case the guard let it through.
+    const guard = new AddressGuard({ resolve: async (host) => (host === 'hooks.example.test' ? [{ address, family: 4 }] : []) });
+    const id = `wh_${randomBytes(12).toString('hex')}`;
+    await store.webhooks.createSubscription({ id, group: 'finance', url: `https://hooks.example.test:${receiver.port}/hook`, events: ['run.failed'], format: 'json', secret, source: 'api', createdBy: 'lead', createdAt: clock });
+    const o = outbox({ guard });
+    const start = clock;
+    await o.publish('finance', 'run.failed', 'run_1', { id: 'run_1' });
+    expect(await o.drain()).toBe(1);
+    expect((await store.webhooks.deliveries({ group: 'finance', limit: 1 }))[0]).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: start + 5_000, lastError: expect.stringMatching(refusal) });
+    clock += 4_999;
+    expect(await o.drain()).toBe(0);
+    clock += 1;
+    expect(await o.drain()).toBe(1);
+    expect((await store.webhooks.deliveries({ group: 'finance', limit: 1 }))[0]).toMatchObject({ state: 'pending', attempts: 2, nextAttemptAt: clock + 10_000, lastError: expect.stringMatching(refusal) });
+    expect(results).toEqual(['retry', 'retry']);
+    expect((await store.webhooks.subscriptions('finance'))[0].health).toEqual({ lastFailureAt: clock, failing: 1 });
+    expect(receiver.received).toEqual([]);
   });
 });
