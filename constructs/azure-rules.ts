@@ -21,29 +21,62 @@ export interface RuleInfo {
    */
   readonly suppressible: boolean;
   readonly summary: string;
+  /**
+   * Where the rule comes from, so that a reader can check it: `project` for the library's own
+   * rules (its limits, its manifest, its advice), otherwise the citations its checks are read from,
+   * each in one of the forms of RULE_SOURCE_FORMS. An Azure rule whose source is not known yet has
+   * `azure` with no citations, which the catalogue test lists.
+   */
+  readonly source: RuleSource;
 }
 
-const hard = (summary: string) => ({ severity: 'error', suppressible: false, summary }) as const;
-const advice = (summary: string) => ({ severity: 'warning', suppressible: true, summary }) as const;
+export type RuleSource = { readonly origin: 'project' } | { readonly origin: 'azure' | 'azurerm' | 'external'; readonly cites: readonly string[] };
+
+/**
+ * The forms a citation takes, each with the part (`key`) that the comments of this file quote where
+ * the rule is checked: a Microsoft Learn page by its file (and title), a file of the azurerm
+ * provider's source or a resource of its docs at the version the bindings pin, one of its
+ * validation functions or issues, an Azure REST API model, a built-in Azure Policy definition, or
+ * the Node.js release schedule.
+ */
+export const RULE_SOURCE_FORMS: readonly RegExp[] = [
+  /^Microsoft Learn, (?:"[^"]+" \()?(?<key>[\w./-]+\.md)\)?$/,
+  /^Microsoft Learn, "[^"]+" \((?<key>https:\/\/learn\.microsoft\.com\/[\w./-]+)\)$/,
+  /^azurerm v4\.55\.0, internal\/services\/[\w/]*?(?<key>\w+\.go)$/,
+  /^azurerm v4\.55\.0 docs, (?<key>[a-z_0-9]+)$/,
+  /^azurerm v4\.55\.0, (?<key>\w+\.Validate\w+)$/,
+  /^(?<key>hashicorp\/terraform-provider-azurerm#\d+), "[^"]+"$/,
+  /^Azure REST API, (?<key>\w+)\.\w+$/,
+  /^Azure\/azure-policy, built-in-policies\/policyDefinitions\/[^/]+\/(?<key>[^/]+\.json)$/,
+  /^nodejs\.org, "(?<key>[^"]+)"$/,
+];
+
+const PROJECT = { origin: 'project' } as const;
+const azure = (...cites: string[]) => ({ origin: 'azure', cites }) as const;
+const azurerm = (...cites: string[]) => ({ origin: 'azurerm', cites }) as const;
+const hard = (summary: string, source: RuleSource = PROJECT) => ({ severity: 'error', suppressible: false, summary, source }) as const;
+const advice = (summary: string, source: RuleSource = PROJECT) => ({ severity: 'warning', suppressible: true, summary, source }) as const;
+
+const NAMING = 'Microsoft Learn, "Naming rules and restrictions for Azure resources" (azure-resource-manager/management/resource-name-rules.md)';
 
 /**
  * Every rule of the pack by its stable ID, `HRB-<area>-<n>`. IDs are never reused or renumbered:
  * users name them in suppressions.
  */
 export const RULE_CATALOGUE = {
-  'HRB-NAME-1': hard('compute gallery name (Azure)'),
-  'HRB-NAME-2': hard('image definition name (Azure)'),
-  'HRB-NAME-3': hard('scale set name (Azure)'),
+  'HRB-NAME-1': hard('compute gallery name (Azure)', azure(NAMING)),
+  'HRB-NAME-2': hard('image definition name (Azure)', azure(NAMING)),
+  'HRB-NAME-3': hard('scale set name (Azure)', azure(NAMING)),
   'HRB-NAME-4': hard('bot group name'),
   'HRB-NAME-5': hard('environment name'),
-  'HRB-NAME-6': hard('Windows computer-name prefix'),
+  'HRB-NAME-6': hard('Windows computer-name prefix', azure(NAMING)),
   'HRB-NAME-7': hard('prefix of Azure-wide names'),
-  'HRB-NAME-8': hard('Azure-wide names (Key Vault, storage account, PostgreSQL, App Service)'),
-  'HRB-NAME-9': hard('standby pool name (Azure)'),
-  'HRB-NAME-10': hard('group names unique in an environment'),
-  'HRB-ADMIN-1': hard('admin username (Windows local account, Azure reserved names)'),
+  'HRB-NAME-8': hard('Azure-wide names (Key Vault, storage account, PostgreSQL, App Service)', azure(NAMING, 'azurerm v4.55.0 docs, postgresql_flexible_server')),
+  'HRB-NAME-9': hard('standby pool name (Azure)', azurerm('azurerm v4.55.0, internal/services/compute/virtual_machine_scale_set_standby_pool_resource.go')),
+  'HRB-NAME-10': hard('group names unique in an environment', azure(NAMING)),
+  'HRB-ADMIN-1': hard('admin username (Windows local account, Azure reserved names)', azure('Azure REST API, OSProfile.adminUsername')),
   'HRB-ADMIN-2': advice('admin username only known at apply time'),
-  'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)'),
+  'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)', azure('Azure REST API, OSProfile.adminPassword')),
   'HRB-ADMIN-4': advice('admin password only known at apply time'),
   'HRB-CAP-1': hard('group size: maxBots and committedBots'),
   'HRB-CAP-2': hard('environment bot capacity'),
@@ -54,31 +87,39 @@ export const RULE_CATALOGUE = {
   'HRB-FLOW-1': hard('flow names, commands and time-outs'),
   'HRB-FLOW-2': hard('reserved flow name of the built-in self-test'),
   'HRB-SCALE-1': hard('scaling settings'),
-  'HRB-SCALE-2': advice('standby pool without the roles of the Standby Pool Resource Provider'),
+  'HRB-SCALE-2': advice(
+    'standby pool without the roles of the Standby Pool Resource Provider',
+    azure('Microsoft Learn, "Configure role permissions for standby pools" (https://learn.microsoft.com/azure/virtual-machine-scale-sets/standby-pools-configure-permissions)'),
+  ),
   'HRB-QUEUE-1': hard('queue settings'),
   'HRB-RET-1': hard('run retention and idempotency keys'),
   'HRB-TZ-1': hard('environment time zone (IANA name)'),
-  'HRB-IMAGE-1': hard('image version format (Azure)'),
-  'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)"),
-  'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)"),
-  'HRB-IMAGE-4': hard('image version source a Trusted Launch supported definition takes (Azure)'),
-  'HRB-NET-1': advice('runtime opened to public network access'),
-  'HRB-NET-2': hard('operator addresses are IPv4 (Key Vault firewall)'),
+  'HRB-IMAGE-1': hard('image version format (Azure)', azure(NAMING)),
+  'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)", azure()),
+  'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)", azure()),
+  'HRB-IMAGE-4': hard('image version source a Trusted Launch supported definition takes (Azure)', azure('Microsoft Learn, "Deploy a virtual machine with Trusted Launch enabled" (virtual-machines/trusted-launch-portal.md)', 'Microsoft Learn, "Store and share images in an Azure Compute Gallery" (virtual-machines/shared-image-galleries.md)', 'Microsoft Learn, "Trusted launch FAQs" (virtual-machines/trusted-launch-faq.md)')),
+  'HRB-NET-1': advice('runtime opened to public network access', azure('Microsoft Learn, postgresql/flexible-server/concepts-firewall-rules.md')),
+  'HRB-NET-2': hard('operator addresses are IPv4 (Key Vault firewall)', azure('Azure REST API, KeyVaultIPRule.value')),
   'HRB-NET-3': advice('deployer addresses are no longer used'),
-  'HRB-NET-4': advice('existing subnet must bring its own outbound'),
-  'HRB-NET-5': hard('subnets inside the VNet address space and apart (Azure)'),
-  'HRB-RUNTIME-1': hard('runtime App Service plan'),
+  'HRB-NET-4': advice('existing subnet must bring its own outbound', azure('Microsoft Learn, virtual-network/ip-services/default-outbound-access.md', 'Microsoft Learn, "What is an Azure Private DNS zone?" (dns/private-dns-privatednszone.md)')),
+  'HRB-NET-5': hard('subnets inside the VNet address space and apart (Azure)', azure('Microsoft Learn, "Add, change, or delete a virtual network subnet" (virtual-network/virtual-network-manage-subnet.md)')),
+  'HRB-RUNTIME-1': hard('runtime App Service plan', azure('Azure/azure-policy, built-in-policies/policyDefinitions/App Service/DisablePrivateEndpoint_Deny.json')),
   'HRB-RUNTIME-2': hard('managed-identity bots need runtime.entra'),
   'HRB-RUNTIME-3': advice('bots on a shared token by default'),
   // Azure accepts the first apply; a user who never re-applies the web app may accept the risk.
-  'HRB-RUNTIME-4': { severity: 'error', suppressible: true, summary: 'zip deploy needs basic authentication' } as const,
-  'HRB-NODE-1': advice('Node.js line supported on the day of synth'),
-  'HRB-MON-1': hard('Log Analytics and Application Insights retention (Azure)'),
-  'HRB-MON-2': hard('monitoring resource names (Azure)'),
-  'HRB-MON-3': hard('existing workspace and Application Insights'),
-  'HRB-MON-4': hard('alert receivers: e-mail addresses and webhook URLs (Azure)'),
-  'HRB-MON-5': hard('alert thresholds, window and severity (Azure)'),
-  'HRB-MON-6': hard('diagnostic log category groups per resource type (Azure)'),
+  'HRB-RUNTIME-4': {
+    severity: 'error',
+    suppressible: true,
+    summary: 'zip deploy needs basic authentication',
+    source: azurerm('azurerm v4.55.0 docs, linux_web_app', 'hashicorp/terraform-provider-azurerm#25775, "zip_deploy_file publishing failed with status code 401 Unauthorized"'),
+  } as const,
+  'HRB-NODE-1': advice('Node.js line supported on the day of synth', { origin: 'external', cites: ['nodejs.org, "Node.js Releases"'] } as const),
+  'HRB-MON-1': hard('Log Analytics and Application Insights retention (Azure)', azurerm('azurerm v4.55.0, internal/services/loganalytics/log_analytics_workspace_resource.go', 'azurerm v4.55.0, internal/services/applicationinsights/application_insights_resource.go')),
+  'HRB-MON-2': hard('monitoring resource names (Azure)', azure(NAMING, 'azurerm v4.55.0, internal/services/loganalytics/validate/log_analytics_workspace_name.go', 'azurerm v4.55.0, internal/services/monitor/monitor_action_group_resource.go', 'azurerm v4.55.0, internal/services/monitor/validate/monitor_diagnostic_setting.go')),
+  'HRB-MON-3': hard('existing workspace and Application Insights', azurerm('azurerm v4.55.0, workspaces.ValidateWorkspaceID', 'Microsoft Learn, "Connection strings in Application Insights" (azure-monitor/app/connection-strings.md)')),
+  'HRB-MON-4': hard('alert receivers: e-mail addresses and webhook URLs (Azure)', azurerm('azurerm v4.55.0, internal/services/monitor/monitor_action_group_resource.go')),
+  'HRB-MON-5': hard('alert thresholds, window and severity (Azure)', azurerm('azurerm v4.55.0, internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go', 'azurerm v4.55.0 docs, monitor_scheduled_query_rules_alert_v2')),
+  'HRB-MON-6': hard('diagnostic log category groups per resource type (Azure)', azure('Azure/azure-policy, built-in-policies/policyDefinitions/Monitoring/DiagSettings_logAnalytics_app-service_DINE.json', 'Azure/azure-policy, built-in-policies/policyDefinitions/Monitoring/DS_LA_keyvault-vaults_DINE.json', 'Azure/azure-policy, built-in-policies/policyDefinitions/Monitoring/DS_LA_dbforpostgresql-flexibleservers_DINE.json')),
   'HRB-MON-7': advice('alerts that notify nobody'),
   'HRB-MON-8': advice('webhook receiver over plain HTTP'),
 } as const satisfies Record<string, RuleInfo>;
@@ -146,14 +187,18 @@ export const LIMITS = {
   int32Max: 2147483647,
 } as const;
 
-/** Usernames Azure refuses for Windows VMs. */
+/** Usernames Azure refuses for Windows VMs: the disallowed values of OSProfile.adminUsername in the Compute REST API, which also caps a Windows username at 20 characters. */
 export const RESERVED_ADMIN_USERNAMES: readonly string[] = [
   'administrator', 'admin', 'user', 'user1', 'test', 'user2', 'test1', 'user3', 'admin1', '1', '123', 'a',
   'actuser', 'adm', 'admin2', 'aspnet', 'backup', 'console', 'david', 'guest', 'john', 'owner', 'root',
   'server', 'sql', 'support', 'support_388945a0', 'sys', 'test2', 'test3', 'user4', 'user5',
 ];
 
-/** Passwords Azure refuses for VMs. */
+/**
+ * Passwords Azure refuses for VMs: the disallowed values of OSProfile.adminPassword in the Compute
+ * REST API, which also caps a Windows password at 123 characters and asks for 3 of 4 character
+ * classes. (Its minimum for Windows is 8 characters; the library asks for 12.)
+ */
 export const BANNED_ADMIN_PASSWORDS: readonly string[] = [
   'abc@123', 'iloveyou!', 'P@$$w0rd', 'P@ssw0rd', 'P@ssword123', 'Pa$$word', 'pass@word1', 'Password!',
   'Password1', 'Password22',

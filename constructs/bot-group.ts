@@ -22,6 +22,7 @@ import { BANNED_ADMIN_PASSWORDS, LIMITS } from './azure-rules';
 import { Geography } from './geography';
 import { names } from './naming';
 import { ResourcePlacement } from './placement';
+import { markRoutineReplacement } from './routine-replacement';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resolveScaling, ScalingSettings } from './scaling';
 import { Tags } from './tags';
@@ -234,6 +235,8 @@ export class HostedBotGroup extends Construct implements IPolicySubject {
         precondition: [{ condition: adminPasswordCondition(password), errorMessage: `Bot group "${props.name}": adminPassword ${ADMIN_PASSWORD_RULE}.` }],
       },
     });
+    // A new password replaces it on purpose: hosted-bots plan and diff report that as routine.
+    markRoutineReplacement(this.credentialVersion, 'admin-password-version');
 
     this.scaleSet = new OrchestratedVirtualMachineScaleSet(this, 'scale-set', {
       name: this.scaleSetName,

@@ -55,6 +55,7 @@ import { PINNED_NODE } from './agent-bootstrap';
 import { GlobalNameInputs, names, SAMPLE_NAME_SUFFIX } from './naming';
 import { checkAtSynth, IPolicySubject, PolicyFacts } from './policy';
 import { resourceGroupOf, virtualNetworkOf } from './resource-ids';
+import { markRoutineReplacement } from './routine-replacement';
 import { jsonTemplate } from './terraform-expressions';
 
 /** The App Service Node.js stack: the newest LTS that azurerm 4.55 (the provider these bindings pin) accepts. */
@@ -419,6 +420,8 @@ export class BotRuntime extends Construct implements IPolicySubject {
       // The running app keeps reading the old package until its setting points at the new one.
       lifecycle: { createBeforeDestroy: true },
     });
+    // A new bundle replaces it on purpose: hosted-bots plan and diff report that as routine.
+    markRoutineReplacement(this.packageBlob, 'runtime-package');
     const readPackage = assign('read-package', this.packageStorage.id, { name: BLOB_READER });
 
     // The runtime reaches its vault inside the VNet: a private endpoint beside the app's own, and

@@ -44,14 +44,12 @@ export interface ResourceReplacementRule {
    * runtime's VNet integration, the database or the private endpoint.
    */
   readonly network?: readonly string[];
-  /** What goes with the resource when it is replaced or destroyed. */
-  readonly loses?: string;
   /**
-   * A replacement the library makes on purpose and that loses nothing: reported, but not a
-   * destructive change (exit code 0), so that routine deploys need no approval. A destroy of the
-   * resource stays destructive.
+   * What goes with the resource when it is replaced or destroyed. A replacement is routine (not
+   * destructive) only for the library's own resources that carry the marker of
+   * constructs/routine-replacement.ts, never for a type as a whole.
    */
-  readonly routineReplacement?: string;
+  readonly loses?: string;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && !value.includes('${') ? value : undefined);
@@ -419,8 +417,6 @@ export const FORCE_NEW_ATTRIBUTES: Readonly<Record<string, ResourceReplacementRu
     provider: 'azurerm',
     sources: ['internal/services/storage/storage_blob_resource.go'],
     forceNew: ['name', 'storage_account_name', 'storage_container_name', 'type', 'size', 'encryption_scope', 'source', 'source_content', 'source_uri', 'content_md5', 'parallelism'],
-    routineReplacement:
-      'the runtime package: a new bundle is a new blob named by its content, created before the old one is destroyed (create_before_destroy), and the app loads the new one (constructs/bot-runtime.ts)',
   },
   azurerm_shared_image_gallery: {
     what: 'compute gallery',
@@ -550,8 +546,6 @@ export const FORCE_NEW_ATTRIBUTES: Readonly<Record<string, ResourceReplacementRu
     sources: ['internal/provider/resource_id.go'],
     forceNew: ['keepers', 'byte_length', 'prefix'],
     loses: NEW_VALUE,
-    routineReplacement:
-      "a bot group's admin password version: a new password gives it a new value, so the runtime replaces idle bots that still have the old password (constructs/bot-group.ts)",
   },
 };
 

@@ -144,7 +144,8 @@ function hostList(value: string): string[] {
   return value.split(',').map((h) => h.trim()).filter((h) => h.length > 0);
 }
 
-function buildProgram(): Command {
+/** The command tree, without running it (tests parse it with their own actions). */
+export function buildProgram(): Command {
   const program = new Command('hosted-bots')
     .description('Run fleets of unattended RPA bots on Azure, declared as code.')
     .version(ownVersion(), '-V, --version', 'print the version of hosted-rpa-bots')

@@ -5,12 +5,14 @@
  * `terraform init` when the folder has not been initialized, `terraform plan -out=hosted-bots.tfplan`
  * and `terraform show -json hosted-bots.tfplan`, and reports what the plan creates, updates,
  * replaces and destroys (terraform-plan.ts) in the fleet report's text or Markdown. Exit code 2
- * when anything is replaced or destroyed, 0 otherwise, 1 on errors. The saved plan stays in the
+ * when anything is replaced or destroyed, but the library's own routine replacements, which the
+ * stack's cdk.tf.json marks (constructs/routine-replacement.ts); 0 otherwise, 1 on errors. The saved plan stays in the
  * stack's folder: a pipeline keeps that folder as an artifact, and a later, approved job runs
  * apply, which applies that file and nothing else.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { routineReplacementsOf } from '../../constructs/routine-replacement';
 import { CdktfSteps } from './cdktf-steps';
 import { diffExitCode, FleetChange, renderMarkdown, renderText } from './fleet-diff';
 import { SynthOutput } from './synth-output';
@@ -132,7 +134,8 @@ async function planStack(runner: StackRunner, name: string, dir: string, label: 
   } catch (err) {
     throw new Error(`stack ${name}: terraform show -json ${PLAN_FILE} printed no JSON (${(err as Error).message})`);
   }
-  const plan = readTerraformPlan(json, `terraform show -json ${planFile}`);
+  // Which replacements are routine is read from the configuration the plan was made from.
+  const plan = readTerraformPlan(json, `terraform show -json ${planFile}`, routineReplacementsOf(readJson(path.join(dir, 'cdk.tf.json'))));
   progressOut.write(
     `${label}: ${plan.created.length} to create, ${plan.updated.length} to update in place, ${plan.replaced.length} to replace, ${plan.destroyed.length} to destroy; saved plan ${path.relative(process.cwd(), planFile) || planFile}\n`,
   );

@@ -9,6 +9,7 @@
  * Values that are Terraform expressions are compared as text, as they stand in cdk.tf.json: a
  * changed expression "changes at apply time", and so does an unchanged one whose local changed.
  */
+import { routineReplacementOf } from '../../constructs/routine-replacement';
 import type { FleetChange } from './fleet-diff';
 import { coveredBy, ResourceReplacementRule, replacementRule, sourceCitation } from './force-new-attributes';
 
@@ -284,7 +285,7 @@ export function diffStackResources(stack: string, from: TerraformConfig | undefi
     const resource = after.get(address)!;
     const rule = replacementRule(resource.type);
     const verb = replacement.uncertain ? 'may be replaced' : 'is replaced';
-    const routine = rule?.routineReplacement;
+    const routine = routineReplacementOf(resource.type, resource.body);
     add(
       !routine,
       'resource-replaced',

@@ -19,6 +19,11 @@ export interface PlannedDeletion {
   readonly replacePaths: readonly string[];
   /** Terraform's action_reason, e.g. replace_because_cannot_update, when it gives one. */
   readonly actionReason?: string;
+  /**
+   * Why replacing it loses nothing, for one of the library's own resources that the stack marks
+   * as replaced routinely (constructs/routine-replacement.ts); undefined for every other resource.
+   */
+  readonly routine?: string;
 }
 
 export interface TerraformPlanSummary {
@@ -53,8 +58,11 @@ function fail(source: string, what: string): never {
   throw new Error(`${source}: ${what}; it is not the output of terraform show -json <plan file> (Terraform 1.11 or later)`);
 }
 
-/** Reads `terraform show -json` output; `source` names it in errors. */
-export function readTerraformPlan(showJson: unknown, source: string): TerraformPlanSummary {
+/**
+ * Reads `terraform show -json` output; `source` names it in errors. `routine` holds the addresses
+ * whose replacement is routine, with why (routineReplacementsOf the stack's cdk.tf.json).
+ */
+export function readTerraformPlan(showJson: unknown, source: string, routine: ReadonlyMap<string, string> = new Map()): TerraformPlanSummary {
   if (!showJson || typeof showJson !== 'object') fail(source, 'not a JSON object');
   const plan = showJson as { format_version?: unknown; resource_changes?: unknown; errored?: unknown };
   if (typeof plan.format_version !== 'string' || !/^1\./.test(plan.format_version)) fail(source, `format_version is ${JSON.stringify(plan.format_version)}, not 1.x`);
@@ -84,6 +92,7 @@ export function readTerraformPlan(showJson: unknown, source: string): TerraformP
         kind,
         replacePaths: paths,
         ...(typeof rc.action_reason === 'string' ? { actionReason: rc.action_reason } : {}),
+        ...(kind === 'replace' && routine.has(address) ? { routine: routine.get(address) } : {}),
       });
     } else if (list.includes('create')) created.push(address);
     else if (list.includes('update')) updated.push(address);
@@ -91,9 +100,9 @@ export function readTerraformPlan(showJson: unknown, source: string): TerraformP
   return { created, updated, replaced, destroyed, deletions };
 }
 
-/** A deletion that loses something: every destroy, and every replacement but the routine ones (force-new-attributes.ts). */
+/** A deletion that loses something: every destroy, and every replacement but those of the library's own resources marked routine. */
 export function isDestructive(d: PlannedDeletion): boolean {
-  return d.kind === 'destroy' || !replacementRule(d.type)?.routineReplacement;
+  return d.kind === 'destroy' || !d.routine;
 }
 
 /** True when the plan replaces or destroys anything that is not routine: the plan needs approval (exit code 2). */
@@ -106,7 +115,7 @@ function deletionText(d: PlannedDeletion): string {
   const rule = replacementRule(d.type);
   const head = `${d.address}${rule ? ` (${rule.what})` : ''}`;
   const reason = d.actionReason ? (ACTION_REASONS[d.actionReason] ?? d.actionReason) : undefined;
-  const routine = d.kind === 'replace' ? rule?.routineReplacement : undefined;
+  const routine = d.kind === 'replace' ? d.routine : undefined;
   const lost = routine ? `; routine, nothing is lost: ${routine}` : rule?.loses ? `; lost with it: ${rule.loses}` : '';
   if (d.kind === 'destroy') return `${head} is destroyed${reason ? `: ${reason}` : ''} (actions ${d.actions.join(', ')})${lost}`;
   const order = d.actions[0] === 'create' ? 'the new one is created before the old one is destroyed' : 'destroyed, then created';

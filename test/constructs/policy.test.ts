@@ -5,7 +5,7 @@
  */
 import { Testing } from 'cdktf';
 import { BotImagesStack, BotImageSource, BotImageVersionSource, HostedBotsStack, PolicyAnnotation, RULE_CATALOGUE, RuleId } from '../../index';
-import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, QUIET_MONITORING, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
+import { DEPLOYER_IP, fleetStack, GOOD_PASSWORD, groupProps, QUIET_MONITORING, resources, sensitiveVariable, synth, userWebApp } from '../helpers/fleet';
 
 interface Case {
   readonly rule: string;
@@ -531,6 +531,20 @@ describe('rule pack through constructs', () => {
   test('an error annotation makes a full synth throw', () => {
     const stack = fleetStack({ groups: [{ adminUsername: 'admin' }] });
     expect(() => Testing.fullSynth(stack)).toThrow(/fleet\/environment\/group-0: \[HRB-ADMIN-1\] adminUsername "admin" is reserved by Azure/);
+  });
+
+  // HRB-NET-3 warns that the retired deployerIpRanges is no longer used; this holds it to that.
+  test.each([
+    ['without operatorIpRanges', {}],
+    ['beside operatorIpRanges', { operatorIpRanges: ['198.51.100.0/24'] }],
+  ])('the retired deployerIpRanges, %s, leaves the vault\'s network rules exactly as without it: no ip_rules from it', (_, runtime) => {
+    const vault = (deployer: boolean) => {
+      const [kv] = resources(synth(fleetStack({ runtime: { ...runtime, ...(deployer ? { deployerIpRanges: [DEPLOYER_IP] } : {}), botAuthentication: 'token' } })).json, 'azurerm_key_vault');
+      return { public_network_access_enabled: kv.public_network_access_enabled, network_acls: kv.network_acls };
+    };
+    const withDeployer = vault(true);
+    expect(withDeployer).toEqual(vault(false));
+    expect(withDeployer.network_acls.ip_rules).not.toContain(DEPLOYER_IP);
   });
 
   test('a finding is reported once in a HostedBotsStack, whose Aspect and the construct both run, even when synth runs twice', () => {

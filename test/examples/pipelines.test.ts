@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fleetRepoFiles } from '../../runtime/cli/init';
-import { azureDocument, azureOutline, azureStageProblems, azureStages, githubOutline, githubWorkflow, validateWorkflow } from '../helpers/pipelines';
+import { azureCredentials, azureDocument, azureOutline, azureStageProblems, azureStages, githubCredentials, githubOutline, githubWorkflow, validateWorkflow } from '../helpers/pipelines';
 
 const dir = path.resolve(__dirname, '..', '..', 'examples', 'pipelines');
 const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
@@ -80,6 +80,29 @@ describe('examples/pipelines/github-actions.yml', () => {
     ]);
   });
 
+  // README, "Deploying from a pipeline": a plan job needs the Azure sign-in (OIDC), ARM_SUBSCRIPTION_ID
+  // and the admin password (the image stack has no bots, so no password); a deploy job the sign-in
+  // and the audience of its gate's token.
+  test.each(STACKS)('plan-%s signs in to Azure with OIDC and sets ARM_SUBSCRIPTION_ID, and the admin password for an environment stack', (stack) => {
+    expect(githubCredentials(job(`plan-${stack}`))).toEqual({
+      oidc: true,
+      subscription: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+      adminPassword: gated(stack) ? '${{ secrets.BOT_ADMIN_PASSWORD }}' : undefined,
+      cliSignedIn: false,
+      gateAudience: undefined,
+    });
+  });
+
+  test.each(STACKS.filter(gated))('deploy-%s signs in to Azure, Terraform with OIDC and the CLI before the gate, which gets its token for HOSTED_BOTS_AUDIENCE', (stack) => {
+    expect(githubCredentials(job(`deploy-${stack}`))).toEqual({
+      oidc: true,
+      subscription: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+      adminPassword: undefined,
+      cliSignedIn: true,
+      gateAudience: '${{ vars.HOSTED_BOTS_AUDIENCE }}',
+    });
+  });
+
   test('the pull request job synthesizes and diffs with no cloud credentials; the comment job posts the diff', () => {
     const diff = job('fleet-diff');
     expect(githubOutline(diff.steps)).toEqual([
@@ -135,6 +158,33 @@ describe('Azure Pipelines', () => {
         ? [`url="$(terraform -chdir=cdktf.out/stacks/${stack} output -raw runtime_url)"`, 'hosted-bots gate --url "$url" --smoke finance/hosted-bots-self-test --smoke-timeout 1800 --health-timeout 600']
         : []),
     ]);
+  });
+
+  // README, "Deploying from a pipeline", as for the GitHub Actions workflow.
+  test.each(STACKS)('plan %s signs in through the service connection with OIDC and exports ARM_SUBSCRIPTION_ID, and the admin password for an environment stack', (stack) => {
+    const stage = azureStages(read('azure-pipelines.yml')).find((s) => s.name === `plan_${stack.replace(/-/g, '_')}`)!;
+    expect(azureCredentials(stage, 'plan')).toEqual({
+      serviceConnection: 'hosted-bots',
+      oidc: true,
+      subscription: '$(az account show --query id -o tsv)',
+      adminPassword: gated(stack) ? '$(BOT_ADMIN_PASSWORD)' : undefined,
+      cliSignedIn: true,
+      gateAudience: undefined,
+      variableGroups: ['hosted-bots'],
+    });
+  });
+
+  test.each(STACKS.filter(gated))('deploy %s signs in through the service connection with OIDC, and the gate gets its token for HOSTED_BOTS_AUDIENCE', (stack) => {
+    const stage = azureStages(read('azure-pipelines.yml')).find((s) => s.name === `deploy_${stack.replace(/-/g, '_')}`)!;
+    expect(azureCredentials(stage, 'apply')).toEqual({
+      serviceConnection: 'hosted-bots',
+      oidc: true,
+      subscription: '$(az account show --query id -o tsv)',
+      adminPassword: undefined,
+      cliSignedIn: true,
+      gateAudience: '$(HOSTED_BOTS_AUDIENCE)',
+      variableGroups: ['hosted-bots'],
+    });
   });
 
   test('the pull request\'s diff job has no cloud credentials; its comment job posts the diff as a thread', () => {

@@ -224,3 +224,89 @@ export function azureOutline(steps: readonly Node[]): string[] {
     return scriptOutline(azureScript(step));
   });
 }
+
+/** What a deploy job signs in with and hands to terraform and to the gate (README, "Deploying from a pipeline"). */
+export interface PipelineCredentials {
+  /** Terraform signs in to Azure with OIDC (workload identity federation), no stored secret. */
+  readonly oidc: boolean;
+  /** ARM_SUBSCRIPTION_ID as the job sets it. */
+  readonly subscription?: string;
+  /** TF_VAR_bot_admin_password as the job sets it. */
+  readonly adminPassword?: string;
+  /** The Azure CLI is signed in before the gate, so that it can get the gate's token. */
+  readonly cliSignedIn: boolean;
+  /** The audience of the Entra ID token exported as HOSTED_BOTS_TOKEN before `hosted-bots gate` runs. */
+  readonly gateAudience?: string;
+}
+
+const GATE = /(?:npx hosted-bots|node dist\/runtime\/cli\/main\.js) gate /;
+const GATE_TOKEN = /^export HOSTED_BOTS_TOKEN="\$\(az account get-access-token --resource "([^"]+)" --query accessToken -o tsv\)"$/;
+
+/** The audience of the token a script exports as HOSTED_BOTS_TOKEN before its gate line. */
+function gateAudienceOf(script: string): string | undefined {
+  const lines = script.split('\n').map((l) => l.trim());
+  const gate = lines.findIndex((l) => GATE.test(l));
+  if (gate < 0) return undefined;
+  return lines.slice(0, gate).map((l) => GATE_TOKEN.exec(l)?.[1]).find((a) => a !== undefined);
+}
+
+const text = (v: unknown) => (v === undefined ? undefined : String(v));
+
+/** A GitHub job's credentials: its `env`, `id-token: write`, an azure/login step before the gate step. */
+export function githubCredentials(job: GithubJob): PipelineCredentials {
+  const env = job.env;
+  const permissions = isNode(job.permissions) ? job.permissions : {};
+  const gateStep = job.steps.findIndex((s) => s.run !== undefined && GATE.test(s.run));
+  const login = job.steps.findIndex((s) => s.uses?.startsWith('azure/login@') && s.with?.['client-id'] && s.with?.['tenant-id'] && s.with?.['subscription-id']);
+  return {
+    oidc: permissions['id-token'] === 'write' && env.ARM_USE_OIDC === 'true' && Boolean(env.ARM_CLIENT_ID) && Boolean(env.ARM_TENANT_ID),
+    subscription: text(env.ARM_SUBSCRIPTION_ID),
+    adminPassword: text(env.TF_VAR_bot_admin_password),
+    cliSignedIn: login >= 0 && (gateStep < 0 || login < gateStep),
+    gateAudience: gateStep >= 0 ? gateAudienceOf(job.steps[gateStep].run!) : undefined,
+  };
+}
+
+/** The variables a script exports before the first line that matches `before`, unquoted. */
+function exportsBefore(script: string, before: RegExp): Record<string, string> {
+  const lines = script.split('\n').map((l) => l.trim());
+  const end = lines.findIndex((l) => before.test(l));
+  const out: Record<string, string> = {};
+  for (const line of lines.slice(0, end < 0 ? lines.length : end)) {
+    if (!line.startsWith('export ') || GATE_TOKEN.test(line)) continue;
+    for (const m of line.slice('export '.length).matchAll(/(\w+)=("[^"]*"|\S+)/g)) out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
+export interface AzureJobCredentials extends PipelineCredentials {
+  /** The service connection of the AzureCLI task that runs hosted-bots. */
+  readonly serviceConnection?: string;
+  /** The variable groups of the job's stage, where BOT_ADMIN_PASSWORD and HOSTED_BOTS_AUDIENCE are kept. */
+  readonly variableGroups: readonly string[];
+}
+
+/**
+ * An Azure Pipelines job's credentials: the AzureCLI task whose script runs `hosted-bots <command>`
+ * (signed in through its service connection, with the service principal's OIDC token in its
+ * environment), and what the script exports before that command.
+ */
+export function azureCredentials(stage: AzureStage, command: 'plan' | 'apply'): AzureJobCredentials {
+  const line = new RegExp(`^(?:npx hosted-bots|node dist/runtime/cli/main\\.js) ${command} `);
+  const steps = stage.jobs.flatMap((j) => j.stepList);
+  const task = steps.find((s) => s.task === 'AzureCLI@2' && azureScript(s).split('\n').some((l) => line.test(l.trim())));
+  const inputs = task && isNode(task.inputs) ? task.inputs : {};
+  const script = task ? azureScript(task) : '';
+  const env = exportsBefore(script, line);
+  const variables = Array.isArray(stage.variables) ? stage.variables : [];
+  return {
+    serviceConnection: text(inputs.azureSubscription),
+    oidc: inputs.addSpnToEnvironment === true && env.ARM_USE_OIDC === 'true' && env.ARM_CLIENT_ID === '$servicePrincipalId' && env.ARM_TENANT_ID === '$tenantId' && env.ARM_OIDC_TOKEN === '$idToken',
+    subscription: env.ARM_SUBSCRIPTION_ID,
+    adminPassword: env.TF_VAR_bot_admin_password,
+    // The AzureCLI task signs the CLI in with its service connection before the script runs.
+    cliSignedIn: task !== undefined && Boolean(inputs.azureSubscription),
+    gateAudience: gateAudienceOf(script),
+    variableGroups: variables.filter(isNode).map((v) => String(v.group)).filter((g) => g !== 'undefined'),
+  };
+}

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { fleetRepoFiles, initFleetRepo, InitError } from '../../../runtime/cli/init';
 import { installPacked, packTarball, ROOT } from '../../helpers/packed-app';
-import { azureDocument, azureOutline, azureStages, githubOutline, githubWorkflow } from '../../helpers/pipelines';
+import { azureCredentials, azureDocument, azureOutline, azureStages, githubCredentials, githubOutline, githubWorkflow } from '../../helpers/pipelines';
 
 const cli = path.join(ROOT, 'dist', 'runtime', 'cli', 'main.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-bots-init-'));
@@ -172,6 +172,28 @@ describe('the GitHub Actions workflow init writes', () => {
     expect(Object.keys(job(`deploy-${stack}`).env).filter((k) => k.startsWith('TF_VAR_'))).toEqual([]);
   });
 
+  // README, "Deploying from a pipeline": a plan job needs the Azure sign-in (OIDC), ARM_SUBSCRIPTION_ID
+  // and the admin password; a deploy job the sign-in and the audience of its gate's token.
+  test.each(stacks)('plan-%s signs in to Azure with OIDC and sets ARM_SUBSCRIPTION_ID and TF_VAR_bot_admin_password', (stack) => {
+    expect(githubCredentials(job(`plan-${stack}`))).toEqual({
+      oidc: true,
+      subscription: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+      adminPassword: '${{ secrets.BOT_ADMIN_PASSWORD }}',
+      cliSignedIn: false,
+      gateAudience: undefined,
+    });
+  });
+
+  test.each(stacks)('deploy-%s signs in to Azure, Terraform with OIDC and the CLI before the gate, which gets its token for HOSTED_BOTS_AUDIENCE', (stack) => {
+    expect(githubCredentials(job(`deploy-${stack}`))).toEqual({
+      oidc: true,
+      subscription: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+      adminPassword: undefined,
+      cliSignedIn: true,
+      gateAudience: '${{ vars.HOSTED_BOTS_AUDIENCE }}',
+    });
+  });
+
   test('the review job synthesizes and diffs with no cloud credentials: no secrets, no Azure sign-in, no ARM_ or TF_VAR_ values, no tokens', () => {
     const w = workflow();
     const review = job('review');
@@ -241,6 +263,32 @@ describe('the Azure Pipelines definition init writes', () => {
       `url="$(terraform -chdir=cdktf.out/stacks/${stack} output -raw runtime_url)"`,
       'hosted-bots gate --url "$url" --smoke finance/hosted-bots-self-test --smoke-timeout 1800 --health-timeout 600',
     ]);
+  });
+
+  // README, "Deploying from a pipeline": a plan job needs the Azure sign-in (OIDC), ARM_SUBSCRIPTION_ID
+  // and the admin password; a deploy job the sign-in and the audience of its gate's token.
+  test.each(stacks)('plan %s signs in through the service connection with OIDC and exports ARM_SUBSCRIPTION_ID and TF_VAR_bot_admin_password before the plan', (stack) => {
+    expect(azureCredentials(stage(`plan_${stack.replace('-', '_')}`), 'plan')).toEqual({
+      serviceConnection: 'hosted-bots',
+      oidc: true,
+      subscription: '$(az account show --query id -o tsv)',
+      adminPassword: '$(BOT_ADMIN_PASSWORD)',
+      cliSignedIn: true,
+      gateAudience: undefined,
+      variableGroups: ['hosted-bots'],
+    });
+  });
+
+  test.each(stacks)('deploy %s signs in through the service connection with OIDC, and the gate gets its token for HOSTED_BOTS_AUDIENCE', (stack) => {
+    expect(azureCredentials(stage(`deploy_${stack.replace('-', '_')}`), 'apply')).toEqual({
+      serviceConnection: 'hosted-bots',
+      oidc: true,
+      subscription: '$(az account show --query id -o tsv)',
+      adminPassword: undefined,
+      cliSignedIn: true,
+      gateAudience: '$(HOSTED_BOTS_AUDIENCE)',
+      variableGroups: ['hosted-bots'],
+    });
   });
 
   test('the review stage\'s diff job synthesizes and diffs with no cloud credentials: no service connection, no variable group, no secrets', () => {

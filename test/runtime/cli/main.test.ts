@@ -12,7 +12,32 @@ import { runtimeArgs, synthesizedFleetJson } from '../../helpers/local-fleet';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist/runtime/cli/main.js');
+import { buildProgram } from '../../../runtime/cli/main';
+
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, AZURE_CLIENT_ID: '' } });
+
+/** The options `hosted-bots runtime <args>` parses, its action replaced so that nothing starts. */
+async function runtimeOptions(...args: string[]): Promise<Record<string, unknown>> {
+  const program = buildProgram().exitOverride();
+  const runtime = program.commands.find((c) => c.name() === 'runtime')!;
+  let parsed: Record<string, unknown> | undefined;
+  runtime.action((opts: Record<string, unknown>) => {
+    parsed = opts;
+  });
+  await program.parseAsync(['runtime', ...args], { from: 'user' });
+  return parsed!;
+}
+
+describe('runtime options', () => {
+  // README, "Rotating secrets": a new token version works within a minute.
+  test('--key-vault-refresh-seconds defaults to 60 seconds', async () => {
+    expect((await runtimeOptions()).keyVaultRefreshSeconds).toBe(60);
+  });
+
+  test('--key-vault-refresh-seconds takes a number of seconds given', async () => {
+    expect((await runtimeOptions('--key-vault-refresh-seconds', '15')).keyVaultRefreshSeconds).toBe(15);
+  });
+});
 
 describe('hosted-bots', () => {
   test.each(['demo', 'runtime', 'arm-sim', 'agent', 'connector'])('%s has help', (command) => {

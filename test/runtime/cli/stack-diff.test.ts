@@ -4,6 +4,8 @@
  * fleet repository would; edits the library cannot make (an image definition's os_type, a SKU
  * it fixes) are made to the synthesized JSON.
  */
+import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+import { Id } from '@cdktf/provider-random/lib/id';
 import { TerraformVariable } from 'cdktf';
 import { BotImagesStack, HostedBotsStack, HostedBotsStackProps } from '../../../index';
 import { diffExitCode, diffFleets, FleetChange, FleetSide } from '../../../runtime/cli/fleet-diff';
@@ -195,6 +197,40 @@ describe('diffStackResources', () => {
     expect(changes.map((c) => [c.kind, c.resource, c.destructive])).toEqual([['resource-replaced', expect.stringMatching(/^random_id\.environment_finance_admin-password-version_/), false]]);
     expect(changes[0].text).toMatch(/keepers.*routine, nothing is lost: a bot group's admin password version/);
     expect(changes[0].text).not.toContain('Passw0rd');
+    expect(diffExitCode(changes)).toBe(0);
+  }, 60_000);
+
+  /** The stack of environment(), with a random_id and a storage blob of the user's own, under the construct IDs of the library's. */
+  const withOwnResources = (generation: string) =>
+    readFleetSide(
+      synthApp((scope) => {
+        const stack = new HostedBotsStack(scope, 'bots', { geography: 'Europe', environment: { name: 'demo', botCapacity: 4 }, runtime: { botAuthentication: 'token' } });
+        stack.environment.addGroup('finance', groupProps());
+        new Id(stack, 'admin-password-version', { byteLength: 4, keepers: { generation } });
+        new StorageBlob(stack, 'package', { name: `report-${generation}.csv`, storageAccountName: 'stcontoso', storageContainerName: 'reports', type: 'Block', sourceContent: generation });
+      }).outdir,
+      'test',
+    );
+
+  test("a user's own random_id and storage blob replaced in the same stack are destructive and named, exit code 2: only the library's own are routine", () => {
+    const changes = diffFleets(withOwnResources('1'), withOwnResources('2'));
+    expect(changes.map((c) => [c.kind, c.resource, c.destructive])).toEqual([
+      ['resource-replaced', 'azurerm_storage_blob.package', true],
+      ['resource-replaced', 'random_id.admin-password-version', true],
+    ]);
+    expect(changes.map((c) => c.text).join('\n')).not.toContain('routine');
+    expect(diffExitCode(changes)).toBe(2);
+  }, 60_000);
+
+  test("a new runtime package beside a user's own blob is routine, exit code 0", () => {
+    const side = withOwnResources('1');
+    const after = edited(side, (resources) => {
+      const [name] = Object.keys(resources.azurerm_storage_blob).filter((n) => n.startsWith('runtime_package_'));
+      resources.azurerm_storage_blob[name].name = 'hosted-bots-runtime-0123456789ab.zip';
+    });
+    const changes = diffStackResources('bots', terraformOf(side), after);
+    expect(changes.map((c) => [c.kind, c.resource, c.destructive])).toEqual([['resource-replaced', expect.stringMatching(/^azurerm_storage_blob\.runtime_package_/), false]]);
+    expect(changes[0].text).toContain('routine, nothing is lost: the runtime package');
     expect(diffExitCode(changes)).toBe(0);
   }, 60_000);
 

@@ -9,6 +9,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { diffExitCode } from '../../../runtime/cli/fleet-diff';
 import { planChanges, planDeletes, readTerraformPlan, renderPath } from '../../../runtime/cli/terraform-plan';
+import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
+import { Id } from '@cdktf/provider-random/lib/id';
+import { ROUTINE_REPLACEMENT_KEY, ROUTINE_REPLACEMENTS, RoutineReplacementKind, routineReplacementsOf } from '../../../constructs/routine-replacement';
+import { HostedBotsStack } from '../../../index';
+import { synthApp } from '../../helpers/app';
+import { groupProps } from '../../helpers/fleet';
 import { terraformFor } from '../../helpers/terraform';
 
 type Resources = Record<string, Record<string, unknown>>;
@@ -44,19 +50,36 @@ describe('routine replacements', () => {
     format_version: '1.2',
     resource_changes: [{ address: `${type}.x`, mode: 'managed', type, name: 'x', change: { actions, replace_paths: [['name']] }, action_reason: 'replace_because_cannot_update' }],
   });
+  /** The stack's cdk.tf.json with `type.x`, marked as the library marks its own, or not. */
+  const config = (type: string, kind?: RoutineReplacementKind) => ({ resource: { [type]: { x: { name: 'x', '//': kind ? { [ROUTINE_REPLACEMENT_KEY]: kind } : {} } } } });
+  const marked = (type: string, kind: RoutineReplacementKind) => routineReplacementsOf(config(type, kind));
 
-  test("a new runtime package blob or admin password version is reported as routine and needs no approval", () => {
-    for (const type of ['azurerm_storage_blob', 'random_id']) {
-      const plan = readTerraformPlan(showJson(type, ['create', 'delete']), 'test');
-      const changes = planChanges('bots', plan);
-      expect(changes[1]).toMatchObject({ kind: 'resource-replaced', destructive: false, text: expect.stringContaining('routine, nothing is lost') });
-      expect(planDeletes(plan)).toBe(false);
-      expect(diffExitCode(changes)).toBe(0);
-    }
+  test.each([
+    ['azurerm_storage_blob', 'runtime-package'],
+    ['random_id', 'admin-password-version'],
+  ] as const)('a replaced %s the library marks as its %s is reported as routine and needs no approval', (type, kind) => {
+    const plan = readTerraformPlan(showJson(type, ['create', 'delete']), 'test', marked(type, kind));
+    const changes = planChanges('bots', plan);
+    expect(changes[1]).toMatchObject({ kind: 'resource-replaced', destructive: false, text: expect.stringContaining(`routine, nothing is lost: ${ROUTINE_REPLACEMENTS[kind].why}`) });
+    expect(planDeletes(plan)).toBe(false);
+    expect(diffExitCode(changes)).toBe(0);
   });
 
-  test('destroying one of them is still destructive', () => {
-    const plan = readTerraformPlan(showJson('azurerm_storage_blob', ['delete']), 'test');
+  test.each(['azurerm_storage_blob', 'random_id'])("a replaced %s without the library's marker (a user's own) needs approval, and is named", (type) => {
+    const plan = readTerraformPlan(showJson(type, ['create', 'delete']), 'test', routineReplacementsOf(config(type)));
+    const changes = planChanges('bots', plan);
+    expect(changes[1]).toMatchObject({ kind: 'resource-replaced', destructive: true, resource: `${type}.x` });
+    expect(changes[1].text).not.toContain('routine');
+    expect(diffExitCode(changes)).toBe(2);
+  });
+
+  test("a marker on a resource of another type than the marker's is not routine", () => {
+    const plan = readTerraformPlan(showJson('random_id', ['delete', 'create']), 'test', routineReplacementsOf(config('random_id', 'runtime-package')));
+    expect(diffExitCode(planChanges('bots', plan))).toBe(2);
+  });
+
+  test('destroying one of the library\'s own is still destructive', () => {
+    const plan = readTerraformPlan(showJson('azurerm_storage_blob', ['delete']), 'test', marked('azurerm_storage_blob', 'runtime-package'));
     expect(planDeletes(plan)).toBe(true);
     expect(diffExitCode(planChanges('bots', plan))).toBe(2);
   });
@@ -65,6 +88,33 @@ describe('routine replacements', () => {
     const plan = readTerraformPlan(showJson('azurerm_key_vault', ['delete', 'create']), 'test');
     expect(diffExitCode(planChanges('bots', plan))).toBe(2);
   });
+
+  test("in a synthesized stack, only the library's runtime package and admin password version are routine; a user's own random_id and blob of the same construct IDs are not", () => {
+    const app = synthApp((scope) => {
+      const stack = new HostedBotsStack(scope, 'bots', { geography: 'Europe', environment: { name: 'demo', botCapacity: 4 }, runtime: { botAuthentication: 'token' } });
+      stack.environment.addGroup('finance', groupProps());
+      new Id(stack, 'admin-password-version', { byteLength: 4, keepers: { generation: '1' } });
+      new StorageBlob(stack, 'package', { name: 'report.csv', storageAccountName: 'stcontoso', storageContainerName: 'reports', type: 'Block', sourceContent: 'x' });
+    });
+    const tf = app.terraform('bots');
+    const addresses = ['random_id', 'azurerm_storage_blob'].flatMap((type) => Object.keys(tf.resource[type]).map((name) => ({ type, name, address: `${type}.${name}` })));
+    expect(addresses).toHaveLength(4);
+    const plan = readTerraformPlan(
+      {
+        format_version: '1.2',
+        resource_changes: addresses.map(({ type, name, address }) => ({ address, mode: 'managed', type, name, change: { actions: ['create', 'delete'], replace_paths: [['name']] } })),
+      },
+      'test',
+      routineReplacementsOf(tf),
+    );
+    const changes = planChanges('bots', plan).slice(1);
+    expect(changes.filter((c) => c.destructive).map((c) => c.resource)).toEqual(['random_id.admin-password-version', 'azurerm_storage_blob.package']);
+    expect(changes.filter((c) => !c.destructive).map((c) => c.resource)).toEqual([
+      expect.stringMatching(/^random_id\.environment_finance_admin-password-version_/),
+      expect.stringMatching(/^azurerm_storage_blob\.runtime_package_/),
+    ]);
+    expect(diffExitCode(planChanges('bots', plan))).toBe(2);
+  }, 60_000);
 });
 
 describe('readTerraformPlan over real plans', () => {
