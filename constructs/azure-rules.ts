@@ -76,7 +76,7 @@ export const RULE_CATALOGUE = {
   'HRB-NAME-10': hard('group names unique in an environment', azure(NAMING)),
   'HRB-ADMIN-1': hard('admin username (Windows local account, Azure reserved names)', azure('Azure REST API, OSProfile.adminUsername')),
   'HRB-ADMIN-2': advice('admin username only known at apply time'),
-  'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)', azure('Azure REST API, OSProfile.adminPassword')),
+  'HRB-ADMIN-3': hard('admin password (Azure length, character classes, banned list)', azure('Azure REST API, OSProfile.adminPassword', 'Microsoft Learn, "What are the password requirements when creating a VM?" (https://learn.microsoft.com/azure/virtual-machines/windows/faq)')),
   'HRB-ADMIN-4': advice('admin password only known at apply time'),
   'HRB-CAP-1': hard('group size: maxBots and committedBots'),
   'HRB-CAP-2': hard('environment bot capacity'),
@@ -95,8 +95,8 @@ export const RULE_CATALOGUE = {
   'HRB-RET-1': hard('run retention and idempotency keys'),
   'HRB-TZ-1': hard('environment time zone (IANA name)'),
   'HRB-IMAGE-1': hard('image version format (Azure)', azure(NAMING)),
-  'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)", azure()),
-  'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)", azure()),
+  'HRB-IMAGE-2': hard("image version replicated to the gallery's region (Azure)", azure('Microsoft Learn, troubleshooting-shared-images.md')),
+  'HRB-IMAGE-3': hard("group image has a replica in the group's region (Azure)", azure('Microsoft Learn, troubleshooting-shared-images.md')),
   'HRB-IMAGE-4': hard('image version source a Trusted Launch supported definition takes (Azure)', azure('Microsoft Learn, "Deploy a virtual machine with Trusted Launch enabled" (virtual-machines/trusted-launch-portal.md)', 'Microsoft Learn, "Store and share images in an Azure Compute Gallery" (virtual-machines/shared-image-galleries.md)', 'Microsoft Learn, "Trusted launch FAQs" (virtual-machines/trusted-launch-faq.md)')),
   'HRB-NET-1': advice('runtime opened to public network access', azure('Microsoft Learn, postgresql/flexible-server/concepts-firewall-rules.md')),
   'HRB-NET-2': hard('operator addresses are IPv4 (Key Vault firewall)', azure('Azure REST API, KeyVaultIPRule.value')),
@@ -197,7 +197,11 @@ export const RESERVED_ADMIN_USERNAMES: readonly string[] = [
 /**
  * Passwords Azure refuses for VMs: the disallowed values of OSProfile.adminPassword in the Compute
  * REST API, which also caps a Windows password at 123 characters and asks for 3 of 4 character
- * classes. (Its minimum for Windows is 8 characters; the library asks for 12.)
+ * classes. The length the library asks for, 12-123, is the Windows VM FAQ's (Microsoft Learn,
+ * "What are the password requirements when creating a VM?"
+ * (https://learn.microsoft.com/azure/virtual-machines/windows/faq): "Passwords must be 12 - 123
+ * characters in length and meet 3 out of the following 4 complexity requirements"); the REST
+ * API's model gives 8 as its Windows minimum, and the library keeps the FAQ's stricter 12.
  */
 export const BANNED_ADMIN_PASSWORDS: readonly string[] = [
   'abc@123', 'iloveyou!', 'P@$$w0rd', 'P@ssw0rd', 'P@ssword123', 'Pa$$word', 'pass@word1', 'Password!',
@@ -584,7 +588,12 @@ export interface ReplicaFacts {
   readonly groupRegion: string;
 }
 
-/** A group may only use an image version that has a replica in the group's region. */
+/**
+ * A group may only use an image version that has a replica in the group's region. Microsoft Learn,
+ * troubleshooting-shared-images.md, on a VM or scale set that cannot be created because "The image
+ * version is not found": "Verify that the region you are trying to create a VM or virtual machine
+ * scale in is included in the list of target regions of the image version."
+ */
 export const imageReplica: Rule<ReplicaFacts> = ({ version, replicaRegions, groupRegion }) =>
   replicaRegions.includes(groupRegion)
     ? []
@@ -596,7 +605,12 @@ export interface VersionReplicationFacts {
   readonly geographies: readonly Geography[];
 }
 
-/** A version names at least one geography, and Azure requires a replica in the gallery's own region. */
+/**
+ * A version names at least one geography, and Azure requires a replica in the gallery's own region,
+ * where the version is created. Microsoft Learn, troubleshooting-shared-images.md, on an image
+ * version that cannot be created: "The target region list must include the source region of the
+ * image version."
+ */
 export const versionReplication: Rule<VersionReplicationFacts> = ({ galleryRegion, targetRegions, geographies }) => {
   if (geographies.length === 0) return [error('HRB-IMAGE-2', 'geographies', new Shown('[]'), 'must name at least one geography whose stacks use this version')];
   return targetRegions.includes(galleryRegion)
