@@ -23,10 +23,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdktf';
 import { ArmSim, sharedSimCertificate } from '../runtime/arm-sim';
-import { localManifest, randomToken } from '../runtime/cli/local-fleet';
+import { randomToken } from '../runtime/cli/local-fleet';
 import { freePort, startRuntimeProcess } from '../runtime/cli/processes';
 import { sha256Hex } from '../runtime/config/manifest';
-import { buildSingleGeo } from '../examples/single-geo/main';
 import { machine, percentile, table, writeSection } from './report';
 
 const USERS = Array.from({ length: 8 }, (_, i) => `clerk-${i + 1}`);
@@ -210,6 +209,12 @@ interface BuildResult {
 
 async function measureBuild(label: string, cli: string | undefined, dist: string, seconds: number, runs: number): Promise<BuildResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-flood-'));
+  // The fleet is synthesized by the build measured, so its manifest is one that build's runtime
+  // reads (a later build's manifest may carry keys an earlier runtime refuses).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildSingleGeo } = require(path.join(dist, 'examples', 'single-geo', 'main.js')) as { buildSingleGeo: (app: App) => void };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { localManifest } = require(path.join(dist, 'runtime', 'cli', 'local-fleet.js')) as typeof import('../runtime/cli/local-fleet');
   const app = new App({ outdir: path.join(dir, 'cdktf.out'), stackTraces: false });
   buildSingleGeo(app);
   app.synth();
