@@ -216,12 +216,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const app = front.app;
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
-  // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
   // A declared webhook's secret rotated in the vault reaches its deliveries without a restart.
   const vault = options.webhooks?.secrets;
   const secretRefresh = vault
     ? new DeclaredSecretRefresh({ manifest: options.manifest, store: options.store, secrets: vault, refreshMs: options.webhooks?.secretRefreshMs, changed: () => outbox.subscriptionsChanged(), now: options.now, log })
     : undefined;
+  // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
   const unsubscribe = options.store.onQueueChange((group) => {
     notifier.notify(group);
     scaler.trigger();

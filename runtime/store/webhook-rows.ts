@@ -61,10 +61,10 @@ export function subscriptionValues(s: NewSubscription): unknown[] {
 }
 
 /**
- * The SET clause that takes a declared subscription's secret from `excluded` (an upsert's new row,
- * or a VALUES row named so), keeping the one it replaces and when, with `now` as the placeholder
- * of the time. A secret equal to the current one changes nothing, so replicas writing the same
- * new secret one after the other leave the first one's record of the rotation as it is.
+ * The upsert's SET clause for a declared subscription's secret: `excluded`'s secret, keeping the
+ * one it replaces and when (`now` is the placeholder of the time). A secret equal to the current
+ * one changes nothing, so replicas writing the same new secret one after the other leave the first
+ * one's record of the rotation as it is.
  */
 export function secretRotationSet(table: string, now: string): string {
   const changed = `${table}.secret <> excluded.secret`;

@@ -15,10 +15,10 @@ import { createHash } from 'crypto';
 import type { FleetManifest } from '../config/manifest';
 import type { SecretStore } from '../azure/key-vault';
 import type { NewSubscription, Store } from '../store/types';
+import { SECRET_ROTATION_GRACE_MS } from '../domain/webhook';
 import { Log, silentLog } from '../log';
 import { AddressGuard, DestinationRefused } from './address-guard';
 import { newSecret, secretKey } from './signing';
-import { SECRET_ROTATION_GRACE_MS } from '../domain/webhook';
 
 /** A declared subscription's ID: `whm_` and 24 hex digits of the hash of its group and URL. */
 export function declaredWebhookId(group: string, url: string): string {
@@ -102,6 +102,12 @@ export interface DeclaredSecretRefreshOptions {
  * with it: that is logged once when it starts failing and once when it reads again, not on every
  * refresh. Unlike the start, a refresh never creates a missing secret: a secret deleted from the
  * vault by mistake must not silently become a new one the receiver does not know.
+ *
+ * Replicas read the vault at different moments; one whose read came just before a rotation may
+ * store the old secret back after another stored the new one. That is a rotation too (the new
+ * secret becomes the previous one, and both still sign), and its next refresh stores the new one
+ * again: no receiver holding either secret rejects a delivery meanwhile, and the grace period counts
+ * from the last change.
  */
 export class DeclaredSecretRefresh {
   private timer?: NodeJS.Timeout;
