@@ -28,7 +28,7 @@ import { runWebhookView } from './api/views';
 import { webhookSection } from './api/webhook-routes';
 import { AddressGuard, Resolver } from './webhooks/address-guard';
 import { webhookEvents } from './webhooks/events';
-import { syncDeclaredWebhooks } from './webhooks/declared';
+import { DeclaredSecretRefresh, syncDeclaredWebhooks } from './webhooks/declared';
 import { WebhookOutbox } from './webhooks/outbox';
 
 export interface RuntimeOptions {
@@ -88,6 +88,8 @@ export interface RuntimeOptions {
     readonly pollMs?: number;
     /** Where the signing secrets of the manifest's webhooks live. @default the store (a local runtime) */
     readonly secrets?: import('./azure/key-vault').SecretStore;
+    /** How often the secrets in `secrets` are read again, so a rotated one takes over: the tokens' Key Vault refresh. @default 60000 */
+    readonly secretRefreshMs?: number;
   };
 }
 
@@ -214,6 +216,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const app = front.app;
   let server: http.Server | undefined;
   const sockets = new Set<import('net').Socket>();
+  // A declared webhook's secret rotated in the vault reaches its deliveries without a restart.
+  const vault = options.webhooks?.secrets;
+  const secretRefresh = vault
+    ? new DeclaredSecretRefresh({ manifest: options.manifest, store: options.store, secrets: vault, refreshMs: options.webhooks?.secretRefreshMs, changed: () => outbox.subscriptionsChanged(), now: options.now, log })
+    : undefined;
   // Other replicas' queue changes: wake this replica's waiting claims, and re-plan if it leads.
   const unsubscribe = options.store.onQueueChange((group) => {
     notifier.notify(group);
@@ -236,6 +243,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const declared = await syncDeclaredWebhooks(options.manifest, options.store, guard, options.webhooks?.secrets, (options.now ?? Date.now)());
       outbox.subscriptionsChanged();
       if (declared.length > 0) log('webhook.declared', { subscriptions: declared.length });
+      secretRefresh?.start();
       // Headers larger than 16 KiB are refused (431) before any handler runs. Time-outs are
       // checked every second rather than Node's default 30 s, so a slow client is cut off on time.
       const requestMs = options.timeouts?.requestMs ?? 60_000;
@@ -261,6 +269,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     async close() {
       unsubscribe();
+      secretRefresh?.stop();
       await scaler.stop();
       await outbox.stop();
       if (server) {

@@ -190,7 +190,7 @@ export function buildProgram(): Command {
     )
     .option('--key-vault-url <url>', "the stack's Key Vault: the runtime creates its admin token there (secret runtime-admin-token) when missing and reads new versions every minute (HOSTED_BOTS_KEY_VAULT_URL)", process.env.HOSTED_BOTS_KEY_VAULT_URL)
     .option('--metrics-token-secret <name>', 'serve /metrics to the token in this Key Vault secret, created when missing; needs --key-vault-url (HOSTED_BOTS_METRICS_TOKEN_SECRET)', process.env.HOSTED_BOTS_METRICS_TOKEN_SECRET)
-    .addOption(new Option('--key-vault-refresh-seconds <s>', 'how often to read the Key Vault tokens again, so that a new version takes over').default(60).argParser(number('--key-vault-refresh-seconds', 1, 86400)))
+    .addOption(new Option('--key-vault-refresh-seconds <s>', "how often to read the Key Vault tokens and the declared webhooks' signing secrets again, so that a new version takes over").default(60).argParser(number('--key-vault-refresh-seconds', 1, 86400)))
     .option('--key-vault-ca <file>', 'PEM certificate to trust for a local Key Vault (tests); its bearer token then comes from the local credential')
     .addOption(new Option('--lease-seconds <s>', 'how long the scaling replica\'s lease lasts without renewal').argParser(number('--lease-seconds', 1, 3600)))
     .addOption(new Option('--port <port>', 'port to listen on').default(Number(process.env.PORT ?? 8080)).argParser(number('--port', 0, 65535)))
@@ -300,7 +300,8 @@ export function buildProgram(): Command {
         leaseTtlMs: opts.leaseSeconds === undefined ? undefined : opts.leaseSeconds * 1000,
         backoffBaseMs: opts.backoffSeconds * 1000,
         trustProxy: opts.trustProxy,
-        webhooks: { allowedHosts: opts.webhookAllowedHosts, secrets: vault?.secrets },
+        // The manifest's webhooks' secrets are read again on the tokens' refresh interval.
+        webhooks: { allowedHosts: opts.webhookAllowedHosts, secrets: vault?.secrets, secretRefreshMs: opts.keyVaultRefreshSeconds * 1000 },
         telemetry,
         log,
       });

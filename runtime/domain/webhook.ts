@@ -34,6 +34,13 @@ export interface Subscription {
   readonly format: WebhookFormat;
   /** `whsec_` and the base64 of 32 random bytes; never shown after creation. */
   readonly secret: string;
+  /**
+   * The secret `secret` replaced, and when (a declared webhook's secret rotated in the vault):
+   * deliveries are signed with both until SECRET_ROTATION_GRACE_MS after `secretReplacedAt`.
+   * Absent for a subscription whose secret never changed.
+   */
+  readonly previousSecret?: string;
+  readonly secretReplacedAt?: number;
   /** For queue.wait_exceeded: how long the oldest queued run may wait before the alert. */
   readonly waitAboveMinutes?: number;
   readonly source: SubscriptionSource;
@@ -104,6 +111,25 @@ export const RETRY = { firstMs: 5_000, maxMs: 2 * 3_600_000, jitter: 0.2 } as co
  * 24 hours, which the Standard Webhooks schedule spans too), then kept as failed.
  */
 export const GIVE_UP_AFTER_MS = 25 * 3_600_000;
+
+/**
+ * How long after a subscription's secret is replaced each delivery is signed with the previous
+ * secret too. The Standard Webhooks specification lets `webhook-signature` carry several
+ * space-delimited signatures, and a receiver accepts a message when any of them verifies, so a
+ * receiver may switch to the new secret at any time within this period without missing a delivery
+ * (README, "Rotating secrets"). A day, as a receiver's owner may be told of the rotation only
+ * the next working day.
+ */
+export const SECRET_ROTATION_GRACE_MS = 24 * 3_600_000;
+
+/**
+ * The secrets that sign a delivery sent at `now`: the subscription's secret, then, within
+ * SECRET_ROTATION_GRACE_MS of its rotation, the one it replaced.
+ */
+export function signingSecrets(s: Pick<Subscription, 'secret' | 'previousSecret' | 'secretReplacedAt'>, now: number): string[] {
+  const inGrace = s.previousSecret !== undefined && s.secretReplacedAt !== undefined && now < s.secretReplacedAt + SECRET_ROTATION_GRACE_MS;
+  return inGrace && s.previousSecret !== s.secret ? [s.secret, s.previousSecret!] : [s.secret];
+}
 
 export type RetryDecision = { readonly kind: 'retry'; readonly at: number } | { readonly kind: 'give_up' };
 

@@ -271,4 +271,16 @@ CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHE
 CREATE INDEX webhook_deliveries_grp ON webhook_deliveries (grp, created_at);
 `,
   },
+  {
+    version: 13,
+    name: 'previous webhook secrets',
+    // The secret a subscription's new one replaced, and when: a declared webhook's secret rotated in
+    // the vault signs deliveries together with the previous one for SECRET_ROTATION_GRACE_MS
+    // (runtime/domain/webhook.ts), so receivers can switch without missing any. Existing rows get
+    // none: their secret never changed.
+    sql: () => `
+ALTER TABLE webhook_subscriptions ADD COLUMN previous_secret TEXT;
+ALTER TABLE webhook_subscriptions ADD COLUMN secret_replaced_at BIGINT;
+`,
+  },
 ];

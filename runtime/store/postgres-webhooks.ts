@@ -8,7 +8,7 @@ import type { Delivery, NewDelivery } from '../domain/webhook';
 import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
 import { AUDIT_COLUMNS, auditValues } from './rows';
 import { Actor, auditEntry } from '../domain/audit';
-import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
+import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, secretRotationSet, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
 
 type Row = Record<string, any>;
 type Query = (text: string, values?: unknown[]) => Promise<QueryResult<Row>>;
@@ -61,17 +61,35 @@ export class PostgresWebhooks implements WebhookStore {
     });
   }
 
-  syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void> {
+  syncDeclaredSubscriptions(declared: readonly NewSubscription[], now = Date.now()): Promise<void> {
     return this.tx(async (q) => {
       await q(`DELETE FROM webhook_subscriptions WHERE source = 'manifest' AND NOT (id = ANY($1::text[]))`, [declared.map((d) => d.id)]);
       // In ID order, so replicas syncing at once lock the rows in one order.
       for (const d of [...declared].sort((a, b) => (a.id < b.id ? -1 : 1))) {
         await q(
           `INSERT INTO webhook_subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (${params(10)})
-           ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, format = excluded.format, secret = excluded.secret, wait_above_minutes = excluded.wait_above_minutes`,
-          subscriptionValues(d),
+           ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, format = excluded.format, wait_above_minutes = excluded.wait_above_minutes,
+             ${secretRotationSet('webhook_subscriptions', '$11')}`,
+          [...subscriptionValues(d), now],
         );
       }
+    });
+  }
+
+  rotateDeclaredSecrets(secrets: ReadonlyArray<{ readonly id: string; readonly secret: string }>, now: number): Promise<string[]> {
+    return this.tx(async (q) => {
+      const rotated: string[] = [];
+      // In ID order, as the sync locks them. A replica that waited on another's update of the row
+      // compares with the secret that update wrote (READ COMMITTED re-checks the WHERE), so the
+      // same new secret is rotated once.
+      for (const s of [...secrets].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+        const result = await q(
+          `UPDATE webhook_subscriptions SET previous_secret = secret, secret_replaced_at = $1, secret = $2 WHERE id = $3 AND source = 'manifest' AND secret <> $2`,
+          [now, s.secret, s.id],
+        );
+        if ((result.rowCount ?? 0) > 0) rotated.push(s.id);
+      }
+      return rotated;
     });
   }
 

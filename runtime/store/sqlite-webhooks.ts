@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Delivery, NewDelivery } from '../domain/webhook';
 import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
-import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
+import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, secretRotationSet, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
 import { AUDIT_COLUMNS, auditValues, sqlList } from './rows';
 import { Actor, auditEntry } from '../domain/audit';
 
@@ -60,7 +60,7 @@ export class SqliteWebhooks implements WebhookStore {
     });
   }
 
-  syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void> {
+  syncDeclaredSubscriptions(declared: readonly NewSubscription[], now = Date.now()): Promise<void> {
     return this.tx(() => {
       const keep = new Set(declared.map((d) => d.id));
       for (const r of this.db.prepare(`SELECT id FROM webhook_subscriptions WHERE source = 'manifest'`).all() as Row[]) {
@@ -68,9 +68,19 @@ export class SqliteWebhooks implements WebhookStore {
       }
       const upsert = this.db.prepare(
         `INSERT INTO webhook_subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, format = excluded.format, secret = excluded.secret, wait_above_minutes = excluded.wait_above_minutes`,
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url, events = excluded.events, format = excluded.format, wait_above_minutes = excluded.wait_above_minutes,
+           ${secretRotationSet('webhook_subscriptions', '?')}`,
       );
-      for (const d of declared) upsert.run(...subscriptionValues(d));
+      for (const d of declared) upsert.run(...subscriptionValues(d), now);
+    });
+  }
+
+  rotateDeclaredSecrets(secrets: ReadonlyArray<{ readonly id: string; readonly secret: string }>, now: number): Promise<string[]> {
+    return this.tx(() => {
+      const rotate = this.db.prepare(
+        `UPDATE webhook_subscriptions SET previous_secret = secret, secret_replaced_at = ?, secret = ? WHERE id = ? AND source = 'manifest' AND secret <> ?`,
+      );
+      return secrets.filter((s) => rotate.run(now, s.secret, s.id, s.secret).changes > 0).map((s) => s.id);
     });
   }
 

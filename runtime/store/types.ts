@@ -197,10 +197,19 @@ export interface WebhookStore {
   deleteSubscription(group: string, id: string, actor?: Actor, now?: number): Promise<boolean>;
   /**
    * Makes the manifest's subscriptions these: new ones are added, changed ones updated (their
-   * secret too, and an open wait episode kept), the others deleted with their deliveries.
+   * secret too, the replaced one kept as in rotateDeclaredSecrets, and an open wait episode kept),
+   * the others deleted with their deliveries.
    * Subscriptions made through the API are not touched.
    */
-  syncDeclaredSubscriptions(declared: readonly NewSubscription[]): Promise<void>;
+  syncDeclaredSubscriptions(declared: readonly NewSubscription[], now?: number): Promise<void>;
+  /**
+   * Gives declared subscriptions the secrets their vault holds now; one whose secret differs keeps
+   * the one it had as its previous secret, replaced at `now`. A compare-and-set per subscription:
+   * replicas writing the same new secret at once rotate it once, and the same secret again changes
+   * nothing. Subscriptions made through the API, and IDs not stored, are not touched. Returns the
+   * IDs whose secret changed.
+   */
+  rotateDeclaredSecrets(secrets: ReadonlyArray<{ readonly id: string; readonly secret: string }>, now: number): Promise<string[]>;
   /** Queues deliveries, due at once; one whose (subscription, event key) is queued already, or whose subscription is gone, is skipped. Returns how many were queued. */
   enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<number>;
   /** Opens a wait episode and queues its alert in one step, unless one is open already; true when it opened. */

@@ -17,6 +17,8 @@ export function rowToSubscription(r: Row): Subscription & { health: Subscription
     events: JSON.parse(r.events) as WebhookEventType[],
     format: r.format as WebhookFormat,
     secret: r.secret,
+    previousSecret: r.previous_secret ?? undefined,
+    secretReplacedAt: num(r.secret_replaced_at),
     waitAboveMinutes: num(r.wait_above_minutes),
     source: r.source,
     createdBy: r.created_by,
@@ -56,6 +58,19 @@ export const SUBSCRIPTION_COLUMNS = 'id, grp, url, events, format, secret, wait_
 
 export function subscriptionValues(s: NewSubscription): unknown[] {
   return [s.id, s.group, s.url, JSON.stringify(s.events), s.format, s.secret, s.waitAboveMinutes ?? null, s.source, s.createdBy, s.createdAt];
+}
+
+/**
+ * The upsert's SET clause for a declared subscription's secret: `excluded`'s secret, keeping the
+ * one it replaces and when (`now` is the placeholder of the time). A secret equal to the current
+ * one changes nothing, so replicas writing the same new secret one after the other leave the first
+ * one's record of the rotation as it is.
+ */
+export function secretRotationSet(table: string, now: string): string {
+  const changed = `${table}.secret <> excluded.secret`;
+  return `previous_secret = CASE WHEN ${changed} THEN ${table}.secret ELSE ${table}.previous_secret END,
+    secret_replaced_at = CASE WHEN ${changed} THEN ${now} ELSE ${table}.secret_replaced_at END,
+    secret = excluded.secret`;
 }
 
 export const DELIVERY_COLUMNS = 'id, subscription_id, grp, event_type, event_key, body, state, attempts, created_at, next_attempt_at';

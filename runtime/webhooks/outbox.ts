@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'crypto';
 import type { QueueWaitEvent } from '../api/webhook-schemas';
-import { afterFailure, Delivery, NewDelivery, runEventType, Subscription, waitEpisode, WebhookEventType } from '../domain/webhook';
+import { afterFailure, Delivery, NewDelivery, runEventType, signingSecrets, Subscription, waitEpisode, WebhookEventType } from '../domain/webhook';
 import { FINAL_RUN_STATES, Run } from '../domain/run';
 import type { Store } from '../store/types';
 import { Log, silentLog } from '../log';
@@ -234,7 +234,9 @@ export class WebhookOutbox {
   private async attempt(d: Delivery, s: Subscription): Promise<void> {
     let result: AttemptResult;
     try {
-      result = await this.send({ url: s.url, headers: signedHeaders(s.secret, d.id, this.now(), d.body), body: d.body });
+      const sentAt = this.now();
+      // Both secrets while a rotation's grace period runs, so receivers on either one accept it.
+      result = await this.send({ url: s.url, headers: signedHeaders(signingSecrets(s, sentAt), d.id, sentAt, d.body), body: d.body });
     } catch (err) {
       // A secret that cannot sign (a vault value changed by hand) fails the attempt like any other failure.
       result = { ok: false, error: (err as Error).message };

@@ -4,7 +4,9 @@
  * attempt), `webhook-timestamp` (seconds since the epoch, of this attempt) and `webhook-signature`
  * (`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`, keyed with the secret's bytes: the
  * base64 after its `whsec_` prefix). A receiver checks the signature and that the timestamp is
- * recent, which stops replays.
+ * recent, which stops replays. The header may carry several space-delimited signatures, and a
+ * receiver accepts the message when any of them verifies: during a rotation's grace period
+ * (SECRET_ROTATION_GRACE_MS of runtime/domain/webhook.ts) each delivery carries one per secret.
  */
 import { createHmac, randomBytes } from 'crypto';
 
@@ -34,8 +36,9 @@ export function sign(secret: string, id: string, timestampSeconds: number, body:
   return `v1,${mac}`;
 }
 
-/** The three headers of one attempt, sent at `now` (ms). */
-export function signedHeaders(secret: string, id: string, now: number, body: string): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+/** The three headers of one attempt, sent at `now` (ms), signed with each of `secrets` in turn (the newest first). */
+export function signedHeaders(secrets: string | readonly string[], id: string, now: number, body: string): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
   const timestamp = Math.floor(now / 1000);
-  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': sign(secret, id, timestamp, body) };
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) => sign(secret, id, timestamp, body));
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatures.join(' ') };
 }

@@ -1,4 +1,4 @@
-import { afterFailure, GIVE_UP_AFTER_MS, RETRY, runEventType, waitEpisode } from '../../../runtime/domain/webhook';
+import { afterFailure, GIVE_UP_AFTER_MS, RETRY, runEventType, SECRET_ROTATION_GRACE_MS, signingSecrets, waitEpisode } from '../../../runtime/domain/webhook';
 
 const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
@@ -62,5 +62,30 @@ describe('waitEpisode', () => {
 
   test('a wait at or below the threshold with no episode open does nothing', () => {
     expect(waitEpisode(T0, T0 + 10 * MINUTE, 10, false)).toBe('none');
+  });
+});
+
+describe('signingSecrets', () => {
+  const rotated = { secret: 'whsec_new', previousSecret: 'whsec_old', secretReplacedAt: T0 };
+
+  test('a secret that never changed signs alone', () => {
+    expect(signingSecrets({ secret: 'whsec_only' }, T0)).toEqual(['whsec_only']);
+  });
+
+  test('within the grace period after a rotation the new secret signs first, then the previous one', () => {
+    expect(signingSecrets(rotated, T0)).toEqual(['whsec_new', 'whsec_old']);
+    expect(signingSecrets(rotated, T0 + SECRET_ROTATION_GRACE_MS - 1)).toEqual(['whsec_new', 'whsec_old']);
+  });
+
+  test('once the grace period is over only the new secret signs', () => {
+    expect(signingSecrets(rotated, T0 + SECRET_ROTATION_GRACE_MS)).toEqual(['whsec_new']);
+  });
+
+  test('the grace period is the 24 hours README states', () => {
+    expect(SECRET_ROTATION_GRACE_MS).toBe(24 * 3_600_000);
+  });
+
+  test('a previous secret equal to the current one is not sent twice', () => {
+    expect(signingSecrets({ ...rotated, previousSecret: 'whsec_new' }, T0)).toEqual(['whsec_new']);
   });
 });

@@ -1099,6 +1099,93 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           [kept.id, ['run.failed'], 'teams'],
         ]);
       });
+
+      describe('declared secrets', () => {
+        const OLD = 'whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQ=';
+        const NEW = 'whsec_bmV3LW5ldy1uZXctbmV3LW5ldy1uZXctbmV3LW5ldy1uZXc=';
+        const declared = (overrides: Partial<NewSubscription> = {}) =>
+          subscription({ id: 'whm_00000000000000000000001', source: 'manifest', createdBy: 'manifest', secret: OLD, ...overrides });
+        const secretsOf = async (id: string) => {
+          const s = (await store.webhooks.subscriptions()).find((x) => x.id === id)!;
+          return { secret: s.secret, previousSecret: s.previousSecret, secretReplacedAt: s.secretReplacedAt };
+        };
+
+        test('a declared subscription whose secret never changed has no previous secret', async () => {
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0 + 1);
+          expect(await secretsOf(declared().id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
+        });
+
+        test('a sync with a new secret keeps the replaced one and when it was replaced', async () => {
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          await store.webhooks.syncDeclaredSubscriptions([declared({ secret: NEW })], T0 + 5);
+          expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 5 });
+        });
+
+        test('a rotation stores the new secret, keeps the replaced one with its time, and returns the IDs it changed', async () => {
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          expect(await store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 7)).toEqual([declared().id]);
+          expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 7 });
+        });
+
+        test('the same secret again changes nothing: a later replica does not overwrite the rotation', async () => {
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          await store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 7);
+          expect(await store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 60_007)).toEqual([]);
+          await store.webhooks.syncDeclaredSubscriptions([declared({ secret: NEW })], T0 + 90_000);
+          expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 7 });
+        });
+
+        test('a rotation leaves subscriptions made through the API, and unknown IDs, alone', async () => {
+          const api = subscription({ id: 'wh_000000000000000000000001', secret: OLD });
+          await store.webhooks.createSubscription(api);
+          expect(await store.webhooks.rotateDeclaredSecrets([{ id: api.id, secret: NEW }, { id: 'whm_unknown', secret: NEW }], T0)).toEqual([]);
+          expect(await secretsOf(api.id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
+        });
+
+        test('two replicas rotating to the same new secret at once rotate it once, from the old secret', async () => {
+          if (!env.reopen) return;
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          const other = await env.reopen();
+          try {
+            const [mine, theirs] = await Promise.all([
+              store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 1),
+              other.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 2),
+            ]);
+            expect([...mine, ...theirs]).toEqual([declared().id]);
+            expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: mine.length > 0 ? T0 + 1 : T0 + 2 });
+          } finally {
+            await other.close();
+          }
+        });
+
+        test('two replicas starting at once with the same new secret keep the old one as the previous secret', async () => {
+          if (!env.reopen) return;
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          const other = await env.reopen();
+          try {
+            await Promise.all([
+              store.webhooks.syncDeclaredSubscriptions([declared({ secret: NEW })], T0 + 1),
+              other.webhooks.syncDeclaredSubscriptions([declared({ secret: NEW })], T0 + 2),
+            ]);
+            expect(await secretsOf(declared().id)).toMatchObject({ secret: NEW, previousSecret: OLD });
+          } finally {
+            await other.close();
+          }
+        });
+
+        test('a store from before previous secrets were kept gains them on reopening; its subscriptions have none, and rotate', async () => {
+          if (!env.reopen) return;
+          await store.webhooks.syncDeclaredSubscriptions([declared()], T0);
+          await store.close();
+          // The schema as migration 12 left it.
+          await env.sql(`ALTER TABLE webhook_subscriptions DROP COLUMN previous_secret; ALTER TABLE webhook_subscriptions DROP COLUMN secret_replaced_at; DELETE FROM schema_migrations WHERE version = 13;`);
+          store = await env.reopen();
+          expect(await secretsOf(declared().id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
+          await store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 1);
+          expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 1 });
+        });
+      });
     });
 
     describe('lease', () => {

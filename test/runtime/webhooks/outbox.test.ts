@@ -2,8 +2,9 @@
  * The outbox against a real local receiver, on both stores: signatures the reference
  * implementation verifies, retries with backoff on an injected clock, giving up after a day and
  * more, a restart in the middle of a backlog, the defaults README states (a two-minute lease, a
- * catch-up every minute), destinations whose names resolve to refused addresses, and the
- * queue-wait alert once per episode.
+ * catch-up every minute), destinations whose names resolve to refused addresses, the
+ * queue-wait alert once per episode, and a rotated secret's grace period (both signatures, then
+ * the new one alone).
  *
  * The PostgreSQL half runs when BOTS_TEST_PG_URL is set (e.g.
  * postgresql://postgres@127.0.0.1:5432/test), as the store tests do.
@@ -19,7 +20,7 @@ import { PostgresStore } from '../../../runtime/store/postgres';
 import type { Store } from '../../../runtime/store/types';
 import { newId } from '../../../runtime/store/ids';
 import type { WebhookEventType } from '../../../runtime/domain/webhook';
-import { GIVE_UP_AFTER_MS } from '../../../runtime/domain/webhook';
+import { GIVE_UP_AFTER_MS, SECRET_ROTATION_GRACE_MS } from '../../../runtime/domain/webhook';
 import { deliver } from '../../../runtime/webhooks/deliver';
 import { AddressGuard } from '../../../runtime/webhooks/address-guard';
 import { DEFAULT_CATCH_UP_MS, DEFAULT_LEASE_MS, DeliveryResult, OutboxOptions, WebhookOutbox } from '../../../runtime/webhooks/outbox';
@@ -87,6 +88,19 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     }
   };
 
+  /** Whether a receiver holding `key` accepts the i-th request, by the reference implementation, on the injected clock. */
+  const accepts = (key: string, i: number) => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(clock);
+    try {
+      new Webhook(key).verify(receiver.received[i].body, receiver.received[i].headers);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      now.mockRestore();
+    }
+  };
+
   beforeEach(async () => {
     handle = makeHandle();
     store = await handle.open();
@@ -145,6 +159,55 @@ describe.each(stores)('webhook outbox on %s', (_name, makeHandle) => {
     expect(results).toEqual(['retry', 'retry', 'delivered']);
     const [subscription] = await store.webhooks.subscriptions('finance');
     expect(subscription.health).toEqual({ lastSuccessAt: clock, lastFailureAt: clock - 10_000, failing: 0 });
+  });
+
+  describe('a declared webhook whose secret was rotated', () => {
+    const id = 'whm_000000000000000000000001';
+    let previous: string;
+
+    beforeEach(async () => {
+      previous = secret;
+      await store.webhooks.syncDeclaredSubscriptions(
+        [{ id, group: 'finance', url: receiver.url(), events: ['run.failed'], format: 'json', secret: previous, source: 'manifest', createdBy: 'manifest', createdAt: clock }],
+        clock,
+      );
+      secret = newSecret();
+      await store.webhooks.rotateDeclaredSecrets([{ id, secret }], clock);
+    });
+
+    test('during the grace period each delivery carries both signatures: receivers holding the old secret and the new one both accept it', async () => {
+      const o = outbox();
+      clock += SECRET_ROTATION_GRACE_MS - 60_000;
+      await o.publish('finance', 'run.failed', 'run_1', { id: 'run_1' });
+      expect(await o.drain()).toBe(1);
+      expect(receiver.received[0].headers['webhook-signature'].split(' ')).toHaveLength(2);
+      expect(accepts(secret, 0)).toBe(true);
+      expect(accepts(previous, 0)).toBe(true);
+      expect(accepts(newSecret(), 0)).toBe(false);
+    });
+
+    test('after the grace period only the new secret signs: a receiver still on the old one rejects the delivery', async () => {
+      const o = outbox();
+      clock += SECRET_ROTATION_GRACE_MS;
+      await o.publish('finance', 'run.failed', 'run_1', { id: 'run_1' });
+      expect(await o.drain()).toBe(1);
+      expect(receiver.received[0].headers['webhook-signature'].split(' ')).toHaveLength(1);
+      expect(accepts(secret, 0)).toBe(true);
+      expect(accepts(previous, 0)).toBe(false);
+    });
+
+    test('a retry after the grace period ended is signed with the new secret only, though its first attempt carried both', async () => {
+      receiver.failNext(1);
+      const o = outbox();
+      await o.publish('finance', 'run.failed', 'run_1', { id: 'run_1' });
+      await o.drain();
+      // Checked now: receivers refuse a timestamp more than 5 minutes off their clock.
+      expect([accepts(previous, 0), accepts(secret, 0)]).toEqual([true, true]);
+      clock += SECRET_ROTATION_GRACE_MS;
+      await o.drain();
+      expect(receiver.received).toHaveLength(2);
+      expect([accepts(previous, 1), accepts(secret, 1)]).toEqual([false, true]);
+    });
   });
 
   test('a secret that cannot sign (a vault value set by hand) fails the attempt, and the delivery is retried', async () => {

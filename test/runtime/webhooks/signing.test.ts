@@ -44,3 +44,18 @@ test("another subscription's secret does not verify", () => {
 test('a secret without the whsec_ prefix is refused, naming the rule', () => {
   expect(() => sign('c2VjcmV0', 'msg_abc', 1, body)).toThrow(/must start with whsec_/);
 });
+
+test('headers signed with two secrets carry both signatures, space-delimited, newest first', () => {
+  const [current, previous] = [newSecret(), newSecret()];
+  const at = 1_765_000_000_000;
+  const headers = signedHeaders([current, previous], 'msg_abc', at, body);
+  expect(headers['webhook-signature']).toBe(`${sign(current, 'msg_abc', at / 1000, body)} ${sign(previous, 'msg_abc', at / 1000, body)}`);
+});
+
+test('a receiver holding either of two signing secrets verifies the message with the reference implementation', () => {
+  const [current, previous] = [newSecret(), newSecret()];
+  const headers = signedHeaders([current, previous], 'msg_abc', Date.now(), body);
+  expect(new Webhook(current).verify(body, headers)).toEqual(JSON.parse(body));
+  expect(new Webhook(previous).verify(body, headers)).toEqual(JSON.parse(body));
+  expect(() => new Webhook(newSecret()).verify(body, headers)).toThrow(/signature/i);
+});
