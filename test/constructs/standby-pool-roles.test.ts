@@ -3,7 +3,7 @@
  * standby pools"): declared for a group with a standby pool when the environment names the
  * provider, once per scope, before the pool; warned about when it does not.
  */
-import { Fn, Testing } from 'cdktf';
+import { App, Fn, Testing } from 'cdktf';
 import { BotImageGallery, BotImagesStack, BotImageSource, HostedBotsStack, HostedBotGroupProps, RuleSuppressions, STANDBY_POOL_PERMISSIONS_DOC } from '../../index';
 import { fleetStack, groupProps, QUIET_MONITORING, resources, synth, warnings } from '../helpers/fleet';
 import { checkExpressions, describeProblems, evaluateWithTerraform, expressionsOf, terraformFor } from '../helpers/terraform';
@@ -31,13 +31,19 @@ function providerRoleAddresses(json: Record<string, any>): string[] {
 
 const pools = (json: Record<string, any>) => resources(json, 'azurerm_virtual_machine_scale_set_standby_pool');
 
-/** An images stack with one version, and a Europe stack whose groups boot it. */
-function galleryApp(geographies: readonly ('Europe' | 'US')[], groups: ReadonlyArray<Partial<HostedBotGroupProps>>, principalId = PROVIDER) {
-  const app = Testing.app();
+/** An images stack in North Europe with one image version, replicated to the geographies given. */
+function imagesWithVersion(app: App, geographies: readonly ('Europe' | 'US')[]) {
   const images = new BotImagesStack(app, 'images', { location: 'northeurope', gallery: { name: 'botimages' } });
   const version = images.gallery
     .addImage('windows', { name: 'windows-rpa', publisher: 'contoso', offer: 'rpa', sku: 'win11' })
     .addVersion('1.0.0', { source: { managedImageId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa' }, geographies: [...geographies] });
+  return { images, version };
+}
+
+/** An images stack with one version, and a Europe stack whose groups boot it. */
+function galleryApp(geographies: readonly ('Europe' | 'US')[], groups: ReadonlyArray<Partial<HostedBotGroupProps>>, principalId = PROVIDER) {
+  const app = Testing.app();
+  const { images, version } = imagesWithVersion(app, geographies);
   const stacks = geographies.map((geography) => {
     const stack = new HostedBotsStack(app, `bots-${geography.toLowerCase()}`, {
       geography,
@@ -156,10 +162,7 @@ describe('standby pool roles, with standbyPoolProvider', () => {
 
   test('a principal known only at apply time cannot reach a gallery in another stack: refused, naming the prop', () => {
     const app = Testing.app();
-    const images = new BotImagesStack(app, 'images', { location: 'northeurope', gallery: { name: 'botimages' } });
-    const version = images.gallery
-      .addImage('windows', { name: 'windows-rpa', publisher: 'contoso', offer: 'rpa', sku: 'win11' })
-      .addVersion('1.0.0', { source: { managedImageId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa' }, geographies: ['Europe'] });
+    const { images, version } = imagesWithVersion(app, ['Europe']);
     const stack = new HostedBotsStack(app, 'bots', {
       geography: 'Europe',
       environment: { name: 'demo', botCapacity: 4, monitoring: QUIET_MONITORING, standbyPoolProvider: { principalId: Fn.trimspace(PROVIDER) } },
@@ -177,10 +180,7 @@ describe('standby pool roles, with standbyPoolProvider', () => {
 
   test('every expression of the stacks, the scopes cut from apply-time IDs included, parses in Terraform', async () => {
     const app = Testing.app();
-    const images = new BotImagesStack(app, 'images', { location: 'northeurope', gallery: { name: 'botimages' } });
-    const version = images.gallery
-      .addImage('windows', { name: 'windows-rpa', publisher: 'contoso', offer: 'rpa', sku: 'win11' })
-      .addVersion('1.0.0', { source: { managedImageId: '/subscriptions/0/resourceGroups/img/providers/Microsoft.Compute/images/rpa' }, geographies: ['Europe'] });
+    const { images, version } = imagesWithVersion(app, ['Europe']);
     const stack = new HostedBotsStack(app, 'bots', {
       geography: 'Europe',
       environment: { name: 'demo', botCapacity: 4, monitoring: QUIET_MONITORING, network: { subnetId: Fn.trimspace(HUB_SUBNET) }, standbyPoolProvider: { principalId: PROVIDER } },

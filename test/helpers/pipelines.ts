@@ -286,6 +286,30 @@ export interface AzureJobCredentials extends PipelineCredentials {
   readonly variableGroups: readonly string[];
 }
 
+/** What README ("Deploying from a pipeline") says a GitHub deploy job runs with: OIDC, no admin password, the gate's token for HOSTED_BOTS_AUDIENCE. */
+export const GITHUB_DEPLOY_CREDENTIALS: PipelineCredentials = {
+  oidc: true,
+  subscription: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+  adminPassword: undefined,
+  cliSignedIn: true,
+  gateAudience: '${{ vars.HOSTED_BOTS_AUDIENCE }}',
+};
+
+/**
+ * What README ("Deploying from a pipeline") says an Azure deploy job runs with: the service
+ * connection's OIDC sign-in, no admin password (it applies a saved plan), and the gate's token for
+ * HOSTED_BOTS_AUDIENCE.
+ */
+export const AZURE_DEPLOY_CREDENTIALS: AzureJobCredentials = {
+  serviceConnection: 'hosted-bots',
+  oidc: true,
+  subscription: '$(az account show --query id -o tsv)',
+  adminPassword: undefined,
+  cliSignedIn: true,
+  gateAudience: '$(HOSTED_BOTS_AUDIENCE)',
+  variableGroups: ['hosted-bots'],
+};
+
 /**
  * An Azure Pipelines job's credentials: the AzureCLI task whose script runs `hosted-bots <command>`
  * (signed in through its service connection, with the service principal's OIDC token in its
