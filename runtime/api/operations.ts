@@ -25,7 +25,9 @@ import {
   queuePageSchema,
   runSchema,
 } from './view-schemas';
-import { RUN_EVENT_TYPES, webhookEventSchema, webhookId, webhookListSchema, webhookSubscriptionBody, webhookSubscriptionSchema } from './webhook-schemas';
+import {
+  RUN_EVENT_TYPES, webhookEventSchema, webhookId, webhookListSchema, webhookRotationBody, webhookRotationSchema, webhookSubscriptionBody, webhookSubscriptionSchema,
+} from './webhook-schemas';
 
 export type OperationMethod = 'get' | 'post' | 'patch' | 'delete';
 
@@ -358,6 +360,19 @@ export const OPERATIONS = {
     params: z.object({ group: groupParam, id: webhookId }),
     answers: { 204: { description: 'The subscription is gone' } },
     connector: { visibility: 'internal' },
+  }),
+  rotateWebhookSecret: operation({
+    id: 'RotateWebhookSecret',
+    method: 'post',
+    path: '/v1/groups/:group/webhooks/:id/rotate-secret',
+    access: 'group-co-owner',
+    tag: 'Webhooks',
+    summary: "Rotate a webhook subscription's signing secret",
+    description:
+      'Gives a subscription made through the API a new secret, shown only in this answer, and keeps its ID. Deliveries carry a signature with the old secret too for 24 hours, unless revokePreviousNow ends that at once. One the stack declares is rotated in Key Vault (409). Co-owners and admins only.',
+    params: z.object({ group: groupParam, id: webhookId }),
+    body: webhookRotationBody.optional(),
+    answers: { 200: { description: 'The new secret, and until when the old one signs', schema: webhookRotationSchema } },
   }),
 } satisfies Record<string, Operation>;
 

@@ -1,11 +1,12 @@
 /**
  * A group's webhook subscriptions, for its co-owners and the environment's admins: create one
- * (its secret is shown in that answer only), list them with how their deliveries fare, delete
- * one. Subscriptions declared in the fleet manifest are listed too, and changed only there.
+ * (its secret is shown in that answer only), list them with how their deliveries fare, give one a
+ * new secret (shown in that answer only), delete one. Subscriptions declared in the fleet manifest
+ * are listed too, and changed only there (their secrets in the vault).
  */
 import { randomBytes } from 'crypto';
 import { conflict, notFound, unprocessable } from '../errors';
-import { MAX_WEBHOOKS_PER_GROUP, Subscription, SubscriptionHealth, urlWithoutQuery } from '../domain/webhook';
+import { MAX_WEBHOOKS_PER_GROUP, previousSecretSignsUntil, Subscription, SubscriptionHealth, urlWithoutQuery } from '../domain/webhook';
 import { DestinationRefused } from '../webhooks/address-guard';
 import { newSecret } from '../webhooks/signing';
 import { actingUser, grantedGroup } from '../http/access';
@@ -112,6 +113,27 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
       webhooks.outbox.subscriptionsChanged();
       log('webhook.deleted', { group: group.name, subscription: id, by: actingUser(req, 'api').id });
       res.status(204).end();
+    }),
+    { coOwnersMay: 'manage its webhooks' },
+  );
+
+  serve(OPERATIONS.rotateWebhookSecret,
+    wrap(async (req, res) => {
+      const { group } = grantedGroup(req);
+      const { id } = parse(OPERATIONS.rotateWebhookSecret.params, req.params, 'path');
+      const { revokePreviousNow = false } = parse(OPERATIONS.rotateWebhookSecret.body, req.body) ?? {};
+      const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
+      if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
+      if (found.source === 'manifest') {
+        throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest, its secret kept in Key Vault; set a new version of that secret there instead (README, Rotating secrets)`);
+      }
+      const by = actingUser(req, 'api');
+      const rotated = await store.webhooks.rotateSubscriptionSecret(group.name, id, { secret: newSecret(), revokePrevious: revokePreviousNow, now: now(), actor: by });
+      // Deleted since it was read.
+      if (!rotated) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
+      webhooks.outbox.subscriptionsChanged();
+      log('webhook.secret_rotated', { group: group.name, subscription: id, previousRevoked: revokePreviousNow, by: by.id });
+      res.json({ id, secret: rotated.secret, previousSecretSignsUntil: iso(previousSecretSignsUntil(rotated)) });
     }),
     { coOwnersMay: 'manage its webhooks' },
   );

@@ -10,6 +10,8 @@
  *   `Location` header `/v1/groups/{group}/webhooks/{id}`, and {@link webhookSubscriptionSchema}.
  * - `GET /v1/groups/{group}/webhooks` answers {@link webhookListSchema}, never a secret.
  * - `DELETE /v1/groups/{group}/webhooks/{id}` answers 204.
+ * - `POST /v1/groups/{group}/webhooks/{id}/rotate-secret` with {@link webhookRotationBody} answers
+ *   200 and {@link webhookRotationSchema}: the new secret, shown this once.
  * - Each event is POSTed to the subscription's URL; a run's end as {@link webhookEventSchema}, a
  *   provisioning error as {@link provisioningErrorEventSchema}, a long wait as {@link queueWaitEventSchema}.
  */
@@ -83,6 +85,29 @@ export const webhookSubscriptionSchema = z
     secret: z.string().meta({ title: 'Signing secret', description: 'Signs each delivery (Standard Webhooks, whsec_…); shown only in this answer' }),
   })
   .meta({ title: 'Webhook subscription' });
+
+/** What a rotation of a subscription's secret takes: nothing, or the end of the old secret's grace period now. */
+export const webhookRotationBody = z
+  .object({
+    revokePreviousNow: z
+      .boolean({ message: 'must be true or false' })
+      .optional()
+      .meta({ title: 'Revoke the previous secret now', description: 'true: the old secret stops signing at once (it leaked); by default it signs beside the new one for 24 hours' }),
+  })
+  .strict()
+  .meta({ examples: [{ revokePreviousNow: true }] });
+
+/** What a rotation answers; `secret` is shown this once, as at creation. */
+export const webhookRotationSchema = z
+  .object({
+    id: webhookId,
+    secret: z.string().meta({ title: 'Signing secret', description: 'The new secret (Standard Webhooks, whsec_…); shown only in this answer' }),
+    previousSecretSignsUntil: z.iso
+      .datetime()
+      .nullable()
+      .meta({ title: 'Previous secret signs until', description: 'Until when deliveries carry a signature with the old secret too; null when it was revoked at once' }),
+  })
+  .meta({ title: 'Rotated webhook secret' });
 
 const isoOrNull = z.iso.datetime().nullable();
 

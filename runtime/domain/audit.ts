@@ -6,6 +6,7 @@
  * the records are never updated, and retention deletes them with the finished runs
  * (runRetentionDays).
  */
+import { createHash } from 'crypto';
 import type { GroupState } from './group';
 import type { Run } from './run';
 import { Subscription, urlWithoutQuery } from './webhook';
@@ -58,6 +59,12 @@ export const AUDITED = {
   /** A webhook subscription made or deleted through the API (the stack's own are in git). */
   'webhook-create': { subject: 'webhook', fields: ['id', 'url', 'events', 'format', 'waitAboveMinutes'] },
   'webhook-delete': { subject: 'webhook', fields: ['id', 'url', 'events', 'format', 'waitAboveMinutes'] },
+  /**
+   * A new secret for a subscription made through the API: the secrets by their fingerprints
+   * (secretFingerprint), so the record says which secret took over and which one still signs,
+   * and that one was revoked at once when `previousSecret` is null after.
+   */
+  'webhook-rotate-secret': { subject: 'webhook', fields: ['id', 'url', 'secret', 'previousSecret', 'secretReplacedAt'] },
 } as const satisfies Record<
   string,
   | { subject: 'run'; fields: ReadonlyArray<keyof Run> }
@@ -70,10 +77,22 @@ export const AUDIT_ACTIONS = Object.keys(AUDITED) as AuditAction[];
 
 type SubjectOf<A extends AuditAction> = Subjects[(typeof AUDITED)[A]['subject']];
 
+/** Fields that hold a signing secret, which a record names by its fingerprint only. */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['secret', 'previousSecret']);
+
+/**
+ * A secret's fingerprint: `sha256:` and the first 12 hex digits of the SHA-256 of the whole
+ * `whsec_…` string. Enough to tell which secret a receiver holds (`printf %s "$SECRET" | sha256sum`),
+ * and no help in finding a secret of 32 random bytes.
+ */
+export function secretFingerprint(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+}
+
 /**
  * The fields' values as JSON scalars: a list as its items joined by commas, a URL without its query
- * (a Teams Workflows URL carries its signature there); a subject that does not exist (before a
- * webhook is made, after it is deleted) as nulls.
+ * (a Teams Workflows URL carries its signature there), a secret as its fingerprint; a subject that
+ * does not exist (before a webhook is made, after it is deleted) as nulls.
  */
 function pick(subject: object | undefined, fields: readonly string[]): AuditFields {
   const values = (subject ?? {}) as Record<string, unknown>;
@@ -82,6 +101,7 @@ function pick(subject: object | undefined, fields: readonly string[]): AuditFiel
       const v = values[f];
       if (Array.isArray(v)) return [f, v.join(',')];
       if (f === 'url' && typeof v === 'string') return [f, urlWithoutQuery(v)];
+      if (SECRET_FIELDS.has(f) && typeof v === 'string') return [f, secretFingerprint(v)];
       return [f, (v ?? null) as string | number | boolean | null];
     }),
   );

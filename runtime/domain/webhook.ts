@@ -35,9 +35,10 @@ export interface Subscription {
   /** `whsec_` and the base64 of 32 random bytes; never shown after creation. */
   readonly secret: string;
   /**
-   * The secret `secret` replaced, and when (a declared webhook's secret rotated in the vault):
-   * deliveries are signed with both until SECRET_ROTATION_GRACE_MS after `secretReplacedAt`.
-   * Absent for a subscription whose secret never changed.
+   * The secret `secret` replaced, and when (a declared webhook's secret rotated in the vault, or
+   * an API-made one's rotated through the API): deliveries are signed with both until
+   * SECRET_ROTATION_GRACE_MS after `secretReplacedAt`. Both absent for a subscription whose secret
+   * never changed; `previousSecret` alone absent after a rotation through the API that revoked it.
    */
   readonly previousSecret?: string;
   readonly secretReplacedAt?: number;
@@ -123,12 +124,20 @@ export const GIVE_UP_AFTER_MS = 25 * 3_600_000;
 export const SECRET_ROTATION_GRACE_MS = 24 * 3_600_000;
 
 /**
+ * When the previous secret stops signing: SECRET_ROTATION_GRACE_MS after the rotation; undefined
+ * when there is no previous secret (never rotated, or revoked at once).
+ */
+export function previousSecretSignsUntil(s: Pick<Subscription, 'previousSecret' | 'secretReplacedAt'>): number | undefined {
+  return s.previousSecret !== undefined && s.secretReplacedAt !== undefined ? s.secretReplacedAt + SECRET_ROTATION_GRACE_MS : undefined;
+}
+
+/**
  * The secrets that sign a delivery sent at `now`: the subscription's secret, then, within
  * SECRET_ROTATION_GRACE_MS of its rotation, the one it replaced.
  */
 export function signingSecrets(s: Pick<Subscription, 'secret' | 'previousSecret' | 'secretReplacedAt'>, now: number): string[] {
-  const inGrace = s.previousSecret !== undefined && s.secretReplacedAt !== undefined && now < s.secretReplacedAt + SECRET_ROTATION_GRACE_MS;
-  return inGrace && s.previousSecret !== s.secret ? [s.secret, s.previousSecret!] : [s.secret];
+  const until = previousSecretSignsUntil(s);
+  return until !== undefined && now < until && s.previousSecret !== s.secret ? [s.secret, s.previousSecret!] : [s.secret];
 }
 
 export type RetryDecision = { readonly kind: 'retry'; readonly at: number } | { readonly kind: 'give_up' };

@@ -4,8 +4,8 @@
  * each other; a wait episode opens with a conditional update, so one replica alone queues its alert.
  */
 import type { QueryResult } from 'pg';
-import type { Delivery, NewDelivery } from '../domain/webhook';
-import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
+import type { Delivery, NewDelivery, Subscription } from '../domain/webhook';
+import type { DeliveryOutcome, DeliveryQuery, NewSubscription, SecretRotation, WebhookStore } from './types';
 import { AUDIT_COLUMNS, auditValues } from './rows';
 import { Actor, auditEntry } from '../domain/audit';
 import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, secretRotationSet, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
@@ -90,6 +90,21 @@ export class PostgresWebhooks implements WebhookStore {
         if ((result.rowCount ?? 0) > 0) rotated.push(s.id);
       }
       return rotated;
+    });
+  }
+
+  rotateSubscriptionSecret(group: string, id: string, rotation: SecretRotation): Promise<Subscription | undefined> {
+    return this.tx(async (q) => {
+      // Locked, so two rotations at once take turns, and each keeps the secret the other made as its previous one.
+      const row = (await q(`SELECT * FROM webhook_subscriptions WHERE grp = $1 AND id = $2 AND source = 'api' FOR UPDATE`, [group, id])).rows[0];
+      if (!row) return undefined;
+      const updated = await q(
+        `UPDATE webhook_subscriptions SET previous_secret = CASE WHEN $1::boolean THEN NULL ELSE secret END, secret_replaced_at = $2, secret = $3 WHERE id = $4 RETURNING *`,
+        [rotation.revokePrevious, rotation.now, rotation.secret, id],
+      );
+      const after = rowToSubscription(updated.rows[0]);
+      if (rotation.actor) await this.audit(q, auditEntry('webhook-rotate-secret', rowToSubscription(row), after, rotation.actor, rotation.now));
+      return after;
     });
   }
 

@@ -1,7 +1,7 @@
 /** The webhook subscriptions and outbox in the SQLite store; each change is one BEGIN IMMEDIATE transaction. */
 import type Database from 'better-sqlite3';
-import type { Delivery, NewDelivery } from '../domain/webhook';
-import type { DeliveryOutcome, DeliveryQuery, NewSubscription, WebhookStore } from './types';
+import type { Delivery, NewDelivery, Subscription } from '../domain/webhook';
+import type { DeliveryOutcome, DeliveryQuery, NewSubscription, SecretRotation, WebhookStore } from './types';
 import { DELIVERY_COLUMNS, deliveryValues, rowToDelivery, rowToSubscription, secretRotationSet, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_SELECT, subscriptionValues } from './webhook-rows';
 import { AUDIT_COLUMNS, auditValues, sqlList } from './rows';
 import { Actor, auditEntry } from '../domain/audit';
@@ -81,6 +81,19 @@ export class SqliteWebhooks implements WebhookStore {
         `UPDATE webhook_subscriptions SET previous_secret = secret, secret_replaced_at = ?, secret = ? WHERE id = ? AND source = 'manifest' AND secret <> ?`,
       );
       return secrets.filter((s) => rotate.run(now, s.secret, s.id, s.secret).changes > 0).map((s) => s.id);
+    });
+  }
+
+  rotateSubscriptionSecret(group: string, id: string, rotation: SecretRotation): Promise<Subscription | undefined> {
+    return this.tx(() => {
+      const row = this.db.prepare(`SELECT * FROM webhook_subscriptions WHERE grp = ? AND id = ? AND source = 'api'`).get(group, id) as Row | undefined;
+      if (!row) return undefined;
+      this.db
+        .prepare(`UPDATE webhook_subscriptions SET previous_secret = CASE WHEN ? = 1 THEN NULL ELSE secret END, secret_replaced_at = ?, secret = ? WHERE id = ?`)
+        .run(rotation.revokePrevious ? 1 : 0, rotation.now, rotation.secret, id);
+      const after = rowToSubscription(this.db.prepare('SELECT * FROM webhook_subscriptions WHERE id = ?').get(id) as Row);
+      if (rotation.actor) this.audit(auditEntry('webhook-rotate-secret', rowToSubscription(row), after, rotation.actor, rotation.now));
+      return after;
     });
   }
 

@@ -184,6 +184,17 @@ export interface DeliveryQuery {
   readonly limit: number;
 }
 
+/** A rotation of an API-made subscription's secret (WebhookStore.rotateSubscriptionSecret). */
+export interface SecretRotation {
+  /** The new secret, `whsec_…` (newSecret in runtime/webhooks/signing.ts). */
+  readonly secret: string;
+  /** End the previous secret's grace period at once (a leaked secret). */
+  readonly revokePrevious: boolean;
+  readonly now: number;
+  /** Who rotated it; with it, the rotation leaves its audit record. @default no record */
+  readonly actor?: Actor;
+}
+
 /**
  * Webhook subscriptions and their outbox (runtime/webhooks/outbox.ts). Every change is one
  * transaction; a claimed delivery is leased to its holder, so replicas never send one at once.
@@ -210,6 +221,16 @@ export interface WebhookStore {
    * IDs whose secret changed.
    */
   rotateDeclaredSecrets(secrets: ReadonlyArray<{ readonly id: string; readonly secret: string }>, now: number): Promise<string[]>;
+  /**
+   * Gives a subscription of the group made through the API a new secret at `now`, with its audit
+   * record when an actor is given, in one transaction. The secret it replaces becomes its previous
+   * secret, which signs beside the new one for SECRET_ROTATION_GRACE_MS; with `revokePrevious` it
+   * signs no more at once. One previous secret is kept: a second rotation within the grace period
+   * drops the first rotation's previous secret. Declared subscriptions are rotated in the vault
+   * (rotateDeclaredSecrets) and not here. Returns the subscription as rotated, or undefined when
+   * the group has no subscription made through the API with that ID.
+   */
+  rotateSubscriptionSecret(group: string, id: string, rotation: SecretRotation): Promise<Subscription | undefined>;
   /** Queues deliveries, due at once; one whose (subscription, event key) is queued already, or whose subscription is gone, is skipped. Returns how many were queued. */
   enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<number>;
   /** Opens a wait episode and queues its alert in one step, unless one is open already; true when it opened. */

@@ -73,6 +73,102 @@ describe('webhook routes', () => {
     expect((await create({ url: 'https://hooks.example.com/in', events: ['run.failed'], format: 'json' }, USERS.salesRep)).status).toBe(404);
   });
 
+  describe('rotating a secret', () => {
+    const rotate = (id: string, body?: unknown, as: string = USERS.financeLead, group = 'finance') => t.api('POST', `/v1/groups/${group}/webhooks/${id}/rotate-secret`, body, as);
+
+    test('a co-owner rotates one: 200, a new secret shown once, the old one signing for 24 hours more, the same ID', async () => {
+      const created = (await create({ url: 'https://hooks.example.com/rotate', events: ['run.failed'], format: 'json' })).body;
+      const before = Date.now();
+      const res = await rotate(created.id);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ id: created.id, secret: expect.stringMatching(/^whsec_/), previousSecretSignsUntil: expect.any(String) });
+      expect(res.body.secret).not.toBe(created.secret);
+      expect(Date.parse(res.body.previousSecretSignsUntil)).toBeGreaterThanOrEqual(before + 24 * 3_600_000);
+      expect((await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.financeLead)).body.webhooks.map((w: { id: string }) => w.id)).toContain(created.id);
+    });
+
+    test('revokePreviousNow ends the old secret at once: no time until which it signs', async () => {
+      const { id } = (await create({ url: 'https://hooks.example.com/revoke', events: ['run.failed'], format: 'json' })).body;
+      const res = await rotate(id, { revokePreviousNow: true });
+      expect([res.status, res.body.previousSecretSignsUntil]).toEqual([200, null]);
+    });
+
+    test('a body with another field, or revokePreviousNow not a boolean, is refused with 400, naming it', async () => {
+      const { id } = (await create({ url: 'https://hooks.example.com/bad-rotate', events: ['run.failed'], format: 'json' })).body;
+      expect((await rotate(id, { revoke: true })).body.error.message).toMatch(/^revoke: unknown field/);
+      expect((await rotate(id, { revokePreviousNow: 'yes' })).body.error.message).toMatch(/^revokePreviousNow: must be true or false/);
+    });
+
+    test('a plain user of the group gets 403, a user of another group 404, a stranger 401', async () => {
+      const { id } = (await create({ url: 'https://hooks.example.com/rotate-access', events: ['run.failed'], format: 'json' })).body;
+      const plain = await rotate(id, undefined, USERS.financeClerk);
+      expect([plain.status, plain.body.error]).toEqual([403, { code: 'forbidden', message: 'only co-owners of group finance may manage its webhooks' }]);
+      expect((await rotate(id, undefined, USERS.salesRep)).status).toBe(404);
+      expect((await t.api('POST', `/v1/groups/finance/webhooks/${id}/rotate-secret`, undefined, '', { authorization: '' })).status).toBe(401);
+    });
+
+    test("another group's subscription, or none, is 404 webhook_not_found", async () => {
+      const sales = await t.api('POST', '/v1/groups/sales/webhooks', { url: 'https://hooks.example.com/sales', events: ['run.failed'], format: 'json' }, USERS.admin);
+      expect(sales.status).toBe(201);
+      for (const id of [sales.body.id, 'wh_000000000000000000000000']) {
+        const res = await rotate(id);
+        expect([res.status, res.body.error.code, res.body.error.message]).toEqual([404, 'webhook_not_found', `group finance has no webhook ${id}`]);
+      }
+    });
+
+    test('a webhook the manifest declares is refused with 409: its secret is rotated in Key Vault', async () => {
+      const declared = (await t.api('GET', '/v1/groups/finance/webhooks', undefined, USERS.admin)).body.webhooks.find((w: { source: string }) => w.source === 'manifest');
+      const res = await rotate(declared.id, undefined, USERS.admin);
+      expect([res.status, res.body.error.code]).toEqual([409, 'declared_in_manifest']);
+      expect(res.body.error.message).toMatch(/set a new version of that secret there instead \(README, Rotating secrets\)/);
+    });
+
+    test('the rotation is in the audit trail by fingerprints, never a secret', async () => {
+      const { id } = (await create({ url: 'https://hooks.example.com/rotate-audit', events: ['run.failed'], format: 'json' })).body;
+      await rotate(id);
+      const trail = (await t.api('GET', '/v1/groups/finance/audit', undefined, USERS.financeLead)).body.records.filter((r: { after: { id?: string } }) => r.after.id === id);
+      expect(trail.map((r: { action: string; actor: string; via: string }) => [r.action, r.actor, r.via])).toEqual([['webhook-rotate-secret', USERS.financeLead, 'api'], ['webhook-create', USERS.financeLead, 'api']]);
+      expect(trail[0].after).toEqual({ id, url: 'https://hooks.example.com/rotate-audit', secret: expect.stringMatching(/^sha256:[0-9a-f]{12}$/), previousSecret: trail[0].before.secret, secretReplacedAt: expect.any(Number) });
+      expect(JSON.stringify(trail)).not.toContain('whsec_');
+    });
+
+    /** The next run.succeeded delivery at `path` after a run of the group, as received. */
+    async function deliveryAfterARun(path: string) {
+      await t.api('POST', '/v1/groups/finance/runs', { flow: 'invoice-entry', inputs: { simulateSeconds: 0.05 } }, USERS.financeClerk);
+      return eventually(`a delivery at ${path}`, () => receiver.received.find((r) => r.path === path), 30_000);
+    }
+    const verifies = (secret: string, received: { body: string; headers: Record<string, string> }) => {
+      try {
+        new Webhook(secret).verify(received.body, received.headers);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    test('after a rotation a delivery verifies with the new secret and with the old one', async () => {
+      const { id, secret: old } = (await create({ url: receiver.url('/rotated'), events: ['run.succeeded'], format: 'json' })).body;
+      const { secret } = (await rotate(id)).body;
+      const received = await deliveryAfterARun('/rotated');
+      expect([verifies(secret, received), verifies(old, received)]).toEqual([true, true]);
+    }, 40_000);
+
+    test('after a rotation that revoked the old secret a delivery verifies with the new secret only', async () => {
+      const { id, secret: old } = (await create({ url: receiver.url('/revoked'), events: ['run.succeeded'], format: 'json' })).body;
+      const { secret } = (await rotate(id, { revokePreviousNow: true })).body;
+      const received = await deliveryAfterARun('/revoked');
+      expect([verifies(secret, received), verifies(old, received)]).toEqual([true, false]);
+    }, 40_000);
+
+    test('a second rotation within the grace period keeps only the latest previous secret: the first one no longer verifies', async () => {
+      const { id, secret: first } = (await create({ url: receiver.url('/twice'), events: ['run.succeeded'], format: 'json' })).body;
+      const { secret: second } = (await rotate(id)).body;
+      const { secret: third } = (await rotate(id)).body;
+      const received = await deliveryAfterARun('/twice');
+      expect([verifies(third, received), verifies(second, received), verifies(first, received)]).toEqual([true, true, false]);
+    }, 40_000);
+  });
+
   test.each([
     [{ events: ['run.failed'], format: 'json' }, 400, /^url: must be an http:\/\/ or https:\/\/ URL/],
     [{ url: 'https://h.example.com', events: [], format: 'json' }, 400, /^events: must name at least one event type/],

@@ -1,5 +1,5 @@
 /** Which change records what: the audit decision table, one row per action. */
-import { AUDIT_ACTIONS, AUDITED, auditEntry } from '../../../runtime/domain/audit';
+import { AUDIT_ACTIONS, AUDITED, auditEntry, secretFingerprint } from '../../../runtime/domain/audit';
 import type { GroupState } from '../../../runtime/domain/group';
 import type { Run } from '../../../runtime/domain/run';
 
@@ -63,8 +63,29 @@ describe('auditEntry', () => {
     expect(JSON.stringify(auditEntry('webhook-create', undefined, webhook, LEAD, AT))).not.toMatch(/sig=|whsec_/);
   });
 
-  test('every action people take on a queue or a group has its row: priority, move to top, cancel, pause, resume, webhooks made and deleted', () => {
-    expect(AUDIT_ACTIONS.sort()).toEqual(['cancel', 'move-to-top', 'pause', 'priority', 'resume', 'webhook-create', 'webhook-delete']);
+  test("a webhook's rotated secret is recorded by the fingerprints of its secrets, never the secrets", () => {
+    const webhook = {
+      id: 'wh_1', group: 'finance', url: 'https://hooks.example.com/in?key=x', events: ['run.failed'] as const, format: 'json' as const,
+      secret: 'whsec_old', source: 'api' as const, createdBy: 'lead', createdAt: AT, waitAlerted: false,
+    };
+    const entry = auditEntry('webhook-rotate-secret', webhook, { ...webhook, secret: 'whsec_new', previousSecret: 'whsec_old', secretReplacedAt: AT }, LEAD, AT);
+    expect(entry).toMatchObject({
+      group: 'finance',
+      action: 'webhook-rotate-secret',
+      before: { id: 'wh_1', url: 'https://hooks.example.com/in?…', secret: secretFingerprint('whsec_old'), previousSecret: null, secretReplacedAt: null },
+      after: { id: 'wh_1', url: 'https://hooks.example.com/in?…', secret: secretFingerprint('whsec_new'), previousSecret: secretFingerprint('whsec_old'), secretReplacedAt: AT },
+    });
+    expect(JSON.stringify(entry)).not.toMatch(/whsec_|key=/);
+  });
+
+  test("a secret's fingerprint is sha256: and the first 12 hex digits of the SHA-256 of the whole secret", () => {
+    // printf %s whsec_old | sha256sum | cut -c1-12
+    expect(secretFingerprint('whsec_old')).toBe('sha256:3d269a69854f');
+    expect(secretFingerprint('whsec_new')).not.toBe(secretFingerprint('whsec_old'));
+  });
+
+  test('every action people take on a queue or a group has its row: priority, move to top, cancel, pause, resume, webhooks made, rotated and deleted', () => {
+    expect(AUDIT_ACTIONS.sort()).toEqual(['cancel', 'move-to-top', 'pause', 'priority', 'resume', 'webhook-create', 'webhook-delete', 'webhook-rotate-secret']);
     for (const action of AUDIT_ACTIONS) expect(AUDITED[action].fields.length).toBeGreaterThan(0);
   });
 });

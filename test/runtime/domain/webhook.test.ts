@@ -1,4 +1,4 @@
-import { afterFailure, GIVE_UP_AFTER_MS, RETRY, runEventType, SECRET_ROTATION_GRACE_MS, signingSecrets, waitEpisode } from '../../../runtime/domain/webhook';
+import { afterFailure, GIVE_UP_AFTER_MS, previousSecretSignsUntil, RETRY, runEventType, SECRET_ROTATION_GRACE_MS, signingSecrets, waitEpisode } from '../../../runtime/domain/webhook';
 
 const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
@@ -87,5 +87,20 @@ describe('signingSecrets', () => {
 
   test('a previous secret equal to the current one is not sent twice', () => {
     expect(signingSecrets({ ...rotated, previousSecret: 'whsec_new' }, T0)).toEqual(['whsec_new']);
+  });
+
+  test('a rotation that revoked the previous secret leaves the new one signing alone', () => {
+    expect(signingSecrets({ secret: 'whsec_new', secretReplacedAt: T0 }, T0)).toEqual(['whsec_new']);
+  });
+});
+
+describe('previousSecretSignsUntil', () => {
+  test('is the end of the grace period after a rotation that kept the previous secret', () => {
+    expect(previousSecretSignsUntil({ previousSecret: 'whsec_old', secretReplacedAt: T0 })).toBe(T0 + SECRET_ROTATION_GRACE_MS);
+  });
+
+  test('is undefined when there is no previous secret: never rotated, or revoked at once', () => {
+    expect(previousSecretSignsUntil({})).toBeUndefined();
+    expect(previousSecretSignsUntil({ secretReplacedAt: T0 })).toBeUndefined();
   });
 });

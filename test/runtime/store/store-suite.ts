@@ -5,6 +5,7 @@ import { testCredential } from '../../helpers/credentials';
 import type { NewSubscription, Store } from '../../../runtime/store/types';
 import type { NewDelivery } from '../../../runtime/domain/webhook';
 import { newId } from '../../../runtime/store/ids';
+import { secretFingerprint } from '../../../runtime/domain/audit';
 import { ArrivalHistory, DAY_MS, SLOT_MS, SlotCounts, slotOf } from '../../../runtime/domain/history';
 
 export type StoreFactory = () => Promise<{
@@ -1184,6 +1185,89 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           expect(await secretsOf(declared().id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
           await store.webhooks.rotateDeclaredSecrets([{ id: declared().id, secret: NEW }], T0 + 1);
           expect(await secretsOf(declared().id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 1 });
+        });
+      });
+
+      describe('secrets rotated through the API', () => {
+        const OLD = 'whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQ=';
+        const NEW = 'whsec_bmV3LW5ldy1uZXctbmV3LW5ldy1uZXctbmV3LW5ldy1uZXc=';
+        const NEWER = 'whsec_bmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXItbmV3ZXI=';
+        const secretsOf = async (id: string) => {
+          const s = (await store.webhooks.subscriptions()).find((x) => x.id === id)!;
+          return { secret: s.secret, previousSecret: s.previousSecret, secretReplacedAt: s.secretReplacedAt };
+        };
+
+        test('a rotation stores the new secret, keeps the replaced one with its time, and returns the subscription as rotated', async () => {
+          const s = subscription({ secret: OLD });
+          await store.webhooks.createSubscription(s);
+          const rotated = await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEW, revokePrevious: false, now: T0 + 5 });
+          expect(rotated).toMatchObject({ id: s.id, secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 5 });
+          expect(await secretsOf(s.id)).toEqual({ secret: NEW, previousSecret: OLD, secretReplacedAt: T0 + 5 });
+        });
+
+        test('a rotation that revokes the previous secret keeps none, and records when the secret was replaced', async () => {
+          const s = subscription({ secret: OLD });
+          await store.webhooks.createSubscription(s);
+          await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEW, revokePrevious: true, now: T0 + 5 });
+          expect(await secretsOf(s.id)).toEqual({ secret: NEW, previousSecret: undefined, secretReplacedAt: T0 + 5 });
+        });
+
+        test('a second rotation within the grace period keeps only the secret it replaced; the first one is dropped', async () => {
+          const s = subscription({ secret: OLD });
+          await store.webhooks.createSubscription(s);
+          await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEW, revokePrevious: false, now: T0 + 5 });
+          await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEWER, revokePrevious: false, now: T0 + 60_000 });
+          expect(await secretsOf(s.id)).toEqual({ secret: NEWER, previousSecret: NEW, secretReplacedAt: T0 + 60_000 });
+        });
+
+        test('a declared subscription, and one of another group, are not rotated', async () => {
+          const s = subscription({ secret: OLD });
+          const declared = subscription({ id: 'whm_00000000000000000000001', source: 'manifest', createdBy: 'manifest', secret: OLD });
+          await store.webhooks.createSubscription(s);
+          await store.webhooks.syncDeclaredSubscriptions([declared], T0);
+          expect(await store.webhooks.rotateSubscriptionSecret('finance', declared.id, { secret: NEW, revokePrevious: false, now: T0 + 1, actor: LEAD })).toBeUndefined();
+          expect(await store.webhooks.rotateSubscriptionSecret('sales', s.id, { secret: NEW, revokePrevious: false, now: T0 + 1, actor: LEAD })).toBeUndefined();
+          expect(await secretsOf(declared.id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
+          expect(await secretsOf(s.id)).toEqual({ secret: OLD, previousSecret: undefined, secretReplacedAt: undefined });
+          expect(await store.auditRecords({ group: 'finance', limit: 10 })).toEqual([]);
+        });
+
+        test("a person's rotation leaves its audit record, naming the secrets by their fingerprints only", async () => {
+          const s = subscription({ secret: OLD });
+          await store.webhooks.createSubscription(s);
+          await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEW, revokePrevious: false, now: T0 + 5, actor: LEAD });
+          await store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEWER, revokePrevious: true, now: T0 + 6, actor: LEAD });
+          const records = await store.auditRecords({ group: 'finance', limit: 10 });
+          expect(records.map((r) => [r.action, r.actor, r.at, r.before, r.after])).toEqual([
+            [
+              'webhook-rotate-secret', 'lead', T0 + 6,
+              { id: s.id, url: s.url, secret: secretFingerprint(NEW), previousSecret: secretFingerprint(OLD), secretReplacedAt: T0 + 5 },
+              { id: s.id, url: s.url, secret: secretFingerprint(NEWER), previousSecret: null, secretReplacedAt: T0 + 6 },
+            ],
+            [
+              'webhook-rotate-secret', 'lead', T0 + 5,
+              { id: s.id, url: s.url, secret: secretFingerprint(OLD), previousSecret: null, secretReplacedAt: null },
+              { id: s.id, url: s.url, secret: secretFingerprint(NEW), previousSecret: secretFingerprint(OLD), secretReplacedAt: T0 + 5 },
+            ],
+          ]);
+          expect(JSON.stringify(records)).not.toContain('whsec_');
+        });
+
+        test('two replicas rotating at once take turns: the later keeps the earlier one\'s new secret as its previous one', async () => {
+          if (!env.reopen) return;
+          const s = subscription({ secret: OLD });
+          await store.webhooks.createSubscription(s);
+          const other = await env.reopen();
+          try {
+            await Promise.all([
+              store.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEW, revokePrevious: false, now: T0 + 1 }),
+              other.webhooks.rotateSubscriptionSecret('finance', s.id, { secret: NEWER, revokePrevious: false, now: T0 + 2 }),
+            ]);
+            const after = await secretsOf(s.id);
+            expect([[NEW, NEWER], [NEWER, NEW]]).toContainEqual([after.secret, after.previousSecret]);
+          } finally {
+            await other.close();
+          }
         });
       });
     });
