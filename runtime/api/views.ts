@@ -3,8 +3,7 @@
  */
 import type { ManifestGroup } from '../config/manifest';
 import type { WaitReason } from '../scaler/plan';
-import type { PlanForView } from '../scaler/published-view';
-import type { ScaleInRecord } from '../scaler/loop';
+import type { PlanForView, ScaleInSummary } from '../scaler/published-view';
 import { describeScaleIn } from '../scaler/scale-in';
 import { AccountSummary, describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-account';
 import type { Bot } from '../domain/bot';
@@ -279,9 +278,9 @@ export function accountSummaryView(s: AccountSummary | undefined, now: number, t
 }
 
 /** A scale-in the scaler carried out, as the group's view shows it: when, how many bots, why. */
-export function scaleInView(record: ScaleInRecord, group: string, visible?: GroupVisibility) {
+export function scaleInView(record: ScaleInSummary, group: string, visible?: GroupVisibility) {
   const name = (g: string) => (visible === undefined || visible(g) ? `group ${g}` : 'another group');
-  return { at: iso(record.at), bots: record.botIds.length, reason: record.reason, message: describeScaleIn({ ...record, group }, name) };
+  return { at: iso(record.at), bots: record.bots, reason: record.reason, message: describeScaleIn({ ...record, group }, name) };
 }
 
 export function provisioningErrorView(e: ProvisioningError) {

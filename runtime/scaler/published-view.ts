@@ -32,6 +32,9 @@ export interface PlanForView {
   readonly forecast?: PublishedForecast;
 }
 
+/** A scale-in as the group view shows it: how many bots, not which. */
+export type ScaleInSummary = Omit<ScaleInRecord, 'botIds'> & { readonly bots: number };
+
 /** One group's published view. */
 export interface GroupViewState {
   /** The group's part of the last plan, absent when the plan had none of it. */
@@ -39,7 +42,7 @@ export interface GroupViewState {
   /** The warm-up account's summary when published, absent without an account. */
   readonly account?: AccountSummary;
   /** The recent scale-ins, the newest first. */
-  readonly scaleIns: readonly ScaleInRecord[];
+  readonly scaleIns: readonly ScaleInSummary[];
 }
 
 /** The group's view from the leader's memory: only the fields the group view reads. */
@@ -57,7 +60,7 @@ export function groupViewState(plan: GroupPlan | undefined, account: WarmUpAccou
         }
       : {}),
     ...(account ? { account: summarize(account, now) } : {}),
-    scaleIns,
+    scaleIns: scaleIns.map(({ botIds, ...rest }) => ({ ...rest, bots: botIds.length })),
   };
 }
 

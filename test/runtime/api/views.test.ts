@@ -57,7 +57,7 @@ describe('why each queued run waits', () => {
   });
 
   test('a scale-in names the groups it made room for only to a reader who may see them', () => {
-    const record = { at: NOW, botIds: ['b1', 'b2'], reason: 'rebalance' as const, to: ['sales', 'hr'], share: 3 };
+    const record = { at: NOW, bots: 2, reason: 'rebalance' as const, to: ['sales', 'hr'], share: 3 };
     expect(scaleInView(record, 'finance')).toEqual({
       at: new Date(NOW).toISOString(),
       bots: 2,

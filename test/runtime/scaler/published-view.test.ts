@@ -28,11 +28,11 @@ describe('the group view the leader publishes', () => {
     expect(state).toEqual({ plan: { waiting: [{ code: 'provisioning', bots: 2 }], forecast: { bots: 3, expected: 2.6, pace: 1, days: 7, warmBots: 1, plannedBots: 1 } }, scaleIns: [] });
   });
 
-  test("holds the warm-up account's summary and the recent scale-ins", () => {
+  test("holds the warm-up account's summary and the recent scale-ins, with how many bots each took and not which", () => {
     const state = groupViewState(undefined, openAccount(NOW - 60_000), [{ at: NOW - 1000, botIds: ['bot_1'], reason: 'idle' }], NOW);
     expect(state.plan).toBeUndefined();
     expect(state.account).toMatchObject({ mode: 'warming', since: NOW - 60_000, warmed: 0 });
-    expect(state.scaleIns).toEqual([{ at: NOW - 1000, botIds: ['bot_1'], reason: 'idle' }]);
+    expect(state.scaleIns).toEqual([{ at: NOW - 1000, bots: 1, reason: 'idle' }]);
   });
 
   test('reads back as it was written', () => {
