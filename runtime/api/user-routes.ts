@@ -12,7 +12,8 @@ import { parse } from '../http/input';
 import { OPERATIONS } from './operations';
 import { COST, HISTORY_SCAN_ROWS, pageCost } from '../http/limits';
 import type { RouteContext } from './context';
-import { botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpAccountView, warmUpView } from './views';
+import { accountSummaryView, botCounts, botView, groupSummary, provisioningErrorView, runShadow, runSummary, runView, runWaitReasons, scaleInView, waitReasons, warmUpView } from './views';
+import { GroupViewState, groupViewState, readPublished } from '../scaler/published-view';
 
 /** The group view lists the first runs of the queue; `queued` has the full count, and /queue pages the rest. */
 export const QUEUE_VIEW_LIMIT = 50;
@@ -51,23 +52,35 @@ export function groupViews(ctx: RouteContext) {
   /** A run in a list: its summary for whoever may see it, else only where it stands. */
   const listed = (run: RunListing, principal: Principal, access: Access, t: number) => (canSeeRun(principal, access, run) ? runSummary(run, t) : runShadow(run, t));
 
+  /**
+   * What the scaler knows of the group: the leader's own memory, or on another replica what the
+   * leader published, with when (`publishedAt`). A published view older than LEADER_STALE_MS is
+   * a gone leader's: none of it is shown, and `leaderStale` says so.
+   */
+  const scalerView = async (group: string, t: number): Promise<{ state?: GroupViewState; publishedAt?: number; leaderStale: boolean }> => {
+    if (scaler.isLeader) return { state: groupViewState(scaler.lastPlan?.groups[group], scaler.warmUpAccount(group), scaler.recentScaleIns(group), t), leaderStale: false };
+    const read = readPublished(await store.publishedGroupView(group), t);
+    return read.stale ? { publishedAt: read.publishedAt, leaderStale: true } : { state: read.state, publishedAt: read.publishedAt, leaderStale: false };
+  };
+
   /** One group in full: bots, the start of the queue in order with why it waits, recent runs, errors. */
   const groupDetail = async (group: ManifestGroup, access: Access, principal: Principal) => {
     const t = now();
     const manager = canManage(access);
-    const [states, counts, bots, queued, recent, errors] = await Promise.all([
+    const [states, counts, bots, queued, recent, errors, known] = await Promise.all([
       store.groups(),
       store.queueCounts(),
       store.bots(group.name),
       store.queue(group.name, QUEUE_VIEW_LIMIT),
       store.runs({ group: group.name, states: ['succeeded', 'failed', 'cancelled', 'expired'], limit: RECENT_VIEW_LIMIT }),
       store.provisioningErrors(group.name, 20),
+      scalerView(group.name, t),
     ]);
     // A plain user sees the details of the bots running their own runs only.
     const ownRunning =
       manager || principal.kind !== 'user' || !bots.some((b) => b.currentRunId) ? [] : await store.runs({ group: group.name, states: ['running'], createdBy: principal.id, limit: bots.length });
     const own = new Set(ownRunning.map((r) => r.id));
-    const plan = scaler.lastPlan?.groups[group.name];
+    const plan = known.state?.plan;
     // Reasons name the other groups the caller may see; the rest are "another group".
     const visible = (name: string) => {
       const other = manifest.groups.find((g) => g.name === name);
@@ -83,8 +96,10 @@ export function groupViews(ctx: RouteContext) {
       queue: queued.map((r, i) => ({ position: i + 1, ...listed(r, principal, access, t), waitingBecause: perRun[i] })),
       waitingBecause: reasons,
       predictiveWarmUp: warmUpView(plan),
-      warmUpAccount: warmUpAccountView(scaler.warmUpAccount(group.name), t, manifest.environment.timeZone),
-      scaleIns: scaler.recentScaleIns(group.name).map((r) => scaleInView(r, group.name, visible)),
+      warmUpAccount: accountSummaryView(known.state?.account, t, manifest.environment.timeZone),
+      scaleIns: (known.state?.scaleIns ?? []).map((r) => scaleInView(r, group.name, visible)),
+      publishedAt: known.publishedAt === undefined ? null : new Date(known.publishedAt).toISOString(),
+      leaderStale: known.leaderStale,
       recentRuns: recent.map((r) => listed(r, principal, access, t)),
       provisioningErrors: errors.map(provisioningErrorView),
     };

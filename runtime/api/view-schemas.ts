@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { PRIORITIES, RUN_STATES } from '../domain/run';
+import { LEADER_STALE_MS } from '../scaler/published-view';
 import type { groupSummary, runShadow, runSummary, runView } from './views';
 
 const time = (description: string) => z.iso.datetime().meta({ description });
@@ -108,6 +109,15 @@ export const groupDetailSchema = groupSummarySchema
     predictiveWarmUp: z.unknown().meta({ description: 'Bots started ahead of the usual demand, or null' }),
     warmUpAccount: z.unknown().meta({ description: "The month's account of predictive warm-up, or null" }),
     scaleIns: z.array(z.unknown()).meta({ description: 'Recent scale-ins of the group' }),
+    publishedAt: nullableTime(
+      'On a replica that does not lead: when the leading replica published what waitingBecause, predictiveWarmUp, warmUpAccount and scaleIns show; null on the leader, which shows its own, and when none was published',
+    ).meta({ title: 'Scaler state as of' }),
+    leaderStale: z
+      .boolean()
+      .meta({
+        title: 'Leader stale',
+        description: `true when this replica does not lead and no leader has published the scaler state for ${LEADER_STALE_MS / 60_000} minutes (or ever): waitingBecause, predictiveWarmUp, warmUpAccount and scaleIns are empty`,
+      }),
     recentRuns: z.array(z.union([runSummarySchema, runShadowSchema])).meta({ title: 'Recent runs' }),
     provisioningErrors: z.array(z.unknown()).meta({ title: 'Provisioning errors' }),
   })

@@ -2,10 +2,10 @@
  * What the API returns: runs, groups and bots as clients see them, and "why it waits" in words.
  */
 import type { ManifestGroup } from '../config/manifest';
-import type { GroupPlan, WaitReason } from '../scaler/plan';
-import type { ScaleInRecord } from '../scaler/loop';
+import type { WaitReason } from '../scaler/plan';
+import type { PlanForView, ScaleInSummary } from '../scaler/published-view';
 import { describeScaleIn } from '../scaler/scale-in';
-import { describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-account';
+import { AccountSummary, describeAccount, summarize, WarmUpAccount } from '../scaler/warm-up-account';
 import type { Bot } from '../domain/bot';
 import type { GroupState, ProvisioningError } from '../domain/group';
 import type { Run, RunListing } from '../domain/run';
@@ -192,7 +192,7 @@ function waitContext(bots: readonly Bot[], now: number, fallbackBootMs: number, 
   return { bootMs: typicalBootMs(bots, fallbackBootMs), provisioningSinceMs: oldest === undefined ? undefined : now - oldest, now, visible };
 }
 
-export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
+export function waitReasons(plan: PlanForView | undefined, bots: readonly Bot[], now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
   if (!plan) return [];
   const context = waitContext(bots, now, fallbackBootMs, visible);
   return plan.waiting.map((r) => describeWait(r, context));
@@ -203,7 +203,7 @@ export function waitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], n
  * still provisioning, and the rest wait on whatever holds the group back (maxBots, the capacity,
  * a back-off), or for a busy bot to finish.
  */
-export function runWaitReasons(plan: GroupPlan | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
+export function runWaitReasons(plan: PlanForView | undefined, bots: readonly Bot[], queued: number, now: number, fallbackBootMs: number, visible?: GroupVisibility): string[] {
   const reasons = plan?.waiting ?? [];
   const idle = bots.filter((b) => b.state === 'idle').length;
   const context = waitContext(bots, now, fallbackBootMs, visible);
@@ -236,7 +236,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * bots beyond its runs and standby, within maxBots (`wanted`), and of those the bots its share
  * allows (`bots`).
  */
-export function warmUpView(plan: GroupPlan | undefined) {
+export function warmUpView(plan: PlanForView | undefined) {
   const forecast = plan?.forecast;
   if (!plan || !forecast || forecast.warmBots <= 0) return null;
   const wanted = forecast.warmBots;
@@ -257,8 +257,12 @@ export function warmUpView(plan: GroupPlan | undefined) {
  * the scaler has led): its mode and since when, why it is paused, its figures, and all in words.
  */
 export function warmUpAccountView(account: WarmUpAccount | undefined, now: number, timeZone?: string) {
-  if (!account) return null;
-  const s = summarize(account, now);
+  return accountSummaryView(account && summarize(account, now), now, timeZone);
+}
+
+/** The warm-up account's view from its summary: the leader's own, or the one it published. */
+export function accountSummaryView(s: AccountSummary | undefined, now: number, timeZone?: string) {
+  if (!s) return null;
   return {
     mode: s.mode,
     since: iso(s.since),
@@ -274,9 +278,9 @@ export function warmUpAccountView(account: WarmUpAccount | undefined, now: numbe
 }
 
 /** A scale-in the scaler carried out, as the group's view shows it: when, how many bots, why. */
-export function scaleInView(record: ScaleInRecord, group: string, visible?: GroupVisibility) {
+export function scaleInView(record: ScaleInSummary, group: string, visible?: GroupVisibility) {
   const name = (g: string) => (visible === undefined || visible(g) ? `group ${g}` : 'another group');
-  return { at: iso(record.at), bots: record.botIds.length, reason: record.reason, message: describeScaleIn({ ...record, group }, name) };
+  return { at: iso(record.at), bots: record.bots, reason: record.reason, message: describeScaleIn({ ...record, group }, name) };
 }
 
 export function provisioningErrorView(e: ProvisioningError) {

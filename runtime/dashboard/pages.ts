@@ -158,6 +158,10 @@ export interface GroupPageData {
   warmUpAccount?: { readonly message: string } | null;
   /** The scaler's last scale-ins of the group, newest first, each with its reason in words. */
   scaleIns?: ReadonlyArray<{ readonly at: string | null; readonly bots: number; readonly reason: string; readonly message: string }>;
+  /** On a replica that does not lead: when the leader published why runs wait, the warm-up and the scale-ins. */
+  publishedAt?: string | null;
+  /** On a replica that does not lead: no leader has published them lately, so they are not shown. */
+  leaderStale?: boolean;
   recent: Array<{ state: string; waitMs: number; runMs: number | null; finishedAt: string | null } & ((RunIdentity & { result: { exitCode: number | null; errorCode: string | null } | null }) | RunShadow)>;
   errors: Array<{ at: string | null; code: string; message: string; operation: string }>;
   /** The 24-hour chart; absent where the store's history is not at hand. */
@@ -231,6 +235,7 @@ export function groupPage(chrome: Chrome, g: GroupPageData): string {
 <h1>${g.name} <span class="state ${g.state}" data-testid="group-state">${g.state}</span></h1>
 <p>${g.description}</p>
 <p>maxBots ${g.maxBots}, committed ${g.committedBots}; your access: ${g.access}.</p>
+${g.leaderStale ? html`<p class="why" data-testid="leader-stale">The scaler's leader has published nothing lately, so why runs wait, the warm-up and the scale-ins are not known here.</p>` : g.publishedAt ? html`<p class="why" data-testid="published-at">Why runs wait, the warm-up and the scale-ins as of ${g.publishedAt}, from the scaler's leader.</p>` : ''}
 ${g.predictiveWarmUp ? html`<p class="why" data-testid="predictive-warm-up">${sentence(g.predictiveWarmUp.message)}</p>` : ''}
 ${g.warmUpAccount ? html`<p class="why" data-testid="warm-up-account">${sentence(g.warmUpAccount.message)}</p>` : ''}
 ${g.canManage ? html`<div class="group-actions">${g.state === 'paused' || g.state === 'expired' ? form(`/groups/${g.name}/resume`, g.state === 'expired' ? 'Revive' : 'Resume') : form(`/groups/${g.name}/pause`, 'Pause')}</div>` : ''}

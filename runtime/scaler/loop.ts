@@ -19,6 +19,10 @@
  * Every cycle plans through accountedPlan(), which keeps each predictive group's warm-up account
  * (warm-up-account.ts). The leader reads the accounts from the store when it starts leading, and
  * writes them on ticks, so a pause outlives a restart or a change of leader.
+ *
+ * At the end of each cycle the leader publishes what the group view reads of its memory (the
+ * plan's reasons why runs wait, its warm-up, the account, the recent scale-ins) to the store,
+ * per group, throttled (published-view.ts), so that replicas that do not lead answer it too.
  */
 import type { FleetManifest, ManifestGroup, ScalingSettings } from '../config/manifest';
 import { ComputeDriver, ComputeError, ScaleSetRef } from '../azure/compute';
@@ -33,6 +37,7 @@ import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
 import { inScaleOperation, NO_SCALER_EVENTS, ScalerEvents } from './events';
+import { dueToPublish, groupViewState, groupViewText, LastPublished } from './published-view';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -150,6 +155,8 @@ export class Scaler {
   private readonly scaleIns = new Map<string, ScaleInRecord[]>();
   /** The warm-up accounts while this replica leads: read from the store when it starts leading. */
   private book?: AccountBook;
+  /** What this replica last published of each group while it leads, and when. */
+  private readonly published = new Map<string, LastPublished>();
 
   constructor(options: ScalerOptions) {
     this.store = options.store;
@@ -279,6 +286,7 @@ export class Scaler {
     if (!this.leader) {
       // Another replica leads and keeps the accounts; read them afresh when leading again.
       this.book = undefined;
+      this.published.clear();
       return;
     }
     if (!this.book && this.predictive) this.book = await this.loadAccounts();
@@ -359,6 +367,28 @@ export class Scaler {
         await this.scaleOut(action.group, action.count, now);
       }
     }
+    await this.publishViews(now);
+  }
+
+  /**
+   * Each declared group's view, for the replicas that do not lead: written when due
+   * (dueToPublish), all in one write. A failed write is logged and tried again next cycle; the
+   * cycle goes on.
+   */
+  private async publishViews(now: number): Promise<void> {
+    const due: Record<string, string> = {};
+    for (const group of this.groups.keys()) {
+      const text = groupViewText(groupViewState(this.latest?.groups[group], this.book?.groups[group], this.recentScaleIns(group), now));
+      if (dueToPublish(this.published.get(group), text, now)) due[group] = text;
+    }
+    if (Object.keys(due).length === 0) return;
+    try {
+      await this.store.publishGroupViews(due, now);
+    } catch (err) {
+      this.log('scaler.view_publish_failed', { groups: Object.keys(due), error: (err as Error).message });
+      return;
+    }
+    for (const [group, text] of Object.entries(due)) this.published.set(group, { text, at: now });
   }
 
   private scaleSetOf(state: GroupState): ScaleSetRef | undefined {

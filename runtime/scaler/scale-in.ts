@@ -173,13 +173,16 @@ export function scaleIn(groups: readonly ScaleInGroup[], contention: Pick<Conten
 
 const idleBotsWord = (n: number) => `${n} idle bot${n === 1 ? '' : 's'}`;
 
+/** What a scale-in's words need: the group, the reason, and its bots, or how many (as a group view publishes it). */
+export type ScaleInWords = Pick<DeleteAction, 'group' | 'reason' | 'to' | 'share'> & ({ readonly botIds: readonly string[] } | { readonly bots: number });
+
 /**
  * A delete in words, for the scaler's log line and the group's view: how many bots, and why;
  * for a rebalance, the groups it makes room for and the share the group is held to.
  * `groupName` words another group's name (a view hides the groups its reader cannot see).
  */
-export function describeScaleIn(action: Pick<DeleteAction, 'group' | 'botIds' | 'reason' | 'to' | 'share'>, groupName: (group: string) => string = (g) => `group ${g}`): string {
-  const n = action.botIds.length;
+export function describeScaleIn(action: ScaleInWords, groupName: (group: string) => string = (g) => `group ${g}`): string {
+  const n = 'bots' in action ? action.bots : action.botIds.length;
   const bots = action.reason === 'failed' ? `${n} failed bot${n === 1 ? '' : 's'}` : idleBotsWord(n);
   switch (action.reason) {
     case 'idle':

@@ -283,4 +283,19 @@ ALTER TABLE webhook_subscriptions ADD COLUMN previous_secret TEXT;
 ALTER TABLE webhook_subscriptions ADD COLUMN secret_replaced_at BIGINT;
 `,
   },
+  {
+    version: 14,
+    name: 'published group views',
+    // What the leading scaler knows of each group that the group view shows (why runs wait,
+    // predictive warm-up, the warm-up account, recent scale-ins), as small JSON with the time it
+    // was published (runtime/scaler/published-view.ts), so a replica that does not lead answers
+    // the group view too. One row per declared group: syncGroups drops those of removed groups.
+    sql: () => `
+CREATE TABLE group_views (
+  group_name TEXT PRIMARY KEY,
+  view TEXT NOT NULL,
+  published_at BIGINT NOT NULL
+);
+`,
+  },
 ];

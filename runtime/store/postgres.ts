@@ -31,6 +31,7 @@ import type {
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
   HistoryPage,
   HistoryQuery,
+  PublishedGroupView,
   WebhookStore,
 } from './types';
 import { PostgresWebhooks } from './postgres-webhooks';
@@ -349,6 +350,7 @@ export class PostgresStore implements Store {
           [g.name, now, JSON.stringify(g.vmss)],
         );
       }
+      await t.q('DELETE FROM group_views WHERE group_name NOT IN (SELECT name FROM groups WHERE declared = 1)');
     });
   }
 
@@ -855,6 +857,24 @@ export class PostgresStore implements Store {
        ON CONFLICT (group_name) DO UPDATE SET account = EXCLUDED.account, updated_at = EXCLUDED.updated_at`,
       [entries.map(([g]) => g), entries.map(([, a]) => a), now],
     );
+  }
+
+  /** All groups in one statement, in group order, like saveWarmUpAccounts; undeclared groups are left out. */
+  async publishGroupViews(views: Readonly<Record<string, string>>, now: number): Promise<void> {
+    const entries = Object.entries(views).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (entries.length === 0) return;
+    await this.query(
+      `INSERT INTO group_views (group_name, view, published_at)
+       SELECT u.g, u.v, $3::bigint FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(g, v, n)
+       WHERE EXISTS (SELECT 1 FROM groups WHERE name = u.g AND declared = 1) ORDER BY n
+       ON CONFLICT (group_name) DO UPDATE SET view = EXCLUDED.view, published_at = EXCLUDED.published_at`,
+      [entries.map(([g]) => g), entries.map(([, v]) => v), now],
+    );
+  }
+
+  async publishedGroupView(group: string): Promise<PublishedGroupView | undefined> {
+    const row = (await this.query('SELECT view, published_at FROM group_views WHERE group_name = $1', [group]))[0];
+    return row ? { view: row.view as string, publishedAt: Number(row.published_at) } : undefined;
   }
 
   // ------------------------------------------------------------------ bots

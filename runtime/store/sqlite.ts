@@ -11,6 +11,7 @@ import type {
   ListedVm, NonceResult, QueueCounts, RegisterAs, RegisterResult, RunQuery, Store, SweepGroup, SweepResult,
   HistoryPage,
   HistoryQuery,
+  PublishedGroupView,
   WebhookStore,
 } from './types';
 import { SqliteWebhooks } from './sqlite-webhooks';
@@ -196,6 +197,7 @@ export class SqliteStore implements Store {
         'INSERT INTO groups (name, last_activity_at, declared, vmss) VALUES (?, ?, 1, ?) ON CONFLICT (name) DO UPDATE SET declared = 1, vmss = excluded.vmss',
       );
       for (const g of declared) upsert.run(g.name, now, JSON.stringify(g.vmss));
+      this.sql('DELETE FROM group_views WHERE group_name NOT IN (SELECT name FROM groups WHERE declared = 1)').run();
     });
   }
 
@@ -548,6 +550,23 @@ export class SqliteStore implements Store {
     );
     return this.tx(() => {
       for (const [group, account] of Object.entries(accounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) upsert.run(group, account, now);
+    });
+  }
+
+  publishGroupViews(views: Readonly<Record<string, string>>, now: number): Promise<void> {
+    const upsert = this.sql(
+      `INSERT INTO group_views (group_name, view, published_at) SELECT name, ?, ? FROM groups WHERE name = ? AND declared = 1
+       ON CONFLICT (group_name) DO UPDATE SET view = excluded.view, published_at = excluded.published_at`,
+    );
+    return this.tx(() => {
+      for (const [group, view] of Object.entries(views).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) upsert.run(view, now, group);
+    });
+  }
+
+  publishedGroupView(group: string): Promise<PublishedGroupView | undefined> {
+    return this.read(() => {
+      const row = this.sql('SELECT view, published_at FROM group_views WHERE group_name = ?').get(group) as Row | undefined;
+      return row ? { view: row.view as string, publishedAt: Number(row.published_at) } : undefined;
     });
   }
 

@@ -345,6 +345,14 @@ export interface Store {
   warmUpAccounts(): Promise<Record<string, string>>;
   /** Writes the given groups' warm-up accounts, replacing what each had, in one transaction. */
   saveWarmUpAccounts(accounts: Readonly<Record<string, string>>, now: number): Promise<void>;
+  /**
+   * Writes the given groups' published views (text the API reads), stamped `now`, replacing what
+   * each had, in one transaction. Groups not declared are left out, so the table holds at most
+   * one row per declared group; syncGroups() drops the rows of groups it leaves undeclared.
+   */
+  publishGroupViews(views: Readonly<Record<string, string>>, now: number): Promise<void>;
+  /** A group's published view and when it was published, or undefined when none was. */
+  publishedGroupView(group: string): Promise<PublishedGroupView | undefined>;
 
   // bots
   bots(group?: string): Promise<Bot[]>;
@@ -386,4 +394,10 @@ export interface Store {
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
   leaseHolder(name: string, now: number): Promise<string | undefined>;
+}
+
+/** A group's view as the leading scaler published it (runtime/scaler/published-view.ts). */
+export interface PublishedGroupView {
+  readonly view: string;
+  readonly publishedAt: number;
 }

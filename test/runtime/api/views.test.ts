@@ -20,6 +20,8 @@ const bot = (state: Bot['state'], createdAt = NOW - MINUTE): Bot => ({
 });
 
 const planWith = (...waiting: WaitReason[]): GroupPlan => ({ desired: 3, entitlement: 3, live: 3, serving: 3, created: 0, waiting });
+/** warmUpView of a whole group plan, as the scaler's memory has it. */
+const warmUpOf = (plan: GroupPlan | undefined) => warmUpView(plan);
 
 describe('why each queued run waits', () => {
   test('the first runs go to idle bots, the next to booting bots, the rest to the limit that holds the group', () => {
@@ -55,7 +57,7 @@ describe('why each queued run waits', () => {
   });
 
   test('a scale-in names the groups it made room for only to a reader who may see them', () => {
-    const record = { at: NOW, botIds: ['b1', 'b2'], reason: 'rebalance' as const, to: ['sales', 'hr'], share: 3 };
+    const record = { at: NOW, bots: 2, reason: 'rebalance' as const, to: ['sales', 'hr'], share: 3 };
     expect(scaleInView(record, 'finance')).toEqual({
       at: new Date(NOW).toISOString(),
       bots: 2,
@@ -70,7 +72,7 @@ describe('why each queued run waits', () => {
   test('predictive warm-up is named with the bots it planned ahead of the usual demand', () => {
     const forecast = { bots: 3, expected: 2.6, pace: 1, days: 7, dayType: 'weekday' as const, sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 3, plannedBots: 3 };
     // Nothing queued or running: all 3 bots the group wants are warm-up, and it may have them.
-    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 3, forecast })).toEqual({
+    expect(warmUpOf({ ...planWith(), desired: 3, entitlement: 3, forecast })).toEqual({
       bots: 3,
       wanted: 3,
       forecastBots: 3,
@@ -80,10 +82,10 @@ describe('why each queued run waits', () => {
       message: 'predictive warm-up: 3 bots planned ahead of the usual demand at this hour',
     });
     // One run queued, a forecast of 3: 2 bots of warm-up, of which the share allows 1.
-    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 2, forecast: { ...forecast, warmBots: 2, plannedBots: 1 } })?.message).toBe(
+    expect(warmUpOf({ ...planWith(), desired: 3, entitlement: 2, forecast: { ...forecast, warmBots: 2, plannedBots: 1 } })?.message).toBe(
       'predictive warm-up: 1 bot planned ahead of the usual demand at this hour (1 more held back by the capacity)',
     );
-    expect(warmUpView({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2, plannedBots: 0 } })?.message).toBe(
+    expect(warmUpOf({ ...planWith(), desired: 3, entitlement: 1, forecast: { ...forecast, warmBots: 2, plannedBots: 0 } })?.message).toBe(
       'predictive warm-up: 2 bots wanted ahead of the usual demand at this hour, held back by the capacity',
     );
   });
@@ -98,9 +100,9 @@ describe('why each queued run waits', () => {
   });
 
   test('no warm-up line without a forecast, or when the forecast adds nothing', () => {
-    expect(warmUpView(undefined)).toBeNull();
-    expect(warmUpView(planWith())).toBeNull();
-    expect(warmUpView({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0, plannedBots: 0 } })).toBeNull();
+    expect(warmUpOf(undefined)).toBeNull();
+    expect(warmUpOf(planWith())).toBeNull();
+    expect(warmUpOf({ ...planWith(), forecast: { bots: 1, expected: 1, pace: 1, days: 3, dayType: 'weekday', sameDayType: true, arrivalChance: 0.9, spare: 0, warmBots: 0, plannedBots: 0 } })).toBeNull();
   });
 });
 

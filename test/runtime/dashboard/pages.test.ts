@@ -73,6 +73,17 @@ describe('dashboard pages', () => {
     expect(body).toContain('<p class="why" data-testid="warm-up-account">Warm-up: 12 of 40 warmed bots used this week; paused since Tuesday: most warmed bots went unused.</p>');
   });
 
+  test("on a replica that does not lead, the page says as of when the leader published why runs wait, and says when the leader has gone quiet", () => {
+    expect(groupPage(chrome(), group())).not.toMatch(/data-testid="(published-at|leader-stale)"/);
+    expect(groupPage(chrome(), group({ publishedAt: null, leaderStale: false }))).not.toMatch(/data-testid="(published-at|leader-stale)"/);
+    expect(groupPage(chrome(), group({ publishedAt: '2026-01-05T09:00:00.000Z', leaderStale: false }))).toContain(
+      '<p class="why" data-testid="published-at">Why runs wait, the warm-up and the scale-ins as of 2026-01-05T09:00:00.000Z, from the scaler\'s leader.</p>',
+    );
+    const stale = groupPage(chrome(), group({ publishedAt: '2026-01-05T09:00:00.000Z', leaderStale: true }));
+    expect(stale).toContain('data-testid="leader-stale"');
+    expect(stale).not.toContain('data-testid="published-at"');
+  });
+
   test('recent scale-ins are listed with their reasons, escaped, and left out when there are none', () => {
     expect(groupPage(chrome(), group())).not.toContain('data-testid="scale-ins"');
     const body = groupPage(

@@ -11,7 +11,8 @@ import { createRuntime } from '../../../runtime/server';
 import { QueueNotifier } from '../../../runtime/queue/notifier';
 import { DAY_MS, slotOf } from '../../../runtime/domain/history';
 import { RunQueue } from '../../../runtime/queue/queue';
-import { planScaling, Scaler, ScalerOptions } from '../../../runtime/scaler/loop';
+import { planScaling, Scaler, SCALER_LEASE, ScalerOptions } from '../../../runtime/scaler/loop';
+import { PUBLISH_EVERY_MS, REPUBLISH_MS } from '../../../runtime/scaler/published-view';
 import { accountText, openAccount, parseAccount } from '../../../runtime/scaler/warm-up-account';
 import { DEMAND_CAP } from '../../../runtime/scaler/snapshot';
 import { newId } from '../../../runtime/store/ids';
@@ -306,6 +307,85 @@ describe('scaler loop: group samples for the dashboard chart', () => {
     await scaler.settle();
     expect(log).toHaveBeenCalledWith('scaler.samples_failed', { error: 'disk full' });
     expect(driver.capacities.length).toBeGreaterThan(0);
+  });
+});
+
+describe('scaler loop: the group views it publishes for the other replicas', () => {
+  let store: SqliteStore;
+  let scaler: Scaler | undefined;
+  let clock = NOW;
+
+  beforeEach(async () => {
+    clock = NOW;
+    store = new SqliteStore({ file: ':memory:' });
+    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - MINUTE);
+  });
+
+  afterEach(async () => {
+    await scaler?.stop();
+    scaler = undefined;
+    await store.close();
+  });
+
+  const start = async (log?: (event: string, fields?: Record<string, unknown>) => void) => {
+    scaler = newScaler({ store, driver: recordingDriver(), manifest: manifest({ predictive: false }), holder: 'test', tickMs: 60 * MINUTE, now: () => clock, log });
+    await scaler.start();
+    await scaler.settle();
+  };
+  const cycleAt = async (at: number) => {
+    clock = at;
+    await scaler!.cycle();
+    await scaler!.settle();
+  };
+  const enqueue = () => store.enqueue({ id: newId('run'), group: 'finance', flow: 'invoice-entry', inputs: {}, priority: 'normal', createdBy: 'ana', timeoutMinutes: 30, now: clock });
+  const published = async () => {
+    const p = await store.publishedGroupView('finance');
+    return p && { ...p, view: JSON.parse(p.view) };
+  };
+
+  test('the leader publishes on its first cycle, then a change no sooner than PUBLISH_EVERY_MS after its last write', async () => {
+    const write = jest.spyOn(store, 'publishGroupViews');
+    await start();
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(await published()).toMatchObject({ publishedAt: NOW, view: { plan: { waiting: [] } } });
+    await enqueue();
+    await cycleAt(NOW + 1000);
+    expect(write).toHaveBeenCalledTimes(1);
+    await cycleAt(NOW + PUBLISH_EVERY_MS);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(await published()).toMatchObject({ publishedAt: NOW + PUBLISH_EVERY_MS, view: { plan: { waiting: [{ code: 'provisioning', bots: 1 }] } } });
+  });
+
+  test('an unchanged view is not written on every cycle, only again after REPUBLISH_MS', async () => {
+    const write = jest.spyOn(store, 'publishGroupViews');
+    await start();
+    await cycleAt(NOW + PUBLISH_EVERY_MS);
+    await cycleAt(NOW + REPUBLISH_MS - 1);
+    expect(write).toHaveBeenCalledTimes(1);
+    await cycleAt(NOW + REPUBLISH_MS);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect((await published())?.publishedAt).toBe(NOW + REPUBLISH_MS);
+  });
+
+  test('a replica that does not lead publishes nothing', async () => {
+    await store.acquireLease(SCALER_LEASE, 'other-replica', 60 * MINUTE, NOW);
+    const write = jest.spyOn(store, 'publishGroupViews');
+    await start();
+    expect(scaler!.isLeader).toBe(false);
+    expect(write).not.toHaveBeenCalled();
+  });
+
+  test('a failed write is logged, the cycle still scales, and the next cycle writes', async () => {
+    const write = jest.spyOn(store, 'publishGroupViews').mockRejectedValueOnce(new Error('disk full'));
+    const log = jest.fn();
+    await enqueue();
+    await start(log);
+    expect(log).toHaveBeenCalledWith('scaler.view_publish_failed', { groups: ['finance'], error: 'disk full' });
+    expect(await store.bots('finance')).toHaveLength(1);
+    expect(await published()).toBeUndefined();
+    await cycleAt(NOW + 1);
+    expect(write).toHaveBeenCalledTimes(2);
+    expect((await published())?.view.plan.waiting).toEqual([{ code: 'provisioning', bots: 1 }]);
   });
 });
 

@@ -791,6 +791,31 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('published group views', () => {
+      test('none until published; a publish replaces what a group had, with the time it was published', async () => {
+        expect(await store.publishedGroupView('finance')).toBeUndefined();
+        await store.publishGroupViews({ finance: '{"v":1}', sales: '{"v":1}' }, T0);
+        await store.publishGroupViews({ finance: '{"v":2}' }, T0 + 5_000);
+        expect(await store.publishedGroupView('finance')).toEqual({ view: '{"v":2}', publishedAt: T0 + 5_000 });
+        expect(await store.publishedGroupView('sales')).toEqual({ view: '{"v":1}', publishedAt: T0 });
+      });
+
+      test('a group removed from the manifest loses its published view', async () => {
+        await store.publishGroupViews({ finance: '{"v":1}', sales: '{"v":1}' }, T0);
+        await store.syncGroups([{ name: 'finance', vmss: VMSS }], T0 + 1);
+        expect(await store.publishedGroupView('sales')).toBeUndefined();
+        expect(await store.publishedGroupView('finance')).toEqual({ view: '{"v":1}', publishedAt: T0 });
+      });
+
+      test('a view of a group that is not declared is not kept, so the views never outnumber the groups', async () => {
+        await store.syncGroups([{ name: 'finance', vmss: VMSS }], T0);
+        await store.publishGroupViews({ finance: '{"v":1}', sales: '{"v":1}', nowhere: '{"v":1}' }, T0);
+        expect(await store.publishedGroupView('sales')).toBeUndefined();
+        expect(await store.publishedGroupView('nowhere')).toBeUndefined();
+        expect(await store.publishedGroupView('finance')).toEqual({ view: '{"v":1}', publishedAt: T0 });
+      });
+    });
+
     describe('per-user queue limit', () => {
       test('a user at the limit is refused, with the count; another user and another group are not', async () => {
         for (let i = 0; i < 3; i++) expect((await enqueue({ maxQueuedPerUser: 3, now: T0 + i })).kind).toBe('created');
