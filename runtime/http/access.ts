@@ -128,6 +128,10 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
     const token = typeof metricsToken === 'function' ? metricsToken() : metricsToken;
     return token !== undefined ? createHash('sha256').update(token).digest() : undefined;
   };
+  /** The bearer token of an Authorization header, if it has one. */
+  const bearerOf = (req: Request): string | undefined => /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  /** Whether a bearer token is the metrics token (compared by hash, in constant time). */
+  const isMetricsToken = (bearer: string, expected: Buffer): boolean => timingSafeEqual(expected, createHash('sha256').update(bearer).digest());
 
   /** The group and the caller's access; groups the caller may not see do not exist for them. */
   const groupFor = (principal: UserPrincipal, name: string): { group: ManifestGroup; access: Access } => {
@@ -187,12 +191,11 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
     const check = async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
       if (policy === 'anyone') return next();
       if (policy === 'metrics-token') {
-        const given = createHash('sha256').update(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '').digest();
         if (metricsToken === undefined) return next(notFound('metrics_off', 'metrics are off in this runtime; start it with --metrics-token to expose them'));
         const expected = metricsHash();
         // Kept in Key Vault and not read yet: nothing can match it.
         if (!expected) return next(unauthorized('the metrics token is not loaded from Key Vault yet; try again in a minute'));
-        return timingSafeEqual(expected, given) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
+        return isMetricsToken(bearerOf(req) ?? '', expected) ? next() : next(unauthorized('send the metrics token as Authorization: Bearer <token>'));
       }
       if (policy === 'session-user') {
         const session = sessionOf(sessions, req);
@@ -229,10 +232,10 @@ export function createRouteTable(router: Pick<Router, RouteMethod>, options: Acc
 
   const carriesCredential = async (req: Request): Promise<boolean> => {
     if (sessionOf(sessions, req)) return true;
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const bearer = bearerOf(req);
     if (bearer === undefined) return false;
     const expected = metricsHash();
-    if (expected && timingSafeEqual(expected, createHash('sha256').update(bearer).digest())) return true;
+    if (expected && isMetricsToken(bearer, expected)) return true;
     return (await auth.authenticate(req.headers.authorization)) !== undefined;
   };
 

@@ -60,16 +60,31 @@ const isForm = (req: Request) => /^application\/x-www-form-urlencoded\b/i.test(S
  */
 export const MAX_ANSWER_BYTES = 256 * 1024;
 
+/** What a request the body parsers refused is answered: not JSON, too large, unreadable. */
+interface ParserRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The answer to an error the body parsers raised, or undefined for any other error. */
+function parserRefusal(err: unknown, req: Request): ParserRefusal | undefined {
+  if (err instanceof RuntimeError) return undefined;
+  const e = err as { type?: string; status?: number } | undefined;
+  if (e?.type === 'entity.too.large') return { status: 413, code: 'body_too_large', message: `the request body is larger than ${isForm(req) ? FORM_LIMITS.body : BODY_LIMIT}` };
+  if (e?.type === 'parameters.too.many') return { status: 413, code: 'body_too_large', message: `the form has more than ${FORM_LIMITS.fields} fields` };
+  if (e?.type === 'entity.parse.failed') return { status: 400, code: 'invalid_json', message: 'the request body is not valid JSON' };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, code: 'bad_request', message: 'the request could not be read' };
+  return undefined;
+}
+
 /**
  * The code of the answer to a request refused before any gate checked its credential: a URL too
- * long, or a body the parsers refused (not JSON, too large, unreadable); undefined for any other error.
+ * long, or a body the parsers refused; undefined for any other error.
  */
-function refusedBeforeGate(err: unknown): string | undefined {
+function refusedBeforeGate(err: unknown, req: Request): string | undefined {
   if (err instanceof RuntimeError) return err.code === 'uri_too_long' ? err.code : undefined;
-  const e = err as { type?: string; status?: number } | undefined;
-  if (e?.type === 'entity.too.large' || e?.type === 'parameters.too.many') return 'body_too_large';
-  if (e?.type === 'entity.parse.failed') return 'invalid_json';
-  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? 'bad_request' : undefined;
+  return parserRefusal(err, req)?.code;
 }
 
 /** API paths answer JSON; the others are the dashboard's HTML pages. */
@@ -140,7 +155,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     // A request refused before any gate ran is counted when it carried no valid credential, as a
     // 401 is: a stranger's flood of bad bodies shows in the metric, a user's mistake does not.
     app.use((err: unknown, req: Request, _res: Response, next: NextFunction) => {
-      const code = refusedBeforeGate(err);
+      const code = refusedBeforeGate(err, req);
       const count = options.countRefusal;
       // A gate that ran has authenticated the caller already.
       if (code === undefined || !count || req.principal) return next(err);
@@ -155,7 +170,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       if (res.headersSent) return;
-      const e = err as { type?: string; status?: number; message?: string };
+      const e = err as { message?: string };
+      const refused = parserRefusal(err, req);
       // Refused credentials are counted, not logged: a stranger decides how many there are.
       if (err instanceof RuntimeError && err.status === 401) options.countRefusal?.(err.code);
       if (err instanceof RuntimeError && !isApiPath(req.path)) {
@@ -164,14 +180,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       } else if (err instanceof RuntimeError) {
         if (err instanceof TooManyRequests) res.setHeader('Retry-After', String(err.retryAfterSeconds));
         res.status(err.status).json({ error: { code: err.code, message: err.message } });
-      } else if (e?.type === 'entity.too.large') {
-        res.status(413).json({ error: { code: 'body_too_large', message: `the request body is larger than ${isForm(req) ? FORM_LIMITS.body : BODY_LIMIT}` } });
-      } else if (e?.type === 'parameters.too.many') {
-        res.status(413).json({ error: { code: 'body_too_large', message: `the form has more than ${FORM_LIMITS.fields} fields` } });
-      } else if (e?.type === 'entity.parse.failed') {
-        res.status(400).json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
-      } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-        res.status(e.status).json({ error: { code: 'bad_request', message: 'the request could not be read' } });
+      } else if (refused) {
+        res.status(refused.status).json({ error: { code: refused.code, message: refused.message } });
       } else {
         log('api.error', { method: req.method, path: req.path, error: e?.message });
         res.status(500).json({ error: { code: 'internal', message: 'the runtime failed to handle this request; it is logged' } });
