@@ -50,6 +50,19 @@ function recordingDriver(): ComputeDriver & { capacities: number[] } {
   };
 }
 
+/** An in-memory store that declares the finance group at `declaredAt`. */
+async function financeStore(declaredAt: number): Promise<SqliteStore> {
+  const store = new SqliteStore({ file: ':memory:' });
+  await store.syncGroups([{ name: 'finance', vmss: VMSS }], declaredAt);
+  return store;
+}
+
+/** A test's scaler stopped, if it started one, then its store closed. */
+async function stopAndClose(scaler: Scaler | undefined, store: SqliteStore): Promise<void> {
+  await scaler?.stop();
+  await store.close();
+}
+
 /**
  * Yesterday, through the store's own API: one run three hours before this time (so the history
  * covers the hours before it), then three runs of 10 minutes each arriving 5 minutes after it.
@@ -79,9 +92,8 @@ describe('scaler loop: predictive warm-up', () => {
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   const start = async (scaling: Partial<ScalingSettings> = {}) => {
@@ -197,9 +209,8 @@ describe('scaler loop: triggered cycles', () => {
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   /** Starts the scaler and waits out the cycles its start-up triggered (the reconcile's ends with one). */
@@ -251,14 +262,12 @@ describe('scaler loop: group samples for the dashboard chart', () => {
   let scaler: Scaler | undefined;
 
   beforeEach(async () => {
-    store = new SqliteStore({ file: ':memory:' });
-    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - MINUTE);
+    store = await financeStore(NOW - MINUTE);
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   const enqueueMany = async (n: number) => {
@@ -317,14 +326,12 @@ describe('scaler loop: the group views it publishes for the other replicas', () 
 
   beforeEach(async () => {
     clock = NOW;
-    store = new SqliteStore({ file: ':memory:' });
-    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - MINUTE);
+    store = await financeStore(NOW - MINUTE);
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   const start = async (log?: (event: string, fields?: Record<string, unknown>) => void) => {
@@ -394,14 +401,12 @@ describe('scaler loop: scale-ins say why', () => {
   let scaler: Scaler | undefined;
 
   beforeEach(async () => {
-    store = new SqliteStore({ file: ':memory:' });
-    await store.syncGroups([{ name: 'finance', vmss: VMSS }], NOW - 60 * MINUTE);
+    store = await financeStore(NOW - 60 * MINUTE);
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   /** One bot of the group, registered and idle since `idleSince`, its agent polling until a minute ago. */
@@ -455,9 +460,8 @@ describe('scaler loop: burst leftovers', () => {
   });
 
   afterEach(async () => {
-    await scaler?.stop();
+    await stopAndClose(scaler, store);
     scaler = undefined;
-    await store.close();
   });
 
   test('with predictive warm-up, an idle bot the recent arrivals will not use goes after EARLY_IDLE_MINUTES, as the simulator has it', async () => {
