@@ -37,7 +37,7 @@ import { describeScaleIn } from './scale-in';
 import { buildSnapshot, DEMAND_CAP, GroupDeclaration, Snapshot } from './snapshot';
 import { orphansToDelete, reconcileGroup } from './reconcile';
 import { inScaleOperation, NO_SCALER_EVENTS, ScalerEvents } from './events';
-import { dueToPublish, groupViewState, groupViewText, LastPublished } from './published-view';
+import { dueToPublish, groupViewState, groupViewText, LastPublished, mayPublish } from './published-view';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -378,8 +378,10 @@ export class Scaler {
   private async publishViews(now: number): Promise<void> {
     const due: Record<string, string> = {};
     for (const group of this.groups.keys()) {
+      const last = this.published.get(group);
+      if (!mayPublish(last, now)) continue;
       const text = groupViewText(groupViewState(this.latest?.groups[group], this.book?.groups[group], this.recentScaleIns(group), now));
-      if (dueToPublish(this.published.get(group), text, now)) due[group] = text;
+      if (dueToPublish(last, text, now)) due[group] = text;
     }
     if (Object.keys(due).length === 0) return;
     try {

@@ -91,15 +91,26 @@ export interface LastPublished {
 }
 
 /**
+ * Whether a group's view may be written now at all, before it is built: none was written (by this
+ * leader), or the last write is PUBLISH_EVERY_MS old. The scaler cycles on every enqueue, claim and
+ * completion, so most cycles skip building the view.
+ */
+export function mayPublish(last: LastPublished | undefined, now: number): boolean {
+  if (!last) return true;
+  const age = now - last.at;
+  // A clock set back makes the age negative: write, rather than wait for as long as it went back.
+  return age < 0 || age >= PUBLISH_EVERY_MS;
+}
+
+/**
  * Whether to write a group's view now: when none was written (by this leader), when it changed
  * and the last write is PUBLISH_EVERY_MS old, or when unchanged and REPUBLISH_MS old.
  */
 export function dueToPublish(last: LastPublished | undefined, text: string, now: number): boolean {
   if (!last) return true;
+  if (!mayPublish(last, now)) return false;
   const age = now - last.at;
-  // A clock set back makes the age negative: write, rather than wait for as long as it went back.
-  if (age < 0) return true;
-  return text !== last.text ? age >= PUBLISH_EVERY_MS : age >= REPUBLISH_MS;
+  return text !== last.text || age < 0 || age >= REPUBLISH_MS;
 }
 
 /** How a replica that does not lead reads a published view: fresh, stale (the leader is gone), or none. */
