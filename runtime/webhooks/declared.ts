@@ -30,6 +30,25 @@ export function defaultSecretName(group: string, url: string): string {
   return `webhook-${group}-${declaredWebhookId(group, url).slice(4, 16)}`;
 }
 
+/** Each webhook the manifest declares, with its place, its subscription ID and its secret's name. */
+function* declaredWebhooks(manifest: FleetManifest) {
+  for (const group of manifest.groups) {
+    for (const [index, webhook] of (group.webhooks ?? []).entries()) {
+      yield { group, index, webhook, id: declaredWebhookId(group.name, webhook.url), secretName: webhook.secretName ?? defaultSecretName(group.name, webhook.url) };
+    }
+  }
+}
+
+/** Why a vault value is no Standard Webhooks secret, with what to set instead; undefined when it is one. */
+function secretProblem(value: string): string | undefined {
+  try {
+    secretKey(value);
+    return undefined;
+  } catch (err) {
+    return `${(err as Error).message.replace(/^webhook secret: /, '')}; set it to whsec_ and the base64 of 24 to 64 random bytes`;
+  }
+}
+
 /**
  * Makes the store's declared subscriptions the manifest's. A URL the destination rules refuse
  * stops the runtime with the reason, as any other manifest fault does.
@@ -37,29 +56,26 @@ export function defaultSecretName(group: string, url: string): string {
 export async function syncDeclaredWebhooks(manifest: FleetManifest, store: Pick<Store, 'webhooks'>, guard: AddressGuard, secrets: SecretStore | undefined, now: number): Promise<NewSubscription[]> {
   const kept = new Map((await store.webhooks.subscriptions()).filter((s) => s.source === 'manifest').map((s) => [s.id, s]));
   const declared: NewSubscription[] = [];
-  for (const group of manifest.groups) {
-    for (const [i, w] of (group.webhooks ?? []).entries()) {
-      try {
-        guard.checkUrl(w.url);
-      } catch (err) {
-        if (!(err instanceof DestinationRefused)) throw err;
-        throw new Error(`group ${group.name}, webhooks[${i}]: ${err.message.replace(/^url: /, '')}`);
-      }
-      const id = declaredWebhookId(group.name, w.url);
-      const secret = secrets ? await vaultSecret(secrets, w.secretName ?? defaultSecretName(group.name, w.url)) : (kept.get(id)?.secret ?? newSecret());
-      declared.push({
-        id,
-        group: group.name,
-        url: w.url,
-        events: w.events,
-        format: w.format,
-        secret,
-        waitAboveMinutes: w.waitAboveMinutes,
-        source: 'manifest',
-        createdBy: 'manifest',
-        createdAt: kept.get(id)?.createdAt ?? now,
-      });
+  for (const { group, index, webhook: w, id, secretName } of declaredWebhooks(manifest)) {
+    try {
+      guard.checkUrl(w.url);
+    } catch (err) {
+      if (!(err instanceof DestinationRefused)) throw err;
+      throw new Error(`group ${group.name}, webhooks[${index}]: ${err.message.replace(/^url: /, '')}`);
     }
+    const secret = secrets ? await vaultSecret(secrets, secretName) : (kept.get(id)?.secret ?? newSecret());
+    declared.push({
+      id,
+      group: group.name,
+      url: w.url,
+      events: w.events,
+      format: w.format,
+      secret,
+      waitAboveMinutes: w.waitAboveMinutes,
+      source: 'manifest',
+      createdBy: 'manifest',
+      createdAt: kept.get(id)?.createdAt ?? now,
+    });
   }
   await store.webhooks.syncDeclaredSubscriptions(declared, now);
   return declared;
@@ -74,11 +90,8 @@ async function vaultSecret(secrets: SecretStore, name: string): Promise<string> 
     value = await secrets.get(name);
   }
   if (value === undefined) throw new Error(`Key Vault secret ${name}: missing after it was created; check the runtime's access to the vault`);
-  try {
-    secretKey(value);
-  } catch (err) {
-    throw new Error(`Key Vault secret ${name}: ${(err as Error).message.replace(/^webhook secret: /, '')}; set it to whsec_ and the base64 of 24 to 64 random bytes`);
-  }
+  const problem = secretProblem(value);
+  if (problem) throw new Error(`Key Vault secret ${name}: ${problem}`);
   return value;
 }
 
@@ -146,13 +159,9 @@ export class DeclaredSecretRefresh {
 
   private async pass(): Promise<string[]> {
     const read: Array<{ id: string; secret: string }> = [];
-    for (const group of this.options.manifest.groups) {
-      for (const w of group.webhooks ?? []) {
-        const name = w.secretName ?? defaultSecretName(group.name, w.url);
-        const id = declaredWebhookId(group.name, w.url);
-        const secret = await this.read(name, id);
-        if (secret !== undefined) read.push({ id, secret });
-      }
+    for (const { id, secretName } of declaredWebhooks(this.options.manifest)) {
+      const secret = await this.read(secretName, id);
+      if (secret !== undefined) read.push({ id, secret });
     }
     if (read.length === 0) return [];
     try {
@@ -178,13 +187,12 @@ export class DeclaredSecretRefresh {
       if (value === undefined) {
         problem = 'missing; set it again with az keyvault secret set (a refresh never creates it, so that the receiver is not left with an unknown secret)';
       } else {
-        try {
-          secretKey(value);
+        const invalid = secretProblem(value);
+        if (invalid === undefined) {
           if (this.failing.delete(name)) this.log('webhook.secret_read_recovered', { subscription, message: `Key Vault secret ${name} reads again` });
           return value;
-        } catch (err) {
-          problem = `${(err as Error).message.replace(/^webhook secret: /, '')}; set it to whsec_ and the base64 of 24 to 64 random bytes`;
         }
+        problem = invalid;
       }
     } catch (error) {
       status = (error as { statusCode?: number }).statusCode;
