@@ -58,6 +58,17 @@ export async function webhookSection(store: Pick<Store, 'webhooks'>, group: stri
 export function registerWebhookRoutes(ctx: RouteContext): void {
   const { serve, wrap, store, now, log, webhooks } = ctx;
 
+  /**
+   * A subscription made through the API in the group: 404 when the group has none by that ID, 409
+   * when the manifest declares it, where `declaredHint` says what to do instead.
+   */
+  const apiSubscription = async (group: string, id: string, declaredHint: string): Promise<Subscription> => {
+    const found = (await store.webhooks.subscriptions(group)).find((s) => s.id === id);
+    if (!found) throw notFound('webhook_not_found', `group ${group} has no webhook ${id}`);
+    if (found.source === 'manifest') throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest${declaredHint}`);
+    return found;
+  };
+
   serve(OPERATIONS.subscribeRunFinished,
     wrap(async (req, res) => {
       const { group } = grantedGroup(req);
@@ -106,9 +117,7 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
       const { group } = grantedGroup(req);
       const { id } = parse(OPERATIONS.deleteWebhook.params, req.params, 'path');
       parse(emptyBody, req.body);
-      const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
-      if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
-      if (found.source === 'manifest') throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest (group ${group.name}'s webhooks); remove it there and deploy`);
+      await apiSubscription(group.name, id, ` (group ${group.name}'s webhooks); remove it there and deploy`);
       await store.webhooks.deleteSubscription(group.name, id, actingUser(req, 'api'), now());
       webhooks.outbox.subscriptionsChanged();
       log('webhook.deleted', { group: group.name, subscription: id, by: actingUser(req, 'api').id });
@@ -122,11 +131,7 @@ export function registerWebhookRoutes(ctx: RouteContext): void {
       const { group } = grantedGroup(req);
       const { id } = parse(OPERATIONS.rotateWebhookSecret.params, req.params, 'path');
       const { revokePreviousNow = false } = parse(OPERATIONS.rotateWebhookSecret.body, req.body) ?? {};
-      const found = (await store.webhooks.subscriptions(group.name)).find((s) => s.id === id);
-      if (!found) throw notFound('webhook_not_found', `group ${group.name} has no webhook ${id}`);
-      if (found.source === 'manifest') {
-        throw conflict('declared_in_manifest', `webhook ${id} is declared in the fleet manifest, its secret kept in Key Vault; set a new version of that secret there instead (README, Rotating secrets)`);
-      }
+      await apiSubscription(group.name, id, ', its secret kept in Key Vault; set a new version of that secret there instead (README, Rotating secrets)');
       const by = actingUser(req, 'api');
       const rotated = await store.webhooks.rotateSubscriptionSecret(group.name, id, { secret: newSecret(), revokePrevious: revokePreviousNow, now: now(), actor: by });
       // Deleted since it was read.
