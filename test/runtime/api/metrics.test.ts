@@ -49,7 +49,16 @@ describe('metrics', () => {
     await t.api('POST', '/v1/groups/sales/runs', { flow: 'lead-sync' });
     await t.api('POST', '/v1/groups/sales/runs', { flow: 'lead-sync' });
 
-    const samples = parse((await scrape()).text);
+    // The fleet can still move while the test reads it (a spare bot, a late boot): compare a scrape
+    // with group views read just before and after it that agree with each other.
+    const groupViews = async () => Object.fromEntries(await Promise.all(['finance', 'sales'].map(async (g) => [g, (await t.api('GET', `/v1/groups/${g}`)).body] as const)));
+    const gauges = (views: Record<string, { queued: number; running: number; botCounts: unknown }>) => JSON.stringify(Object.values(views).map((v) => [v.queued, v.running, v.botCounts]));
+    const { samples, views } = await eventually('a scrape between two group views that agree', async () => {
+      const before = await groupViews();
+      const scraped = parse((await scrape()).text);
+      const after = await groupViews();
+      return gauges(before) === gauges(after) ? { samples: scraped, views: after } : undefined;
+    });
     for (const group of ['finance', 'sales']) {
       const mine = runs.filter((r) => r.group === group);
       for (const state of ['succeeded', 'failed']) {
@@ -59,7 +68,7 @@ describe('metrics', () => {
       expect(value(samples, 'hosted_bots_run_wait_seconds_sum', { group })).toBeCloseTo(mine.reduce((s, r) => s + r.waitMs, 0) / 1000, 1);
       expect(value(samples, 'hosted_bots_run_duration_seconds_count', { group })).toBe(mine.length);
       expect(value(samples, 'hosted_bots_run_duration_seconds_sum', { group })).toBeCloseTo(mine.reduce((s, r) => s + r.runMs, 0) / 1000, 1);
-      const view = (await t.api('GET', `/v1/groups/${group}`)).body;
+      const view = views[group];
       expect(value(samples, 'hosted_bots_queue_runs', { group, state: 'queued' })).toBe(view.queued);
       expect(value(samples, 'hosted_bots_queue_runs', { group, state: 'running' })).toBe(view.running);
       for (const state of ['provisioning', 'idle', 'busy', 'failed', 'deleting']) {
